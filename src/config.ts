@@ -1,0 +1,100 @@
+/**
+ * Machine and guest configuration: validated once, at the edge (zod), with errors that name the field.
+ * The engine and the reference model both take the *resolved* forms below and trust them.
+ */
+import { z } from "zod";
+import type { Semantics } from "./types.js";
+
+/** A configuration value was refused. `path` names the field, e.g. `machine.smt`. */
+export class ConfigError extends Error {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.name = "ConfigError";
+    this.path = path;
+  }
+}
+
+const pow2 = (max: number) =>
+  z.number().int().min(1).max(max).refine((n) => (n & (n - 1)) === 0, { message: "must be a power of two" });
+
+export const MachineConfigSchema = z.strictObject({
+  /** Physical cores (POWER7 Power 795: 256). */
+  cores: z.number().int().min(1).max(1024).default(4),
+  /** Threads per core; the TLB is per core and shared by them. */
+  smt: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(4),
+  /** TLB congruence classes (POWER7: 128, SPEC §5). */
+  tlbSets: pow2(4096).default(128),
+  /** TLB ways (commonly quoted 4 for POWER7, SPEC §5 [U]). */
+  tlbWays: z.number().int().min(1).max(16).default(4),
+  replacement: z.enum(["lru", "random"]).default("lru"),
+  /** Seed of the random-replacement generator (and of nothing else in the engine). */
+  seed: z.number().int().min(0).max(0xffffffff).default(1),
+  /** LPID width: 10 on POWER7, 12 on POWER8 and later (SPEC §1). */
+  lpidBits: z.union([z.literal(10), z.literal(12)]).default(10),
+  /** log2 of the host kernel's PAGE_SIZE: 12, 16 (ppc64 distributions) or 24. */
+  hostPageShift: z.union([z.literal(12), z.literal(16), z.literal(24)]).default(16),
+  /** Host memory that backs guest RAM. */
+  hostMemoryBytes: z.number().int().min(1 << 24).max(2 ** 44).default(2 ** 32),
+});
+export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
+export type MachineConfig = z.output<typeof MachineConfigSchema>;
+
+export const GuestOptionsSchema = z.strictObject({
+  semantics: z.enum(["kvm-hv", "qemu"]).default("kvm-hv"),
+  /** Guest RAM; must be a multiple of the host page size. */
+  ramBytes: z.number().int().min(1).max(2 ** 40).default(256 * 2 ** 20),
+  /** log2 of the HPT size in bytes; default: QEMU's rule from ramBytes (SPEC §10). */
+  hptOrder: z.number().int().min(18).max(46).optional(),
+  /** QEMU's cap-hpt-max-page-size (qemu semantics only). */
+  hptMaxPageShift: z.union([z.literal(12), z.literal(16), z.literal(24)]).default(24),
+  vcpus: z.number().int().min(1).max(8192).default(1),
+  threadsPerVcore: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(4),
+});
+export type GuestOptionsInput = z.input<typeof GuestOptionsSchema>;
+export interface GuestOptions {
+  semantics: Semantics;
+  ramBytes: number;
+  hptOrder: number;
+  hptMaxPageShift: number;
+  vcpus: number;
+  threadsPerVcore: number;
+}
+
+function fail(prefix: string, err: z.ZodError): never {
+  const issue = err.issues[0]!;
+  const path = [prefix, ...issue.path.map(String)].join(".");
+  let msg = issue.message;
+  if (issue.code === "unrecognized_keys") msg = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+  throw new ConfigError(path, msg);
+}
+
+export function resolveMachineConfig(input: MachineConfigInput = {}): MachineConfig {
+  const r = MachineConfigSchema.safeParse(input);
+  if (!r.success) fail("machine", r.error);
+  const hostPage = 2 ** r.data.hostPageShift;
+  if (r.data.hostMemoryBytes % hostPage !== 0) throw new ConfigError("machine.hostMemoryBytes", `must be a multiple of the host page size (${hostPage})`);
+  return r.data;
+}
+
+/** QEMU 7.2: max(18, log2(pow2ceil(ram)) − 7), at most 46 (SPEC §10, §12). */
+export function qemuHptOrder(ramBytes: number): number {
+  const log2ceil = Math.ceil(Math.log2(ramBytes));
+  return Math.min(46, Math.max(18, log2ceil - 7));
+}
+
+export function resolveGuestOptions(input: GuestOptionsInput, machine: MachineConfig): GuestOptions {
+  const r = GuestOptionsSchema.safeParse(input);
+  if (!r.success) fail("guest", r.error);
+  const g = r.data;
+  const hostPage = 2 ** machine.hostPageShift;
+  if (g.ramBytes % hostPage !== 0) throw new ConfigError("guest.ramBytes", `${g.ramBytes} is not a multiple of the host page size (${hostPage})`);
+  return {
+    semantics: g.semantics,
+    ramBytes: g.ramBytes,
+    hptOrder: g.hptOrder ?? qemuHptOrder(g.ramBytes),
+    hptMaxPageShift: g.hptMaxPageShift,
+    vcpus: g.vcpus,
+    threadsPerVcore: g.threadsPerVcore,
+  };
+}
