@@ -1,0 +1,314 @@
+/**
+ * The `hptlab` command line. Commands are registered by functions `(program, ctx) => void`, so a
+ * module can add its own; the machine factory is injected (`buildProgram(deps)`), and `main` wires the
+ * real ones, importing the WASM engine or the reference model only when a command needs a machine.
+ *
+ * Exit codes: 0 success, 1 `--check` found mismatches, 2 bad input (one line on stderr:
+ * `hptlab: <message>`), 3 internal error (one line too; HPTLAB_DEBUG=1 adds the stack).
+ */
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { Command, CommanderError, Option } from "commander";
+import { ConfigError, type MachineConfigInput } from "./config.js";
+import { TraceError } from "./trace/hcall-trace.js";
+import { formatResultLine, replayHcalls, type ReplayResult } from "./trace/replay.js";
+import type { Semantics, SimMachine } from "./types.js";
+
+export type EngineName = "wasm" | "reference";
+
+export interface CliDeps {
+  makeMachine: (engine: EngineName, cfg: MachineConfigInput) => Promise<SimMachine> | SimMachine;
+  /** Where results go (default process.stdout). */
+  stdout?: NodeJS.WritableStream;
+  /** Where the one-line errors go (default process.stderr). */
+  stderr?: NodeJS.WritableStream;
+}
+
+/** What a command's action sees: the injected dependencies, resolved streams, and the exit code to return. */
+export interface CliContext {
+  makeMachine: CliDeps["makeMachine"];
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  exitCode: number;
+}
+
+export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+
+/** The output was closed under us (`hptlab hcalls t.jsonl | head`): stop quietly. */
+class OutputClosed extends Error {}
+
+/**
+ * Buffered line output with backpressure: `line()` returns a promise only when the stream asks the
+ * writer to wait, so a replay awaits nothing on the common path.
+ */
+class LineSink {
+  #buf = "";
+  #closed = false;
+  readonly #out: NodeJS.WritableStream;
+  constructor(out: NodeJS.WritableStream) {
+    this.#out = out;
+    out.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") this.#closed = true;
+    });
+  }
+  line(s: string): Promise<void> | undefined {
+    if (this.#closed) throw new OutputClosed();
+    this.#buf += s + "\n";
+    return this.#buf.length >= 1 << 16 ? this.flush() : undefined;
+  }
+  async flush(): Promise<void> {
+    if (this.#closed) throw new OutputClosed();
+    if (this.#buf === "") return;
+    const chunk = this.#buf;
+    this.#buf = "";
+    if (!this.#out.write(chunk)) {
+      await Promise.race([once(this.#out, "drain"), once(this.#out, "close")]);
+      if (this.#closed) throw new OutputClosed();
+    }
+  }
+}
+
+const TRACE_FORMAT_HELP = `
+Trace format (JSON Lines, plain or gzip-compressed, detected by content): one JSON object per
+line; blank lines are ignored. An optional first line {"config": {...}} gives the guest:
+"semantics" ("kvm-hv" or "qemu"), "ram_bytes" (default 256 MiB), "hpt_order" (18..46, default
+QEMU's rule from ram_bytes) and "hpt_max_page_shift" (12, 16 or 24, default 24); the options
+below override it. Every other line is a call: {"hcall": "H_ENTER" | "H_REMOVE" | "H_PROTECT" |
+"H_READ" | "H_BULK_REMOVE", "flags": V, "args": [V, ...]} with 3, 2, 2, 1 or 8 args (H_BULK_REMOVE:
+the 8 words r4..r11, flags "0x0"), and optionally "ret" (expected r3, a signed integer), "out"
+(expected r4.., 1, 2, 0, 2 or 8 with H_READ_4, and 8 values), "problem_state" (true/false), "cpu"
+(issuing cpu, default 0) and "lpid". A value V is a "0x..." hex string of at most 16 digits or a
+non-negative safe-integer number. The calls run in order on one guest with an empty HPT.
+
+Output: one JSON line per call, {"line": N, "hcall": NAME, "ret": INT, "out": ["0x...", ...]},
+values in lower-case hex. With --check nothing per call is printed: the first mismatch
+(FILE:LINE: H_NAME: out[2]: expected 0x... got 0x...) and "N calls, M mismatches"; ret is
+compared whenever the trace has it, out when the expected ret is 0 (or absent) and always for
+H_BULK_REMOVE. Exit status: 0, 1 when --check finds mismatches, 2 for bad input.
+
+Example:
+  hptlab hcalls data/traces/linux-6.1-guest-boot-wl20.jsonl.gz --check`;
+
+// Option values are refused with a ConfigError naming the flag, so the user reads
+// `hptlab: --hpt-order: "50" is not an integer in 18..46` (commander's own wording is longer).
+function integerOption(flag: string, min: number, max: number) {
+  return (text: string): number => {
+    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(flag, `${JSON.stringify(text)} is not an integer in ${min}..${max}`);
+    return n;
+  };
+}
+
+function choiceOption<T extends string>(flag: string, choices: readonly T[]) {
+  return (text: string): T => {
+    if (!(choices as readonly string[]).includes(text)) throw new ConfigError(flag, `${JSON.stringify(text)} is not ${choices.join(" or ")}`);
+    return text as T;
+  };
+}
+
+const BYTE_SUFFIX: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** A byte count: decimal, 0x hex, or with a binary suffix K, M, G, T (optionally "iB"/"B"): 1G = 2^30. */
+export function parseByteCount(text: string): number {
+  let n = NaN;
+  const hexMatch = /^0x([0-9a-f]{1,13})$/i.exec(text);
+  const decMatch = /^([0-9]+)([KMGT]?)(?:i?B)?$/i.exec(text);
+  if (hexMatch) n = Number.parseInt(hexMatch[1]!, 16);
+  else if (decMatch) n = Number(decMatch[1]) * BYTE_SUFFIX[decMatch[2]!.toUpperCase()]!;
+  if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 40) {
+    throw new ConfigError("--ram-bytes", `${JSON.stringify(text)} is not a byte count in 1..2^40 (e.g. 1073741824, 0x40000000 or 1G)`);
+  }
+  return n;
+}
+
+function pageShiftOption(text: string): number {
+  if (text !== "12" && text !== "16" && text !== "24") throw new ConfigError("--hpt-max-page-shift", `${JSON.stringify(text)} is not 12, 16 or 24`);
+  return Number(text);
+}
+
+interface HcallsFlags {
+  check?: boolean;
+  semantics?: Semantics;
+  ramBytes?: number;
+  hptOrder?: number;
+  hptMaxPageShift?: number;
+  engine: EngineName;
+  json?: boolean;
+}
+
+/** `hptlab hcalls FILE`: replay a hypercall trace (FORMATS.md §1). */
+export const registerHcalls: RegisterCommand = (program, ctx) => {
+  program
+    .command("hcalls")
+    .summary("replay a hypercall trace (JSONL, plain or gzip) and optionally check its recorded results")
+    .description(
+      "Replay the HPT hypercalls of FILE (H_ENTER, H_REMOVE, H_PROTECT, H_READ, H_BULK_REMOVE) in order on one " +
+        "simulated guest, printing each call's result, or with --check comparing them with the results the trace recorded.",
+    )
+    .argument("<file>", "hypercall trace, JSON Lines, plain or gzip")
+    .option("--check", "compare with the trace's ret/out; print the first mismatch and a summary; exit 1 on any mismatch")
+    .addOption(new Option("--semantics <name>", "hypercall semantics (overrides the header)").choices(["kvm-hv", "qemu"]).argParser(choiceOption("--semantics", ["kvm-hv", "qemu"])))
+    .option("--ram-bytes <n>", "guest RAM, e.g. 1073741824, 0x40000000 or 1G (overrides the header)", parseByteCount)
+    .option("--hpt-order <n>", "log2 of the HPT size in bytes, 18..46 (overrides the header)", integerOption("--hpt-order", 18, 46))
+    .option("--hpt-max-page-shift <n>", "largest base page H_ENTER accepts, 12, 16 or 24 (overrides the header)", pageShiftOption)
+    .addOption(new Option("--engine <name>", "simulator to run on").choices(["wasm", "reference"]).argParser(choiceOption("--engine", ["wasm", "reference"])).default("wasm"))
+    .option("--json", "with --check: print one JSON object {calls, mismatches, firstMismatch}")
+    .addHelpText("after", TRACE_FORMAT_HELP)
+    .action(async (file: string, flags: HcallsFlags) => {
+      const sink = new LineSink(ctx.stdout);
+      const check = flags.check === true;
+      const print = (r: ReplayResult) => sink.line(formatResultLine(r));
+      try {
+        const summary = await replayHcalls({
+          file,
+          makeMachine: (cfg) => ctx.makeMachine(flags.engine, cfg),
+          semantics: flags.semantics,
+          ramBytes: flags.ramBytes,
+          hptOrder: flags.hptOrder,
+          hptMaxPageShift: flags.hptMaxPageShift,
+          check,
+          onResult: check ? undefined : print,
+        });
+        if (check) {
+          if (flags.json) {
+            sink.line(JSON.stringify({ calls: summary.calls, mismatches: summary.mismatches, firstMismatch: summary.firstMismatch ?? null }));
+          } else {
+            if (summary.firstMismatch !== undefined) sink.line(summary.firstMismatch);
+            sink.line(`${summary.calls} calls, ${summary.mismatches} mismatches`);
+          }
+          if (summary.mismatches > 0) ctx.exitCode = 1;
+        }
+        await sink.flush();
+      } catch (e) {
+        if (e instanceof OutputClosed) return;
+        // Print what was replayed before the bad line, then report it.
+        await sink.flush().catch(() => undefined);
+        throw e;
+      }
+    });
+};
+
+/** `hptlab demo`: placeholder until the engine's demo lands. */
+export const registerDemo: RegisterCommand = (program, ctx) => {
+  program
+    .command("demo")
+    .description("run a short demonstration of the simulator")
+    .action(() => {
+      ctx.stdout.write("demo not built yet\n");
+    });
+};
+
+/** Commands of `hptlab`, in help order. A module adds a command by adding its register function here. */
+export const COMMANDS: readonly RegisterCommand[] = [registerHcalls, registerDemo];
+
+const contexts = new WeakMap<Command, CliContext>();
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** The `hptlab` program with every command registered; errors are thrown (exitOverride), not printed. */
+export function buildProgram(deps: CliDeps, commands: readonly RegisterCommand[] = COMMANDS): Command {
+  const ctx: CliContext = {
+    makeMachine: deps.makeMachine,
+    stdout: deps.stdout ?? process.stdout,
+    stderr: deps.stderr ?? process.stderr,
+    exitCode: 0,
+  };
+  const program = new Command("hptlab");
+  program
+    .description(
+      "Simulator of the POWER hashed page table, per-core TLBs and the PAPR HPT hypercalls " +
+        "(KVM Book3S HV and QEMU pseries semantics).",
+    )
+    .version(packageVersion(), "-V, --version")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void ctx.stdout.write(s),
+      writeErr: (s) => void ctx.stderr.write(s),
+      // Errors are printed once, by run(), in hptlab's one-line form.
+      outputError: () => undefined,
+    })
+    .showSuggestionAfterError(true)
+    .addHelpText("after", "\nRun 'hptlab help <command>' for a command's options and formats.");
+  for (const register of commands) register(program, ctx);
+  contexts.set(program, ctx);
+  return program;
+}
+
+/** Parses `argv` (node, script, args...), runs the command and returns the exit code. Never throws. */
+export async function run(argv: readonly string[], deps: CliDeps, commands?: readonly RegisterCommand[]): Promise<number> {
+  const program = buildProgram(deps, commands);
+  const ctx = contexts.get(program)!;
+  const fail = (message: string, code: number) => {
+    ctx.stderr.write(`hptlab: ${message.split("\n")[0]}\n`);
+    return code;
+  };
+  try {
+    await program.parseAsync(argv as string[]);
+    return ctx.exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0;
+      // Help shown because no command was given: commander already wrote it to stderr.
+      if (e.code === "commander.help" || e.code === "commander.helpDisplayed") return 2;
+      return fail(e.message.replace(/^error: /, ""), 2);
+    }
+    if (e instanceof TraceError || e instanceof ConfigError) return fail(e.message, 2);
+    if (process.env.HPTLAB_DEBUG) ctx.stderr.write(`${(e as Error).stack}\n`);
+    return fail(`internal error: ${(e as Error)?.message ?? String(e)}`, 3);
+  }
+}
+
+interface EngineModule {
+  createMachine(cfg: MachineConfigInput): Promise<SimMachine>;
+}
+interface ReferenceModule {
+  createReferenceMachine(cfg: MachineConfigInput): SimMachine;
+}
+
+// Held in variables so that the engine and the reference model load only when a command needs one
+// (and `hptlab --help` works without the WASM build).
+const ENGINE_MODULE = "./engine/index.js";
+const REFERENCE_MODULE = "./reference/index.js";
+
+async function load<T>(specifier: string, what: string): Promise<T> {
+  try {
+    return (await import(specifier)) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") throw new Error(`${what} is not built (npm run build): ${(e as Error).message}`);
+    throw e;
+  }
+}
+
+/** The real machine factory: the WASM engine or the plain-TypeScript reference model. */
+export async function makeMachine(engine: EngineName, cfg: MachineConfigInput): Promise<SimMachine> {
+  if (engine === "reference") {
+    const ref = await load<ReferenceModule>(REFERENCE_MODULE, "the reference model");
+    return ref.createReferenceMachine(cfg);
+  }
+  const wasm = await load<EngineModule>(ENGINE_MODULE, "the wasm engine");
+  return wasm.createMachine(cfg);
+}
+
+/** Entry point of bin/hptlab.js: runs the CLI and sets process.exitCode. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  // A closed pipe (`hptlab ... | head`) is not an error: output stops, the exit code stands.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
+  const code = await run(argv, { makeMachine });
+  process.exitCode = code;
+  return code;
+}
+
+// `tsx src/cli.ts ...` during development.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main(process.argv);
+}
