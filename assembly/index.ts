@@ -1,0 +1,227 @@
+// hptlab engine exports: the host writes ops into the op buffer and calls runBatch(n) once per batch.
+import {
+  OP_BYTES, OP_TRANSLATE, OP_TLBIEL, OP_TLBIEL_SET, OP_FLUSH_LPID, OP_TLBIE, OP_GUEST_INIT, OP_GUEST_DESTROY,
+  OP_H_ENTER, OP_H_REMOVE, OP_H_PROTECT, OP_H_READ, OP_H_BULK_REMOVE, OPF_PROBLEM_STATE, OP_REJECTED,
+  XLATE_HIT, XLATE_MISS, XLATE_FAULT, XLATE_BAD_SLB, STAT_TRANSLATIONS, STAT_TLB_HITS, STAT_TLB_MISSES,
+  STAT_HPT_WALKS, STAT_HPT_FAULTS, STAT_LOCAL_TLBIELS, STAT_LOCAL_TLBIEL_ENTRIES, STAT_TLBIEL_SETS,
+  STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_HCALLS, RET_BUCKETS,
+  STATS_BYTES, G_FLAGS, G_LPID, G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_INSTANCE,
+  GF_LIVE, GF_QEMU, H_FREE_FRAMES, NO_FRAME, FRAME_HOST,
+} from "./layout";
+import {
+  attachHeader, header, ops, cores, smt, smtShift, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, guestOfLpid,
+  bump, lpidGuest, frameOwner, hostFrames,
+} from "./machine";
+import { decodeSlb, hptWalk, xKey, xSet, xShift, HPTE_R_R, HPTE_R_C, HPTE_R_RPN, HPTE_V_HPTE_DIRTY } from "./hpt";
+import { tlbLine, tlbLookup, tlbTouch, tlbRpn, tlbFill, tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
+import { hcall } from "./hcall";
+
+/** First byte the host may use: above the module's static data, page aligned. */
+export function layoutBase(): usize {
+  return (__heap_base + 4095) & ~(<usize>4095);
+}
+
+/** Read the header the host wrote at `base`. */
+export function attach(base: usize): void {
+  attachHeader(base);
+}
+
+/** One-time machine setup after the header is written: TLB ranks, free frame count. */
+export function initMachine(): void {
+  tlbReset();
+  // frame 0 belongs to the host kernel: KVM's H_ENTER reads pa == 0 as "not present"
+  store<u32>(frameOwner, FRAME_HOST);
+  store<u32>(header, hostFrames - 1, H_FREE_FRAMES);
+}
+
+// @ts-ignore: decorator
+@inline function retBucket(ret: i64): u32 {
+  return ret == 0 ? 0 : ret == -4 ? 1 : ret == -6 ? 2 : ret == -7 ? 3 : ret == -3 ? 4 : 5;
+}
+
+// @ts-ignore: decorator
+@inline function hcallKind(opcode: u32): u32 {
+  return opcode == OP_H_ENTER ? 0 : opcode == OP_H_REMOVE ? 1 : opcode == OP_H_PROTECT ? 2 : opcode == OP_H_READ ? 3 : 4;
+}
+
+/** Translate for one op (docs/semantics.md, "Translation"): r3 = XLATE_*, word 5 = real address. */
+function translateOp(o: usize, cpu: u32): void {
+  const lpid = <u32>load<u64>(o, 80);
+  const slbV = load<u64>(o, 16);
+  const ea = load<u64>(o, 24);
+  const isStore = load<u64>(o, 32) == 1;
+  if (lpid >= lpidLimit || !decodeSlb(slbV, ea, tlbSets)) {
+    store<u64>(o, XLATE_BAD_SLB, 8);
+    return;
+  }
+  const g = guestOfLpid(lpid);
+  const gs = guestStatsOf(g);
+  bump(STAT_TRANSLATIONS, gs);
+  const core = cpu >> smtShift;
+  const inPage = (<u64>1 << xShift) - 1;
+  const line = tlbLine(core, xSet);
+  const way = tlbLookup(line, xKey, lpid);
+  if (way >= 0) {
+    bump(STAT_TLB_HITS, gs);
+    tlbTouch(line, <u32>way);
+    store<u64>(o, XLATE_HIT, 8);
+    store<u64>(o, (tlbRpn(line, way) << 12) | (ea & inPage), 40);
+    return;
+  }
+  bump(STAT_TLB_MISSES, gs);
+  let hp: usize = 0;
+  if (g != 0) {
+    bump(STAT_HPT_WALKS, gs);
+    hp = hptWalk(g, gs);
+  }
+  if (hp == 0) {
+    bump(STAT_HPT_FAULTS, gs);
+    store<u64>(o, XLATE_FAULT, 8);
+    store<u64>(o, 0, 40);
+    return;
+  }
+  // the walk sets R, and C on a store (SPEC §2)
+  const r = load<u64>(hp, 8) | HPTE_R_R | (isStore ? HPTE_R_C : 0);
+  store<u64>(hp, r, 8);
+  const rpn = (r & HPTE_R_RPN & ~inPage) >> 12;
+  tlbFill(core, xSet, xKey, lpid, rpn, gs);
+  store<u64>(o, XLATE_MISS, 8);
+  store<u64>(o, (rpn << 12) | (ea & inPage), 40);
+}
+
+/** Zero a new guest's HPT, revmap and rmap, give it host frames, map its LPID. r3 = frames taken. */
+function guestInit(g: usize, slot: u32): u64 {
+  const order = load<u32>(g, G_HPT_ORDER);
+  const hpt = <usize>load<u32>(g, G_HPT);
+  const hptBytes = <usize>1 << order;
+  memory.fill(hpt, 0, hptBytes);
+  memory.fill(<usize>load<u32>(g, G_REVMAP), 0, hptBytes);
+  const qemu = (load<u32>(g, G_FLAGS) & GF_QEMU) != 0;
+  if (qemu) {
+    for (let p = hpt; p < hpt + hptBytes; p += 16) store<u64>(p, HPTE_V_HPTE_DIRTY); // SPEC §12
+  }
+  const pages = load<u32>(g, G_RAM_HOST_PAGES);
+  let taken: u32 = 0;
+  if (!qemu) {
+    memory.fill(<usize>load<u32>(g, G_RMAP), 0, <usize>pages << 3);
+    const frames = <usize>load<u32>(g, G_FRAMES);
+    const free = load<u32>(header, H_FREE_FRAMES);
+    if (free < pages) return OP_REJECTED;
+    const owner = load<u32>(g, G_INSTANCE);
+    let f: u32 = 0;
+    for (let gfn: u32 = 0; gfn < pages; ++gfn) {
+      while (load<u32>(frameOwner + (<usize>f << 2)) != 0) ++f; // lowest free frame first
+      store<u32>(frameOwner + (<usize>f << 2), owner);
+      store<u32>(frames + (<usize>gfn << 2), f);
+      ++taken;
+    }
+    store<u32>(header, free - taken, H_FREE_FRAMES);
+  }
+  memory.fill(guestStatsOf(g), 0, STATS_BYTES);
+  store<u32>(lpidGuest + (<usize>load<u32>(g, G_LPID) << 2), slot + 1);
+  store<u32>(g, load<u32>(g, G_FLAGS) | GF_LIVE, G_FLAGS);
+  return <u64>taken;
+}
+
+/** Free a guest's frames and LPID. Its TLB entries stay where they are (SPEC §1: no flush at teardown). */
+function guestDestroy(g: usize): u64 {
+  let freed: u32 = 0;
+  if ((load<u32>(g, G_FLAGS) & GF_QEMU) == 0) {
+    const frames = <usize>load<u32>(g, G_FRAMES);
+    const pages = load<u32>(g, G_RAM_HOST_PAGES);
+    for (let gfn: u32 = 0; gfn < pages; ++gfn) {
+      const f = load<u32>(frames + (<usize>gfn << 2));
+      if (f == NO_FRAME) continue;
+      store<u32>(frameOwner + (<usize>f << 2), 0);
+      store<u32>(frames + (<usize>gfn << 2), NO_FRAME);
+      ++freed;
+    }
+    store<u32>(header, load<u32>(header, H_FREE_FRAMES) + freed, H_FREE_FRAMES);
+  }
+  store<u32>(lpidGuest + (<usize>load<u32>(g, G_LPID) << 2), 0);
+  store<u32>(g, 0, G_FLAGS);
+  return <u64>freed;
+}
+
+/** Execute `count` ops from the op buffer. Returns the number executed. Never traps on bad input. */
+export function runBatch(count: u32): u32 {
+  const cpus = cores * smt;
+  let o = ops;
+  for (let i: u32 = 0; i < count; ++i, o += OP_BYTES) {
+    const w0 = load<u64>(o);
+    const opcode = <u32>w0 & 0xffff;
+    const opflags = <u32>(w0 >> 16) & 0xffff;
+    const cpu = <u32>(w0 >> 32) & 0xffff;
+    const slot = <u32>(w0 >> 48);
+    if (cpu >= cpus) {
+      store<u64>(o, OP_REJECTED, 8);
+      continue;
+    }
+    if (opcode == OP_TRANSLATE) {
+      translateOp(o, cpu);
+      continue;
+    }
+    if (opcode == OP_H_ENTER || opcode == OP_H_REMOVE || opcode == OP_H_PROTECT || opcode == OP_H_READ || opcode == OP_H_BULK_REMOVE) {
+      if (slot >= maxGuests || (load<u32>(guestDesc(slot), G_FLAGS) & GF_LIVE) == 0) {
+        store<u64>(o, OP_REJECTED, 8);
+        continue;
+      }
+      const g = guestDesc(slot);
+      const gs = guestStatsOf(g);
+      const ret = hcall(o, opcode, g, gs, cpu, (opflags & OPF_PROBLEM_STATE) != 0);
+      store<i64>(o, ret, 8);
+      bump(STAT_HCALLS + hcallKind(opcode) * RET_BUCKETS + retBucket(ret), gs);
+      continue;
+    }
+    if (opcode == OP_GUEST_INIT || opcode == OP_GUEST_DESTROY) {
+      if (slot >= maxGuests) {
+        store<u64>(o, OP_REJECTED, 8);
+        continue;
+      }
+      const g = guestDesc(slot);
+      store<u64>(o, opcode == OP_GUEST_INIT ? guestInit(g, slot) : guestDestroy(g), 8);
+      continue;
+    }
+    // TLB maintenance by the host: word 10 = lpid
+    const lpid = <u32>load<u64>(o, 80);
+    if (lpid >= lpidLimit) {
+      store<u64>(o, OP_REJECTED, 8);
+      continue;
+    }
+    const core = cpu >> smtShift;
+    let n: u32 = 0;
+    if (opcode == OP_TLBIEL || opcode == OP_TLBIE) {
+      if (!decodeSlb(load<u64>(o, 16), load<u64>(o, 24), tlbSets)) {
+        store<u64>(o, OP_REJECTED, 8);
+        continue;
+      }
+      if (opcode == OP_TLBIEL) {
+        n = tlbielVa(core, xSet, xKey, lpid);
+        bump(STAT_LOCAL_TLBIELS, 0);
+        bump(STAT_LOCAL_TLBIEL_ENTRIES, 0, <u64>n);
+      } else {
+        n = tlbieVa(xSet, xKey, lpid);
+        bump(STAT_GLOBAL_TLBIES, 0);
+        bump(STAT_GLOBAL_TLBIE_ENTRIES, 0, <u64>n);
+      }
+    } else if (opcode == OP_TLBIEL_SET) {
+      const set = <u32>load<u64>(o, 16);
+      if (set >= tlbSets) {
+        store<u64>(o, OP_REJECTED, 8);
+        continue;
+      }
+      n = tlbielSet(core, set, lpid, load<u64>(o, 24) != 0);
+      bump(STAT_TLBIEL_SETS, 0);
+      bump(STAT_FLUSHED_ENTRIES, 0, <u64>n);
+    } else if (opcode == OP_FLUSH_LPID) {
+      n = flushLpidOnCore(core, lpid);
+      bump(STAT_LPID_FLUSHES, 0);
+      bump(STAT_FLUSHED_ENTRIES, 0, <u64>n);
+    } else {
+      store<u64>(o, OP_REJECTED, 8);
+      continue;
+    }
+    store<u64>(o, <u64>n, 8);
+  }
+  return count;
+}

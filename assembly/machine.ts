@@ -1,0 +1,86 @@
+// Machine-wide state read from the header once per batch (attach()), and counters.
+import {
+  H_CORES, H_SMT, H_TLB_SETS, H_TLB_WAYS, H_REPLACEMENT, H_LPID_LIMIT, H_HOST_PAGE_SHIFT, H_HOST_FRAMES,
+  H_STATS, H_GUESTS, H_GUEST_STATS, H_OPS, H_OP_SLOTS, H_LPID_GUEST, H_LPID_MASK, H_LPID_COUNT,
+  H_FRAME_OWNER, H_TLB, H_MASK_WORDS, GUEST_BYTES, STATS_BYTES, H_MAX_GUESTS,
+} from "./layout";
+
+export let header: usize = 0;
+export let cores: u32 = 0;
+export let smt: u32 = 0;
+export let smtShift: u32 = 0;
+export let tlbSets: u32 = 0;
+export let tlbWays: u32 = 0;
+export let randomReplacement: bool = false;
+export let lpidLimit: u32 = 0;
+export let maxGuests: u32 = 0;
+export let hostPageShift: u32 = 0;
+export let hostFrames: u32 = 0;
+export let stats: usize = 0;
+export let guests: usize = 0;
+export let guestStats: usize = 0;
+export let ops: usize = 0;
+export let opSlots: u32 = 0;
+export let lpidGuest: usize = 0;
+export let lpidMask: usize = 0;
+export let lpidCount: usize = 0;
+export let frameOwner: usize = 0;
+export let tlb: usize = 0;
+export let maskWords: u32 = 0;
+
+/** Load the geometry from the header at `base`. Called by the host once per batch (cheap). */
+export function attachHeader(base: usize): void {
+  header = base;
+  cores = load<u32>(base, H_CORES);
+  smt = load<u32>(base, H_SMT);
+  smtShift = <u32>ctz(smt);
+  tlbSets = load<u32>(base, H_TLB_SETS);
+  tlbWays = load<u32>(base, H_TLB_WAYS);
+  randomReplacement = load<u32>(base, H_REPLACEMENT) != 0;
+  lpidLimit = load<u32>(base, H_LPID_LIMIT);
+  maxGuests = load<u32>(base, H_MAX_GUESTS);
+  hostPageShift = load<u32>(base, H_HOST_PAGE_SHIFT);
+  hostFrames = load<u32>(base, H_HOST_FRAMES);
+  stats = <usize>load<u32>(base, H_STATS);
+  guests = <usize>load<u32>(base, H_GUESTS);
+  guestStats = <usize>load<u32>(base, H_GUEST_STATS);
+  ops = <usize>load<u32>(base, H_OPS);
+  opSlots = load<u32>(base, H_OP_SLOTS);
+  lpidGuest = <usize>load<u32>(base, H_LPID_GUEST);
+  lpidMask = <usize>load<u32>(base, H_LPID_MASK);
+  lpidCount = <usize>load<u32>(base, H_LPID_COUNT);
+  frameOwner = <usize>load<u32>(base, H_FRAME_OWNER);
+  tlb = <usize>load<u32>(base, H_TLB);
+  maskWords = load<u32>(base, H_MASK_WORDS);
+}
+
+/** Descriptor address of guest slot `slot`. */
+// @ts-ignore: decorator
+@inline export function guestDesc(slot: u32): usize {
+  return guests + <usize>slot * GUEST_BYTES;
+}
+
+/** Stats block of the guest at descriptor `g` (0 = none). */
+// @ts-ignore: decorator
+@inline export function guestStatsOf(g: usize): usize {
+  return g == 0 ? 0 : guestStats + ((g - guests) / GUEST_BYTES) * STATS_BYTES;
+}
+
+/** Add `n` to counter `stat` globally and in the guest stats block `gs` (0 = none). */
+// @ts-ignore: decorator
+@inline export function bump(stat: u32, gs: usize, n: u64 = 1): void {
+  const p = stats + (<usize>stat << 3);
+  store<u64>(p, load<u64>(p) + n);
+  if (gs != 0) {
+    const q = gs + (<usize>stat << 3);
+    store<u64>(q, load<u64>(q) + n);
+  }
+}
+
+/** Guest descriptor that currently owns `lpid`, or 0. */
+// @ts-ignore: decorator
+@inline export function guestOfLpid(lpid: u32): usize {
+  if (lpid >= lpidLimit) return 0;
+  const s = load<u32>(lpidGuest + (<usize>lpid << 2));
+  return s == 0 ? 0 : guestDesc(s - 1);
+}

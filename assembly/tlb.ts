@@ -1,0 +1,204 @@
+// Per-core TLBs: sets × ways, tagged with (B, VA page, page size, LPID), set-major in memory
+// (layout.ts). Replacement: LRU by a rank permutation per set, or seeded xorshift32.
+// Every core that may hold an entry of an LPID is kept in an exact per-LPID core mask, so a
+// tlbie visits only the holders (the *simulated* broadcast still reaches every core).
+import { TLBE_BYTES, H_RNG, STAT_TLB_FILLS, STAT_TLB_EVICTIONS } from "./layout";
+import { tlb, cores, tlbWays, tlbSets, header, randomReplacement, lpidCount, lpidMask, maskWords, bump } from "./machine";
+
+// @ts-ignore: decorator
+@inline export const TLBE_VALID: u64 = 0x8000000000000000;
+// @ts-ignore: decorator
+@inline const W1_RPN: u64 = 0x0000ffffffffffff; // bits 0..47
+// @ts-ignore: decorator
+@inline const W1_LPID: u64 = 0x0fff000000000000; // bits 48..59
+// @ts-ignore: decorator
+@inline const W1_RANK: u64 = 0xf000000000000000; // bits 60..63
+// @ts-ignore: decorator
+@inline const LPID_SHIFT: u64 = 48;
+// @ts-ignore: decorator
+@inline const RANK_SHIFT: u64 = 60;
+
+/** Tag word of an entry: vpn4k | B<<56 | psize code<<57 | VALID. */
+// @ts-ignore: decorator
+@inline export function tlbKey(vpn4k: u64, b: u64, psizeCode: u64): u64 {
+  return vpn4k | (b << 56) | (psizeCode << 57) | TLBE_VALID;
+}
+
+/** Address of the ways of (core, set). */
+// @ts-ignore: decorator
+@inline export function tlbLine(core: u32, set: u32): usize {
+  return tlb + ((<usize>set * <usize>cores + <usize>core) * <usize>tlbWays) * TLBE_BYTES;
+}
+
+/** Way of the entry matching (key, lpid) in the line, or -1. Compares every way, then takes the lowest hit. */
+export function tlbLookup(line: usize, key: u64, lpid: u32): i32 {
+  const k1 = <u64>lpid << LPID_SHIFT;
+  let hits: u32 = 0;
+  let p = line;
+  for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+    const m = <u32>(load<u64>(p) == key) & <u32>((load<u64>(p, 8) & W1_LPID) == k1);
+    hits |= m << w;
+  }
+  return hits == 0 ? -1 : <i32>ctz(hits);
+}
+
+/** Real page number (4 KiB units) held by a way. */
+// @ts-ignore: decorator
+@inline export function tlbRpn(line: usize, way: i32): u64 {
+  return load<u64>(line + <usize>way * TLBE_BYTES, 8) & W1_RPN;
+}
+
+/** Make `way` the most recently used: ranks below its rank move up by one, its rank becomes 0. */
+export function tlbTouch(line: usize, way: u32): void {
+  const pw = line + <usize>way * TLBE_BYTES + 8;
+  const w1 = load<u64>(pw);
+  const rank = w1 >> RANK_SHIFT;
+  if (rank == 0) return;
+  let p = line + 8;
+  for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+    const x = load<u64>(p);
+    if ((x >> RANK_SHIFT) < rank) store<u64>(p, x + (<u64>1 << RANK_SHIFT));
+  }
+  store<u64>(pw, w1 & ~W1_RANK);
+}
+
+function holderInc(lpid: u32, core: u32): void {
+  const p = lpidCount + ((<usize>lpid * <usize>cores + <usize>core) << 2);
+  const c = load<u32>(p);
+  store<u32>(p, c + 1);
+  if (c == 0) {
+    const m = lpidMask + ((<usize>lpid * <usize>maskWords + <usize>(core >> 6)) << 3);
+    store<u64>(m, load<u64>(m) | (<u64>1 << (core & 63)));
+  }
+}
+
+function holderDec(lpid: u32, core: u32): void {
+  const p = lpidCount + ((<usize>lpid * <usize>cores + <usize>core) << 2);
+  const c = load<u32>(p) - 1;
+  store<u32>(p, c);
+  if (c == 0) {
+    const m = lpidMask + ((<usize>lpid * <usize>maskWords + <usize>(core >> 6)) << 3);
+    store<u64>(m, load<u64>(m) & ~(<u64>1 << (core & 63)));
+  }
+}
+
+/** Entries of `lpid` that core `core` holds. */
+// @ts-ignore: decorator
+@inline export function tlbHeld(lpid: u32, core: u32): u32 {
+  return load<u32>(lpidCount + ((<usize>lpid * <usize>cores + <usize>core) << 2));
+}
+
+function nextRandom(): u32 {
+  let x = load<u32>(header, H_RNG);
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  store<u32>(header, x, H_RNG);
+  return x;
+}
+
+/** Load a translation into (core, set): lowest invalid way, else the LRU (or random) victim. */
+export function tlbFill(core: u32, set: u32, key: u64, lpid: u32, rpn: u64, gs: usize): void {
+  const line = tlbLine(core, set);
+  let victim: u32 = tlbWays;
+  let p = line;
+  for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+    if ((load<u64>(p) & TLBE_VALID) == 0) { victim = w; break; }
+  }
+  if (victim == tlbWays) {
+    if (randomReplacement) {
+      victim = nextRandom() % tlbWays;
+    } else {
+      const last = <u64>(tlbWays - 1);
+      p = line + 8;
+      for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+        if ((load<u64>(p) >> RANK_SHIFT) == last) { victim = w; break; }
+      }
+    }
+    const old1 = load<u64>(line + <usize>victim * TLBE_BYTES, 8);
+    holderDec(<u32>((old1 & W1_LPID) >> LPID_SHIFT), core);
+    bump(STAT_TLB_EVICTIONS, gs);
+  }
+  const e = line + <usize>victim * TLBE_BYTES;
+  const rank = load<u64>(e, 8) & W1_RANK;
+  store<u64>(e, key);
+  store<u64>(e, (rpn & W1_RPN) | (<u64>lpid << LPID_SHIFT) | rank, 8);
+  holderInc(lpid, core);
+  tlbTouch(line, victim);
+  bump(STAT_TLB_FILLS, gs);
+}
+
+/** Invalidate the entries of one line that match (key, lpid); returns how many. */
+function invalidateMatching(line: usize, core: u32, key: u64, lpid: u32): u32 {
+  const k1 = <u64>lpid << LPID_SHIFT;
+  let n: u32 = 0;
+  let p = line;
+  for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+    if (load<u64>(p) == key && (load<u64>(p, 8) & W1_LPID) == k1) {
+      store<u64>(p, 0);
+      ++n;
+    }
+  }
+  for (let i: u32 = 0; i < n; ++i) holderDec(lpid, core);
+  return n;
+}
+
+/** tlbiel of one VA on one core (IS = 0b00). */
+export function tlbielVa(core: u32, set: u32, key: u64, lpid: u32): u32 {
+  return invalidateMatching(tlbLine(core, set), core, key, lpid);
+}
+
+/** tlbie of one VA: reaches every core; only cores that hold entries of `lpid` are visited. */
+export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
+  let n: u32 = 0;
+  const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
+  for (let i: u32 = 0; i < maskWords; ++i) {
+    let bits = load<u64>(m + (<usize>i << 3));
+    while (bits != 0) {
+      const core = (i << 6) + <u32>ctz(bits);
+      bits &= bits - 1;
+      n += invalidateMatching(tlbLine(core, set), core, key, lpid);
+    }
+  }
+  return n;
+}
+
+/** tlbiel of one congruence class: IS = 0b10 (entries of `lpid`) or 0b11 (`all`: every LPID). */
+export function tlbielSet(core: u32, set: u32, lpid: u32, all: bool): u32 {
+  const line = tlbLine(core, set);
+  const k1 = <u64>lpid << LPID_SHIFT;
+  let n: u32 = 0;
+  let p = line;
+  for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+    if ((load<u64>(p) & TLBE_VALID) == 0) continue;
+    const w1 = load<u64>(p, 8);
+    if (all || (w1 & W1_LPID) == k1) {
+      store<u64>(p, 0);
+      holderDec(<u32>((w1 & W1_LPID) >> LPID_SHIFT), core);
+      ++n;
+    }
+  }
+  return n;
+}
+
+/** KVM's flush on guest entry: every set with IS = 0b10 on one core (SPEC §5, §6). */
+export function flushLpidOnCore(core: u32, lpid: u32): u32 {
+  if (tlbHeld(lpid, core) == 0) return 0; // nothing of this LPID here: the loop would find nothing
+  let n: u32 = 0;
+  for (let s: u32 = 0; s < tlbSets; ++s) n += tlbielSet(core, s, lpid, false);
+  return n;
+}
+
+/** Every entry invalid, ranks = way numbers; holder counts and masks are zero (fresh memory). */
+export function tlbReset(): void {
+  const total = <usize>tlbSets * <usize>cores;
+  let line = tlb;
+  for (let i: usize = 0; i < total; ++i) {
+    let p = line;
+    for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+      store<u64>(p, 0);
+      store<u64>(p, <u64>w << RANK_SHIFT, 8);
+    }
+    line += <usize>tlbWays * TLBE_BYTES;
+  }
+}

@@ -1,0 +1,3 @@
+export { Machine, Guest, createMachine, createMachineSync } from "./machine.js";
+export { planLayout, formatBytes, type LayoutPlan } from "./layout.js";
+export { EngineAbort, engineModule } from "./wasm.js";

@@ -1,0 +1,481 @@
+/**
+ * The typed host API over the WASM engine: one shared memory per machine, ops written into the
+ * op buffer and executed by one `runBatch` call, counters read straight from memory.
+ */
+import { resolveMachineConfig, resolveGuestOptions, type MachineConfig, type MachineConfigInput, type GuestOptionsInput, type GuestOptions } from "../config.js";
+import type {
+  AccessKind, CounterBlock, HcallOptions, HcallResult, HcallName, RetBucket, Semantics, SimGuest, SimMachine,
+  TlbEntryView, TranslateResult,
+} from "../types.js";
+import { HCALL_NAMES, RET_BUCKETS, SCALAR_COUNTERS } from "../types.js";
+import {
+  planLayout, guestBytes, formatBytes, H, G, GF_QEMU, STAT, STAT_HCALLS, RET_BUCKET_COUNT, OP, OPF_PROBLEM_STATE,
+  XLATE, OP_REJECTED, OP_BYTES, PAGE_BYTES, MAX_BYTES, MAX_PAGES, LAYOUT_MAGIC, LAYOUT_VERSION, NO_FRAME,
+  type LayoutPlan,
+} from "./layout.js";
+import { engineModule, instantiateEngine, type HptlabExports } from "./wasm.js";
+
+const U64_LIMIT = 1n << 64n;
+const WORDS_PER_OP = OP_BYTES / 8;
+const ACCESS: Record<AccessKind, bigint> = { load: 0n, store: 1n, ifetch: 2n };
+
+function checkU64(name: string, x: bigint): bigint {
+  if (typeof x !== "bigint" || x < 0n || x >= U64_LIMIT) throw new RangeError(`${name}: ${String(x)} is not an unsigned 64-bit value`);
+  return x;
+}
+function checkInt(name: string, x: number, limit: number): number {
+  if (!Number.isInteger(x) || x < 0 || x >= limit) throw new RangeError(`${name}: ${x} is not an integer in [0, ${limit})`);
+  return x;
+}
+
+/** A guest's slice of the arena. */
+interface ArenaBlock {
+  offset: number;
+  bytes: number;
+}
+
+export class Machine implements SimMachine {
+  readonly config: MachineConfig;
+  readonly plan: LayoutPlan;
+  readonly memory: WebAssembly.Memory;
+  readonly #wasm: HptlabExports;
+  #u32!: Uint32Array;
+  #u64!: BigUint64Array;
+  #i64!: BigInt64Array;
+  #bufferBytes = 0;
+  readonly #opWord: number;
+  readonly #guests = new Map<number, Guest>();
+  #nextInstance = 1;
+  #arenaTop: number;
+  #arenaFree: ArenaBlock[] = [];
+
+  constructor(input: MachineConfigInput = {}, module: WebAssembly.Module = engineModule()) {
+    this.config = resolveMachineConfig(input);
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    this.#wasm = instantiateEngine(this.memory, module);
+    this.plan = planLayout(this.config, this.#wasm.layoutBase());
+    if (this.plan.arena > MAX_BYTES) {
+      throw new RangeError(`machine: needs ${formatBytes(this.plan.arena)} before any guest; one WASM32 memory holds ${formatBytes(MAX_BYTES)}`);
+    }
+    this.#growTo(this.plan.arena);
+    this.#arenaTop = this.plan.arena;
+    this.#opWord = this.plan.ops / 8;
+    this.#writeHeader();
+    this.#wasm.attach(this.plan.header);
+    this.#wasm.initMachine();
+  }
+
+  #growTo(bytes: number): void {
+    const pages = Math.ceil(bytes / PAGE_BYTES);
+    const have = this.memory.buffer.byteLength / PAGE_BYTES;
+    if (pages > have) this.memory.grow(pages - have);
+    this.#views();
+  }
+
+  #views(): void {
+    const buf = this.memory.buffer;
+    if (buf.byteLength === this.#bufferBytes) return;
+    this.#bufferBytes = buf.byteLength;
+    this.#u32 = new Uint32Array(buf);
+    this.#u64 = new BigUint64Array(buf);
+    this.#i64 = new BigInt64Array(buf);
+  }
+
+  #writeHeader(): void {
+    const c = this.config;
+    const p = this.plan;
+    const h = p.header / 4;
+    const set = (off: number, x: number) => { this.#u32[h + off / 4] = x; };
+    set(H.MAGIC, LAYOUT_MAGIC);
+    set(H.VERSION, LAYOUT_VERSION);
+    set(H.CORES, c.cores);
+    set(H.SMT, c.smt);
+    set(H.TLB_SETS, c.tlbSets);
+    set(H.TLB_WAYS, c.tlbWays);
+    set(H.REPLACEMENT, c.replacement === "random" ? 1 : 0);
+    set(H.RNG, c.seed === 0 ? 0x9e3779b9 : c.seed);
+    set(H.LPID_LIMIT, p.lpidLimit);
+    set(H.MAX_GUESTS, p.maxGuests);
+    set(H.HOST_PAGE_SHIFT, c.hostPageShift);
+    set(H.HOST_FRAMES, p.hostFrames);
+    set(H.STATS, p.stats);
+    set(H.GUESTS, p.guests);
+    set(H.GUEST_STATS, p.guestStats);
+    set(H.OPS, p.ops);
+    set(H.OP_SLOTS, p.opSlots);
+    set(H.LPID_GUEST, p.lpidGuest);
+    set(H.LPID_MASK, p.lpidMask);
+    set(H.LPID_COUNT, p.lpidCount);
+    set(H.FRAME_OWNER, p.frameOwner);
+    set(H.TLB, p.tlb);
+    set(H.MASK_WORDS, p.maskWords);
+    set(H.ARENA, p.arena);
+    set(H.ARENA_END, p.arena);
+  }
+
+  get cpus(): number {
+    return this.config.cores * this.config.smt;
+  }
+
+  /** Free host frames (read from the header). */
+  get freeFrames(): number {
+    return this.#u32[(this.plan.header + H.FREE_FRAMES) / 4]!;
+  }
+
+  /** Bytes of linear memory in use (fixed regions plus the guests' arena). */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  // ───────── ops ─────────
+
+  /** The op buffer as u64 words (OP_BYTES / 8 words per op); see docs/memory.md for the encoding. */
+  get opWords(): BigUint64Array {
+    this.#views();
+    return this.#u64.subarray(this.#opWord, this.#opWord + this.plan.opSlots * WORDS_PER_OP);
+  }
+
+  /** Execute ops 0..count−1 of the op buffer in one WASM call. */
+  runOps(count: number): void {
+    checkInt("count", count, this.plan.opSlots + 1);
+    this.#wasm.runBatch(count);
+  }
+
+  /** Op header word. */
+  static opHeader(opcode: number, cpu: number, slot = 0, opflags = 0): bigint {
+    return BigInt(opcode) | (BigInt(opflags) << 16n) | (BigInt(cpu) << 32n) | (BigInt(slot) << 48n);
+  }
+
+  /** Write one op at slot 0, run it, and return the index of its first word. */
+  #runOne(w0: bigint, regs: readonly bigint[], lpid = 0): number {
+    this.#views();
+    const o = this.#opWord;
+    const u = this.#u64;
+    u.fill(0n, o, o + WORDS_PER_OP);
+    u[o] = w0;
+    for (let i = 0; i < regs.length; i++) u[o + 2 + i] = regs[i]!;
+    u[o + 10] = BigInt(lpid);
+    this.#wasm.runBatch(1);
+    return o;
+  }
+
+  /** @internal used by Guest */
+  _hcall(slot: number, opcode: number, regs: readonly bigint[], nOut: number, opts: HcallOptions | undefined): HcallResult {
+    const cpu = checkInt("cpu", opts?.cpu ?? 0, this.cpus);
+    const o = this.#runOne(Machine.opHeader(opcode, cpu, slot, opts?.problemState ? OPF_PROBLEM_STATE : 0), regs);
+    if (this.#u64[o + 1] === OP_REJECTED) throw new Error(`engine rejected hcall ${opcode.toString(16)} on slot ${slot}`);
+    const out: bigint[] = new Array(nOut);
+    for (let i = 0; i < nOut; i++) out[i] = this.#u64[o + 2 + i]!;
+    return { ret: Number(this.#i64[o + 1]!), out };
+  }
+
+  // ───────── guests ─────────
+
+  createGuest(input: GuestOptionsInput = {}): Guest {
+    const opts = resolveGuestOptions(input, this.config);
+    const c = this.config;
+    let lpid = 1;
+    while (this.#guests.has(lpid)) lpid++;
+    if (lpid > this.plan.maxGuests) throw new RangeError(`createGuest: all ${this.plan.maxGuests} LPIDs are in use`);
+    const kvm = opts.semantics === "kvm-hv";
+    const ramHostPages = kvm ? opts.ramBytes / 2 ** c.hostPageShift : 0;
+    if (kvm && ramHostPages > this.freeFrames) {
+      throw new RangeError(`createGuest: ${formatBytes(opts.ramBytes)} of RAM needs ${ramHostPages} host frames; ${this.freeFrames} are free (machine.hostMemoryBytes)`);
+    }
+    const bytes = guestBytes(opts.hptOrder, ramHostPages, kvm);
+    const block = this.#arenaAlloc(bytes, opts);
+    const slot = lpid - 1;
+    const g = (this.plan.guests + slot * 128) / 4;
+    const u32 = this.#u32;
+    const hpt = 2 ** opts.hptOrder;
+    const align = (n: number) => Math.ceil(n / 4096) * 4096;
+    const at = { hpt: block.offset, revmap: block.offset + align(hpt), rmap: block.offset + 2 * align(hpt), frames: 0 };
+    at.frames = at.rmap + align(ramHostPages * 8);
+    u32.fill(0, g, g + 32);
+    u32[g + G.LPID / 4] = lpid;
+    u32[g + G.FLAGS / 4] = kvm ? 0 : GF_QEMU;
+    u32[g + G.HPT_ORDER / 4] = opts.hptOrder;
+    u32[g + G.HTAB_MASK / 4] = 2 ** (opts.hptOrder - 7) - 1;
+    u32[g + G.NPTE / 4] = 2 ** (opts.hptOrder - 4);
+    u32[g + G.HPT / 4] = at.hpt;
+    u32[g + G.REVMAP / 4] = at.revmap;
+    u32[g + G.RMAP / 4] = kvm ? at.rmap : 0;
+    u32[g + G.FRAMES / 4] = kvm ? at.frames : 0;
+    u32[g + G.RAM_HOST_PAGES / 4] = ramHostPages;
+    u32[g + G.HPT_MAX_PAGE_SHIFT / 4] = opts.hptMaxPageShift;
+    const instance = this.#nextInstance++;
+    u32[g + G.INSTANCE / 4] = instance;
+    this.#u64[(this.plan.guests + slot * 128 + G.RAM_BYTES) / 8] = BigInt(opts.ramBytes);
+    const o = this.#runOne(Machine.opHeader(OP.GUEST_INIT, 0, slot), []);
+    if (this.#u64[o + 1] === OP_REJECTED) {
+      this.#arenaRelease(block);
+      throw new RangeError(`createGuest: not enough free host frames`);
+    }
+    const guest = new Guest(this, lpid, slot, instance, opts, block);
+    this.#guests.set(lpid, guest);
+    return guest;
+  }
+
+  destroyGuest(lpid: number): void {
+    const guest = this.#guests.get(lpid);
+    if (!guest) throw new RangeError(`destroyGuest: no guest has LPID ${lpid}`);
+    this.#runOne(Machine.opHeader(OP.GUEST_DESTROY, 0, guest.slot), []);
+    this.#arenaRelease(guest._block);
+    this.#guests.delete(lpid);
+    guest._dead = true;
+  }
+
+  guest(lpid: number): Guest | undefined {
+    return this.#guests.get(lpid);
+  }
+
+  get guests(): Guest[] {
+    return [...this.#guests.values()];
+  }
+
+  #arenaAlloc(bytes: number, opts: GuestOptions): ArenaBlock {
+    const i = this.#arenaFree.findIndex((b) => b.bytes >= bytes);
+    if (i >= 0) {
+      const b = this.#arenaFree[i]!;
+      if (b.bytes === bytes) this.#arenaFree.splice(i, 1);
+      else this.#arenaFree[i] = { offset: b.offset + bytes, bytes: b.bytes - bytes };
+      return { offset: b.offset, bytes };
+    }
+    const end = this.#arenaTop + bytes;
+    if (end > MAX_BYTES - PAGE_BYTES) {
+      throw new RangeError(
+        `createGuest: hptOrder ${opts.hptOrder} needs ${formatBytes(bytes)} (HPT ${formatBytes(2 ** opts.hptOrder)}, revmap as much, rmap and frames); ` +
+        `one WASM32 memory holds ${formatBytes(MAX_BYTES)} and ${formatBytes(this.#arenaTop)} are in use`,
+      );
+    }
+    this.#growTo(end);
+    this.#u32[(this.plan.header + H.ARENA_END) / 4] = end;
+    const block = { offset: this.#arenaTop, bytes };
+    this.#arenaTop = end;
+    return block;
+  }
+
+  #arenaRelease(block: ArenaBlock): void {
+    this.#arenaFree.push(block);
+    this.#arenaFree.sort((a, b) => a.offset - b.offset);
+    // coalesce neighbours
+    const merged: ArenaBlock[] = [];
+    for (const b of this.#arenaFree) {
+      const last = merged[merged.length - 1];
+      if (last && last.offset + last.bytes === b.offset) last.bytes += b.bytes;
+      else merged.push({ ...b });
+    }
+    this.#arenaFree = merged;
+  }
+
+  // ───────── translation and TLB maintenance ─────────
+
+  translate(cpu: number, lpid: number, slbV: bigint, ea: bigint, access: AccessKind = "load"): TranslateResult {
+    checkInt("cpu", cpu, this.cpus);
+    checkInt("lpid", lpid, this.plan.lpidLimit);
+    const o = this.#runOne(Machine.opHeader(OP.TRANSLATE, cpu), [checkU64("slbV", slbV), checkU64("ea", ea), ACCESS[access]], lpid);
+    const kind = this.#u64[o + 1]!;
+    if (kind === XLATE.BAD_SLB) throw new RangeError(`slbV: 0x${slbV.toString(16)} is not a POWER7 segment (B, L||LP or VSID out of range)`);
+    return { kind: kind === XLATE.HIT ? "hit" : kind === XLATE.MISS ? "miss" : "fault", ra: this.#u64[o + 5]! };
+  }
+
+  #tlbOp(op: number, cpu: number, lpid: number, regs: bigint[]): number {
+    checkInt("cpu", cpu, this.cpus);
+    checkInt("lpid", lpid, this.plan.lpidLimit);
+    const o = this.#runOne(Machine.opHeader(op, cpu), regs, lpid);
+    const r = this.#u64[o + 1]!;
+    if (r === OP_REJECTED) throw new RangeError(`invalid TLB operation arguments`);
+    return Number(r);
+  }
+
+  tlbiel(cpu: number, lpid: number, slbV: bigint, ea: bigint): number {
+    return this.#tlbOp(OP.TLBIEL, cpu, lpid, [checkU64("slbV", slbV), checkU64("ea", ea)]);
+  }
+
+  tlbielSet(cpu: number, set: number, lpid: number | "all"): number {
+    checkInt("set", set, this.config.tlbSets);
+    return this.#tlbOp(OP.TLBIEL_SET, cpu, lpid === "all" ? 0 : lpid, [BigInt(set), lpid === "all" ? 1n : 0n]);
+  }
+
+  flushLpid(cpu: number, lpid: number): number {
+    return this.#tlbOp(OP.FLUSH_LPID, cpu, lpid, []);
+  }
+
+  tlbie(lpid: number, slbV: bigint, ea: bigint): number {
+    return this.#tlbOp(OP.TLBIE, 0, lpid, [checkU64("slbV", slbV), checkU64("ea", ea)]);
+  }
+
+  tlbEntries(core: number): TlbEntryView[] {
+    checkInt("core", core, this.config.cores);
+    this.#views();
+    const { tlbSets, tlbWays, cores } = this.config;
+    const out: TlbEntryView[] = [];
+    for (let set = 0; set < tlbSets; set++) {
+      const line = (this.plan.tlb + (set * cores + core) * tlbWays * 16) / 8;
+      for (let way = 0; way < tlbWays; way++) {
+        const w0 = this.#u64[line + 2 * way]!;
+        if (!(w0 >> 63n)) continue;
+        const w1 = this.#u64[line + 2 * way + 1]!;
+        const code = Number((w0 >> 57n) & 3n);
+        out.push({
+          set, way, lpid: Number((w1 >> 48n) & 0xfffn), b: Number((w0 >> 56n) & 1n),
+          vpn4k: w0 & 0x00ffffffffffffffn, pageShift: code === 0 ? 12 : code === 1 ? 16 : 24, rpn: w1 & 0xffffffffffffn,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Cores whose TLB may hold entries of `lpid` (the engine's exact holder mask). */
+  lpidHolders(lpid: number): number[] {
+    checkInt("lpid", lpid, this.plan.lpidLimit);
+    this.#views();
+    const out: number[] = [];
+    const base = (this.plan.lpidMask / 8) + lpid * this.plan.maskWords;
+    for (let w = 0; w < this.plan.maskWords; w++) {
+      const bits = this.#u64[base + w]!;
+      for (let b = 0; b < 64; b++) if ((bits >> BigInt(b)) & 1n) out.push(w * 64 + b);
+    }
+    return out;
+  }
+
+  frameOwner(frame: number): number {
+    checkInt("frame", frame, this.plan.hostFrames);
+    this.#views();
+    return this.#u32[this.plan.frameOwner / 4 + frame]!;
+  }
+
+  /** @internal */
+  _readStats(byteOffset: number): CounterBlock {
+    this.#views();
+    const base = byteOffset / 8;
+    const u = this.#u64;
+    const block = {} as CounterBlock;
+    for (const name of SCALAR_COUNTERS) (block as unknown as Record<string, bigint>)[name] = u[base + STAT[name]]!;
+    const hcalls = {} as Record<HcallName, Record<RetBucket, bigint>>;
+    HCALL_NAMES.forEach((h, k) => {
+      const row = {} as Record<RetBucket, bigint>;
+      RET_BUCKETS.forEach((r, b) => { row[r] = u[base + STAT_HCALLS + k * RET_BUCKET_COUNT + b]!; });
+      hcalls[h] = row;
+    });
+    block.hcalls = hcalls;
+    return block;
+  }
+
+  counters(): CounterBlock {
+    return this._readStats(this.plan.stats);
+  }
+
+  /** @internal */
+  get _u32(): Uint32Array { this.#views(); return this.#u32; }
+  /** @internal */
+  get _u64(): BigUint64Array { this.#views(); return this.#u64; }
+}
+
+export class Guest implements SimGuest {
+  readonly lpid: number;
+  readonly slot: number;
+  readonly instance: number;
+  readonly options: GuestOptions;
+  /** @internal */
+  readonly _block: ArenaBlock;
+  /** @internal */
+  _dead = false;
+  readonly #m: Machine;
+
+  constructor(m: Machine, lpid: number, slot: number, instance: number, options: GuestOptions, block: ArenaBlock) {
+    this.#m = m;
+    this.lpid = lpid;
+    this.slot = slot;
+    this.instance = instance;
+    this.options = options;
+    this._block = block;
+  }
+
+  get semantics(): Semantics { return this.options.semantics; }
+  get hptOrder(): number { return this.options.hptOrder; }
+  get npte(): number { return 2 ** (this.options.hptOrder - 4); }
+
+  #desc(field: number): number {
+    return this.#m._u32[(this.#m.plan.guests + this.slot * 128 + field) / 4]!;
+  }
+
+  #call(opcode: number, regs: bigint[], nOut: number, opts?: HcallOptions): HcallResult {
+    if (this._dead) throw new Error(`guest LPID ${this.lpid} was destroyed`);
+    return this.#m._hcall(this.slot, opcode, regs, nOut, opts);
+  }
+
+  hEnter(flags: bigint, ptex: bigint, pteh: bigint, ptel: bigint, opts?: HcallOptions): HcallResult {
+    return this.#call(OP.H_ENTER, [checkU64("flags", flags), checkU64("ptex", ptex), checkU64("pteh", pteh), checkU64("ptel", ptel)], 1, opts);
+  }
+  hRemove(flags: bigint, ptex: bigint, avpn: bigint, opts?: HcallOptions): HcallResult {
+    return this.#call(OP.H_REMOVE, [checkU64("flags", flags), checkU64("ptex", ptex), checkU64("avpn", avpn)], 2, opts);
+  }
+  hProtect(flags: bigint, ptex: bigint, avpn: bigint, opts?: HcallOptions): HcallResult {
+    return this.#call(OP.H_PROTECT, [checkU64("flags", flags), checkU64("ptex", ptex), checkU64("avpn", avpn)], 0, opts);
+  }
+  hRead(flags: bigint, ptex: bigint, opts?: HcallOptions): HcallResult {
+    checkU64("flags", flags);
+    return this.#call(OP.H_READ, [flags, checkU64("ptex", ptex)], (flags & 0x0000002000000000n) !== 0n ? 8 : 2, opts);
+  }
+  hBulkRemove(words: readonly bigint[], opts?: HcallOptions): HcallResult {
+    if (words.length !== 8) throw new RangeError(`hBulkRemove: expected 8 words (4 translation specifier pairs), got ${words.length}`);
+    return this.#call(OP.H_BULK_REMOVE, words.map((w, i) => checkU64(`words[${i}]`, w)), 8, opts);
+  }
+
+  hpte(ptex: number): { v: bigint; r: bigint } {
+    checkInt("ptex", ptex, this.npte);
+    const a = (this.#desc(G.HPT) + ptex * 16) / 8;
+    const u = this.#m._u64;
+    return { v: u[a]!, r: u[a + 1]! };
+  }
+
+  guestRpte(ptex: number): bigint {
+    checkInt("ptex", ptex, this.npte);
+    if (this.semantics === "qemu") return this.hpte(ptex).r;
+    return this.#m._u64[(this.#desc(G.REVMAP) + ptex * 16) / 8]!;
+  }
+
+  #ramHostPages(): number { return this.#desc(G.RAM_HOST_PAGES); }
+
+  rmap(gfn: number): bigint {
+    if (this.semantics === "qemu") return 0n;
+    checkInt("gfn", gfn, this.#ramHostPages());
+    return this.#m._u64[(this.#desc(G.RMAP) + gfn * 8) / 8]!;
+  }
+
+  rmapChain(gfn: number): number[] {
+    const w = this.rmap(gfn);
+    if (!(w & 0x100000000n)) return [];
+    const head = Number(w & 0xffffffffn);
+    const rev = this.#desc(G.REVMAP) / 4;
+    const u32 = this.#m._u32;
+    const out = [head];
+    for (let i = u32[rev + head * 4 + 2]!; i !== head; i = u32[rev + i * 4 + 2]!) {
+      out.push(i);
+      if (out.length > this.npte) throw new Error(`rmap ring of gfn ${gfn} does not close`);
+    }
+    return out;
+  }
+
+  frame(gfn: number): number {
+    if (this.semantics === "qemu") return -1;
+    checkInt("gfn", gfn, this.#ramHostPages());
+    const f = this.#m._u32[this.#desc(G.FRAMES) / 4 + gfn]!;
+    return f === NO_FRAME ? -1 : f;
+  }
+
+  counters(): CounterBlock {
+    return this.#m._readStats(this.#m.plan.guestStats + this.slot * 512);
+  }
+}
+
+/** Create a machine (synchronously: the module is compiled once per process). */
+export function createMachineSync(config: MachineConfigInput = {}): Machine {
+  return new Machine(config);
+}
+
+/** Create a machine. */
+export async function createMachine(config: MachineConfigInput = {}): Promise<Machine> {
+  return new Machine(config);
+}

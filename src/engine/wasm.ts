@@ -1,0 +1,58 @@
+/**
+ * Loading the engine: the compiled module is read and compiled once per process (and can be
+ * handed to worker threads); each machine instantiates it over its own shared memory with
+ * @assemblyscript/loader.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { instantiateSync } from "@assemblyscript/loader";
+
+/** The engine's exports (assembly/index.ts). No u64 crosses: 64-bit values live in memory. */
+export interface HptlabExports {
+  layoutBase(): number;
+  attach(header: number): void;
+  initMachine(): void;
+  runBatch(count: number): number;
+}
+
+/** An AssemblyScript abort inside the engine, turned into an error that names the operation. */
+export class EngineAbort extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EngineAbort";
+  }
+}
+
+let releaseModule: WebAssembly.Module | undefined;
+let debugModule: WebAssembly.Module | undefined;
+
+/** The module, compiled once. `debug` selects the build that re-checks every unchecked() access. */
+export function engineModule(debug = process.env.HPTLAB_DEBUG_WASM === "1"): WebAssembly.Module {
+  if (debug) {
+    debugModule ??= new WebAssembly.Module(readFileSync(fileURLToPath(new URL("../../build/hptlab.debug.wasm", import.meta.url))));
+    return debugModule;
+  }
+  releaseModule ??= new WebAssembly.Module(readFileSync(fileURLToPath(new URL("../../build/hptlab.wasm", import.meta.url))));
+  return releaseModule;
+}
+
+/** Read an AssemblyScript string (UTF-16, byte length at ptr − 4) out of memory. */
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (ptr === 0) return "";
+  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0]!;
+  const units = new Uint16Array(memory.buffer.slice(ptr, ptr + bytes));
+  return String.fromCharCode(...units);
+}
+
+export function instantiateEngine(memory: WebAssembly.Memory, module: WebAssembly.Module = engineModule()): HptlabExports {
+  const imports = {
+    env: {
+      memory,
+      abort(msg: number, file: number, line: number, col: number): never {
+        throw new EngineAbort(`engine abort: ${readAsString(memory, msg) || "(no message)"} at ${readAsString(memory, file)}:${line}:${col}`);
+      },
+    },
+  };
+  const instance = instantiateSync<HptlabExports & Record<string, unknown>>(module, imports);
+  return instance.exports as unknown as HptlabExports;
+}
