@@ -14,6 +14,7 @@ import {
   type LayoutPlan,
 } from "./layout.js";
 import { engineModule, instantiateEngine, type HptlabExports } from "./wasm.js";
+import { OpBatch } from "./batch.js";
 
 const U64_LIMIT = 1n << 64n;
 const WORDS_PER_OP = OP_BYTES / 8;
@@ -133,6 +134,11 @@ export class Machine implements SimMachine {
   get opWords(): BigUint64Array {
     this.#views();
     return this.#u64.subarray(this.#opWord, this.#opWord + this.plan.opSlots * WORDS_PER_OP);
+  }
+
+  /** A new batch over this machine's op buffer (one batch at a time: they share the buffer). */
+  batch(): OpBatch {
+    return new OpBatch(this);
   }
 
   /** Execute ops 0..count−1 of the op buffer in one WASM call. */
