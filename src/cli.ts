@@ -6,7 +6,6 @@
  * Exit codes: 0 success, 1 `--check` found mismatches, 2 bad input (one line on stderr:
  * `hptlab: <message>`), 3 internal error (one line too; HPTLAB_DEBUG=1 adds the stack).
  */
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
@@ -62,8 +61,19 @@ class LineSink {
     if (this.#buf === "") return;
     const chunk = this.#buf;
     this.#buf = "";
-    if (!this.#out.write(chunk)) {
-      await Promise.race([once(this.#out, "drain"), once(this.#out, "close")]);
+    const out = this.#out;
+    if (!out.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          out.off("drain", done);
+          out.off("close", done);
+          out.off("error", done);
+          resolve();
+        };
+        out.on("drain", done);
+        out.on("close", done);
+        out.on("error", done);
+      });
       if (this.#closed) throw new OutputClosed();
     }
   }
