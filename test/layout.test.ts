@@ -1,0 +1,63 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+import * as L from "../src/engine/layout.js";
+import { resolveMachineConfig } from "../src/config.js";
+
+/** Every `export const NAME: type = value;` of assembly/layout.ts. */
+function assemblyConstants(): Map<string, bigint> {
+  const src = readFileSync(new URL("../assembly/layout.ts", import.meta.url), "utf8");
+  const out = new Map<string, bigint>();
+  for (const m of src.matchAll(/export const (\w+): \w+ = (0x[0-9a-fA-F]+|\d+);/g)) out.set(m[1]!, BigInt(m[2]!));
+  return out;
+}
+
+const hostValue: Record<string, bigint> = {
+  LAYOUT_MAGIC: BigInt(L.LAYOUT_MAGIC), LAYOUT_VERSION: BigInt(L.LAYOUT_VERSION), HEADER_BYTES: BigInt(L.HEADER_BYTES),
+  STATS_BYTES: BigInt(L.STATS_BYTES), GUEST_BYTES: BigInt(L.GUEST_BYTES), OP_BYTES: BigInt(L.OP_BYTES),
+  TLBE_BYTES: BigInt(L.TLBE_BYTES), NO_FRAME: BigInt(L.NO_FRAME), FRAME_HOST: BigInt(L.FRAME_HOST),
+  STAT_HCALLS: BigInt(L.STAT_HCALLS), RET_BUCKETS: BigInt(L.RET_BUCKET_COUNT),
+  GF_LIVE: BigInt(L.GF_LIVE), GF_QEMU: BigInt(L.GF_QEMU), OPF_PROBLEM_STATE: BigInt(L.OPF_PROBLEM_STATE),
+  XLATE_HIT: L.XLATE.HIT, XLATE_MISS: L.XLATE.MISS, XLATE_FAULT: L.XLATE.FAULT, XLATE_BAD_SLB: L.XLATE.BAD_SLB,
+  OP_REJECTED: L.OP_REJECTED,
+};
+for (const [k, v] of Object.entries(L.H)) hostValue[`H_${k}`] = BigInt(v);
+for (const [k, v] of Object.entries(L.G)) hostValue[`G_${k}`] = BigInt(v);
+for (const [k, v] of Object.entries(L.OP)) hostValue[`OP_${k}`] = BigInt(v);
+for (const [k, v] of Object.entries(L.STAT)) hostValue[`STAT_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = BigInt(v);
+
+describe("memory layout: assembly/layout.ts and its host mirror agree", () => {
+  const asm = assemblyConstants();
+  test("the parser found the constants", () => {
+    expect(asm.size).toBeGreaterThan(60);
+  });
+  test.each([...assemblyConstants().keys()])("%s", (name) => {
+    expect(hostValue[name], `${name} has no host mirror`).toBeDefined();
+    expect(hostValue[name]).toBe(asm.get(name));
+  });
+  test("every host constant exists in the assembly", () => {
+    for (const name of Object.keys(hostValue)) expect(asm.has(name), name).toBe(true);
+  });
+});
+
+describe("planLayout", () => {
+  test("regions are disjoint, 64-byte aligned and in the documented order", () => {
+    const plan = L.planLayout(resolveMachineConfig({ cores: 1024, smt: 4 }), 4096);
+    expect(plan.regions.map((r) => r.name)).toEqual(["header", "stats", "guests", "guestStats", "ops", "lpidGuest", "lpidMask", "lpidCount", "frameOwner", "tlb"]);
+    for (let i = 1; i < plan.regions.length; i++) {
+      const a = plan.regions[i - 1]!, b = plan.regions[i]!;
+      expect(b.offset % 64).toBe(0);
+      expect(b.offset).toBeGreaterThanOrEqual(a.offset + a.bytes);
+    }
+    // 128 sets × 1024 cores × 4 ways × 16 B; LPID counts 1024 LPIDs × 1024 cores × 4 B
+    expect(plan.regions.find((r) => r.name === "tlb")!.bytes).toBe(8 * 2 ** 20);
+    expect(plan.regions.find((r) => r.name === "lpidCount")!.bytes).toBe(4 * 2 ** 20);
+    expect(plan.maxGuests).toBe(1022);
+    expect(plan.arena % 4096).toBe(0);
+  });
+  test("a 1024-core SMT4 machine with 64 guests at HPT order 24 fits in WASM32 with room to spare", () => {
+    const plan = L.planLayout(resolveMachineConfig({ cores: 1024, smt: 4, hostMemoryBytes: 2 ** 36 }), 65536);
+    const perGuest = L.guestBytes(24, 2 ** 30 / 2 ** 16, true);
+    const total = plan.arena + 64 * perGuest;
+    expect(total).toBeLessThan(0.6 * L.MAX_BYTES);
+  });
+});
