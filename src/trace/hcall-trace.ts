@@ -263,6 +263,7 @@ export async function* readHcallTrace(path: string): AsyncGenerator<TraceItem> {
   } catch (e) {
     throw openError(path, e as NodeJS.ErrnoException);
   }
+  let raw: Readable | undefined;
   let source: Readable | undefined;
   let lineNo = 0;
   try {
@@ -270,9 +271,10 @@ export async function* readHcallTrace(path: string): AsyncGenerator<TraceItem> {
     try {
       const { bytesRead } = await fh.read(magic, 0, 2, 0);
       const gzip = bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-      const raw = fh.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 16 });
-      source = gzip ? raw.pipe(createGunzip()) : raw;
-      if (gzip) raw.on("error", (e) => source!.destroy(e));
+      const file = fh.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 16 });
+      raw = file;
+      source = gzip ? file.pipe(createGunzip()) : file;
+      if (gzip) file.on("error", (e) => source!.destroy(e));
     } catch (e) {
       throw openError(path, e as NodeJS.ErrnoException);
     }
@@ -310,6 +312,7 @@ export async function* readHcallTrace(path: string): AsyncGenerator<TraceItem> {
     }
   } finally {
     source?.destroy();
+    raw?.destroy();
     await fh.close();
   }
 }
