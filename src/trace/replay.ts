@@ -2,7 +2,7 @@
  * Replay of a hypercall trace on one guest of a simulated machine, and the check of its recorded
  * results (FORMATS.md §1 "Replay output" and "Checking").
  */
-import type { MachineConfigInput } from "../config.js";
+import { ConfigError, type MachineConfigInput } from "../config.js";
 import type { HcallName, HcallOptions, HcallResult, Semantics, SimGuest, SimMachine } from "../types.js";
 import { headerToGuestOptions, readHcallTrace, TraceError, type TraceCall, type TraceHeader } from "./hcall-trace.js";
 
@@ -114,8 +114,21 @@ export async function replayHcalls(opts: ReplayOptions): Promise<ReplaySummary> 
     // Host memory backs guest RAM (kvm-hv); grow it past the default 4 GiB only when the guest needs it.
     const ram = guestOpts.ramBytes!;
     if (ram > 2 ** 32) machineCfg.hostMemoryBytes = Math.ceil(ram / 2 ** 24) * 2 ** 24;
-    const machine = await opts.makeMachine(machineCfg);
-    return machine.createGuest(guestOpts);
+    // A simulator that cannot hold the configuration refuses it with a RangeError (e.g. an HPT too big
+    // for WASM32 memory): that is the user's input, so it becomes a ConfigError like the rest.
+    const refused = (scope: string, e: unknown): unknown =>
+      e instanceof RangeError ? new ConfigError(scope, e.message.replace(/^(machine|createGuest): /, "")) : e;
+    let machine: SimMachine;
+    try {
+      machine = await opts.makeMachine(machineCfg);
+    } catch (e) {
+      throw refused("machine", e);
+    }
+    try {
+      return machine.createGuest(guestOpts);
+    } catch (e) {
+      throw refused("guest", e);
+    }
   };
 
   // One options object for every call: the guest reads it during the call and keeps nothing.
