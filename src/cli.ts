@@ -276,21 +276,16 @@ export async function run(argv: readonly string[], deps: CliDeps, commands?: rea
   }
 }
 
-interface EngineModule {
-  createMachine(cfg: MachineConfigInput): Promise<SimMachine>;
-}
 interface ReferenceModule {
   createReferenceMachine(cfg: MachineConfigInput): SimMachine;
 }
-
-// Held in variables so that the engine and the reference model load only when a command needs one
-// (and `hptlab --help` works without the WASM build).
-const ENGINE_MODULE = "./engine/index.js";
+// XXX: a variable, not a literal, until src/reference/index.ts exists; then `await import("./reference/index.js")`.
 const REFERENCE_MODULE = "./reference/index.js";
 
-async function load<T>(specifier: string, what: string): Promise<T> {
+/** Loads lazily, so `hptlab --help` works without the WASM build; a missing build is one clear line. */
+async function load<T>(importer: () => Promise<T>, what: string): Promise<T> {
   try {
-    return (await import(specifier)) as T;
+    return await importer();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") throw new Error(`${what} is not built (npm run build): ${(e as Error).message}`);
     throw e;
@@ -300,10 +295,10 @@ async function load<T>(specifier: string, what: string): Promise<T> {
 /** The real machine factory: the WASM engine or the plain-TypeScript reference model. */
 export async function makeMachine(engine: EngineName, cfg: MachineConfigInput): Promise<SimMachine> {
   if (engine === "reference") {
-    const ref = await load<ReferenceModule>(REFERENCE_MODULE, "the reference model");
+    const ref = await load(() => import(REFERENCE_MODULE) as Promise<ReferenceModule>, "the reference model");
     return ref.createReferenceMachine(cfg);
   }
-  const wasm = await load<EngineModule>(ENGINE_MODULE, "the wasm engine");
+  const wasm = await load(() => import("./engine/index.js"), "the wasm engine");
   return wasm.createMachine(cfg);
 }
 
