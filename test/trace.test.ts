@@ -569,6 +569,18 @@ describe("replayHcalls", () => {
     expect(compareResult(read, { ret: 0, out: [0x40n, 0n, 0x40n] })).toBe("out: expected 2 values got 3");
   });
 
+  test("a simulator's RangeError while building the machine or guest is a ConfigError", async () => {
+    const file = traceFile(ENTER);
+    const noGuest = () => ({ createGuest: () => { throw new RangeError("createGuest: hptOrder 46 needs 128 TiB"); } }) as unknown as SimMachine;
+    const err = await replayHcalls({ file, makeMachine: noGuest, check: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe("guest: hptOrder 46 needs 128 TiB");
+    const noMachine = () => { throw new RangeError("machine: needs 5 GiB before any guest"); };
+    await expect(replayHcalls({ file, makeMachine: noMachine, check: true })).rejects.toThrow(new ConfigError("machine", "needs 5 GiB before any guest"));
+    const bug = () => { throw new TypeError("x is undefined"); };
+    await expect(replayHcalls({ file, makeMachine: bug, check: true })).rejects.toThrow(TypeError);
+  });
+
   test("without check nothing is compared", async () => {
     const file = traceFile('{"hcall":"H_ENTER","flags":"0x0","args":["0x8","0x1","0x2"],"ret":-4}\n');
     expect(await replayHcalls({ file, makeMachine: fakeFactory().makeMachine, check: false })).toMatchObject({ calls: 1, mismatches: 0 });
