@@ -276,12 +276,6 @@ export async function run(argv: readonly string[], deps: CliDeps, commands?: rea
   }
 }
 
-interface ReferenceModule {
-  createReferenceMachine(cfg: MachineConfigInput): SimMachine;
-}
-// XXX: a variable, not a literal, until src/reference/index.ts exists; then `await import("./reference/index.js")`.
-const REFERENCE_MODULE = "./reference/index.js";
-
 /** Loads lazily, so `hptlab --help` works without the WASM build; a missing build is one clear line. */
 async function load<T>(importer: () => Promise<T>, what: string): Promise<T> {
   try {
@@ -295,7 +289,7 @@ async function load<T>(importer: () => Promise<T>, what: string): Promise<T> {
 /** The real machine factory: the WASM engine or the plain-TypeScript reference model. */
 export async function makeMachine(engine: EngineName, cfg: MachineConfigInput): Promise<SimMachine> {
   if (engine === "reference") {
-    const ref = await load(() => import(REFERENCE_MODULE) as Promise<ReferenceModule>, "the reference model");
+    const ref = await load(() => import("./reference/index.js"), "the reference model");
     return ref.createReferenceMachine(cfg);
   }
   const wasm = await load(() => import("./engine/index.js"), "the wasm engine");
