@@ -64,12 +64,12 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
     guests.push({ g, hptes, ptex });
   }
 
-  // 2. translations from every cpu, 90% of them on a hot eighth of the pages
+  // 2. translations from every cpu, 90% of them on a hot 1/64 of each guest's pages
   const cpus = config.cores * config.smt;
   for (let t = 0; t < config.translations; t++) {
     const e = guests[next() % guests.length]!;
     const hot = next() % 10 !== 0;
-    const k = hot ? next() % (config.pagesPerGuest >> 3) : next() % config.pagesPerGuest;
+    const k = hot ? next() % Math.max(1, config.pagesPerGuest >> 6) : next() % config.pagesPerGuest;
     const h = e.hptes[k]!;
     batch.translate(next() % cpus, e.g.lpid, h.slbV, (BigInt(k) << 12n) | BigInt(next() & 0xff8), next() % 4 === 0 ? "store" : "load");
     if (batch.full) flush();

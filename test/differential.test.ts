@@ -1,0 +1,236 @@
+/**
+ * The WASM engine and the plain-TypeScript reference model, driven by the same random machines,
+ * guests and op streams: every return code, output register, translation, counter, TLB entry,
+ * HPTE, guest view and rmap ring must agree.
+ */
+import { describe, expect, test } from "vitest";
+import fc from "fast-check";
+import { createMachineSync } from "../src/engine/index.js";
+import { createReferenceMachine } from "../src/reference/index.js";
+import { makeHpte, slbVsidWord, H_EXACT, H_AVPN, H_ANDCOND, H_READ_4, H_LOCAL, type PageShift } from "../src/hpte.js";
+import type { MachineConfigInput } from "../src/config.js";
+import type { SimMachine, SimGuest } from "../src/types.js";
+
+const RUNS = Number(process.env.HPTLAB_FUZZ_RUNS ?? 150);
+const HPT_ORDER = 18;
+const NPTE = 2 ** (HPT_ORDER - 4);
+
+// ───────── generators ─────────
+
+const machineArb: fc.Arbitrary<MachineConfigInput> = fc.record({
+  cores: fc.integer({ min: 1, max: 3 }),
+  smt: fc.constantFrom(1 as const, 2 as const, 4 as const),
+  tlbSets: fc.constantFrom(1, 2, 8, 32),
+  tlbWays: fc.constantFrom(1, 2, 4),
+  replacement: fc.constantFrom("lru" as const, "random" as const),
+  seed: fc.integer({ min: 0, max: 0xffffffff }),
+  hostPageShift: fc.constantFrom(12 as const, 16 as const),
+  hostMemoryBytes: fc.constant(64 * 2 ** 20),
+});
+
+const vsidArb = fc.constantFrom(0x1n, 0x2n, 0x7ffn, 0x123456n);
+const pageArb = fc.constantFrom<PageShift>(12, 12, 16, 24);
+const segArb = fc.constantFrom("256M" as const, "256M" as const, "1T" as const);
+const eaArb = fc.oneof(fc.integer({ min: 0, max: 15 }).map((k) => BigInt(k) << 12n), fc.integer({ min: 0, max: 7 }).map((k) => BigInt(k) << 16n), fc.constant(0x1000000n), fc.bigInt({ min: 0n, max: 0xffffffffn }));
+const u64Arb = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+/** Real addresses inside a small RAM, at its end, and beyond it (MMIO). */
+const gpaArb = fc.oneof(fc.integer({ min: 0, max: 63 }).map((k) => BigInt(k) << 12n), fc.constant(0x3ff000n), fc.constant(0x400000n), fc.constant(0x1000000n), fc.bigInt({ min: 0n, max: (1n << 60n) - 1n }));
+
+interface Mapping { vsid: bigint; pageShift: PageShift; segment: "256M" | "1T"; ea: bigint }
+const mappingArb: fc.Arbitrary<Mapping> = fc.record({ vsid: vsidArb, pageShift: pageArb, segment: segArb, ea: eaArb });
+
+type Op =
+  | { k: "enter"; guest: number; m: Mapping; gpa: bigint; wimg: bigint; secondary: boolean; flags: bigint; ptexMode: number; junkV: bigint; junkR: bigint; raw: boolean; cpu: number; problem: boolean }
+  | { k: "remove" | "protect"; guest: number; slotPick: number; flags: bigint; avpnMode: number; raw: bigint; cpu: number; problem: boolean }
+  | { k: "read"; guest: number; slotPick: number; read4: boolean; cpu: number }
+  | { k: "bulk"; guest: number; reqs: { type: bigint; flags: bigint; slotPick: number; avpnMode: number; raw: bigint }[]; cpu: number }
+  | { k: "translate"; lpidPick: number; m: Mapping; store: boolean; cpu: number; badSlb: boolean }
+  | { k: "tlbiel" | "tlbie"; lpidPick: number; m: Mapping; cpu: number }
+  | { k: "tlbielSet"; lpidPick: number; set: number; all: boolean; cpu: number }
+  | { k: "flushLpid"; lpidPick: number; cpu: number }
+  | { k: "create"; semantics: "kvm-hv" | "qemu"; ramPages: number; maxShift: 12 | 16 | 24 }
+  | { k: "destroy"; guest: number };
+
+const guestIx = fc.integer({ min: 0, max: 3 });
+const cpuArb = fc.integer({ min: 0, max: 23 });
+const slotPick = fc.integer({ min: 0, max: 1000 });
+const flagsArb = fc.constantFrom(0n, H_AVPN, H_ANDCOND, H_AVPN | H_ANDCOND, H_LOCAL, H_EXACT | 0x3n);
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ k: fc.constant("enter" as const), guest: guestIx, m: mappingArb, gpa: gpaArb, wimg: fc.constantFrom(0x10n, 0x10n, 0x18n, 0x20n, 0x30n, 0x70n, 0x0n, 0x28n), secondary: fc.boolean(), flags: fc.constantFrom(0n, 0n, H_EXACT, H_LOCAL | 0x5n), ptexMode: fc.integer({ min: 0, max: 9 }), junkV: u64Arb, junkR: u64Arb, raw: fc.boolean(), cpu: cpuArb, problem: fc.boolean().map((b) => b && Math.random() < 2) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constantFrom("remove" as const, "protect" as const), guest: guestIx, slotPick, flags: flagsArb, avpnMode: fc.integer({ min: 0, max: 3 }), raw: u64Arb, cpu: cpuArb, problem: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("read" as const), guest: guestIx, slotPick, read4: fc.boolean(), cpu: cpuArb }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("bulk" as const), guest: guestIx, cpu: cpuArb, reqs: fc.array(fc.record({ type: fc.constantFrom(1n, 1n, 1n, 0n, 2n, 3n), flags: fc.constantFrom(0n, 1n, 2n, 3n), slotPick, avpnMode: fc.integer({ min: 0, max: 3 }), raw: u64Arb }), { minLength: 4, maxLength: 4 }) }) },
+  { weight: 8, arbitrary: fc.record({ k: fc.constant("translate" as const), lpidPick: fc.integer({ min: 0, max: 5 }), m: mappingArb, store: fc.boolean(), cpu: cpuArb, badSlb: fc.boolean().map((b) => b && Math.random() < 0.1) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom("tlbiel" as const, "tlbie" as const), lpidPick: fc.integer({ min: 0, max: 5 }), m: mappingArb, cpu: cpuArb }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("tlbielSet" as const), lpidPick: fc.integer({ min: 0, max: 5 }), set: fc.integer({ min: 0, max: 31 }), all: fc.boolean(), cpu: cpuArb }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("flushLpid" as const), lpidPick: fc.integer({ min: 0, max: 5 }), cpu: cpuArb }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("create" as const), semantics: fc.constantFrom("kvm-hv" as const, "qemu" as const), ramPages: fc.integer({ min: 1, max: 64 }), maxShift: fc.constantFrom(12 as const, 16 as const, 24 as const) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("destroy" as const), guest: guestIx }) },
+);
+
+// ───────── one model, driven ─────────
+
+/** Runs ops on one machine and records everything observable, so two runs can be compared. */
+class Driver {
+  readonly log: unknown[] = [];
+  readonly guests: SimGuest[] = [];
+  readonly lpidsSeen = new Set<number>();
+  /** Slots that H_ENTER returned, per guest (by LPID). */
+  readonly entered = new Map<number, bigint[]>();
+
+  constructor(readonly m: SimMachine, readonly cfg: MachineConfigInput) {}
+
+  get cpus(): number { return (this.cfg.cores ?? 4) * (this.cfg.smt ?? 4); }
+
+  #guest(i: number): SimGuest | undefined { return this.guests.length ? this.guests[i % this.guests.length] : undefined; }
+
+  #lpid(pick: number): number {
+    const all = [...this.lpidsSeen].sort((a, b) => a - b);
+    return pick < all.length ? all[pick]! : pick + 1;
+  }
+
+  #ptex(g: SimGuest, pick: number): bigint {
+    const list = this.entered.get(g.lpid) ?? [];
+    if (pick < 900 && list.length) return list[pick % list.length]!;
+    if (pick < 990) return BigInt(pick % 64);
+    return pick % 2 ? BigInt(NPTE) : (1n << 56n) - 1n;
+  }
+
+  #avpn(g: SimGuest, ptex: bigint, mode: number, raw: bigint): bigint {
+    const v = ptex < BigInt(g.npte) ? g.hpte(Number(ptex)).v : 0n;
+    return mode === 0 ? v & ~0x7fn : mode === 1 ? 0x10n : mode === 2 ? 0x40n | 0x1n : raw;
+  }
+
+  #try(f: () => unknown): unknown {
+    try { return f(); } catch (e) { return { threw: (e as Error).name }; }
+  }
+
+  run(op: Op): void {
+    const cpu = op.k === "create" || op.k === "destroy" ? 0 : op.cpu % this.cpus;
+    switch (op.k) {
+      case "create": {
+        if (this.guests.length >= 4) return;
+        const hostPage = 2 ** (this.cfg.hostPageShift ?? 16);
+        const g = this.m.createGuest({ semantics: op.semantics, ramBytes: op.ramPages * 65536 > hostPage ? op.ramPages * 65536 : hostPage, hptOrder: HPT_ORDER, hptMaxPageShift: op.maxShift });
+        this.guests.push(g);
+        this.lpidsSeen.add(g.lpid);
+        this.log.push(["create", g.lpid]);
+        return;
+      }
+      case "destroy": {
+        const g = this.#guest(op.guest);
+        if (!g) return;
+        this.m.destroyGuest(g.lpid);
+        this.guests.splice(this.guests.indexOf(g), 1);
+        this.entered.delete(g.lpid);
+        this.log.push(["destroy", g.lpid]);
+        return;
+      }
+      case "enter": {
+        const g = this.#guest(op.guest);
+        if (!g) return;
+        const h = makeHpte({ vsid: op.m.vsid, segment: op.m.segment, pageShift: op.m.pageShift, ea: op.m.ea, gpa: op.gpa, wimg: op.wimg, secondary: op.secondary });
+        const v = op.raw ? op.junkV : h.v;
+        const r = op.raw ? op.junkR : h.r;
+        const ptex = op.ptexMode < 7 ? h.ptex(HPT_ORDER) + BigInt(op.ptexMode) : op.ptexMode === 7 ? BigInt(NPTE) : op.ptexMode === 8 ? BigInt(op.ptexMode) : op.junkV;
+        const res = g.hEnter(op.flags, ptex, v, r, { cpu, problemState: op.problem });
+        if (res.ret === 0) (this.entered.get(g.lpid) ?? this.entered.set(g.lpid, []).get(g.lpid)!).push(res.out[0]!);
+        this.log.push(["enter", res]);
+        return;
+      }
+      case "remove":
+      case "protect": {
+        const g = this.#guest(op.guest);
+        if (!g) return;
+        const ptex = this.#ptex(g, op.slotPick);
+        const avpn = this.#avpn(g, ptex, op.avpnMode, op.raw);
+        const res = op.k === "remove" ? g.hRemove(op.flags, ptex, avpn, { cpu, problemState: op.problem }) : g.hProtect(op.flags | (op.raw & 0x3f07n), ptex, avpn, { cpu, problemState: op.problem });
+        this.log.push([op.k, res]);
+        return;
+      }
+      case "read": {
+        const g = this.#guest(op.guest);
+        if (!g) return;
+        this.log.push(["read", g.hRead(op.read4 ? H_READ_4 : 0n, this.#ptex(g, op.slotPick), { cpu })]);
+        return;
+      }
+      case "bulk": {
+        const g = this.#guest(op.guest);
+        if (!g) return;
+        const words: bigint[] = [];
+        for (const q of op.reqs) {
+          const ptex = this.#ptex(g, q.slotPick) & 0x00ffffffffffffffn;
+          words.push((q.type << 62n) | (q.flags << 56n) | (q.raw & 0x3c00000000000000n & (q.avpnMode === 3 ? ~0n : 0n)) | ptex, this.#avpn(g, ptex, q.avpnMode, q.raw));
+        }
+        this.log.push(["bulk", g.hBulkRemove(words, { cpu })]);
+        return;
+      }
+      case "translate": {
+        const lpid = this.#lpid(op.lpidPick);
+        const slbV = op.badSlb ? (3n << 62n) : slbVsidWord(op.m.vsid, op.m.pageShift, op.m.segment);
+        this.log.push(["translate", this.#try(() => this.m.translate(cpu, lpid, slbV, op.m.ea | 0x18n, op.store ? "store" : "load"))]);
+        return;
+      }
+      case "tlbiel":
+      case "tlbie": {
+        const lpid = this.#lpid(op.lpidPick);
+        const slbV = slbVsidWord(op.m.vsid, op.m.pageShift, op.m.segment);
+        this.log.push([op.k, op.k === "tlbiel" ? this.m.tlbiel(cpu, lpid, slbV, op.m.ea) : this.m.tlbie(lpid, slbV, op.m.ea)]);
+        return;
+      }
+      case "tlbielSet":
+        this.log.push(["tlbielSet", this.m.tlbielSet(cpu, op.set % (this.cfg.tlbSets ?? 128), op.all ? "all" : this.#lpid(op.lpidPick))]);
+        return;
+      case "flushLpid":
+        this.log.push(["flushLpid", this.m.flushLpid(cpu, this.#lpid(op.lpidPick))]);
+        return;
+    }
+  }
+
+  /** Everything observable at the end. */
+  snapshot(): unknown {
+    const cores = this.cfg.cores ?? 4;
+    return {
+      counters: this.m.counters(),
+      tlbs: Array.from({ length: cores }, (_, c) => this.m.tlbEntries(c)),
+      frames: Array.from({ length: 64 }, (_, f) => this.m.frameOwner(f)),
+      guests: this.guests.map((g) => ({
+        lpid: g.lpid,
+        counters: g.counters(),
+        hpt: Array.from({ length: 512 }, (_, i) => [g.hpte(i).v, g.hpte(i).r, g.guestRpte(i)]),
+        touched: (this.entered.get(g.lpid) ?? []).filter((p) => p < BigInt(g.npte)).map((p) => [g.hpte(Number(p)), g.guestRpte(Number(p))]),
+        rmaps: g.semantics === "kvm-hv" ? Array.from({ length: 64 }, (_, gfn) => { try { return [g.rmap(gfn), g.rmapChain(gfn), g.frame(gfn)]; } catch { return null; } }) : [],
+      })),
+    };
+  }
+}
+
+function runBoth(cfg: MachineConfigInput, ops: Op[]): [Driver, Driver] {
+  const a = new Driver(createMachineSync(cfg), cfg);
+  const b = new Driver(createReferenceMachine(cfg), cfg);
+  for (const d of [a, b]) {
+    d.run({ k: "create", semantics: "kvm-hv", ramPages: 16, maxShift: 24 });
+    d.run({ k: "create", semantics: "qemu", ramPages: 16, maxShift: 16 });
+  }
+  for (const op of ops) {
+    a.run(op);
+    b.run(op);
+  }
+  return [a, b];
+}
+
+describe("engine ≡ reference", () => {
+  test("random machines, guests and hcall/translate/flush streams agree on every observable", () => {
+    fc.assert(
+      fc.property(machineArb, fc.array(opArb, { minLength: 1, maxLength: 80 }), (cfg, ops) => {
+        const [a, b] = runBoth(cfg, ops);
+        for (let i = 0; i < Math.max(a.log.length, b.log.length); i++) {
+          expect(a.log[i], `op ${i}`).toEqual(b.log[i]);
+        }
+        expect(a.snapshot()).toEqual(b.snapshot());
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
