@@ -1,0 +1,4 @@
+import { createReferenceMachine } from "../src/reference/index.js";
+import { machineContract } from "./contract.js";
+
+machineContract("reference", (c) => createReferenceMachine(c));
