@@ -33,6 +33,7 @@ export interface HcallTarget {
   hRemove(flags: bigint, ptex: bigint, avpn: bigint, opts?: HcallOptions): HcallResult;
   hProtect(flags: bigint, ptex: bigint, avpn: bigint, opts?: HcallOptions): HcallResult;
   hRead(flags: bigint, ptex: bigint, opts?: HcallOptions): HcallResult;
+  /** Up to 8 words (r4..r11: 4 translation specifier pairs); registers not given hold 0. */
   hBulkRemove(words: readonly bigint[], opts?: HcallOptions): HcallResult;
 }
 

@@ -50,7 +50,8 @@ const V_A = 0x123456201n;
 const AVPN_A = 0x123456200n;
 const VPN_A = 0x1234562345n;
 
-// Guests for kvm-hv tests: a 1 MiB pad guest takes frames 0..15 (64K host pages), the 16 MiB test
+// Guests for kvm-hv tests: frame 0 is the host's; a 960 KiB pad guest takes frames 1..15 (64K host
+// pages), the 16 MiB test
 // guest then gets frames 16..271, so gfn k ↔ frame 16 + k.  gpa 0x50000 = gfn 5 → frame 21 →
 // host address 0x150000.
 const PTEL_A = 0x50012n; // gpa 0x50000, M, PP = 2
@@ -75,7 +76,7 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
   /** Pad guest + 16 MiB kvm-hv guest (LPID 2, frames 16..271). */
   function kvm(cfg?: MachineConfigInput): { m: SimMachine; g: SimGuest } {
     const m = make(cfg);
-    m.createGuest({ ramBytes: MiB });
+    m.createGuest({ ramBytes: 15 * 65536 });
     const g = m.createGuest({ ramBytes: 16 * MiB });
     return { m, g };
   }
@@ -88,12 +89,12 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
 
   // ==============================================================================================
   describe(`${name}: machine, guests, frames, LPIDs`, () => {
-    it("default guest: kvm-hv, LPID 1, order 21 (256 MiB), frames 0..4095 owned by instance 1", () => {
+    it("default guest: kvm-hv, LPID 1, order 21 (256 MiB), frames 1..4096 owned by instance 1; frame 0 the host's", () => {
       const m = make();
       const g = m.createGuest();
       expect([g.lpid, g.semantics, g.hptOrder, g.npte]).toEqual([1, "kvm-hv", 21, 131072]);
-      expect([g.frame(0), g.frame(4095)]).toEqual([0, 4095]);
-      expect([m.frameOwner(0), m.frameOwner(4095), m.frameOwner(4096)]).toEqual([1, 1, 0]);
+      expect([g.frame(0), g.frame(4095)]).toEqual([1, 4096]);
+      expect([m.frameOwner(0), m.frameOwner(1), m.frameOwner(4096), m.frameOwner(4097)]).toEqual([0xffffffff, 1, 1, 0]);
       expect(m.guest(1)).toBe(g);
       expect(m.guest(2)).toBeUndefined();
     });
@@ -117,31 +118,33 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
 
     it("frames: lowest free first, owner = instance id (never reused), freed by destroyGuest", () => {
       const m = make();
-      const a = m.createGuest({ ramBytes: 4 * 65536 }); // instance 1: frames 0..3
-      const b = m.createGuest({ ramBytes: 4 * 65536 }); // instance 2: frames 4..7
-      const c = m.createGuest({ ramBytes: 4 * 65536 }); // instance 3: frames 8..11
-      expect([a.frame(0), b.frame(0), c.frame(3)]).toEqual([0, 4, 11]);
+      const a = m.createGuest({ ramBytes: 4 * 65536 }); // instance 1: frames 1..4
+      const b = m.createGuest({ ramBytes: 4 * 65536 }); // instance 2: frames 5..8
+      const c = m.createGuest({ ramBytes: 4 * 65536 }); // instance 3: frames 9..12
+      expect([a.frame(0), b.frame(0), c.frame(3)]).toEqual([1, 5, 12]);
       m.destroyGuest(b.lpid);
-      expect([4, 5, 6, 7].map((f) => m.frameOwner(f))).toEqual([0, 0, 0, 0]);
-      const d = m.createGuest({ ramBytes: 6 * 65536 }); // instance 4: frames 4..7 then 12, 13
+      expect([5, 6, 7, 8].map((f) => m.frameOwner(f))).toEqual([0, 0, 0, 0]);
+      const d = m.createGuest({ ramBytes: 6 * 65536 }); // instance 4: frames 5..8 then 13, 14
       expect(d.lpid).toBe(2);
-      expect([0, 1, 2, 3, 4, 5].map((gfn) => d.frame(gfn))).toEqual([4, 5, 6, 7, 12, 13]);
-      expect([3, 4, 7, 8, 11, 12, 13, 14].map((f) => m.frameOwner(f))).toEqual([1, 4, 4, 3, 3, 4, 4, 0]);
+      expect([0, 1, 2, 3, 4, 5].map((gfn) => d.frame(gfn))).toEqual([5, 6, 7, 8, 13, 14]);
+      expect([4, 5, 8, 9, 12, 13, 14, 15].map((f) => m.frameOwner(f))).toEqual([1, 4, 4, 3, 3, 4, 4, 0]);
+      m.destroyGuest(a.lpid);
+      expect([0, 1].map((f) => m.frameOwner(f))).toEqual([0xffffffff, 0]);
     });
 
     it("qemu guests take no frames: frame(gfn) = −1", () => {
       const m = make();
       const q = m.createGuest({ semantics: "qemu", ramBytes: 16 * MiB });
       expect([q.frame(0), q.frame(255)]).toEqual([-1, -1]);
-      expect(m.frameOwner(0)).toBe(0);
+      expect(m.frameOwner(1)).toBe(0);
       const k = m.createGuest({ ramBytes: 65536 });
-      expect(k.frame(0)).toBe(0);
-      expect(m.frameOwner(0)).toBe(2);
+      expect(k.frame(0)).toBe(1);
+      expect(m.frameOwner(1)).toBe(2);
     });
 
     it("createGuest throws an Error naming the frames needed and free when frames run out", () => {
-      const m = make({ hostMemoryBytes: 2 ** 24, hostPageShift: 16 }); // 256 frames
-      m.createGuest({ ramBytes: 240 * 65536 });
+      const m = make({ hostMemoryBytes: 2 ** 24, hostPageShift: 16 }); // 256 frames, 255 for guests
+      m.createGuest({ ramBytes: 239 * 65536 }); // frames 1..239
       let err: unknown;
       try {
         m.createGuest({ ramBytes: 17 * 65536 });
@@ -231,8 +234,8 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
 
     it("256M/16M and 1T/16M on a 16M-page host: PTEGs 0x454 and 0x7db", () => {
       const m = make({ hostPageShift: 24, hostMemoryBytes: 2 ** 28 });
-      m.createGuest({ ramBytes: 16 * MiB }); // frame 0
-      const g = m.createGuest({ ramBytes: 32 * MiB }); // frames 1, 2; order 18
+      m.createGuest({ semantics: "qemu", ramBytes: 16 * MiB }); // LPID 1, no frames; frame 0 is the host's
+      const g = m.createGuest({ ramBytes: 32 * MiB }); // LPID 2, frames 1, 2; order 18
       expect([g.frame(0), g.frame(1), g.hptOrder]).toEqual([1, 2, 18]);
       // gpa 0x1000000 = gfn 1 → frame 2 → 0x2000000
       expectRet(g.hEnter(0n, 0x22a0n, 0x123456205n, 0x1000012n), H_SUCCESS, [0x22a0n]);
@@ -446,7 +449,7 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
       const g4 = m4.createGuest({ ramBytes: MiB });
       expectRet(g4.hEnter(0n, P_A, 0x123456205n, 0x21012n), H_PARAMETER, [0n]);
       expectRet(g4.hEnter(0n, P_A, V_A, 0x21012n), H_SUCCESS, [P_A]); // 4K
-      expect(g4.hpte(0x3898).r).toBe(0x21012n); // first guest: frame 0x21 backs gfn 0x21
+      expect(g4.hpte(0x3898).r).toBe(0x22012n); // first guest: frame 0x22 backs gfn 0x21 (frame 0 is the host's)
     });
 
     it("undecodable page sizes are H_PARAMETER; a 16M page ignores RPN bits 20..23", () => {
@@ -455,9 +458,9 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
       expectRet(g.hEnter(0n, P_A, 0x123456205n, 0x57012n), H_PARAMETER, [0n]); // MPSS 4K/64K
       expectRet(g.hEnter(0n, P_A, 0x123456205n, 0x53012n), H_PARAMETER, [0n]); // 16G
       const m = make({ hostPageShift: 24, hostMemoryBytes: 2 ** 28 });
-      const h = m.createGuest({ ramBytes: 32 * MiB }); // frames 0, 1
+      const h = m.createGuest({ ramBytes: 32 * MiB }); // frames 1, 2
       expectRet(h.hEnter(0n, 0x22a0n, 0x123456205n, 0x1100012n), H_SUCCESS, [0x22a0n]);
-      expect(h.hpte(0x22a0).r).toBe(0x1100012n); // bits below the page size are kept
+      expect(h.hpte(0x22a0).r).toBe(0x2100012n); // gfn 1 → frame 2; bits below the page size are kept
       expect(h.rmapChain(1)).toEqual([0x22a0]);
     });
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  CoreTlb, HostFrames, Xorshift32, createReferenceMachine, decodeSlb, hptHash, hptHash1T, hptHash256M,
+  CoreTlb, FRAME_HOST, HostFrames, Xorshift32, createReferenceMachine, decodeSlb, hptHash, hptHash1T, hptHash256M,
   htabMask, kvmHvPageShift, protectBits, qemuPageShift, recoverVa, retBucket, vaPageOf,
 } from "../src/reference/index.js";
 
@@ -93,18 +93,23 @@ describe("reference units: TLB, xorshift32, frames", () => {
   });
 
   it("frames: runs allocated lowest first, released per owner", () => {
-    const f = new HostFrames(10);
-    expect(f.allocate(1, 3)).toEqual([{ start: 0, count: 3 }]);
-    expect(f.allocate(2, 3)).toEqual([{ start: 3, count: 3 }]);
+    const f = new HostFrames(10); // frame 0 is the host's
+    expect(f.freeCount()).toBe(9);
+    expect(f.allocate(1, 3)).toEqual([{ start: 1, count: 3 }]);
+    expect(f.allocate(2, 3)).toEqual([{ start: 4, count: 3 }]);
     f.release(1);
-    expect(f.allocate(3, 5)).toEqual([{ start: 0, count: 3 }, { start: 6, count: 2 }]);
-    expect([f.ownerOf(0), f.ownerOf(4), f.ownerOf(7), f.ownerOf(8), f.freeCount()]).toEqual([3, 2, 3, 0, 2]);
+    expect(f.allocate(3, 5)).toEqual([{ start: 1, count: 3 }, { start: 7, count: 2 }]);
+    expect([f.ownerOf(0), f.ownerOf(1), f.ownerOf(4), f.ownerOf(8), f.ownerOf(9), f.freeCount()]).toEqual([
+      FRAME_HOST, 3, 2, 3, 0, 1,
+    ]);
   });
 
   it("2^32 host frames cost nothing until used", () => {
     const m = createReferenceMachine({ hostPageShift: 12, hostMemoryBytes: 2 ** 44 });
     const g = m.createGuest({ ramBytes: 2 ** 40 });
-    expect([g.frame(2 ** 28 - 1), m.frameOwner(2 ** 28), m.frameOwner(2 ** 32 - 1)]).toEqual([2 ** 28 - 1, 0, 0]);
+    expect([g.frame(2 ** 28 - 1), m.frameOwner(2 ** 28), m.frameOwner(2 ** 28 + 1), m.frameOwner(2 ** 32 - 1)]).toEqual([
+      2 ** 28, 1, 0, 0,
+    ]);
   });
 });
 

@@ -425,8 +425,9 @@ export class Guest implements SimGuest {
     return this.#call(OP.H_READ, [flags, checkU64("ptex", ptex)], (flags & 0x0000002000000000n) !== 0n ? 8 : 2, opts);
   }
   hBulkRemove(words: readonly bigint[], opts?: HcallOptions): HcallResult {
-    if (words.length !== 8) throw new RangeError(`hBulkRemove: expected 8 words (4 translation specifier pairs), got ${words.length}`);
-    return this.#call(OP.H_BULK_REMOVE, words.map((w, i) => checkU64(`words[${i}]`, w)), 8, opts);
+    if (words.length > 8) throw new RangeError(`H_BULK_REMOVE takes at most 8 words (4 pairs), got ${words.length}`);
+    const regs = Array.from({ length: 8 }, (_, i) => checkU64(`words[${i}]`, words[i] ?? 0n)); // missing registers are 0
+    return this.#call(OP.H_BULK_REMOVE, regs, 8, opts);
   }
 
   hpte(ptex: number): { v: bigint; r: bigint } {

@@ -13,11 +13,16 @@ interface OwnedRun extends FrameRun {
   owner: number;
 }
 
-export class HostFrames {
-  /** Allocated runs, sorted by start, never overlapping. */
-  private runs: OwnedRun[] = [];
+/** Owner of the frames the host kernel keeps: frame 0 (KVM's H_ENTER reads pa == 0 as "not present"). */
+export const FRAME_HOST = 0xffffffff;
 
-  constructor(readonly total: number) {}
+export class HostFrames {
+  /** Allocated runs, sorted by start, never overlapping. Frame 0 is the host's from the start. */
+  private runs: OwnedRun[];
+
+  constructor(readonly total: number) {
+    this.runs = total > 0 ? [{ start: 0, count: 1, owner: FRAME_HOST }] : [];
+  }
 
   freeCount(): number {
     let used = 0;

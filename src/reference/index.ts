@@ -7,7 +7,7 @@ export type { Segment, VaPage } from "./slb.js";
 export { kvmHvPageShift, qemuPageShift } from "./pagesize.js";
 export { CoreTlb, Xorshift32, tlbSetIndex } from "./tlb.js";
 export type { TlbEntry } from "./tlb.js";
-export { HostFrames } from "./frames.js";
+export { FRAME_HOST, HostFrames } from "./frames.js";
 export { Hpt } from "./hpt.js";
 export { newCounterBlock, copyCounterBlock, retBucket } from "./counters.js";
 export { protectBits } from "./hcalls-kvmhv.js";
