@@ -11,7 +11,8 @@ import {
   HPTE_R_KEY_LO, HPTE_R_RPN, HPTE_R_R, HPTE_R_C, HPTE_R_W, HPTE_R_I, HPTE_R_M, HPTE_R_G, HPTE_R_WIMG, HPTE_R_N,
   HPTE_R_PP, pageShiftKvm, pageShiftQemu, vaFromHpte, xKey, xSet,
 } from "./hpt";
-import { tlbieVa } from "./tlb";
+import { invalidateTranslation, decide } from "./kvm";
+import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/events";
 
 // Return codes (SPEC §4)
 // @ts-ignore: decorator
@@ -83,18 +84,6 @@ import { tlbieVa } from "./tlb";
 // @ts-ignore: decorator
 @inline function npte(g: usize): u64 {
   return <u64>load<u32>(g, G_NPTE);
-}
-
-/**
- * The one place where an hcall's invalidation of a valid HPTE reaches the TLBs. Until the
- * invalidation policies land it is always a global tlbie of the HPTE's VA (one per HPTE).
- * XXX: the KVM policies (need_tlb_flush, global_invalidates, deferred VAs) replace this (issue 3).
- */
-export function invalidateHpte(cpu: u32, g: usize, gs: usize, v: u64, r: u64, ptex: u64, flags: u64): void {
-  let n: u32 = 0;
-  if (vaFromHpte(g, v, r, ptex, tlbSets)) n = tlbieVa(xSet, xKey, load<u32>(g, G_LPID));
-  bump(STAT_GLOBAL_TLBIES, gs);
-  bump(STAT_GLOBAL_TLBIE_ENTRIES, gs, <u64>n);
 }
 
 // ───────────────────────────── rmap rings (SPEC §7, Linux 3.8) ─────────────────────────────
@@ -238,7 +227,7 @@ function kvmRemove(o: usize, g: usize, gs: usize, cpu: u32): i64 {
   if ((v & HPTE_V_VALID) != 0) {
     store<u64>(hp, v & ~HPTE_V_VALID);
     const r = load<u64>(hp, 8);
-    invalidateHpte(cpu, g, gs, v, r, ptex, flags);
+    invalidateTranslation(cpu, g, gs, decide(cpu, g, KIND_REMOVE, flags), v, r, ptex);
     rmapRemove(g, gs, ptex, v, load<u64>(hp, 8));
   }
   setReg(o, 0, v);
@@ -270,7 +259,7 @@ function kvmProtect(o: usize, g: usize, gs: usize, cpu: u32): i64 {
   const r = (load<u64>(hp, 8) & ~PROTECT_MASK) | bits;
   if ((v & HPTE_V_VALID) != 0) {
     store<u64>(hp, v & ~HPTE_V_VALID);
-    invalidateHpte(cpu, g, gs, v, r, ptex, flags);
+    invalidateTranslation(cpu, g, gs, decide(cpu, g, KIND_PROTECT, flags), v, r, ptex);
     // the host page is never read-only in this model, so no permission is reduced
   }
   store<u64>(hp, r, 8);
@@ -300,6 +289,8 @@ function kvmRead(o: usize, g: usize): i64 {
 }
 
 function kvmBulkRemove(o: usize, g: usize, gs: usize, cpu: u32): i64 {
+  // the policy decides once per hcall, before any entry is examined (v3.12+; 3.8 has no side effects)
+  const mode = decide(cpu, g, KIND_BULK, 0);
   let ret = H_SUCCESS;
   let queued: u32 = 0; // bit j: request j found a VALID entry, to be invalidated and completed
   for (let j: u32 = 0; j < 4; ++j) {
@@ -342,7 +333,7 @@ function kvmBulkRemove(o: usize, g: usize, gs: usize, cpu: u32): i64 {
     if ((queued & (1 << j)) == 0) continue;
     const ptex = reg(o, 2 * j) & TSH_PTEX;
     const hp = hpteAddr(g, ptex);
-    invalidateHpte(cpu, g, gs, load<u64>(hp) | HPTE_V_VALID, load<u64>(hp, 8), ptex, 0);
+    invalidateTranslation(cpu, g, gs, mode, load<u64>(hp) | HPTE_V_VALID, load<u64>(hp, 8), ptex);
   }
   for (let j: u32 = 0; j < 4; ++j) {
     if ((queued & (1 << j)) == 0) continue;
@@ -413,7 +404,7 @@ function qemuRemoveHpte(g: usize, gs: usize, cpu: u32, ptex: u64, avpn: u64, fla
   outR = r;
   store<u64>(hp, 0, 8);
   store<u64>(hp, HPTE_V_HPTE_DIRTY);
-  invalidateHpte(cpu, g, gs, v, r, ptex, flags);
+  invalidateTranslation(cpu, g, gs, MODE_GLOBAL, v, r, ptex);
   return 0;
 }
 
@@ -435,7 +426,7 @@ function qemuProtect(o: usize, g: usize, gs: usize, cpu: u32): i64 {
   const v = load<u64>(hp);
   if ((v & HPTE_V_VALID) == 0 || ((flags & H_AVPN) != 0 && (v & ~(<u64>0x7f)) != avpn)) return H_NOT_FOUND;
   const r = (load<u64>(hp, 8) & ~PROTECT_MASK) | protectBits(flags);
-  invalidateHpte(cpu, g, gs, v, r, ptex, flags);
+  invalidateTranslation(cpu, g, gs, MODE_GLOBAL, v, r, ptex);
   store<u64>(hp, r, 8);
   store<u64>(hp, v | HPTE_V_HPTE_DIRTY);
   return H_SUCCESS;

@@ -6,7 +6,8 @@ import {
   STAT_HPT_WALKS, STAT_HPT_FAULTS, STAT_LOCAL_TLBIELS, STAT_LOCAL_TLBIEL_ENTRIES, STAT_TLBIEL_SETS,
   STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_HCALLS, RET_BUCKETS,
   STATS_BYTES, G_FLAGS, G_LPID, G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_INSTANCE,
-  GF_LIVE, GF_QEMU, H_FREE_FRAMES, NO_FRAME, FRAME_HOST,
+  GF_LIVE, GF_QEMU, H_FREE_FRAMES, NO_FRAME, FRAME_HOST, OP_VCORE_RUN, OP_VCORE_EXIT, OP_PAGE_OUT, OP_PAGE_IN,
+  OP_HPT_RESET, OP_WORK, STAT_PTEGS_PROBED,
 } from "./layout";
 import {
   attachHeader, header, ops, cores, smt, smtShift, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, guestOfLpid,
@@ -15,6 +16,10 @@ import {
 import { decodeSlb, hptWalk, xKey, xSet, xShift, HPTE_R_R, HPTE_R_C, HPTE_R_RPN, HPTE_V_HPTE_DIRTY } from "./hpt";
 import { tlbLine, tlbLookup, tlbTouch, tlbRpn, tlbFill, tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
 import { hcall } from "./hcall";
+import {
+  chargeTranslate, chargeHcall, finishInvalidations, detect, hvFault, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
+  work, kvmGuestInit, kvmGuestDestroy,
+} from "./kvm";
 
 /** First byte the host may use: above the module's static data, page aligned. */
 export function layoutBase(): usize {
@@ -44,7 +49,10 @@ export function initMachine(): void {
   return opcode == OP_H_ENTER ? 0 : opcode == OP_H_REMOVE ? 1 : opcode == OP_H_PROTECT ? 2 : opcode == OP_H_READ ? 3 : 4;
 }
 
-/** Translate for one op (docs/semantics.md, "Translation"): r3 = XLATE_*, word 5 = real address. */
+/**
+ * Translate for one op (docs/semantics.md, "Translation"; docs/kvm-model.md, "Detector"):
+ * r3 = XLATE_*, word 5 = real address, word 6 = the detector's verdict on a hit (VERDICT_*).
+ */
 function translateOp(o: usize, cpu: u32): void {
   const lpid = <u32>load<u64>(o, 80);
   const slbV = load<u64>(o, 16);
@@ -61,19 +69,27 @@ function translateOp(o: usize, cpu: u32): void {
   const inPage = (<u64>1 << xShift) - 1;
   const line = tlbLine(core, xSet);
   const way = tlbLookup(line, xKey, lpid);
+  store<u64>(o, 0, 48);
   if (way >= 0) {
     bump(STAT_TLB_HITS, gs);
     tlbTouch(line, <u32>way);
+    chargeTranslate(cpu, gs, 0);
     store<u64>(o, XLATE_HIT, 8);
     store<u64>(o, (tlbRpn(line, way) << 12) | (ea & inPage), 40);
+    if (g != 0 && (load<u32>(g, G_FLAGS) & GF_QEMU) == 0) store<u64>(o, detect(cpu, g, gs, line + <usize>way * 16, ea), 48);
     return;
   }
   bump(STAT_TLB_MISSES, gs);
   let hp: usize = 0;
+  let ptegs: u32 = 0;
   if (g != 0) {
     bump(STAT_HPT_WALKS, gs);
+    const before = load<u64>(gs + (<usize>STAT_PTEGS_PROBED << 3));
     hp = hptWalk(g, gs);
+    ptegs = <u32>(load<u64>(gs + (<usize>STAT_PTEGS_PROBED << 3)) - before);
+    if (hp == 0) hp = hvFault(cpu, g, gs);
   }
+  chargeTranslate(cpu, gs, ptegs);
   if (hp == 0) {
     bump(STAT_HPT_FAULTS, gs);
     store<u64>(o, XLATE_FAULT, 8);
@@ -120,11 +136,13 @@ function guestInit(g: usize, slot: u32): u64 {
   memory.fill(guestStatsOf(g), 0, STATS_BYTES);
   store<u32>(lpidGuest + (<usize>load<u32>(g, G_LPID) << 2), slot + 1);
   store<u32>(g, load<u32>(g, G_FLAGS) | GF_LIVE, G_FLAGS);
+  kvmGuestInit(g);
   return <u64>taken;
 }
 
 /** Free a guest's frames and LPID. Its TLB entries stay where they are (SPEC §1: no flush at teardown). */
-function guestDestroy(g: usize): u64 {
+function guestDestroy(g: usize, cpu: u32): u64 {
+  kvmGuestDestroy(g, cpu);
   let freed: u32 = 0;
   if ((load<u32>(g, G_FLAGS) & GF_QEMU) == 0) {
     const frames = <usize>load<u32>(g, G_FRAMES);
@@ -168,7 +186,9 @@ export function runBatch(count: u32): u32 {
       }
       const g = guestDesc(slot);
       const gs = guestStatsOf(g);
+      chargeHcall(cpu, gs);
       const ret = hcall(o, opcode, g, gs, cpu, (opflags & OPF_PROBLEM_STATE) != 0);
+      finishInvalidations(cpu, gs);
       store<i64>(o, ret, 8);
       bump(STAT_HCALLS + hcallKind(opcode) * RET_BUCKETS + retBucket(ret), gs);
       continue;
@@ -179,7 +199,28 @@ export function runBatch(count: u32): u32 {
         continue;
       }
       const g = guestDesc(slot);
-      store<u64>(o, opcode == OP_GUEST_INIT ? guestInit(g, slot) : guestDestroy(g), 8);
+      store<u64>(o, opcode == OP_GUEST_INIT ? guestInit(g, slot) : guestDestroy(g, cpu), 8);
+      continue;
+    }
+    if (opcode >= OP_VCORE_RUN && opcode <= OP_HPT_RESET) {
+      if (slot >= maxGuests || (load<u32>(guestDesc(slot), G_FLAGS) & GF_LIVE) == 0) {
+        store<u64>(o, OP_REJECTED, 8);
+        continue;
+      }
+      const g = guestDesc(slot);
+      const a = load<u64>(o, 16);
+      let r: u64;
+      if (opcode == OP_VCORE_RUN) r = a > 0xffff ? OP_REJECTED : vcoreRun(g, <u32>a, <u32>min(load<u64>(o, 24), 0xffffffff), <u32>load<u64>(o, 32));
+      else if (opcode == OP_VCORE_EXIT) r = a > 0xffff ? OP_REJECTED : vcoreExit(g, <u32>a);
+      else if (opcode == OP_PAGE_OUT) r = pageOut(g, cpu, a);
+      else if (opcode == OP_PAGE_IN) r = pageIn(g, a);
+      else r = hptReset(g, cpu);
+      store<u64>(o, r, 8);
+      continue;
+    }
+    if (opcode == OP_WORK) {
+      work(cpu, load<u64>(o, 16));
+      store<u64>(o, 0, 8);
       continue;
     }
     // TLB maintenance by the host: word 10 = lpid

@@ -15,15 +15,25 @@
 //   │ lpid core count     │ lpidLimit × cores × u32 (entries held)     │ engine       │
 //   │ frame owner         │ hostFrames × u32 (guest instance, 0 free)  │ engine       │
 //   │ TLB (set-major)     │ sets × cores × ways × TLBE_BYTES           │ engine       │
+//   │ TLB provenance      │ sets × cores × ways × u64 (why stale)      │ engine       │
+//   │ cpu table           │ cpus × CPU_BYTES: clock, cycles, running   │ engine       │
+//   │ core table          │ cores × CORE_BYTES: running vcore          │ engine       │
+//   │ violation records   │ violationSlots × VIOL_BYTES                │ engine       │
 //   │ guest arena         │ per guest: HPT 2^order, revmap npte × 16,  │ engine       │
-//   │                     │ rmap ramHostPages × 8, frames × u32        │              │
+//   │                     │ rmap ramHostPages × 8, frames × u32,       │              │
+//   │                     │ vcpus × VCPU_BYTES, vcores × VCORE_BYTES,  │              │
+//   │                     │ need_tlb_flush maskWords × u64,            │              │
+//   │                     │ last_vcpu lastVcpuSlots × u16,             │              │
+//   │                     │ deferred VAs deferredCap × DEFER_BYTES     │              │
 //   └─────────────────────┴────────────────────────────────────────────┴──────────────┘
 //
 // TLB, set-major: for congruence class s, all cores' ways side by side, so a tlbie of one
 // VA walks one contiguous stripe: entry(s, core, way) = tlb + ((s·cores + core)·ways + way)·16.
 //
 // TLB entry (16 B):  w0 = vpn4k[0..55] | B<<56 | psize<<57 (0 4K, 1 64K, 2 16M) | VALID<<63
-//                    w1 = rpn[0..39] | lpid<<40 (12 bits) | lruRank<<52 (4 bits)
+//                    w1 = rpn[0..43] | STALE<<47 | lpid<<48 (12 bits) | lruRank<<60 (4 bits)
+// TLB provenance (8 B, same index as the entry; meaningful while STALE is set):
+//                    cause<<56 (STALE_*) | cpu<<40 (16 bits) | time[0..39] (the cpu's clock then)
 // HPTE (16 B): v then r, as the 64-bit register view of SPEC §3, stored little-endian (native).
 // revmap entry (16 B): guest_rpte u64, forw u32, back u32 (SPEC §7).
 // rmap word (8 B): SPEC §7 layout (REFERENCED bit 40, CHANGED bit 39, PRESENT bit 32, index 0..31).
@@ -33,6 +43,17 @@
 //   w1  = r3: the hcall return code (i64) or the result of a machine op
 //   w2..w9 = r4..r11: hcall inputs, overwritten by its outputs
 //   w10 = lpid (machine ops), w11..w15 spare
+//
+// cpu record (CPU_BYTES): clock u64 @0; cycles per cost category u64 × CC_COUNT @8;
+//   running guest slot + 1 u32 @CPU_RUN_SLOT; running vcpu id u32 @CPU_RUN_VCPU;
+//   paca kvm_vcore (3.8: set when a vcore thread starts here, never cleared) slot + 1 @CPU_VC_SLOT, vcore @CPU_VC_IDX
+// core record (CORE_BYTES): running vcore's guest slot + 1 u32 @0, vcore index u32 @4
+// vcpu record (VCPU_BYTES): last_cpu u32 @0 (0xffff = none), running cpu + 1 u32 @4
+// vcore record (VCORE_BYTES): pcpu (thread-0 cpu of its last run, 0xffffffff none) u32 @0,
+//   running u32 @4, vcpu mask of its last run u32 @8, runs u32 @12
+// deferred VA record (DEFER_BYTES): TLB key u64 @0, set u32 @8, gfn u32 @12
+// violation record (VIOL_BYTES): cpu u32 @0, lpid u32 @4, guest instance u32 @8, frame owner u32 @12,
+//   vpn4k|B|psize key u64 @16, rpn u64 @24, time u64 @32, provenance u64 @40, ea u64 @48, flags u32 @56
 
 // @ts-ignore: decorator
 @inline export const LAYOUT_MAGIC: u32 = 0x4c545048; // "HPTL"
@@ -94,10 +115,121 @@
 @inline export const H_ARENA: u32 = 96;
 // @ts-ignore: decorator
 @inline export const H_ARENA_END: u32 = 100;
+// @ts-ignore: decorator
+@inline export const H_PROV: u32 = 104;
+// @ts-ignore: decorator
+@inline export const H_CPUS: u32 = 108;
+// @ts-ignore: decorator
+@inline export const H_CORE_TAB: u32 = 112;
+// @ts-ignore: decorator
+@inline export const H_VIOL: u32 = 116;
+// @ts-ignore: decorator
+@inline export const H_VIOL_SLOTS: u32 = 120;
+/** u64: simulated time at which the tlbie fabric is free again. */
+// @ts-ignore: decorator
+@inline export const H_FABRIC_FREE: u32 = 128;
+/** The cost table: COST_COUNT u32 entries (cycles), K_* index. */
+// @ts-ignore: decorator
+@inline export const H_COSTS: u32 = 160;
+
+// ── cost table entries (cycles; defaults in src/kvm/costs.ts, sources in SPEC §9) ──
+// @ts-ignore: decorator
+@inline export const K_TLB_HIT: u32 = 0;
+// @ts-ignore: decorator
+@inline export const K_PTEG_WALK: u32 = 1;
+// @ts-ignore: decorator
+@inline export const K_HCALL: u32 = 2;
+// @ts-ignore: decorator
+@inline export const K_TLBIEL: u32 = 3;
+// @ts-ignore: decorator
+@inline export const K_TLBIEL_EXTRA: u32 = 4;
+// @ts-ignore: decorator
+@inline export const K_TLBIE_BASE: u32 = 5;
+// @ts-ignore: decorator
+@inline export const K_TLBIE_PER_CHIP: u32 = 6;
+// @ts-ignore: decorator
+@inline export const K_TLBIE_EXTRA: u32 = 7;
+// @ts-ignore: decorator
+@inline export const K_FLUSH_BASE: u32 = 8;
+// @ts-ignore: decorator
+@inline export const K_FLUSH_PER_SET: u32 = 9;
+// @ts-ignore: decorator
+@inline export const K_ENTRY_EXIT: u32 = 10;
+// @ts-ignore: decorator
+@inline export const K_IPI: u32 = 11;
+// @ts-ignore: decorator
+@inline export const K_PAGE_OUT_HPTE: u32 = 12;
+// @ts-ignore: decorator
+@inline export const K_HV_FAULT: u32 = 13;
+// @ts-ignore: decorator
+@inline export const K_CORES_PER_CHIP: u32 = 14;
+// @ts-ignore: decorator
+@inline export const COST_COUNT: u32 = 16;
+
+// ── cost categories: cycles are kept per cpu, per guest and machine-wide in each ──
+// @ts-ignore: decorator
+@inline export const CC_TRANSLATE: u32 = 0;
+// @ts-ignore: decorator
+@inline export const CC_WALK: u32 = 1;
+// @ts-ignore: decorator
+@inline export const CC_HCALL: u32 = 2;
+// @ts-ignore: decorator
+@inline export const CC_TLBIEL: u32 = 3;
+// @ts-ignore: decorator
+@inline export const CC_TLBIE: u32 = 4;
+// @ts-ignore: decorator
+@inline export const CC_TLBIE_WAIT: u32 = 5;
+// @ts-ignore: decorator
+@inline export const CC_FLUSH: u32 = 6;
+// @ts-ignore: decorator
+@inline export const CC_ENTRY_EXIT: u32 = 7;
+// @ts-ignore: decorator
+@inline export const CC_IPI: u32 = 8;
+// @ts-ignore: decorator
+@inline export const CC_PAGE_OUT: u32 = 9;
+// @ts-ignore: decorator
+@inline export const CC_HV_FAULT: u32 = 10;
+// @ts-ignore: decorator
+@inline export const CC_COUNT: u32 = 11;
+
+// ── cpu, core, vcpu, vcore, deferred and violation records ──
+// @ts-ignore: decorator
+@inline export const CPU_BYTES: u32 = 128;
+// @ts-ignore: decorator
+@inline export const CPU_CLOCK: u32 = 0;
+// @ts-ignore: decorator
+@inline export const CPU_CYCLES: u32 = 8;
+// @ts-ignore: decorator
+@inline export const CPU_RUN_SLOT: u32 = 96;
+// @ts-ignore: decorator
+@inline export const CPU_RUN_VCPU: u32 = 100;
+// @ts-ignore: decorator
+@inline export const CPU_VC_SLOT: u32 = 104;
+// @ts-ignore: decorator
+@inline export const CPU_VC_IDX: u32 = 108;
+// @ts-ignore: decorator
+@inline export const CORE_BYTES: u32 = 8;
+// @ts-ignore: decorator
+@inline export const VCPU_BYTES: u32 = 8;
+// @ts-ignore: decorator
+@inline export const VCORE_BYTES: u32 = 16;
+// @ts-ignore: decorator
+@inline export const DEFER_BYTES: u32 = 16;
+// @ts-ignore: decorator
+@inline export const VIOL_BYTES: u32 = 64;
+// @ts-ignore: decorator
+@inline export const NO_CPU: u32 = 0xffffffff;
+/** Causes of a STALE mark (TLB provenance). */
+// @ts-ignore: decorator
+@inline export const STALE_LOCAL: u32 = 1;
+// @ts-ignore: decorator
+@inline export const STALE_LPID_FREE: u32 = 2;
+// @ts-ignore: decorator
+@inline export const STALE_HPT_RESET: u32 = 3;
 
 // ── counters: STAT_* index × 8 bytes inside a stats block ──
 // @ts-ignore: decorator
-@inline export const STATS_BYTES: u32 = 512;
+@inline export const STATS_BYTES: u32 = 1024;
 // @ts-ignore: decorator
 @inline export const STAT_TRANSLATIONS: u32 = 0;
 // @ts-ignore: decorator
@@ -132,9 +264,57 @@
 @inline export const STAT_RMAP_LINKS: u32 = 15;
 // @ts-ignore: decorator
 @inline export const STAT_RMAP_UNLINKS: u32 = 16;
+// KVM model counters (docs/kvm-model.md)
+// @ts-ignore: decorator
+@inline export const STAT_VIOLATIONS: u32 = 17;
+// @ts-ignore: decorator
+@inline export const STAT_STALE_HARMLESS: u32 = 18;
+// @ts-ignore: decorator
+@inline export const STAT_GUEST_ENTRIES: u32 = 19;
+// @ts-ignore: decorator
+@inline export const STAT_ENTRY_FLUSHES: u32 = 20;
+// @ts-ignore: decorator
+@inline export const STAT_FULL_FLUSHES: u32 = 21;
+// @ts-ignore: decorator
+@inline export const STAT_TLBIE_SEQUENCES: u32 = 22;
+// @ts-ignore: decorator
+@inline export const STAT_TLBIEL_SEQUENCES: u32 = 23;
+// @ts-ignore: decorator
+@inline export const STAT_TLBIE_WAITS: u32 = 24;
+// @ts-ignore: decorator
+@inline export const STAT_IPIS: u32 = 25;
+// @ts-ignore: decorator
+@inline export const STAT_PAGE_OUTS: u32 = 26;
+// @ts-ignore: decorator
+@inline export const STAT_PAGE_OUT_HPTES: u32 = 27;
+// @ts-ignore: decorator
+@inline export const STAT_PAGE_INS: u32 = 28;
+// @ts-ignore: decorator
+@inline export const STAT_HV_FAULTS: u32 = 29;
+// @ts-ignore: decorator
+@inline export const STAT_DEFERRED_RECORDS: u32 = 30;
+// @ts-ignore: decorator
+@inline export const STAT_DEFERRED_OVERFLOWS: u32 = 31;
+// @ts-ignore: decorator
+@inline export const STAT_DEFERRED_TLBIES: u32 = 32;
+// @ts-ignore: decorator
+@inline export const STAT_HPT_RESETS: u32 = 33;
+// @ts-ignore: decorator
+@inline export const STAT_STALE_MARKED: u32 = 34;
+// @ts-ignore: decorator
+@inline export const STAT_LOCAL_INVALIDATIONS: u32 = 35;
+// @ts-ignore: decorator
+@inline export const STAT_GLOBAL_INVALIDATIONS: u32 = 36;
+// @ts-ignore: decorator
+@inline export const STAT_NEED_FLUSH_SETS: u32 = 37;
+// @ts-ignore: decorator
+@inline export const STAT_STALE_HITS: u32 = 38;
 /** hcall counters: STAT_HCALLS + kind × RET_BUCKETS + bucket. */
 // @ts-ignore: decorator
-@inline export const STAT_HCALLS: u32 = 32;
+@inline export const STAT_HCALLS: u32 = 64;
+/** cycles per cost category: STAT_CYCLES + CC_*. */
+// @ts-ignore: decorator
+@inline export const STAT_CYCLES: u32 = 96;
 // @ts-ignore: decorator
 @inline export const RET_BUCKETS: u32 = 6;
 
@@ -167,6 +347,40 @@
 @inline export const G_INSTANCE: u32 = 44;
 // @ts-ignore: decorator
 @inline export const G_RAM_BYTES: u32 = 48; // u64
+// @ts-ignore: decorator
+@inline export const G_POLICY: u32 = 56; // P_* of src/kvm/policies.ts (assembly/policies/table.ts)
+// @ts-ignore: decorator
+@inline export const G_VCPUS: u32 = 60; // online_vcpus
+// @ts-ignore: decorator
+@inline export const G_VCORES: u32 = 64; // online_vcores
+// @ts-ignore: decorator
+@inline export const G_TPV: u32 = 68; // threads (vcpus) per vcore
+// @ts-ignore: decorator
+@inline export const G_VCPU_TAB: u32 = 72;
+// @ts-ignore: decorator
+@inline export const G_VCORE_TAB: u32 = 76;
+// @ts-ignore: decorator
+@inline export const G_NEED_FLUSH: u32 = 80; // need_tlb_flush: maskWords × u64, one bit per core (thread 0)
+// @ts-ignore: decorator
+@inline export const G_LAST_VCPU: u32 = 84; // last_vcpu[]: u16 per slot (pre-patch)
+// @ts-ignore: decorator
+@inline export const G_DEFER: u32 = 88;
+// @ts-ignore: decorator
+@inline export const G_DEFER_CAP: u32 = 92;
+// @ts-ignore: decorator
+@inline export const G_DEFER_COUNT: u32 = 96;
+// @ts-ignore: decorator
+@inline export const G_DEFER_OVERFLOW: u32 = 100; // DEFER_OVF_*
+// @ts-ignore: decorator
+@inline export const G_RUNNING_VCORES: u32 = 104;
+// @ts-ignore: decorator
+@inline export const G_LAST_VCPU_SLOTS: u32 = 108;
+// @ts-ignore: decorator
+@inline export const DEFER_OVF_FLUSH: u32 = 0;
+// @ts-ignore: decorator
+@inline export const DEFER_OVF_TLBIE: u32 = 1;
+// @ts-ignore: decorator
+@inline export const DEFER_OVF_DRAIN: u32 = 2;
 // @ts-ignore: decorator
 @inline export const GF_LIVE: u32 = 1;
 // @ts-ignore: decorator
@@ -201,6 +415,36 @@
 @inline export const OP_GUEST_INIT: u32 = 0x1100;
 // @ts-ignore: decorator
 @inline export const OP_GUEST_DESTROY: u32 = 0x1101;
+// KVM model ops (docs/kvm-model.md): w2.. are arguments, r3 (w1) the result
+// @ts-ignore: decorator
+@inline export const OP_VCORE_RUN: u32 = 0x1200; // w2 vcore, w3 core, w4 vcpu mask (0 = all)
+// @ts-ignore: decorator
+@inline export const OP_VCORE_EXIT: u32 = 0x1201; // w2 vcore
+// @ts-ignore: decorator
+@inline export const OP_PAGE_OUT: u32 = 0x1202; // w2 gfn (host page of guest RAM)
+// @ts-ignore: decorator
+@inline export const OP_PAGE_IN: u32 = 0x1203; // w2 gfn
+// @ts-ignore: decorator
+@inline export const OP_HPT_RESET: u32 = 0x1204;
+// @ts-ignore: decorator
+@inline export const OP_WORK: u32 = 0x1205; // w2 cycles of guest work on cpu (advances its clock)
+/** r3 of KVM ops that cannot be done (the host layer turns them into errors). */
+// @ts-ignore: decorator
+@inline export const KVM_BAD_VCORE: u64 = 0xfffffffffffffff1;
+// @ts-ignore: decorator
+@inline export const KVM_VCORE_BUSY: u64 = 0xfffffffffffffff2;
+// @ts-ignore: decorator
+@inline export const KVM_CORE_BUSY: u64 = 0xfffffffffffffff3;
+// @ts-ignore: decorator
+@inline export const KVM_NOT_RUNNING: u64 = 0xfffffffffffffff4;
+// @ts-ignore: decorator
+@inline export const KVM_PINNED: u64 = 0xfffffffffffffff5;
+// @ts-ignore: decorator
+@inline export const KVM_BAD_GFN: u64 = 0xfffffffffffffff6;
+// @ts-ignore: decorator
+@inline export const KVM_NO_FRAME: u64 = 0xfffffffffffffff7;
+// @ts-ignore: decorator
+@inline export const KVM_GUEST_RUNNING: u64 = 0xfffffffffffffff8;
 /** opflags bit: the hcall was made with MSR[PR] = 1. */
 // @ts-ignore: decorator
 @inline export const OPF_PROBLEM_STATE: u32 = 1;

@@ -2,13 +2,15 @@
 // (layout.ts). Replacement: LRU by a rank permutation per set, or seeded xorshift32.
 // Every core that may hold an entry of an LPID is kept in an exact per-LPID core mask, so a
 // tlbie visits only the holders (the *simulated* broadcast still reaches every core).
-import { TLBE_BYTES, H_RNG, STAT_TLB_FILLS, STAT_TLB_EVICTIONS } from "./layout";
-import { tlb, cores, tlbWays, tlbSets, header, randomReplacement, lpidCount, lpidMask, maskWords, bump } from "./machine";
+import { TLBE_BYTES, H_RNG, STAT_TLB_FILLS, STAT_TLB_EVICTIONS, STAT_STALE_MARKED } from "./layout";
+import { tlb, prov, cores, tlbWays, tlbSets, header, randomReplacement, lpidCount, lpidMask, maskWords, bump } from "./machine";
 
 // @ts-ignore: decorator
 @inline export const TLBE_VALID: u64 = 0x8000000000000000;
 // @ts-ignore: decorator
-@inline const W1_RPN: u64 = 0x0000ffffffffffff; // bits 0..47
+@inline export const W1_RPN: u64 = 0x00000fffffffffff; // bits 0..43
+// @ts-ignore: decorator
+@inline export const W1_STALE: u64 = 0x0000800000000000; // bit 47: the detector's mark, see markStale
 // @ts-ignore: decorator
 @inline const W1_LPID: u64 = 0x0fff000000000000; // bits 48..59
 // @ts-ignore: decorator
@@ -140,6 +142,75 @@ function invalidateMatching(line: usize, core: u32, key: u64, lpid: u32): u32 {
     }
   }
   for (let i: u32 = 0; i < n; ++i) holderDec(lpid, core);
+  return n;
+}
+
+/** Provenance word of the entry at `e` (same index as the TLB entry). */
+// @ts-ignore: decorator
+@inline export function provOf(e: usize): usize {
+  return prov + ((e - tlb) >> 1);
+}
+
+/** Mark one entry stale (unless it already is: the first cause is kept) and record why. */
+// @ts-ignore: decorator
+@inline function markEntry(p: usize, why: u64): u32 {
+  const w1 = load<u64>(p, 8);
+  if ((w1 & W1_STALE) != 0) return 0;
+  store<u64>(p, w1 | W1_STALE, 8);
+  store<u64>(provOf(p), why);
+  return 1;
+}
+
+/**
+ * The detector's bookkeeping (no effect on translation): after a local invalidation of (key, lpid)
+ * on `exceptCore`, every other core's entry for it is stale. `why` = cause<<56 | cpu<<40 | time.
+ */
+export function markStale(set: u32, key: u64, lpid: u32, exceptCore: u32, why: u64): u32 {
+  const k1 = <u64>lpid << LPID_SHIFT;
+  let n: u32 = 0;
+  const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
+  for (let i: u32 = 0; i < maskWords; ++i) {
+    let bits = load<u64>(m + (<usize>i << 3));
+    while (bits != 0) {
+      const core = (i << 6) + <u32>ctz(bits);
+      bits &= bits - 1;
+      if (core == exceptCore) continue;
+      let p = tlbLine(core, set);
+      for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+        if (load<u64>(p) == key && (load<u64>(p, 8) & W1_LPID) == k1) n += markEntry(p, why);
+      }
+    }
+  }
+  if (n != 0) bump(STAT_STALE_MARKED, 0, <u64>n);
+  return n;
+}
+
+/** Mark every entry of `lpid` on every core stale (LPID freed, HPT reset without a tlbie). */
+export function markStaleLpid(lpid: u32, why: u64): u32 {
+  const k1 = <u64>lpid << LPID_SHIFT;
+  let n: u32 = 0;
+  const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
+  for (let i: u32 = 0; i < maskWords; ++i) {
+    let bits = load<u64>(m + (<usize>i << 3));
+    while (bits != 0) {
+      const core = (i << 6) + <u32>ctz(bits);
+      bits &= bits - 1;
+      for (let s: u32 = 0; s < tlbSets; ++s) {
+        let p = tlbLine(core, s);
+        for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+          if ((load<u64>(p) & TLBE_VALID) != 0 && (load<u64>(p, 8) & W1_LPID) == k1) n += markEntry(p, why);
+        }
+      }
+    }
+  }
+  if (n != 0) bump(STAT_STALE_MARKED, 0, <u64>n);
+  return n;
+}
+
+/** Flush every entry of every LPID on one core (PPC970: 256 × tlbiel per set, no LPID tags). */
+export function flushCore(core: u32): u32 {
+  let n: u32 = 0;
+  for (let s: u32 = 0; s < tlbSets; ++s) n += tlbielSet(core, s, 0, true);
   return n;
 }
 

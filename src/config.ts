@@ -4,6 +4,8 @@
  */
 import { z } from "zod";
 import type { Semantics } from "./types.js";
+import { COST_ROWS, DEFAULT_COSTS, type CostTable } from "./kvm/costs.js";
+import { POLICY_NAMES, DEFERRED_OVERFLOW, type DeferredOverflow, type PolicyName } from "./kvm/policies.js";
 
 /** A configuration value was refused. `path` names the field, e.g. `machine.smt`. */
 export class ConfigError extends Error {
@@ -36,9 +38,13 @@ export const MachineConfigSchema = z.strictObject({
   hostPageShift: z.union([z.literal(12), z.literal(16), z.literal(24)]).default(16),
   /** Host memory that backs guest RAM. */
   hostMemoryBytes: z.number().int().min(1 << 24).max(2 ** 44).default(2 ** 32),
+  /** How many violations the detector records in full (all are counted). */
+  violationRecords: z.number().int().min(1).max(4096).default(64),
+  /** Cycle cost overrides (src/kvm/costs.ts; SPEC §9). */
+  costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
 });
 export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
-export type MachineConfig = z.output<typeof MachineConfigSchema>;
+export type MachineConfig = Omit<z.output<typeof MachineConfigSchema>, "costs"> & { costs: CostTable };
 
 export const GuestOptionsSchema = z.strictObject({
   semantics: z.enum(["kvm-hv", "qemu"]).default("kvm-hv"),
@@ -49,7 +55,14 @@ export const GuestOptionsSchema = z.strictObject({
   /** QEMU's cap-hpt-max-page-size (qemu semantics only). */
   hptMaxPageShift: z.union([z.literal(12), z.literal(16), z.literal(24)]).default(24),
   vcpus: z.number().int().min(1).max(8192).default(1),
-  threadsPerVcore: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(4),
+  /** vcpus per vcore (vcore = vcpu / threadsPerVcore); default: the machine's SMT (threads_per_core). */
+  threadsPerVcore: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
+  /** TLB invalidation policy (src/kvm/policies.ts). */
+  policy: z.enum(POLICY_NAMES).default("need-tlb-flush"),
+  /** deferred-va: the cap K of the per-guest list of locally invalidated VAs. */
+  deferredCap: z.number().int().min(1).max(1 << 20).default(64),
+  /** deferred-va: what a full list does (SPEC §8: c = flush, a = tlbie, b = drain). */
+  deferredOverflow: z.enum(DEFERRED_OVERFLOW).default("flush"),
 });
 export type GuestOptionsInput = z.input<typeof GuestOptionsSchema>;
 export interface GuestOptions {
@@ -59,6 +72,9 @@ export interface GuestOptions {
   hptMaxPageShift: number;
   vcpus: number;
   threadsPerVcore: number;
+  policy: PolicyName;
+  deferredCap: number;
+  deferredOverflow: DeferredOverflow;
 }
 
 function fail(prefix: string, err: z.ZodError): never {
@@ -74,7 +90,10 @@ export function resolveMachineConfig(input: MachineConfigInput = {}): MachineCon
   if (!r.success) fail("machine", r.error);
   const hostPage = 2 ** r.data.hostPageShift;
   if (r.data.hostMemoryBytes % hostPage !== 0) throw new ConfigError("machine.hostMemoryBytes", `must be a multiple of the host page size (${hostPage})`);
-  return r.data;
+  const costs = { ...DEFAULT_COSTS };
+  for (const [k, v] of Object.entries(r.data.costs)) if (v !== undefined) costs[k as keyof CostTable] = v;
+  if (costs.coresPerChip === 0) throw new ConfigError("machine.costs.coresPerChip", "must be at least 1");
+  return { ...r.data, costs };
 }
 
 /** QEMU 7.2: max(18, log2(pow2ceil(ram)) − 7), at most 46 (SPEC §10, §12). */
@@ -88,6 +107,8 @@ export function resolveGuestOptions(input: GuestOptionsInput, machine: MachineCo
   if (!r.success) fail("guest", r.error);
   const g = r.data;
   const hostPage = 2 ** machine.hostPageShift;
+  const threadsPerVcore = g.threadsPerVcore ?? machine.smt;
+  if (threadsPerVcore > machine.smt) throw new ConfigError("guest.threadsPerVcore", `${threadsPerVcore} vcpus per vcore do not fit a core of SMT${machine.smt}`);
   if (g.ramBytes % hostPage !== 0) throw new ConfigError("guest.ramBytes", `${g.ramBytes} is not a multiple of the host page size (${hostPage})`);
   return {
     semantics: g.semantics,
@@ -95,6 +116,9 @@ export function resolveGuestOptions(input: GuestOptionsInput, machine: MachineCo
     hptOrder: g.hptOrder ?? qemuHptOrder(g.ramBytes),
     hptMaxPageShift: g.hptMaxPageShift,
     vcpus: g.vcpus,
-    threadsPerVcore: g.threadsPerVcore,
+    threadsPerVcore,
+    policy: g.policy,
+    deferredCap: g.deferredCap,
+    deferredOverflow: g.deferredOverflow,
   };
 }

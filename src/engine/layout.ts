@@ -8,7 +8,7 @@ import type { MachineConfig } from "../config.js";
 export const LAYOUT_MAGIC = 0x4c545048;
 export const LAYOUT_VERSION = 1;
 export const HEADER_BYTES = 256;
-export const STATS_BYTES = 512;
+export const STATS_BYTES = 1024;
 export const GUEST_BYTES = 128;
 export const OP_BYTES = 128;
 export const TLBE_BYTES = 16;
@@ -23,12 +23,44 @@ export const H = {
   LPID_LIMIT: 32, MAX_GUESTS: 36, HOST_PAGE_SHIFT: 40, HOST_FRAMES: 44, STATS: 48, GUESTS: 52,
   GUEST_STATS: 56, OPS: 60, OP_SLOTS: 64, LPID_GUEST: 68, LPID_MASK: 72, LPID_COUNT: 76,
   FRAME_OWNER: 80, TLB: 84, MASK_WORDS: 88, FREE_FRAMES: 92, ARENA: 96, ARENA_END: 100,
+  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_FREE: 128, COSTS: 160,
+} as const;
+
+/** Cost table entries (u32 cycles at header + H.COSTS + 4·index). */
+export const K = {
+  TLB_HIT: 0, PTEG_WALK: 1, HCALL: 2, TLBIEL: 3, TLBIEL_EXTRA: 4, TLBIE_BASE: 5, TLBIE_PER_CHIP: 6, TLBIE_EXTRA: 7,
+  FLUSH_BASE: 8, FLUSH_PER_SET: 9, ENTRY_EXIT: 10, IPI: 11, PAGE_OUT_HPTE: 12, HV_FAULT: 13, CORES_PER_CHIP: 14,
+} as const;
+export const COST_COUNT = 16;
+
+/** Cost categories (cycles per cpu, per guest, machine-wide). */
+export const CC = {
+  TRANSLATE: 0, WALK: 1, HCALL: 2, TLBIEL: 3, TLBIE: 4, TLBIE_WAIT: 5, FLUSH: 6, ENTRY_EXIT: 7, IPI: 8, PAGE_OUT: 9,
+  HV_FAULT: 10,
+} as const;
+export const CC_COUNT = 11;
+
+/** cpu, core, vcpu, vcore, deferred-VA and violation records (assembly/layout.ts draws them). */
+export const REC = {
+  CPU_BYTES: 128, CPU_CLOCK: 0, CPU_CYCLES: 8, CPU_RUN_SLOT: 96, CPU_RUN_VCPU: 100, CPU_VC_SLOT: 104, CPU_VC_IDX: 108,
+  CORE_BYTES: 8, VCPU_BYTES: 8, VCORE_BYTES: 16, DEFER_BYTES: 16, VIOL_BYTES: 64,
+} as const;
+export const NO_CPU = 0xffffffff;
+export const STALE = { LOCAL: 1, LPID_FREE: 2, HPT_RESET: 3 } as const;
+export const DEFER_OVF = { FLUSH: 0, TLBIE: 1, DRAIN: 2 } as const;
+/** r3 of KVM ops that could not be done. */
+export const KVM_ERR = {
+  BAD_VCORE: 0xfffffffffffffff1n, VCORE_BUSY: 0xfffffffffffffff2n, CORE_BUSY: 0xfffffffffffffff3n,
+  NOT_RUNNING: 0xfffffffffffffff4n, PINNED: 0xfffffffffffffff5n, BAD_GFN: 0xfffffffffffffff6n,
+  NO_FRAME: 0xfffffffffffffff7n, GUEST_RUNNING: 0xfffffffffffffff8n,
 } as const;
 
 /** Guest descriptor byte offsets. */
 export const G = {
   LPID: 0, FLAGS: 4, HPT_ORDER: 8, HTAB_MASK: 12, NPTE: 16, HPT: 20, REVMAP: 24, RMAP: 28, FRAMES: 32,
-  RAM_HOST_PAGES: 36, HPT_MAX_PAGE_SHIFT: 40, INSTANCE: 44, RAM_BYTES: 48,
+  RAM_HOST_PAGES: 36, HPT_MAX_PAGE_SHIFT: 40, INSTANCE: 44, RAM_BYTES: 48, POLICY: 56, VCPUS: 60, VCORES: 64,
+  TPV: 68, VCPU_TAB: 72, VCORE_TAB: 76, NEED_FLUSH: 80, LAST_VCPU: 84, DEFER: 88, DEFER_CAP: 92, DEFER_COUNT: 96,
+  DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108,
 } as const;
 export const GF_LIVE = 1;
 export const GF_QEMU = 2;
@@ -38,15 +70,21 @@ export const STAT = {
   translations: 0, tlbHits: 1, tlbMisses: 2, hptWalks: 3, ptegsProbed: 4, hptFaults: 5, tlbFills: 6,
   tlbEvictions: 7, globalTlbies: 8, globalTlbieEntries: 9, localTlbiels: 10, localTlbielEntries: 11,
   tlbielSets: 12, lpidFlushes: 13, flushedEntries: 14, rmapLinks: 15, rmapUnlinks: 16,
+  violations: 17, staleHarmless: 18, guestEntries: 19, entryFlushes: 20, fullFlushes: 21, tlbieSequences: 22,
+  tlbielSequences: 23, tlbieWaits: 24, ipis: 25, pageOuts: 26, pageOutHptes: 27, pageIns: 28, hvFaults: 29,
+  deferredRecords: 30, deferredOverflows: 31, deferredTlbies: 32, hptResets: 33, staleMarked: 34,
+  localInvalidations: 35, globalInvalidations: 36, needFlushSets: 37, staleHits: 38,
 } as const;
-export const STAT_HCALLS = 32;
+export const STAT_HCALLS = 64;
+export const STAT_CYCLES = 96;
 export const RET_BUCKET_COUNT = 6;
 
 /** Op codes: hcalls use their PAPR opcode. */
 export const OP = {
   H_REMOVE: 0x04, H_ENTER: 0x08, H_READ: 0x0c, H_PROTECT: 0x18, H_BULK_REMOVE: 0x124,
   TRANSLATE: 0x1001, TLBIEL: 0x1002, TLBIEL_SET: 0x1003, FLUSH_LPID: 0x1004, TLBIE: 0x1005,
-  GUEST_INIT: 0x1100, GUEST_DESTROY: 0x1101,
+  GUEST_INIT: 0x1100, GUEST_DESTROY: 0x1101, VCORE_RUN: 0x1200, VCORE_EXIT: 0x1201, PAGE_OUT: 0x1202, PAGE_IN: 0x1203,
+  HPT_RESET: 0x1204, WORK: 0x1205,
 } as const;
 export const OPF_PROBLEM_STATE = 1;
 export const XLATE = { HIT: 0n, MISS: 1n, FAULT: 2n, BAD_SLB: 3n } as const;
@@ -75,6 +113,11 @@ export interface LayoutPlan {
   lpidCount: number;
   frameOwner: number;
   tlb: number;
+  prov: number;
+  cpuTab: number;
+  coreTab: number;
+  viol: number;
+  violSlots: number;
   arena: number;
   maskWords: number;
   maxGuests: number;
@@ -89,10 +132,38 @@ export const DEFAULT_OP_SLOTS = 4096;
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
-/** Bytes a guest takes from the arena: HPT, revmap, and (kvm-hv) rmap words and frame numbers. */
-export function guestBytes(hptOrder: number, ramHostPages: number, kvm: boolean): number {
+/** What a guest's KVM state needs besides its HPT and RAM bookkeeping. */
+export interface GuestKvmSizes {
+  vcpus: number;
+  vcores: number;
+  maskWords: number;
+  lastVcpuSlots: number;
+  deferredCap: number;
+}
+
+/** Byte offsets of a guest's arena block, in order (docs/memory.md). */
+export function guestParts(hptOrder: number, ramHostPages: number, kvm: boolean, k: GuestKvmSizes) {
   const hpt = 2 ** hptOrder;
-  return align(hpt, 4096) + align(hpt, 4096) + (kvm ? align(ramHostPages * 8, 4096) + align(ramHostPages * 4, 4096) : 0);
+  const sizes: [string, number][] = [
+    ["hpt", align(hpt, 4096)],
+    ["revmap", align(hpt, 4096)],
+    ["rmap", kvm ? align(ramHostPages * 8, 4096) : 0],
+    ["frames", kvm ? align(ramHostPages * 4, 4096) : 0],
+    ["vcpus", align(k.vcpus * REC.VCPU_BYTES, 64)],
+    ["vcores", align(k.vcores * REC.VCORE_BYTES, 64)],
+    ["needFlush", align(k.maskWords * 8, 64)],
+    ["lastVcpu", align(k.lastVcpuSlots * 2, 64)],
+    ["deferred", align(k.deferredCap * REC.DEFER_BYTES, 64)],
+  ];
+  const at: Record<string, number> = {};
+  let off = 0;
+  for (const [name, bytes] of sizes) { at[name] = off; off += bytes; }
+  return { at: at as Record<"hpt" | "revmap" | "rmap" | "frames" | "vcpus" | "vcores" | "needFlush" | "lastVcpu" | "deferred", number>, bytes: align(off, 4096) };
+}
+
+/** Bytes a guest takes from the arena: HPT, revmap, (kvm-hv) rmap words and frame numbers, KVM state. */
+export function guestBytes(hptOrder: number, ramHostPages: number, kvm: boolean, k?: GuestKvmSizes): number {
+  return guestParts(hptOrder, ramHostPages, kvm, k ?? { vcpus: 1, vcores: 1, maskWords: 16, lastVcpuSlots: 4096, deferredCap: 64 }).bytes;
 }
 
 /** Plan the fixed regions for `cfg`, starting at `base` (the module's layoutBase()). */
@@ -112,6 +183,10 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     ["lpidCount", lpidLimit * cfg.cores * 4],
     ["frameOwner", hostFrames * 4],
     ["tlb", cfg.tlbSets * cfg.cores * cfg.tlbWays * TLBE_BYTES],
+    ["prov", cfg.tlbSets * cfg.cores * cfg.tlbWays * 8],
+    ["cpuTab", cfg.cores * cfg.smt * REC.CPU_BYTES],
+    ["coreTab", cfg.cores * REC.CORE_BYTES],
+    ["viol", cfg.violationRecords * REC.VIOL_BYTES],
   ];
   const regions: Region[] = [];
   let at = base;
@@ -124,7 +199,8 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
   return {
     base, header: off("header"), stats: off("stats"), guests: off("guests"), guestStats: off("guestStats"),
     ops: off("ops"), opSlots, lpidGuest: off("lpidGuest"), lpidMask: off("lpidMask"), lpidCount: off("lpidCount"),
-    frameOwner: off("frameOwner"), tlb: off("tlb"), arena, maskWords, maxGuests, lpidLimit, hostFrames,
+    frameOwner: off("frameOwner"), tlb: off("tlb"), prov: off("prov"), cpuTab: off("cpuTab"), coreTab: off("coreTab"),
+    viol: off("viol"), violSlots: cfg.violationRecords, arena, maskWords, maxGuests, lpidLimit, hostFrames,
     fixedBytes: arena - base, regions,
   };
 }

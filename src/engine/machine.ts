@@ -9,14 +9,119 @@ import type {
 } from "../types.js";
 import { HCALL_NAMES, RET_BUCKETS, SCALAR_COUNTERS } from "../types.js";
 import {
-  planLayout, guestBytes, formatBytes, H, G, GF_QEMU, STAT, STAT_HCALLS, RET_BUCKET_COUNT, OP, OPF_PROBLEM_STATE,
-  XLATE, OP_REJECTED, OP_BYTES, PAGE_BYTES, MAX_BYTES, MAX_PAGES, LAYOUT_MAGIC, LAYOUT_VERSION, NO_FRAME,
+  planLayout, guestParts, formatBytes, H, G, GF_QEMU, STAT, STAT_HCALLS, STAT_CYCLES, STATS_BYTES, RET_BUCKET_COUNT, OP,
+  OPF_PROBLEM_STATE, XLATE, OP_REJECTED, OP_BYTES, PAGE_BYTES, MAX_BYTES, MAX_PAGES, LAYOUT_MAGIC, LAYOUT_VERSION, NO_FRAME,
+  NO_CPU, REC, K, KVM_ERR, DEFER_OVF, STALE, CC_COUNT, GUEST_BYTES,
   type LayoutPlan,
 } from "./layout.js";
+import { COST_ROWS, COST_CATEGORIES, type CostCategory } from "../kvm/costs.js";
+import { POLICIES, policyByName } from "../kvm/policies.js";
 import { engineModule, instantiateEngine, type HptlabExports } from "./wasm.js";
 import { OpBatch } from "./batch.js";
 
 const U64_LIMIT = 1n << 64n;
+/** Cost table name → K index name. */
+const KEY_OF: Partial<Record<string, keyof typeof K>> = {
+  tlbHit: "TLB_HIT", ptegWalk: "PTEG_WALK", hcall: "HCALL", tlbiel: "TLBIEL", tlbielExtra: "TLBIEL_EXTRA",
+  tlbieBase: "TLBIE_BASE", tlbiePerChip: "TLBIE_PER_CHIP", tlbieExtra: "TLBIE_EXTRA", flushBase: "FLUSH_BASE",
+  flushPerSet: "FLUSH_PER_SET", entryExit: "ENTRY_EXIT", ipi: "IPI", pageOutHpte: "PAGE_OUT_HPTE", hvFault: "HV_FAULT",
+  coresPerChip: "CORES_PER_CHIP",
+};
+
+/** The KVM model's counters (docs/kvm-model.md), with cycles per cost category. */
+export interface KvmCounters {
+  violations: bigint;
+  staleHarmless: bigint;
+  staleHits: bigint;
+  staleMarked: bigint;
+  guestEntries: bigint;
+  entryFlushes: bigint;
+  fullFlushes: bigint;
+  tlbieSequences: bigint;
+  tlbielSequences: bigint;
+  tlbieWaits: bigint;
+  ipis: bigint;
+  pageOuts: bigint;
+  pageOutHptes: bigint;
+  pageIns: bigint;
+  hvFaults: bigint;
+  deferredRecords: bigint;
+  deferredOverflows: bigint;
+  deferredTlbies: bigint;
+  hptResets: bigint;
+  localInvalidations: bigint;
+  globalInvalidations: bigint;
+  needFlushSets: bigint;
+  cycles: Record<CostCategory, bigint>;
+}
+export const KVM_COUNTERS = [
+  "violations", "staleHarmless", "staleHits", "staleMarked", "guestEntries", "entryFlushes", "fullFlushes",
+  "tlbieSequences", "tlbielSequences", "tlbieWaits", "ipis", "pageOuts", "pageOutHptes", "pageIns", "hvFaults",
+  "deferredRecords", "deferredOverflows", "deferredTlbies", "hptResets", "localInvalidations", "globalInvalidations",
+  "needFlushSets",
+] as const;
+
+/** One recorded violation: a TLB hit on a frame the accessing guest no longer owns. */
+export interface ViolationRecord {
+  cpu: number;
+  lpid: number;
+  /** Instance id of the accessing guest, and the frame's owner now (0 free, 0xffffffff host). */
+  guest: number;
+  owner: number;
+  ea: bigint;
+  /** VA >> 12 (page-aligned) of the entry, its segment size B and page shift. */
+  vpn4k: bigint;
+  b: number;
+  pageShift: number;
+  /** Real page number (4 KiB units) and host frame. */
+  rpn: bigint;
+  frame: number;
+  /** The accessing cpu's clock. */
+  time: bigint;
+  /** Why the entry was stale, if the detector had marked it: the event that left it behind. */
+  leftBy: StaleCause | null;
+}
+
+export interface StaleCause {
+  cause: "local-invalidation" | "lpid-freed" | "hpt-reset";
+  /** The cpu that issued the local invalidation (or ran the host operation) … */
+  cpu: number;
+  /** … and its clock then (low 40 bits). */
+  time: bigint;
+}
+
+function staleCause(word: bigint): StaleCause | null {
+  const c = Number(word >> 56n);
+  if (c === 0) return null;
+  const cause = c === STALE.LOCAL ? "local-invalidation" : c === STALE.LPID_FREE ? "lpid-freed" : "hpt-reset";
+  return { cause, cpu: Number((word >> 40n) & 0xffffn), time: word & 0xffffffffffn };
+}
+
+/** Turn an error r3 of a KVM op into an exception. */
+function kvmCheck(what: string, r: bigint): bigint {
+  if (r === OP_REJECTED) throw new RangeError(`${what}: rejected (bad guest or arguments)`);
+  const msg: Record<string, string> = {
+    [KVM_ERR.BAD_VCORE.toString()]: "no such vcore, or no vcpu of it selected",
+    [KVM_ERR.VCORE_BUSY.toString()]: "the vcore is already running",
+    [KVM_ERR.CORE_BUSY.toString()]: "another vcore runs on that core",
+    [KVM_ERR.NOT_RUNNING.toString()]: "the vcore is not running",
+    [KVM_ERR.PINNED.toString()]: "guest memory is pinned under this policy (PPC970: no host paging)",
+    [KVM_ERR.BAD_GFN.toString()]: "gfn is not a page of the guest's RAM (or the guest is a qemu guest)",
+    [KVM_ERR.NO_FRAME.toString()]: "no host frame (already paged out, or none free)",
+    [KVM_ERR.GUEST_RUNNING.toString()]: "a vcore of the guest is running (KVM refuses with -EBUSY)",
+  };
+  const m = msg[r.toString()];
+  if (m) throw new KvmOpError(`${what}: ${m}`, r);
+  return r;
+}
+
+/** A KVM-model operation the simulated kernel would refuse. */
+export class KvmOpError extends Error {
+  constructor(message: string, readonly code: bigint) {
+    super(message);
+    this.name = "KvmOpError";
+  }
+}
 const WORDS_PER_OP = OP_BYTES / 8;
 const ACCESS: Record<AccessKind, bigint> = { load: 0n, store: 1n, ifetch: 2n };
 
@@ -112,6 +217,12 @@ export class Machine implements SimMachine {
     set(H.MASK_WORDS, p.maskWords);
     set(H.ARENA, p.arena);
     set(H.ARENA_END, p.arena);
+    set(H.PROV, p.prov);
+    set(H.CPUS, p.cpuTab);
+    set(H.CORE_TAB, p.coreTab);
+    set(H.VIOL, p.viol);
+    set(H.VIOL_SLOTS, p.violSlots);
+    COST_ROWS.forEach((row) => set(H.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
   }
 
   get cpus(): number {
@@ -188,30 +299,46 @@ export class Machine implements SimMachine {
     if (kvm && ramHostPages > this.freeFrames) {
       throw new RangeError(`createGuest: ${formatBytes(opts.ramBytes)} of RAM needs ${ramHostPages} host frames; ${this.freeFrames} are free (machine.hostMemoryBytes)`);
     }
-    const bytes = guestBytes(opts.hptOrder, ramHostPages, kvm);
-    const block = this.#arenaAlloc(bytes, opts);
+    const cpus = c.cores * c.smt;
+    const vcores = Math.ceil(opts.vcpus / opts.threadsPerVcore);
+    const policy = policyByName(opts.policy)!;
+    const sizes = {
+      vcpus: opts.vcpus, vcores, maskWords: this.plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4,
+      deferredCap: policy.deferred ? opts.deferredCap : 0,
+    };
+    const parts = guestParts(opts.hptOrder, ramHostPages, kvm, sizes);
+    const block = this.#arenaAlloc(parts.bytes, opts);
     const slot = lpid - 1;
-    const g = (this.plan.guests + slot * 128) / 4;
+    const g = (this.plan.guests + slot * GUEST_BYTES) / 4;
     const u32 = this.#u32;
-    const hpt = 2 ** opts.hptOrder;
-    const align = (n: number) => Math.ceil(n / 4096) * 4096;
-    const at = { hpt: block.offset, revmap: block.offset + align(hpt), rmap: block.offset + 2 * align(hpt), frames: 0 };
-    at.frames = at.rmap + align(ramHostPages * 8);
-    u32.fill(0, g, g + 32);
+    const at = (name: keyof typeof parts.at) => block.offset + parts.at[name];
+    u32.fill(0, g, g + GUEST_BYTES / 4);
     u32[g + G.LPID / 4] = lpid;
     u32[g + G.FLAGS / 4] = kvm ? 0 : GF_QEMU;
     u32[g + G.HPT_ORDER / 4] = opts.hptOrder;
     u32[g + G.HTAB_MASK / 4] = 2 ** (opts.hptOrder - 7) - 1;
     u32[g + G.NPTE / 4] = 2 ** (opts.hptOrder - 4);
-    u32[g + G.HPT / 4] = at.hpt;
-    u32[g + G.REVMAP / 4] = at.revmap;
-    u32[g + G.RMAP / 4] = kvm ? at.rmap : 0;
-    u32[g + G.FRAMES / 4] = kvm ? at.frames : 0;
+    u32[g + G.HPT / 4] = at("hpt");
+    u32[g + G.REVMAP / 4] = at("revmap");
+    u32[g + G.RMAP / 4] = kvm ? at("rmap") : 0;
+    u32[g + G.FRAMES / 4] = kvm ? at("frames") : 0;
     u32[g + G.RAM_HOST_PAGES / 4] = ramHostPages;
     u32[g + G.HPT_MAX_PAGE_SHIFT / 4] = opts.hptMaxPageShift;
+    u32[g + G.POLICY / 4] = policy.id;
+    u32[g + G.VCPUS / 4] = opts.vcpus;
+    u32[g + G.VCORES / 4] = vcores;
+    u32[g + G.TPV / 4] = opts.threadsPerVcore;
+    u32[g + G.VCPU_TAB / 4] = at("vcpus");
+    u32[g + G.VCORE_TAB / 4] = at("vcores");
+    u32[g + G.NEED_FLUSH / 4] = at("needFlush");
+    u32[g + G.LAST_VCPU / 4] = at("lastVcpu");
+    u32[g + G.LAST_VCPU_SLOTS / 4] = sizes.lastVcpuSlots;
+    u32[g + G.DEFER / 4] = at("deferred");
+    u32[g + G.DEFER_CAP / 4] = sizes.deferredCap;
+    u32[g + G.DEFER_OVERFLOW / 4] = DEFER_OVF[opts.deferredOverflow.toUpperCase() as keyof typeof DEFER_OVF];
     const instance = this.#nextInstance++;
     u32[g + G.INSTANCE / 4] = instance;
-    this.#u64[(this.plan.guests + slot * 128 + G.RAM_BYTES) / 8] = BigInt(opts.ramBytes);
+    this.#u64[(this.plan.guests + slot * GUEST_BYTES + G.RAM_BYTES) / 8] = BigInt(opts.ramBytes);
     const o = this.#runOne(Machine.opHeader(OP.GUEST_INIT, 0, slot), []);
     if (this.#u64[o + 1] === OP_REJECTED) {
       this.#arenaRelease(block);
@@ -325,7 +452,7 @@ export class Machine implements SimMachine {
         const code = Number((w0 >> 57n) & 3n);
         out.push({
           set, way, lpid: Number((w1 >> 48n) & 0xfffn), b: Number((w0 >> 56n) & 1n),
-          vpn4k: w0 & 0x00ffffffffffffffn, pageShift: code === 0 ? 12 : code === 1 ? 16 : 24, rpn: w1 & 0xffffffffffffn,
+          vpn4k: w0 & 0x00ffffffffffffffn, pageShift: code === 0 ? 12 : code === 1 ? 16 : 24, rpn: w1 & 0xfffffffffffn,
         });
       }
     }
@@ -349,6 +476,101 @@ export class Machine implements SimMachine {
     checkInt("frame", frame, this.plan.hostFrames);
     this.#views();
     return this.#u32[this.plan.frameOwner / 4 + frame]!;
+  }
+
+  // ───────── the KVM model (docs/kvm-model.md) ─────────
+
+  /** @internal run one KVM op for guest slot `slot` on `cpu` and return r3 (errors thrown). */
+  _kvmOp(what: string, opcode: number, cpu: number, slot: number, regs: bigint[]): bigint {
+    checkInt("cpu", cpu, this.cpus);
+    const o = this.#runOne(Machine.opHeader(opcode, cpu, slot), regs);
+    return kvmCheck(what, this.#u64[o + 1]!);
+  }
+
+  /** Advance cpu's clock by `cycles` of guest work (no cost category). */
+  work(cpu: number, cycles: number): void {
+    checkInt("cpu", cpu, this.cpus);
+    this.#runOne(Machine.opHeader(OP.WORK, cpu), [BigInt(checkInt("cycles", cycles, 2 ** 53))]);
+  }
+
+  /** A cpu's simulated clock and its cycles per cost category. */
+  cpuCycles(cpu: number): { clock: bigint; cycles: Record<CostCategory, bigint> } {
+    checkInt("cpu", cpu, this.cpus);
+    this.#views();
+    const base = (this.plan.cpuTab + cpu * REC.CPU_BYTES) / 8;
+    const cycles = {} as Record<CostCategory, bigint>;
+    COST_CATEGORIES.forEach((name, i) => { cycles[name] = this.#u64[base + 1 + i]!; });
+    return { clock: this.#u64[base]!, cycles };
+  }
+
+  /** What runs on a cpu: the guest (LPID) and vcpu, and the 3.8 paca kvm_vcore (never cleared). */
+  cpuState(cpu: number): { lpid: number | null; vcpu: number | null; kvmVcore: { lpid: number; vcore: number } | null } {
+    checkInt("cpu", cpu, this.cpus);
+    const b = (this.plan.cpuTab + cpu * REC.CPU_BYTES) / 4;
+    const u = this._u32;
+    const run = u[b + REC.CPU_RUN_SLOT / 4]!;
+    const vc = u[b + REC.CPU_VC_SLOT / 4]!;
+    return {
+      lpid: run ? run : null,
+      vcpu: run ? u[b + REC.CPU_RUN_VCPU / 4]! : null,
+      kvmVcore: vc ? { lpid: vc, vcore: u[b + REC.CPU_VC_IDX / 4]! } : null,
+    };
+  }
+
+  /** The tlbie fabric's next free time. */
+  get fabricFreeAt(): bigint {
+    return this._u64[(this.plan.header + H.FABRIC_FREE) / 8]!;
+  }
+
+  /** Machine-wide KVM counters and cycles. */
+  kvmCounters(): KvmCounters {
+    return this._readKvm(this.plan.stats);
+  }
+
+  /** @internal */
+  _readKvm(byteOffset: number): KvmCounters {
+    const u = this._u64;
+    const base = byteOffset / 8;
+    const out = {} as KvmCounters;
+    for (const name of KVM_COUNTERS) (out as unknown as Record<string, bigint>)[name] = u[base + STAT[name]]!;
+    const cycles = {} as Record<CostCategory, bigint>;
+    COST_CATEGORIES.forEach((name, i) => { cycles[name] = u[base + STAT_CYCLES + i]!; });
+    out.cycles = cycles;
+    return out;
+  }
+
+  /** The recorded violations (at most machine.violationRecords; kvmCounters().violations counts all). */
+  violations(): ViolationRecord[] {
+    const u32 = this._u32;
+    const u64 = this._u64;
+    const n = Math.min(Number(u64[this.plan.stats / 8 + STAT.violations]!), this.plan.violSlots);
+    const out: ViolationRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = this.plan.viol + i * REC.VIOL_BYTES;
+      const key = u64[(r + 16) / 8]!;
+      const code = Number((key >> 57n) & 3n);
+      out.push({
+        cpu: u32[r / 4]!, lpid: u32[r / 4 + 1]!, guest: u32[r / 4 + 2]!, owner: u32[r / 4 + 3]!,
+        vpn4k: key & 0x00ffffffffffffffn, b: Number((key >> 56n) & 1n), pageShift: code === 0 ? 12 : code === 1 ? 16 : 24,
+        rpn: u64[(r + 24) / 8]!, time: u64[(r + 32) / 8]!, leftBy: u32[r / 4 + 14] ? staleCause(u64[(r + 40) / 8]!) : null,
+        ea: u64[(r + 48) / 8]!, frame: u32[r / 4 + 15]!,
+      });
+    }
+    return out;
+  }
+
+  /** Valid entries of one core's TLB that the detector has marked stale, with why. */
+  staleEntries(core: number): (TlbEntryView & { leftBy: StaleCause })[] {
+    const all = this.tlbEntries(core);
+    const { cores, tlbWays } = this.config;
+    const out: (TlbEntryView & { leftBy: StaleCause })[] = [];
+    for (const e of all) {
+      const idx = (e.set * cores + core) * tlbWays + e.way;
+      const w1 = this._u64[(this.plan.tlb + idx * 16 + 8) / 8]!;
+      if (!(w1 & 0x800000000000n)) continue;
+      out.push({ ...e, leftBy: staleCause(this._u64[this.plan.prov / 8 + idx]!)! });
+    }
+    return out;
   }
 
   /** @internal */
@@ -403,7 +625,7 @@ export class Guest implements SimGuest {
   get npte(): number { return 2 ** (this.options.hptOrder - 4); }
 
   #desc(field: number): number {
-    return this.#m._u32[(this.#m.plan.guests + this.slot * 128 + field) / 4]!;
+    return this.#m._u32[(this.#m.plan.guests + this.slot * GUEST_BYTES + field) / 4]!;
   }
 
   #call(opcode: number, regs: bigint[], nOut: number, opts?: HcallOptions): HcallResult {
@@ -473,7 +695,101 @@ export class Guest implements SimGuest {
   }
 
   counters(): CounterBlock {
-    return this.#m._readStats(this.#m.plan.guestStats + this.slot * 512);
+    return this.#m._readStats(this.#m.plan.guestStats + this.slot * STATS_BYTES);
+  }
+
+  // ───────── the KVM model ─────────
+
+  get policy(): string { return this.options.policy; }
+  /** online_vcpus and online_vcores (vcore = vcpu / threadsPerVcore). */
+  get vcpus(): number { return this.options.vcpus; }
+  get vcores(): number { return this.#desc(G.VCORES); }
+
+  #live(): void {
+    if (this._dead) throw new Error(`guest LPID ${this.lpid} was destroyed`);
+  }
+
+  /**
+   * Vcore `vcore` enters physical core `core` (kvmppc_run_core): its vcpus selected by `vcpuMask`
+   * (bit k = vcpu vcore·threadsPerVcore + k; default all) take threads 0, 1, … of the core.
+   */
+  runVcore(vcore: number, core: number, vcpuMask = 0): void {
+    this.#live();
+    checkInt("core", core, this.#m.config.cores);
+    this.#m._kvmOp(`runVcore(${vcore}, core ${core})`, OP.VCORE_RUN, 0, this.slot, [BigInt(checkInt("vcore", vcore, 65536)), BigInt(core), BigInt(checkInt("vcpuMask", vcpuMask, 256))]);
+  }
+
+  /** The vcore exits to the host. */
+  exitVcore(vcore: number): void {
+    this.#live();
+    this.#m._kvmOp(`exitVcore(${vcore})`, OP.VCORE_EXIT, 0, this.slot, [BigInt(checkInt("vcore", vcore, 65536))]);
+  }
+
+  /** The host takes page `gfn` away (MMU notifier, run on host cpu `cpu`). Returns the HPTEs invalidated. */
+  pageOut(gfn: number, cpu = 0): number {
+    this.#live();
+    return Number(this.#m._kvmOp(`pageOut(gfn ${gfn})`, OP.PAGE_OUT, cpu, this.slot, [BigInt(checkInt("gfn", gfn, 2 ** 32))]));
+  }
+
+  /** The host backs page `gfn` with a frame again (lowest free). Returns the frame. */
+  pageIn(gfn: number): number {
+    this.#live();
+    return Number(this.#m._kvmOp(`pageIn(gfn ${gfn})`, OP.PAGE_IN, 0, this.slot, [BigInt(checkInt("gfn", gfn, 2 ** 32))]));
+  }
+
+  /** KVM_PPC_ALLOCATE_HTAB on an existing HPT: zeroed, rmap chains emptied, no tlbie. */
+  resetHpt(cpu = 0): void {
+    this.#live();
+    this.#m._kvmOp("resetHpt", OP.HPT_RESET, cpu, this.slot, []);
+  }
+
+  kvmCounters(): KvmCounters {
+    return this.#m._readKvm(this.#m.plan.guestStats + this.slot * STATS_BYTES);
+  }
+
+  /** Cores whose need_tlb_flush bit is set. */
+  needTlbFlush(): number[] {
+    const base = this.#desc(G.NEED_FLUSH) / 8;
+    const out: number[] = [];
+    for (let core = 0; core < this.#m.config.cores; core++) {
+      if ((this.#m._u64[base + (core >> 6)]! >> BigInt(core & 63)) & 1n) out.push(core);
+    }
+    return out;
+  }
+
+  /** kvm.last_vcpu[slot] (pre-patch; 0xffff after an HPT reset). */
+  lastVcpu(slot: number): number {
+    checkInt("slot", slot, this.#desc(G.LAST_VCPU_SLOTS));
+    return this.#m._u32[(this.#desc(G.LAST_VCPU) + slot * 2) >> 2]! >>> (((this.#desc(G.LAST_VCPU) + slot * 2) & 2) * 8) & 0xffff;
+  }
+
+  /** vcpu.last_cpu (pre-patch; 0xffff before its first run) and the cpu it runs on now. */
+  vcpuState(vcpu: number): { lastCpu: number; runningOn: number | null } {
+    checkInt("vcpu", vcpu, this.options.vcpus);
+    const b = (this.#desc(G.VCPU_TAB) + vcpu * REC.VCPU_BYTES) / 4;
+    const on = this.#m._u32[b + 1]!;
+    return { lastCpu: this.#m._u32[b]!, runningOn: on ? on - 1 : null };
+  }
+
+  /** vcore.pcpu (thread-0 cpu of its last run), whether it runs now, and how many runs. */
+  vcoreState(vcore: number): { pcpu: number | null; running: boolean; vcpuMask: number; runs: number } {
+    checkInt("vcore", vcore, this.vcores);
+    const b = (this.#desc(G.VCORE_TAB) + vcore * REC.VCORE_BYTES) / 4;
+    const u = this.#m._u32;
+    return { pcpu: u[b] === NO_CPU ? null : u[b]!, running: u[b + 1] !== 0, vcpuMask: u[b + 2]!, runs: u[b + 3]! };
+  }
+
+  /** deferred-va: the recorded VAs, oldest first. */
+  deferred(): { set: number; vpn4k: bigint; gfn: number | null }[] {
+    const n = this.#desc(G.DEFER_COUNT);
+    const base = this.#desc(G.DEFER);
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const r = base + i * REC.DEFER_BYTES;
+      const gfn = this.#m._u32[r / 4 + 3]!;
+      out.push({ set: this.#m._u32[r / 4 + 2]!, vpn4k: this.#m._u64[r / 8]! & 0x00ffffffffffffffn, gfn: gfn === NO_FRAME ? null : gfn });
+    }
+    return out;
   }
 }
 

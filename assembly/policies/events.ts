@@ -1,0 +1,41 @@
+// The questions the KVM model asks a guest's policy (assembly/kvm.ts calls, policies answer).
+// A policy is one function `(ev, g, cpu, arg, flags) => u32` in its own file, listed in table.ts.
+//
+//   EV_VM_INIT       g created (kvmppc_core_init_vm)                       → 0
+//   EV_HPT_RESET     g's HPT zeroed (kvmppc_alloc_reset_hpt), cpu = host cpu → 0
+//   EV_VCORE_ENTRY   vcore `arg` entered the core of cpu (cpu = its thread 0) → 0
+//   EV_THREAD_ENTRY  vcpu `arg` entered on thread cpu (after EV_VCORE_ENTRY)  → 0
+//   EV_VCORE_EXIT    vcore `arg` leaves the core of cpu (thread 0)           → 0
+//   EV_DECIDE        an hcall on cpu invalidates a VALID HPTE: arg = KIND_*, flags = the hcall's
+//                    flags (0 for H_BULK_REMOVE) → MODE_GLOBAL | MODE_LOCAL | MODE_LOCAL_RECORD
+//   EV_CAN_PAGE_OUT  may the host take g's pages away?                       → 1 yes, 0 pinned
+// @ts-ignore: decorator
+@inline export const EV_VM_INIT: u32 = 0;
+// @ts-ignore: decorator
+@inline export const EV_HPT_RESET: u32 = 1;
+// @ts-ignore: decorator
+@inline export const EV_VCORE_ENTRY: u32 = 2;
+// @ts-ignore: decorator
+@inline export const EV_THREAD_ENTRY: u32 = 3;
+// @ts-ignore: decorator
+@inline export const EV_VCORE_EXIT: u32 = 4;
+// @ts-ignore: decorator
+@inline export const EV_DECIDE: u32 = 5;
+// @ts-ignore: decorator
+@inline export const EV_CAN_PAGE_OUT: u32 = 6;
+
+// ── invalidation modes a policy can choose (EV_DECIDE) ──
+// @ts-ignore: decorator
+@inline export const MODE_GLOBAL: u32 = 0;
+// @ts-ignore: decorator
+@inline export const MODE_LOCAL: u32 = 1;
+/** tlbiel, and remember the VA in the guest's deferred list (deferred-va). */
+// @ts-ignore: decorator
+@inline export const MODE_LOCAL_RECORD: u32 = 2;
+// ── EV_DECIDE kinds ──
+// @ts-ignore: decorator
+@inline export const KIND_REMOVE: u32 = 0;
+// @ts-ignore: decorator
+@inline export const KIND_PROTECT: u32 = 1;
+// @ts-ignore: decorator
+@inline export const KIND_BULK: u32 = 2;
