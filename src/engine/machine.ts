@@ -61,6 +61,10 @@ export const KVM_COUNTERS = [
   "needFlushSets",
 ] as const;
 
+/** The detector's verdict on a TLB hit. */
+export type Verdict = "ok" | "stale-harmless" | "violation";
+const VERDICTS: Verdict[] = ["ok", "stale-harmless", "violation"];
+
 /** One recorded violation: a TLB hit on a frame the accessing guest no longer owns. */
 export interface ViolationRecord {
   cpu: number;
@@ -410,6 +414,13 @@ export class Machine implements SimMachine {
     const kind = this.#u64[o + 1]!;
     if (kind === XLATE.BAD_SLB) throw new RangeError(`slbV: 0x${slbV.toString(16)} is not a POWER7 segment (B, L||LP or VSID out of range)`);
     return { kind: kind === XLATE.HIT ? "hit" : kind === XLATE.MISS ? "miss" : "fault", ra: this.#u64[o + 5]! };
+  }
+
+  /** translate(), plus the detector's verdict on a hit (docs/kvm-model.md, "Detector"). */
+  access(cpu: number, lpid: number, slbV: bigint, ea: bigint, access: AccessKind = "load"): TranslateResult & { verdict: Verdict } {
+    const r = this.translate(cpu, lpid, slbV, ea, access);
+    const w = this.#u64[this.#opWord + 6]!;
+    return { ...r, verdict: r.kind !== "hit" ? "ok" : VERDICTS[Number(w)]! };
   }
 
   #tlbOp(op: number, cpu: number, lpid: number, regs: bigint[]): number {

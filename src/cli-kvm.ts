@@ -1,0 +1,106 @@
+/**
+ * `hptlab scenario` and `hptlab policies`: the KVM invalidation model from the command line
+ * (docs/kvm-model.md). Registered in src/cli.ts's COMMANDS.
+ */
+import { Option } from "commander";
+import type { RegisterCommand } from "./cli.js";
+import { ConfigError } from "./config.js";
+import { POLICIES, POLICY_NAMES, DEFERRED_OVERFLOW, type PolicyName, type DeferredOverflow } from "./kvm/policies.js";
+import { COST_ROWS } from "./kvm/costs.js";
+
+function capOption(text: string): number {
+  const n = /^[1-9][0-9]*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n > 1 << 20) throw new ConfigError("--deferred-cap", `${JSON.stringify(text)} is not an integer in 1..${1 << 20}`);
+  return n;
+}
+
+function choice<T extends string>(flag: string, choices: readonly T[]) {
+  return (text: string): T => {
+    if (!(choices as readonly string[]).includes(text)) throw new ConfigError(flag, `${JSON.stringify(text)} is not one of ${choices.join(", ")}`);
+    return text as T;
+  };
+}
+
+const SCENARIO_HELP = `
+Each scenario runs a scripted timeline on a 4-core SMT4 machine (16 MiB guests, 64 KiB host pages)
+and prints every step with what the model did, then the counters and the detector's verdict.
+A violation is a TLB hit that reaches a host frame the accessing guest no longer owns.
+
+--json prints one object: {"scenario", "policy", "deferredCap", "violations", "staleHarmless",
+"tlbie", "tlbiel", "flushes", "cycles", "cyclesByCategory", "violationRecords": [{"cpu", "lpid",
+"guest", "owner", "ea", "vpn", "rpn", "frame", "time", "leftBy": {"cause", "cpu", "time"} | null}],
+"timeline": [{"t", "cpu", "core", "what", "result"}], "finding"} (docs/formats.md §3).
+
+Examples:
+  hptlab scenario --list
+  hptlab scenario stale-tlb --policy last-vcpu
+  hptlab scenario bulk-remove-1vcpu --policy need-tlb-flush-3.8 --json`;
+
+export const registerScenario: RegisterCommand = (program, ctx) => {
+  program
+    .command("scenario")
+    .summary("run a scripted stale-TLB timeline under one invalidation policy")
+    .argument("[name]", "scenario (see --list)")
+    .addOption(new Option("--policy <id>", "invalidation policy (hptlab policies)").argParser(choice("--policy", POLICY_NAMES)).default("need-tlb-flush"))
+    .option("--deferred-cap <k>", "deferred-va: cap K of the list of locally invalidated VAs", capOption, 64)
+    .addOption(new Option("--deferred-overflow <rule>", "deferred-va: a full list does flush (SPEC §8 c), tlbie (a) or drain (b)").argParser(choice("--deferred-overflow", DEFERRED_OVERFLOW)).default("flush"))
+    .option("--list", "list the scenarios")
+    .option("--json", "print one JSON object (docs/formats.md §3)")
+    .addHelpText("after", SCENARIO_HELP)
+    .action(async (name: string | undefined, flags: { policy: PolicyName; deferredCap: number; deferredOverflow: DeferredOverflow; list?: boolean; json?: boolean }) => {
+      const { SCENARIOS, runScenario } = await import("./kvm/scenarios.js");
+      if (flags.list || !name) {
+        if (flags.json) {
+          ctx.stdout.write(JSON.stringify(SCENARIOS.map((s) => ({ name: s.name, summary: s.summary, source: s.source }))) + "\n");
+        } else {
+          const w = Math.max(...SCENARIOS.map((s) => s.name.length));
+          ctx.stdout.write(SCENARIOS.map((s) => `${s.name.padEnd(w)}  ${s.summary} [${s.source}]`).join("\n") + "\n");
+        }
+        if (!flags.list && !name) ctx.exitCode = 2;
+        return;
+      }
+      if (!SCENARIOS.some((s) => s.name === name)) {
+        throw new ConfigError("scenario", `unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.map((s) => s.name).join(", ")}`);
+      }
+      const r = runScenario(name, { policy: flags.policy, deferredCap: flags.deferredCap, deferredOverflow: flags.deferredOverflow });
+      if (flags.json) {
+        ctx.stdout.write(JSON.stringify(r) + "\n");
+        return;
+      }
+      const lines: string[] = [];
+      lines.push(`scenario ${r.scenario} under ${r.policy}${r.deferredCap !== null ? ` (cap ${r.deferredCap}, overflow ${flags.deferredOverflow})` : ""}`);
+      lines.push("");
+      lines.push(`${"cycles".padStart(8)}  ${"cpu".padStart(3)}  step → what the model did`);
+      for (const e of r.timeline) {
+        lines.push(`${String(e.t).padStart(8)}  ${e.cpu === null ? "  -" : String(e.cpu).padStart(3)}  ${e.what}`);
+        lines.push(`${"".padStart(15)}→ ${e.result}`);
+      }
+      lines.push("");
+      lines.push(`violations ${r.violations}, stale but harmless hits ${r.staleHarmless}; tlbie ${r.tlbie}, tlbiel ${r.tlbiel}, flushes ${r.flushes}; ${r.cycles} cycles of overhead`);
+      for (const v of r.violationRecords) {
+        lines.push(`  violation: cpu ${v.cpu} LPID ${v.lpid} EA ${v.ea} → frame ${v.frame} (owner ${v.owner === 0 ? "free" : `guest #${v.owner}`}) at cycle ${v.time}` +
+          (v.leftBy ? `; entry left behind by a ${v.leftBy.cause} on cpu ${v.leftBy.cpu} at cycle ${v.leftBy.time}` : ""));
+      }
+      lines.push(r.finding + ".");
+      ctx.stdout.write(lines.join("\n") + "\n");
+    });
+};
+
+export const registerPolicies: RegisterCommand = (program, ctx) => {
+  program
+    .command("policies")
+    .summary("list the TLB invalidation policies and the cost table")
+    .option("--json", "print one JSON object {policies, costs}")
+    .action((flags: { json?: boolean }) => {
+      if (flags.json) {
+        ctx.stdout.write(JSON.stringify({ policies: POLICIES, costs: COST_ROWS }) + "\n");
+        return;
+      }
+      const w = Math.max(...POLICIES.map((p) => p.name.length));
+      const lines = POLICIES.map((p) => `${p.name.padEnd(w)}  ${p.safe ? "safe  " : p.broken ? "BROKEN" : "leaks "}  ${p.summary} [${p.source}]`);
+      lines.push("", "cost table (cycles; override with machine.costs in a study config):");
+      const cw = Math.max(...COST_ROWS.map((r) => r.key.length));
+      for (const r of COST_ROWS) lines.push(`  ${r.key.padEnd(cw)}  ${String(r.cycles).padStart(5)}  ${r.note}`);
+      ctx.stdout.write(lines.join("\n") + "\n");
+    });
+};

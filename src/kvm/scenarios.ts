@@ -1,0 +1,395 @@
+/**
+ * Scripted timelines on a small machine (docs/kvm-model.md, "Scenarios"): each reproduces one way
+ * a TLB entry can outlive the translation it came from, under a chosen policy, and reports what the
+ * detector saw. `runScenario` returns the object of docs/formats.md §3 plus the timeline.
+ */
+import { Machine, type Guest } from "../engine/machine.js";
+import type { KvmCounters, ViolationRecord, Verdict } from "../engine/machine.js";
+import { makeHpte, slbVsidWord, H_LOCAL, H_SUCCESS } from "../hpte.js";
+import { POLICIES, type PolicyName, type DeferredOverflow } from "./policies.js";
+import { COST_CATEGORIES, type CostCategory } from "./costs.js";
+
+export interface ScenarioOptions {
+  policy: PolicyName;
+  deferredCap?: number;
+  deferredOverflow?: DeferredOverflow;
+}
+
+export interface TimelineEvent {
+  /** Clock of the cpu that acted, after the step. */
+  t: number;
+  cpu: number | null;
+  core: number | null;
+  what: string;
+  /** What the model did in response (flushes, tlbie vs tlbiel, verdicts). */
+  result: string;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  policy: PolicyName;
+  deferredCap: number | null;
+  violations: number;
+  staleHarmless: number;
+  tlbie: number;
+  tlbiel: number;
+  flushes: number;
+  cycles: number;
+  cyclesByCategory: Record<CostCategory, number>;
+  violationRecords: JsonViolation[];
+  timeline: TimelineEvent[];
+  /** What the scenario shows, in one sentence, given the result. */
+  finding: string;
+}
+
+export interface JsonViolation {
+  cpu: number;
+  lpid: number;
+  guest: number;
+  owner: number;
+  ea: string;
+  vpn: string;
+  rpn: string;
+  frame: number;
+  time: number;
+  leftBy: { cause: string; cpu: number; time: number } | null;
+}
+
+interface ScenarioDef {
+  name: string;
+  summary: string;
+  /** SPEC section the timeline follows. */
+  source: string;
+  run(s: Script): void;
+  /** The sentence for the result. */
+  finding(r: { violations: number; policy: PolicyName }): string;
+}
+
+// The page every scenario plays with: EA 0x5000 in the 256 MB segment of VSID 0x1000, 4K page,
+// guest real address 0 (gfn 0: the guest's first host page, so that it is the lowest frame freed).
+const VSID = 0x1000n;
+const SLB = slbVsidWord(VSID);
+const EA = 0x5000n;
+const X = makeHpte({ vsid: VSID, ea: EA, gpa: 0n });
+const GFN = 0;
+
+const MACHINE = { cores: 4, smt: 4 as const, hostMemoryBytes: 2 ** 28 };
+const RAM = 16 * 2 ** 20;
+
+/** A small scripting layer over the engine that logs each step and what the model did. */
+class Script {
+  readonly m: Machine;
+  readonly timeline: TimelineEvent[] = [];
+  readonly opts: ScenarioOptions;
+  #names = new Map<number, string>();
+
+  constructor(opts: ScenarioOptions) {
+    this.opts = opts;
+    this.m = new Machine(MACHINE);
+  }
+
+  guest(name: string, o: { vcpus?: number; threadsPerVcore?: 1 | 2 | 4 } = {}): Guest {
+    const before = this.#kvm();
+    const g = this.m.createGuest({
+      ramBytes: RAM, vcpus: o.vcpus ?? 1, threadsPerVcore: o.threadsPerVcore ?? 4, policy: this.opts.policy,
+      ...(this.opts.deferredCap !== undefined ? { deferredCap: this.opts.deferredCap } : {}),
+      ...(this.opts.deferredOverflow ? { deferredOverflow: this.opts.deferredOverflow } : {}),
+    });
+    this.#names.set(g.instance, name);
+    const after = this.#kvm();
+    this.#log(null, `host creates guest ${name}: LPID ${g.lpid}, ${g.vcpus} vcpu(s) in ${g.vcores} vcore(s), frames ${g.frame(0)}…`,
+      after.needFlushSets > before.needFlushSets ? `need_tlb_flush = all cores (VM start)` : `need_tlb_flush untouched`);
+    return g;
+  }
+
+  name(g: Guest): string {
+    return `${this.#names.get(g.instance)} (LPID ${g.lpid})`;
+  }
+
+  #kvm(): KvmCounters {
+    return this.m.kvmCounters();
+  }
+
+  #log(cpu: number | null, what: string, result: string): void {
+    const t = cpu === null ? 0 : Number(this.m.cpuCycles(cpu).clock);
+    this.timeline.push({ t, cpu, core: cpu === null ? null : Math.floor(cpu / this.m.config.smt), what, result });
+  }
+
+  #flushes(a: KvmCounters, b: KvmCounters): string {
+    const lpid = Number(b.entryFlushes - a.entryFlushes);
+    const full = Number(b.fullFlushes - a.fullFlushes);
+    if (lpid + full === 0) return "no flush";
+    return [lpid ? `${lpid} LPID flush${lpid > 1 ? "es" : ""} on entry` : "", full ? `${full} whole-TLB flush${full > 1 ? "es" : ""}` : ""].filter(Boolean).join(", ");
+  }
+
+  run(g: Guest, vcore: number, core: number, vcpuMask = 0): void {
+    const a = this.#kvm();
+    g.runVcore(vcore, core, vcpuMask);
+    const b = this.#kvm();
+    const cpus = [];
+    for (let t = 0; t < this.m.config.smt; t++) {
+      const st = this.m.cpuState(core * this.m.config.smt + t);
+      if (st.lpid === g.lpid) cpus.push(`vcpu ${st.vcpu} on cpu ${core * this.m.config.smt + t}`);
+    }
+    this.#log(core * this.m.config.smt, `${this.name(g)} vcore ${vcore} enters core ${core}: ${cpus.join(", ")}`, this.#flushes(a, b));
+  }
+
+  exit(g: Guest, vcore: number): void {
+    const pcpu = g.vcoreState(vcore).pcpu!;
+    const a = this.#kvm();
+    g.exitVcore(vcore);
+    const b = this.#kvm();
+    this.#log(pcpu, `${this.name(g)} vcore ${vcore} exits core ${Math.floor(pcpu / this.m.config.smt)}`, this.#flushes(a, b));
+  }
+
+  enter(g: Guest, cpu: number): bigint {
+    const r = g.hEnter(0n, X.ptex(g.hptOrder), X.v, X.r, { cpu });
+    if (r.ret !== H_SUCCESS) throw new Error(`scenario: H_ENTER failed with ${r.ret}`);
+    this.#log(cpu, `${this.name(g)} H_ENTER EA 0x${EA.toString(16)} → gpa 0 (slot 0x${r.out[0]!.toString(16)})`, `frame ${g.frame(GFN)}`);
+    return r.out[0]!;
+  }
+
+  touch(g: Guest, cpu: number): Verdict {
+    const r = this.m.access(cpu, g.lpid, SLB, EA, "load");
+    const detail = r.kind === "fault" ? "no translation: guest fault" :
+      `${r.kind === "hit" ? "TLB hit" : "TLB miss, HPT walk"} → real 0x${r.ra.toString(16)} (frame ${Number(r.ra >> 16n)})` +
+      (r.verdict === "violation" ? ` — VIOLATION: frame owned by ${this.#ownerName(Number(r.ra >> 16n))}` : r.verdict === "stale-harmless" ? " — stale but still the guest's page" : "");
+    this.#log(cpu, `${this.name(g)} loads EA 0x${EA.toString(16)}`, detail);
+    return r.verdict;
+  }
+
+  #ownerName(frame: number): string {
+    const o = this.m.frameOwner(frame);
+    if (o === 0) return "nobody (free)";
+    if (o === 0xffffffff) return "the host";
+    return `guest ${this.#names.get(o) ?? `#${o}`}`;
+  }
+
+  #mode(a: KvmCounters, b: KvmCounters, what: string): string {
+    const local = Number(b.localInvalidations - a.localInvalidations);
+    const global = Number(b.globalInvalidations - a.globalInvalidations);
+    const rec = Number(b.deferredRecords - a.deferredRecords);
+    const ovf = Number(b.deferredOverflows - a.deferredOverflows);
+    const parts: string[] = [];
+    if (local) parts.push(`tlbiel on this core only`);
+    if (global) parts.push(`tlbie to every core`);
+    if (rec) parts.push(`VA recorded in the deferred list`);
+    if (ovf) parts.push(`deferred list full → overflow rule`);
+    if (b.needFlushSets > a.needFlushSets) parts.push(`need_tlb_flush = all but this core`);
+    return parts.length ? parts.join("; ") : `${what}: nothing to invalidate`;
+  }
+
+  remove(g: Guest, cpu: number, ptex: bigint, local: boolean): void {
+    const a = this.#kvm();
+    const r = g.hRemove(local ? H_LOCAL : 0n, ptex, 0n, { cpu });
+    const b = this.#kvm();
+    this.#log(cpu, `${this.name(g)} H_REMOVE${local ? "(H_LOCAL)" : ""} slot 0x${ptex.toString(16)} → ${r.ret}`, this.#mode(a, b, "H_REMOVE"));
+  }
+
+  bulkRemove(g: Guest, cpu: number, ptex: bigint): void {
+    const a = this.#kvm();
+    const r = g.hBulkRemove([0x4000000000000000n | ptex, 0n, 0xc000000000000000n], { cpu });
+    const b = this.#kvm();
+    this.#log(cpu, `${this.name(g)} H_BULK_REMOVE slot 0x${ptex.toString(16)} → ${r.ret}`, this.#mode(a, b, "H_BULK_REMOVE"));
+  }
+
+  /** The host takes the page away and gives its frame to `to`. False when the policy pins memory. */
+  reclaim(g: Guest, to: Guest): boolean {
+    const frame = g.frame(GFN);
+    const a = this.#kvm();
+    try {
+      g.pageOut(GFN, 0);
+    } catch (e) {
+      this.#log(0, `host tries to page out ${this.name(g)} gfn ${GFN} (frame ${frame})`, (e as Error).message.replace(/^pageOut\(gfn \d+\): /, "refused: "));
+      return false;
+    }
+    const b = this.#kvm();
+    const n = Number(b.pageOutHptes - a.pageOutHptes);
+    const d = Number(b.deferredTlbies - a.deferredTlbies);
+    this.#log(0, `host pages out ${this.name(g)} gfn ${GFN} (frame ${frame})`,
+      `${n ? `${n} HPTE(s) on the rmap ring → ABSENT + tlbie` : "rmap ring empty → no tlbie"}${d ? `; ${d} deferred VA(s) tlbie'd` : ""}; frame ${frame} freed`);
+    this.give(to, frame, this.name(g));
+    return true;
+  }
+
+  /** The host hands the lowest free frame (`frame`, freed by `from`) to guest `to`: `to` gives up one of its pages and takes it back. */
+  give(to: Guest, frame: number, from: string): void {
+    try {
+      to.pageOut(0, 0);
+    } catch (e) {
+      this.#log(0, `host tries to give frame ${frame} to ${this.name(to)}`, `refused: ${this.name(to)}'s memory is pinned; frame ${frame} stays free`);
+      return;
+    }
+    const f = to.pageIn(0);
+    this.#log(0, `host gives frame ${f} to ${this.name(to)}`, f === frame ? `the frame ${from} used now belongs to ${this.name(to)}` : `frame ${f}`);
+  }
+
+  reset(g: Guest): void {
+    const a = this.#kvm();
+    g.resetHpt(0);
+    const b = this.#kvm();
+    this.#log(0, `${this.name(g)} resets its HPT (KVM_PPC_ALLOCATE_HTAB)`, `HPT zeroed, rmap chains emptied, no tlbie${b.needFlushSets > a.needFlushSets ? "; need_tlb_flush = all cores" : ""}`);
+  }
+
+  destroy(g: Guest): void {
+    const name = this.name(g);
+    this.m.destroyGuest(g.lpid);
+    this.#log(null, `host destroys ${name}`, `LPID ${g.lpid} and frames freed; no TLB flush (SPEC §1)`);
+  }
+}
+
+export const SCENARIOS: readonly ScenarioDef[] = [
+  {
+    name: "stale-tlb",
+    summary: "the thread's attack: an SMP guest removes an HPTE with H_LOCAL while another core still holds the translation; the host reuses the page",
+    source: "SPEC §7 timeline (pre-patch 3.7)",
+    run(s) {
+      const g = s.guest("G", { vcpus: 5, threadsPerVcore: 4 }); // vcpus 0–3: vcore 0, vcpu 4: vcore 1
+      const other = s.guest("H");
+      s.run(g, 0, 0, 0b0001); // vcpu 0 on core A
+      const ptex = s.enter(g, 0);
+      s.run(g, 1, 1); // vcpu 4 on core B
+      s.touch(g, 4);
+      s.exit(g, 1);
+      s.remove(g, 0, ptex, true);
+      s.exit(g, 0);
+      s.reclaim(g, other);
+      s.run(g, 1, 1);
+      s.touch(g, 4);
+      s.exit(g, 1);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: vcpu 4 re-entered core B without a flush and read a frame the guest no longer owns (${violations} violation${violations > 1 ? "s" : ""})`
+      : `${policy} is safe here: the entry on core B was gone before the frame changed hands`,
+  },
+  {
+    name: "lpid-reuse",
+    summary: "a guest is destroyed without a flush; a new guest gets its LPID and runs on the same core",
+    source: "SPEC §1 (LPID recycling), §6b (set-all at VM start)",
+    run(s) {
+      const g1 = s.guest("G1");
+      const other = s.guest("H");
+      s.run(g1, 0, 0);
+      s.enter(g1, 0);
+      s.touch(g1, 0);
+      s.exit(g1, 0);
+      const frame = g1.frame(GFN);
+      s.destroy(g1);
+      s.give(other, frame, "G1");
+      const g2 = s.guest("G2");
+      s.run(g2, 0, 0);
+      s.touch(g2, 0);
+      s.exit(g2, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: G2 inherited LPID ${1} and hit G1's entry, reaching a frame that now belongs to another guest`
+      : `${policy} is safe here: core 0 flushed the recycled LPID before G2 ran`,
+  },
+  {
+    name: "hpt-reset",
+    summary: "a guest resets its HPT (no tlbie) and re-enters on a core that holds old entries; the host reuses the page",
+    source: "SPEC §6a (last_vcpu fill), §6b (set-all at HPT reset)",
+    run(s) {
+      const g = s.guest("G");
+      const other = s.guest("H");
+      s.run(g, 0, 0);
+      s.enter(g, 0);
+      s.touch(g, 0);
+      s.exit(g, 0);
+      s.reset(g);
+      s.reclaim(g, other);
+      s.run(g, 0, 0);
+      s.touch(g, 0);
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: the entry survived the HPT reset and reached a frame the guest no longer owns`
+      : `${policy} is safe here: the core flushed before the guest ran after the reset`,
+  },
+  {
+    name: "vcore-migration",
+    summary: "a one-vcore guest (4 vcpus) invalidates with H_LOCAL after migrating; the vcpu that used the entry returns alone",
+    source: "SPEC §6a defects (per-thread flush, 1 vcpu vs 1 vcore), §6b",
+    run(s) {
+      const g = s.guest("G", { vcpus: 4, threadsPerVcore: 4 });
+      const other = s.guest("H");
+      s.run(g, 0, 0); // vcpus 0–3 on core A
+      const ptex = s.enter(g, 0);
+      s.touch(g, 1); // vcpu 1 loads X on core A
+      s.exit(g, 0);
+      s.run(g, 0, 1, 0b0001); // only vcpu 0 is runnable: it goes to core B
+      s.remove(g, 4, ptex, true);
+      s.exit(g, 0);
+      s.reclaim(g, other);
+      s.run(g, 0, 0, 0b0010); // only vcpu 1 is runnable: back on core A, on thread 0
+      s.touch(g, 0);
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: vcpu 1 came back to core A with matching last_cpu/last_vcpu, so nothing flushed the entry vcpu 0 invalidated locally on core B`
+      : `${policy} is safe here: core A flushed before the guest ran there again`,
+  },
+  {
+    name: "bulk-remove-1vcpu",
+    summary: "SPEC §7's candidate gap: a 1-vcpu VM moves A → B, H_BULK_REMOVE goes local on B, the host reclaims the page, the vcpu returns to A",
+    source: "SPEC §6b caveat, §7 post-patch gap (v3.8–v3.11)",
+    run(s) {
+      const g = s.guest("G");
+      const other = s.guest("H");
+      s.run(g, 0, 0);
+      const ptex = s.enter(g, 0);
+      s.touch(g, 0);
+      s.exit(g, 0);
+      s.run(g, 0, 1);
+      s.bulkRemove(g, 4, ptex);
+      s.exit(g, 0);
+      s.reclaim(g, other);
+      s.run(g, 0, 0);
+      s.touch(g, 0);
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: H_BULK_REMOVE used tlbiel on core B without setting need_tlb_flush, so core A kept the entry and the vcpu read a frame the guest no longer owns — the gap is real in this model`
+      : `${policy} is safe here: core A flushed before the vcpu returned`,
+  },
+];
+
+export function scenarioByName(name: string): ScenarioDef | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
+
+function jsonViolation(v: ViolationRecord): JsonViolation {
+  return {
+    cpu: v.cpu, lpid: v.lpid, guest: v.guest, owner: v.owner, ea: `0x${v.ea.toString(16)}`,
+    vpn: `0x${v.vpn4k.toString(16)}`, rpn: `0x${v.rpn.toString(16)}`, frame: v.frame, time: Number(v.time),
+    leftBy: v.leftBy ? { cause: v.leftBy.cause, cpu: v.leftBy.cpu, time: Number(v.leftBy.time) } : null,
+  };
+}
+
+/** Run scenario `name` under `opts.policy`. Throws RangeError for an unknown name. */
+export function runScenario(name: string, opts: ScenarioOptions): ScenarioResult {
+  const def = scenarioByName(name);
+  if (!def) throw new RangeError(`unknown scenario "${name}" (hptlab scenario --list)`);
+  const s = new Script(opts);
+  def.run(s);
+  const k = s.m.kvmCounters();
+  const c = s.m.counters();
+  const cyclesByCategory = Object.fromEntries(COST_CATEGORIES.map((cat) => [cat, Number(k.cycles[cat])])) as Record<CostCategory, number>;
+  const violations = Number(k.violations);
+  const policy = POLICIES.find((p) => p.name === opts.policy)!;
+  return {
+    scenario: def.name,
+    policy: opts.policy,
+    deferredCap: policy.deferred ? (opts.deferredCap ?? 64) : null,
+    violations,
+    staleHarmless: Number(k.staleHarmless),
+    tlbie: Number(c.globalTlbies),
+    tlbiel: Number(c.localTlbiels),
+    flushes: Number(k.entryFlushes + k.fullFlushes),
+    cycles: Object.values(cyclesByCategory).reduce((a, b) => a + b, 0),
+    cyclesByCategory,
+    violationRecords: s.m.violations().map(jsonViolation),
+    timeline: s.timeline,
+    finding: def.finding({ violations, policy: opts.policy }),
+  };
+}
