@@ -12,6 +12,7 @@ import { Command, CommanderError, Option } from "commander";
 import { ConfigError, type MachineConfigInput } from "./config.js";
 import { TraceError } from "./trace/hcall-trace.js";
 import { formatResultLine, replayHcalls, type ReplayResult } from "./trace/replay.js";
+import { DEFAULT_DTLB, DEFAULT_ITLB, formatLackeyReport, lackeyJson, LACKEY_MAX_SIZE, parsePageSize, parseTlbGeometry, replayLackey, type TlbGeometry } from "./trace/lackey.js";
 import type { Semantics, SimMachine } from "./types.js";
 
 export type EngineName = "wasm" | "reference";
@@ -199,6 +200,81 @@ export const registerHcalls: RegisterCommand = (program, ctx) => {
     });
 };
 
+const LACKEY_HELP = `
+Trace format (valgrind --tool=lackey --trace-mem=yes --log-file=FILE, plain or gzip-compressed,
+detected by content): one access per line, the address in hex without 0x (any case, below 2^64),
+the size in decimal:
+  I  0040a2f0,3      instruction fetch        -> I-TLB
+   L 1ffefffd28,8    data load                -> D-TLB
+   S 1ffefffd20,8    data store               -> D-TLB
+   M 0060a1b0,4      data modify (load+store) -> D-TLB, one access
+Lines beginning with == (valgrind's own) are skipped; blank lines are allowed only at the end;
+CRLF line ends are accepted; other lines longer than 4096 bytes are refused. Any other line is an
+error naming the file, the line and the field (kind, address or size): exit status 2.
+
+Each TLB is set-associative with true LRU replacement, set = virtual page number mod SETS (SETS
+need not be a power of two; WAYS at most 1024, SETS x WAYS at most 4194304). An access that
+straddles a page boundary translates both pages in order and counts as one access, and as one
+miss if either page misses (an access larger than a page translates every page it touches). A
+size of 0 is taken as 1 byte: the page of the address. Sizes above ${LACKEY_MAX_SIZE} are refused.
+
+Output: a table, or with --json one object {"file", "format": "lackey", "pageSize",
+"itlb": {"sets", "ways", "accesses", "misses", "straddling", "pageLookups", "pageMisses"},
+"dtlb": {...}, "lines", "skipped", "bytes", "seconds"}. "lines" counts every line of the file
+(accesses, == lines and trailing blank lines), "skipped" the == lines, "bytes" the bytes read
+after decompression, "seconds" the wall time; "misses" counts accesses that missed,
+"pageMisses" pages filled. When stderr is a terminal, progress (lines/s) is shown on it during
+long runs.
+
+Example:
+  hptlab trace prog.lackey.gz --itlb 64x2 --dtlb 128x4 --page-size 64k --json`;
+
+interface TraceFlags {
+  format: "lackey";
+  itlb: TlbGeometry;
+  dtlb: TlbGeometry;
+  pageSize: number;
+  json?: boolean;
+}
+
+/** `hptlab trace FILE`: replay a memory-access trace through an I-TLB and a D-TLB (FORMATS.md §2). */
+export const registerTrace: RegisterCommand = (program, ctx) => {
+  program
+    .command("trace")
+    .summary("replay a valgrind lackey memory-access trace (plain or gzip) through an I-TLB and a D-TLB")
+    .description(
+      "Replay the instruction fetches of FILE through a set-associative LRU I-TLB and its loads, stores and modifies " +
+        "through a D-TLB, and print accesses and misses of each.",
+    )
+    .argument("<file>", "lackey trace, plain or gzip")
+    .addOption(new Option("--format <name>", "trace format").choices(["lackey"]).argParser(choiceOption("--format", ["lackey"])).default("lackey"))
+    .addOption(new Option("--itlb <SETSxWAYS>", "I-TLB sets and ways").argParser((t: string) => parseTlbGeometry(t, "--itlb")).default({ ...DEFAULT_ITLB }, `${DEFAULT_ITLB.sets}x${DEFAULT_ITLB.ways}`))
+    .addOption(new Option("--dtlb <SETSxWAYS>", "D-TLB sets and ways").argParser((t: string) => parseTlbGeometry(t, "--dtlb")).default({ ...DEFAULT_DTLB }, `${DEFAULT_DTLB.sets}x${DEFAULT_DTLB.ways}`))
+    .addOption(new Option("--page-size <size>", "page size: 4k, 64k or 16m").argParser((t: string) => parsePageSize(t)).default(4096, "4k"))
+    .option("--json", "print one JSON object instead of a table")
+    .addHelpText("after", LACKEY_HELP)
+    .action(async (file: string, flags: TraceFlags) => {
+      const err = ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean };
+      const tty = err.isTTY === true;
+      let shown = false;
+      const result = await replayLackey(file, {
+        pageSize: flags.pageSize,
+        itlb: flags.itlb,
+        dtlb: flags.dtlb,
+        onProgress: tty
+          ? (p) => {
+              if (p.seconds < 1) return;
+              shown = true;
+              err.write(`\rhptlab trace: ${(p.lines / 1e6).toFixed(1)} M lines, ${(p.lines / p.seconds / 1e6).toFixed(1)} M lines/s `);
+            }
+          : undefined,
+      }).finally(() => {
+        if (shown) err.write("\r\x1b[K");
+      });
+      ctx.stdout.write(flags.json ? `${lackeyJson(result)}\n` : formatLackeyReport(result));
+    });
+};
+
 /** `hptlab demo`: a small machine exercising the engine through op batches, then its counters. */
 export const registerDemo: RegisterCommand = (program, ctx) => {
   program
@@ -237,7 +313,7 @@ export const registerDemo: RegisterCommand = (program, ctx) => {
 };
 
 /** Commands of `hptlab`, in help order. A module adds a command by adding its register function here. */
-export const COMMANDS: readonly RegisterCommand[] = [registerHcalls, registerDemo];
+export const COMMANDS: readonly RegisterCommand[] = [registerHcalls, registerTrace, registerDemo];
 
 const contexts = new WeakMap<Command, CliContext>();
 
