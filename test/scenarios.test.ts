@@ -1,0 +1,125 @@
+// The scripted scenarios (hptlab scenario): the expectations issue 3 states, the finding on SPEC
+// §7's candidate gap, and the JSON shape of docs/formats.md §3.
+import { describe, expect, it } from "vitest";
+import { SCENARIOS, runScenario } from "../src/kvm/scenarios.js";
+import { POLICIES, type PolicyName } from "../src/kvm/policies.js";
+import { run, type CliDeps } from "../src/cli.js";
+import { Writable } from "node:stream";
+
+const NAMES = SCENARIOS.map((s) => s.name);
+
+describe("scenarios under each policy", () => {
+  it("lists the five scenarios the issue names", () => {
+    expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu"]);
+  });
+
+  it("last-vcpu: stale-tlb leaks (SPEC §7 timeline), the entry left by vcpu 0's tlbiel on core A", () => {
+    const r = runScenario("stale-tlb", { policy: "last-vcpu" });
+    expect(r.violations).toBeGreaterThanOrEqual(1);
+    expect(r.violationRecords[0]).toMatchObject({ cpu: 4, lpid: 1, ea: "0x5000", frame: 1, leftBy: { cause: "local-invalidation", cpu: 0 } });
+    expect(r.tlbiel).toBe(1);
+    expect(r.tlbie).toBe(0);
+  });
+
+  for (const policy of ["flush-always", "need-tlb-flush"] as const) {
+    it(`${policy}: no scenario yields a violation`, () => {
+      for (const name of NAMES) expect([name, runScenario(name, { policy }).violations]).toEqual([name, 0]);
+    });
+  }
+
+  for (const cap of [1, 2, 64, 4096]) {
+    for (const deferredOverflow of ["flush", "tlbie", "drain"] as const) {
+      it(`deferred-va cap ${cap}, overflow ${deferredOverflow}: no scenario yields a violation`, () => {
+        for (const name of NAMES) expect([name, runScenario(name, { policy: "deferred-va", deferredCap: cap, deferredOverflow }).violations]).toEqual([name, 0]);
+      });
+    }
+  }
+
+  it("deferred-va keeps stale-tlb local and still safe: the page-out tlbies the recorded VA", () => {
+    const r = runScenario("stale-tlb", { policy: "deferred-va", deferredCap: 1 });
+    expect([r.tlbiel, r.violations]).toEqual([1, 0]);
+    expect(r.timeline.some((e) => /1 deferred VA\(s\) tlbie'd/.test(e.result))).toBe(true);
+  });
+
+  it("the broken need-tlb-flush without set-all at VM start leaks in lpid-reuse (the detector sees it)", () => {
+    expect(runScenario("lpid-reuse", { policy: "need-tlb-flush-no-init" }).violations).toBeGreaterThanOrEqual(1);
+    const r = runScenario("lpid-reuse", { policy: "need-tlb-flush-no-init" });
+    expect(r.violationRecords[0]!.leftBy).toMatchObject({ cause: "lpid-freed" });
+    expect(runScenario("lpid-reuse", { policy: "need-tlb-flush" }).violations).toBe(0);
+  });
+
+  it("finding: need-tlb-flush-3.8 leaks in bulk-remove-1vcpu (SPEC §7 candidate gap); v3.12+ behaviour does not", () => {
+    const r = runScenario("bulk-remove-1vcpu", { policy: "need-tlb-flush-3.8" });
+    expect(r.violations).toBe(1);
+    expect(r.violationRecords[0]).toMatchObject({ cpu: 0, leftBy: { cause: "local-invalidation", cpu: 4 } });
+    expect(r.finding).toMatch(/gap is real/);
+    expect(runScenario("bulk-remove-1vcpu", { policy: "need-tlb-flush" }).violations).toBe(0);
+    expect(runScenario("bulk-remove-1vcpu", { policy: "last-vcpu" }).violations).toBe(0); // 3.7 flushed on the core change
+  });
+
+  it("last-vcpu leaks in vcore-migration: the per-thread check misses the vcpu that returns alone", () => {
+    expect(runScenario("vcore-migration", { policy: "last-vcpu" }).violations).toBe(1);
+  });
+
+  it("results are deterministic", () => {
+    for (const p of POLICIES) {
+      const a = JSON.stringify(runScenario("stale-tlb", { policy: p.name as PolicyName }));
+      expect(JSON.stringify(runScenario("stale-tlb", { policy: p.name as PolicyName }))).toBe(a);
+    }
+  });
+});
+
+class Capture extends Writable {
+  text = "";
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+async function cli(args: string[]) {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const deps: CliDeps = { makeMachine: () => { throw new Error("not used"); }, stdout, stderr };
+  const code = await run(["node", "hptlab", ...args], deps);
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+describe("hptlab scenario / policies", () => {
+  it("--json prints the docs/formats.md §3 object", async () => {
+    const r = await cli(["scenario", "stale-tlb", "--policy", "last-vcpu", "--json"]);
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.stdout);
+    for (const k of ["scenario", "policy", "violations", "staleHarmless", "tlbie", "tlbiel", "flushes", "cycles", "violationRecords"]) expect(o).toHaveProperty(k);
+    expect([o.scenario, o.policy, o.violations]).toEqual(["stale-tlb", "last-vcpu", 1]);
+    expect(o.cycles).toBe(Object.values(o.cyclesByCategory as Record<string, number>).reduce((a, b) => a + b, 0));
+  });
+
+  it("text output shows the timeline and the verdict; --deferred-cap is passed on", async () => {
+    const r = await cli(["scenario", "stale-tlb", "--policy", "deferred-va", "--deferred-cap", "3"]);
+    expect(r.stdout).toContain("scenario stale-tlb under deferred-va (cap 3, overflow flush)");
+    expect(r.stdout).toContain("violations 0");
+    const j = JSON.parse((await cli(["scenario", "stale-tlb", "--policy", "deferred-va", "--deferred-cap", "3", "--json"])).stdout);
+    expect(j.deferredCap).toBe(3);
+  });
+
+  it("--list names every scenario; bad names and policies are one-line errors with exit 2", async () => {
+    const l = await cli(["scenario", "--list"]);
+    expect(l.code).toBe(0);
+    for (const n of NAMES) expect(l.stdout).toContain(n);
+    const bad = await cli(["scenario", "nope"]);
+    expect([bad.code, bad.stderr.trim().split("\n").length]).toEqual([2, 1]);
+    expect(bad.stderr).toContain('unknown scenario "nope"');
+    const badPolicy = await cli(["scenario", "stale-tlb", "--policy", "foo"]);
+    expect(badPolicy.code).toBe(2);
+    expect(badPolicy.stderr).toContain("--policy");
+    const badCap = await cli(["scenario", "stale-tlb", "--deferred-cap", "0"]);
+    expect(badCap.code).toBe(2);
+  });
+
+  it("policies --json lists every policy and the cost table", async () => {
+    const o = JSON.parse((await cli(["policies", "--json"])).stdout);
+    expect(o.policies.map((p: { name: string }) => p.name)).toEqual(POLICIES.map((p) => p.name));
+    expect(o.costs.find((c: { key: string }) => c.key === "tlbieBase").cycles).toBe(800);
+  });
+});
