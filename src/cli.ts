@@ -14,6 +14,7 @@ import { TraceError } from "./trace/hcall-trace.js";
 import { formatResultLine, replayHcalls, type ReplayResult } from "./trace/replay.js";
 import { DEFAULT_DTLB, DEFAULT_ITLB, formatLackeyReport, lackeyJson, LACKEY_MAX_SIZE, parsePageSize, parseTlbGeometry, replayLackey, type TlbGeometry } from "./trace/lackey.js";
 import type { Semantics, SimMachine } from "./types.js";
+import { registerScenario, registerPolicies } from "./cli-kvm.js";
 
 export type EngineName = "wasm" | "reference";
 
@@ -313,7 +314,7 @@ export const registerDemo: RegisterCommand = (program, ctx) => {
 };
 
 /** Commands of `hptlab`, in help order. A module adds a command by adding its register function here. */
-export const COMMANDS: readonly RegisterCommand[] = [registerHcalls, registerTrace, registerDemo];
+export const COMMANDS: readonly RegisterCommand[] = [registerHcalls, registerTrace, registerScenario, registerPolicies, registerDemo];
 
 const contexts = new WeakMap<Command, CliContext>();
 
