@@ -363,6 +363,14 @@ describe("parser and batches", () => {
     expect(pages).toEqual(Array.from({ length: 1000 }, (_, i) => Math.floor(i / 2)));
   });
 
+  test("replayLackey reports progress between chunks", async () => {
+    const seen: number[] = [];
+    const text = "I  1000,4\n".repeat(100);
+    const r = await replayLackey(chunks(text, [100, 200, 300, 995]), { progressMs: 0, onProgress: (p) => void seen.push(p.lines, p.bytes) });
+    expect(r.lines).toBe(100);
+    expect(seen).toEqual([10, 100, 20, 200, 30, 300, 99, 995, 100, 1000]);
+  });
+
   test("LackeyReplayer: feed chunks, end", () => {
     const r = new LackeyReplayer({ itlb: { sets: 1, ways: 1 } });
     r.feed(enc.encode("I  1000,4\nI  10"));
@@ -613,7 +621,7 @@ describe("hptlab trace", () => {
     expect((await cli(["--help"])).stdout).toContain("trace [options] <file>");
   });
 
-  test("progress goes to stderr only when it is a terminal", async () => {
+  test("no progress on stderr when it is not a terminal, nor for a short run", async () => {
     const file = traceFile(text);
     expect((await cli(["trace", file, "--json"], { tty: true })).stderr).toBe(""); // a short run shows none
     const quiet = await cli(["trace", file, "--json"]);
