@@ -6,10 +6,11 @@ import { expect, test } from "vitest";
 import { inspect } from "node:util";
 import * as hptlab from "../src/index.js";
 
-test("README library example", async () => {
+test.each([["## Library"], ["## The KVM model"]])("README example under %s", async (heading) => {
   const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-  const block = /## Library\s+```js\n([\s\S]*?)```/.exec(readme)?.[1];
-  expect(block, "README has a ```js block under ## Library").toBeDefined();
+  const at = readme.indexOf(heading);
+  const block = /```js\n([\s\S]*?)```/.exec(readme.slice(at))?.[1];
+  expect(at >= 0 && block, `README has a \`\`\`js block under ${heading}`).toBeTruthy();
   // expected output: the comment after each console.log, up to the first parenthesis note
   const expected = [...block!.matchAll(/console\.log\((.*)\);\s*\/\/ (.*)$/gm)].map((m) => m[2]!.replace(/\s+\(.*\)$/, "").trim());
   const code = block!.replace(/import \{([^}]*)\} from "hptlab";/, "const {$1} = __hptlab;");
