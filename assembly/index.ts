@@ -18,7 +18,7 @@ import { tlbLine, tlbLookup, tlbTouch, tlbRpn, tlbFill, tlbielVa, tlbieVa, tlbie
 import { hcall } from "./hcall";
 import {
   chargeTranslate, chargeHcall, finishInvalidations, detect, hvFault, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
-  work, kvmGuestInit, kvmGuestDestroy,
+  work, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
 } from "./kvm";
 
 /** First byte the host may use: above the module's static data, page aligned. */
@@ -240,10 +240,12 @@ export function runBatch(count: u32): u32 {
         n = tlbielVa(core, xSet, xKey, lpid);
         bump(STAT_LOCAL_TLBIELS, 0);
         bump(STAT_LOCAL_TLBIEL_ENTRIES, 0, <u64>n);
+        localSequence(cpu, 0, 1);
       } else {
         n = tlbieVa(xSet, xKey, lpid);
         bump(STAT_GLOBAL_TLBIES, 0);
         bump(STAT_GLOBAL_TLBIE_ENTRIES, 0, <u64>n);
+        globalSequence(cpu, 0, 1);
       }
     } else if (opcode == OP_TLBIEL_SET) {
       const set = <u32>load<u64>(o, 16);
@@ -254,10 +256,12 @@ export function runBatch(count: u32): u32 {
       n = tlbielSet(core, set, lpid, load<u64>(o, 24) != 0);
       bump(STAT_TLBIEL_SETS, 0);
       bump(STAT_FLUSHED_ENTRIES, 0, <u64>n);
+      chargeSetFlush(cpu);
     } else if (opcode == OP_FLUSH_LPID) {
       n = flushLpidOnCore(core, lpid);
       bump(STAT_LPID_FLUSHES, 0);
       bump(STAT_FLUSHED_ENTRIES, 0, <u64>n);
+      chargeLpidFlush(cpu);
     } else {
       store<u64>(o, OP_REJECTED, 8);
       continue;

@@ -123,6 +123,16 @@ export function localSequence(cpu: u32, gs: usize, n: u32): void {
   bump(STAT_TLBIEL_SEQUENCES, gs);
 }
 
+/** One tlbiel of a whole congruence class (IS = 0b10 / 0b11): a tlbiel sequence, counted as a flush. */
+export function chargeSetFlush(cpu: u32): void {
+  charge(cpu, 0, CC_FLUSH, cost(K_TLBIEL));
+}
+
+/** An LPID flush of one core outside guest entry (the machine op). */
+export function chargeLpidFlush(cpu: u32): void {
+  charge(cpu, 0, CC_FLUSH, cost(K_FLUSH_BASE) + cost(K_FLUSH_PER_SET) * <u64>tlbSets);
+}
+
 /** KVM's flush on entry: 128 (sets) × tlbiel IS=0b10 of the guest's LPID on cpu's core. */
 export function entryFlush(cpu: u32, g: usize): void {
   const gs = guestStatsOf(g);

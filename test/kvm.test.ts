@@ -365,3 +365,61 @@ describe("cost model (SPEC §9)", () => {
     expect(g.kvmCounters().cycles).toEqual(machine);
   });
 });
+
+describe("global_invalidates() for every combination (SPEC §6b)", () => {
+  // online_vcores ∈ {1, 2} × a vcpu of the VM running on the calling cpu ∈ {yes, no} × H_LOCAL ∈ {0, 1};
+  // POWER7 policies have MMU notifiers (H_LOCAL ignored); flush-always is the PPC970 without them.
+  type Row = { vcores: 1 | 2; runningHere: boolean; hLocal: boolean };
+  const rows: Row[] = [];
+  for (const vcores of [1, 2] as const) for (const runningHere of [true, false]) for (const hLocal of [false, true]) rows.push({ vcores, runningHere, hLocal });
+
+  function decide(policy: "need-tlb-flush" | "need-tlb-flush-3.8" | "flush-always" | "deferred-va", r: Row, everRan: boolean) {
+    const m = new Machine({ cores: 4, smt: 4, hostMemoryBytes: 2 ** 26 });
+    const g = m.createGuest({ ramBytes: 2 ** 24, vcpus: r.vcores * 4, threadsPerVcore: 4, policy });
+    const p = enter(g, 5);
+    if (everRan) { g.runVcore(0, 3); g.exitVcore(0); } // cpu 12 gets a (stale) paca kvm_vcore
+    if (r.runningHere) g.runVcore(0, 1);
+    const cpu = r.runningHere ? 4 : everRan ? 12 : 8;
+    const before = g.needTlbFlush();
+    g.hRemove(r.hLocal ? H_LOCAL : 0n, p, 0n, { cpu });
+    const k = g.kvmCounters();
+    return { mode: k.localInvalidations ? "local" : "global", record: g.deferred().length > 0, mask: g.needTlbFlush(), before };
+  }
+
+  it.each(rows)("need-tlb-flush: %o", (r) => {
+    const d = decide("need-tlb-flush", r, false);
+    const local = r.vcores === 1 && r.runningHere;
+    expect(d.mode).toBe(local ? "local" : "global");
+    expect(d.mask).toEqual(local ? [0, 2, 3] : d.before);
+  });
+
+  it.each(rows)("need-tlb-flush-3.8 (cpu that once ran a vcore when not running here): %o", (r) => {
+    const d = decide("need-tlb-flush-3.8", r, !r.runningHere);
+    expect(d.mode).toBe(r.vcores === 1 ? "local" : "global"); // kvm_vcore non-NULL on both cpus used
+    if (r.vcores === 1) expect(d.mask).toEqual(r.runningHere ? [0, 2, 3] : [0, 1, 2]); // the vcore's pcpu: core 1 or 3
+  });
+
+  it.each(rows)("flush-always (no MMU notifiers: H_LOCAL honoured): %o", (r) => {
+    const d = decide("flush-always", r, false);
+    expect(d.mode).toBe((r.vcores === 1 && r.runningHere) || r.hLocal ? "local" : "global");
+  });
+
+  it.each(rows)("deferred-va: %o", (r) => {
+    const d = decide("deferred-va", r, false);
+    const oneVcore = r.vcores === 1 && r.runningHere;
+    expect(d.mode).toBe(oneVcore || r.hLocal ? "local" : "global");
+    expect(d.record).toBe(!oneVcore && r.hLocal);
+  });
+});
+
+describe("machine TLB ops are charged too", () => {
+  it("tlbiel 220, congruence-class tlbiel 220 (flush), LPID flush 1480, tlbie 800 + 60·S", () => {
+    const { m } = setup();
+    m.tlbiel(1, 1, SLB, 0n);
+    m.tlbielSet(1, 3, "all");
+    m.flushLpid(1, 1);
+    expect(m.cpuCycles(1).cycles).toMatchObject({ tlbiel: 220n, flush: 220n + 1480n });
+    m.tlbie(1, SLB, 0n);
+    expect(m.cpuCycles(0).cycles.tlbie).toBe(860n);
+  });
+});

@@ -84,6 +84,33 @@ export class OpBatch {
     return this.#push(Machine.opHeader(OP.FLUSH_LPID, cpu), [], lpid);
   }
 
+  // the KVM model (docs/kvm-model.md); results: r3 via result(i) (0 or KVM_ERR.*)
+  runVcore(guest: Guest, vcore: number, core: number, vcpuMask = 0): number {
+    return this.#push(Machine.opHeader(OP.VCORE_RUN, 0, guest.slot), [BigInt(vcore), BigInt(core), BigInt(vcpuMask)]);
+  }
+  exitVcore(guest: Guest, vcore: number): number {
+    return this.#push(Machine.opHeader(OP.VCORE_EXIT, 0, guest.slot), [BigInt(vcore)]);
+  }
+  pageOut(guest: Guest, gfn: number, cpu = 0): number {
+    return this.#push(Machine.opHeader(OP.PAGE_OUT, cpu, guest.slot), [BigInt(gfn)]);
+  }
+  pageIn(guest: Guest, gfn: number): number {
+    return this.#push(Machine.opHeader(OP.PAGE_IN, 0, guest.slot), [BigInt(gfn)]);
+  }
+  work(cpu: number, cycles: number): number {
+    return this.#push(Machine.opHeader(OP.WORK, cpu), [BigInt(cycles)]);
+  }
+
+  /** r3 of op i as an unsigned word (KVM ops: 0, a count, or a KVM_ERR code). */
+  result(i: number): bigint {
+    return this.#w[i * WORDS + 1]!;
+  }
+
+  /** The detector's verdict on translate op i: 0 ok (or not a hit), 1 stale but harmless, 2 violation. */
+  verdict(i: number): number {
+    return this.#w[i * WORDS + 1] === XLATE.HIT ? Number(this.#w[i * WORDS + 6]!) : 0;
+  }
+
   /** Execute every op written so far, in order, in one WASM call. */
   run(): void {
     this.#m.runOps(this.#n);

@@ -1,0 +1,167 @@
+/**
+ * A seeded vcore scheduler: places the vcores of a set of guests on physical cores, preempts and
+ * migrates them at given rates, and accepts explicit placements (docs/kvm-model.md, "Machine,
+ * guests, vcores"). It keeps its own picture of which vcore runs where, so its decisions are
+ * always valid for the engine, and writes them as ops into a batch: scheduling is bulk work too.
+ */
+import type { Guest, Machine } from "../engine/machine.js";
+import type { OpBatch } from "../engine/batch.js";
+
+export interface SchedulerOptions {
+  /** Seed of every random choice (same seed, same schedule). */
+  seed: number;
+  /** Per tick, the probability that a running vcore moves to another free core. */
+  migrationRate: number;
+  /** Per tick, the probability that a running vcore is preempted (exits and waits a tick). */
+  preemptRate?: number;
+}
+
+export interface Placement {
+  guest: Guest;
+  vcore: number;
+  core: number;
+}
+
+/** mulberry32: a small, fast, well-distributed 32-bit generator. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Scheduler {
+  readonly #m: Machine;
+  readonly #guests: Guest[];
+  readonly #rand: () => number;
+  readonly #opts: Required<SchedulerOptions>;
+  /** core → placement, or null. */
+  readonly #cores: (Placement | null)[];
+  /** `${lpid}/${vcore}` → core. */
+  readonly #where = new Map<string, number>();
+  migrations = 0;
+  preemptions = 0;
+
+  constructor(machine: Machine, guests: Guest[], opts: SchedulerOptions) {
+    if (!(opts.migrationRate >= 0 && opts.migrationRate <= 1)) throw new RangeError(`migrationRate: ${opts.migrationRate} is not in [0, 1]`);
+    const preemptRate = opts.preemptRate ?? 0;
+    if (!(preemptRate >= 0 && preemptRate + opts.migrationRate <= 1)) throw new RangeError(`preemptRate: ${preemptRate} + migrationRate must be in [0, 1]`);
+    this.#m = machine;
+    this.#guests = guests;
+    this.#rand = mulberry32(opts.seed);
+    this.#opts = { ...opts, preemptRate };
+    this.#cores = new Array<Placement | null>(machine.config.cores).fill(null);
+  }
+
+  #key(g: Guest, vcore: number): string {
+    return `${g.lpid}/${vcore}`;
+  }
+
+  /** The core vcore runs on, or null. */
+  coreOf(g: Guest, vcore: number): number | null {
+    return this.#where.get(this.#key(g, vcore)) ?? null;
+  }
+
+  /** Every running vcore, by core. */
+  placements(): Placement[] {
+    return this.#cores.filter((p): p is Placement => p !== null);
+  }
+
+  /** cpus that run a vcpu of g now (vcore v on core c: cpus c·T … c·T + vcpus of v − 1). */
+  cpusOf(g: Guest): number[] {
+    const T = this.#m.config.smt;
+    const out: number[] = [];
+    for (let vc = 0; vc < g.vcores; vc++) {
+      const core = this.coreOf(g, vc);
+      if (core === null) continue;
+      const n = Math.min(g.options.threadsPerVcore, g.vcpus - vc * g.options.threadsPerVcore);
+      for (let t = 0; t < n; t++) out.push(core * T + t);
+    }
+    return out;
+  }
+
+  #freeCores(): number[] {
+    const out: number[] = [];
+    this.#cores.forEach((p, c) => { if (p === null) out.push(c); });
+    return out;
+  }
+
+  #run(batch: OpBatch, g: Guest, vcore: number, core: number): void {
+    batch.runVcore(g, vcore, core);
+    const p = { guest: g, vcore, core };
+    this.#cores[core] = p;
+    this.#where.set(this.#key(g, vcore), core);
+  }
+
+  #exit(batch: OpBatch, g: Guest, vcore: number): void {
+    const core = this.coreOf(g, vcore);
+    if (core === null) return;
+    batch.exitVcore(g, vcore);
+    this.#cores[core] = null;
+    this.#where.delete(this.#key(g, vcore));
+  }
+
+  /** Explicit placement: the vcore leaves where it runs and enters `core` (which must be free or its own). */
+  place(batch: OpBatch, g: Guest, vcore: number, core: number): void {
+    if (!Number.isInteger(core) || core < 0 || core >= this.#cores.length) throw new RangeError(`core: ${core} is not a core of the machine`);
+    const busy = this.#cores[core];
+    if (busy && !(busy.guest === g && busy.vcore === vcore)) throw new RangeError(`core ${core} runs LPID ${busy.guest.lpid} vcore ${busy.vcore}`);
+    this.#exit(batch, g, vcore);
+    this.#run(batch, g, vcore, core);
+  }
+
+  /** Stop a vcore (preempted, or its guest is going away). */
+  stop(batch: OpBatch, g: Guest, vcore: number): void {
+    this.#exit(batch, g, vcore);
+  }
+
+  /** Forget a destroyed guest's vcores (the engine exits them at destroy). */
+  forget(g: Guest): void {
+    for (let vc = 0; vc < g.vcores; vc++) {
+      const core = this.coreOf(g, vc);
+      if (core !== null) this.#cores[core] = null;
+      this.#where.delete(this.#key(g, vc));
+    }
+  }
+
+  /**
+   * One scheduling round, in a fixed order (guests, then vcores): each running vcore is preempted
+   * with preemptRate or migrated to a random free core with migrationRate; then every waiting
+   * vcore is placed on a random free core while there are any.
+   */
+  tick(batch: OpBatch): void {
+    const { migrationRate, preemptRate } = this.#opts;
+    const waiting = new Set<string>();
+    for (const g of this.#guests) {
+      for (let vc = 0; vc < g.vcores; vc++) {
+        const core = this.coreOf(g, vc);
+        if (core === null) continue;
+        const r = this.#rand();
+        if (r < preemptRate) {
+          this.#exit(batch, g, vc);
+          waiting.add(this.#key(g, vc));
+          this.preemptions++;
+        } else if (r < preemptRate + migrationRate) {
+          const free = this.#freeCores();
+          if (free.length === 0) continue;
+          const to = free[Math.floor(this.#rand() * free.length)]!;
+          this.#exit(batch, g, vc);
+          this.#run(batch, g, vc, to);
+          this.migrations++;
+        }
+      }
+    }
+    for (const g of this.#guests) {
+      for (let vc = 0; vc < g.vcores; vc++) {
+        if (this.coreOf(g, vc) !== null || waiting.has(this.#key(g, vc))) continue;
+        const free = this.#freeCores();
+        if (free.length === 0) return;
+        this.#run(batch, g, vc, free[Math.floor(this.#rand() * free.length)]!);
+      }
+    }
+  }
+}
