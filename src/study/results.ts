@@ -1,0 +1,82 @@
+/**
+ * The results of a study (results.json): what `hptlab study` writes and `hptlab merge` joins, and
+ * what the reports (src/report/) read. Every field is deterministic: the same config and seed give
+ * byte-identical results whatever the number of workers or shards (wall-clock time lives in
+ * timing.json, never here).
+ */
+import type { CostCategory } from "../kvm/costs.js";
+import type { PolicyName } from "../kvm/policies.js";
+
+/** How the guests use H_LOCAL (docs/study.md). */
+export type HLocalMode = "never" | "honest" | "lying";
+
+/** The parameters of one sweep point (one simulated run). */
+export interface PointParams {
+  /** Name of the sweep (a study may hold several). */
+  sweep: string;
+  cores: number;
+  smt: number;
+  tlbSets: number;
+  tlbWays: number;
+  policy: PolicyName;
+  /** deferred-va only, else null. */
+  deferredCap: number | null;
+  deferredOverflow: string | null;
+  /** Label of the guest shape, e.g. "1 vcpu", "1 vcore", "4 vcores", "64 vcores". */
+  shape: string;
+  /** vcpus of the guest under study, and vcpus per vcore. */
+  vcpus: number;
+  threadsPerVcore: number;
+  /** Guests on the machine (the one under study plus neighbours). */
+  guests: number;
+  hLocal: HLocalMode;
+  /** Host page-outs per million guest operations (0 = no host paging). */
+  pageOutsPerMop: number;
+  migrationRate: number;
+  /** Name of the workload generator. */
+  workload: string;
+  /** Guest operations simulated at this point. */
+  ops: number;
+  seed: number;
+}
+
+export interface PointResult {
+  /** Index of the point in the study's full list (stable across shards). */
+  id: number;
+  params: PointParams;
+  /** Guest operations: translations + hypercalls. */
+  guestOps: number;
+  /** Every op executed by the engine, scheduling and paging included. */
+  engineOps: number;
+  /** The engine's counters (machine-wide), as numbers. */
+  counters: Record<string, number>;
+  /** Cycles per cost category (machine-wide). */
+  cycles: Record<CostCategory, number>;
+  /** Derived figures. */
+  totalCycles: number;
+  invalidationCycles: number;
+  cyclesPerGuestOp: number;
+  invalidationCyclesPerGuestOp: number;
+  tlbieWaitCyclesPerGuestOp: number;
+  tlbHitRate: number;
+  violations: number;
+  staleHarmless: number;
+  /** The simulated makespan: the largest cpu clock. */
+  makespan: number;
+}
+
+export interface StudyResults {
+  /** Format marker and version of this file. */
+  format: "hptlab-results";
+  version: 1;
+  /** hptlab's package version that produced it. */
+  hptlab: string;
+  /** The study's name and its resolved config (every default filled in). */
+  study: string;
+  config: unknown;
+  /** Points in the full study. */
+  totalPoints: number;
+  /** The slice this file holds (a merged file: {k: 1, n: 1} and every point). */
+  shard: { k: number; n: number };
+  points: PointResult[];
+}
