@@ -64,6 +64,8 @@ function translateOp(o: usize, cpu: u32): void {
   }
   const g = guestOfLpid(lpid);
   const gs = guestStatsOf(g);
+  const before = load<u64>(o, 56); // guest work done before this access (cycles, no category)
+  if (before != 0) work(cpu, before);
   bump(STAT_TRANSLATIONS, gs);
   const core = cpu >> smtShift;
   const inPage = (<u64>1 << xShift) - 1;
@@ -84,9 +86,9 @@ function translateOp(o: usize, cpu: u32): void {
   let ptegs: u32 = 0;
   if (g != 0) {
     bump(STAT_HPT_WALKS, gs);
-    const before = load<u64>(gs + (<usize>STAT_PTEGS_PROBED << 3));
+    const probed = load<u64>(gs + (<usize>STAT_PTEGS_PROBED << 3));
     hp = hptWalk(g, gs);
-    ptegs = <u32>(load<u64>(gs + (<usize>STAT_PTEGS_PROBED << 3)) - before);
+    ptegs = <u32>(load<u64>(gs + (<usize>STAT_PTEGS_PROBED << 3)) - probed);
     if (hp == 0) hp = hvFault(cpu, g, gs);
   }
   chargeTranslate(cpu, gs, ptegs);

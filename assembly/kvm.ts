@@ -14,7 +14,7 @@ import {
   G_LPID, G_FLAGS, G_INSTANCE, G_VCPUS, G_VCORES, G_TPV, G_VCPU_TAB, G_VCORE_TAB, G_NEED_FLUSH, G_LAST_VCPU,
   G_LAST_VCPU_SLOTS, G_DEFER, G_DEFER_CAP, G_DEFER_COUNT, G_DEFER_OVERFLOW, G_RUNNING_VCORES, G_POLICY,
   G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_RAM_BYTES, G_HTAB_MASK, GF_QEMU, GF_LIVE,
-  H_FABRIC_FREE, H_FREE_FRAMES, STAT_CYCLES, STAT_VIOLATIONS, STAT_STALE_HARMLESS, STAT_STALE_HITS,
+  H_FABRIC_FREE, H_FREE_FRAMES, FABRIC_SLOTS, FABRIC_SLOT_SHIFT, STAT_CYCLES, STAT_VIOLATIONS, STAT_STALE_HARMLESS, STAT_STALE_HITS,
   STAT_GUEST_ENTRIES, STAT_ENTRY_FLUSHES, STAT_FULL_FLUSHES, STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES,
   STAT_TLBIE_SEQUENCES, STAT_TLBIEL_SEQUENCES, STAT_TLBIE_WAITS, STAT_IPIS, STAT_PAGE_OUTS, STAT_PAGE_OUT_HPTES,
   STAT_PAGE_INS, STAT_HV_FAULTS, STAT_DEFERRED_RECORDS, STAT_DEFERRED_OVERFLOWS, STAT_DEFERRED_TLBIES,
@@ -25,7 +25,7 @@ import {
   KVM_GUEST_RUNNING,
 } from "./layout";
 import {
-  header, cores, smt, smtShift, tlbSets, maskWords, cpuTab, coreTab, costs, viol, violSlots, stats, hostPageShift,
+  header, cores, smt, smtShift, tlbSets, maskWords, cpuTab, coreTab, costs, viol, violSlots, stats, hostPageShift, fabricCal,
   hostFrames, frameOwner, guestDesc, guestStatsOf, bump,
 } from "./machine";
 import { W1_RPN, W1_STALE, provOf, tlbieVa, tlbielVa, markStale, markStaleLpid, flushLpidOnCore, flushCore } from "./tlb";
@@ -98,21 +98,50 @@ export function charge(cpu: u32, gs: usize, cc: u32, cycles: u64): void {
 }
 
 /**
+ * Reserve the fabric for `hold` cycles at or after time `t`: the earliest run of free calendar slots
+ * (slots of 2^FABRIC_SLOT_SHIFT cycles). A calendar rather than a single "free at" time, so that a
+ * request made later in op order but earlier in simulated time is not queued behind the future.
+ * Returns the start time.
+ */
+function fabricReserve(t: u64, hold: u64): u64 {
+  const need = <u64>((hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT);
+  const mask = <u64>(FABRIC_SLOTS - 1);
+  const epochShift = <u64>ctz(FABRIC_SLOTS);
+  let s = t >> FABRIC_SLOT_SHIFT;
+  for (;;) {
+    let k: u64 = 0;
+    for (; k < need; ++k) {
+      const slot = s + k;
+      if (load<u32>(fabricCal + (<usize>(slot & mask) << 2)) == <u32>(slot >> epochShift) + 1) break;
+    }
+    if (k == need) break;
+    s += k + 1;
+  }
+  for (let k: u64 = 0; k < need; ++k) {
+    const slot = s + k;
+    store<u32>(fabricCal + (<usize>(slot & mask) << 2), <u32>(slot >> epochShift) + 1);
+  }
+  const start = max(t, s << FABRIC_SLOT_SHIFT);
+  const end = start + hold;
+  if (end > load<u64>(header, H_FABRIC_FREE)) store<u64>(header, end, H_FABRIC_FREE);
+  return start;
+}
+
+/**
  * One global sequence of `n` tlbies issued by `cpu` (ptesync; n × tlbie; eieio; tlbsync; ptesync).
- * The fabric is one machine-wide FIFO resource: the sequence starts when both the cpu and the
- * fabric are free; the wait is its own category (CC_TLBIE_WAIT).
+ * The fabric is one machine-wide resource: the sequence starts at the first time at or after the
+ * cpu's clock when the fabric is free for its whole length; the wait is its own category.
  */
 export function globalSequence(cpu: u32, gs: usize, n: u32): void {
   if (n == 0) return;
   const hold = cost(K_TLBIE_BASE) + cost(K_TLBIE_PER_CHIP) * chips() + cost(K_TLBIE_EXTRA) * <u64>(n - 1);
   const now = clockOf(cpu);
-  const free = load<u64>(header, H_FABRIC_FREE);
-  if (free > now) {
-    charge(cpu, gs, CC_TLBIE_WAIT, free - now);
+  const start = fabricReserve(now, hold);
+  if (start > now) {
+    charge(cpu, gs, CC_TLBIE_WAIT, start - now);
     bump(STAT_TLBIE_WAITS, gs);
   }
   charge(cpu, gs, CC_TLBIE, hold);
-  store<u64>(header, clockOf(cpu), H_FABRIC_FREE);
   bump(STAT_TLBIE_SEQUENCES, gs);
 }
 

@@ -19,6 +19,7 @@
 //   │ cpu table           │ cpus × CPU_BYTES: clock, cycles, running   │ engine       │
 //   │ core table          │ cores × CORE_BYTES: running vcore          │ engine       │
 //   │ violation records   │ violationSlots × VIOL_BYTES                │ engine       │
+//   │ fabric calendar     │ FABRIC_SLOTS × u32 (tlbie reservations)    │ engine       │
 //   │ guest arena         │ per guest: HPT 2^order, revmap npte × 16,  │ engine       │
 //   │                     │ rmap ramHostPages × 8, frames × u32,       │              │
 //   │                     │ vcpus × VCPU_BYTES, vcores × VCORE_BYTES,  │              │
@@ -125,6 +126,14 @@
 @inline export const H_VIOL: u32 = 116;
 // @ts-ignore: decorator
 @inline export const H_VIOL_SLOTS: u32 = 120;
+/** The tlbie fabric's reservation calendar (FABRIC_SLOTS × u32). */
+// @ts-ignore: decorator
+@inline export const H_FABRIC_CAL: u32 = 124;
+/** Calendar: FABRIC_SLOTS slots of 2^FABRIC_SLOT_SHIFT cycles, each holding (epoch + 1) when reserved. */
+// @ts-ignore: decorator
+@inline export const FABRIC_SLOTS: u32 = 65536;
+// @ts-ignore: decorator
+@inline export const FABRIC_SLOT_SHIFT: u32 = 7;
 /** u64: simulated time at which the tlbie fabric is free again. */
 // @ts-ignore: decorator
 @inline export const H_FABRIC_FREE: u32 = 128;

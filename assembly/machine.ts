@@ -3,7 +3,7 @@ import {
   H_CORES, H_SMT, H_TLB_SETS, H_TLB_WAYS, H_REPLACEMENT, H_LPID_LIMIT, H_HOST_PAGE_SHIFT, H_HOST_FRAMES,
   H_STATS, H_GUESTS, H_GUEST_STATS, H_OPS, H_OP_SLOTS, H_LPID_GUEST, H_LPID_MASK, H_LPID_COUNT,
   H_FRAME_OWNER, H_TLB, H_MASK_WORDS, GUEST_BYTES, STATS_BYTES, H_MAX_GUESTS, H_PROV, H_CPUS, H_CORE_TAB,
-  H_VIOL, H_VIOL_SLOTS, H_COSTS,
+  H_VIOL, H_VIOL_SLOTS, H_COSTS, H_FABRIC_CAL,
 } from "./layout";
 
 export let header: usize = 0;
@@ -34,6 +34,7 @@ export let coreTab: usize = 0;
 export let viol: usize = 0;
 export let violSlots: u32 = 0;
 export let costs: usize = 0;
+export let fabricCal: usize = 0;
 
 /** Load the geometry from the header at `base`. Called by the host once per batch (cheap). */
 export function attachHeader(base: usize): void {
@@ -65,6 +66,7 @@ export function attachHeader(base: usize): void {
   viol = <usize>load<u32>(base, H_VIOL);
   violSlots = load<u32>(base, H_VIOL_SLOTS);
   costs = base + H_COSTS;
+  fabricCal = <usize>load<u32>(base, H_FABRIC_CAL);
 }
 
 /** Descriptor address of guest slot `slot`. */

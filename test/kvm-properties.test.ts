@@ -210,11 +210,9 @@ describe("every policy: TLB entries and cycles add up", () => {
       const m = play(policy, shapes, ops, cap, overflow);
       entriesAccountedFor(m);
       cyclesAccountedFor(m);
-      // every violation recorded (up to the slots) names the accessing guest and a frame it does not own
-      for (const v of m.violations()) {
-        expect(v.owner).not.toBe(v.guest);
-        expect(m.frameOwner(v.frame)).not.toBe(v.guest);
-      }
+      // every violation recorded (up to the slots) names a frame the accessing guest did not own then
+      // (it may own it again later: a fault can hand the same lowest free frame back)
+      for (const v of m.violations()) expect(v.owner).not.toBe(v.guest);
     });
   }
 });

@@ -301,20 +301,21 @@ describe("the stale-translation detector", () => {
 });
 
 describe("cost model (SPEC §9)", () => {
-  it("tlbie = 800 + 60·S per sequence (S = chips of 8 cores), +100 per extra; the fabric is one FIFO", () => {
+  it("tlbie = 800 + 60·S per sequence (S = chips of 8 cores), +100 per extra; the fabric is reserved in 128-cycle slots", () => {
     const { m, g } = setup({ cores: 16 }); // S = 2: 920
     const [a, b, c, d] = [enter(g, 1), enter(g, 2), enter(g, 3), enter(g, 4)];
     const c0 = m.cpuCycles(0).clock; // four H_ENTERs: 4 × 1000
     expect(c0).toBe(4000n);
-    g.hRemove(0n, a, 0n, { cpu: 0 });
+    g.hRemove(0n, a, 0n, { cpu: 0 }); // tlbie at 5000: slots 39..46 (4992..6015)
     expect(m.cpuCycles(0).clock).toBe(4000n + 1000n + 920n);
     expect(m.fabricFreeAt).toBe(5920n);
-    m.work(4, 3000); // cpu 4 at 3000, its hcall reaches the fabric at 4000: waits 1920
+    m.work(4, 3500); // cpu 4 reaches the fabric at 4500: slots 35..42 collide; first free run starts at slot 47
     g.hRemove(0n, b, 0n, { cpu: 4 });
-    expect(m.cpuCycles(4)).toMatchObject({ clock: 3000n + 1000n + 1920n + 920n, cycles: { tlbieWait: 1920n, tlbie: 920n, hcall: 1000n } });
+    expect(m.cpuCycles(4)).toMatchObject({ clock: 47n * 128n + 920n, cycles: { tlbieWait: 47n * 128n - 4500n, tlbie: 920n, hcall: 1000n } });
     expect(m.kvmCounters().tlbieWaits).toBe(1n);
-    bulk(g, [c, d], 8); // cpu 8 at 0: 1000, wait until 6840, then 920 + 100
-    expect(m.cpuCycles(8)).toMatchObject({ clock: 6840n + 1020n, cycles: { tlbieWait: 5840n, tlbie: 1020n } });
+    bulk(g, [c, d], 8); // cpu 8 at 1000 (earlier in time, later in op order): slots 7..14 are free, no wait
+    expect(m.cpuCycles(8)).toMatchObject({ clock: 1000n + 1020n, cycles: { tlbieWait: 0n, tlbie: 1020n } });
+    expect(m.fabricFreeAt).toBe(47n * 128n + 920n);
   });
 
   it("Power 795 scale: 256 cores, S = 32 → 2720 per tlbie sequence", () => {

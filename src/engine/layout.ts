@@ -23,7 +23,7 @@ export const H = {
   LPID_LIMIT: 32, MAX_GUESTS: 36, HOST_PAGE_SHIFT: 40, HOST_FRAMES: 44, STATS: 48, GUESTS: 52,
   GUEST_STATS: 56, OPS: 60, OP_SLOTS: 64, LPID_GUEST: 68, LPID_MASK: 72, LPID_COUNT: 76,
   FRAME_OWNER: 80, TLB: 84, MASK_WORDS: 88, FREE_FRAMES: 92, ARENA: 96, ARENA_END: 100,
-  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_FREE: 128, COSTS: 160,
+  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, COSTS: 160,
 } as const;
 
 /** Cost table entries (u32 cycles at header + H.COSTS + 4·index). */
@@ -46,6 +46,8 @@ export const REC = {
   CORE_BYTES: 8, VCPU_BYTES: 8, VCORE_BYTES: 16, DEFER_BYTES: 16, VIOL_BYTES: 64,
 } as const;
 export const NO_CPU = 0xffffffff;
+export const FABRIC_SLOTS = 65536;
+export const FABRIC_SLOT_SHIFT = 7;
 export const STALE = { LOCAL: 1, LPID_FREE: 2, HPT_RESET: 3 } as const;
 export const DEFER_OVF = { FLUSH: 0, TLBIE: 1, DRAIN: 2 } as const;
 /** r3 of KVM ops that could not be done. */
@@ -118,6 +120,7 @@ export interface LayoutPlan {
   coreTab: number;
   viol: number;
   violSlots: number;
+  fabricCal: number;
   arena: number;
   maskWords: number;
   maxGuests: number;
@@ -187,6 +190,7 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     ["cpuTab", cfg.cores * cfg.smt * REC.CPU_BYTES],
     ["coreTab", cfg.cores * REC.CORE_BYTES],
     ["viol", cfg.violationRecords * REC.VIOL_BYTES],
+    ["fabricCal", FABRIC_SLOTS * 4],
   ];
   const regions: Region[] = [];
   let at = base;
@@ -200,7 +204,7 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     base, header: off("header"), stats: off("stats"), guests: off("guests"), guestStats: off("guestStats"),
     ops: off("ops"), opSlots, lpidGuest: off("lpidGuest"), lpidMask: off("lpidMask"), lpidCount: off("lpidCount"),
     frameOwner: off("frameOwner"), tlb: off("tlb"), prov: off("prov"), cpuTab: off("cpuTab"), coreTab: off("coreTab"),
-    viol: off("viol"), violSlots: cfg.violationRecords, arena, maskWords, maxGuests, lpidLimit, hostFrames,
+    viol: off("viol"), violSlots: cfg.violationRecords, fabricCal: off("fabricCal"), arena, maskWords, maxGuests, lpidLimit, hostFrames,
     fixedBytes: arena - base, regions,
   };
 }

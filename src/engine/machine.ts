@@ -226,6 +226,7 @@ export class Machine implements SimMachine {
     set(H.CORE_TAB, p.coreTab);
     set(H.VIOL, p.viol);
     set(H.VIOL_SLOTS, p.violSlots);
+    set(H.FABRIC_CAL, p.fabricCal);
     COST_ROWS.forEach((row) => set(H.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
   }
 

@@ -1,0 +1,437 @@
+/**
+ * The seeded workload of one sweep point (docs/study.md, "Workload"): a guest kernel's HPTE churn
+ * (munmap, fork/exec and mprotect bursts through H_REMOVE, H_BULK_REMOVE, H_ENTER, H_PROTECT),
+ * memory accesses with tunable locality (Zipf over the working set, sequential runs), faults that
+ * map pages back in, host memory pressure (page-outs), a vcore scheduler with migration and
+ * preemption, and H_LOCAL used never, honestly or always. Ops are written straight into the shared
+ * op buffer as 32-bit halves (no BigInt on the hot path) and run in batches.
+ */
+import { Machine, type Guest } from "../engine/machine.js";
+import { OP, OP_BYTES } from "../engine/layout.js";
+import { makeHpte } from "../hpte.js";
+import { Scheduler, mulberry32 } from "../kvm/scheduler.js";
+import type { HLocalMode } from "./results.js";
+
+export interface WorkloadParams {
+  /** Processes (segments) of the guest under study, and 4 KiB pages each maps. */
+  processes: number;
+  pagesPerProcess: number;
+  /** Zipf exponent of page popularity (0 = uniform). */
+  zipf: number;
+  /** Probability that an access continues sequentially from the previous page. */
+  sequential: number;
+  /** Fraction of guest operations that start an HPTE burst. */
+  burstRate: number;
+  /** Pages per burst: 1 … burstMax. */
+  burstMax: number;
+  /** Of bursts: munmap (remove), mprotect, and the rest fork/exec (map). */
+  munmapShare: number;
+  mprotectShare: number;
+  /** Of munmap removals: the share done with H_BULK_REMOVE (4 per call), the rest with H_REMOVE. */
+  bulkShare: number;
+  /** Fraction of accesses that are stores. */
+  storeShare: number;
+  /** Share of accesses made by the neighbour guests. */
+  neighbourShare: number;
+  /** Guest operations between scheduler ticks. */
+  sliceOps: number;
+  /** Per tick, probability that a running vcore is preempted (lets more vcores than cores share). */
+  preemptRate: number;
+  /** Guest work before each access, in cycles (moves the cpu's clock; no cost category). */
+  workCycles: number;
+}
+
+export const DEFAULT_WORKLOAD: WorkloadParams = {
+  processes: 8, pagesPerProcess: 256, zipf: 0.9, sequential: 0.3, burstRate: 0.01, burstMax: 16,
+  munmapShare: 0.45, mprotectShare: 0.15, bulkShare: 0.5, storeShare: 0.3, neighbourShare: 0.1,
+  sliceOps: 2048, preemptRate: 0.05, workCycles: 400,
+};
+
+export interface PointRun {
+  cores: number;
+  smt: number;
+  tlbSets: number;
+  tlbWays: number;
+  policy: string;
+  deferredCap: number | null;
+  deferredOverflow: string | null;
+  vcpus: number;
+  threadsPerVcore: number;
+  guests: number;
+  hLocal: HLocalMode;
+  pageOutsPerMop: number;
+  migrationRate: number;
+  ops: number;
+  seed: number;
+  costs?: Record<string, number>;
+  workload: WorkloadParams;
+}
+
+const H_LOCAL_LO = 0x10000000;
+const H_EXACT_HI = 0x80; // H_EXACT = 1 << 39
+const WORDS = OP_BYTES / 4; // u32 halves per op
+const GUEST_RAM = 64 * 2 ** 20;
+const NEIGHBOUR_RAM = 16 * 2 ** 20;
+const NEIGHBOUR_PAGES = 256;
+
+/** Walker's alias method over a Zipf(s) distribution of n items: O(1) per draw. */
+export class ZipfSampler {
+  readonly #prob: Float64Array;
+  readonly #alias: Int32Array;
+  constructor(n: number, s: number) {
+    const w = new Float64Array(n);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += w[i] = 1 / Math.pow(i + 1, s);
+    const prob = new Float64Array(n);
+    const alias = new Int32Array(n);
+    const small: number[] = [];
+    const large: number[] = [];
+    for (let i = 0; i < n; i++) {
+      prob[i] = (w[i]! * n) / sum;
+      (prob[i]! < 1 ? small : large).push(i);
+    }
+    while (small.length && large.length) {
+      const s1 = small.pop()!;
+      const l = large.pop()!;
+      alias[s1] = l;
+      prob[l] = prob[l]! + prob[s1]! - 1;
+      (prob[l]! < 1 ? small : large).push(l);
+    }
+    for (const i of large) prob[i] = 1;
+    for (const i of small) prob[i] = 1;
+    this.#prob = prob;
+    this.#alias = alias;
+  }
+  /** Rank drawn from two uniforms in [0, 1). */
+  draw(u: number, v: number): number {
+    const i = Math.floor(u * this.#prob.length);
+    return v < this.#prob[i]! ? i : this.#alias[i]!;
+  }
+}
+
+/** One guest's pages as the generator sees them: HPTE words, slots it chose, who touched them. */
+class GuestPages {
+  readonly g: Guest;
+  readonly n: number;
+  readonly proc: Int32Array;
+  readonly ea: Uint32Array;
+  readonly vLo: Uint32Array;
+  readonly vHi: Uint32Array;
+  readonly rLo: Uint32Array;
+  readonly rHi: Uint32Array;
+  readonly pteg: Uint32Array;
+  /** Slot used (ptex), −1 = not mapped. */
+  readonly ptex: Float64Array;
+  /** The vcpu that alone touched the page since it was mapped: −1 nobody, −2 several. */
+  readonly owner: Int32Array;
+  /** Occupied slots of each PTEG (bit per slot). */
+  readonly used: Uint8Array;
+  readonly slbLo: Uint32Array;
+  readonly slbHi: Uint32Array;
+  readonly perProcess: number;
+
+  constructor(g: Guest, vsidBase: number, processes: number, perProcess: number) {
+    this.g = g;
+    this.perProcess = perProcess;
+    const n = (this.n = processes * perProcess);
+    this.proc = new Int32Array(n);
+    this.ea = new Uint32Array(n);
+    this.vLo = new Uint32Array(n);
+    this.vHi = new Uint32Array(n);
+    this.rLo = new Uint32Array(n);
+    this.rHi = new Uint32Array(n);
+    this.pteg = new Uint32Array(n);
+    this.ptex = new Float64Array(n).fill(-1);
+    this.owner = new Int32Array(n).fill(-1);
+    this.used = new Uint8Array(2 ** (g.hptOrder - 7));
+    this.slbLo = new Uint32Array(processes);
+    this.slbHi = new Uint32Array(processes);
+    const ramPages = g.options.ramBytes / 4096;
+    for (let p = 0; p < processes; p++) {
+      const vsid = BigInt(vsidBase + p);
+      for (let k = 0; k < perProcess; k++) {
+        const i = p * perProcess + k;
+        const ea = 0x10000000 + k * 4096; // the segment offset bits only matter
+        // each process's pages spread over guest RAM, 4 KiB pages packed into 64 KiB host pages
+        const gpa = BigInt(((p * perProcess + k) * 7 + p) % ramPages) << 12n;
+        const h = makeHpte({ vsid, ea: BigInt(ea), gpa });
+        this.proc[i] = p;
+        this.ea[i] = ea;
+        this.vLo[i] = Number(h.v & 0xffffffffn);
+        this.vHi[i] = Number(h.v >> 32n);
+        this.rLo[i] = Number(h.r & 0xffffffffn);
+        this.rHi[i] = Number(h.r >> 32n);
+        this.pteg[i] = Number(h.pteg(g.hptOrder));
+        if (k === 0) {
+          this.slbLo[p] = Number(h.slbV & 0xffffffffn);
+          this.slbHi[p] = Number(h.slbV >> 32n);
+        }
+      }
+    }
+  }
+
+  /** A free slot of page i's PTEG (chosen by the guest: H_EXACT), or −1 when the group is full. */
+  takeSlot(i: number): number {
+    const pg = this.pteg[i]!;
+    const u = this.used[pg]!;
+    if (u === 0xff) return -1;
+    const s = 31 - Math.clz32(~u & (u + 1)); // lowest clear bit
+    this.used[pg] = u | (1 << s);
+    return pg * 8 + s;
+  }
+
+  freeSlot(i: number): void {
+    const p = this.ptex[i]!;
+    this.used[this.pteg[i]!] = this.used[this.pteg[i]!]! & ~(1 << (p & 7));
+    this.ptex[i] = -1;
+    this.owner[i] = -1;
+  }
+}
+
+/** Counts the generator keeps (the engine keeps the rest). */
+export interface WorkloadTally {
+  guestOps: number;
+  engineOps: number;
+  translations: number;
+  hcalls: number;
+  faultsMapped: number;
+  pageOutsTried: number;
+}
+
+/**
+ * Run one point: build the machine and guests, map every page, then interleave accesses and
+ * bursts from the running vcpus until `ops` guest operations are done. Returns the machine (for its
+ * counters) and the generator's tally.
+ */
+export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadTally } {
+  const w = run.workload;
+  const rand = mulberry32(run.seed);
+  const m = new Machine({
+    cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
+    hostMemoryBytes: 2 ** 28 + run.guests * NEIGHBOUR_RAM, seed: (run.seed >>> 0) || 1,
+    ...(run.costs ? { costs: run.costs } : {}),
+  });
+  const policy = run.policy as never;
+  const guest = m.createGuest({
+    ramBytes: GUEST_RAM, hptOrder: 20, vcpus: run.vcpus, threadsPerVcore: run.threadsPerVcore as 1 | 2 | 4 | 8, policy,
+    ...(run.deferredCap !== null ? { deferredCap: run.deferredCap } : {}),
+    ...(run.deferredOverflow ? { deferredOverflow: run.deferredOverflow as never } : {}),
+  });
+  const neighbours: Guest[] = [];
+  for (let i = 1; i < run.guests; i++) neighbours.push(m.createGuest({ ramBytes: NEIGHBOUR_RAM, hptOrder: 18, vcpus: 1, policy }));
+  const loads = [new GuestPages(guest, 0x100, w.processes, w.pagesPerProcess), ...neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES))];
+  const zipf = new ZipfSampler(loads[0]!.n, w.zipf);
+  const nZipf = new ZipfSampler(NEIGHBOUR_PAGES, w.zipf);
+  // hot ranks spread over the processes
+  const perm = new Int32Array(loads[0]!.n).map((_, i) => i);
+  for (let i = perm.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+
+  const sched = new Scheduler(m, [guest, ...neighbours], { seed: (run.seed ^ 0x5bd1e995) >>> 0, migrationRate: run.migrationRate, preemptRate: w.preemptRate });
+  const batch = m.batch();
+  const ops = m.opWords;
+  const u32 = new Uint32Array(ops.buffer, ops.byteOffset, ops.length * 2);
+  const cap = batch.capacity;
+  let n = 0;
+  const tally: WorkloadTally = { guestOps: 0, engineOps: 0, translations: 0, hcalls: 0, faultsMapped: 0, pageOutsTried: 0 };
+
+  const flush = () => {
+    if (n === 0) return;
+    m.runOps(n);
+    tally.engineOps += n;
+    n = 0;
+  };
+  /** Start op slot: header words; returns the u32 index of the op. */
+  const op = (opcode: number, cpu: number, slot: number, flags = 0): number => {
+    if (n === cap) flush();
+    const o = n++ * WORDS;
+    u32[o] = opcode | (flags << 16);
+    u32[o + 1] = cpu | (slot << 16);
+    return o;
+  };
+  // scheduling goes through the OpBatch API (few ops): keep the two writers in order
+  const schedule = () => {
+    flush();
+    batch.clear();
+    sched.tick(batch);
+    batch.run();
+    tally.engineOps += batch.length;
+    batch.clear();
+  };
+  schedule();
+  let cpusOf = loads.map((l) => sched.cpusOf(l.g));
+  const vcpuOf = new Int32Array(m.cpus);
+  const refresh = () => {
+    cpusOf = loads.map((l) => sched.cpusOf(l.g));
+    for (let c = 0; c < m.cpus; c++) vcpuOf[c] = m.cpuState(c).vcpu ?? 0;
+  };
+  refresh();
+  let rr = 0;
+  const cpuFor = (li: number): number => {
+    const c = cpusOf[li]!;
+    return c.length === 0 ? -1 : c[rr++ % c.length]!;
+  };
+  const vcpuOn = (cpu: number): number => vcpuOf[cpu]!;
+
+  const enter = (l: GuestPages, i: number, cpu: number) => {
+    const ptex = l.takeSlot(i);
+    if (ptex < 0) return;
+    const o = op(OP.H_ENTER, cpu, l.g.slot);
+    u32[o + 4] = 0; u32[o + 5] = H_EXACT_HI;
+    u32[o + 6] = ptex; u32[o + 7] = 0;
+    u32[o + 8] = l.vLo[i]!; u32[o + 9] = l.vHi[i]!;
+    u32[o + 10] = l.rLo[i]!; u32[o + 11] = l.rHi[i]!;
+    l.ptex[i] = ptex;
+    l.owner[i] = -1;
+    tally.hcalls++;
+    tally.guestOps++;
+  };
+  const hLocalFlag = (l: GuestPages, i: number, vcpu: number): number => {
+    if (run.hLocal === "never") return 0;
+    if (run.hLocal === "lying") return H_LOCAL_LO;
+    const o = l.owner[i]!;
+    return o === -1 || o === vcpu ? H_LOCAL_LO : 0;
+  };
+  const remove = (l: GuestPages, i: number, cpu: number, vcpu: number) => {
+    const o = op(OP.H_REMOVE, cpu, l.g.slot);
+    u32[o + 4] = hLocalFlag(l, i, vcpu); u32[o + 5] = 0;
+    u32[o + 6] = l.ptex[i]!; u32[o + 7] = 0;
+    u32[o + 8] = 0; u32[o + 9] = 0;
+    l.freeSlot(i);
+    tally.hcalls++;
+    tally.guestOps++;
+  };
+  const bulkRemove = (l: GuestPages, idx: number[], cpu: number) => {
+    const o = op(OP.H_BULK_REMOVE, cpu, l.g.slot);
+    for (let j = 0; j < 4; j++) {
+      const b = o + 4 + j * 4;
+      if (j < idx.length) {
+        const p = l.ptex[idx[j]!]!;
+        u32[b] = p; u32[b + 1] = 0x40000000; // request, absolute
+        l.freeSlot(idx[j]!);
+      } else {
+        u32[b] = 0; u32[b + 1] = 0xc0000000; // END
+      }
+      u32[b + 2] = 0; u32[b + 3] = 0;
+    }
+    tally.hcalls++;
+    tally.guestOps++;
+  };
+  const protect = (l: GuestPages, i: number, cpu: number, vcpu: number) => {
+    const o = op(OP.H_PROTECT, cpu, l.g.slot);
+    u32[o + 4] = hLocalFlag(l, i, vcpu) | 1; u32[o + 5] = 0; // PP = 1: read-only (COW)
+    u32[o + 6] = l.ptex[i]!; u32[o + 7] = 0;
+    u32[o + 8] = 0; u32[o + 9] = 0;
+    tally.hcalls++;
+    tally.guestOps++;
+  };
+  const access = (l: GuestPages, i: number, cpu: number) => {
+    if (l.ptex[i]! < 0) {
+      // a guest page fault: the guest kernel maps the page (H_ENTER), then the access retries
+      enter(l, i, cpu);
+      tally.faultsMapped++;
+    }
+    const o = op(OP.TRANSLATE, cpu, 0);
+    const p = l.proc[i]!;
+    u32[o + 4] = l.slbLo[p]!; u32[o + 5] = l.slbHi[p]!;
+    u32[o + 6] = l.ea[i]!; u32[o + 7] = 0;
+    u32[o + 8] = rand() < w.storeShare ? 1 : 0; u32[o + 9] = 0;
+    u32[o + 14] = w.workCycles; u32[o + 15] = 0;
+    u32[o + 20] = l.g.lpid; u32[o + 21] = 0;
+    const v = vcpuOn(cpu);
+    const ow = l.owner[i]!;
+    if (ow === -1) l.owner[i] = v;
+    else if (ow !== v) l.owner[i] = -2;
+    tally.translations++;
+    tally.guestOps++;
+  };
+
+  // every page starts mapped, by the first running vcpu of its guest
+  loads.forEach((l, li) => {
+    const cpu = cpuFor(li);
+    if (cpu < 0) return;
+    for (let i = 0; i < l.n; i++) enter(l, i, cpu);
+  });
+
+  const pageEvery = run.pageOutsPerMop > 0 ? 1e6 / run.pageOutsPerMop : Infinity;
+  let nextPage = pageEvery;
+  let nextTick = w.sliceOps;
+  let prev = 0;
+  let nbGfn = 0;
+  const ramPages = GUEST_RAM / 2 ** m.config.hostPageShift;
+  while (tally.guestOps < run.ops) {
+    if (tally.guestOps >= nextTick) {
+      schedule();
+      refresh();
+      nextTick += w.sliceOps;
+    }
+    if (tally.guestOps >= nextPage) {
+      // host memory pressure: a page of the studied guest goes to a neighbour
+      nextPage += pageEvery;
+      tally.pageOutsTried++;
+      const gfn = Math.floor(rand() * ramPages);
+      let o = op(OP.PAGE_OUT, 0, guest.slot);
+      u32[o + 4] = gfn; u32[o + 5] = 0;
+      if (neighbours.length) {
+        const nb = neighbours[nbGfn % neighbours.length]!;
+        const k = (nbGfn++ >> 3) % (NEIGHBOUR_RAM / 2 ** m.config.hostPageShift);
+        o = op(OP.PAGE_OUT, 0, nb.slot);
+        u32[o + 4] = k; u32[o + 5] = 0;
+        o = op(OP.PAGE_IN, 0, nb.slot);
+        u32[o + 4] = k; u32[o + 5] = 0;
+      }
+    }
+    const li = neighbours.length && rand() < w.neighbourShare ? 1 + Math.floor(rand() * neighbours.length) : 0;
+    const l = loads[li]!;
+    const cpu = cpuFor(li);
+    if (cpu < 0) {
+      if (li === 0) {
+        // nothing of the studied guest runs: the scheduler must place it
+        schedule();
+        refresh();
+        nextTick = tally.guestOps + w.sliceOps;
+        if (cpusOf[0]!.length === 0) throw new Error("workload: the scheduler placed no vcore of the guest");
+      }
+      continue;
+    }
+    if (li === 0 && rand() < w.burstRate) {
+      // an HPTE burst over a run of pages of one process
+      const len = 1 + Math.floor(rand() * w.burstMax);
+      const p = Math.floor(rand() * w.processes);
+      const start = p * l.perProcess + Math.floor(rand() * Math.max(1, l.perProcess - len));
+      const end = Math.min(start + len, (p + 1) * l.perProcess);
+      const kind = rand();
+      const vcpu = vcpuOn(cpu);
+      if (kind < w.munmapShare) {
+        if (rand() < w.bulkShare) {
+          let group: number[] = [];
+          for (let i = start; i < end; i++) {
+            if (l.ptex[i]! < 0) continue;
+            group.push(i);
+            if (group.length === 4) { bulkRemove(l, group, cpu); group = []; }
+          }
+          if (group.length) bulkRemove(l, group, cpu);
+        } else {
+          for (let i = start; i < end; i++) if (l.ptex[i]! >= 0) remove(l, i, cpu, vcpu);
+        }
+      } else if (kind < w.munmapShare + w.mprotectShare) {
+        for (let i = start; i < end; i++) if (l.ptex[i]! >= 0) protect(l, i, cpu, vcpu);
+      } else {
+        for (let i = start; i < end; i++) if (l.ptex[i]! < 0) enter(l, i, cpu);
+      }
+      continue;
+    }
+    let i: number;
+    if (li === 0) {
+      i = rand() < w.sequential && prev + 1 < l.n ? prev + 1 : perm[zipf.draw(rand(), rand())]!;
+      prev = i;
+    } else {
+      i = nZipf.draw(rand(), rand());
+    }
+    access(l, i, cpu);
+  }
+  flush();
+  return { machine: m, tally };
+}
