@@ -388,7 +388,14 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     const cpu = cpuFor(li);
     if (cpu < 0) {
       if (li === 0) {
-        // nothing of the studied guest runs: the scheduler must place it
+        // nothing of the studied guest runs (neighbours hold every core): preempt one of them
+        flush();
+        batch.clear();
+        const victim = sched.placements().find((p) => p.guest !== guest);
+        if (victim) sched.stop(batch, victim.guest, victim.vcore);
+        batch.run();
+        tally.engineOps += batch.length;
+        batch.clear();
         schedule();
         refresh();
         nextTick = tally.guestOps + w.sliceOps;

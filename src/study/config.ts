@@ -1,0 +1,144 @@
+/**
+ * Study configs (docs/study.md): validated with zod, every default filled in, expanded into the
+ * ordered list of sweep points. A point's seed derives from the study seed and the point's id, so
+ * any subset of points (a shard, one worker's share) reproduces exactly.
+ */
+import { z } from "zod";
+import { ConfigError } from "../config.js";
+import { COST_ROWS, type CostTable } from "../kvm/costs.js";
+import { POLICY_NAMES, DEFERRED_OVERFLOW, policyByName } from "../kvm/policies.js";
+import { DEFAULT_WORKLOAD, type PointRun, type WorkloadParams } from "./workload.js";
+import type { PointParams } from "./results.js";
+
+const pos = z.number().int().min(1);
+const ShapeSchema = z.strictObject({
+  /** Label in reports, e.g. "4 vcores". */
+  label: z.string().min(1),
+  vcpus: z.number().int().min(1).max(4096),
+  threadsPerVcore: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]),
+});
+
+const PolicyEntrySchema = z.strictObject({
+  policy: z.enum(POLICY_NAMES),
+  /** deferred-va: the caps to sweep. */
+  deferredCaps: z.array(z.number().int().min(1).max(1 << 20)).min(1).optional(),
+  deferredOverflow: z.enum(DEFERRED_OVERFLOW).optional(),
+});
+
+const SweepSchema = z.strictObject({
+  name: z.string().min(1),
+  cores: z.array(z.number().int().min(1).max(1024)).min(1),
+  shapes: z.array(ShapeSchema).min(1),
+  policies: z.array(PolicyEntrySchema).min(1),
+  hLocal: z.array(z.enum(["never", "honest", "lying"])).min(1).default(["honest"]),
+  pageOutsPerMop: z.array(z.number().min(0).max(1e6)).min(1).default([0]),
+  migrationRate: z.array(z.number().min(0).max(1)).min(1).default([0.05]),
+  /** Guests on the machine: the one under study plus neighbours (which receive reclaimed frames). */
+  guests: z.number().int().min(1).max(64).default(2),
+  /** Guest operations per point (overrides the study's opsPerPoint). */
+  opsPerPoint: pos.max(1e9).optional(),
+});
+
+const WorkloadSchema = z.strictObject(
+  Object.fromEntries(Object.entries(DEFAULT_WORKLOAD).map(([k, v]) => [k, z.number().min(0).max(k === "processes" || k === "pagesPerProcess" || k === "burstMax" || k === "sliceOps" || k === "workCycles" ? 1e7 : k === "zipf" ? 8 : 1).default(v)])) as Record<keyof WorkloadParams, z.ZodDefault<z.ZodNumber>>,
+);
+
+export const StudySchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().default(""),
+  seed: z.number().int().min(0).max(0xffffffff).default(1),
+  /** Guest operations (translations + hypercalls) per point. */
+  opsPerPoint: pos.max(1e9).default(100_000),
+  machine: z.strictObject({
+    smt: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(4),
+    tlbSets: z.number().int().min(1).max(4096).default(128),
+    tlbWays: z.number().int().min(1).max(16).default(4),
+    costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
+  }).default({ smt: 4, tlbSets: 128, tlbWays: 4, costs: {} }),
+  workload: WorkloadSchema.default(DEFAULT_WORKLOAD as never),
+  sweeps: z.array(SweepSchema).min(1),
+});
+export type StudyConfigInput = z.input<typeof StudySchema>;
+export type StudyConfig = z.output<typeof StudySchema>;
+
+/** Validate a study config; errors name the field (`study.sweeps.0.cores.2: …`) and, if given, the file. */
+export function resolveStudy(input: unknown, file?: string): StudyConfig {
+  const r = StudySchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = ["study", ...issue.path.map(String)].join(".");
+    let msg = issue.message;
+    if (issue.code === "unrecognized_keys") msg = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+    throw new ConfigError(file ? `${file}: ${path}` : path, msg);
+  }
+  const s = r.data;
+  if ((s.workload.processes | 0) !== s.workload.processes || s.workload.processes < 1) throw new ConfigError("study.workload.processes", "must be a positive integer");
+  for (const [i, sw] of s.sweeps.entries()) {
+    for (const [j, sh] of sw.shapes.entries()) {
+      if (sh.threadsPerVcore > s.machine.smt) throw new ConfigError(`study.sweeps.${i}.shapes.${j}.threadsPerVcore`, `${sh.threadsPerVcore} does not fit a core of SMT${s.machine.smt}`);
+    }
+    for (const [j, p] of sw.policies.entries()) {
+      if (p.deferredCaps && !policyByName(p.policy)!.deferred) throw new ConfigError(`study.sweeps.${i}.policies.${j}.deferredCaps`, `${p.policy} takes no deferred cap`);
+    }
+  }
+  return s;
+}
+
+/** 32-bit mix of the study seed and a point id (splitmix-like), so every point has its own stream. */
+export function pointSeed(studySeed: number, id: number): number {
+  let x = (studySeed ^ Math.imul(id + 1, 0x9e3779b9)) >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+export interface StudyPoint {
+  id: number;
+  params: PointParams;
+  run: PointRun;
+}
+
+/** Every point of the study, in a fixed order (sweep, cores, shape, hLocal, paging, migration, policy variant). */
+export function expandStudy(s: StudyConfig): StudyPoint[] {
+  const out: StudyPoint[] = [];
+  for (const sw of s.sweeps) {
+    const variants: { policy: (typeof POLICY_NAMES)[number]; cap: number | null; overflow: string | null }[] = [];
+    for (const p of sw.policies) {
+      if (policyByName(p.policy)!.deferred) {
+        for (const cap of p.deferredCaps ?? [64]) variants.push({ policy: p.policy, cap, overflow: p.deferredOverflow ?? "flush" });
+      } else {
+        variants.push({ policy: p.policy, cap: null, overflow: null });
+      }
+    }
+    for (const cores of sw.cores) for (const shape of sw.shapes) for (const hLocal of sw.hLocal) for (const paging of sw.pageOutsPerMop) for (const mig of sw.migrationRate) for (const v of variants) {
+      const id = out.length;
+      const ops = sw.opsPerPoint ?? s.opsPerPoint;
+      const seed = pointSeed(s.seed, id);
+      const params: PointParams = {
+        sweep: sw.name, cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy,
+        deferredCap: v.cap, deferredOverflow: v.overflow, shape: shape.label, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore,
+        guests: sw.guests, hLocal, pageOutsPerMop: paging, migrationRate: mig, workload: "kernel-churn", ops, seed,
+      };
+      const costs = Object.fromEntries(Object.entries(s.machine.costs).filter(([, x]) => x !== undefined)) as Record<string, number>;
+      out.push({
+        id, params,
+        run: {
+          cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy, deferredCap: v.cap,
+          deferredOverflow: v.overflow, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore, guests: sw.guests, hLocal,
+          pageOutsPerMop: paging, migrationRate: mig, ops, seed, workload: s.workload as WorkloadParams,
+          ...(Object.keys(costs).length ? { costs } : {}),
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/** `K/N` → the points whose id % N == K − 1. */
+export function parseShard(text: string): { k: number; n: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const k = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!m || !(n >= 1) || !(k >= 1) || k > n || n > 1e6) throw new ConfigError("--shard", `${JSON.stringify(text)} is not K/N with 1 ≤ K ≤ N`);
+  return { k, n };
+}

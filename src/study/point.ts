@@ -1,0 +1,51 @@
+/**
+ * One sweep point, start to finish: run its workload and turn the machine's counters into a
+ * PointResult (plain numbers, derived figures). Pure: the same point gives the same result
+ * wherever it runs (main thread, a worker, another machine).
+ */
+import { runWorkload } from "./workload.js";
+import type { StudyPoint } from "./config.js";
+import type { PointResult } from "./results.js";
+import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../kvm/costs.js";
+import { SCALAR_COUNTERS } from "../types.js";
+import { KVM_COUNTERS } from "../engine/machine.js";
+
+const round = (x: number, digits = 4) => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+
+export function runPoint(p: StudyPoint): PointResult {
+  const { machine: m, tally } = runWorkload(p.run);
+  const c = m.counters();
+  const k = m.kvmCounters();
+  const counters: Record<string, number> = {};
+  for (const name of SCALAR_COUNTERS) counters[name] = Number(c[name]);
+  for (const name of KVM_COUNTERS) counters[name] = Number(k[name]);
+  for (const [h, row] of Object.entries(c.hcalls)) for (const [b, x] of Object.entries(row)) counters[`${h}.${b}`] = Number(x);
+  counters.faultsMapped = tally.faultsMapped;
+  counters.pageOutsTried = tally.pageOutsTried;
+  const cycles = Object.fromEntries(COST_CATEGORIES.map((cat) => [cat, Number(k.cycles[cat])])) as Record<CostCategory, number>;
+  const totalCycles = COST_CATEGORIES.reduce((a, cat) => a + cycles[cat], 0);
+  const invalidationCycles = INVALIDATION_CATEGORIES.reduce((a, cat) => a + cycles[cat], 0);
+  let makespan = 0;
+  for (let cpu = 0; cpu < m.cpus; cpu++) makespan = Math.max(makespan, Number(m.cpuCycles(cpu).clock));
+  const g = tally.guestOps;
+  return {
+    id: p.id,
+    params: p.params,
+    guestOps: g,
+    engineOps: tally.engineOps,
+    counters,
+    cycles,
+    totalCycles,
+    invalidationCycles,
+    cyclesPerGuestOp: round(totalCycles / g),
+    invalidationCyclesPerGuestOp: round(invalidationCycles / g),
+    tlbieWaitCyclesPerGuestOp: round(cycles.tlbieWait / g),
+    tlbHitRate: round(counters.translations ? counters.tlbHits! / counters.translations : 0, 6),
+    violations: counters.violations!,
+    staleHarmless: counters.staleHarmless!,
+    makespan,
+  };
+}

@@ -1,0 +1,109 @@
+// Studies: config validation, point expansion, determinism whatever the workers or shards, merge.
+import { describe, expect, it } from "vitest";
+import { resolveStudy, expandStudy, pointSeed, parseShard } from "../src/study/config.js";
+import { runStudy, mergeResults, shardPoints } from "../src/study/run.js";
+import { runPoint } from "../src/study/point.js";
+import { ZipfSampler } from "../src/study/workload.js";
+import { mulberry32 } from "../src/kvm/scheduler.js";
+import { ConfigError } from "../src/config.js";
+import { readFileSync } from "node:fs";
+
+const small = (over: Record<string, unknown> = {}) => resolveStudy({
+  name: "small",
+  seed: 7,
+  opsPerPoint: 4000,
+  sweeps: [{
+    name: "s", cores: [1, 4], shapes: [{ label: "1 vcpu", vcpus: 1, threadsPerVcore: 4 }, { label: "4 vcores", vcpus: 16, threadsPerVcore: 4 }],
+    policies: [{ policy: "need-tlb-flush" }, { policy: "last-vcpu" }, { policy: "deferred-va", deferredCaps: [1, 8] }],
+    hLocal: ["lying"], pageOutsPerMop: [5000],
+  }],
+  ...over,
+});
+
+describe("study config", () => {
+  it("fills defaults and expands points in a fixed order with per-point seeds", () => {
+    const s = small();
+    expect(s.machine).toEqual({ smt: 4, tlbSets: 128, tlbWays: 4, costs: {} });
+    expect(s.workload.zipf).toBe(0.9);
+    const pts = expandStudy(s);
+    expect(pts).toHaveLength(2 * 2 * 4); // cores × shapes × (2 policies + 2 caps)
+    expect(pts.map((p) => p.id)).toEqual([...pts.keys()]);
+    expect(pts.slice(0, 4).map((p) => [p.params.cores, p.params.shape, p.params.policy, p.params.deferredCap])).toEqual([
+      [1, "1 vcpu", "need-tlb-flush", null], [1, "1 vcpu", "last-vcpu", null], [1, "1 vcpu", "deferred-va", 1], [1, "1 vcpu", "deferred-va", 8],
+    ]);
+    expect(pts[5]!.params.seed).toBe(pointSeed(7, 5));
+    expect(new Set(pts.map((p) => p.params.seed)).size).toBe(pts.length);
+  });
+
+  it("errors name the field (and the file)", () => {
+    expect(() => resolveStudy({ name: "x", sweeps: [{ name: "s", cores: [2048], shapes: [{ label: "a", vcpus: 1, threadsPerVcore: 4 }], policies: [{ policy: "last-vcpu" }] }] })).toThrow(/study\.sweeps\.0\.cores\.0/);
+    expect(() => resolveStudy({ name: "x", sweeps: [] }, "f.json")).toThrow(/^f\.json: study\.sweeps/);
+    expect(() => resolveStudy({ name: "x", sweeps: [{ name: "s", cores: [1], shapes: [{ label: "a", vcpus: 1, threadsPerVcore: 4 }], policies: [{ policy: "last-vcpu", deferredCaps: [4] }] }] })).toThrow(ConfigError);
+    expect(() => resolveStudy({ ...small(), bogus: 1 })).toThrow(/unknown key "bogus"/);
+    expect(() => parseShard("3/2")).toThrow(/--shard/);
+    expect(parseShard("2/5")).toEqual({ k: 2, n: 5 });
+  });
+
+  it("the default study: POWER7 scale, every policy, ≥ 100 million guest operations", () => {
+    const s = resolveStudy(JSON.parse(readFileSync(new URL("../studies/default.json", import.meta.url), "utf8")));
+    const pts = expandStudy(s);
+    expect(pts.reduce((a, p) => a + p.params.ops, 0)).toBeGreaterThanOrEqual(100e6);
+    expect(Math.max(...pts.map((p) => p.params.cores))).toBe(256);
+    expect(new Set(pts.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va"]));
+    expect(new Set(pts.map((p) => p.params.shape))).toEqual(new Set(["1 vcpu", "1 vcore", "4 vcores", "64 vcores"]));
+    const caps = new Set(pts.filter((p) => p.params.policy === "deferred-va").map((p) => p.params.deferredCap));
+    expect(Math.min(...caps as Set<number>)).toBe(1);
+    expect(Math.max(...caps as Set<number>)).toBe(4096);
+  });
+});
+
+describe("workload pieces", () => {
+  it("Zipf alias sampler matches the distribution", () => {
+    const z = new ZipfSampler(10, 1);
+    const r = mulberry32(3);
+    const n = 200000;
+    const counts = new Array(10).fill(0);
+    for (let i = 0; i < n; i++) counts[z.draw(r(), r())]++;
+    const h = Array.from({ length: 10 }, (_, i) => 1 / (i + 1)).reduce((a, b) => a + b);
+    counts.forEach((c, i) => expect(Math.abs(c / n - 1 / (i + 1) / h)).toBeLessThan(0.006));
+  });
+
+  it("a point's counters add up and the engine refuses none of the generator's hcalls", () => {
+    const [p] = expandStudy(small()).filter((x) => x.params.cores === 4 && x.params.shape === "4 vcores" && x.params.policy === "deferred-va");
+    const r = runPoint(p!);
+    expect(r.guestOps).toBe(4000);
+    expect(r.counters.translations! + r.counters["H_ENTER.H_SUCCESS"]! + r.counters["H_REMOVE.H_SUCCESS"]! + r.counters["H_PROTECT.H_SUCCESS"]! + r.counters["H_BULK_REMOVE.H_SUCCESS"]!).toBeGreaterThanOrEqual(4000);
+    for (const h of ["H_ENTER", "H_REMOVE", "H_PROTECT", "H_BULK_REMOVE"]) {
+      for (const b of ["H_PARAMETER", "H_PTEG_FULL", "H_NOT_FOUND", "H_PRIVILEGE", "other"]) expect([h, b, r.counters[`${h}.${b}`]]).toEqual([h, b, 0]);
+    }
+    expect(r.totalCycles).toBe(Object.values(r.cycles).reduce((a, b) => a + b, 0));
+    expect(r.counters.deferredRecords).toBeGreaterThan(0); // lying H_LOCAL on a 4-vcore guest
+    expect(r.violations).toBe(0);
+  });
+});
+
+describe("running studies", () => {
+  it("results are byte-identical with 1 or 2 workers, and as two shards merged", async () => {
+    const s = small();
+    const one = await runStudy(s, { workers: 1 });
+    const two = await runStudy(s, { workers: 2 });
+    const a = JSON.stringify(one.results);
+    expect(JSON.stringify(two.results)).toBe(a);
+    const s1 = await runStudy(s, { workers: 1, shard: { k: 1, n: 2 } });
+    const s2 = await runStudy(s, { workers: 1, shard: { k: 2, n: 2 } });
+    expect(s1.results.points.map((p) => p.id)).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+    const merged = mergeResults([{ file: "b", results: s2.results }, { file: "a", results: s1.results }]);
+    expect(JSON.stringify(merged)).toBe(a);
+    expect(() => mergeResults([{ file: "a", results: s1.results }])).toThrow(/8 of 16 points are missing/);
+    expect(mergeResults([{ file: "a", results: s1.results }], true).points).toHaveLength(8);
+    const other = await runStudy(small({ seed: 8 }), { workers: 1, shard: { k: 2, n: 2 } });
+    expect(() => mergeResults([{ file: "a", results: s1.results }, { file: "c", results: other.results }])).toThrow(/c: a different study/);
+    expect(one.timing.guestOps).toBe(16 * 4000);
+  });
+
+  it("shards partition the points", () => {
+    const pts = expandStudy(small());
+    const ids = [1, 2, 3].flatMap((k) => shardPoints(pts, { k, n: 3 }).map((p) => p.id)).sort((x, y) => x - y);
+    expect(ids).toEqual(pts.map((p) => p.id));
+  });
+});
