@@ -75,6 +75,22 @@ const POLICY_COLORS: Record<PolicyName, string> = {
 };
 const DEFERRED_SHADES = ["#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"];
 
+/** Line dashes and point shapes by policy, so that overlapping lines stay visible. */
+const POLICY_DASH: Record<PolicyName, number[]> = {
+  "need-tlb-flush": [1, 0], "need-tlb-flush-3.8": [6, 3], "last-vcpu": [1, 0], "flush-always": [1, 0], "deferred-va": [1, 0], "need-tlb-flush-no-init": [2, 2],
+};
+const POLICY_SHAPE: Record<PolicyName, string> = {
+  "need-tlb-flush": "circle", "need-tlb-flush-3.8": "square", "last-vcpu": "triangle-up", "flush-always": "diamond", "deferred-va": "triangle-down", "need-tlb-flush-no-init": "cross",
+};
+
+export function variantDash(v: Variant): number[] {
+  return POLICY_DASH[v.policy] ?? [1, 0];
+}
+
+export function variantShape(v: Variant): string {
+  return POLICY_SHAPE[v.policy] ?? "circle";
+}
+
 /** Color of every variant of a study: one hue per policy, shades from light to dark by cap. */
 export function variantColors(variants: readonly Variant[]): Map<string, string> {
   const colors = new Map<string, string>();
@@ -234,7 +250,7 @@ export interface Slice {
  * (the thread's question). A flush-always variant missing from a paging slice is taken from the
  * same slice without paging (it pins memory), and named in `pinned`.
  */
-export function pickSlice(cells: readonly Cell[], free: (c: Cell) => string): Slice {
+export function pickSlice(cells: readonly Cell[], free: (c: Cell) => string, primary?: (c: Cell) => string): Slice {
   let cur = [...cells];
   const chosen: Slice["chosen"] = {};
   const fixed: Partial<Record<SliceField, unknown>> = {};
@@ -246,12 +262,13 @@ export function pickSlice(cells: readonly Cell[], free: (c: Cell) => string): Sl
     }
     if (f === "hLocal" && values.includes("honest")) values = ["honest"];
     if (f === "pageOutsPerMop" && values.some((v) => (v as number) > 0)) values = values.filter((v) => (v as number) > 0);
+    // Score: distinct `primary` combinations (if given), then distinct `free` ones, then cells.
     let best = values[0];
-    let bestScore = [-1, -1];
+    let bestScore: number[] = [];
     for (const v of values) {
       const sub = cur.filter((c) => c.context[f] === v);
-      const score = [new Set(sub.map(free)).size, sub.length];
-      if (score[0]! > bestScore[0]! || (score[0] === bestScore[0] && score[1]! > bestScore[1]!)) [best, bestScore] = [v, score];
+      const score = [primary ? new Set(sub.map(primary)).size : 0, new Set(sub.map(free)).size, sub.length];
+      if (lexGreater(score, bestScore)) [best, bestScore] = [v, score];
     }
     cur = cur.filter((c) => c.context[f] === best);
     chosen[f] = best as string | number;
@@ -266,6 +283,14 @@ export function pickSlice(cells: readonly Cell[], free: (c: Cell) => string): Sl
     pinned.push(...distinct(extra.map((c) => c.variant.label)));
   }
   return { cells: cur.sort(compareCells), chosen, pinned };
+}
+
+function lexGreater(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    if (b[i] === undefined || a[i]! > b[i]!) return true;
+    if (a[i]! < b[i]!) return false;
+  }
+  return false;
 }
 
 /** A slice's choices in words, e.g. "H_LOCAL honest · 100 page-outs per M guest ops". */

@@ -1,0 +1,335 @@
+/**
+ * The study's conclusions in plain words, computed from the points. Each finding compares like
+ * with like: the cells it compares come from one slice (src/report/study-data.ts: one sweep, one
+ * H_LOCAL use, one paging rate, one workload… — honest H_LOCAL and host paging preferred, the
+ * thread's case), and differ only in policy variant, guest shape and core count, which the
+ * sentence names. A finding is left out when the points it needs are absent: a study may hold any
+ * subset of the sweep.
+ */
+import type { StudyResults } from "../study/results.js";
+import {
+  type Cell, type Slice, cellsOf, compareVariants, describeField, distinct, fmtCycles, fmtInt, fmtPct, fmtRatio,
+  hLocalWords, listWords, pickSlice, plural, pooled, shapeGuests, shapesOf,
+} from "./study-data.js";
+
+const BASELINE = "need-tlb-flush";
+/** The policies that honour H_LOCAL with a tlbiel, compared with need-tlb-flush. */
+const LOCAL_FAMILIES = ["deferred-va", "last-vcpu"] as const;
+/** A deferred-va cap "as good as the best" spends at most this much more on invalidation. */
+const KNEE = 0.05;
+
+/** The findings, one sentence each, in the order a reader of the thread would ask them. */
+export function findings(results: StudyResults): string[] {
+  const cells = cellsOf(results.points);
+  if (cells.length === 0) return [];
+  return [
+    ...localWins(cells),
+    ...winVsCores(cells),
+    ...leaks(cells),
+    ...noLeaks(cells),
+    ...tlbieQueueing(cells),
+    ...flushAlwaysCost(cells),
+    ...bestDeferredCap(cells),
+  ];
+}
+
+/** The slice of the local-flush comparisons: honest H_LOCAL, need-tlb-flush and the local families. */
+function localSlice(cells: Cell[]): Slice | undefined {
+  const mine = cells.filter((c) => c.context.hLocal === "honest"
+    && (c.variant.policy === BASELINE || (LOCAL_FAMILIES as readonly string[]).includes(c.variant.policy)));
+  if (!mine.some((c) => c.variant.policy === BASELINE) || !mine.some((c) => c.variant.policy !== BASELINE)) return undefined;
+  return pickSlice(mine, (c) => `${c.variant.key}|${c.context.shape}|${c.context.cores}`);
+}
+
+/**
+ * 1. At the largest machine, for each guest shape that passes H_LOCAL honestly (largest first): how
+ * much less than need-tlb-flush the best deferred-va cap, and last-vcpu, spend on invalidation.
+ */
+function localWins(cells: Cell[]): string[] {
+  const slice = localSlice(cells);
+  if (!slice) return [];
+  const out: string[] = [];
+  const comparable = slice.cells.filter((c) => c.variant.policy === BASELINE && c.invalidationCyclesPerGuestOp > 0
+    && slice.cells.some((d) => d.variant.policy !== BASELINE && sameCoresShape(c, d)));
+  if (comparable.length === 0) return [];
+  const cores = Math.max(...comparable.map((c) => c.context.cores));
+  for (const shape of shapesOf(comparable).reverse()) {
+    const base = comparable.find((c) => c.context.cores === cores && c.context.shape === shape);
+    if (!base) continue;
+    const clauses: string[] = [];
+    for (const family of LOCAL_FAMILIES) {
+      const candidates = slice.cells.filter((c) => c.variant.policy === family && sameCoresShape(c, base));
+      if (candidates.length === 0) continue;
+      // Best = fewest invalidation cycles; ties go to the smaller cap (cells are in cap order).
+      const best = candidates.reduce((a, b) => (b.invalidationCyclesPerGuestOp < a.invalidationCyclesPerGuestOp ? b : a));
+      const [b, x] = [base.invalidationCyclesPerGuestOp, best.invalidationCyclesPerGuestOp];
+      const violations = `with ${plural(best.violations, "violation")}`;
+      if (clauses.length === 0) {
+        const all = change(base.cyclesPerGuestOp, best.cyclesPerGuestOp);
+        clauses.push(`${best.variant.label} spends ${compared(b, x, "cycles on invalidation per guest operation")} ${BASELINE} `
+          + `(${same(b, x) ? fmtCycles(x) : `${fmtCycles(x)} vs ${fmtCycles(b)}`}) and ${all ? `${all} cycles in all` : "as many in all"}, ${violations}`);
+      } else {
+        clauses.push(`${best.variant.label} ${change(b, x) ?? "the same"} on invalidation (${fmtCycles(x)}), ${violations}`);
+      }
+    }
+    out.push(`On ${coresWord(cores)}${qualifier(slice)}, for ${shapeGuests(shape)} ${hLocalWords("honest")}, ${clauses.join("; ")}.`);
+  }
+  return out;
+}
+
+/**
+ * 2. How the saving of each local-flush family over need-tlb-flush changes with the machine size,
+ * for the largest guest shape that has the comparison at two sizes or more.
+ */
+function winVsCores(cells: Cell[]): string[] {
+  const slice = localSlice(cells);
+  if (!slice) return [];
+  const out: string[] = [];
+  for (const family of LOCAL_FAMILIES) {
+    for (const shape of shapesOf(slice.cells).reverse()) {
+      const at = (cores: number) => slice.cells.filter((c) => c.context.shape === shape && c.context.cores === cores);
+      // The family's best variant at each size (as in finding 1) against need-tlb-flush there.
+      const savings: { cores: number; label: string; saving: number }[] = [];
+      for (const cores of distinct(slice.cells.map((c) => c.context.cores))) {
+        const base = at(cores).find((c) => c.variant.policy === BASELINE);
+        const mine = at(cores).filter((c) => c.variant.policy === family);
+        if (!base || mine.length === 0 || !(base.invalidationCyclesPerGuestOp > 0)) continue;
+        const best = mine.reduce((a, b) => (b.invalidationCyclesPerGuestOp < a.invalidationCyclesPerGuestOp ? b : a));
+        savings.push({ cores, label: best.variant.label, saving: 1 - best.invalidationCyclesPerGuestOp / base.invalidationCyclesPerGuestOp });
+      }
+      if (savings.length < 2) continue;
+      const labels = distinct(savings.map((s) => s.label));
+      const who = labels.length === 1 ? labels[0]! : `${family} (best cap at each size)`;
+      const [first, last] = [savings[0]!, savings[savings.length - 1]!];
+      const verb = last.saving > first.saving ? "grows" : last.saving < first.saving ? "shrinks" : "stays";
+      out.push(`For ${shapeGuests(shape)} ${hLocalWords("honest")}${qualifier(slice)}, the invalidation saving of ${who} over ${BASELINE} `
+        + `${verb} from ${progression(savings.map((s) => ({ cores: s.cores, text: fmtPct(s.saving) })))}.`);
+      break;
+    }
+  }
+  return out;
+}
+
+/** 3. Each variant that let a guest reach a frame it no longer owns, and where. */
+function leaks(cells: Cell[]): string[] {
+  const out: string[] = [];
+  for (const variant of variantLabels(cells)) {
+    const mine = cells.filter((c) => c.variant.label === variant);
+    const leaking = mine.filter((c) => c.leakingRuns > 0);
+    if (leaking.length === 0) continue;
+    const paging = mine.filter((c) => c.context.pageOutsPerMop > 0);
+    const pinned = mine.filter((c) => c.context.pageOutsPerMop === 0);
+    const counts = paging.length === 0
+      ? `${leakingRuns(pinned)} of ${runs(pinned)} runs, all without host paging`
+      : `${leakingRuns(paging)} of ${runs(paging)} runs with host paging` + (pinned.length > 0 ? ` and ${leakingRuns(pinned)} of ${runs(pinned)} without` : "");
+    const total = plural(leaking.reduce((s, c) => s + c.violations, 0), "violation");
+    out.push(`${variant} leaks in ${counts} (${total}, ${where(mine, leaking)}).`);
+  }
+  return out;
+}
+
+/** Where a variant's violations happened: guest shapes and H_LOCAL use. */
+function where(mine: Cell[], leaking: Cell[]): string {
+  const leakShapes = shapesOf(leaking);
+  const passing = shapesOf(mine.filter((c) => c.context.hLocal !== "never"));
+  const onlyPassing = leaking.every((c) => c.context.hLocal !== "never");
+  if (onlyPassing && passing.length > 1 && leakShapes.length === passing.length) return "in every guest shape that passes H_LOCAL";
+  const modes = distinct(leaking.map((c) => c.context.hLocal));
+  return `with ${shapesGuests(leakShapes)}, H_LOCAL ${listWords(modes)}`;
+}
+
+/** 4. The variants with no violation at all, and over how many runs. */
+function noLeaks(cells: Cell[]): string[] {
+  const safe = variantLabels(cells).filter((v) => cells.every((c) => c.variant.label !== v || c.violations === 0));
+  if (safe.length === 0) return [];
+  const mine = cells.filter((c) => safe.includes(c.variant.label));
+  const paged = runs(mine.filter((c) => c.context.pageOutsPerMop > 0));
+  const total = runs(mine);
+  // deferred-va's caps in one name: "deferred-va (caps 8, 64 and 512)".
+  const names = variantLabels(mine.filter((c) => c.variant.policy !== "deferred-va"));
+  const deferred = mine.filter((c) => c.variant.policy === "deferred-va");
+  if (variantLabels(deferred).length > 1) {
+    const caps = distinct(deferred.map((c) => c.variant.deferredCap)).filter((k) => k !== null).map(String);
+    const overflows = distinct(deferred.map((c) => c.variant.deferredOverflow)).filter((o) => o !== null);
+    const rules = overflows.length > 1 ? `; overflow ${listWords(overflows)}` : "";
+    names.push(`deferred-va (${caps.length === 1 ? "cap" : "caps"} ${listWords(caps)}${rules})`);
+  } else names.push(...variantLabels(deferred));
+  const pagedWords = paged === total ? "all with host paging" : paged === 0 ? "none with host paging" : `${fmtInt(paged)} with host paging`;
+  return [`${listWords(names)} ${names.length === 1 ? "has" : "have"} no violation in ${plural(total, "run")} (${pagedWords}).`];
+}
+
+/**
+ * 5. The share of need-tlb-flush's invalidation cycles spent queueing for the tlbie fabric, from
+ * the largest machine down, pooled over the guest shapes run at every size shown.
+ */
+function tlbieQueueing(cells: Cell[]): string[] {
+  const base = cells.filter((c) => c.variant.policy === BASELINE);
+  if (base.length === 0) return [];
+  const slice = pickSlice(base, (c) => `${c.context.shape}|${c.context.cores}`);
+  const sizes = distinct(slice.cells.map((c) => c.context.cores));
+  if (sizes.length < 2) return [];
+  // Shapes run at every size, so each size pools the same configurations.
+  const shapes = shapesOf(slice.cells).filter((s) => sizes.every((n) => slice.cells.some((c) => c.context.shape === s && c.context.cores === n)));
+  if (shapes.length === 0) return [];
+  const steps = sizes.map((cores) => {
+    const p = pooled(slice.cells.filter((c) => c.context.cores === cores && shapes.includes(c.context.shape)));
+    return { cores, share: p.tlbieWaitShare, perOp: p.tlbieWaitShare * p.invalidationCyclesPerGuestOp };
+  }).filter((s) => Number.isFinite(s.share));
+  if (steps.length < 2) return [];
+  // The largest size, then the middle one and the smallest.
+  const [hi, ...shown] = pickProgression(steps, 3).reverse() as [typeof steps[0], ...typeof steps];
+  return [`tlbie queueing (waiting for the fabric) is ${fmtPct(hi.share)} of ${BASELINE}'s invalidation cycles on ${coresWord(hi.cores)} `
+    + `(${fmtCycles(hi.perOp)} cycles per guest operation)${shown.map((s) => `, ${fmtPct(s.share)} on ${coresWord(s.cores)}`).join("")}`
+    + `${qualifier(slice, shapes.length === 1 ? [shapeGuests(shapes[0]!)] : [`${shapesGuests(shapes)} pooled`], true)}.`];
+}
+
+/**
+ * 6. What flushing the whole TLB at every entry and exit (PPC970) costs at the largest machine,
+ * against need-tlb-flush in the same configurations, pooled over guest shapes and per shape.
+ */
+function flushAlwaysCost(cells: Cell[]): string[] {
+  const mine = cells.filter((c) => c.variant.policy === "flush-always" || c.variant.policy === BASELINE);
+  if (!mine.some((c) => c.variant.policy === "flush-always") || !mine.some((c) => c.variant.policy === BASELINE)) return [];
+  const slice = pickSlice(mine, (c) => `${c.variant.key}|${c.context.shape}|${c.context.cores}`);
+  const pairs = slice.cells.filter((c) => c.variant.policy === "flush-always").flatMap((fa) => {
+    // A pinned flush-always cell (no paging) pairs with need-tlb-flush at the slice's paging rate.
+    const base = slice.cells.find((c) => c.variant.policy === BASELINE && sameCoresShape(c, fa));
+    return base ? [[fa, base] as const] : [];
+  });
+  if (pairs.length === 0) return [];
+  const cores = Math.max(...pairs.map(([fa]) => fa.context.cores));
+  const top = pairs.filter(([fa]) => fa.context.cores === cores);
+  const ratioOf = (ps: typeof top) => pooled(ps.map(([fa]) => fa)).cyclesPerGuestOp / pooled(ps.map(([, b]) => b)).cyclesPerGuestOp;
+  const ratio = ratioOf(top);
+  if (!Number.isFinite(ratio)) return [];
+  const shapes = shapesOf(top.map(([fa]) => fa));
+  const detail: string[] = [];
+  if (shapes.length === 1) detail.push(shapeGuests(shapes[0]!));
+  else {
+    const perShape = shapes.map((s) => ({ s, r: ratioOf(top.filter(([fa]) => fa.context.shape === s)) })).filter((x) => Number.isFinite(x.r));
+    const min = perShape.reduce((a, b) => (b.r < a.r ? b : a));
+    const max = perShape.reduce((a, b) => (b.r > a.r ? b : a));
+    detail.push(min === max ? `${shapesGuests(shapes)} pooled` : `from ${fmtRatio(min.r)} for ${shapeGuests(min.s)} to ${fmtRatio(max.r)} for ${shapeGuests(max.s)}`);
+  }
+  if (slice.pinned.length > 0) detail.push("flush-always without host paging as it pins memory");
+  return [`flush-always costs ${fmtCycles(pooled(top.map(([fa]) => fa)).cyclesPerGuestOp)} cycles per guest operation on ${coresWord(cores)}, `
+    + `${fmtRatio(ratio)} ${BASELINE}${qualifier(slice, detail, true)}.`];
+}
+
+/**
+ * 7. The deferred-va cap that spends the fewest invalidation cycles, per guest shape, at the machine
+ * size with the most caps, with need-tlb-flush in the same configuration for reference.
+ */
+function bestDeferredCap(cells: Cell[]): string[] {
+  const dva = cells.filter((c) => c.variant.policy === "deferred-va" && c.variant.deferredCap !== null);
+  const capsAt = new Map<number, Set<number>>();
+  for (const c of dva) capsAt.set(c.context.cores, (capsAt.get(c.context.cores) ?? new Set()).add(c.variant.deferredCap!));
+  // The size with the most caps; the larger one on a tie.
+  let cores: number | undefined;
+  for (const [n, caps] of [...capsAt.entries()].sort(([a], [b]) => a - b)) {
+    if (caps.size >= 2 && (cores === undefined || caps.size >= capsAt.get(cores)!.size)) cores = n;
+  }
+  if (cores === undefined) return [];
+  const here = cells.filter((c) => c.context.cores === cores && (c.variant.policy === BASELINE || dva.includes(c)));
+  const slice = pickSlice(here, (c) => `${c.variant.key}|${c.context.shape}`);
+  const out: string[] = [];
+  for (const shape of shapesOf(slice.cells).reverse()) {
+    const mine = slice.cells.filter((c) => c.context.shape === shape);
+    for (const overflow of distinct(mine.map((c) => c.variant.deferredOverflow)).filter((o) => o !== null)) {
+      const caps = mine.filter((c) => c.variant.policy === "deferred-va" && c.variant.deferredOverflow === overflow);
+      if (caps.length < 2) continue;
+      const best = caps.reduce((a, b) => (b.invalidationCyclesPerGuestOp < a.invalidationCyclesPerGuestOp ? b : a));
+      const ends = [caps[0]!, caps[caps.length - 1]!].filter((c) => c !== best);
+      const vs = ends.map((c) => `${fmtCycles(c.invalidationCyclesPerGuestOp)} at cap ${c.variant.deferredCap}`);
+      const base = mine.find((c) => c.variant.policy === BASELINE);
+      if (base) vs.push(`${fmtCycles(base.invalidationCyclesPerGuestOp)} for ${BASELINE}`);
+      const rule = overflow !== "flush" ? ` (${overflow} overflow)` : "";
+      // The knee: the smallest cap within KNEE of the best (a cap bounds the host memory the list takes).
+      const knee = caps.find((c) => c.invalidationCyclesPerGuestOp <= best.invalidationCyclesPerGuestOp * (1 + KNEE));
+      const kneeWords = knee && knee !== best
+        ? `; cap ${knee.variant.deferredCap} comes within ${fmtPct(KNEE)} of it (${fmtCycles(knee.invalidationCyclesPerGuestOp)})` : "";
+      out.push(`For ${shapeGuests(shape)} ${hLocalWords(best.context.hLocal)} on ${coresWord(cores)}${qualifier(slice)}, `
+        + `deferred-va cap ${best.variant.deferredCap}${rule} spends the fewest invalidation cycles per guest operation of caps `
+        + `${caps[0]!.variant.deferredCap} to ${caps[caps.length - 1]!.variant.deferredCap}: ${fmtCycles(best.invalidationCyclesPerGuestOp)}`
+        + (vs.length > 0 ? `, vs ${listWords(vs)}` : "")
+        + `, with ${plural(caps.reduce((s, c) => s + c.violations, 0), "violation")} across all caps${kneeWords}.`);
+    }
+  }
+  return out;
+}
+
+// ─── helpers ─────────────────────────────────────────────────────────────────────────────────────
+
+/** "37.2% fewer" / "4.0% more", relative to `base`; undefined when they round to the same. */
+function change(base: number, x: number): string | undefined {
+  if (same(base, x)) return undefined;
+  const d = (base - x) / base;
+  return `${fmtPct(Math.abs(d))} ${d >= 0 ? "fewer" : "more"}`;
+}
+
+/** Equal to the printed precision of a percentage (0.0%). */
+function same(base: number, x: number): boolean {
+  return base === x || fmtPct(Math.abs((base - x) / base)) === "0.0%";
+}
+
+/** "37.2% fewer WHAT than" / "as many WHAT as". */
+function compared(base: number, x: number, what: string): string {
+  const c = change(base, x);
+  return c ? `${c} ${what} than` : `as many ${what} as`;
+}
+
+function sameCoresShape(a: Cell, b: Cell): boolean {
+  return a.context.cores === b.context.cores && a.context.shape === b.context.shape;
+}
+
+function coresWord(n: number): string {
+  return `${n} ${n === 1 ? "core" : "cores"}`;
+}
+
+function runs(cells: readonly Cell[]): number {
+  return cells.reduce((s, c) => s + c.runs, 0);
+}
+
+function leakingRuns(cells: readonly Cell[]): number {
+  return cells.reduce((s, c) => s + c.leakingRuns, 0);
+}
+
+/** Variant labels of some cells, in variant order. */
+function variantLabels(cells: readonly Cell[]): string[] {
+  const vs = new Map<string, Cell["variant"]>();
+  for (const c of cells) vs.set(c.variant.label, c.variant);
+  return [...vs.values()].sort(compareVariants).map((v) => v.label);
+}
+
+/** "4-vcore and 64-vcore guests". */
+function shapesGuests(shapes: readonly string[]): string {
+  const adjectives = shapes.map((s) => /^(.*) guests$/.exec(shapeGuests(s))![1]!);
+  return `${listWords(adjectives)} guests`;
+}
+
+/**
+ * The slice's fixed values in words after `lead` (other notes), in parentheses, e.g.
+ * " (sweep scaling, 2000 page-outs per M guest ops)" or " (4-vcore guests; sweep scaling)";
+ * H_LOCAL only with `hLocal` (most sentences say it already).
+ */
+function qualifier(s: Slice, lead: readonly string[] = [], hLocal = false): string {
+  const parts = Object.entries(s.chosen)
+    .filter(([f]) => f !== "hLocal" || hLocal)
+    .map(([f, v]) => describeField(f as never, v as string | number));
+  const groups = [...lead, ...(parts.length > 0 ? [parts.join(", ")] : [])];
+  return groups.length > 0 ? ` (${groups.join("; ")})` : "";
+}
+
+/** At most `n` steps spread over a list (first, last, then the middle). */
+function pickProgression<T>(xs: readonly T[], n: number): T[] {
+  if (xs.length <= n) return [...xs];
+  if (n === 1) return [xs[xs.length - 1]!];
+  return [xs[0]!, ...(n > 2 ? [xs[Math.floor((xs.length - 1) / 2)]!] : []), xs[xs.length - 1]!];
+}
+
+/** "0.0% on 1 core to 12.0% on 16 cores and 37.2% on 256 cores" (first, middle, last). */
+function progression(steps: readonly { cores: number; text: string }[]): string {
+  const shown = pickProgression(steps, 3);
+  const [first, ...rest] = shown.map((s) => `${s.text} on ${coresWord(s.cores)}`);
+  return `${first} to ${listWords(rest)}`;
+}

@@ -1,0 +1,298 @@
+/**
+ * A study's output files (what `hptlab study` writes): results.json, results.csv, summary.md and a
+ * self-contained report.html (inline SVG plots and CSS; no script, no network). Every file is a
+ * pure function of the StudyResults: the same results give the same bytes.
+ *
+ * Findings (findings.ts) and plots (plots.ts) are computed here too, never written by hand.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { COST_CATEGORIES } from "../kvm/costs.js";
+import type { PointParams, PointResult, StudyResults } from "../study/results.js";
+import { findings } from "./findings.js";
+import { type Plot, plots } from "./plots.js";
+import {
+  type Cell, CONTEXT_FIELDS, type ContextField, cellsOf, cmp, distinct, fmtCycles, fmtInt, fmtPct, plural, shapesOf, studyPoints, variantsOf,
+} from "./study-data.js";
+
+export { findings } from "./findings.js";
+export { plots, type Plot } from "./plots.js";
+
+// ─── results.csv ─────────────────────────────────────────────────────────────────────────────────
+
+/** PointParams fields, in the order of the interface (src/study/results.ts). */
+export const PARAM_COLUMNS = [
+  "sweep", "cores", "smt", "tlbSets", "tlbWays", "policy", "deferredCap", "deferredOverflow", "shape", "vcpus",
+  "threadsPerVcore", "guests", "hLocal", "pageOutsPerMop", "migrationRate", "workload", "ops", "seed",
+] as const satisfies readonly (keyof PointParams)[];
+
+const FIGURE_COLUMNS = [
+  "guestOps", "engineOps", "totalCycles", "invalidationCycles", "cyclesPerGuestOp", "invalidationCyclesPerGuestOp",
+  "tlbieWaitCyclesPerGuestOp", "tlbHitRate", "violations", "staleHarmless", "makespan",
+] as const satisfies readonly (keyof PointResult)[];
+
+/**
+ * One row per point (in id order) under a header: id, every PointParams field, the figures, one
+ * column per cost category (`cycles.<name>`, in cost-table order) and per counter
+ * (`counters.<name>`, sorted; empty where a point lacks it). RFC 4180 quoting, "\n" line ends;
+ * null and non-finite numbers are empty fields.
+ */
+export function resultsCsv(results: StudyResults): string {
+  const points = studyPoints(results);
+  const counters = distinct(points.flatMap((p) => Object.keys(p.counters)));
+  const header = ["id", ...PARAM_COLUMNS, ...FIGURE_COLUMNS, ...COST_CATEGORIES.map((c) => `cycles.${c}`), ...counters.map((c) => `counters.${c}`)];
+  const lines = [header.map(csvField).join(",")];
+  for (const p of points) {
+    const row: unknown[] = [
+      p.id, ...PARAM_COLUMNS.map((f) => p.params[f]), ...FIGURE_COLUMNS.map((f) => p[f]),
+      ...COST_CATEGORIES.map((c) => p.cycles[c]), ...counters.map((c) => p.counters[c]),
+    ];
+    lines.push(row.map(csvField).join(","));
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
+function csvField(x: unknown): string {
+  if (x === null || x === undefined) return "";
+  if (typeof x === "number") return Number.isFinite(x) ? String(x) : "";
+  const s = String(x);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+// ─── what was run, summary tables ────────────────────────────────────────────────────────────────
+
+/** "What was run", as label/value lines shared by summary.md and report.html. */
+function runFacts(results: StudyResults): { label: string; value: string }[] {
+  const points = studyPoints(results);
+  const facts: { label: string; value: string }[] = [];
+  const shard = results.shard.n > 1 ? ` (shard ${results.shard.k}/${results.shard.n})` : "";
+  facts.push({ label: "Points", value: `${fmtInt(points.length)} of ${fmtInt(results.totalPoints)}${shard}` });
+  facts.push({ label: "Guest operations", value: `${fmtInt(points.reduce((s, p) => s + p.guestOps, 0))} in total (${fmtInt(points.reduce((s, p) => s + p.engineOps, 0))} engine ops)` });
+  if (points.length === 0) return facts;
+  const machines = distinct(points.map((p) => `SMT${p.params.smt}, ${p.params.tlbSets}×${p.params.tlbWays} TLB`));
+  facts.push({ label: "Machine sizes", value: `${distinct(points.map((p) => p.params.cores)).join(", ")} cores (${machines.join("; ")})` });
+  facts.push({ label: "Policies", value: variantsSummary(points) });
+  facts.push({ label: "Guest shapes", value: shapesOf(points).join(", ") });
+  facts.push({ label: "H_LOCAL", value: distinct(points.map((p) => p.params.hLocal)).join(", ") });
+  facts.push({ label: "Host paging", value: `${distinct(points.map((p) => p.params.pageOutsPerMop)).join(", ")} page-outs per million guest ops` });
+  const sweeps = [...new Set(points.map((p) => p.params.sweep))].map((s) => `${s} (${fmtInt(points.filter((p) => p.params.sweep === s).length)} points)`);
+  facts.push({ label: "Sweeps", value: sweeps.join(", ") });
+  facts.push({ label: "Workloads", value: `${distinct(points.map((p) => p.params.workload)).join(", ")}; migration rate ${distinct(points.map((p) => p.params.migrationRate)).join(", ")}` });
+  return facts;
+}
+
+/** "need-tlb-flush, last-vcpu, deferred-va (caps 1, 2, …, 4096)". */
+function variantsSummary(points: readonly PointResult[]): string {
+  const variants = variantsOf(points);
+  const out: string[] = [];
+  for (const policy of distinct(variants.map((v) => v.policy)).sort((a, b) => variants.findIndex((v) => v.policy === a) - variants.findIndex((v) => v.policy === b))) {
+    const mine = variants.filter((v) => v.policy === policy);
+    const caps = distinct(mine.map((v) => v.deferredCap).filter((k) => k !== null));
+    const overflows = distinct(mine.map((v) => v.deferredOverflow).filter((o) => o !== null));
+    const parts = [caps.length > 0 ? `${caps.length === 1 ? "cap" : "caps"} ${caps.join(", ")}` : "", overflows.length > 0 ? `overflow ${overflows.join(", ")}` : ""].filter((x) => x);
+    out.push(parts.length > 0 ? `${policy} (${parts.join("; ")})` : policy);
+  }
+  return out.join(", ");
+}
+
+interface SummaryTable {
+  heading: string;
+  headers: string[];
+  /** Right-aligned columns (numbers). */
+  numeric: boolean[];
+  rows: string[][];
+}
+
+const FIELD_HEADERS: Partial<Record<ContextField, string>> = {
+  sweep: "sweep", hLocal: "H_LOCAL", pageOutsPerMop: "page-outs / M ops", workload: "workload", migrationRate: "migration rate",
+  guests: "guests", smt: "SMT", tlbSets: "TLB sets", tlbWays: "TLB ways",
+};
+
+/**
+ * One table per guest shape at the largest core count: a row per policy variant and configuration
+ * (the context fields that differ within the shape lead the row), replicate runs pooled.
+ */
+function summaryTables(results: StudyResults): { cores: number; tables: SummaryTable[] } | undefined {
+  const cells = cellsOf(results.points);
+  if (cells.length === 0) return undefined;
+  const cores = Math.max(...cells.map((c) => c.context.cores));
+  const top = cells.filter((c) => c.context.cores === cores);
+  const pooledRuns = top.some((c) => c.runs > 1);
+  const tables = shapesOf(top).map((shape) => {
+    const mine = top.filter((c) => c.context.shape === shape);
+    const varying = CONTEXT_FIELDS.filter((f) => FIELD_HEADERS[f] && new Set(mine.map((c) => c.context[f])).size > 1);
+    const headers = [
+      ...varying.map((f) => FIELD_HEADERS[f]!), "policy variant", ...(pooledRuns ? ["runs"] : []),
+      "cycles / guest op", "invalidation cycles / guest op", "tlbie wait / guest op", "TLB hit rate", "violations",
+    ];
+    const numeric = headers.map((h, i) => i >= varying.length + 1 || (i < varying.length && typeof mine[0]!.context[varying[i]!] === "number"));
+    const rows = [...mine].sort((a, b) => compareRows(a, b, varying)).map((c) => [
+      ...varying.map((f) => String(c.context[f])), c.variant.label, ...(pooledRuns ? [fmtInt(c.runs)] : []),
+      fmtCycles(c.cyclesPerGuestOp), fmtCycles(c.invalidationCyclesPerGuestOp), fmtCycles(c.tlbieWaitCyclesPerGuestOp),
+      fmtPct(c.tlbHitRate), fmtInt(c.violations),
+    ]);
+    const first = mine[0]!.context;
+    const vcores = Math.ceil(first.vcpus / first.threadsPerVcore);
+    return { heading: `${shape} (${plural(first.vcpus, "vcpu")} in ${plural(vcores, "vcore")})`, headers, numeric, rows };
+  });
+  return { cores, tables };
+}
+
+function compareRows(a: Cell, b: Cell, fields: readonly ContextField[]): number {
+  for (const f of fields) {
+    const d = cmp(a.context[f], b.context[f]);
+    if (d !== 0) return d;
+  }
+  return 0; // cellsOf's order (variant order within a context) is kept: sort is stable
+}
+
+// ─── summary.md ──────────────────────────────────────────────────────────────────────────────────
+
+/** summary.md: title, what was run, the findings, a table per guest shape at the largest machine. */
+export function summaryMarkdown(results: StudyResults): string {
+  const out: string[] = [`# hptlab study: ${mdText(results.study)}`, ""];
+  const description = configDescription(results);
+  if (description) out.push(mdText(description), "");
+  out.push("## What was run", "");
+  for (const f of runFacts(results)) out.push(`- ${f.label}: ${mdText(f.value)}`);
+  out.push("", "## Findings", "");
+  const found = findings(results);
+  if (found.length === 0) out.push("No finding: the study holds none of the points the findings compare.");
+  for (const f of found) out.push(`- ${mdText(f)}`);
+  const summary = summaryTables(results);
+  if (summary) {
+    out.push("", `## At ${summary.cores} cores`, "");
+    out.push("Per guest operation; TLB hit rate over translations; violations summed over runs.");
+    for (const t of summary.tables) {
+      out.push("", `### ${mdText(t.heading)}`, "");
+      out.push(`| ${t.headers.map(mdCell).join(" | ")} |`);
+      out.push(`|${t.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
+      for (const r of t.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
+    }
+  }
+  out.push("", `Produced by hptlab ${mdText(results.hptlab)} from results.json (${results.format} v${results.version}).`, "");
+  return out.join("\n");
+}
+
+/** Markdown-escaped text; "_" is left alone (only inside words here: H_LOCAL, need_tlb_flush). */
+function mdText(s: string): string {
+  return s.replace(/[\\`*<>[\]]/g, (c) => `\\${c}`);
+}
+
+function mdCell(s: string): string {
+  return mdText(s).replace(/\|/g, "\\|");
+}
+
+function configDescription(results: StudyResults): string | undefined {
+  const c = results.config as { description?: unknown } | null;
+  return c && typeof c === "object" && typeof c.description === "string" && c.description.trim() ? c.description.trim() : undefined;
+}
+
+// ─── report.html ─────────────────────────────────────────────────────────────────────────────────
+
+const CSS = `
+body { font: 15px/1.5 Helvetica, Arial, sans-serif; color: #222; margin: 0; background: #fafafa; }
+main { max-width: 1040px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
+h1 { font-size: 26px; margin: 0 0 8px; }
+h2 { font-size: 20px; margin: 36px 0 12px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+h3 { font-size: 16px; margin: 24px 0 8px; }
+.lead { color: #444; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; }
+dl.facts dt { font-weight: bold; }
+dl.facts dd { margin: 0; }
+ol.findings li { margin: 6px 0; }
+nav ul { columns: 2; }
+figure { margin: 24px 0 36px; }
+figure svg { max-width: 100%; height: auto; display: block; }
+figcaption { color: #444; margin-top: 6px; font-style: italic; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #e4e4e4; text-align: left; white-space: nowrap; }
+th { background: #f2f2f2; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+details pre { background: #f6f6f6; padding: 12px; overflow: auto; font-size: 12px; }
+code { font-size: 13px; }
+`;
+
+/**
+ * report.html, self-contained: the findings, every plot (inline SVG) with a line on what to look
+ * at, the summary tables, and how it was produced (hptlab version, study, config).
+ */
+export async function reportHtml(results: StudyResults): Promise<string> {
+  return renderHtml(results, await plots(results));
+}
+
+function renderHtml(results: StudyResults, figures: Plot[]): string {
+  const h: string[] = [];
+  const title = `hptlab study: ${results.study}`;
+  h.push("<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">', `<title>${esc(title)}</title>`, `<style>${CSS}</style>`, "</head>", "<body>", "<main>");
+  h.push(`<h1>${esc(title)}</h1>`);
+  const description = configDescription(results);
+  if (description) h.push(`<p class="lead">${esc(description)}</p>`);
+
+  h.push('<h2 id="run">What was run</h2>', '<dl class="facts">');
+  for (const f of runFacts(results)) h.push(`<dt>${esc(f.label)}</dt><dd>${esc(f.value)}</dd>`);
+  h.push("</dl>");
+
+  h.push('<h2 id="findings">Findings</h2>');
+  const found = findings(results);
+  if (found.length === 0) h.push("<p>No finding: the study holds none of the points the findings compare.</p>");
+  else h.push('<ol class="findings">', ...found.map((f) => `<li>${esc(f)}</li>`), "</ol>");
+
+  if (figures.length > 0) {
+    h.push('<h2 id="plots">Plots</h2>', "<nav><ul>", ...figures.map((p) => `<li><a href="#plot-${esc(p.name)}">${esc(p.title)}</a></li>`), "</ul></nav>");
+    for (const p of figures) {
+      h.push(`<figure id="plot-${esc(p.name)}">`, inlineSvg(p.svg), `<figcaption>${esc(p.caption)}</figcaption>`, "</figure>");
+    }
+  }
+
+  const summary = summaryTables(results);
+  if (summary) {
+    h.push(`<h2 id="tables">At ${summary.cores} cores</h2>`, "<p>Per guest operation; TLB hit rate over translations; violations summed over runs.</p>");
+    for (const t of summary.tables) {
+      h.push(`<h3>${esc(t.heading)}</h3>`, "<table>", "<thead><tr>");
+      h.push(t.headers.map((x, i) => `<th${t.numeric[i] ? ' class="num"' : ""}>${esc(x)}</th>`).join(""), "</tr></thead>", "<tbody>");
+      for (const r of t.rows) h.push(`<tr>${r.map((x, i) => `<td${t.numeric[i] ? ' class="num"' : ""}>${esc(x)}</td>`).join("")}</tr>`);
+      h.push("</tbody>", "</table>");
+    }
+  }
+
+  h.push('<h2 id="provenance">How this was produced</h2>');
+  const shard = results.shard.n > 1 ? `, shard ${results.shard.k}/${results.shard.n}` : "";
+  h.push(`<p>hptlab ${esc(results.hptlab)}, study <code>${esc(results.study)}</code>: ${fmtInt(results.points.length)} of ${fmtInt(results.totalPoints)} points${esc(shard)}, `
+    + `from results.json (${esc(results.format)} v${results.version}). Every number, finding and plot here is computed from that file; `
+    + "the same results give the same report, byte for byte. Each point's seed is in results.csv.</p>");
+  h.push("<details>", "<summary>Study config (resolved, with the seed)</summary>", `<pre>${esc(JSON.stringify(results.config ?? null, null, 1))}</pre>`, "</details>");
+  h.push("</main>", "</body>", "</html>", "");
+  return h.join("\n");
+}
+
+/** An SVG for inline use in HTML: the xlink namespace declaration goes when nothing uses it. */
+function inlineSvg(svg: string): string {
+  return svg.includes("xlink:") ? svg : svg.replace(/ xmlns:xlink="[^"]*"/, "");
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+// ─── the files ───────────────────────────────────────────────────────────────────────────────────
+
+/** Write results.json, results.csv, summary.md and report.html into `outDir` (created if missing). */
+export async function writeStudyOutputs(results: StudyResults, outDir: string): Promise<{ files: string[] }> {
+  await mkdir(outDir, { recursive: true });
+  const outputs: [string, string][] = [
+    ["results.json", JSON.stringify(results, null, 1) + "\n"],
+    ["results.csv", resultsCsv(results)],
+    ["summary.md", summaryMarkdown(results)],
+    ["report.html", await reportHtml(results)],
+  ];
+  const files: string[] = [];
+  for (const [name, text] of outputs) {
+    const file = join(outDir, name);
+    await writeFile(file, text);
+    files.push(file);
+  }
+  return { files };
+}
