@@ -101,7 +101,10 @@ function winVsCores(cells: Cell[]): string[] {
       const labels = distinct(savings.map((s) => s.label));
       const who = labels.length === 1 ? labels[0]! : `${family} (best cap at each size)`;
       const [first, last] = [savings[0]!, savings[savings.length - 1]!];
-      const verb = last.saving > first.saving ? "grows" : last.saving < first.saving ? "shrinks" : "stays";
+      // "grows" / "shrinks" only when every step goes that way.
+      const steps = savings.slice(1).map((s, i) => s.saving - savings[i]!.saving);
+      const verb = steps.every((d) => d >= 0) && last.saving > first.saving ? "grows"
+        : steps.every((d) => d <= 0) && last.saving < first.saving ? "shrinks" : "goes";
       out.push(`For ${shapeGuests(shape)} ${hLocalWords("honest")}${qualifier(slice)}, the invalidation saving of ${who} over ${BASELINE} `
         + `${verb} from ${progression(savings.map((s) => ({ cores: s.cores, text: fmtPct(s.saving) })))}.`);
       break;
@@ -211,7 +214,9 @@ function flushAlwaysCost(cells: Cell[]): string[] {
     const max = perShape.reduce((a, b) => (b.r > a.r ? b : a));
     detail.push(min === max ? `${shapesGuests(shapes)} pooled` : `from ${fmtRatio(min.r)} for ${shapeGuests(min.s)} to ${fmtRatio(max.r)} for ${shapeGuests(max.s)}`);
   }
+  // docs/kvm-model.md: flush-always pins guest memory, the engine refuses its page-outs (KVM_PINNED).
   if (slice.pinned.length > 0) detail.push("flush-always without host paging as it pins memory");
+  else if (top.some(([fa]) => fa.context.pageOutsPerMop > 0)) detail.push("flush-always pins memory, so the host's page-outs are refused");
   return [`flush-always costs ${fmtCycles(pooled(top.map(([fa]) => fa)).cyclesPerGuestOp)} cycles per guest operation on ${coresWord(cores)}, `
     + `${fmtRatio(ratio)} ${BASELINE}${qualifier(slice, detail, true)}.`];
 }

@@ -69,13 +69,13 @@ export async function plots(results: StudyResults): Promise<Plot[]> {
     invalidationBreakdown(cells),
     vsCores(cells, colors, {
       name: "tlbie-wait-vs-cores", title: "tlbie queueing vs cores",
-      caption: "Cycles spent waiting for the one tlbie fabric: it grows with the core count for policies that broadcast, and stays near zero for local flushes.",
+      caption: "Cycles each guest operation spends waiting for the one tlbie fabric: how the queueing of global invalidations grows with the core count, policy by policy.",
       y: (c) => c.tlbieWaitCyclesPerGuestOp, yTitle: "wait cycles / guest op", sharedY: true,
     }),
     violationsPlot(cells, colors),
     vsCores(cells, colors, {
       name: "tlb-hit-rate-vs-cores", title: "TLB hit rate vs cores",
-      caption: "Flushes at guest entry cost refills; a local invalidation keeps more entries alive on the other cores.",
+      caption: "What each variant's flushes and invalidations cost in TLB refills as the machine grows (the y axis does not start at 0).",
       y: (c) => c.tlbHitRate, yTitle: "TLB hit rate", yFormat: ".1%", zero: false,
     }),
     capSweep(cells),
