@@ -7,7 +7,7 @@ import {
   STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_HCALLS, RET_BUCKETS,
   STATS_BYTES, G_FLAGS, G_LPID, G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_INSTANCE,
   GF_LIVE, GF_QEMU, H_FREE_FRAMES, NO_FRAME, FRAME_HOST, OP_VCORE_RUN, OP_VCORE_EXIT, OP_PAGE_OUT, OP_PAGE_IN,
-  OP_HPT_RESET, OP_WORK, STAT_PTEGS_PROBED,
+  OP_HPT_RESET, OP_WORK, OP_RECLAIM, STAT_PTEGS_PROBED,
 } from "./layout";
 import {
   attachHeader, header, ops, cores, smt, smtShift, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, guestOfLpid,
@@ -18,7 +18,7 @@ import { tlbLine, tlbLookup, tlbTouch, tlbRpn, tlbFill, tlbielVa, tlbieVa, tlbie
 import { hcall } from "./hcall";
 import {
   chargeTranslate, chargeHcall, finishInvalidations, detect, hvFault, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
-  work, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
+  work, reclaim, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
 } from "./kvm";
 
 /** First byte the host may use: above the module's static data, page aligned. */
@@ -204,7 +204,7 @@ export function runBatch(count: u32): u32 {
       store<u64>(o, opcode == OP_GUEST_INIT ? guestInit(g, slot) : guestDestroy(g, cpu), 8);
       continue;
     }
-    if (opcode >= OP_VCORE_RUN && opcode <= OP_HPT_RESET) {
+    if ((opcode >= OP_VCORE_RUN && opcode <= OP_HPT_RESET) || opcode == OP_RECLAIM) {
       if (slot >= maxGuests || (load<u32>(guestDesc(slot), G_FLAGS) & GF_LIVE) == 0) {
         store<u64>(o, OP_REJECTED, 8);
         continue;
@@ -216,6 +216,7 @@ export function runBatch(count: u32): u32 {
       else if (opcode == OP_VCORE_EXIT) r = a > 0xffff ? OP_REJECTED : vcoreExit(g, <u32>a);
       else if (opcode == OP_PAGE_OUT) r = pageOut(g, cpu, a);
       else if (opcode == OP_PAGE_IN) r = pageIn(g, a);
+      else if (opcode == OP_RECLAIM) r = reclaim(g, cpu, o);
       else r = hptReset(g, cpu);
       store<u64>(o, r, 8);
       continue;

@@ -437,6 +437,8 @@
 @inline export const OP_HPT_RESET: u32 = 0x1204;
 // @ts-ignore: decorator
 @inline export const OP_WORK: u32 = 0x1205; // w2 cycles of guest work on cpu (advances its clock)
+// @ts-ignore: decorator
+@inline export const OP_RECLAIM: u32 = 0x1206; // w2..w9 candidate gfns (0xffffffff = none): age them, page out the coldest
 /** r3 of KVM ops that cannot be done (the host layer turns them into errors). */
 // @ts-ignore: decorator
 @inline export const KVM_BAD_VCORE: u64 = 0xfffffffffffffff1;

@@ -15,6 +15,8 @@ import { formatResultLine, replayHcalls, type ReplayResult } from "./trace/repla
 import { DEFAULT_DTLB, DEFAULT_ITLB, formatLackeyReport, lackeyJson, LACKEY_MAX_SIZE, parsePageSize, parseTlbGeometry, replayLackey, type TlbGeometry } from "./trace/lackey.js";
 import type { Semantics, SimMachine } from "./types.js";
 import { registerScenario, registerPolicies } from "./cli-kvm.js";
+import { registerStudy, registerMerge } from "./cli-study.js";
+import { POLICY_NAMES, type PolicyName } from "./kvm/policies.js";
 
 export type EngineName = "wasm" | "reference";
 
@@ -253,8 +255,26 @@ export const registerTrace: RegisterCommand = (program, ctx) => {
     .addOption(new Option("--dtlb <SETSxWAYS>", "D-TLB sets and ways").argParser((t: string) => parseTlbGeometry(t, "--dtlb")).default({ ...DEFAULT_DTLB }, `${DEFAULT_DTLB.sets}x${DEFAULT_DTLB.ways}`))
     .addOption(new Option("--page-size <size>", "page size: 4k, 64k or 16m").argParser((t: string) => parsePageSize(t)).default(4096, "4k"))
     .option("--json", "print one JSON object instead of a table")
+    .option("--machine", "instead: drive a full simulated machine with the trace as one guest's accesses (docs/study.md)")
+    .option("--cores <n>", "--machine: physical cores", integerOption("--cores", 1, 1024), 4)
+    .option("--vcpus <n>", "--machine: the guest's vcpus (accesses round-robin over them)", integerOption("--vcpus", 1, 4096), 1)
+    .addOption(new Option("--policy <id>", "--machine: invalidation policy").argParser(choiceOption("--policy", POLICY_NAMES)).default("need-tlb-flush"))
     .addHelpText("after", LACKEY_HELP)
-    .action(async (file: string, flags: TraceFlags) => {
+    .action(async (file: string, flags: TraceFlags & { machine?: boolean; cores: number; vcpus: number; policy: PolicyName }) => {
+      if (flags.machine) {
+        const { runLackeyOnMachine } = await import("./study/lackey-machine.js");
+        const { countersJson } = await import("./report/counters-table.js");
+        const r = await runLackeyOnMachine(file, { cores: flags.cores, vcpus: flags.vcpus, policy: flags.policy });
+        const kvm = Object.fromEntries(Object.entries(r.kvm).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : Object.fromEntries(Object.entries(v as Record<string, bigint>).map(([a, b]) => [a, Number(b)]))]));
+        const out = { file, lines: r.lines, accesses: r.accesses, pages: r.pages, evictions: r.evictions, counters: countersJson(r.counters), kvm };
+        if (flags.json) ctx.stdout.write(JSON.stringify(out) + "\n");
+        else {
+          const c = r.counters;
+          ctx.stdout.write(`${file}: ${r.lines} lines, ${r.accesses} accesses over ${r.pages} pages on ${flags.cores} cores × SMT4 (${flags.policy})\n` +
+            `translations ${c.translations}, TLB hits ${c.tlbHits} (${(Number(c.tlbHits) / Math.max(1, Number(c.translations)) * 100).toFixed(2)}%), HPT walks ${c.hptWalks}, H_ENTER ${c.hcalls.H_ENTER.H_SUCCESS}, remappings ${r.evictions}\n`);
+        }
+        return;
+      }
       const err = ctx.stderr as NodeJS.WritableStream & { isTTY?: boolean };
       const tty = err.isTTY === true;
       let shown = false;
@@ -314,7 +334,7 @@ export const registerDemo: RegisterCommand = (program, ctx) => {
 };
 
 /** Commands of `hptlab`, in help order. A module adds a command by adding its register function here. */
-export const COMMANDS: readonly RegisterCommand[] = [registerHcalls, registerTrace, registerScenario, registerPolicies, registerDemo];
+export const COMMANDS: readonly RegisterCommand[] = [registerStudy, registerMerge, registerScenario, registerPolicies, registerHcalls, registerTrace, registerDemo];
 
 const contexts = new WeakMap<Command, CliContext>();
 

@@ -424,3 +424,32 @@ describe("machine TLB ops are charged too", () => {
     expect(m.cpuCycles(0).cycles.tlbie).toBe(860n);
   });
 });
+
+describe("host reclaim with aging (kvm_age_rmapp)", () => {
+  it("pages out the first candidate not referenced since the last look, and ages every candidate", () => {
+    const { m, g } = setup();
+    [1, 2, 3].map((k) => enter(g, k));
+    m.translate(0, 1, SLB, ea(1)); // walks set R on pages 1 and 2
+    m.translate(0, 1, SLB, ea(2));
+    expect(g.reclaim([1, 2, 3])).toBe(3); // 3 was never walked
+    expect(g.frame(3)).toBe(-1);
+    expect(g.reclaim([1, 2])).toBe(1); // both referenced: the first; and now both are aged
+    expect(g.reclaim([2, 4])).toBe(2); // 2 was aged and not touched since (4 has no HPTE: cold too, but later)
+    expect(() => g.reclaim([])).toThrow(RangeError);
+  });
+
+  it("a page reached only through a stale TLB entry looks cold: that is how the breach happens", () => {
+    const { m, g } = setup({}, { policy: "last-vcpu", vcpus: 2, threadsPerVcore: 1 });
+    const p = enter(g, 7);
+    g.runVcore(1, 1);
+    m.translate(4, 1, SLB, ea(7)); // core 1 holds it; R set by the walk
+    g.runVcore(0, 0);
+    g.hRemove(H_LOCAL, p, 0n, { cpu: 0 }); // tlbiel on core 0 only
+    enter(g, 7, 0); // the guest maps the page again: a fresh HPTE, R clear
+    m.translate(4, 1, SLB, ea(7)); // hit on core 1's stale entry: no walk, no R
+    expect(g.reclaim([7, 5])).toBe(5); // the removal harvested R into the rmap: 7 still looks used once …
+    m.translate(4, 1, SLB, ea(7)); // … but the guest keeps using it only through the stale entry
+    expect(g.reclaim([7, 6])).toBe(7); // so at the next look it is cold and goes
+    expect(m.kvmCounters().violations).toBe(0n); // (the frame is free, not yet reached again)
+  });
+});

@@ -743,6 +743,17 @@ export class Guest implements SimGuest {
     return Number(this.#m._kvmOp(`pageOut(gfn ${gfn})`, OP.PAGE_OUT, cpu, this.slot, [BigInt(checkInt("gfn", gfn, 2 ** 32))]));
   }
 
+  /**
+   * LRU-like host reclaim (kvm_age_rmapp): of up to 8 candidate gfns, page out the first whose HPTEs
+   * were not referenced since the last look (else the first), and age them all. Returns the gfn paged out.
+   */
+  reclaim(gfns: number[], cpu = 0): number {
+    this.#live();
+    if (gfns.length < 1 || gfns.length > 8) throw new RangeError(`reclaim: 1 to 8 candidate gfns, got ${gfns.length}`);
+    const regs = Array.from({ length: 8 }, (_, i) => (i < gfns.length ? BigInt(checkInt("gfn", gfns[i]!, 2 ** 32)) : 0xffffffffffffffffn));
+    return Number(this.#m._kvmOp(`reclaim(${gfns.join(", ")})`, OP.RECLAIM, cpu, this.slot, regs));
+  }
+
   /** The host backs page `gfn` with a frame again (lowest free). Returns the frame. */
   pageIn(gfn: number): number {
     this.#live();

@@ -14,6 +14,8 @@ export interface SchedulerOptions {
   migrationRate: number;
   /** Per tick, the probability that a running vcore is preempted (exits and waits a tick). */
   preemptRate?: number;
+  /** Per tick, the probability that a running vcore that stays exits to the host and re-enters (timer, I/O). */
+  exitRate?: number;
 }
 
 export interface Placement {
@@ -45,15 +47,17 @@ export class Scheduler {
   readonly #where = new Map<string, number>();
   migrations = 0;
   preemptions = 0;
+  reentries = 0;
 
   constructor(machine: Machine, guests: Guest[], opts: SchedulerOptions) {
     if (!(opts.migrationRate >= 0 && opts.migrationRate <= 1)) throw new RangeError(`migrationRate: ${opts.migrationRate} is not in [0, 1]`);
     const preemptRate = opts.preemptRate ?? 0;
+    if (!((opts.exitRate ?? 0) >= 0 && (opts.exitRate ?? 0) <= 1)) throw new RangeError(`exitRate: ${opts.exitRate} is not in [0, 1]`);
     if (!(preemptRate >= 0 && preemptRate + opts.migrationRate <= 1)) throw new RangeError(`preemptRate: ${preemptRate} + migrationRate must be in [0, 1]`);
     this.#m = machine;
     this.#guests = guests;
     this.#rand = mulberry32(opts.seed);
-    this.#opts = { ...opts, preemptRate };
+    this.#opts = { ...opts, preemptRate, exitRate: opts.exitRate ?? 0 };
     this.#cores = new Array<Placement | null>(machine.config.cores).fill(null);
   }
 
@@ -130,8 +134,9 @@ export class Scheduler {
 
   /**
    * One scheduling round, in a fixed order (guests, then vcores): each running vcore is preempted
-   * with preemptRate or migrated to a random free core with migrationRate; then every waiting
-   * vcore is placed on a random free core while there are any.
+   * with preemptRate, migrated to a random free core with migrationRate, or else exits to the host
+   * and re-enters its core with exitRate; then every waiting vcore is placed on a random free core
+   * while there are any.
    */
   tick(batch: OpBatch): void {
     const { migrationRate, preemptRate } = this.#opts;
@@ -152,6 +157,11 @@ export class Scheduler {
           this.#exit(batch, g, vc);
           this.#run(batch, g, vc, to);
           this.migrations++;
+        } else if (this.#opts.exitRate > 0 && this.#rand() < this.#opts.exitRate) {
+          // a host exit (timer, interrupt, I/O) and straight back in on the same core
+          this.#exit(batch, g, vc);
+          this.#run(batch, g, vc, core);
+          this.reentries++;
         }
       }
     }

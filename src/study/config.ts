@@ -1,6 +1,7 @@
 /**
  * Study configs (docs/study.md): validated with zod, every default filled in, expanded into the
- * ordered list of sweep points. A point's seed derives from the study seed and the point's id, so
+ * ordered list of sweep points. A point's seed derives from the study seed and the index of its
+ * configuration (everything but the policy variant), so every policy faces the same workload and
  * any subset of points (a shard, one worker's share) reproduces exactly.
  */
 import { z } from "zod";
@@ -40,7 +41,7 @@ const SweepSchema = z.strictObject({
 });
 
 const WorkloadSchema = z.strictObject(
-  Object.fromEntries(Object.entries(DEFAULT_WORKLOAD).map(([k, v]) => [k, z.number().min(0).max(k === "processes" || k === "pagesPerProcess" || k === "burstMax" || k === "sliceOps" || k === "workCycles" ? 1e7 : k === "zipf" ? 8 : 1).default(v)])) as Record<keyof WorkloadParams, z.ZodDefault<z.ZodNumber>>,
+  Object.fromEntries(Object.entries(DEFAULT_WORKLOAD).map(([k, v]) => [k, z.number().min(0).max(k === "processes" || k === "pagesPerProcess" || k === "burstMax" || k === "sliceOps" || k === "workCycles" ? 1e7 : k === "reclaimSample" ? 8 : k === "zipf" ? 8 : 1).default(v)])) as Record<keyof WorkloadParams, z.ZodDefault<z.ZodNumber>>,
 );
 
 export const StudySchema = z.strictObject({
@@ -84,7 +85,7 @@ export function resolveStudy(input: unknown, file?: string): StudyConfig {
   return s;
 }
 
-/** 32-bit mix of the study seed and a point id (splitmix-like), so every point has its own stream. */
+/** 32-bit mix of the study seed and a configuration's index (splitmix-like): one stream per configuration. */
 export function pointSeed(studySeed: number, id: number): number {
   let x = (studySeed ^ Math.imul(id + 1, 0x9e3779b9)) >>> 0;
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
@@ -101,6 +102,7 @@ export interface StudyPoint {
 /** Every point of the study, in a fixed order (sweep, cores, shape, hLocal, paging, migration, policy variant). */
 export function expandStudy(s: StudyConfig): StudyPoint[] {
   const out: StudyPoint[] = [];
+  let configs = 0;
   for (const sw of s.sweeps) {
     const variants: { policy: (typeof POLICY_NAMES)[number]; cap: number | null; overflow: string | null }[] = [];
     for (const p of sw.policies) {
@@ -110,10 +112,13 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
         variants.push({ policy: p.policy, cap: null, overflow: null });
       }
     }
-    for (const cores of sw.cores) for (const shape of sw.shapes) for (const hLocal of sw.hLocal) for (const paging of sw.pageOutsPerMop) for (const mig of sw.migrationRate) for (const v of variants) {
+    for (const cores of sw.cores) for (const shape of sw.shapes) for (const hLocal of sw.hLocal) for (const paging of sw.pageOutsPerMop) for (const mig of sw.migrationRate) {
+      // every policy variant of one configuration replays the same workload (common random numbers):
+      // the generator never looks at the engine's results, so their op streams are identical
+      const seed = pointSeed(s.seed, configs++);
+      for (const v of variants) {
       const id = out.length;
       const ops = sw.opsPerPoint ?? s.opsPerPoint;
-      const seed = pointSeed(s.seed, id);
       const params: PointParams = {
         sweep: sw.name, cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy,
         deferredCap: v.cap, deferredOverflow: v.overflow, shape: shape.label, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore,
@@ -129,6 +134,7 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
           ...(Object.keys(costs).length ? { costs } : {}),
         },
       });
+      }
     }
   }
   return out;

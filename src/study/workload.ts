@@ -33,18 +33,22 @@ export interface WorkloadParams {
   storeShare: number;
   /** Share of accesses made by the neighbour guests. */
   neighbourShare: number;
-  /** Guest operations between scheduler ticks. */
+  /** Guest operations per running vcpu of the studied guest between scheduler ticks (host exits). */
   sliceOps: number;
+  /** Per tick, the probability that a running vcore exits to the host and re-enters (timer, I/O). */
+  exitRate: number;
   /** Per tick, probability that a running vcore is preempted (lets more vcores than cores share). */
   preemptRate: number;
   /** Guest work before each access, in cycles (moves the cpu's clock; no cost category). */
   workCycles: number;
+  /** Host reclaim: host pages sampled per page-out, 1–8; the first not referenced goes (1 = random). */
+  reclaimSample: number;
 }
 
 export const DEFAULT_WORKLOAD: WorkloadParams = {
-  processes: 8, pagesPerProcess: 256, zipf: 0.9, sequential: 0.3, burstRate: 0.01, burstMax: 16,
+  processes: 8, pagesPerProcess: 256, zipf: 0.9, sequential: 0.3, burstRate: 0.002, burstMax: 16,
   munmapShare: 0.45, mprotectShare: 0.15, bulkShare: 0.5, storeShare: 0.3, neighbourShare: 0.1,
-  sliceOps: 2048, preemptRate: 0.05, workCycles: 400,
+  sliceOps: 256, exitRate: 1, preemptRate: 0.05, workCycles: 400, reclaimSample: 8,
 };
 
 export interface PointRun {
@@ -229,7 +233,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     [perm[i], perm[j]] = [perm[j]!, perm[i]!];
   }
 
-  const sched = new Scheduler(m, [guest, ...neighbours], { seed: (run.seed ^ 0x5bd1e995) >>> 0, migrationRate: run.migrationRate, preemptRate: w.preemptRate });
+  const sched = new Scheduler(m, [guest, ...neighbours], { seed: (run.seed ^ 0x5bd1e995) >>> 0, migrationRate: run.migrationRate, preemptRate: w.preemptRate, exitRate: w.exitRate });
   const batch = m.batch();
   const ops = m.opWords;
   const u32 = new Uint32Array(ops.buffer, ops.byteOffset, ops.length * 2);
@@ -357,7 +361,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
 
   const pageEvery = run.pageOutsPerMop > 0 ? 1e6 / run.pageOutsPerMop : Infinity;
   let nextPage = pageEvery;
-  let nextTick = w.sliceOps;
+  let nextTick = w.sliceOps * Math.max(1, cpusOf[0]!.length);
   let prev = 0;
   let nbGfn = 0;
   const ramPages = GUEST_RAM / 2 ** m.config.hostPageShift;
@@ -365,15 +369,21 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     if (tally.guestOps >= nextTick) {
       schedule();
       refresh();
-      nextTick += w.sliceOps;
+      nextTick = tally.guestOps + w.sliceOps * Math.max(1, cpusOf[0]!.length);
     }
     if (tally.guestOps >= nextPage) {
       // host memory pressure: a page of the studied guest goes to a neighbour
       nextPage += pageEvery;
       tally.pageOutsTried++;
-      const gfn = Math.floor(rand() * ramPages);
-      let o = op(OP.PAGE_OUT, 0, guest.slot);
-      u32[o + 4] = gfn; u32[o + 5] = 0;
+      // the host's reclaim is LRU-like (kvm_age_rmapp): of a few sampled host pages, the first whose
+      // HPTEs were not referenced since the last look — pages the guest reaches only through stale
+      // TLB entries look cold too, as they would to the real host
+      let o = op(OP.RECLAIM, 0, guest.slot);
+      for (let k = 0; k < 8; k++) {
+        const b = o + 4 + 2 * k;
+        if (k < w.reclaimSample) { u32[b] = Math.floor(rand() * ramPages); u32[b + 1] = 0; }
+        else { u32[b] = 0xffffffff; u32[b + 1] = 0xffffffff; }
+      }
       if (neighbours.length) {
         const nb = neighbours[nbGfn % neighbours.length]!;
         const k = (nbGfn++ >> 3) % (NEIGHBOUR_RAM / 2 ** m.config.hostPageShift);
@@ -398,7 +408,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
         batch.clear();
         schedule();
         refresh();
-        nextTick = tally.guestOps + w.sliceOps;
+        nextTick = tally.guestOps + w.sliceOps * Math.max(1, cpusOf[0]!.length);
         if (cpusOf[0]!.length === 0) throw new Error("workload: the scheduler placed no vcore of the guest");
       }
       continue;

@@ -1,0 +1,203 @@
+/**
+ * `hptlab study` and `hptlab merge` (docs/study.md). Registered in src/cli.ts's COMMANDS.
+ */
+import { readFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { resolve, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import type { RegisterCommand, CliContext } from "./cli.js";
+import { ConfigError } from "./config.js";
+import type { StudyResults, PointResult } from "./study/results.js";
+import type { Progress } from "./study/run.js";
+
+/** The default study shipped with the package. */
+export function defaultStudyPath(): string {
+  for (const rel of ["../studies/default.json", "../../studies/default.json"]) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new ConfigError("study", "the default study (studies/default.json) is missing from this installation");
+}
+
+/** Read a JSON file; a syntax error names the file, line and column. */
+export function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(what, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    if (pos) {
+      const before = text.slice(0, Number(pos[1]));
+      const line = before.split("\n").length;
+      const col = Number(pos[1]) - before.lastIndexOf("\n");
+      throw new ConfigError(`${file}:${line}:${col}`, `invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, "")}`);
+    }
+    throw new ConfigError(file, `invalid JSON: ${msg}`);
+  }
+}
+
+function positiveInt(flag: string, max: number) {
+  return (text: string): number => {
+    const n = /^[1-9][0-9]*$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n > max) throw new ConfigError(flag, `${JSON.stringify(text)} is not an integer in 1..${max}`);
+    return n;
+  };
+}
+
+const fmtM = (x: number) => `${(x / 1e6).toFixed(1)}M`;
+
+/** A progress reporter: a live bar on a TTY, a line per 10% otherwise. */
+function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progress) => void; stop: () => void } {
+  const err = ctx.stderr as NodeJS.WriteStream;
+  if (quiet) return { update: () => {}, stop: () => {} };
+  if (err.isTTY) {
+    // cli-progress is CommonJS; loaded lazily so the CLI starts fast
+    let bar: import("cli-progress").SingleBar | null = null;
+    return {
+      update: (p) => {
+        if (!bar) {
+          const { SingleBar, Presets } = requireCliProgress();
+          bar = new SingleBar({ stream: err, format: "study |{bar}| {value}/{total} points | {ops} guest ops | {rate} ops/s | ETA {eta_formatted}", hideCursor: true }, Presets.shades_classic);
+          bar.start(p.total, 0, { ops: "0", rate: "-" });
+        }
+        bar.update(p.done, { ops: fmtM(p.guestOps), rate: fmtM(p.guestOps / Math.max(p.seconds, 1e-3)) });
+      },
+      stop: () => bar?.stop(),
+    };
+  }
+  let next = 0.1;
+  return {
+    update: (p) => {
+      if (p.done / p.total + 1e-9 < next && p.done !== p.total) return;
+      while (next <= p.done / p.total + 1e-9) next += 0.1;
+      const eta = p.done ? (p.seconds / p.done) * (p.total - p.done) : 0;
+      err.write(`study: ${p.done}/${p.total} points, ${fmtM(p.guestOps)} guest ops, ${fmtM(p.guestOps / Math.max(p.seconds, 1e-3))} ops/s, ETA ${eta.toFixed(0)} s\n`);
+    },
+    stop: () => {},
+  };
+}
+
+function requireCliProgress(): typeof import("cli-progress") {
+  return createRequire(import.meta.url)("cli-progress") as typeof import("cli-progress");
+}
+
+/** The headline table: each guest shape at the largest core count (honest H_LOCAL, host paging if any). */
+export async function headlineTable(results: StudyResults): Promise<string> {
+  const Table = (await import("cli-table3")).default;
+  const pts = results.points;
+  if (pts.length === 0) return "(no points)";
+  const sweep = pts[0]!.params.sweep;
+  const inSweep = pts.filter((p) => p.params.sweep === sweep);
+  const maxCores = Math.max(...inSweep.map((p) => p.params.cores));
+  const paging = Math.max(...inSweep.map((p) => p.params.pageOutsPerMop));
+  const hl = inSweep.some((p) => p.params.hLocal === "honest") ? "honest" : inSweep[0]!.params.hLocal;
+  const rows = inSweep.filter((p) => p.params.cores === maxCores && p.params.pageOutsPerMop === paging && p.params.hLocal === hl);
+  const t = new Table({
+    head: ["guest", "policy", "cycles / guest op", "invalidation / op", "tlbie wait / op", "TLB hit rate", "violations"],
+    style: { head: [], border: [] },
+  });
+  const variant = (p: PointResult) => p.params.deferredCap !== null ? `${p.params.policy} (cap ${p.params.deferredCap})` : p.params.policy;
+  for (const p of rows) {
+    t.push([p.params.shape, variant(p), p.cyclesPerGuestOp.toFixed(1), p.invalidationCyclesPerGuestOp.toFixed(1), p.tlbieWaitCyclesPerGuestOp.toFixed(1), `${(p.tlbHitRate * 100).toFixed(1)}%`, String(p.violations)]);
+  }
+  return `${sweep}: ${maxCores} cores × SMT${pts[0]!.params.smt}, H_LOCAL ${hl}, ${paging} page-outs per million guest ops\n${t.toString()}`;
+}
+
+async function writeOutputs(ctx: CliContext, results: StudyResults, out: string, timing: object | null, json: boolean): Promise<void> {
+  const { writeStudyOutputs, findings } = await import("./report/study-report.js");
+  const { files } = await writeStudyOutputs(results, out);
+  if (timing) writeFileSync(join(out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+  const found = findings(results);
+  if (json) {
+    ctx.stdout.write(JSON.stringify({ out, files, points: results.points.length, timing, findings: found }) + "\n");
+    return;
+  }
+  ctx.stdout.write(`${await headlineTable(results)}\n\nFindings:\n${found.map((f) => `- ${f}`).join("\n")}\n\nReport: ${resolve(out, "report.html")}\n`);
+}
+
+const STUDY_HELP = `
+With no CONFIG, runs the default study (studies/default.json): the thread's question on 1 to 256
+cores, SMT4 — every policy, guests of 1 vcpu, 1 vcore, 4 and 64 vcores, honest and lying H_LOCAL,
+with and without host paging, and the deferred-va cap from 1 to 4096 (over 100 million guest
+operations). The config format is documented in docs/study.md.
+
+Output (DIR, default ./hptlab-results): results.json (every point, every counter and cost
+category; identical whatever --workers is), results.csv, summary.md, report.html (plots), and
+timing.json (wall-clock, the only non-deterministic file). With --shard K/N only results.json and
+timing.json are written; join the shards with hptlab merge.
+
+Examples:
+  hptlab study
+  hptlab study my-study.json --out results/ --workers 2
+  hptlab study my-study.json --shard 3/8 --out shard-3   # on 8 machines, then: hptlab merge shard-*/results.json`;
+
+export const registerStudy: RegisterCommand = (program, ctx) => {
+  program
+    .command("study")
+    .summary("run a sweep of simulated machines and write results and a report")
+    .argument("[config]", "study config (JSON); default: the built-in default study")
+    .option("--out <dir>", "output folder", "hptlab-results")
+    .option("--workers <n>", "worker threads (default: available parallelism)", positiveInt("--workers", 256))
+    .option("--shard <k/n>", "run only points with id % N = K − 1")
+    .option("--ops <n>", "guest operations per point (overrides the config)", positiveInt("--ops", 1e9))
+    .option("--quiet", "no progress output")
+    .option("--json", "print one JSON object {out, files, points, timing, findings}")
+    .addHelpText("after", STUDY_HELP)
+    .action(async (file: string | undefined, flags: { out: string; workers?: number; shard?: string; ops?: number; quiet?: boolean; json?: boolean }) => {
+      const { resolveStudy, parseShard } = await import("./study/config.js");
+      const { runStudy } = await import("./study/run.js");
+      const path = file ?? defaultStudyPath();
+      const raw = readJsonFile(path, "study") as Record<string, unknown>;
+      if (flags.ops && raw && typeof raw === "object") {
+        raw.opsPerPoint = flags.ops;
+        for (const sw of (raw.sweeps as Record<string, unknown>[] | undefined) ?? []) delete sw.opsPerPoint;
+      }
+      const config = resolveStudy(raw, file ? path : undefined);
+      const shard = flags.shard ? parseShard(flags.shard) : undefined;
+      const progress = progressReporter(ctx, !!flags.quiet || !!flags.json);
+      const run = await runStudy(config, { ...(flags.workers ? { workers: flags.workers } : {}), ...(shard ? { shard } : {}), onProgress: progress.update });
+      progress.stop();
+      mkdirSync(flags.out, { recursive: true });
+      const timing = { ...run.timing, shard: shard ?? null };
+      if (shard && shard.n > 1) {
+        writeFileSync(join(flags.out, "results.json"), JSON.stringify(run.results, null, 1) + "\n");
+        writeFileSync(join(flags.out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+        const msg = { out: flags.out, files: [join(flags.out, "results.json"), join(flags.out, "timing.json")], points: run.results.points.length, timing };
+        ctx.stdout.write(flags.json ? JSON.stringify(msg) + "\n" : `shard ${shard.k}/${shard.n}: ${msg.points} of ${run.results.totalPoints} points in ${run.timing.seconds.toFixed(1)} s → ${msg.files[0]}\n`);
+        return;
+      }
+      if (!flags.json && !flags.quiet) {
+        ctx.stderr.write(`study: ${run.timing.points} points, ${fmtM(run.timing.guestOps)} guest operations in ${run.timing.seconds.toFixed(1)} s (${fmtM(run.timing.guestOpsPerSecond)}/s, ${run.timing.workers} worker${run.timing.workers > 1 ? "s" : ""})\n`);
+      }
+      await writeOutputs(ctx, run.results, flags.out, timing, !!flags.json);
+    });
+};
+
+export const registerMerge: RegisterCommand = (program, ctx) => {
+  program
+    .command("merge")
+    .summary("join the results.json of study shards and write the full outputs")
+    .argument("<files...>", "results.json of each shard")
+    .option("--out <dir>", "output folder", "hptlab-results")
+    .option("--partial", "write the outputs even if some points are missing")
+    .option("--json", "print one JSON object {out, files, points, findings}")
+    .action(async (files: string[], flags: { out: string; partial?: boolean; json?: boolean }) => {
+      const { mergeResults } = await import("./study/run.js");
+      const parts = files.map((f) => ({ file: f, results: readJsonFile(f, "merge") as StudyResults }));
+      let merged: StudyResults;
+      try {
+        merged = mergeResults(parts, !!flags.partial);
+      } catch (e) {
+        if (e instanceof RangeError) throw new ConfigError("merge", e.message);
+        throw e;
+      }
+      mkdirSync(flags.out, { recursive: true });
+      await writeOutputs(ctx, merged, flags.out, null, !!flags.json);
+    });
+};
