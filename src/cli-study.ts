@@ -5,6 +5,7 @@ import { readFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { resolve, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
 import type { RegisterCommand, CliContext } from "./cli.js";
 import { ConfigError } from "./config.js";
 import type { StudyResults, PointResult } from "./study/results.js";
@@ -19,7 +20,10 @@ export function defaultStudyPath(): string {
   throw new ConfigError("study", "the default study (studies/default.json) is missing from this installation");
 }
 
-/** Read a JSON file; a syntax error names the file, line and column. */
+/**
+ * Read a JSON file (comments allowed: the annotated example of docs/study.md works as is); a syntax
+ * error names the file, line and column.
+ */
 export function readJsonFile(file: string, what: string): unknown {
   let text: string;
   try {
@@ -27,19 +31,17 @@ export function readJsonFile(file: string, what: string): unknown {
   } catch (e) {
     throw new ConfigError(what, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    if (pos) {
-      const before = text.slice(0, Number(pos[1]));
-      const line = before.split("\n").length;
-      const col = Number(pos[1]) - before.lastIndexOf("\n");
-      throw new ConfigError(`${file}:${line}:${col}`, `invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, "")}`);
-    }
-    throw new ConfigError(file, `invalid JSON: ${msg}`);
+  const errors: ParseError[] = [];
+  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: false, allowEmptyContent: false });
+  if (errors.length > 0) {
+    const e = errors[0]!;
+    const before = text.slice(0, e.offset);
+    const line = before.split("\n").length;
+    const col = e.offset - before.lastIndexOf("\n");
+    const words = printParseErrorCode(e.error).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+    throw new ConfigError(`${file}:${line}:${col}`, `invalid JSON: ${words}`);
   }
+  return value;
 }
 
 function positiveInt(flag: string, max: number) {

@@ -6,7 +6,7 @@ import { expect, test } from "vitest";
 import { inspect } from "node:util";
 import * as hptlab from "../src/index.js";
 
-test.each([["## Library"], ["## The KVM model"]])("README example under %s", async (heading) => {
+test.each([["## Library"], ["## The KVM model"], ["## Studies from code"]])("README example under %s", async (heading) => {
   const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
   const at = readme.indexOf(heading);
   const block = /```js\n([\s\S]*?)```/.exec(readme.slice(at))?.[1];

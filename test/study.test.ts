@@ -31,8 +31,10 @@ describe("study config", () => {
     expect(pts.slice(0, 4).map((p) => [p.params.cores, p.params.shape, p.params.policy, p.params.deferredCap])).toEqual([
       [1, "1 vcpu", "need-tlb-flush", null], [1, "1 vcpu", "last-vcpu", null], [1, "1 vcpu", "deferred-va", 1], [1, "1 vcpu", "deferred-va", 8],
     ]);
-    expect(pts[5]!.params.seed).toBe(pointSeed(7, 5));
-    expect(new Set(pts.map((p) => p.params.seed)).size).toBe(pts.length);
+    // one seed per configuration (cores × shape here), shared by its 4 policy variants
+    expect(pts[5]!.params.seed).toBe(pointSeed(7, 1));
+    expect(pts.slice(0, 4).every((p) => p.params.seed === pointSeed(7, 0))).toBe(true);
+    expect(new Set(pts.map((p) => p.params.seed)).size).toBe(4);
   });
 
   it("errors name the field (and the file)", () => {
@@ -105,5 +107,86 @@ describe("running studies", () => {
     const pts = expandStudy(small());
     const ids = [1, 2, 3].flatMap((k) => shardPoints(pts, { k, n: 3 }).map((p) => p.id)).sort((x, y) => x - y);
     expect(ids).toEqual(pts.map((p) => p.id));
+  });
+});
+
+import { run, type CliDeps } from "../src/cli.js";
+import { Writable } from "node:stream";
+import { mkdtempSync, writeFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+class Capture extends Writable {
+  text = "";
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+async function cli(args: string[]) {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const deps: CliDeps = { makeMachine: () => { throw new Error("not used"); }, stdout, stderr };
+  const code = await run(["node", "hptlab", ...args], deps);
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+describe("hptlab study / merge", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hptlab-study-"));
+  const cfgFile = join(dir, "small.json");
+  writeFileSync(cfgFile, JSON.stringify({
+    name: "cli", seed: 3, opsPerPoint: 3000,
+    sweeps: [{ name: "s", cores: [1, 4], shapes: [{ label: "4 vcores", vcpus: 16, threadsPerVcore: 4 }], policies: [{ policy: "need-tlb-flush" }, { policy: "deferred-va", deferredCaps: [4] }], hLocal: ["lying"], pageOutsPerMop: [20000] }],
+  }));
+
+  it("writes results.json, results.csv, summary.md, report.html and timing.json; prints findings and the report path", async () => {
+    const out = join(dir, "one");
+    const r = await cli(["study", cfgFile, "--out", out, "--workers", "1", "--quiet"]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(readdirSync(out).sort()).toEqual(["report.html", "results.csv", "results.json", "summary.md", "timing.json"]);
+    expect(r.stdout).toContain("Findings:");
+    expect(r.stdout).toContain(`Report: ${join(out, "report.html")}`);
+    const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    expect([res.format, res.totalPoints, res.points.length]).toEqual(["hptlab-results", 4, 4]);
+  });
+
+  it("two shards merged give the same results.json as one run; --json is machine-readable", async () => {
+    const [a, b, m] = ["sa", "sb", "merged"].map((x) => join(dir, x));
+    expect((await cli(["study", cfgFile, "--out", a!, "--shard", "1/2", "--workers", "1", "--quiet"])).code).toBe(0);
+    expect((await cli(["study", cfgFile, "--out", b!, "--shard", "2/2", "--workers", "1", "--quiet"])).code).toBe(0);
+    expect(readdirSync(a!).sort()).toEqual(["results.json", "timing.json"]);
+    const merged = await cli(["merge", join(a!, "results.json"), join(b!, "results.json"), "--out", m!, "--json"]);
+    expect(merged.code).toBe(0);
+    expect(JSON.parse(merged.stdout).points).toBe(4);
+    expect(readFileSync(join(m!, "results.json"), "utf8")).toBe(readFileSync(join(dir, "one", "results.json"), "utf8"));
+    const partial = await cli(["merge", join(a!, "results.json"), "--out", join(dir, "p")]);
+    expect(partial.code).toBe(2);
+    expect(partial.stderr).toMatch(/2 of 4 points are missing/);
+  });
+
+  it("bad input: one-line errors naming the file, line and field; exit 2", async () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, '{\n  "name": "x",\n  "sweeps": [ }\n');
+    const r = await cli(["study", bad, "--out", join(dir, "x")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`hptlab: ${bad}:3:15: invalid JSON: value expected\n`);
+    writeFileSync(bad, JSON.stringify({ name: "x", sweeps: [{ name: "s", cores: [0], shapes: [{ label: "a", vcpus: 1, threadsPerVcore: 4 }], policies: [{ policy: "last-vcpu" }] }] }));
+    const f = await cli(["study", bad]);
+    expect(f.stderr.trim()).toMatch(/bad\.json: study\.sweeps\.0\.cores\.0: /);
+    expect((await cli(["study", join(dir, "missing.json")])).stderr).toMatch(/cannot read .*missing\.json: ENOENT/);
+    expect((await cli(["study", cfgFile, "--shard", "0/2"])).stderr).toMatch(/--shard/);
+  });
+});
+
+describe("docs/study.md", () => {
+  it("the annotated config is a valid study as written (JSONC)", async () => {
+    const { parse } = await import("jsonc-parser");
+    const doc = readFileSync(new URL("../docs/study.md", import.meta.url), "utf8");
+    const block = /```jsonc\n([\s\S]*?)```/.exec(doc)![1]!;
+    const errors: unknown[] = [];
+    const s = resolveStudy(parse(block, errors as never));
+    expect(errors).toEqual([]);
+    expect(expandStudy(s)).toHaveLength(3 * 2 * 2 * 2 * 4); // cores × shapes × hLocal × paging × (1 + 3 caps)
+    expect(s.machine.costs.tlbieBase).toBe(800);
   });
 });
