@@ -18,3 +18,5 @@ export { runWorkload, DEFAULT_WORKLOAD, type WorkloadParams, type PointRun } fro
 export { runLackeyOnMachine, type LackeyMachineOptions, type LackeyMachineResult } from "./study/lackey-machine.js";
 export type { StudyResults, PointResult, PointParams, HLocalMode } from "./study/results.js";
 export { writeStudyOutputs, findings, reportHtml, plots, resultsCsv, summaryMarkdown } from "./report/study-report.js";
+export { readHcallTrace, TraceError } from "./trace/hcall-trace.js";
+export { replayHcalls, compareResult } from "./trace/replay.js";

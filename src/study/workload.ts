@@ -41,6 +41,8 @@ export interface WorkloadParams {
   preemptRate: number;
   /** Guest work before each access, in cycles (moves the cpu's clock; no cost category). */
   workCycles: number;
+  /** Share of the guest's invalidations that carry H_LOCAL (when honest: of those it may truthfully mark). */
+  hLocalShare: number;
   /** Host reclaim: host pages sampled per page-out, 1–8; the first not referenced goes (1 = random). */
   reclaimSample: number;
 }
@@ -48,7 +50,7 @@ export interface WorkloadParams {
 export const DEFAULT_WORKLOAD: WorkloadParams = {
   processes: 8, pagesPerProcess: 256, zipf: 0.9, sequential: 0.3, burstRate: 0.002, burstMax: 16,
   munmapShare: 0.45, mprotectShare: 0.15, bulkShare: 0.5, storeShare: 0.3, neighbourShare: 0.1,
-  sliceOps: 256, exitRate: 1, preemptRate: 0.05, workCycles: 400, reclaimSample: 8,
+  sliceOps: 256, exitRate: 1, preemptRate: 0.05, workCycles: 400, hLocalShare: 1, reclaimSample: 8,
 };
 
 export interface PointRun {
@@ -293,7 +295,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     tally.guestOps++;
   };
   const hLocalFlag = (l: GuestPages, i: number, vcpu: number): number => {
-    if (run.hLocal === "never") return 0;
+    if (run.hLocal === "never" || (w.hLocalShare < 1 && rand() >= w.hLocalShare)) return 0;
     if (run.hLocal === "lying") return H_LOCAL_LO;
     const o = l.owner[i]!;
     return o === -1 || o === vcpu ? H_LOCAL_LO : 0;
