@@ -134,6 +134,11 @@ category; identical whatever --workers is), results.csv, summary.md, report.html
 timing.json (wall-clock, the only non-deterministic file). With --shard K/N only results.json and
 timing.json are written; join the shards with hptlab merge.
 
+Every finished point is saved at once in DIR/points/ (written to a temporary file, then renamed):
+after an interrupt (Ctrl-C, kill, a failed point) run the same command with --resume and only the
+missing points run; the results equal an uninterrupted run's. A point that fails is reported
+(which point, why) and the others still finish; the exit status is then 1.
+
 Examples:
   hptlab study
   hptlab study my-study.json --out results/ --workers 2
@@ -148,12 +153,13 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--workers <n>", "worker threads (default: available parallelism)", positiveInt("--workers", 256))
     .option("--shard <k/n>", "run only points with id % N = K − 1")
     .option("--ops <n>", "guest operations per point (overrides the config)", positiveInt("--ops", 1e9))
+    .option("--resume", "continue an interrupted study in --out: run only the points not finished there")
     .option("--quiet", "no progress output")
     .option("--json", "print one JSON object {out, files, points, timing, findings}")
     .addHelpText("after", STUDY_HELP)
-    .action(async (file: string | undefined, flags: { out: string; workers?: number; shard?: string; ops?: number; quiet?: boolean; json?: boolean }) => {
+    .action(async (file: string | undefined, flags: { out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; quiet?: boolean; json?: boolean }) => {
       const { resolveStudy, parseShard } = await import("./study/config.js");
-      const { runStudy } = await import("./study/run.js");
+      const { runStudy, StudyError, writeFileDurably } = await import("./study/run.js");
       const path = file ?? defaultStudyPath();
       const raw = readJsonFile(path, "study") as Record<string, unknown>;
       if (flags.ops && raw && typeof raw === "object") {
@@ -163,19 +169,35 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
       const config = resolveStudy(raw, file ? path : undefined);
       const shard = flags.shard ? parseShard(flags.shard) : undefined;
       const progress = progressReporter(ctx, !!flags.quiet || !!flags.json);
-      const run = await runStudy(config, { ...(flags.workers ? { workers: flags.workers } : {}), ...(shard ? { shard } : {}), onProgress: progress.update });
+      let run;
+      try {
+        run = await runStudy(config, {
+          ...(flags.workers ? { workers: flags.workers } : {}), ...(shard ? { shard } : {}), onProgress: progress.update,
+          checkpointDir: flags.out, resume: !!flags.resume,
+          onPointError: (f) => ctx.stderr.write(`hptlab: point ${f.id} failed (${f.what}): ${f.message}\n`),
+        });
+      } catch (e) {
+        progress.stop();
+        if (e instanceof StudyError) {
+          ctx.stderr.write(`hptlab: ${e.failures.length} point(s) failed, ${e.finished} finished and saved in ${join(flags.out, "points")}; fix the cause and run again with --resume\n`);
+          ctx.exitCode = 1;
+          return;
+        }
+        if (e instanceof RangeError) throw new ConfigError("study", e.message);
+        throw e;
+      }
       progress.stop();
       mkdirSync(flags.out, { recursive: true });
       const timing = { ...run.timing, shard: shard ?? null };
       if (shard && shard.n > 1) {
-        writeFileSync(join(flags.out, "results.json"), JSON.stringify(run.results, null, 1) + "\n");
-        writeFileSync(join(flags.out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+        writeFileDurably(join(flags.out, "results.json"), JSON.stringify(run.results, null, 1) + "\n");
+        writeFileDurably(join(flags.out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
         const msg = { out: flags.out, files: [join(flags.out, "results.json"), join(flags.out, "timing.json")], points: run.results.points.length, timing };
         ctx.stdout.write(flags.json ? JSON.stringify(msg) + "\n" : `shard ${shard.k}/${shard.n}: ${msg.points} of ${run.results.totalPoints} points in ${run.timing.seconds.toFixed(1)} s → ${msg.files[0]}\n`);
         return;
       }
       if (!flags.json && !flags.quiet) {
-        ctx.stderr.write(`study: ${run.timing.points} points, ${fmtM(run.timing.guestOps)} guest operations in ${run.timing.seconds.toFixed(1)} s (${fmtM(run.timing.guestOpsPerSecond)}/s, ${run.timing.workers} worker${run.timing.workers > 1 ? "s" : ""})\n`);
+        ctx.stderr.write(`study: ${run.timing.points} points${run.timing.resumed ? ` (${run.timing.resumed} from an earlier run)` : ""}, ${fmtM(run.timing.guestOps)} guest operations in ${run.timing.seconds.toFixed(1)} s (${fmtM(run.timing.guestOpsPerSecond)}/s, ${run.timing.workers} worker${run.timing.workers > 1 ? "s" : ""})\n`);
       }
       await writeOutputs(ctx, run.results, flags.out, timing, !!flags.json);
     });

@@ -15,7 +15,14 @@ const round = (x: number, digits = 4) => {
   return Math.round(x * f) / f;
 };
 
+/** Test hook: HPTLAB_FAIL_POINTS=3,17 makes those point ids fail (to test that nothing else is lost). */
+function injectedFailure(id: number): boolean {
+  const v = process.env.HPTLAB_FAIL_POINTS;
+  return v !== undefined && v.split(",").map(Number).includes(id);
+}
+
 export function runPoint(p: StudyPoint): PointResult {
+  if (injectedFailure(p.id)) throw new Error(`injected failure (HPTLAB_FAIL_POINTS)`);
   const { machine: m, tally } = runWorkload(p.run);
   const c = m.counters();
   const k = m.kvmCounters();

@@ -3,9 +3,9 @@
  * pool (piscina; workers share nothing but results) or inline, and gather the results in point
  * order — so results.json is byte-identical whatever --workers is. `mergeResults` joins shards.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { resolve } from "node:path";
+import { resolve, join } from "node:path";
 import { availableParallelism } from "node:os";
 import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoint } from "./point.js";
@@ -35,12 +35,37 @@ export interface RunStudyOptions {
   workers?: number;
   shard?: { k: number; n: number };
   onProgress?: (p: Progress) => void;
+  /**
+   * Write each finished point durably to `<checkpointDir>/points/<id>.json` (temp file, then rename)
+   * as the study goes, so an interrupted study loses nothing that finished.
+   */
+  checkpointDir?: string;
+  /** With checkpointDir: reuse the points already there (same study only) and run only the rest. */
+  resume?: boolean;
+  /** A point failed (its error); the others still run. */
+  onPointError?: (e: PointFailure) => void;
+}
+
+export interface PointFailure {
+  id: number;
+  /** The point's parameters in words. */
+  what: string;
+  message: string;
+}
+
+/** Some points failed: the others finished (and are checkpointed, if asked). */
+export class StudyError extends Error {
+  constructor(readonly failures: PointFailure[], readonly finished: number) {
+    super(`${failures.length} point${failures.length > 1 ? "s" : ""} failed (${finished} finished): ` +
+      failures.slice(0, 3).map((f) => `point ${f.id} (${f.what}): ${f.message}`).join("; ") + (failures.length > 3 ? "; …" : ""));
+    this.name = "StudyError";
+  }
 }
 
 export interface StudyRun {
   results: StudyResults;
   /** Wall-clock facts (not part of the results). */
-  timing: { seconds: number; workers: number; points: number; guestOps: number; engineOps: number; guestOpsPerSecond: number };
+  timing: { seconds: number; workers: number; points: number; resumed: number; guestOps: number; engineOps: number; guestOpsPerSecond: number };
 }
 
 /** The compiled worker: next to this module when running from dist/, else dist/study/worker.js. */
@@ -56,25 +81,91 @@ export function shardPoints(points: StudyPoint[], shard?: { k: number; n: number
   return shard ? points.filter((p) => p.id % shard.n === shard.k - 1) : points;
 }
 
+/** Write a file so that readers see the old content or the new, never a part: temp file, fsync, rename. */
+export function writeFileDurably(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+function describePoint(p: StudyPoint): string {
+  const q = p.params;
+  return `${q.sweep}: ${q.cores} cores, ${q.shape}, ${q.policy}${q.deferredCap !== null ? ` cap ${q.deferredCap}` : ""}, H_LOCAL ${q.hLocal}, ${q.pageOutsPerMop} page-outs/Mop`;
+}
+
+/** The checkpoint folder: study.json names the study; points/<id>.json hold finished points. */
+function openCheckpoint(dir: string, config: StudyConfig, totalPoints: number, resume: boolean): Map<number, PointResult> {
+  const pointsDir = join(dir, "points");
+  mkdirSync(pointsDir, { recursive: true });
+  const stamp = JSON.stringify({ format: "hptlab-checkpoint", version: 1, totalPoints, config });
+  const stampFile = join(dir, "study.json");
+  const done = new Map<number, PointResult>();
+  const existing = existsSync(stampFile) ? readFileSync(stampFile, "utf8") : null;
+  const files = readdirSync(pointsDir).filter((f) => /^\d+\.json$/.test(f));
+  if (!resume) {
+    // a fresh run: the points of an earlier run in this folder go (pass resume to keep them)
+    for (const f of files) rmSync(join(pointsDir, f), { force: true });
+    writeFileDurably(stampFile, stamp + "\n");
+    return done;
+  }
+  if (existing !== null && existing.trim() !== stamp) throw new RangeError(`${stampFile}: the points there belong to a different study (config or point count differ); choose another --out`);
+  if (existing === null) writeFileDurably(stampFile, stamp + "\n");
+  for (const f of files) {
+    try {
+      const r = JSON.parse(readFileSync(join(pointsDir, f), "utf8")) as PointResult;
+      if (r.id === Number(f.slice(0, -5))) done.set(r.id, r);
+    } catch {
+      // a point file that does not parse is simply run again
+    }
+  }
+  return done;
+}
+
 export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}): Promise<StudyRun> {
   const all = expandStudy(config);
   const points = shardPoints(all, opts.shard);
-  const workers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), points.length || 1));
   const t0 = performance.now();
-  const results: PointResult[] = new Array(points.length);
-  let done = 0;
+  const results: (PointResult | undefined)[] = new Array(points.length);
+  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, all.length, !!opts.resume) : new Map<number, PointResult>();
+  const todo: number[] = [];
+  points.forEach((p, i) => {
+    const r = saved.get(p.id);
+    if (r) results[i] = r;
+    else todo.push(i);
+  });
+  const resumed = points.length - todo.length;
+  const workers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), todo.length || 1));
+  let done = resumed;
   let guestOps = 0;
   let engineOps = 0;
-  const report = (r: PointResult) => {
+  const failures: PointFailure[] = [];
+  const finish = (i: number, r: PointResult) => {
+    results[i] = r;
+    if (opts.checkpointDir) writeFileDurably(join(opts.checkpointDir, "points", `${r.id}.json`), JSON.stringify(r) + "\n");
     done++;
     guestOps += r.guestOps;
     engineOps += r.engineOps;
     opts.onProgress?.({ done, total: points.length, guestOps, seconds: (performance.now() - t0) / 1000 });
   };
+  const fail = (i: number, e: unknown) => {
+    const f = { id: points[i]!.id, what: describePoint(points[i]!), message: (e as Error)?.message ?? String(e) };
+    failures.push(f);
+    opts.onPointError?.(f);
+  };
+  if (resumed && opts.onProgress) opts.onProgress({ done, total: points.length, guestOps, seconds: 0 });
   if (workers === 1) {
-    for (const [i, p] of points.entries()) {
-      results[i] = runPoint(p);
-      report(results[i]!);
+    for (const i of todo) {
+      try {
+        finish(i, runPoint(points[i]!));
+      } catch (e) {
+        fail(i, e);
+      }
       // let timers (progress bars) run between points
       if (opts.onProgress) await new Promise((r) => setImmediate(r));
     }
@@ -83,23 +174,26 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
     const pool = new Piscina({ filename: workerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 1000 });
     try {
       // the biggest machines first, so that no long point starts last
-      const order = points.map((p, i) => i).sort((a, b) => points[b]!.params.cores - points[a]!.params.cores || a - b);
+      const order = [...todo].sort((a, b) => points[b]!.params.cores - points[a]!.params.cores || a - b);
       await Promise.all(order.map(async (i) => {
-        const r = (await pool.run(points[i]!)) as PointResult;
-        results[i] = r;
-        report(r);
+        try {
+          finish(i, (await pool.run(points[i]!)) as PointResult);
+        } catch (e) {
+          fail(i, e);
+        }
       }));
     } finally {
       await pool.destroy();
     }
   }
+  if (failures.length > 0) throw new StudyError(failures.sort((a, b) => a.id - b.id), done);
   const seconds = (performance.now() - t0) / 1000;
   return {
     results: {
       format: "hptlab-results", version: 1, hptlab: hptlabVersion(), study: config.name, config,
-      totalPoints: all.length, shard: opts.shard ?? { k: 1, n: 1 }, points: results,
+      totalPoints: all.length, shard: opts.shard ?? { k: 1, n: 1 }, points: results as PointResult[],
     },
-    timing: { seconds, workers, points: points.length, guestOps, engineOps, guestOpsPerSecond: guestOps / seconds },
+    timing: { seconds, workers, points: points.length, resumed, guestOps, engineOps, guestOpsPerSecond: guestOps / Math.max(seconds, 1e-9) },
   };
 }
 
