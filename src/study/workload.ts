@@ -71,6 +71,9 @@ export interface PointRun {
   seed: number;
   costs?: Record<string, number>;
   workload: WorkloadParams;
+  /** Called every `epochOps` guest operations with the machine between batches (soak runs); return false to stop. */
+  onEpoch?: (m: Machine, tally: WorkloadTally) => boolean | void;
+  epochOps?: number;
 }
 
 const H_LOCAL_LO = 0x10000000;
@@ -367,7 +370,13 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
   let prev = 0;
   let nbGfn = 0;
   const ramPages = GUEST_RAM / 2 ** m.config.hostPageShift;
+  let nextEpoch = run.onEpoch ? (run.epochOps ?? 1e6) : Infinity;
   while (tally.guestOps < run.ops) {
+    if (tally.guestOps >= nextEpoch) {
+      flush();
+      if (run.onEpoch!(m, tally) === false) break;
+      nextEpoch += run.epochOps ?? 1e6;
+    }
     if (tally.guestOps >= nextTick) {
       schedule();
       refresh();
