@@ -143,7 +143,7 @@ describe("hptlab study / merge", () => {
     const out = join(dir, "one");
     const r = await cli(["study", cfgFile, "--out", out, "--workers", "1", "--quiet"]);
     expect([r.code, r.stderr]).toEqual([0, ""]);
-    expect(readdirSync(out).sort()).toEqual(["report.html", "results.csv", "results.json", "summary.md", "timing.json"]);
+    expect(readdirSync(out).sort()).toEqual(["points", "report.html", "results.csv", "results.json", "study.json", "summary.md", "timing.json"]);
     expect(r.stdout).toContain("Findings:");
     expect(r.stdout).toContain(`Report: ${join(out, "report.html")}`);
     const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
@@ -154,7 +154,7 @@ describe("hptlab study / merge", () => {
     const [a, b, m] = ["sa", "sb", "merged"].map((x) => join(dir, x));
     expect((await cli(["study", cfgFile, "--out", a!, "--shard", "1/2", "--workers", "1", "--quiet"])).code).toBe(0);
     expect((await cli(["study", cfgFile, "--out", b!, "--shard", "2/2", "--workers", "1", "--quiet"])).code).toBe(0);
-    expect(readdirSync(a!).sort()).toEqual(["results.json", "timing.json"]);
+    expect(readdirSync(a!).sort()).toEqual(["points", "results.json", "study.json", "timing.json"]);
     const merged = await cli(["merge", join(a!, "results.json"), join(b!, "results.json"), "--out", m!, "--json"]);
     expect(merged.code).toBe(0);
     expect(JSON.parse(merged.stdout).points).toBe(4);
@@ -188,5 +188,23 @@ describe("docs/study.md", () => {
     expect(errors).toEqual([]);
     expect(expandStudy(s)).toHaveLength(3 * 2 * 2 * 2 * 4); // cores × shapes × hLocal × paging × (1 + 3 caps)
     expect(s.machine.costs.tlbieBase).toBe(800);
+  });
+});
+
+describe("limits stated up front", () => {
+  it("a point that would not fit is refused before anything runs, with its size", async () => {
+    const { pointMemoryBytes } = await import("../src/study/workload.js");
+    const { checkStudyLimits } = await import("../src/study/run.js");
+    const s = small({ sweeps: [{ name: "big", cores: [1024], shapes: [{ label: "huge", vcpus: 4096, threadsPerVcore: 4 }], policies: [{ policy: "deferred-va", deferredCaps: [1 << 20] }], guests: 64 }] });
+    const pts = expandStudy(s);
+    const need = pointMemoryBytes(pts[0]!.run);
+    expect(need).toBeGreaterThan(50 * 2 ** 20); // TLBs of 1024 cores, 64 guests, a 16 MiB deferred list
+    expect(() => checkStudyLimits(pts, 50 * 2 ** 20)).toThrow(/^point 0 \(big: 1024 cores, huge, deferred-va cap 1048576, H_LOCAL honest, 0 page-outs\/Mop\) needs [\d.]+ MiB of memory; the limit is 50 MiB$/);
+    expect(() => checkStudyLimits(pts)).not.toThrow(); // a study's machines are far below 4 GiB
+    // and what fits is what the engine then allocates (within a page)
+    const ok = expandStudy(small())[5]!;
+    const { runWorkload } = await import("../src/study/workload.js");
+    const { machine } = runWorkload({ ...ok.run, ops: 10 });
+    expect(Math.abs(machine.memoryBytes - pointMemoryBytes(ok.run))).toBeLessThanOrEqual(65536 * 2);
   });
 });

@@ -16,7 +16,7 @@ import {
 } from "./layout.js";
 import { COST_ROWS, COST_CATEGORIES, type CostCategory } from "../kvm/costs.js";
 import { POLICIES, policyByName } from "../kvm/policies.js";
-import { engineModule, instantiateEngine, type HptlabExports } from "./wasm.js";
+import { EngineAbort, engineModule, instantiateEngine, type HptlabExports } from "./wasm.js";
 import { OpBatch } from "./batch.js";
 
 const U64_LIMIT = 1n << 64n;
@@ -260,7 +260,19 @@ export class Machine implements SimMachine {
   /** Execute ops 0..count−1 of the op buffer in one WASM call. */
   runOps(count: number): void {
     checkInt("count", count, this.plan.opSlots + 1);
-    this.#wasm.runBatch(count);
+    this.#exec(count);
+  }
+
+  /** Run ops 0..count−1; an abort or trap inside the engine becomes an EngineAbort naming the batch and its first op. */
+  #exec(count: number): void {
+    try {
+      this.#wasm.runBatch(count);
+    } catch (e) {
+      if (!(e instanceof EngineAbort) && !(e instanceof WebAssembly.RuntimeError)) throw e;
+      this.#views();
+      const op0 = count > 0 ? Number(this.#u64[this.#opWord]! & 0xffffn) : 0;
+      throw new EngineAbort(`runBatch of ${count} op${count === 1 ? "" : "s"} (first: opcode 0x${op0.toString(16)}): ${(e as Error).message}`);
+    }
   }
 
   /** Op header word. */
@@ -277,7 +289,7 @@ export class Machine implements SimMachine {
     u[o] = w0;
     for (let i = 0; i < regs.length; i++) u[o + 2 + i] = regs[i]!;
     u[o + 10] = BigInt(lpid);
-    this.#wasm.runBatch(1);
+    this.#exec(1);
     return o;
   }
 

@@ -9,6 +9,8 @@ import { resolve, join } from "node:path";
 import { availableParallelism } from "node:os";
 import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoint } from "./point.js";
+import { pointMemoryBytes } from "./workload.js";
+import { MAX_BYTES, PAGE_BYTES, formatBytes } from "../engine/layout.js";
 import type { PointResult, StudyResults } from "./results.js";
 
 export function hptlabVersion(): string {
@@ -127,9 +129,25 @@ function openCheckpoint(dir: string, config: StudyConfig, totalPoints: number, r
   return done;
 }
 
+/** Refuse, before anything runs, a point whose machine would not fit one WASM32 memory. */
+export function checkStudyLimits(points: StudyPoint[], limit = MAX_BYTES - PAGE_BYTES): void {
+  const seen = new Set<string>();
+  for (const p of points) {
+    const r = p.run;
+    const key = `${r.cores}/${r.smt}/${r.tlbSets}/${r.tlbWays}/${r.vcpus}/${r.threadsPerVcore}/${r.guests}/${r.deferredCap}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const bytes = pointMemoryBytes(r);
+    if (bytes > limit) {
+      throw new RangeError(`point ${p.id} (${describePoint(p)}) needs ${formatBytes(bytes)} of memory; ${limit === MAX_BYTES - PAGE_BYTES ? `one WASM32 memory holds ${formatBytes(MAX_BYTES)}` : `the limit is ${formatBytes(limit)}`}`);
+    }
+  }
+}
+
 export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}): Promise<StudyRun> {
   const all = expandStudy(config);
   const points = shardPoints(all, opts.shard);
+  checkStudyLimits(points);
   const t0 = performance.now();
   const results: (PointResult | undefined)[] = new Array(points.length);
   const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, all.length, !!opts.resume) : new Map<number, PointResult>();

@@ -7,7 +7,8 @@
  * op buffer as 32-bit halves (no BigInt on the hot path) and run in batches.
  */
 import { Machine, type Guest } from "../engine/machine.js";
-import { OP, OP_BYTES } from "../engine/layout.js";
+import { OP, OP_BYTES, planLayout, guestParts } from "../engine/layout.js";
+import { resolveMachineConfig } from "../config.js";
 import { makeHpte } from "../hpte.js";
 import { Scheduler, mulberry32 } from "../kvm/scheduler.js";
 import type { HLocalMode } from "./results.js";
@@ -82,6 +83,20 @@ const WORDS = OP_BYTES / 4; // u32 halves per op
 const GUEST_RAM = 64 * 2 ** 20;
 const NEIGHBOUR_RAM = 16 * 2 ** 20;
 const NEIGHBOUR_PAGES = 256;
+
+/**
+ * Bytes of linear memory a point's machine needs (fixed regions and every guest), computed before
+ * anything is allocated (src/engine/layout.ts planLayout, guestParts).
+ */
+export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap">): number {
+  const cfg = resolveMachineConfig({ cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays, hostMemoryBytes: 2 ** 28 + run.guests * NEIGHBOUR_RAM });
+  const plan = planLayout(cfg, 65536);
+  const cpus = run.cores * run.smt;
+  const kvm = (vcpus: number, tpv: number, cap: number) => ({ vcpus, vcores: Math.ceil(vcpus / tpv), maskWords: plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4, deferredCap: cap });
+  let bytes = plan.arena + guestParts(20, GUEST_RAM / 65536, true, kvm(run.vcpus, run.threadsPerVcore, run.deferredCap ?? 0)).bytes;
+  bytes += (run.guests - 1) * guestParts(18, NEIGHBOUR_RAM / 65536, true, kvm(1, run.smt, 0)).bytes;
+  return bytes;
+}
 
 /** Walker's alias method over a Zipf(s) distribution of n items: O(1) per draw. */
 export class ZipfSampler {
