@@ -419,8 +419,9 @@ export function hptOpsMix(): KernelPair {
  * leaves: in each of 2 scheduling epochs every guest runs on 32 cores drawn at random (a fresh
  * permutation per epoch) and each core translates 1024 random pages of the guest running there, so
  * a guest's entries sit on its current cores and, partly evicted, on the cores it left. Each
- * iteration: 4096 tlbies (machine op, issued by cpu 0) of random pages of random guests; before it
- * (untimed) 16384 translations on the current placement keep the TLBs about as full as they were.
+ * iteration: 4096 tlbies (machine op, issued by cpu 0) of random pages of random guests. Before it
+ * (untimed) the run goes on: 8 pairs of cores swap guests (vcore migrations) and 16384 translations
+ * on the placement refill the TLBs, so the holders stay at a steady state.
  */
 const TL = { cores: 1024, smt: 4, guests: 32, pages: 4096, epochs: 2, n: 4096, refill: 16384 } as const;
 
@@ -469,9 +470,12 @@ export function tlbie1024(quick: boolean): KernelPair {
         }
       }
       const current = plan.placement[TL.epochs - 1]!;
+      const holders = () => gs.reduce((a, g) => a + m.lpidHolders(g.lpid).length, 0) / gs.length;
+      const start = holders();
       const k: Kernel = {
         ops: TL.n,
         prepare() {
+          migrate(current, next);
           for (let done = 0; done < TL.refill; done += cap) translateBatch(current, cap, -1);
           for (let i = 0; i < TL.n; i++) {
             const g = next() % TL.guests;
@@ -486,9 +490,7 @@ export function tlbie1024(quick: boolean): KernelPair {
         },
         run() { m.runOps(TL.n); },
         info() {
-          let holders = 0;
-          for (const g of gs) holders += m.lpidHolders(g.lpid).length;
-          return `holders per LPID ${(holders / gs.length).toFixed(0)} of ${TL.cores} cores`;
+          return `holders per LPID ${start.toFixed(0)} → ${holders().toFixed(0)} of ${TL.cores} cores`;
         },
       };
       for (let i = 0; i < 2; i++) { k.prepare(); k.run(); }
@@ -517,6 +519,7 @@ export function tlbie1024(quick: boolean): KernelPair {
       const k: Kernel = {
         ops: TL.n,
         prepare() {
+          migrate(current, next);
           for (let i = 0; i < TL.refill; i++) translate(current, next() % TL.cores);
           for (let i = 0; i < TL.n; i++) {
             const g = next() % TL.guests;
@@ -531,6 +534,16 @@ export function tlbie1024(quick: boolean): KernelPair {
       return k;
     },
   };
+}
+
+/** Vcore migrations between iterations: 8 random pairs of cores swap the guests they run. */
+function migrate(guestOf: Uint8Array, next: () => number): void {
+  for (let i = 0; i < 8; i++) {
+    const a = next() % TL.cores, b = next() % TL.cores;
+    const t = guestOf[a]!;
+    guestOf[a] = guestOf[b]!;
+    guestOf[b] = t;
+  }
 }
 
 /** Map every page into the reference guest (slot choice is the model's own; nothing reads it back). */
