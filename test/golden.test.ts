@@ -1,7 +1,7 @@
 // Golden digests: the engine's simulated results pinned bit for bit. Study points (every policy,
 // paging, lying and honest H_LOCAL, several SMT modes and TLB geometries, cost overrides) and
-// machine-op streams (random replacement) run, and a SHA-256 is taken of every op slot after each
-// batch and of the whole simulated state at the end, wherever the layout puts it: counters, cycles,
+// machine-op streams (random replacement) run, and a SHA-256 is taken of every op slot and counter
+// after each batch and of the whole simulated state at the end, wherever the layout puts it: counters, cycles,
 // clocks, TLBs, provenance, HPTs, revmaps, rmaps, frame tables, the fabric calendar, violations.
 // Performance work must leave every digest unchanged. The digests were recorded before the hot
 // paths were optimised (issue 5); `HPTLAB_GOLDEN_WRITE=1 npx vitest run test/golden.test.ts`
@@ -10,19 +10,27 @@ import { describe, expect, test } from "vitest";
 import { createHash, type Hash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { Machine } from "../src/engine/machine.js";
-import { OP_BYTES, G, GF_LIVE, GF_QEMU, GUEST_BYTES, REC } from "../src/engine/layout.js";
+import { OP_BYTES, STATS_BYTES, G, GF_LIVE, GF_QEMU, GUEST_BYTES, REC } from "../src/engine/layout.js";
 import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
 import { makeHpte, H_AVPN, H_LOCAL } from "../src/hpte.js";
 
 const FIXTURE = new URL("./fixtures/golden-digests.json", import.meta.url);
 const WRITE = process.env.HPTLAB_GOLDEN_WRITE === "1";
 
-/** Hash the op slots of every batch run on any machine while `f` runs. */
+/**
+ * Hash, after every batch run on any machine while `f` runs, its op slots and the counters the host
+ * may read between batches: the global stats, the first 8 guests' stats and every cpu's clock and cycles.
+ */
 function withOpHashing<T>(h: Hash, f: () => T): T {
   const orig = Machine.prototype.runOps;
   Machine.prototype.runOps = function (this: Machine, count: number): void {
     orig.call(this, count);
-    h.update(new Uint8Array(this.memory.buffer, this.plan.ops, count * OP_BYTES));
+    const p = this.plan;
+    const region = (name: string) => p.regions.find((r) => r.name === name)!;
+    h.update(new Uint8Array(this.memory.buffer, p.ops, count * OP_BYTES));
+    h.update(new Uint8Array(this.memory.buffer, p.stats, STATS_BYTES));
+    h.update(new Uint8Array(this.memory.buffer, p.guestStats, 8 * STATS_BYTES));
+    h.update(new Uint8Array(this.memory.buffer, p.cpuTab, region("cpuTab").bytes));
   };
   try {
     return f();
