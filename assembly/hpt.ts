@@ -93,7 +93,8 @@ export let xCmp: u64 = 0;      // HPTE compare word (B | AVPN | V)
  * Decode an SLB VSID word and an EA (SPEC §2): page size from L‖LP, VA page, TLB set, hash and
  * compare word. False for a segment POWER7 cannot have (B ≥ 2, bad L‖LP, VA ≥ 2^68).
  */
-export function decodeSlb(slbV: u64, ea: u64, tlbSets: u32): bool {
+// @ts-ignore: decorator
+@inline export function decodeSlb(slbV: u64, ea: u64, tlbSets: u32): bool {
   const b = slbV >> 62;
   if (b > 1) return false;
   const llp = <u32>slbV & 0x130;
@@ -178,12 +179,26 @@ export function ptegSearch(g: usize, pteg: u32, cmp: u64, shift: u32): usize {
   return 0;
 }
 
+/** Set the decode results (xKey …) to those a decodeSlb() gave earlier (the translate pipeline keeps them). */
+export function setDecoded(key: u64, set: u32, shift: u32, hash: u64, cmp: u64): void {
+  xKey = key;
+  xSet = set;
+  xShift = shift;
+  xHash = hash;
+  xCmp = cmp;
+}
+
+/** PTEGs the last hptWalk() probed (1 or 2). */
+export let hptWalkProbes: u32 = 0;
+
 /** The hardware walk after a TLB miss: primary group, then secondary (SPEC §2). HPTE address or 0. */
 export function hptWalk(g: usize, gs: usize): usize {
   const mask = <u64>load<u32>(g, G_HTAB_MASK);
   bump(STAT_PTEGS_PROBED, gs);
+  hptWalkProbes = 1;
   let p = ptegSearch(g, <u32>(xHash & mask), xCmp, xShift);
   if (p != 0) return p;
   bump(STAT_PTEGS_PROBED, gs);
+  hptWalkProbes = 2;
   return ptegSearch(g, <u32>(~xHash & mask), xCmp | HPTE_V_SECONDARY, xShift);
 }

@@ -16,6 +16,7 @@ import {
 import { decodeSlb, hptWalk, xKey, xSet, xShift, HPTE_R_R, HPTE_R_C, HPTE_R_RPN, HPTE_V_HPTE_DIRTY } from "./hpt";
 import { tlbLine, tlbLookup, tlbTouch, tlbRpn, tlbFill, tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
 import { hcall } from "./hcall";
+import { CHUNK, lookahead, translateOp, beginTranslateStats, flushTranslateStats } from "./translate";
 import {
   chargeTranslate, chargeHcall, finishInvalidations, detect, hvFault, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
   work, reclaim, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
@@ -47,64 +48,6 @@ export function initMachine(): void {
 // @ts-ignore: decorator
 @inline function hcallKind(opcode: u32): u32 {
   return opcode == OP_H_ENTER ? 0 : opcode == OP_H_REMOVE ? 1 : opcode == OP_H_PROTECT ? 2 : opcode == OP_H_READ ? 3 : 4;
-}
-
-/**
- * Translate for one op (docs/semantics.md, "Translation"; docs/kvm-model.md, "Detector"):
- * r3 = XLATE_*, word 5 = real address, word 6 = the detector's verdict on a hit (VERDICT_*).
- */
-function translateOp(o: usize, cpu: u32): void {
-  const lpid = <u32>load<u64>(o, 80);
-  const slbV = load<u64>(o, 16);
-  const ea = load<u64>(o, 24);
-  const isStore = load<u64>(o, 32) == 1;
-  if (lpid >= lpidLimit || !decodeSlb(slbV, ea, tlbSets)) {
-    store<u64>(o, XLATE_BAD_SLB, 8);
-    return;
-  }
-  const g = guestOfLpid(lpid);
-  const gs = guestStatsOf(g);
-  const before = load<u64>(o, 56); // guest work done before this access (cycles, no category)
-  if (before != 0) work(cpu, before);
-  bump(STAT_TRANSLATIONS, gs);
-  const core = cpu >> smtShift;
-  const inPage = (<u64>1 << xShift) - 1;
-  const line = tlbLine(core, xSet);
-  const way = tlbLookup(line, xKey, lpid);
-  store<u64>(o, 0, 48);
-  if (way >= 0) {
-    bump(STAT_TLB_HITS, gs);
-    tlbTouch(line, <u32>way);
-    chargeTranslate(cpu, gs, 0);
-    store<u64>(o, XLATE_HIT, 8);
-    store<u64>(o, (tlbRpn(line, way) << 12) | (ea & inPage), 40);
-    if (g != 0 && (load<u32>(g, G_FLAGS) & GF_QEMU) == 0) store<u64>(o, detect(cpu, g, gs, line + <usize>way * 16, ea), 48);
-    return;
-  }
-  bump(STAT_TLB_MISSES, gs);
-  let hp: usize = 0;
-  let ptegs: u32 = 0;
-  if (g != 0) {
-    bump(STAT_HPT_WALKS, gs);
-    const probed = load<u64>(gs + (<usize>STAT_PTEGS_PROBED << 3));
-    hp = hptWalk(g, gs);
-    ptegs = <u32>(load<u64>(gs + (<usize>STAT_PTEGS_PROBED << 3)) - probed);
-    if (hp == 0) hp = hvFault(cpu, g, gs);
-  }
-  chargeTranslate(cpu, gs, ptegs);
-  if (hp == 0) {
-    bump(STAT_HPT_FAULTS, gs);
-    store<u64>(o, XLATE_FAULT, 8);
-    store<u64>(o, 0, 40);
-    return;
-  }
-  // the walk sets R, and C on a store (SPEC §2)
-  const r = load<u64>(hp, 8) | HPTE_R_R | (isStore ? HPTE_R_C : 0);
-  store<u64>(hp, r, 8);
-  const rpn = (r & HPTE_R_RPN & ~inPage) >> 12;
-  tlbFill(core, xSet, xKey, lpid, rpn, gs);
-  store<u64>(o, XLATE_MISS, 8);
-  store<u64>(o, (rpn << 12) | (ea & inPage), 40);
 }
 
 /** Zero a new guest's HPT, revmap and rmap, give it host frames, map its LPID. r3 = frames taken. */
@@ -163,10 +106,25 @@ function guestDestroy(g: usize, cpu: u32): u64 {
   return <u64>freed;
 }
 
-/** Execute `count` ops from the op buffer. Returns the number executed. Never traps on bad input. */
+/**
+ * Execute `count` ops from the op buffer. Returns the number executed. Never traps on bad input.
+ * Works in chunks: each is looked ahead (assembly/translate.ts), then executed in order.
+ */
 export function runBatch(count: u32): u32 {
+  beginTranslateStats();
+  for (let i: u32 = 0; i < count; i += CHUNK) {
+    const n = min(CHUNK, count - i);
+    const o = ops + <usize>i * OP_BYTES;
+    lookahead(o, n);
+    runChunk(o, n);
+  }
+  flushTranslateStats();
+  return count;
+}
+
+function runChunk(o0: usize, count: u32): void {
   const cpus = cores * smt;
-  let o = ops;
+  let o = o0;
   for (let i: u32 = 0; i < count; ++i, o += OP_BYTES) {
     const w0 = load<u64>(o);
     const opcode = <u32>w0 & 0xffff;
@@ -178,7 +136,7 @@ export function runBatch(count: u32): u32 {
       continue;
     }
     if (opcode == OP_TRANSLATE) {
-      translateOp(o, cpu);
+      translateOp(o, cpu, i);
       continue;
     }
     if (opcode == OP_H_ENTER || opcode == OP_H_REMOVE || opcode == OP_H_PROTECT || opcode == OP_H_READ || opcode == OP_H_BULK_REMOVE) {
@@ -201,6 +159,7 @@ export function runBatch(count: u32): u32 {
         continue;
       }
       const g = guestDesc(slot);
+      flushTranslateStats(); // the guest's stats block is zeroed or given up
       store<u64>(o, opcode == OP_GUEST_INIT ? guestInit(g, slot) : guestDestroy(g, cpu), 8);
       continue;
     }
@@ -271,5 +230,4 @@ export function runBatch(count: u32): u32 {
     }
     store<u64>(o, <u64>n, 8);
   }
-  return count;
 }

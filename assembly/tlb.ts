@@ -35,6 +35,15 @@ import { tlb, prov, cores, tlbWays, tlbSets, header, randomReplacement, lpidCoun
 /** Way of the entry matching (key, lpid) in the line, or -1. Compares every way, then takes the lowest hit. */
 export function tlbLookup(line: usize, key: u64, lpid: u32): i32 {
   const k1 = <u64>lpid << LPID_SHIFT;
+  if (tlbWays == 4) {
+    // POWER7's 4 ways: one 64-byte line, no branch but the caller's hit test
+    const h0 = <u32>(load<u64>(line) == key) & <u32>((load<u64>(line, 8) & W1_LPID) == k1);
+    const h1 = <u32>(load<u64>(line, 16) == key) & <u32>((load<u64>(line, 24) & W1_LPID) == k1);
+    const h2 = <u32>(load<u64>(line, 32) == key) & <u32>((load<u64>(line, 40) & W1_LPID) == k1);
+    const h3 = <u32>(load<u64>(line, 48) == key) & <u32>((load<u64>(line, 56) & W1_LPID) == k1);
+    const hits = h0 | (h1 << 1) | (h2 << 2) | (h3 << 3);
+    return select<i32>(<i32>ctz(hits), -1, hits != 0);
+  }
   let hits: u32 = 0;
   let p = line;
   for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
@@ -55,11 +64,11 @@ export function tlbTouch(line: usize, way: u32): void {
   const pw = line + <usize>way * TLBE_BYTES + 8;
   const w1 = load<u64>(pw);
   const rank = w1 >> RANK_SHIFT;
-  if (rank == 0) return;
+  if (rank == 0) return; // already the most recent (the common case of a hot page)
   let p = line + 8;
   for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
     const x = load<u64>(p);
-    if ((x >> RANK_SHIFT) < rank) store<u64>(p, x + (<u64>1 << RANK_SHIFT));
+    store<u64>(p, x + (<u64>((x >> RANK_SHIFT) < rank) << RANK_SHIFT));
   }
   store<u64>(pw, w1 & ~W1_RANK);
 }
@@ -103,30 +112,56 @@ function nextRandom(): u32 {
 export function tlbFill(core: u32, set: u32, key: u64, lpid: u32, rpn: u64, gs: usize): void {
   const line = tlbLine(core, set);
   let victim: u32 = tlbWays;
-  let p = line;
-  for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
-    if ((load<u64>(p) & TLBE_VALID) == 0) { victim = w; break; }
-  }
-  if (victim == tlbWays) {
-    if (randomReplacement) {
-      victim = nextRandom() % tlbWays;
-    } else {
-      const last = <u64>(tlbWays - 1);
-      p = line + 8;
-      for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
-        if ((load<u64>(p) >> RANK_SHIFT) == last) { victim = w; break; }
+  let evicted = false;
+  if (tlbWays == 4 && !randomReplacement) {
+    // POWER7's 4 ways, LRU: the lowest invalid way, else the one of rank 3 (ranks are a permutation)
+    const w0 = load<u64>(line, 8), w1 = load<u64>(line, 24), w2 = load<u64>(line, 40), w3 = load<u64>(line, 56);
+    const invalid = <u32>(load<u64>(line) >> 63 == 0) | (<u32>(load<u64>(line, 16) >> 63 == 0) << 1)
+      | (<u32>(load<u64>(line, 32) >> 63 == 0) << 2) | (<u32>(load<u64>(line, 48) >> 63 == 0) << 3);
+    const lru = <u32>(w0 >> RANK_SHIFT == 3) | (<u32>(w1 >> RANK_SHIFT == 3) << 1) | (<u32>(w2 >> RANK_SHIFT == 3) << 2) | (<u32>(w3 >> RANK_SHIFT == 3) << 3);
+    evicted = invalid == 0;
+    victim = <u32>ctz(select<u32>(lru, invalid, evicted));
+  } else {
+    let p = line;
+    for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+      if ((load<u64>(p) & TLBE_VALID) == 0) { victim = w; break; }
+    }
+    if (victim == tlbWays) {
+      evicted = true;
+      if (randomReplacement) {
+        victim = nextRandom() % tlbWays;
+      } else {
+        const last = <u64>(tlbWays - 1);
+        p = line + 8;
+        for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+          if ((load<u64>(p) >> RANK_SHIFT) == last) { victim = w; break; }
+        }
       }
     }
-    const old1 = load<u64>(line + <usize>victim * TLBE_BYTES, 8);
-    holderDec(<u32>((old1 & W1_LPID) >> LPID_SHIFT), core);
-    bump(STAT_TLB_EVICTIONS, gs);
   }
   const e = line + <usize>victim * TLBE_BYTES;
-  const rank = load<u64>(e, 8) & W1_RANK;
+  const old1 = load<u64>(e, 8);
+  if (evicted) {
+    // an entry of the same LPID replaced: its core's holder count and mask bit do not change
+    const oldLpid = <u32>((old1 & W1_LPID) >> LPID_SHIFT);
+    if (oldLpid != lpid) {
+      holderDec(oldLpid, core);
+      holderInc(lpid, core);
+    }
+    bump(STAT_TLB_EVICTIONS, gs);
+  } else {
+    holderInc(lpid, core);
+  }
   store<u64>(e, key);
-  store<u64>(e, (rpn & W1_RPN) | (<u64>lpid << LPID_SHIFT) | rank, 8);
-  holderInc(lpid, core);
-  tlbTouch(line, victim);
+  store<u64>(e, (rpn & W1_RPN) | (<u64>lpid << LPID_SHIFT) | (old1 & W1_RANK), 8);
+  // the new entry becomes the most recent (every way rewritten: no data-dependent branch)
+  const rank = old1 >> RANK_SHIFT;
+  let p = line + 8;
+  for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
+    const x = load<u64>(p);
+    store<u64>(p, x + (<u64>((x >> RANK_SHIFT) < rank) << RANK_SHIFT));
+  }
+  store<u64>(e, load<u64>(e, 8) & ~W1_RANK, 8);
   bump(STAT_TLB_FILLS, gs);
 }
 

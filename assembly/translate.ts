@@ -1,0 +1,286 @@
+// The translate op's hot path and the batch pipeline around it (issue 5).
+//
+// runBatch works through the op buffer in chunks. Before a chunk executes, `lookahead` reads it:
+// every translation is decoded once (the decode is a pure function of the op's words, kept in a
+// small static table and reused by the op itself), its TLB line is read and the line it will need
+// next is touched — the host frame-owner word of the detector on a predicted hit, the primary PTEG
+// on a predicted miss — and the HPTEs, revmap entries and rmap words of hypercalls are touched too.
+// The loads of a whole chunk are independent, so the memory system serves them in parallel
+// (WASM has no prefetch instruction; an ordinary load whose value goes nowhere does the job). The
+// predictions only decide which lines are loaded early: execution re-does every lookup on the live
+// state, so nothing simulated depends on them.
+//
+// The translation counters and the cycles of the translate category are summed per batch (per
+// guest in a small direct-mapped table) and added to the global and guest blocks by
+// `flushTranslateStats` — at the end of every runBatch, and before any op that creates or destroys
+// a guest (which zeroes or frees a stats block). No op reads them in between.
+import {
+  OP_BYTES, OP_TRANSLATE, OP_H_ENTER, OP_H_REMOVE, OP_H_PROTECT, OP_H_READ, OP_H_BULK_REMOVE, XLATE_HIT, XLATE_MISS,
+  XLATE_FAULT, XLATE_BAD_SLB, STAT_TRANSLATIONS, STAT_TLB_HITS, STAT_TLB_MISSES, STAT_HPT_WALKS, STAT_HPT_FAULTS,
+  STAT_CYCLES, STATS_BYTES, CC_TRANSLATE, CPU_CLOCK, CPU_CYCLES, G_FLAGS, G_HPT, G_HTAB_MASK, G_NPTE, G_REVMAP, G_RMAP,
+  G_RAM_HOST_PAGES, G_INSTANCE, GF_QEMU, K_TLB_HIT, K_PTEG_WALK, CC_WALK,
+} from "./layout";
+import {
+  cores, smt, smtShift, tlbSets, lpidLimit, lpidGuest, guests, guestStats, guestDesc, stats, frameOwner, hostFrames,
+  hostPageShift, maxGuests, bump, tlbWays,
+} from "./machine";
+import { decodeSlb, hptWalk, xKey, xSet, xShift, xHash, xCmp, setDecoded, HPTE_R_R, HPTE_R_C, HPTE_R_RPN } from "./hpt";
+import { tlbLine, tlbLookup, tlbTouch, tlbFill, W1_RPN, W1_STALE } from "./tlb";
+import { cpuRec, cost, charge, detect, hvFault } from "./kvm";
+
+/** Ops looked ahead at once (a power of two). */
+// @ts-ignore: decorator
+@inline export const CHUNK: u32 = 64;
+// @ts-ignore: decorator
+@inline const DEC_BYTES: u32 = 64;
+/**
+ * Per op of the chunk: the decoded translation (key u64, hash u64, cmp u64, set u32, shift u32 (0: bad
+ * SLB)) and two addresses to touch (u32 @32, @36; 0 = none).
+ */
+const decoded: usize = memory.data(<i32>(CHUNK * DEC_BYTES), 16);
+/** Addresses to touch after the chunk is read (2 per predicted miss). */
+const touch: usize = memory.data(<i32>(CHUNK * 8 + 64), 16);
+/** Where the touched values go, so that no load is optimised away. */
+const sinkCell: usize = memory.data(8, 8);
+
+// ───────────────────────────── per-batch translation counters ─────────────────────────────
+
+// @ts-ignore: decorator
+@inline const ACC_SLOTS: u32 = 16;
+/** Direct-mapped by guest slot: tag (slot + 1, 0 = empty) u32 @0, hits u32 @4, misses u32 @8. */
+const acc: usize = memory.data(<i32>(ACC_SLOTS * 16), 16);
+/** Translations of LPIDs without a guest: hits, misses (global counters only). */
+let orphanHits: u64 = 0;
+let orphanMisses: u64 = 0;
+/** cycles of one translation (K_TLB_HIT), read at the start of each batch. */
+let kHit: u64 = 0;
+
+/** Add (hits, misses) of guest slot `slot` to its stats block and the global one. */
+function addTranslations(slot: u32, hits: u64, misses: u64): void {
+  const gs: usize = slot == 0xffffffff ? 0 : guestStats + <usize>slot * STATS_BYTES;
+  const n = hits + misses;
+  bump(STAT_TRANSLATIONS, gs, n);
+  bump(STAT_TLB_HITS, gs, hits);
+  bump(STAT_TLB_MISSES, gs, misses);
+  bump(STAT_CYCLES + CC_TRANSLATE, gs, kHit * n);
+}
+
+/** Count one translation of guest slot `slot` (hit or miss) in the batch's table. */
+// @ts-ignore: decorator
+@inline function countTranslation(slot: u32, hit: bool): void {
+  const e = acc + (<usize>(slot & (ACC_SLOTS - 1)) << 4);
+  if (load<u32>(e) != slot + 1) {
+    const tag = load<u32>(e);
+    if (tag != 0) addTranslations(tag - 1, <u64>load<u32>(e, 4), <u64>load<u32>(e, 8));
+    store<u32>(e, slot + 1);
+    store<u64>(e, 0, 4);
+  }
+  const f = e + select<usize>(4, 8, hit);
+  store<u32>(f, load<u32>(f) + 1);
+}
+
+/** Start of a batch: the cost table may have changed since the last one. */
+export function beginTranslateStats(): void {
+  kHit = cost(K_TLB_HIT);
+}
+
+/** Put the batch's translation counters where the host (and the next batch) reads them. */
+export function flushTranslateStats(): void {
+  for (let i: u32 = 0; i < ACC_SLOTS; ++i) {
+    const e = acc + (<usize>i << 4);
+    const tag = load<u32>(e);
+    if (tag == 0) continue;
+    addTranslations(tag - 1, <u64>load<u32>(e, 4), <u64>load<u32>(e, 8));
+    store<u32>(e, 0);
+    store<u64>(e, 0, 4);
+  }
+  if ((orphanHits | orphanMisses) != 0) {
+    addTranslations(0xffffffff, orphanHits, orphanMisses);
+    orphanHits = 0;
+    orphanMisses = 0;
+  }
+}
+
+// ───────────────────────────── lookahead ─────────────────────────────
+
+/**
+ * Whether the current chunk's translations were read ahead (decoded, and their PTEG touched on a
+ * predicted miss). That costs a few ns per translation and saves most of a DRAM latency per miss,
+ * so it is done when the previous chunk missed often (1 in 8 or more).
+ */
+let lookTranslations = false;
+let chunkMisses: u32 = 0;
+
+/** Read ahead the `n` ops from `o0` (see the file comment). Touches memory; changes nothing simulated. */
+export function lookahead(o0: usize, n: u32): void {
+  lookTranslations = chunkMisses * 8 >= n;
+  chunkMisses = 0;
+  const cpus = cores * smt;
+  const hfShift = <u64>(hostPageShift - 12);
+  let sink: u64 = 0;
+  let nTouch: u32 = 0;
+  let o = o0;
+  let d = decoded;
+  for (let j: u32 = 0; j < n; ++j, o += OP_BYTES, d += DEC_BYTES) {
+    const w0 = load<u64>(o);
+    const opcode = <u32>w0 & 0xffff;
+    const cpu = <u32>(w0 >> 32) & 0xffff;
+    if (opcode == OP_TRANSLATE) {
+      if (!lookTranslations) {
+        store<u32>(d, <u32>o, 32);
+        continue;
+      }
+      const ok = decodeSlb(load<u64>(o, 16), load<u64>(o, 24), tlbSets);
+      const lpid = <u32>load<u64>(o, 80);
+      store<u64>(d, xKey);
+      store<u64>(d, xHash, 8);
+      store<u64>(d, xCmp, 16);
+      store<u32>(d, xSet, 24);
+      store<u32>(d, select<u32>(xShift, 0, ok & (lpid < lpidLimit)), 28);
+      // predicted miss (no way's tag is the key): touch the primary PTEG; else touch the op itself
+      const line = tlbLine(select<u32>(cpu, 0, cpu < cpus) >> smtShift, xSet);
+      const miss = (load<u64>(line) != xKey) & (load<u64>(line, 16) != xKey) & (load<u64>(line, 32) != xKey) & (load<u64>(line, 48) != xKey);
+      const s = load<u32>(lpidGuest + (<usize>select<u32>(lpid, 0, lpid < lpidLimit) << 2));
+      const g = guestDesc(select<u32>(s - 1, 0, s != 0));
+      const pteg = <usize>load<u32>(g, G_HPT) + (<usize>(<u32>xHash & load<u32>(g, G_HTAB_MASK)) << 7);
+      store<u32>(d, <u32>select<usize>(pteg, o, miss), 32);
+      continue;
+    }
+    store<u32>(d, <u32>o, 32);
+    if (opcode == OP_H_REMOVE || opcode == OP_H_PROTECT || opcode == OP_H_READ || opcode == OP_H_ENTER) {
+      const slot = <u32>(w0 >> 48);
+      if (slot >= maxGuests) continue;
+      const g = guestDesc(slot);
+      const npte = <u64>load<u32>(g, G_NPTE);
+      const ptex = load<u64>(o, 24);
+      if (ptex >= npte) continue;
+      const hpt = <usize>load<u32>(g, G_HPT);
+      const rev = <usize>load<u32>(g, G_REVMAP);
+      if (opcode == OP_H_ENTER) {
+        // the group it will search, and the ring it will join: rmap word → head → its back (tail)
+        const group = <usize>(ptex & ~(<u64>7)) << 4;
+        sink += load<u64>(hpt + group) + load<u64>(hpt + group + 64) + load<u64>(rev + group);
+        const gfn = (load<u64>(o, 40) & HPTE_R_RPN) >> <u64>hostPageShift;
+        const pages = <u64>load<u32>(g, G_RAM_HOST_PAGES);
+        if ((load<u32>(g, G_FLAGS) & GF_QEMU) != 0 || gfn >= pages) continue;
+        const rmap = load<u64>(<usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3));
+        const head = select<u64>(rmap & 0xffffffff, 0, (rmap & 0x100000000) != 0 && (rmap & 0xffffffff) < npte);
+        const tail = <u64>load<u32>(rev + (<usize>head << 4), 12);
+        sink += <u64>load<u32>(rev + (<usize>select<u64>(tail, 0, tail < npte) << 4));
+        continue;
+      }
+      // the entry, its guest view, and (remove) its neighbours on the rmap ring
+      const e = <usize>ptex << 4;
+      sink += load<u64>(hpt + e);
+      const forw = <u64>load<u32>(rev + e, 8);
+      const back = <u64>load<u32>(rev + e, 12);
+      sink += <u64>load<u32>(rev + (<usize>select<u64>(forw, 0, forw < npte) << 4));
+      sink += <u64>load<u32>(rev + (<usize>select<u64>(back, 0, back < npte) << 4));
+      continue;
+    }
+  }
+  // the touches, in a loop short enough that all of the chunk's loads are in flight together
+  d = decoded;
+  for (let j: u32 = 0; j < n; ++j, d += DEC_BYTES) sink += <u64>load<u32>(<usize>load<u32>(d, 32));
+  store<u64>(sinkCell, load<u64>(sinkCell) + sink);
+}
+
+// ───────────────────────────── translate ─────────────────────────────
+
+/**
+ * Translate for op `o`, the `j`-th of its chunk (docs/semantics.md, "Translation"; docs/kvm-model.md,
+ * "Detector"): r3 = XLATE_*, word 5 = real address, word 6 = the detector's verdict on a hit.
+ */
+export function translateOp(o: usize, cpu: u32, j: u32): void {
+  const d = decoded + <usize>j * DEC_BYTES;
+  const lpid = <u32>load<u64>(o, 80);
+  if (lookTranslations) {
+    if (load<u32>(d, 28) == 0) {
+      store<u64>(o, XLATE_BAD_SLB, 8);
+      return;
+    }
+    setDecoded(load<u64>(d), load<u32>(d, 24), load<u32>(d, 28), load<u64>(d, 8), load<u64>(d, 16));
+  } else if (lpid >= lpidLimit || !decodeSlb(load<u64>(o, 16), load<u64>(o, 24), tlbSets)) {
+    store<u64>(o, XLATE_BAD_SLB, 8);
+    return;
+  }
+  const key = xKey;
+  const set = xSet;
+  const shift = xShift;
+  const ea = load<u64>(o, 24);
+  const s = load<u32>(lpidGuest + (<usize>lpid << 2));
+  const slot = s - 1; // 0xffffffff: no guest
+  // the guest's work before this access (no category), then the translation's own cycles
+  const c = cpuRec(cpu);
+  store<u64>(c, load<u64>(c, CPU_CLOCK) + load<u64>(o, 56) + kHit, CPU_CLOCK);
+  store<u64>(c, load<u64>(c, CPU_CYCLES) + kHit, CPU_CYCLES + (CC_TRANSLATE << 3));
+  const core = cpu >> smtShift;
+  const inPage = (<u64>1 << shift) - 1;
+  const line = tlbLine(core, set);
+  const way = tlbLookup(line, key, lpid);
+  if (way >= 0) {
+    const e = line + (<usize>way << 4);
+    const w1 = load<u64>(e, 8);
+    store<u64>(o, XLATE_HIT, 8);
+    store<u64>(o, ((w1 & W1_RPN) << 12) | (ea & inPage), 40);
+    let verdict: u64 = 0;
+    if (s != 0) {
+      countTranslation(slot, true);
+      // the detector (kvm-hv guests): the entry's host frame must still be the guest's; the full
+      // check runs only when it is not, or when the entry is marked stale
+      const g = guestDesc(slot);
+      const frame = (w1 & W1_RPN) >> <u64>(hostPageShift - 12);
+      const owner = frame < <u64>hostFrames ? load<u32>(frameOwner + (<usize>frame << 2)) : 0;
+      if ((load<u32>(g, G_FLAGS) & GF_QEMU) == 0 && ((w1 & W1_STALE) != 0 || owner != load<u32>(g, G_INSTANCE))) {
+        verdict = detect(cpu, g, guestStats + <usize>slot * STATS_BYTES, e, ea);
+      }
+    } else {
+      ++orphanHits;
+    }
+    store<u64>(o, verdict, 48);
+    if ((w1 >> 60) != 0) tlbTouch(line, <u32>way); // rank 0: already the most recent
+    return;
+  }
+  store<u64>(o, 0, 48);
+  ++chunkMisses;
+  translateMiss(o, cpu, s, lpid, core, line, key, set, shift, ea);
+}
+
+/** The miss path: walk (and HV fault), fill, charge the PTEGs probed. */
+function translateMiss(o: usize, cpu: u32, s: u32, lpid: u32, core: u32, line: usize, key: u64, set: u32, shift: u32, ea: u64): void {
+  const slot = s - 1;
+  let g: usize = 0;
+  let gs: usize = 0;
+  if (s != 0) {
+    g = guestDesc(slot);
+    gs = guestStats + <usize>slot * STATS_BYTES;
+    countTranslation(slot, false);
+  } else {
+    ++orphanMisses;
+  }
+  const inPage = (<u64>1 << shift) - 1;
+  let hp: usize = 0;
+  let ptegs: u32 = 0;
+  if (g != 0) {
+    bump(STAT_HPT_WALKS, gs);
+    hp = hptWalk(g, gs);
+    ptegs = hptWalkProbes;
+    if (hp == 0) hp = hvFault(cpu, g, gs);
+  }
+  if (ptegs != 0) charge(cpu, gs, CC_WALK, cost(K_PTEG_WALK) * <u64>ptegs);
+  if (hp == 0) {
+    bump(STAT_HPT_FAULTS, gs);
+    store<u64>(o, XLATE_FAULT, 8);
+    store<u64>(o, 0, 40);
+    return;
+  }
+  // the walk sets R, and C on a store (SPEC §2)
+  const r = load<u64>(hp, 8) | HPTE_R_R | (load<u64>(o, 32) == 1 ? HPTE_R_C : 0);
+  store<u64>(hp, r, 8);
+  const rpn = (r & HPTE_R_RPN & ~inPage) >> 12;
+  tlbFill(core, set, key, lpid, rpn, gs);
+  store<u64>(o, XLATE_MISS, 8);
+  store<u64>(o, (rpn << 12) | (ea & inPage), 40);
+}
+
+import { hptWalkProbes } from "./hpt";
