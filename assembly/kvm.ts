@@ -14,7 +14,7 @@ import {
   G_LPID, G_FLAGS, G_INSTANCE, G_VCPUS, G_VCORES, G_TPV, G_VCPU_TAB, G_VCORE_TAB, G_NEED_FLUSH, G_LAST_VCPU,
   G_LAST_VCPU_SLOTS, G_DEFER, G_DEFER_CAP, G_DEFER_COUNT, G_DEFER_OVERFLOW, G_RUNNING_VCORES, G_POLICY,
   G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_RAM_BYTES, G_HTAB_MASK, GF_QEMU, GF_LIVE,
-  H_FABRIC_FREE, H_FREE_FRAMES, FABRIC_SLOTS, FABRIC_SLOT_SHIFT, STAT_CYCLES, STAT_VIOLATIONS, STAT_STALE_HARMLESS, STAT_STALE_HITS,
+  H_FABRIC_FREE, H_FREE_FRAMES, FABRIC_SLOTS, FABRIC_SLOT_SHIFT, FABRIC_RUNS, STAT_CYCLES, STAT_VIOLATIONS, STAT_STALE_HARMLESS, STAT_STALE_HITS,
   STAT_GUEST_ENTRIES, STAT_ENTRY_FLUSHES, STAT_FULL_FLUSHES, STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES,
   STAT_TLBIE_SEQUENCES, STAT_TLBIEL_SEQUENCES, STAT_TLBIE_WAITS, STAT_IPIS, STAT_PAGE_OUTS, STAT_PAGE_OUT_HPTES,
   STAT_PAGE_INS, STAT_HV_FAULTS, STAT_DEFERRED_RECORDS, STAT_DEFERRED_OVERFLOWS, STAT_DEFERRED_TLBIES,
@@ -107,6 +107,8 @@ function fabricReserve(t: u64, hold: u64): u64 {
   const need = <u64>((hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT);
   const mask = <u64>(FABRIC_SLOTS - 1);
   const epochShift = <u64>ctz(FABRIC_SLOTS);
+  const aux = fabricCal + (<usize>FABRIC_SLOTS << 2) + 64;
+  const runs = aux + (<usize>FABRIC_SLOTS << 3);
   let s = t >> FABRIC_SLOT_SHIFT;
   for (;;) {
     let k: u64 = 0;
@@ -115,11 +117,34 @@ function fabricReserve(t: u64, hold: u64): u64 {
       if (load<u32>(fabricCal + (<usize>(slot & mask) << 2)) == <u32>(slot >> epochShift) + 1) break;
     }
     if (k == need) break;
-    s += k + 1;
+    // slot x = s + k is reserved. Stepping on (s = x + 1, …) would cross the reservation that holds
+    // it one slot at a time; when that reservation is intact, every slot to its end is reserved, so
+    // jump there at once: the same s as the step-by-step search, reached in one step
+    const x = s + k;
+    const a = aux + (<usize>(x & mask) << 3);
+    const serial = load<u32>(a);
+    const r = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 3);
+    s = x + select<u64>(<u64>load<u32>(a, 4), 1, load<u32>(r) == serial && load<u32>(r, 4) == 0);
   }
+  const serial = load<u32>(fabricCal + (<usize>FABRIC_SLOTS << 2)) + 1;
+  store<u32>(fabricCal + (<usize>FABRIC_SLOTS << 2), serial);
+  const run = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 3);
+  store<u32>(run, serial);
+  store<u32>(run, 0, 4);
   for (let k: u64 = 0; k < need; ++k) {
     const slot = s + k;
-    store<u32>(fabricCal + (<usize>(slot & mask) << 2), <u32>(slot >> epochShift) + 1);
+    const i = <usize>(slot & mask);
+    const c = fabricCal + (i << 2);
+    const a = aux + (i << 3);
+    if (load<u32>(c) != 0) {
+      // the slot held a reservation of another epoch: that one is no longer whole
+      const old = load<u32>(a);
+      const r = runs + (<usize>(old & (FABRIC_RUNS - 1)) << 3);
+      if (load<u32>(r) == old) store<u32>(r, 1, 4);
+    }
+    store<u32>(c, <u32>(slot >> epochShift) + 1);
+    store<u32>(a, serial);
+    store<u32>(a, <u32>(need - k), 4);
   }
   const start = max(t, s << FABRIC_SLOT_SHIFT);
   const end = start + hold;

@@ -20,6 +20,8 @@
 //   │ core table          │ cores × CORE_BYTES: running vcore          │ engine       │
 //   │ violation records   │ violationSlots × VIOL_BYTES                │ engine       │
 //   │ fabric calendar     │ FABRIC_SLOTS × u32 (tlbie reservations)    │ engine       │
+//   │ fabric runs         │ FABRIC_AUX_BYTES: which reservation wrote  │ engine       │
+//   │                     │ each calendar slot (a search accelerator)  │              │
 //   │ guest arena         │ per guest: HPT 2^order, revmap npte × 16,  │ engine       │
 //   │                     │ rmap ramHostPages × 8, frames × u32,       │              │
 //   │                     │ vcpus × VCPU_BYTES, vcores × VCORE_BYTES,  │              │
@@ -134,6 +136,18 @@
 @inline export const FABRIC_SLOTS: u32 = 65536;
 // @ts-ignore: decorator
 @inline export const FABRIC_SLOT_SHIFT: u32 = 7;
+/**
+ * The fabric's run table, right after the calendar (no header field: calendar + FABRIC_SLOTS × 4).
+ * Not simulated state: it lets the reservation search skip whole reservations instead of stepping
+ * slot by slot (assembly/kvm.ts, fabricReserve). Serial counter u32 @0; per calendar slot @64:
+ * serial u32 of the reservation that wrote it, slots from it to that reservation's end u32; then
+ * FABRIC_RUNS × (serial u32, damaged u32): a reservation some of whose slots were overwritten
+ * (by one in another epoch) is damaged and never skipped.
+ */
+// @ts-ignore: decorator
+@inline export const FABRIC_RUNS: u32 = 16384;
+// @ts-ignore: decorator
+@inline export const FABRIC_AUX_BYTES: u32 = 655424; // 64 + FABRIC_SLOTS × 8 + FABRIC_RUNS × 8
 /** u64: simulated time at which the tlbie fabric is free again. */
 // @ts-ignore: decorator
 @inline export const H_FABRIC_FREE: u32 = 128;
