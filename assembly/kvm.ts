@@ -103,53 +103,90 @@ export function charge(cpu: u32, gs: usize, cc: u32, cycles: u64): void {
  * request made later in op order but earlier in simulated time is not queued behind the future.
  * Returns the start time.
  */
+/** The first k < need such that absolute slot s + k is reserved, or need. */
+// @ts-ignore: decorator
+@inline function firstReserved(s: u64, need: u64): u64 {
+  const mask = <u64>(FABRIC_SLOTS - 1);
+  const epochShift = <u64>ctz(FABRIC_SLOTS);
+  let k: u64 = 0;
+  const i0 = s & mask;
+  if (i0 + need <= <u64>FABRIC_SLOTS) {
+    // one epoch, contiguous entries: four at a time
+    const e1 = <u32>(s >> epochShift) + 1;
+    const pat = i32x4.splat(e1);
+    const c = fabricCal + (<usize>i0 << 2);
+    for (; k + 4 <= need; k += 4) {
+      if (v128.any_true(i32x4.eq(v128.load(c + (<usize>k << 2)), pat))) break;
+    }
+    for (; k < need; ++k) if (load<u32>(c + (<usize>k << 2)) == e1) break;
+    return k;
+  }
+  for (; k < need; ++k) {
+    const slot = s + k;
+    if (load<u32>(fabricCal + (<usize>(slot & mask) << 2)) == <u32>(slot >> epochShift) + 1) break;
+  }
+  return k;
+}
+
 function fabricReserve(t: u64, hold: u64): u64 {
   const need = <u64>((hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT);
   const mask = <u64>(FABRIC_SLOTS - 1);
   const epochShift = <u64>ctz(FABRIC_SLOTS);
-  const aux = fabricCal + (<usize>FABRIC_SLOTS << 2) + 64;
-  const runs = aux + (<usize>FABRIC_SLOTS << 3);
+  const aux = fabricCal + (<usize>FABRIC_SLOTS << 2) + 64; // serial of the reservation that wrote each slot
+  const runs = aux + (<usize>FABRIC_SLOTS << 2); // per reservation: serial u32, damaged u32, end slot u64
   let s = t >> FABRIC_SLOT_SHIFT;
   for (;;) {
-    let k: u64 = 0;
-    for (; k < need; ++k) {
-      const slot = s + k;
-      if (load<u32>(fabricCal + (<usize>(slot & mask) << 2)) == <u32>(slot >> epochShift) + 1) break;
-    }
+    const k = firstReserved(s, need);
     if (k == need) break;
     // slot x = s + k is reserved. Stepping on (s = x + 1, …) would cross the reservation that holds
     // it one slot at a time; when that reservation is intact, every slot to its end is reserved, so
     // jump there at once: the same s as the step-by-step search, reached in one step
     const x = s + k;
-    const a = aux + (<usize>(x & mask) << 3);
-    const serial = load<u32>(a);
-    const r = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 3);
-    s = x + select<u64>(<u64>load<u32>(a, 4), 1, load<u32>(r) == serial && load<u32>(r, 4) == 0);
+    const serial = load<u32>(aux + (<usize>(x & mask) << 2));
+    const r = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 4);
+    s = select<u64>(load<u64>(r, 8), x + 1, load<u32>(r) == serial && load<u32>(r, 4) == 0);
   }
   const serial = load<u32>(fabricCal + (<usize>FABRIC_SLOTS << 2)) + 1;
   store<u32>(fabricCal + (<usize>FABRIC_SLOTS << 2), serial);
-  const run = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 3);
+  const run = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 4);
   store<u32>(run, serial);
   store<u32>(run, 0, 4);
-  for (let k: u64 = 0; k < need; ++k) {
+  store<u64>(run, s + need, 8);
+  let k: u64 = 0;
+  const i0 = s & mask;
+  if (i0 + need <= <u64>FABRIC_SLOTS) {
+    // one epoch: four slots at a time; a slot that held a reservation (of another epoch) is rare
+    const e1 = i32x4.splat(<u32>(s >> epochShift) + 1);
+    const sv = i32x4.splat(serial);
+    const c = fabricCal + (<usize>i0 << 2);
+    const a = aux + (<usize>i0 << 2);
+    for (; k + 4 <= need; k += 4) {
+      const o = <usize>k << 2;
+      if (v128.any_true(v128.load(c + o))) {
+        for (let j: usize = 0; j < 4; ++j) if (load<u32>(c + o + (j << 2)) != 0) damage(load<u32>(a + o + (j << 2)), runs);
+      }
+      v128.store(c + o, e1);
+      v128.store(a + o, sv);
+    }
+  }
+  for (; k < need; ++k) {
     const slot = s + k;
     const i = <usize>(slot & mask);
     const c = fabricCal + (i << 2);
-    const a = aux + (i << 3);
-    if (load<u32>(c) != 0) {
-      // the slot held a reservation of another epoch: that one is no longer whole
-      const old = load<u32>(a);
-      const r = runs + (<usize>(old & (FABRIC_RUNS - 1)) << 3);
-      if (load<u32>(r) == old) store<u32>(r, 1, 4);
-    }
+    if (load<u32>(c) != 0) damage(load<u32>(aux + (i << 2)), runs);
     store<u32>(c, <u32>(slot >> epochShift) + 1);
-    store<u32>(a, serial);
-    store<u32>(a, <u32>(need - k), 4);
+    store<u32>(aux + (i << 2), serial);
   }
   const start = max(t, s << FABRIC_SLOT_SHIFT);
   const end = start + hold;
   if (end > load<u64>(header, H_FABRIC_FREE)) store<u64>(header, end, H_FABRIC_FREE);
   return start;
+}
+
+/** A slot of reservation `serial` is taken by another: it can no longer be crossed whole. */
+function damage(serial: u32, runs: usize): void {
+  const r = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 4);
+  if (load<u32>(r) == serial) store<u32>(r, 1, 4);
 }
 
 /**

@@ -16,6 +16,8 @@
 //   │ frame owner         │ hostFrames × u32 (guest instance, 0 free)  │ engine       │
 //   │ TLB (set-major)     │ sets × cores × ways × TLBE_BYTES           │ engine       │
 //   │ TLB provenance      │ sets × cores × ways × u64 (why stale)      │ engine       │
+//   │ TLB fingerprints    │ sets × cores × ways × u8 (tag hash, 0 =    │ engine       │
+//   │                     │ invalid): a tlbie's filter, not state      │              │
 //   │ cpu table           │ cpus × CPU_BYTES: clock, cycles, running   │ engine       │
 //   │ core table          │ cores × CORE_BYTES: running vcore          │ engine       │
 //   │ violation records   │ violationSlots × VIOL_BYTES                │ engine       │
@@ -35,6 +37,9 @@
 //
 // TLB entry (16 B):  w0 = vpn4k[0..55] | B<<56 | psize<<57 (0 4K, 1 64K, 2 16M) | VALID<<63
 //                    w1 = rpn[0..43] | STALE<<47 | lpid<<48 (12 bits) | lruRank<<60 (4 bits)
+// TLB fingerprint (1 B, same index as the entry, right after the provenance words, 64-byte aligned;
+//                    no header field): 0 = invalid, else a hash of (tag word, LPID) in 1..255
+//                    (tlb.ts, fingerprint). Derived from the entries; only tlbie reads it.
 // TLB provenance (8 B, same index as the entry; meaningful while STALE is set):
 //                    cause<<56 (STALE_*) | cpu<<40 (16 bits) | time[0..39] (the cpu's clock then)
 // HPTE (16 B): v then r, as the 64-bit register view of SPEC §3, stored little-endian (native).
@@ -139,15 +144,15 @@
 /**
  * The fabric's run table, right after the calendar (no header field: calendar + FABRIC_SLOTS × 4).
  * Not simulated state: it lets the reservation search skip whole reservations instead of stepping
- * slot by slot (assembly/kvm.ts, fabricReserve). Serial counter u32 @0; per calendar slot @64:
- * serial u32 of the reservation that wrote it, slots from it to that reservation's end u32; then
- * FABRIC_RUNS × (serial u32, damaged u32): a reservation some of whose slots were overwritten
- * (by one in another epoch) is damaged and never skipped.
+ * slot by slot (assembly/kvm.ts, fabricReserve). Serial counter u32 @0; per calendar slot @64: the
+ * serial (u32) of the reservation that wrote it; then FABRIC_RUNS × 16 B per reservation (by serial):
+ * serial u32, damaged u32, end slot u64. A reservation some of whose slots were overwritten (by one
+ * in another epoch) is damaged and never skipped.
  */
 // @ts-ignore: decorator
 @inline export const FABRIC_RUNS: u32 = 16384;
 // @ts-ignore: decorator
-@inline export const FABRIC_AUX_BYTES: u32 = 655424; // 64 + FABRIC_SLOTS × 8 + FABRIC_RUNS × 8
+@inline export const FABRIC_AUX_BYTES: u32 = 524352; // 64 + FABRIC_SLOTS × 4 + FABRIC_RUNS × 16
 /** u64: simulated time at which the tlbie fabric is free again. */
 // @ts-ignore: decorator
 @inline export const H_FABRIC_FREE: u32 = 128;

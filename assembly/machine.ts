@@ -29,6 +29,8 @@ export let frameOwner: usize = 0;
 export let tlb: usize = 0;
 export let maskWords: u32 = 0;
 export let prov: usize = 0;
+/** TLB fingerprints: right after the provenance words (assembly/layout.ts). */
+export let tlbFp: usize = 0;
 export let cpuTab: usize = 0;
 export let coreTab: usize = 0;
 export let viol: usize = 0;
@@ -61,6 +63,7 @@ export function attachHeader(base: usize): void {
   tlb = <usize>load<u32>(base, H_TLB);
   maskWords = load<u32>(base, H_MASK_WORDS);
   prov = <usize>load<u32>(base, H_PROV);
+  tlbFp = (prov + <usize>tlbSets * <usize>cores * <usize>tlbWays * 8 + 63) & ~(<usize>63);
   cpuTab = <usize>load<u32>(base, H_CPUS);
   coreTab = <usize>load<u32>(base, H_CORE_TAB);
   viol = <usize>load<u32>(base, H_VIOL);

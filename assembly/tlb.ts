@@ -3,7 +3,7 @@
 // Every core that may hold an entry of an LPID is kept in an exact per-LPID core mask, so a
 // tlbie visits only the holders (the *simulated* broadcast still reaches every core).
 import { TLBE_BYTES, H_RNG, STAT_TLB_FILLS, STAT_TLB_EVICTIONS, STAT_STALE_MARKED } from "./layout";
-import { tlb, prov, cores, tlbWays, tlbSets, header, randomReplacement, lpidCount, lpidMask, maskWords, bump } from "./machine";
+import { tlb, prov, tlbFp, cores, tlbWays, tlbSets, header, randomReplacement, lpidCount, lpidMask, maskWords, bump } from "./machine";
 
 // @ts-ignore: decorator
 @inline export const TLBE_VALID: u64 = 0x8000000000000000;
@@ -19,6 +19,27 @@ import { tlb, prov, cores, tlbWays, tlbSets, header, randomReplacement, lpidCoun
 @inline const LPID_SHIFT: u64 = 48;
 // @ts-ignore: decorator
 @inline const RANK_SHIFT: u64 = 60;
+
+/** Where touched values go (so that no touch is optimised away). */
+const sinkCell: usize = memory.data(8, 8);
+/** A tlbie's holders, each with a "may hold the VA" flag in bit 31 (at most 1024 cores). */
+const candidates: usize = memory.data(4096, 64);
+
+/**
+ * Tag fingerprints (assembly/layout.ts, "TLB fingerprints"): one byte per TLB entry, same index,
+ * 0 for an invalid entry, else a hash of (tag, LPID) in 1..255. Not simulated state: a tlbie reads a
+ * holder's 4 bytes before its 64-byte line, and most holders' bytes rule the VA out.
+ */
+// @ts-ignore: decorator
+@inline export function fpOf(e: usize): usize {
+  return tlbFp + ((e - tlb) >> 4);
+}
+// @ts-ignore: decorator
+@inline export function fingerprint(key: u64, lpid: u32): u32 {
+  const h = (<u32>key ^ <u32>(key >> 32) ^ (lpid * 0x9e3779b9)) * 0x85ebca6b;
+  const f = h >> 24;
+  return select<u32>(f, 1, f != 0);
+}
 
 /** Tag word of an entry: vpn4k | B<<56 | psize code<<57 | VALID. */
 // @ts-ignore: decorator
@@ -154,6 +175,7 @@ export function tlbFill(core: u32, set: u32, key: u64, lpid: u32, rpn: u64, gs: 
   }
   store<u64>(e, key);
   store<u64>(e, (rpn & W1_RPN) | (<u64>lpid << LPID_SHIFT) | (old1 & W1_RANK), 8);
+  store<u8>(fpOf(e), <u8>fingerprint(key, lpid));
   // the new entry becomes the most recent (every way rewritten: no data-dependent branch)
   const rank = old1 >> RANK_SHIFT;
   let p = line + 8;
@@ -173,6 +195,7 @@ function invalidateMatching(line: usize, core: u32, key: u64, lpid: u32): u32 {
   for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
     if (load<u64>(p) == key && (load<u64>(p, 8) & W1_LPID) == k1) {
       store<u64>(p, 0);
+      store<u8>(fpOf(p), 0);
       ++n;
     }
   }
@@ -258,6 +281,41 @@ export function tlbielVa(core: u32, set: u32, key: u64, lpid: u32): u32 {
 export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
   let n: u32 = 0;
   const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
+  if (tlbWays == 4) {
+    // POWER7: one 64-byte line per holder, compared without a branch, so the loads of many
+    // holders' lines are in flight together; a match (rare) is removed by the generic path
+    // POWER7: each holder's 4 fingerprint bytes (one u32) first; only a holder with a byte equal to
+    // the VA's fingerprint has its 64-byte line read (the match is then checked on the entries)
+    const stripe = tlb + ((<usize>set * <usize>cores) << 6);
+    const fps = tlbFp + ((<usize>set * <usize>cores) << 2);
+    const want = fingerprint(key, lpid) * 0x01010101;
+    // 1: which holders may have it (their fingerprint bytes), written at fixed places (no chain
+    // through the loads); 2: their lines are loaded together; 3: the matches are removed in order
+    let j: u32 = 0;
+    for (let i: u32 = 0; i < maskWords; ++i) {
+      let bits = load<u64>(m + (<usize>i << 3));
+      while (bits != 0) {
+        const core = (i << 6) + <u32>ctz(bits);
+        bits &= bits - 1;
+        const x = load<u32>(fps + (<usize>core << 2)) ^ want; // a zero byte where the fingerprint is equal
+        store<u32>(candidates + (<usize>j << 2), core | (((x - 0x01010101) & ~x & 0x80808080) != 0 ? 0x80000000 : 0));
+        ++j;
+      }
+    }
+    let sink: u64 = 0;
+    for (let q: u32 = 0; q < j; ++q) {
+      const c = load<u32>(candidates + (<usize>q << 2));
+      sink += load<u64>(select<usize>(stripe + (<usize>(c & 0x7fffffff) << 6), candidates, (c >> 31) != 0));
+    }
+    store<u64>(sinkCell, load<u64>(sinkCell) + sink);
+    for (let q: u32 = 0; q < j; ++q) {
+      const c = load<u32>(candidates + (<usize>q << 2));
+      if ((c >> 31) == 0) continue;
+      const core = c & 0x7fffffff;
+      n += invalidateMatching(stripe + (<usize>core << 6), core, key, lpid);
+    }
+    return n;
+  }
   for (let i: u32 = 0; i < maskWords; ++i) {
     let bits = load<u64>(m + (<usize>i << 3));
     while (bits != 0) {
@@ -280,6 +338,7 @@ export function tlbielSet(core: u32, set: u32, lpid: u32, all: bool): u32 {
     const w1 = load<u64>(p, 8);
     if (all || (w1 & W1_LPID) == k1) {
       store<u64>(p, 0);
+      store<u8>(fpOf(p), 0);
       holderDec(<u32>((w1 & W1_LPID) >> LPID_SHIFT), core);
       ++n;
     }

@@ -52,7 +52,7 @@ describe("memory layout: assembly/layout.ts and its host mirror agree", () => {
 describe("planLayout", () => {
   test("regions are disjoint, 64-byte aligned and in the documented order", () => {
     const plan = L.planLayout(resolveMachineConfig({ cores: 1024, smt: 4 }), 4096);
-    expect(plan.regions.map((r) => r.name)).toEqual(["header", "stats", "guests", "guestStats", "ops", "lpidGuest", "lpidMask", "lpidCount", "frameOwner", "tlb", "prov", "cpuTab", "coreTab", "viol", "fabricCal", "fabricAux"]);
+    expect(plan.regions.map((r) => r.name)).toEqual(["header", "stats", "guests", "guestStats", "ops", "lpidGuest", "lpidMask", "lpidCount", "frameOwner", "tlb", "prov", "tlbFp", "cpuTab", "coreTab", "viol", "fabricCal", "fabricAux"]);
     for (let i = 1; i < plan.regions.length; i++) {
       const a = plan.regions[i - 1]!, b = plan.regions[i]!;
       expect(b.offset % 64).toBe(0);
@@ -63,7 +63,10 @@ describe("planLayout", () => {
     expect(plan.regions.find((r) => r.name === "lpidCount")!.bytes).toBe(4 * 2 ** 20);
     expect(plan.maxGuests).toBe(1022);
     expect(plan.arena % 4096).toBe(0);
-    // the engine finds the fabric's run table right after the calendar
+    // the engine finds the TLB fingerprints right after the provenance words, the fabric's run table
+    // right after the calendar
+    const prov = plan.regions.find((r) => r.name === "prov")!;
+    expect(plan.regions.find((r) => r.name === "tlbFp")!.offset).toBe(Math.ceil((prov.offset + prov.bytes) / 64) * 64);
     const cal = plan.regions.find((r) => r.name === "fabricCal")!;
     expect(plan.regions.find((r) => r.name === "fabricAux")!.offset).toBe(cal.offset + cal.bytes);
   });

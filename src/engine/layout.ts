@@ -50,7 +50,7 @@ export const FABRIC_SLOTS = 65536;
 export const FABRIC_SLOT_SHIFT = 7;
 /** The fabric's run table (a search accelerator, not simulated state), right after the calendar. */
 export const FABRIC_RUNS = 16384;
-export const FABRIC_AUX_BYTES = 64 + FABRIC_SLOTS * 8 + FABRIC_RUNS * 8;
+export const FABRIC_AUX_BYTES = 64 + FABRIC_SLOTS * 4 + FABRIC_RUNS * 16;
 export const STALE = { LOCAL: 1, LPID_FREE: 2, HPT_RESET: 3 } as const;
 export const DEFER_OVF = { FLUSH: 0, TLBIE: 1, DRAIN: 2 } as const;
 /** r3 of KVM ops that could not be done. */
@@ -190,6 +190,7 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     ["frameOwner", hostFrames * 4],
     ["tlb", cfg.tlbSets * cfg.cores * cfg.tlbWays * TLBE_BYTES],
     ["prov", cfg.tlbSets * cfg.cores * cfg.tlbWays * 8],
+    ["tlbFp", cfg.tlbSets * cfg.cores * cfg.tlbWays], // must follow prov directly (the engine finds it there)
     ["cpuTab", cfg.cores * cfg.smt * REC.CPU_BYTES],
     ["coreTab", cfg.cores * REC.CORE_BYTES],
     ["viol", cfg.violationRecords * REC.VIOL_BYTES],
