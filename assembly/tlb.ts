@@ -227,6 +227,7 @@ export function markStale(set: u32, key: u64, lpid: u32, exceptCore: u32, why: u
   const k1 = <u64>lpid << LPID_SHIFT;
   let n: u32 = 0;
   const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
+  const want = fingerprint(key, lpid);
   for (let i: u32 = 0; i < maskWords; ++i) {
     let bits = load<u64>(m + (<usize>i << 3));
     while (bits != 0) {
@@ -234,6 +235,11 @@ export function markStale(set: u32, key: u64, lpid: u32, exceptCore: u32, why: u
       bits &= bits - 1;
       if (core == exceptCore) continue;
       let p = tlbLine(core, set);
+      if (tlbWays == 4) {
+        // no fingerprint byte of this holder's line matches: no entry can
+        const x = load<u32>(fpOf(p)) ^ (want * 0x01010101);
+        if (((x - 0x01010101) & ~x & 0x80808080) == 0) continue;
+      }
       for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
         if (load<u64>(p) == key && (load<u64>(p, 8) & W1_LPID) == k1) n += markEntry(p, why);
       }
