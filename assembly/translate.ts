@@ -111,25 +111,43 @@ export function flushTranslateStats(): void {
 let lookTranslations = false;
 let chunkMisses: u32 = 0;
 
-/** Read ahead the `n` ops from `o0` (see the file comment). Touches memory; changes nothing simulated. */
+/** Load the 4 touch addresses (u32 @32..@44) of every op of the chunk: many loads in flight at once. */
+function touchAll(n: u32): void {
+  let sink: u64 = 0;
+  let d = decoded;
+  for (let j: u32 = 0; j < n; ++j, d += DEC_BYTES) {
+    sink += <u64>load<u32>(<usize>load<u32>(d, 32)) + <u64>load<u32>(<usize>load<u32>(d, 36))
+      + <u64>load<u32>(<usize>load<u32>(d, 40)) + <u64>load<u32>(<usize>load<u32>(d, 44));
+  }
+  store<u64>(sinkCell, load<u64>(sinkCell) + sink);
+}
+
+/**
+ * Read ahead the `n` ops from `o0` (see the file comment). Touches memory; changes nothing simulated.
+ * Level by level: the lines an op needs first (TLB line → PTEG; HPTE, revmap entry, rmap word) are
+ * loaded for the whole chunk together, then the lines those point at (the rmap ring neighbours of
+ * an entry being removed, the ring an entry joins), each level in one tight loop.
+ */
 export function lookahead(o0: usize, n: u32): void {
   lookTranslations = chunkMisses * 8 >= n;
   chunkMisses = 0;
   const cpus = cores * smt;
-  const hfShift = <u64>(hostPageShift - 12);
-  let sink: u64 = 0;
-  let nTouch: u32 = 0;
+  let hcalls = false;
+  let touched = false;
   let o = o0;
   let d = decoded;
+  // level 1
   for (let j: u32 = 0; j < n; ++j, o += OP_BYTES, d += DEC_BYTES) {
     const w0 = load<u64>(o);
     const opcode = <u32>w0 & 0xffff;
     const cpu = <u32>(w0 >> 32) & 0xffff;
+    store<u32>(d, <u32>o, 32);
+    store<u32>(d, <u32>o, 36);
+    store<u64>(d, (<u64>o << 32) | <u64>o, 40);
+    store<u32>(d, 0, 48); // the op's guest descriptor, for the next levels (0: none)
     if (opcode == OP_TRANSLATE) {
-      if (!lookTranslations) {
-        store<u32>(d, <u32>o, 32);
-        continue;
-      }
+      if (!lookTranslations) continue;
+      touched = true;
       const ok = decodeSlb(load<u64>(o, 16), load<u64>(o, 24), tlbSets);
       const lpid = <u32>load<u64>(o, 80);
       store<u64>(d, xKey);
@@ -137,7 +155,7 @@ export function lookahead(o0: usize, n: u32): void {
       store<u64>(d, xCmp, 16);
       store<u32>(d, xSet, 24);
       store<u32>(d, select<u32>(xShift, 0, ok & (lpid < lpidLimit)), 28);
-      // predicted miss (no way's tag is the key): touch the primary PTEG; else touch the op itself
+      // predicted miss (no way's tag is the key): touch the primary PTEG; else the op itself
       const line = tlbLine(select<u32>(cpu, 0, cpu < cpus) >> smtShift, xSet);
       const miss = (load<u64>(line) != xKey) & (load<u64>(line, 16) != xKey) & (load<u64>(line, 32) != xKey) & (load<u64>(line, 48) != xKey);
       const s = load<u32>(lpidGuest + (<usize>select<u32>(lpid, 0, lpid < lpidLimit) << 2));
@@ -146,7 +164,6 @@ export function lookahead(o0: usize, n: u32): void {
       store<u32>(d, <u32>select<usize>(pteg, o, miss), 32);
       continue;
     }
-    store<u32>(d, <u32>o, 32);
     if (opcode == OP_H_REMOVE || opcode == OP_H_PROTECT || opcode == OP_H_READ || opcode == OP_H_ENTER) {
       const slot = <u32>(w0 >> 48);
       if (slot >= maxGuests) continue;
@@ -154,35 +171,75 @@ export function lookahead(o0: usize, n: u32): void {
       const npte = <u64>load<u32>(g, G_NPTE);
       const ptex = load<u64>(o, 24);
       if (ptex >= npte) continue;
+      hcalls = true;
+      store<u32>(d, <u32>g, 48);
       const hpt = <usize>load<u32>(g, G_HPT);
       const rev = <usize>load<u32>(g, G_REVMAP);
       if (opcode == OP_H_ENTER) {
-        // the group it will search, and the ring it will join: rmap word → head → its back (tail)
+        // the group it searches, the revmap line of its slots, the rmap word of the page it maps
         const group = <usize>(ptex & ~(<u64>7)) << 4;
-        sink += load<u64>(hpt + group) + load<u64>(hpt + group + 64) + load<u64>(rev + group);
+        store<u32>(d, <u32>(hpt + group), 32);
+        store<u32>(d, <u32>(hpt + group + 64), 36);
+        store<u32>(d, <u32>(rev + group), 40);
         const gfn = (load<u64>(o, 40) & HPTE_R_RPN) >> <u64>hostPageShift;
-        const pages = <u64>load<u32>(g, G_RAM_HOST_PAGES);
-        if ((load<u32>(g, G_FLAGS) & GF_QEMU) != 0 || gfn >= pages) continue;
-        const rmap = load<u64>(<usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3));
-        const head = select<u64>(rmap & 0xffffffff, 0, (rmap & 0x100000000) != 0 && (rmap & 0xffffffff) < npte);
-        const tail = <u64>load<u32>(rev + (<usize>head << 4), 12);
-        sink += <u64>load<u32>(rev + (<usize>select<u64>(tail, 0, tail < npte) << 4));
+        const ok = (load<u32>(g, G_FLAGS) & GF_QEMU) == 0 && gfn < <u64>load<u32>(g, G_RAM_HOST_PAGES);
+        store<u32>(d, <u32>select<usize>(<usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3), o, ok), 44);
         continue;
       }
-      // the entry, its guest view, and (remove) its neighbours on the rmap ring
+      // the entry and its guest view
       const e = <usize>ptex << 4;
-      sink += load<u64>(hpt + e);
-      const forw = <u64>load<u32>(rev + e, 8);
-      const back = <u64>load<u32>(rev + e, 12);
-      sink += <u64>load<u32>(rev + (<usize>select<u64>(forw, 0, forw < npte) << 4));
-      sink += <u64>load<u32>(rev + (<usize>select<u64>(back, 0, back < npte) << 4));
-      continue;
+      store<u32>(d, <u32>(hpt + e), 32);
+      store<u32>(d, <u32>(rev + e), 36);
     }
   }
-  // the touches, in a loop short enough that all of the chunk's loads are in flight together
+  if (!(touched || hcalls)) return;
+  touchAll(n);
+  if (!hcalls) return;
+  // level 2: a removed entry's ring neighbours; an entered page's ring head
+  o = o0;
   d = decoded;
-  for (let j: u32 = 0; j < n; ++j, d += DEC_BYTES) sink += <u64>load<u32>(<usize>load<u32>(d, 32));
-  store<u64>(sinkCell, load<u64>(sinkCell) + sink);
+  for (let j: u32 = 0; j < n; ++j, o += OP_BYTES, d += DEC_BYTES) {
+    const g = <usize>load<u32>(d, 48);
+    if (g == 0) continue;
+    const opcode = <u32>load<u64>(o) & 0xffff;
+    const npte = <u64>load<u32>(g, G_NPTE);
+    const rev = <usize>load<u32>(g, G_REVMAP);
+    const rp = <usize>load<u32>(d, 44);
+    store<u64>(d, (<u64>o << 32) | <u64>o, 32);
+    store<u64>(d, (<u64>o << 32) | <u64>o, 40);
+    if (opcode == OP_H_ENTER) {
+      const rmap = rp == o ? 0 : load<u64>(rp);
+      const head = rmap & 0xffffffff;
+      store<u32>(d, <u32>select<usize>(rev + (<usize>head << 4), o, (rmap & 0x100000000) != 0 && head < npte), 32);
+      continue;
+    }
+    if (opcode == OP_H_REMOVE) {
+      const e = rev + (<usize>load<u64>(o, 24) << 4);
+      const forw = <u64>load<u32>(e, 8);
+      const back = <u64>load<u32>(e, 12);
+      store<u32>(d, <u32>select<usize>(rev + (<usize>forw << 4), o, forw < npte), 32);
+      store<u32>(d, <u32>select<usize>(rev + (<usize>back << 4), o, back < npte), 36);
+      const gfn = (load<u64>(e) & HPTE_R_RPN) >> <u64>hostPageShift;
+      const ok = (load<u32>(g, G_FLAGS) & GF_QEMU) == 0 && gfn < <u64>load<u32>(g, G_RAM_HOST_PAGES);
+      store<u32>(d, <u32>select<usize>(<usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3), o, ok), 40);
+    }
+  }
+  touchAll(n);
+  // level 3: the tail of the ring an entry joins (the head's back)
+  o = o0;
+  d = decoded;
+  for (let j: u32 = 0; j < n; ++j, o += OP_BYTES, d += DEC_BYTES) {
+    const g = <usize>load<u32>(d, 48);
+    const h = <usize>load<u32>(d, 32);
+    if (g == 0 || (<u32>load<u64>(o) & 0xffff) != OP_H_ENTER || h == o) {
+      store<u32>(d, <u32>o, 32);
+      continue;
+    }
+    const tail = <u64>load<u32>(h, 12);
+    const rev = <usize>load<u32>(g, G_REVMAP);
+    store<u32>(d, <u32>select<usize>(rev + (<usize>tail << 4), o, tail < <u64>load<u32>(g, G_NPTE)), 32);
+  }
+  touchAll(n);
 }
 
 // ───────────────────────────── translate ─────────────────────────────

@@ -63,7 +63,9 @@ class Pages {
   /** Slot (ptex) of each page, −1 when not mapped; and whether it sits in its secondary group. */
   readonly ptex: Float64Array;
   readonly secondary: Uint8Array;
+  readonly #groupMask: number;
   constructor(readonly n: number, readonly order: number) {
+    this.#groupMask = 2 ** (order - 7) - 1;
     this.vsid = new Uint32Array(n);
     this.k = new Uint32Array(n);
     this.gpa = new Float64Array(n);
@@ -84,9 +86,8 @@ class Pages {
   hash(i: number): number { return (this.vsid[i]! ^ this.k[i]!) >>> 0; }
   /** First slot of the group the page goes to (primary, or secondary if marked). */
   groupPtex(i: number): number {
-    const mask = 2 ** (this.order - 7) - 1;
     const h = this.hash(i);
-    return ((this.secondary[i] ? ~h : h) & mask) * 8;
+    return ((this.secondary[i] ? ~h : h) & this.#groupMask) * 8;
   }
   // bigint forms for the reference model
   slbBig(i: number): bigint { return BigInt(this.slbLo(i)); }
