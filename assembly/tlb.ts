@@ -288,24 +288,51 @@ export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
   let n: u32 = 0;
   const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
   if (tlbWays == 4) {
-    // POWER7: one 64-byte line per holder, compared without a branch, so the loads of many
-    // holders' lines are in flight together; a match (rare) is removed by the generic path
     // POWER7: each holder's 4 fingerprint bytes (one u32) first; only a holder with a byte equal to
-    // the VA's fingerprint has its 64-byte line read (the match is then checked on the entries)
+    // the VA's fingerprint has its 64-byte line read (the match is then checked on the entries).
+    // 1: which holders may have it, written at fixed places (no chain through the loads); 2: their
+    // lines are loaded together; 3: the matches are removed in core order
     const stripe = tlb + ((<usize>set * <usize>cores) << 6);
     const fps = tlbFp + ((<usize>set * <usize>cores) << 2);
-    const want = fingerprint(key, lpid) * 0x01010101;
-    // 1: which holders may have it (their fingerprint bytes), written at fixed places (no chain
-    // through the loads); 2: their lines are loaded together; 3: the matches are removed in order
+    const fp = fingerprint(key, lpid);
+    const want = fp * 0x01010101;
+    let holders: u32 = 0;
+    for (let i: u32 = 0; i < maskWords; ++i) holders += <u32>popcnt(load<u64>(m + (<usize>i << 3)));
     let j: u32 = 0;
-    for (let i: u32 = 0; i < maskWords; ++i) {
-      let bits = load<u64>(m + (<usize>i << 3));
-      while (bits != 0) {
-        const core = (i << 6) + <u32>ctz(bits);
-        bits &= bits - 1;
-        const x = load<u32>(fps + (<usize>core << 2)) ^ want; // a zero byte where the fingerprint is equal
-        store<u32>(candidates + (<usize>j << 2), core | (((x - 0x01010101) & ~x & 0x80808080) != 0 ? 0x80000000 : 0));
-        ++j;
+    if (holders * 8 > cores) {
+      // many holders (a guest everywhere): scan the whole stripe of fingerprints, 4 cores at a time;
+      // a core that is no holder has no entry of the LPID, so a false match there removes nothing
+      const pat = i8x16.splat(<i8>fp);
+      const groups = cores >> 2;
+      for (let q: u32 = 0; q < groups; ++q) {
+        const eq = i8x16.eq(v128.load(fps + (<usize>q << 4)), pat);
+        if (!v128.any_true(eq)) continue;
+        let b = i8x16.bitmask(eq);
+        while (b != 0) {
+          const core = (q << 2) + (<u32>ctz(b) >> 2);
+          b &= ~(<u32>0xf << ((core & 3) << 2));
+          store<u32>(candidates + (<usize>j << 2), core | 0x80000000);
+          ++j;
+        }
+      }
+      for (let core = groups << 2; core < cores; ++core) {
+        const x = load<u8>(fps + (<usize>core << 2)) == fp || load<u8>(fps + (<usize>core << 2), 1) == fp
+          || load<u8>(fps + (<usize>core << 2), 2) == fp || load<u8>(fps + (<usize>core << 2), 3) == fp;
+        if (x) {
+          store<u32>(candidates + (<usize>j << 2), core | 0x80000000);
+          ++j;
+        }
+      }
+    } else {
+      for (let i: u32 = 0; i < maskWords; ++i) {
+        let bits = load<u64>(m + (<usize>i << 3));
+        while (bits != 0) {
+          const core = (i << 6) + <u32>ctz(bits);
+          bits &= bits - 1;
+          const x = load<u32>(fps + (<usize>core << 2)) ^ want; // a zero byte where the fingerprint is equal
+          store<u32>(candidates + (<usize>j << 2), core | (((x - 0x01010101) & ~x & 0x80808080) != 0 ? 0x80000000 : 0));
+          ++j;
+        }
       }
     }
     let sink: u64 = 0;

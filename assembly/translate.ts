@@ -18,7 +18,7 @@ import {
   OP_BYTES, OP_TRANSLATE, OP_H_ENTER, OP_H_REMOVE, OP_H_PROTECT, OP_H_READ, OP_H_BULK_REMOVE, XLATE_HIT, XLATE_MISS,
   XLATE_FAULT, XLATE_BAD_SLB, STAT_TRANSLATIONS, STAT_TLB_HITS, STAT_TLB_MISSES, STAT_HPT_WALKS, STAT_HPT_FAULTS,
   STAT_CYCLES, STATS_BYTES, CC_TRANSLATE, CPU_CLOCK, CPU_CYCLES, G_FLAGS, G_HPT, G_HTAB_MASK, G_NPTE, G_REVMAP, G_RMAP,
-  G_RAM_HOST_PAGES, G_INSTANCE, GF_QEMU, K_TLB_HIT, K_PTEG_WALK, CC_WALK,
+  G_RAM_HOST_PAGES, G_INSTANCE, G_HPT_ORDER, GF_QEMU, K_TLB_HIT, K_PTEG_WALK, CC_WALK,
 } from "./layout";
 import {
   cores, smt, smtShift, tlbSets, lpidLimit, lpidGuest, guests, guestStats, guestDesc, stats, frameOwner, hostFrames,
@@ -105,11 +105,14 @@ export function flushTranslateStats(): void {
 
 /**
  * Whether the current chunk's translations were read ahead (decoded, and their PTEG touched on a
- * predicted miss). That costs a few ns per translation and saves most of a DRAM latency per miss,
- * so it is done when the previous chunk missed often (1 in 8 or more).
+ * predicted miss). That costs a few ns per translation and saves most of a DRAM latency per miss
+ * in a large HPT, so it is done when the previous chunk missed often (1 in 8 or more) into HPTs of
+ * 4 MiB or more (smaller ones stay in the caches).
  */
 let lookTranslations = false;
 let chunkMisses: u32 = 0;
+// @ts-ignore: decorator
+@inline const LOOK_MIN_ORDER: u32 = 22;
 
 /** Load the 4 touch addresses (u32 @32..@44) of every op of the chunk: many loads in flight at once. */
 function touchAll(n: u32): void {
@@ -299,7 +302,6 @@ export function translateOp(o: usize, cpu: u32, j: u32): void {
     return;
   }
   store<u64>(o, 0, 48);
-  ++chunkMisses;
   translateMiss(o, cpu, s, lpid, core, line, key, set, shift, ea);
 }
 
@@ -312,6 +314,7 @@ function translateMiss(o: usize, cpu: u32, s: u32, lpid: u32, core: u32, line: u
     g = guestDesc(slot);
     gs = guestStats + <usize>slot * STATS_BYTES;
     countTranslation(slot, false);
+    if (load<u32>(g, G_HPT_ORDER) >= LOOK_MIN_ORDER) ++chunkMisses;
   } else {
     ++orphanMisses;
   }
