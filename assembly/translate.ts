@@ -111,6 +111,8 @@ export function flushTranslateStats(): void {
  */
 let lookTranslations = false;
 let chunkMisses: u32 = 0;
+/** Whether the current chunk's translations were decoded by the lookahead (their TLB lines touched). */
+let readTranslations = false;
 // @ts-ignore: decorator
 @inline const LOOK_MIN_ORDER: u32 = 22;
 
@@ -137,6 +139,9 @@ export function lookahead(o0: usize, n: u32): void {
   const cpus = cores * smt;
   let hcalls = false;
   let touched = false;
+  // translations are read ahead when their TLB lines are unlikely to be cached (a TLB of 1 MiB or
+  // more: over 128 cores of POWER7's) or when they miss into large HPTs
+  readTranslations = lookTranslations || ((<usize>tlbSets * <usize>cores * <usize>tlbWays) << 4) >= (1 << 20);
   let o = o0;
   let d = decoded;
   // level 1
@@ -149,8 +154,9 @@ export function lookahead(o0: usize, n: u32): void {
     store<u64>(d, (<u64>o << 32) | <u64>o, 40);
     store<u32>(d, 0, 48); // the op's guest descriptor, for the next levels (0: none)
     if (opcode == OP_TRANSLATE) {
-      if (!lookTranslations) continue;
+      if (!readTranslations) continue;
       touched = true;
+      // decoded once here, for the op itself; its TLB line is touched
       const ok = decodeSlb(load<u64>(o, 16), load<u64>(o, 24), tlbSets);
       const lpid = <u32>load<u64>(o, 80);
       store<u64>(d, xKey);
@@ -158,13 +164,7 @@ export function lookahead(o0: usize, n: u32): void {
       store<u64>(d, xCmp, 16);
       store<u32>(d, xSet, 24);
       store<u32>(d, select<u32>(xShift, 0, ok & (lpid < lpidLimit)), 28);
-      // predicted miss (no way's tag is the key): touch the primary PTEG; else the op itself
-      const line = tlbLine(select<u32>(cpu, 0, cpu < cpus) >> smtShift, xSet);
-      const miss = (load<u64>(line) != xKey) & (load<u64>(line, 16) != xKey) & (load<u64>(line, 32) != xKey) & (load<u64>(line, 48) != xKey);
-      const s = load<u32>(lpidGuest + (<usize>select<u32>(lpid, 0, lpid < lpidLimit) << 2));
-      const g = guestDesc(select<u32>(s - 1, 0, s != 0));
-      const pteg = <usize>load<u32>(g, G_HPT) + (<usize>(<u32>xHash & load<u32>(g, G_HTAB_MASK)) << 7);
-      store<u32>(d, <u32>select<usize>(pteg, o, miss), 32);
+      store<u32>(d, <u32>tlbLine(select<u32>(cpu, 0, cpu < cpus) >> smtShift, xSet), 32);
       continue;
     }
     if (opcode == OP_H_REMOVE || opcode == OP_H_PROTECT || opcode == OP_H_READ || opcode == OP_H_ENTER) {
@@ -197,14 +197,29 @@ export function lookahead(o0: usize, n: u32): void {
   }
   if (!(touched || hcalls)) return;
   touchAll(n);
-  if (!hcalls) return;
-  // level 2: a removed entry's ring neighbours; an entered page's ring head
+  if (!(hcalls || lookTranslations)) return;
+  // level 2: a predicted TLB miss's primary PTEG; a removed entry's ring neighbours; an entered
+  // page's ring head
   o = o0;
   d = decoded;
   for (let j: u32 = 0; j < n; ++j, o += OP_BYTES, d += DEC_BYTES) {
+    const opcode = <u32>load<u64>(o) & 0xffff;
+    if (opcode == OP_TRANSLATE) {
+      const line = <usize>load<u32>(d, 32);
+      store<u32>(d, <u32>o, 32);
+      if (!lookTranslations || line == o) continue;
+      const key = load<u64>(d);
+      const lpid = <u32>load<u64>(o, 80);
+      // predicted miss (no way's tag is the key): the primary PTEG
+      const miss = (load<u64>(line) != key) & (load<u64>(line, 16) != key) & (load<u64>(line, 32) != key) & (load<u64>(line, 48) != key);
+      const s = load<u32>(lpidGuest + (<usize>select<u32>(lpid, 0, lpid < lpidLimit) << 2));
+      const g = guestDesc(select<u32>(s - 1, 0, s != 0));
+      const pteg = <usize>load<u32>(g, G_HPT) + (<usize>(<u32>load<u64>(d, 8) & load<u32>(g, G_HTAB_MASK)) << 7);
+      store<u32>(d, <u32>select<usize>(pteg, o, miss), 32);
+      continue;
+    }
     const g = <usize>load<u32>(d, 48);
     if (g == 0) continue;
-    const opcode = <u32>load<u64>(o) & 0xffff;
     const npte = <u64>load<u32>(g, G_NPTE);
     const rev = <usize>load<u32>(g, G_REVMAP);
     const rp = <usize>load<u32>(d, 44);
@@ -228,6 +243,7 @@ export function lookahead(o0: usize, n: u32): void {
     }
   }
   touchAll(n);
+  if (!hcalls) return;
   // level 3: the tail of the ring an entry joins (the head's back)
   o = o0;
   d = decoded;
@@ -254,7 +270,7 @@ export function lookahead(o0: usize, n: u32): void {
 export function translateOp(o: usize, cpu: u32, j: u32): void {
   const d = decoded + <usize>j * DEC_BYTES;
   const lpid = <u32>load<u64>(o, 80);
-  if (lookTranslations) {
+  if (readTranslations) {
     if (load<u32>(d, 28) == 0) {
       store<u64>(o, XLATE_BAD_SLB, 8);
       return;

@@ -527,6 +527,17 @@ export class Machine implements SimMachine {
     return { clock: this.#u64[base]!, cycles };
   }
 
+  /** The latest clock of any cpu (cycles): when the last cpu finished its work. */
+  makespan(): bigint {
+    this.#views();
+    let max = 0n;
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      const c = this.#u64[(this.plan.cpuTab + cpu * REC.CPU_BYTES) / 8]!;
+      if (c > max) max = c;
+    }
+    return max;
+  }
+
   /** What runs on a cpu: the guest (LPID) and vcpu, and the 3.8 paca kvm_vcore (never cleared). */
   cpuState(cpu: number): { lpid: number | null; vcpu: number | null; kvmVcore: { lpid: number; vcore: number } | null } {
     checkInt("cpu", cpu, this.cpus);

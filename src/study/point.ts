@@ -35,8 +35,7 @@ export function runPoint(p: StudyPoint): PointResult {
   const cycles = Object.fromEntries(COST_CATEGORIES.map((cat) => [cat, Number(k.cycles[cat])])) as Record<CostCategory, number>;
   const totalCycles = COST_CATEGORIES.reduce((a, cat) => a + cycles[cat], 0);
   const invalidationCycles = INVALIDATION_CATEGORIES.reduce((a, cat) => a + cycles[cat], 0);
-  let makespan = 0;
-  for (let cpu = 0; cpu < m.cpus; cpu++) makespan = Math.max(makespan, Number(m.cpuCycles(cpu).clock));
+  const makespan = Number(m.makespan());
   const g = tally.guestOps;
   return {
     id: p.id,
