@@ -270,19 +270,25 @@ export function lookahead(o0: usize, n: u32): void {
 export function translateOp(o: usize, cpu: u32, j: u32): void {
   const d = decoded + <usize>j * DEC_BYTES;
   const lpid = <u32>load<u64>(o, 80);
+  let key: u64, set: u32, shift: u32;
   if (readTranslations) {
-    if (load<u32>(d, 28) == 0) {
+    // the lookahead's decode (the miss path puts it in the decode globals for the walk)
+    shift = load<u32>(d, 28);
+    if (shift == 0) {
       store<u64>(o, XLATE_BAD_SLB, 8);
       return;
     }
-    setDecoded(load<u64>(d), load<u32>(d, 24), load<u32>(d, 28), load<u64>(d, 8), load<u64>(d, 16));
-  } else if (lpid >= lpidLimit || !decodeSlb(load<u64>(o, 16), load<u64>(o, 24), tlbSets)) {
-    store<u64>(o, XLATE_BAD_SLB, 8);
-    return;
+    key = load<u64>(d);
+    set = load<u32>(d, 24);
+  } else {
+    if (lpid >= lpidLimit || !decodeSlb(load<u64>(o, 16), load<u64>(o, 24), tlbSets)) {
+      store<u64>(o, XLATE_BAD_SLB, 8);
+      return;
+    }
+    key = xKey;
+    set = xSet;
+    shift = xShift;
   }
-  const key = xKey;
-  const set = xSet;
-  const shift = xShift;
   const ea = load<u64>(o, 24);
   const s = load<u32>(lpidGuest + (<usize>lpid << 2));
   const slot = s - 1; // 0xffffffff: no guest
@@ -318,6 +324,7 @@ export function translateOp(o: usize, cpu: u32, j: u32): void {
     return;
   }
   store<u64>(o, 0, 48);
+  if (readTranslations) setDecoded(key, set, shift, load<u64>(d, 8), load<u64>(d, 16));
   translateMiss(o, cpu, s, lpid, core, line, key, set, shift, ea);
 }
 
