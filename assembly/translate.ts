@@ -1,19 +1,22 @@
 // The translate op's hot path and the batch pipeline around it (issue 5).
 //
-// runBatch works through the op buffer in chunks. Before a chunk executes, `lookahead` reads it:
-// every translation is decoded once (the decode is a pure function of the op's words, kept in a
-// small static table and reused by the op itself), its TLB line is read and the line it will need
-// next is touched — the host frame-owner word of the detector on a predicted hit, the primary PTEG
-// on a predicted miss — and the HPTEs, revmap entries and rmap words of hypercalls are touched too.
-// The loads of a whole chunk are independent, so the memory system serves them in parallel
-// (WASM has no prefetch instruction; an ordinary load whose value goes nowhere does the job). The
-// predictions only decide which lines are loaded early: execution re-does every lookup on the live
-// state, so nothing simulated depends on them.
+// runBatch works through the op buffer in chunks (CHUNK ops). Before a chunk executes, `lookahead`
+// reads it level by level, each level's loads issued together in one tight loop so that the
+// memory system serves them in parallel (WASM has no prefetch instruction; an ordinary load whose
+// value goes nowhere does the job): first the lines each op needs at once — a translation's TLB
+// line (it is decoded here, once, and the op reuses the decode), a hypercall's HPTE, PTEG, revmap
+// entry and rmap word — then what those lines point at: the primary PTEG of a translation the TLB
+// line says will miss, the rmap-ring neighbours of an entry being removed, the head and then the
+// tail of the ring an entry joins. Translations are read ahead only where it pays: on machines
+// whose TLB is too large to stay cached (1 MiB or more), or when the previous chunk missed into
+// large HPTs (4 MiB or more). Predictions only decide which lines are loaded early: execution
+// re-does every lookup on the live state, so nothing simulated depends on them.
 //
 // The translation counters and the cycles of the translate category are summed per batch (per
 // guest in a small direct-mapped table) and added to the global and guest blocks by
 // `flushTranslateStats` — at the end of every runBatch, and before any op that creates or destroys
-// a guest (which zeroes or frees a stats block). No op reads them in between.
+// a guest (which zeroes or frees a stats block). No op reads them in between. The cpu's clock and
+// its own translate cycles are charged at once (other ops read clocks).
 import {
   OP_BYTES, OP_TRANSLATE, OP_H_ENTER, OP_H_REMOVE, OP_H_PROTECT, OP_H_READ, OP_H_BULK_REMOVE, XLATE_HIT, XLATE_MISS,
   XLATE_FAULT, XLATE_BAD_SLB, STAT_TRANSLATIONS, STAT_TLB_HITS, STAT_TLB_MISSES, STAT_HPT_WALKS, STAT_HPT_FAULTS,
@@ -30,7 +33,7 @@ import { cpuRec, cost, charge, detect, hvFault } from "./kvm";
 
 /** Ops looked ahead at once (a power of two). */
 // @ts-ignore: decorator
-@inline export const CHUNK: u32 = 64;
+@inline export const CHUNK: u32 = 128;
 // @ts-ignore: decorator
 @inline const DEC_BYTES: u32 = 64;
 /**
@@ -38,8 +41,8 @@ import { cpuRec, cost, charge, detect, hvFault } from "./kvm";
  * SLB)) and two addresses to touch (u32 @32, @36; 0 = none).
  */
 const decoded: usize = memory.data(<i32>(CHUNK * DEC_BYTES), 16);
-/** Addresses to touch after the chunk is read (2 per predicted miss). */
-const touch: usize = memory.data(<i32>(CHUNK * 8 + 64), 16);
+/** The primary PTEGs of the chunk's predicted TLB misses. */
+const missList: usize = memory.data(<i32>(CHUNK * 4), 16);
 /** Where the touched values go, so that no load is optimised away. */
 const sinkCell: usize = memory.data(8, 8);
 
@@ -104,10 +107,9 @@ export function flushTranslateStats(): void {
 // ───────────────────────────── lookahead ─────────────────────────────
 
 /**
- * Whether the current chunk's translations were read ahead (decoded, and their PTEG touched on a
- * predicted miss). That costs a few ns per translation and saves most of a DRAM latency per miss
- * in a large HPT, so it is done when the previous chunk missed often (1 in 8 or more) into HPTs of
- * 4 MiB or more (smaller ones stay in the caches).
+ * Whether the current chunk's predicted TLB misses have their PTEG loaded ahead: when the previous
+ * chunk missed twice or more into HPTs of 4 MiB or more (smaller ones stay in the caches). It costs
+ * a few ns per translation and saves most of a DRAM latency per miss.
  */
 let lookTranslations = false;
 let chunkMisses: u32 = 0;
@@ -134,7 +136,7 @@ function touchAll(n: u32): void {
  * an entry being removed, the ring an entry joins), each level in one tight loop.
  */
 export function lookahead(o0: usize, n: u32): void {
-  lookTranslations = chunkMisses * 8 >= n;
+  lookTranslations = chunkMisses >= 2;
   chunkMisses = 0;
   const cpus = cores * smt;
   let hcalls = false;
@@ -200,6 +202,7 @@ export function lookahead(o0: usize, n: u32): void {
   if (!(hcalls || lookTranslations)) return;
   // level 2: a predicted TLB miss's primary PTEG; a removed entry's ring neighbours; an entered
   // page's ring head
+  let nMiss: u32 = 0;
   o = o0;
   d = decoded;
   for (let j: u32 = 0; j < n; ++j, o += OP_BYTES, d += DEC_BYTES) {
@@ -215,7 +218,9 @@ export function lookahead(o0: usize, n: u32): void {
       const s = load<u32>(lpidGuest + (<usize>select<u32>(lpid, 0, lpid < lpidLimit) << 2));
       const g = guestDesc(select<u32>(s - 1, 0, s != 0));
       const pteg = <usize>load<u32>(g, G_HPT) + (<usize>(<u32>load<u64>(d, 8) & load<u32>(g, G_HTAB_MASK)) << 7);
-      store<u32>(d, <u32>select<usize>(pteg, o, miss), 32);
+      // the misses' PTEGs go to a dense list (the lines compared are cached: no long chain)
+      store<u32>(missList + (<usize>nMiss << 2), <u32>pteg);
+      nMiss += <u32>miss;
       continue;
     }
     const g = <usize>load<u32>(d, 48);
@@ -242,8 +247,13 @@ export function lookahead(o0: usize, n: u32): void {
       store<u32>(d, <u32>select<usize>(<usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3), o, ok), 40);
     }
   }
-  touchAll(n);
+  if (nMiss != 0) {
+    let sink: u64 = 0;
+    for (let k: u32 = 0; k < nMiss; ++k) sink += <u64>load<u32>(<usize>load<u32>(missList + (<usize>k << 2)));
+    store<u64>(sinkCell, load<u64>(sinkCell) + sink);
+  }
   if (!hcalls) return;
+  touchAll(n);
   // level 3: the tail of the ring an entry joins (the head's back)
   o = o0;
   d = decoded;
