@@ -153,6 +153,7 @@ export class Machine implements SimMachine {
   #u64!: BigUint64Array;
   #i64!: BigInt64Array;
   #bufferBytes = 0;
+  #stale = true;
   readonly #opWord: number;
   readonly #guests = new Map<number, Guest>();
   #nextInstance = 1;
@@ -179,10 +180,18 @@ export class Machine implements SimMachine {
     const pages = Math.ceil(bytes / PAGE_BYTES);
     const have = this.memory.buffer.byteLength / PAGE_BYTES;
     if (pages > have) this.memory.grow(pages - have);
+    this.#stale = true;
     this.#views();
   }
 
+  /**
+   * The typed views over the whole memory, renewed after it grew. Only #growTo grows it (the engine
+   * never does), so the views are renewed only then: reading `memory.buffer` of a shared memory
+   * makes a new SharedArrayBuffer object each time, which the per-cpu readers would pay per call.
+   */
   #views(): void {
+    if (!this.#stale) return;
+    this.#stale = false;
     const buf = this.memory.buffer;
     if (buf.byteLength === this.#bufferBytes) return;
     this.#bufferBytes = buf.byteLength;
