@@ -45,13 +45,14 @@ describe("the fabric calendar's search gives the slot-by-slot answers", () => {
     const m = new Machine({ cores: 8, smt: 1 });
     const model = new CalendarModel();
     const b = m.batch();
+    /** Move cpu's clock to `at` (guest work). */
     const issue = (cpu: number, at: bigint) => {
       b.clear();
       b.work(cpu, Number(at - m.cpuCycles(cpu).clock));
       b.run();
-      // the machine op issues from cpu 0; other cpus issue through an hcall's invalidation below
     };
     const g = m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 });
+    /** One tlbie sequence from cpu: H_ENTER, then H_REMOVE of a guest not running there (global). */
     const tlbieFrom = (cpu: number) => {
       const r = g.hEnter(0n, 8n, 0x1001n << 12n | 1n, 0x10n, { cpu }); // + 1000 cycles (hcall)
       g.hRemove(0n, r.out[0]!, 0n, { cpu }); // + 1000, then one global sequence
