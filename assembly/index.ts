@@ -2,23 +2,22 @@
 import {
   OP_BYTES, OP_TRANSLATE, OP_TLBIEL, OP_TLBIEL_SET, OP_FLUSH_LPID, OP_TLBIE, OP_GUEST_INIT, OP_GUEST_DESTROY,
   OP_H_ENTER, OP_H_REMOVE, OP_H_PROTECT, OP_H_READ, OP_H_BULK_REMOVE, OPF_PROBLEM_STATE, OP_REJECTED,
-  XLATE_HIT, XLATE_MISS, XLATE_FAULT, XLATE_BAD_SLB, STAT_TRANSLATIONS, STAT_TLB_HITS, STAT_TLB_MISSES,
-  STAT_HPT_WALKS, STAT_HPT_FAULTS, STAT_LOCAL_TLBIELS, STAT_LOCAL_TLBIEL_ENTRIES, STAT_TLBIEL_SETS,
+  STAT_LOCAL_TLBIELS, STAT_LOCAL_TLBIEL_ENTRIES, STAT_TLBIEL_SETS,
   STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_HCALLS, RET_BUCKETS,
   STATS_BYTES, G_FLAGS, G_LPID, G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_INSTANCE,
   GF_LIVE, GF_QEMU, H_FREE_FRAMES, NO_FRAME, FRAME_HOST, OP_VCORE_RUN, OP_VCORE_EXIT, OP_PAGE_OUT, OP_PAGE_IN,
-  OP_HPT_RESET, OP_WORK, OP_RECLAIM, STAT_PTEGS_PROBED,
+  OP_HPT_RESET, OP_WORK, OP_RECLAIM,
 } from "./layout";
 import {
-  attachHeader, header, ops, cores, smt, smtShift, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, guestOfLpid,
-  bump, lpidGuest, frameOwner, hostFrames,
+  attachHeader, header, ops, cores, smt, smtShift, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, bump, lpidGuest,
+  frameOwner, hostFrames,
 } from "./machine";
-import { decodeSlb, hptWalk, xKey, xSet, xShift, HPTE_R_R, HPTE_R_C, HPTE_R_RPN, HPTE_V_HPTE_DIRTY } from "./hpt";
-import { tlbLine, tlbLookup, tlbTouch, tlbRpn, tlbFill, tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
+import { decodeSlb, xKey, xSet, HPTE_V_HPTE_DIRTY } from "./hpt";
+import { tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
 import { hcall } from "./hcall";
 import { CHUNK, lookahead, translateOp, beginTranslateStats, flushTranslateStats } from "./translate";
 import {
-  chargeTranslate, chargeHcall, finishInvalidations, detect, hvFault, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
+  chargeHcall, finishInvalidations, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
   work, reclaim, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
 } from "./kvm";
 

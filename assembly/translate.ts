@@ -18,7 +18,7 @@
 // a guest (which zeroes or frees a stats block). No op reads them in between. The cpu's clock and
 // its own translate cycles are charged at once (other ops read clocks).
 import {
-  OP_BYTES, OP_TRANSLATE, OP_H_ENTER, OP_H_REMOVE, OP_H_PROTECT, OP_H_READ, OP_H_BULK_REMOVE, XLATE_HIT, XLATE_MISS,
+  OP_BYTES, OP_TRANSLATE, OP_H_ENTER, OP_H_REMOVE, OP_H_PROTECT, OP_H_READ, XLATE_HIT, XLATE_MISS,
   XLATE_FAULT, XLATE_BAD_SLB, STAT_TRANSLATIONS, STAT_TLB_HITS, STAT_TLB_MISSES, STAT_HPT_WALKS, STAT_HPT_FAULTS,
   STAT_CYCLES, STATS_BYTES, CC_TRANSLATE, CPU_CLOCK, CPU_CYCLES, G_FLAGS, G_HPT, G_HTAB_MASK, G_NPTE, G_REVMAP, G_RMAP,
   G_RAM_HOST_PAGES, G_INSTANCE, G_HPT_ORDER, GF_QEMU, K_TLB_HIT, K_PTEG_WALK, CC_WALK,
@@ -27,7 +27,7 @@ import {
   cores, smt, smtShift, tlbSets, lpidLimit, lpidGuest, guests, guestStats, guestDesc, stats, frameOwner, hostFrames,
   hostPageShift, maxGuests, bump, tlbWays,
 } from "./machine";
-import { decodeSlb, hptWalk, xKey, xSet, xShift, xHash, xCmp, setDecoded, HPTE_R_R, HPTE_R_C, HPTE_R_RPN } from "./hpt";
+import { decodeSlb, hptWalk, hptWalkProbes, xKey, xSet, xShift, xHash, xCmp, setDecoded, HPTE_R_R, HPTE_R_C, HPTE_R_RPN } from "./hpt";
 import { tlbLine, tlbLookup, tlbTouch, tlbFill, W1_RPN, W1_STALE } from "./tlb";
 import { cpuRec, cost, charge, detect, hvFault } from "./kvm";
 
@@ -376,4 +376,3 @@ function translateMiss(o: usize, cpu: u32, s: u32, lpid: u32, core: u32, line: u
   store<u64>(o, (rpn << 12) | (ea & inPage), 40);
 }
 
-import { hptWalkProbes } from "./hpt";
