@@ -385,6 +385,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
   let prev = 0;
   let nbGfn = 0;
   const ramPages = GUEST_RAM / 2 ** m.config.hostPageShift;
+  const neighbourPages = NEIGHBOUR_RAM / 2 ** m.config.hostPageShift;
   let nextEpoch = run.onEpoch ? (run.epochOps ?? 1e6) : Infinity;
   while (tally.guestOps < run.ops) {
     if (tally.guestOps >= nextEpoch) {
@@ -412,7 +413,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       }
       if (neighbours.length) {
         const nb = neighbours[nbGfn % neighbours.length]!;
-        const k = (nbGfn++ >> 3) % (NEIGHBOUR_RAM / 2 ** m.config.hostPageShift);
+        const k = (nbGfn++ >> 3) % neighbourPages;
         o = op(OP.PAGE_OUT, 0, nb.slot);
         u32[o + 4] = k; u32[o + 5] = 0;
         o = op(OP.PAGE_IN, 0, nb.slot);
