@@ -89,7 +89,7 @@ import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/ev
 // ───────────────────────────── rmap rings (SPEC §7, Linux 3.8) ─────────────────────────────
 
 /** kvmppc_add_revmap_chain: link `ptex` before the head of the ring of `gfn` (or start one). */
-function rmapAdd(g: usize, gs: usize, gfn: u64, ptex: u64): u64 {
+export function rmapAdd(g: usize, gs: usize, gfn: u64, ptex: u64): u64 {
   const rp = <usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3);
   let rmap = load<u64>(rp);
   const rev = revAddr(g, ptex);

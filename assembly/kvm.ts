@@ -33,6 +33,7 @@ import {
   HPTE_V_VALID, HPTE_V_ABSENT, HPTE_V_SECONDARY, HPTE_V_COMPARE, HPTE_R_RPN, HPTE_R_PP0, HPTE_R_R, HPTE_R_C,
   pageShiftKvm, pageShiftOf, vaFromHpte, xKey, xSet, xShift, xHash, xCmp,
 } from "./hpt";
+import { rmapAdd } from "./hcall";
 import { MODE_GLOBAL, MODE_LOCAL, MODE_LOCAL_RECORD, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/events";
 export { MODE_GLOBAL, MODE_LOCAL, MODE_LOCAL_RECORD, KIND_REMOVE, KIND_PROTECT, KIND_BULK };
 import { policyCall, EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT } from "./policies/table";
@@ -738,33 +739,11 @@ export function hvFault(cpu: u32, g: usize, gs: usize): usize {
   let pa = <u64>frame << hostPageShift;
   if (hostPage > psize) pa |= gpa & (hostPage - 1);
   store<u64>(hp, (load<u64>(hp, 8) & ~(HPTE_R_PP0 - psize)) | pa, 8);
-  rmapLink(g, gs, gfn, ptex);
+  rmapAdd(g, gs, gfn, ptex); // the same ring discipline as H_ENTER
   store<u64>(hp, (load<u64>(hp) & ~HPTE_V_ABSENT) | HPTE_V_VALID);
   charge(cpu, gs, CC_HV_FAULT, cost(K_HV_FAULT));
   bump(STAT_HV_FAULTS, gs);
   return hp;
-}
-
-/** kvmppc_add_revmap_chain for the fault path (same ring discipline as H_ENTER). */
-function rmapLink(g: usize, gs: usize, gfn: u64, ptex: u64): void {
-  const rp = <usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3);
-  const revBase = <usize>load<u32>(g, G_REVMAP);
-  const rev = revBase + (<usize>ptex << 4);
-  const rmap = load<u64>(rp);
-  if ((rmap & 0x100000000) != 0) {
-    const head = rmap & 0xffffffff;
-    const h = revBase + (<usize>head << 4);
-    const tail = <u64>load<u32>(h, 12);
-    store<u32>(rev, <u32>head, 8);
-    store<u32>(rev, <u32>tail, 12);
-    store<u32>(revBase + (<usize>tail << 4), <u32>ptex, 8);
-    store<u32>(h, <u32>ptex, 12);
-  } else {
-    store<u32>(rev, <u32>ptex, 8);
-    store<u32>(rev, <u32>ptex, 12);
-    store<u64>(rp, (rmap & ~(<u64>0xffffffff)) | ptex | 0x100000000);
-  }
-  bump(15 /* STAT_RMAP_LINKS */, gs);
 }
 
 // ───────────────────────────── translation costs and the detector ─────────────────────────────

@@ -5,14 +5,9 @@
 import { Option } from "commander";
 import type { RegisterCommand } from "./cli.js";
 import { ConfigError } from "./config.js";
+import { integerOption } from "./cli-options.js";
 import { POLICIES, POLICY_NAMES, DEFERRED_OVERFLOW, type PolicyName, type DeferredOverflow } from "./kvm/policies.js";
 import { COST_ROWS } from "./kvm/costs.js";
-
-function capOption(text: string): number {
-  const n = /^[1-9][0-9]*$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n > 1 << 20) throw new ConfigError("--deferred-cap", `${JSON.stringify(text)} is not an integer in 1..${1 << 20}`);
-  return n;
-}
 
 function choice<T extends string>(flag: string, choices: readonly T[]) {
   return (text: string): T => {
@@ -42,7 +37,7 @@ export const registerScenario: RegisterCommand = (program, ctx) => {
     .summary("run a scripted stale-TLB timeline under one invalidation policy")
     .argument("[name]", "scenario (see --list)")
     .addOption(new Option("--policy <id>", "invalidation policy (hptlab policies)").argParser(choice("--policy", POLICY_NAMES)).default("need-tlb-flush"))
-    .option("--deferred-cap <k>", "deferred-va: cap K of the list of locally invalidated VAs", capOption, 64)
+    .option("--deferred-cap <k>", "deferred-va: cap K of the list of locally invalidated VAs", integerOption("--deferred-cap", 1, 1 << 20), 64)
     .addOption(new Option("--deferred-overflow <rule>", "deferred-va: a full list does flush (SPEC §8 c), tlbie (a) or drain (b)").argParser(choice("--deferred-overflow", DEFERRED_OVERFLOW)).default("flush"))
     .option("--list", "list the scenarios")
     .option("--json", "print one JSON object (docs/formats.md §3)")

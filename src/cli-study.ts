@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
 import type { RegisterCommand, CliContext } from "./cli.js";
 import { ConfigError } from "./config.js";
+import { integerOption } from "./cli-options.js";
 import type { StudyResults, PointResult } from "./study/results.js";
 import type { Progress } from "./study/run.js";
 
@@ -42,14 +43,6 @@ export function readJsonFile(file: string, what: string): unknown {
     throw new ConfigError(`${file}:${line}:${col}`, `invalid JSON: ${words}`);
   }
   return value;
-}
-
-function positiveInt(flag: string, max: number) {
-  return (text: string): number => {
-    const n = /^[1-9][0-9]*$/.test(text) ? Number(text) : NaN;
-    if (!Number.isSafeInteger(n) || n > max) throw new ConfigError(flag, `${JSON.stringify(text)} is not an integer in 1..${max}`);
-    return n;
-  };
 }
 
 const fmtM = (x: number) => `${(x / 1e6).toFixed(1)}M`;
@@ -150,9 +143,9 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .summary("run a sweep of simulated machines and write results and a report")
     .argument("[config]", "study config (JSON); default: the built-in default study")
     .option("--out <dir>", "output folder", "hptlab-results")
-    .option("--workers <n>", "worker threads (default: available parallelism)", positiveInt("--workers", 256))
+    .option("--workers <n>", "worker threads (default: available parallelism)", integerOption("--workers", 1, 256))
     .option("--shard <k/n>", "run only points with id % N = K − 1")
-    .option("--ops <n>", "guest operations per point (overrides the config)", positiveInt("--ops", 1e9))
+    .option("--ops <n>", "guest operations per point (overrides the config)", integerOption("--ops", 1, 1e9))
     .option("--resume", "continue an interrupted study in --out: run only the points not finished there")
     .option("--quiet", "no progress output")
     .option("--json", "print one JSON object {out, files, points, timing, findings}")

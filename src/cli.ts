@@ -6,7 +6,6 @@
  * Exit codes: 0 success, 1 `--check` found mismatches, 2 bad input (one line on stderr:
  * `hptlab: <message>`), 3 internal error (one line too; HPTLAB_DEBUG=1 adds the stack).
  */
-import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, type MachineConfigInput } from "./config.js";
@@ -16,6 +15,8 @@ import { DEFAULT_DTLB, DEFAULT_ITLB, formatLackeyReport, lackeyJson, LACKEY_MAX_
 import type { Semantics, SimMachine } from "./types.js";
 import { registerScenario, registerPolicies } from "./cli-kvm.js";
 import { registerStudy, registerMerge } from "./cli-study.js";
+import { integerOption, choiceOption } from "./cli-options.js";
+import { hptlabVersion } from "./version.js";
 import { POLICY_NAMES, type PolicyName } from "./kvm/policies.js";
 
 export type EngineName = "wasm" | "reference";
@@ -103,23 +104,6 @@ H_BULK_REMOVE. Exit status: 0, 1 when --check finds mismatches, 2 for bad input.
 
 Example:
   hptlab hcalls data/traces/linux-6.1-guest-boot-wl20.jsonl.gz --check`;
-
-// Option values are refused with a ConfigError naming the flag, so the user reads
-// `hptlab: --hpt-order: "50" is not an integer in 18..46` (commander's own wording is longer).
-function integerOption(flag: string, min: number, max: number) {
-  return (text: string): number => {
-    const n = /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(flag, `${JSON.stringify(text)} is not an integer in ${min}..${max}`);
-    return n;
-  };
-}
-
-function choiceOption<T extends string>(flag: string, choices: readonly T[]) {
-  return (text: string): T => {
-    if (!(choices as readonly string[]).includes(text)) throw new ConfigError(flag, `${JSON.stringify(text)} is not ${choices.join(" or ")}`);
-    return text as T;
-  };
-}
 
 const BYTE_SUFFIX: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
@@ -338,15 +322,6 @@ export const COMMANDS: readonly RegisterCommand[] = [registerStudy, registerMerg
 
 const contexts = new WeakMap<Command, CliContext>();
 
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
-
 /** The `hptlab` program with every command registered; errors are thrown (exitOverride), not printed. */
 export function buildProgram(deps: CliDeps, commands: readonly RegisterCommand[] = COMMANDS): Command {
   const ctx: CliContext = {
@@ -361,7 +336,7 @@ export function buildProgram(deps: CliDeps, commands: readonly RegisterCommand[]
       "Simulator of the POWER hashed page table, per-core TLBs and the PAPR HPT hypercalls " +
         "(KVM Book3S HV and QEMU pseries semantics).",
     )
-    .version(packageVersion(), "-V, --version")
+    .version(hptlabVersion(), "-V, --version")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void ctx.stdout.write(s),

@@ -3,8 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { SCENARIOS, runScenario } from "../src/kvm/scenarios.js";
 import { POLICIES, type PolicyName } from "../src/kvm/policies.js";
-import { run, type CliDeps } from "../src/cli.js";
-import { Writable } from "node:stream";
+import { cli } from "./cli-run.js";
 
 const NAMES = SCENARIOS.map((s) => s.name);
 
@@ -69,21 +68,6 @@ describe("scenarios under each policy", () => {
   });
 });
 
-class Capture extends Writable {
-  text = "";
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function cli(args: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const deps: CliDeps = { makeMachine: () => { throw new Error("not used"); }, stdout, stderr };
-  const code = await run(["node", "hptlab", ...args], deps);
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
 
 describe("hptlab scenario / policies", () => {
   it("--json prints the docs/formats.md §3 object", async () => {

@@ -78,27 +78,14 @@ describe("checkpoints and --resume", () => {
   }, 60000);
 });
 
-import { run, type CliDeps } from "../src/cli.js";
-import { Writable } from "node:stream";
-class Capture extends Writable {
-  text = "";
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
+import { cli } from "./cli-run.js";
 
 describe("hptlab study: a failed point", () => {
   it("names the point and the cause, keeps the rest, exits 1; --resume finishes the job", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hptlab-fail-"));
     const cfg = join(dir, "s.json");
     writeFileSync(cfg, JSON.stringify(config));
-    const go = async (args: string[]) => {
-      const stdout = new Capture();
-      const stderr = new Capture();
-      const deps: CliDeps = { makeMachine: () => { throw new Error("unused"); }, stdout, stderr };
-      return { code: await run(["node", "hptlab", "study", cfg, "--out", join(dir, "o"), "--workers", "1", "--quiet", ...args], deps), stderr: stderr.text, stdout: stdout.text };
-    };
+    const go = (args: string[]) => cli(["study", cfg, "--out", join(dir, "o"), "--workers", "1", "--quiet", ...args]);
     process.env.HPTLAB_FAIL_POINTS = "4";
     const first = await go([]);
     delete process.env.HPTLAB_FAIL_POINTS;

@@ -110,26 +110,11 @@ describe("running studies", () => {
   });
 });
 
-import { run, type CliDeps } from "../src/cli.js";
-import { Writable } from "node:stream";
+import { cli } from "./cli-run.js";
 import { mkdtempSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-class Capture extends Writable {
-  text = "";
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-async function cli(args: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const deps: CliDeps = { makeMachine: () => { throw new Error("not used"); }, stdout, stderr };
-  const code = await run(["node", "hptlab", ...args], deps);
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
 
 describe("hptlab study / merge", () => {
   const dir = mkdtempSync(join(tmpdir(), "hptlab-study-"));

@@ -9,21 +9,11 @@ import { resolve, join } from "node:path";
 import { availableParallelism } from "node:os";
 import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoint } from "./point.js";
+import { hptlabVersion } from "../version.js";
+export { hptlabVersion };
 import { pointMemoryBytes } from "./workload.js";
 import { MAX_BYTES, PAGE_BYTES, formatBytes } from "../engine/layout.js";
 import type { PointResult, StudyResults } from "./results.js";
-
-export function hptlabVersion(): string {
-  for (const rel of ["../../package.json", "../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "hptlab") return pkg.version ?? "0.0.0";
-    } catch {
-      // try the next
-    }
-  }
-  return "0.0.0";
-}
 
 export interface Progress {
   done: number;
