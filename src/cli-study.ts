@@ -2,7 +2,7 @@
  * `hptlab study` and `hptlab merge` (docs/study.md). Registered in src/cli.ts's COMMANDS.
  */
 import { readFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { resolve, join } from "node:path";
+import { resolve, join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
@@ -166,7 +166,8 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
       try {
         run = await runStudy(config, {
           ...(flags.workers ? { workers: flags.workers } : {}), ...(shard ? { shard } : {}), onProgress: progress.update,
-          checkpointDir: flags.out, resume: !!flags.resume,
+          checkpointDir: flags.out, resume: !!flags.resume, baseDir: dirname(path),
+          onTraceLoad: (f, n) => { if (n === 0 && !flags.quiet && !flags.json) ctx.stderr.write(`study: loading trace ${f}\n`); },
           onPointError: (f) => ctx.stderr.write(`hptlab: point ${f.id} failed (${f.what}): ${f.message}\n`),
         });
       } catch (e) {

@@ -7,6 +7,7 @@
  * subset of the sweep.
  */
 import type { StudyResults } from "../study/results.js";
+import { isTracePoint, realGuestSections } from "./real-guest.js";
 import {
   type Cell, type Slice, cellsOf, compareVariants, describeField, distinct, fmtCycles, fmtInt, fmtPct, fmtRatio,
   hLocalWords, listWords, pickSlice, plural, pooled, shapeGuests, shapesOf,
@@ -18,9 +19,20 @@ const LOCAL_FAMILIES = ["deferred-va", "last-vcpu"] as const;
 /** A deferred-va cap "as good as the best" spends at most this much more on invalidation. */
 const KNEE = 0.05;
 
-/** The findings, one sentence each, in the order a reader of the thread would ask them. */
+/**
+ * The findings, one sentence each, in the order a reader of the thread would ask them: the synthetic
+ * sweeps', then each real guest's (prefixed with its section title).
+ */
 export function findings(results: StudyResults): string[] {
-  const cells = cellsOf(results.points);
+  return [
+    ...syntheticFindings(results),
+    ...realGuestSections(results).flatMap((s) => s.findings.map((f) => `${s.title}: ${f}`)),
+  ];
+}
+
+/** The findings of the synthetic sweeps (trace-driven points left out: they have their own section). */
+export function syntheticFindings(results: StudyResults): string[] {
+  const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
   if (cells.length === 0) return [];
   return [
     ...localWins(cells),

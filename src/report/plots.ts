@@ -8,6 +8,7 @@ import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
 import { COST_CATEGORIES, INVALIDATION_CATEGORIES } from "../kvm/costs.js";
+import { isTracePoint } from "./real-guest.js";
 import type { StudyResults } from "../study/results.js";
 import {
   type Cell, type Slice, categoryPerGuestOp, cellsOf, describeSlice, distinct, fmtInt, pickSlice, shapesOf, variantColors, variantDash,
@@ -57,7 +58,7 @@ const CONFIG = {
  * cycles, invalidation break-down, tlbie queueing, violations, TLB hit rate, deferred-va cap sweep.
  */
 export async function plots(results: StudyResults): Promise<Plot[]> {
-  const cells = cellsOf(results.points);
+  const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
   if (cells.length === 0) return [];
   const colors = variantColors(variantsOf(results.points));
   const specs = [

@@ -9,13 +9,15 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { COST_CATEGORIES } from "../kvm/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
-import { findings } from "./findings.js";
+import { syntheticFindings } from "./findings.js";
+import { isTracePoint, realGuestSections } from "./real-guest.js";
 import { type Plot, plots } from "./plots.js";
 import {
   type Cell, CONTEXT_FIELDS, type ContextField, cellsOf, cmp, distinct, fmtCycles, fmtInt, fmtPct, plural, shapesOf, studyPoints, variantsOf,
 } from "./study-data.js";
 
-export { findings } from "./findings.js";
+export { findings, syntheticFindings } from "./findings.js";
+export { realGuestSections, type RealGuestSection } from "./real-guest.js";
 export { plots, type Plot } from "./plots.js";
 
 // ─── results.csv ─────────────────────────────────────────────────────────────────────────────────
@@ -23,7 +25,7 @@ export { plots, type Plot } from "./plots.js";
 /** PointParams fields, in the order of the interface (src/study/results.ts). */
 export const PARAM_COLUMNS = [
   "sweep", "cores", "smt", "tlbSets", "tlbWays", "policy", "deferredCap", "deferredOverflow", "shape", "vcpus",
-  "threadsPerVcore", "guests", "hLocal", "pageOutsPerMop", "migrationRate", "workload", "ops", "seed",
+  "threadsPerVcore", "guests", "hLocal", "pageOutsPerMop", "migrationRate", "workload", "ops", "seed", "trace",
 ] as const satisfies readonly (keyof PointParams)[];
 
 const FIGURE_COLUMNS = [
@@ -114,7 +116,7 @@ const FIELD_HEADERS: Partial<Record<ContextField, string>> = {
  * (the context fields that differ within the shape lead the row), replicate runs pooled.
  */
 function summaryTables(results: StudyResults): { cores: number; tables: SummaryTable[] } | undefined {
-  const cells = cellsOf(results.points);
+  const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
   if (cells.length === 0) return undefined;
   const cores = Math.max(...cells.map((c) => c.context.cores));
   const top = cells.filter((c) => c.context.cores === cores);
@@ -157,9 +159,20 @@ export function summaryMarkdown(results: StudyResults): string {
   out.push("## What was run", "");
   for (const f of runFacts(results)) out.push(`- ${f.label}: ${mdText(f.value)}`);
   out.push("", "## Findings", "");
-  const found = findings(results);
-  if (found.length === 0) out.push("No finding: the study holds none of the points the findings compare.");
+  const found = syntheticFindings(results);
+  const real = realGuestSections(results);
+  if (found.length === 0 && real.length === 0) out.push("No finding: the study holds none of the points the findings compare.");
   for (const f of found) out.push(`- ${mdText(f)}`);
+  for (const r of real) {
+    out.push("", `## ${mdText(r.title)}`, "", mdText(r.lead), "");
+    for (const f of r.findings) out.push(`- ${mdText(f)}`);
+    for (const t of r.tables) {
+      out.push("", `### ${mdText(t.heading)}`, "");
+      out.push(`| ${t.headers.map(mdCell).join(" | ")} |`);
+      out.push(`|${t.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
+      for (const row of t.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
+    }
+  }
   const summary = summaryTables(results);
   if (summary) {
     out.push("", `## At ${summary.cores} cores`, "");
@@ -236,9 +249,14 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
   h.push("</dl>");
 
   h.push('<h2 id="findings">Findings</h2>');
-  const found = findings(results);
-  if (found.length === 0) h.push("<p>No finding: the study holds none of the points the findings compare.</p>");
-  else h.push('<ol class="findings">', ...found.map((f) => `<li>${esc(f)}</li>`), "</ol>");
+  const found = syntheticFindings(results);
+  const real = realGuestSections(results);
+  if (found.length === 0 && real.length === 0) h.push("<p>No finding: the study holds none of the points the findings compare.</p>");
+  else if (found.length > 0) h.push('<ol class="findings">', ...found.map((f) => `<li>${esc(f)}</li>`), "</ol>");
+  for (const [i, r] of real.entries()) {
+    h.push(`<h2 id="real-guest-${i + 1}">${esc(r.title)}</h2>`, `<p>${esc(r.lead)}</p>`, '<ol class="findings">', ...r.findings.map((f) => `<li>${esc(f)}</li>`), "</ol>");
+    for (const t of r.tables) h.push(...htmlTable(t));
+  }
 
   if (figures.length > 0) {
     h.push('<h2 id="plots">Plots</h2>', "<nav><ul>", ...figures.map((p) => `<li><a href="#plot-${esc(p.name)}">${esc(p.title)}</a></li>`), "</ul></nav>");
@@ -250,12 +268,7 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
   const summary = summaryTables(results);
   if (summary) {
     h.push(`<h2 id="tables">At ${summary.cores} cores</h2>`, "<p>Per guest operation; TLB hit rate over translations; violations summed over runs.</p>");
-    for (const t of summary.tables) {
-      h.push(`<h3>${esc(t.heading)}</h3>`, "<table>", "<thead><tr>");
-      h.push(t.headers.map((x, i) => `<th${t.numeric[i] ? ' class="num"' : ""}>${esc(x)}</th>`).join(""), "</tr></thead>", "<tbody>");
-      for (const r of t.rows) h.push(`<tr>${r.map((x, i) => `<td${t.numeric[i] ? ' class="num"' : ""}>${esc(x)}</td>`).join("")}</tr>`);
-      h.push("</tbody>", "</table>");
-    }
+    for (const t of summary.tables) h.push(...htmlTable(t));
   }
 
   h.push('<h2 id="provenance">How this was produced</h2>');
@@ -266,6 +279,14 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
   h.push("<details>", "<summary>Study config (resolved, with the seed)</summary>", `<pre>${esc(JSON.stringify(results.config ?? null, null, 1))}</pre>`, "</details>");
   h.push("</main>", "</body>", "</html>", "");
   return h.join("\n");
+}
+
+function htmlTable(t: SummaryTable): string[] {
+  const h = [`<h3>${esc(t.heading)}</h3>`, "<table>", "<thead><tr>"];
+  h.push(t.headers.map((x, i) => `<th${t.numeric[i] ? ' class="num"' : ""}>${esc(x)}</th>`).join(""), "</tr></thead>", "<tbody>");
+  for (const r of t.rows) h.push(`<tr>${r.map((x, i) => `<td${t.numeric[i] ? ' class="num"' : ""}>${esc(x)}</td>`).join("")}</tr>`);
+  h.push("</tbody>", "</table>");
+  return h;
 }
 
 /** An SVG for inline use in HTML: the xlink namespace declaration goes when nothing uses it. */

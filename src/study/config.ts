@@ -9,7 +9,8 @@ import { ConfigError } from "../config.js";
 import { COST_ROWS, type CostTable } from "../kvm/costs.js";
 import { POLICY_NAMES, DEFERRED_OVERFLOW, policyByName } from "../kvm/policies.js";
 import { DEFAULT_WORKLOAD, type PointRun, type WorkloadParams } from "./workload.js";
-import type { PointParams } from "./results.js";
+import type { PointParams, HLocalMode } from "./results.js";
+import { DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "./trace-workload.js";
 
 const pos = z.number().int().min(1);
 const ShapeSchema = z.strictObject({
@@ -36,12 +37,23 @@ const SweepSchema = z.strictObject({
   migrationRate: z.array(z.number().min(0).max(1)).min(1).default([0.05]),
   /** Guests on the machine: the one under study plus neighbours (which receive reclaimed frames). */
   guests: z.number().int().min(1).max(64).default(2),
-  /** Guest operations per point (overrides the study's opsPerPoint). */
+  /** Guest operations per point (overrides the study's opsPerPoint; synthetic sweeps only). */
   opsPerPoint: pos.max(1e9).optional(),
+  /**
+   * A hypercall trace (FORMATS.md §1, plain or gzip) that drives the guest under study instead of the
+   * synthetic generator; a relative path is taken from the config file's folder.
+   */
+  trace: z.string().min(1).optional(),
+  /** Replay only the first N calls of the trace (default: all). */
+  traceCalls: pos.max(1e9).optional(),
 });
 
 const WorkloadSchema = z.strictObject(
   Object.fromEntries(Object.entries(DEFAULT_WORKLOAD).map(([k, v]) => [k, z.number().min(0).max(k === "processes" || k === "pagesPerProcess" || k === "burstMax" || k === "sliceOps" || k === "workCycles" ? 1e7 : k === "reclaimSample" ? 8 : k === "zipf" ? 8 : 1).default(v)])) as Record<keyof WorkloadParams, z.ZodDefault<z.ZodNumber>>,
+);
+
+const TraceWorkloadSchema = z.strictObject(
+  Object.fromEntries(Object.entries(DEFAULT_TRACE_WORKLOAD).map(([k, v]) => [k, (k === "revisitsPerCall" || k === "revisitWindow" ? z.number().int().min(k === "revisitWindow" ? 1 : 0).max(1 << 16) : z.number().min(0).max(k === "locality" ? 8 : 1)).default(v)])) as Record<keyof TraceWorkloadParams, z.ZodDefault<z.ZodNumber>>,
 );
 
 export const StudySchema = z.strictObject({
@@ -57,6 +69,8 @@ export const StudySchema = z.strictObject({
     costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
   }).default({ smt: 4, tlbSets: 128, tlbWays: 4, costs: {} }),
   workload: WorkloadSchema.default(DEFAULT_WORKLOAD as never),
+  /** How trace-driven sweeps derive memory accesses and H_LOCAL from the trace (src/study/trace-workload.ts). */
+  traceWorkload: TraceWorkloadSchema.default(DEFAULT_TRACE_WORKLOAD as never),
   sweeps: z.array(SweepSchema).min(1),
 });
 export type StudyConfigInput = z.input<typeof StudySchema>;
@@ -81,6 +95,7 @@ export function resolveStudy(input: unknown, file?: string): StudyConfig {
     for (const [j, p] of sw.policies.entries()) {
       if (p.deferredCaps && !policyByName(p.policy)!.deferred) throw new ConfigError(`study.sweeps.${i}.policies.${j}.deferredCaps`, `${p.policy} takes no deferred cap`);
     }
+    if (sw.traceCalls !== undefined && sw.trace === undefined) throw new ConfigError(`study.sweeps.${i}.traceCalls`, "applies to a sweep with a trace only");
   }
   return s;
 }
@@ -112,28 +127,42 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
         variants.push({ policy: p.policy, cap: null, overflow: null });
       }
     }
-    for (const cores of sw.cores) for (const shape of sw.shapes) for (const hLocal of sw.hLocal) for (const paging of sw.pageOutsPerMop) for (const mig of sw.migrationRate) {
-      // every policy variant of one configuration replays the same workload (common random numbers):
-      // the generator never looks at the engine's results, so their op streams are identical
-      const seed = pointSeed(s.seed, configs++);
+    const costs = Object.fromEntries(Object.entries(s.machine.costs).filter(([, x]) => x !== undefined)) as Record<string, number>;
+    const push = (cores: number, shape: (typeof sw.shapes)[number], hLocal: HLocalMode, paging: number, mig: number, seed: number) => {
       for (const v of variants) {
-      const id = out.length;
-      const ops = sw.opsPerPoint ?? s.opsPerPoint;
-      const params: PointParams = {
-        sweep: sw.name, cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy,
-        deferredCap: v.cap, deferredOverflow: v.overflow, shape: shape.label, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore,
-        guests: sw.guests, hLocal, pageOutsPerMop: paging, migrationRate: mig, workload: "kernel-churn", ops, seed,
-      };
-      const costs = Object.fromEntries(Object.entries(s.machine.costs).filter(([, x]) => x !== undefined)) as Record<string, number>;
-      out.push({
-        id, params,
-        run: {
-          cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy, deferredCap: v.cap,
-          deferredOverflow: v.overflow, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore, guests: sw.guests, hLocal,
-          pageOutsPerMop: paging, migrationRate: mig, ops, seed, workload: s.workload as WorkloadParams,
-          ...(Object.keys(costs).length ? { costs } : {}),
-        },
-      });
+        const id = out.length;
+        const ops = sw.trace !== undefined ? sw.traceCalls ?? 0 : sw.opsPerPoint ?? s.opsPerPoint;
+        const params: PointParams = {
+          sweep: sw.name, cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy,
+          deferredCap: v.cap, deferredOverflow: v.overflow, shape: shape.label, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore,
+          guests: sw.guests, hLocal, pageOutsPerMop: paging, migrationRate: mig, workload: sw.trace !== undefined ? "hcall-trace" : "kernel-churn", ops, seed,
+          ...(sw.trace !== undefined ? { trace: sw.trace } : {}),
+        };
+        out.push({
+          id, params,
+          run: {
+            cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy, deferredCap: v.cap,
+            deferredOverflow: v.overflow, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore, guests: sw.guests, hLocal,
+            pageOutsPerMop: paging, migrationRate: mig, ops, seed, workload: s.workload as WorkloadParams,
+            ...(Object.keys(costs).length ? { costs } : {}),
+            ...(sw.trace !== undefined ? { trace: { file: sw.trace, maxCalls: sw.traceCalls ?? null }, traceWorkload: s.traceWorkload as TraceWorkloadParams } : {}),
+          },
+        });
+      }
+    };
+    if (sw.trace === undefined) {
+      for (const cores of sw.cores) for (const shape of sw.shapes) for (const hLocal of sw.hLocal) for (const paging of sw.pageOutsPerMop) for (const mig of sw.migrationRate) {
+        // every policy variant of one configuration replays the same workload (common random numbers):
+        // the generator never looks at the engine's results, so their op streams are identical
+        push(cores, shape, hLocal, paging, mig, pointSeed(s.seed, configs++));
+      }
+    } else {
+      // a trace sweep also shares the seed across H_LOCAL modes: the same accesses and schedule, so
+      // "honest" and "lying" differ from "never" only in the flags (points: cores, shape, paging,
+      // migration, then hLocal and policy variant)
+      for (const cores of sw.cores) for (const shape of sw.shapes) for (const paging of sw.pageOutsPerMop) for (const mig of sw.migrationRate) {
+        const seed = pointSeed(s.seed, configs++);
+        for (const hLocal of sw.hLocal) push(cores, shape, hLocal, paging, mig, seed);
       }
     }
   }

@@ -3,7 +3,9 @@
  * PointResult (plain numbers, derived figures). Pure: the same point gives the same result
  * wherever it runs (main thread, a worker, another machine).
  */
-import { runWorkload } from "./workload.js";
+import { runWorkload, type WorkloadTally } from "./workload.js";
+import { runTraceWorkload, type TraceTally } from "./trace-workload.js";
+import type { Machine } from "../engine/machine.js";
 import type { StudyPoint } from "./config.js";
 import type { PointResult } from "./results.js";
 import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../kvm/costs.js";
@@ -21,9 +23,19 @@ function injectedFailure(id: number): boolean {
   return v !== undefined && v.split(",").map(Number).includes(id);
 }
 
+/** The trace workload's own counts, reported with the engine's counters (docs/study.md, "Real guests"). */
+export const TRACE_TALLY = ["traceCalls", "touches", "invalidations", "localEligible", "markedLocal", "splitRemoves", "afterUnmapTouches", "forcedPlacements", "hcalls"] as const;
+
 export function runPoint(p: StudyPoint): PointResult {
   if (injectedFailure(p.id)) throw new Error(`injected failure (HPTLAB_FAIL_POINTS)`);
-  const { machine: m, tally } = runWorkload(p.run);
+  let m: Machine;
+  let tally: WorkloadTally | TraceTally;
+  if (p.run.trace) {
+    if (!p.run.program) throw new Error(`point ${p.id}: its trace ${p.run.trace.file} is not loaded (run it through runStudy, or attachTracePrograms first)`);
+    ({ machine: m, tally } = runTraceWorkload(p.run, p.run.program));
+  } else {
+    ({ machine: m, tally } = runWorkload(p.run));
+  }
   const c = m.counters();
   const k = m.kvmCounters();
   const counters: Record<string, number> = {};
@@ -32,6 +44,9 @@ export function runPoint(p: StudyPoint): PointResult {
   for (const [h, row] of Object.entries(c.hcalls)) for (const [b, x] of Object.entries(row)) counters[`${h}.${b}`] = Number(x);
   counters.faultsMapped = tally.faultsMapped;
   counters.pageOutsTried = tally.pageOutsTried;
+  if ("traceCalls" in tally) {
+    for (const k of TRACE_TALLY) counters[k] = tally[k];
+  }
   const cycles = Object.fromEntries(COST_CATEGORIES.map((cat) => [cat, Number(k.cycles[cat])])) as Record<CostCategory, number>;
   const totalCycles = COST_CATEGORIES.reduce((a, cat) => a + cycles[cat], 0);
   const invalidationCycles = INVALIDATION_CATEGORIES.reduce((a, cat) => a + cycles[cat], 0);
@@ -53,5 +68,6 @@ export function runPoint(p: StudyPoint): PointResult {
     violations: counters.violations!,
     staleHarmless: counters.staleHarmless!,
     makespan,
+    ...(p.run.program ? { trace: { calls: (tally as TraceTally).traceCalls, vcpus: p.run.program.vcpus, digest: p.run.program.digest } } : {}),
   };
 }

@@ -33,11 +33,13 @@ export interface PointParams {
   /** Host page-outs per million guest operations (0 = no host paging). */
   pageOutsPerMop: number;
   migrationRate: number;
-  /** Name of the workload generator. */
+  /** Name of the workload generator: "kernel-churn" (synthetic) or "hcall-trace". */
   workload: string;
-  /** Guest operations simulated at this point. */
+  /** Guest operations asked for (kernel-churn); trace calls replayed (hcall-trace). */
   ops: number;
   seed: number;
+  /** hcall-trace: the trace as the config names it. */
+  trace?: string;
 }
 
 export interface PointResult {
@@ -63,6 +65,8 @@ export interface PointResult {
   staleHarmless: number;
   /** The simulated makespan: the largest cpu clock. */
   makespan: number;
+  /** hcall-trace points: the trace's identity (calls replayed, SHA-256 prefix over its calls). */
+  trace?: { calls: number; vcpus: number; digest: string };
 }
 
 export interface StudyResults {

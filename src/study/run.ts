@@ -3,9 +3,9 @@
  * pool (piscina; workers share nothing but results) or inline, and gather the results in point
  * order — so results.json is byte-identical whatever --workers is. `mergeResults` joins shards.
  */
-import { existsSync, readFileSync, readdirSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, rmSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { resolve, join } from "node:path";
+import { resolve, join, isAbsolute } from "node:path";
 import { availableParallelism } from "node:os";
 import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoint } from "./point.js";
@@ -14,6 +14,9 @@ export { hptlabVersion };
 import { pointMemoryBytes } from "./workload.js";
 import { MAX_BYTES, PAGE_BYTES, formatBytes } from "../engine/layout.js";
 import type { PointResult, StudyResults } from "./results.js";
+import { loadHcallProgram, type HcallProgram } from "../trace/hcall-program.js";
+import { TraceError } from "../trace/hcall-trace.js";
+import { ConfigError } from "../config.js";
 
 export interface Progress {
   done: number;
@@ -36,6 +39,10 @@ export interface RunStudyOptions {
   resume?: boolean;
   /** A point failed (its error); the others still run. */
   onPointError?: (e: PointFailure) => void;
+  /** Folder that relative trace paths of the config are taken from (the config file's; default: the working directory). */
+  baseDir?: string;
+  /** A trace is being loaded (`calls` so far), before any point runs. */
+  onTraceLoad?: (file: string, calls: number) => void;
 }
 
 export interface PointFailure {
@@ -92,10 +99,11 @@ function describePoint(p: StudyPoint): string {
 }
 
 /** The checkpoint folder: study.json names the study; points/<id>.json hold finished points. */
-function openCheckpoint(dir: string, config: StudyConfig, totalPoints: number, resume: boolean): Map<number, PointResult> {
+function openCheckpoint(dir: string, config: StudyConfig, totalPoints: number, resume: boolean, traces: string[]): Map<number, PointResult> {
   const pointsDir = join(dir, "points");
   mkdirSync(pointsDir, { recursive: true });
-  const stamp = JSON.stringify({ format: "hptlab-checkpoint", version: 1, totalPoints, config });
+  // the traces' digests too: points of a trace that changed since are not reused
+  const stamp = JSON.stringify({ format: "hptlab-checkpoint", version: 1, totalPoints, config, ...(traces.length ? { traces } : {}) });
   const stampFile = join(dir, "study.json");
   const done = new Map<number, PointResult>();
   const existing = existsSync(stampFile) ? readFileSync(stampFile, "utf8") : null;
@@ -106,7 +114,7 @@ function openCheckpoint(dir: string, config: StudyConfig, totalPoints: number, r
     writeFileDurably(stampFile, stamp + "\n");
     return done;
   }
-  if (existing !== null && existing.trim() !== stamp) throw new RangeError(`${stampFile}: the points there belong to a different study (config or point count differ); choose another --out`);
+  if (existing !== null && existing.trim() !== stamp) throw new RangeError(`${stampFile}: the points there belong to a different study (config, point count or traces differ); choose another --out`);
   if (existing === null) writeFileDurably(stampFile, stamp + "\n");
   for (const f of files) {
     try {
@@ -124,7 +132,7 @@ export function checkStudyLimits(points: StudyPoint[], limit = MAX_BYTES - PAGE_
   const seen = new Set<string>();
   for (const p of points) {
     const r = p.run;
-    const key = `${r.cores}/${r.smt}/${r.tlbSets}/${r.tlbWays}/${r.vcpus}/${r.threadsPerVcore}/${r.guests}/${r.deferredCap}`;
+    const key = `${r.cores}/${r.smt}/${r.tlbSets}/${r.tlbWays}/${r.vcpus}/${r.threadsPerVcore}/${r.guests}/${r.deferredCap}/${r.program?.ramBytes}/${r.program?.hptOrder}`;
     if (seen.has(key)) continue;
     seen.add(key);
     const bytes = pointMemoryBytes(r);
@@ -134,13 +142,55 @@ export function checkStudyLimits(points: StudyPoint[], limit = MAX_BYTES - PAGE_
   }
 }
 
+/** Compiled traces, by absolute path, size and mtime: a process loads each trace once. */
+const programs = new Map<string, Promise<HcallProgram>>();
+
+/**
+ * Load the trace of every trace-driven point (each file once, streamed, gzip or plain) and attach it
+ * to the point: the program, and the calls the point replays (params.ops). Throws TraceError for a
+ * bad trace (file, line, field) and ConfigError for a shape with fewer vcpus than the trace.
+ */
+export async function attachTracePrograms(points: StudyPoint[], baseDir = process.cwd(), onLoad?: (file: string, calls: number) => void): Promise<void> {
+  for (const p of points) {
+    const t = p.run.trace;
+    if (!t) continue;
+    const abs = isAbsolute(t.file) ? t.file : resolve(baseDir, t.file);
+    let key = abs;
+    try {
+      const st = statSync(abs);
+      key = `${abs}|${st.size}|${st.mtimeMs}`;
+    } catch {
+      // the loader names the file in its error
+    }
+    let pending = programs.get(key);
+    if (!pending) {
+      onLoad?.(t.file, 0);
+      pending = loadHcallProgram(abs, { onProgress: (n) => onLoad?.(t.file, n) }).catch((e: unknown) => {
+        programs.delete(key);
+        // name the trace as the config does
+        if (e instanceof TraceError) throw new TraceError(t.file, e.line, e.field, e.detail);
+        throw e;
+      });
+      programs.set(key, pending);
+    }
+    const program = await pending;
+    if (p.run.vcpus < program.vcpus) {
+      throw new ConfigError(`study: sweep ${JSON.stringify(p.params.sweep)}, shape ${JSON.stringify(p.params.shape)}: vcpus`, `${p.run.vcpus} is fewer than the ${program.vcpus} vcpus of ${t.file}`);
+    }
+    p.run.program = program;
+    p.params.ops = p.run.ops = Math.min(program.calls, t.maxCalls ?? Infinity);
+  }
+}
+
 export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}): Promise<StudyRun> {
   const all = expandStudy(config);
   const points = shardPoints(all, opts.shard);
+  await attachTracePrograms(points, opts.baseDir, opts.onTraceLoad);
   checkStudyLimits(points);
   const t0 = performance.now();
   const results: (PointResult | undefined)[] = new Array(points.length);
-  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, all.length, !!opts.resume) : new Map<number, PointResult>();
+  const traces = [...new Set(points.filter((p) => p.run.program).map((p) => `${p.run.trace!.file} ${p.run.program!.digest}`))];
+  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, all.length, !!opts.resume, traces) : new Map<number, PointResult>();
   const todo: number[] = [];
   points.forEach((p, i) => {
     const r = saved.get(p.id);

@@ -7,11 +7,14 @@
  * op buffer as 32-bit halves (no BigInt on the hot path) and run in batches.
  */
 import { Machine, type Guest } from "../engine/machine.js";
-import { OP, OP_BYTES, planLayout, guestParts } from "../engine/layout.js";
+import { OP, planLayout, guestParts } from "../engine/layout.js";
+import { OpWriter } from "./op-writer.js";
 import { resolveMachineConfig } from "../config.js";
 import { makeHpte } from "../hpte.js";
 import { Scheduler, mulberry32 } from "../kvm/scheduler.js";
 import type { HLocalMode } from "./results.js";
+import type { HcallProgram } from "../trace/hcall-program.js";
+import type { TraceWorkloadParams } from "./trace-workload.js";
 
 export interface WorkloadParams {
   /** Processes (segments) of the guest under study, and 4 KiB pages each maps. */
@@ -72,6 +75,13 @@ export interface PointRun {
   seed: number;
   costs?: Record<string, number>;
   workload: WorkloadParams;
+  /** Trace-driven points (src/study/trace-workload.ts): the trace, as the config names it, and how much of it to replay. */
+  trace?: { file: string; maxCalls: number | null };
+  traceWorkload?: TraceWorkloadParams;
+  /** The compiled trace, attached before the point runs (attachTracePrograms); shared, not copied, with workers. */
+  program?: HcallProgram;
+  /** Ops per engine call (tests: results must not depend on it). Default: the op buffer's capacity. */
+  batchOps?: number;
   /** Called every `epochOps` guest operations with the machine between batches (soak runs); return false to stop. */
   onEpoch?: (m: Machine, tally: WorkloadTally) => boolean | void;
   epochOps?: number;
@@ -79,21 +89,29 @@ export interface PointRun {
 
 const H_LOCAL_LO = 0x10000000;
 const H_EXACT_HI = 0x80; // H_EXACT = 1 << 39
-const WORDS = OP_BYTES / 4; // u32 halves per op
 const GUEST_RAM = 64 * 2 ** 20;
-const NEIGHBOUR_RAM = 16 * 2 ** 20;
-const NEIGHBOUR_PAGES = 256;
+export const NEIGHBOUR_RAM = 16 * 2 ** 20;
+export const NEIGHBOUR_PAGES = 256;
+
+/** Host memory of a trace point: the traced guest's RAM, the neighbours', and room for the host. */
+export function traceHostMemoryBytes(ramBytes: number, guests: number): number {
+  return ramBytes + guests * NEIGHBOUR_RAM + 2 ** 26;
+}
 
 /**
  * Bytes of linear memory a point's machine needs (fixed regions and every guest), computed before
  * anything is allocated (src/engine/layout.ts planLayout, guestParts).
  */
-export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap">): number {
-  const cfg = resolveMachineConfig({ cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays, hostMemoryBytes: 2 ** 28 + run.guests * NEIGHBOUR_RAM });
+export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program">): number {
+  // a trace point's guest is the trace's (RAM and HPT from its header)
+  const ram = run.program?.ramBytes ?? GUEST_RAM;
+  const order = run.program?.hptOrder ?? 20;
+  const host = run.program ? traceHostMemoryBytes(ram, run.guests) : 2 ** 28 + run.guests * NEIGHBOUR_RAM;
+  const cfg = resolveMachineConfig({ cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays, hostMemoryBytes: host });
   const plan = planLayout(cfg, 65536);
   const cpus = run.cores * run.smt;
   const kvm = (vcpus: number, tpv: number, cap: number) => ({ vcpus, vcores: Math.ceil(vcpus / tpv), maskWords: plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4, deferredCap: cap });
-  let bytes = plan.arena + guestParts(20, GUEST_RAM / 65536, true, kvm(run.vcpus, run.threadsPerVcore, run.deferredCap ?? 0)).bytes;
+  let bytes = plan.arena + guestParts(order, ram / 65536, true, kvm(run.vcpus, run.threadsPerVcore, run.deferredCap ?? 0)).bytes;
   bytes += (run.guests - 1) * guestParts(18, NEIGHBOUR_RAM / 65536, true, kvm(1, run.smt, 0)).bytes;
   return bytes;
 }
@@ -134,7 +152,7 @@ export class ZipfSampler {
 }
 
 /** One guest's pages as the generator sees them: HPTE words, slots it chose, who touched them. */
-class GuestPages {
+export class GuestPages {
   readonly g: Guest;
   readonly n: number;
   readonly proc: Int32Array;
@@ -254,36 +272,12 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
   }
 
   const sched = new Scheduler(m, [guest, ...neighbours], { seed: (run.seed ^ 0x5bd1e995) >>> 0, migrationRate: run.migrationRate, preemptRate: w.preemptRate, exitRate: w.exitRate });
-  const batch = m.batch();
-  const ops = m.opWords;
-  const u32 = new Uint32Array(ops.buffer, ops.byteOffset, ops.length * 2);
-  const cap = batch.capacity;
-  let n = 0;
+  const w8 = new OpWriter(m, run.batchOps);
+  const u32 = w8.u32;
+  const flush = () => w8.flush();
+  const op = (opcode: number, cpu: number, slot: number, flags = 0): number => w8.op(opcode, cpu, slot, flags);
   const tally: WorkloadTally = { guestOps: 0, engineOps: 0, translations: 0, hcalls: 0, faultsMapped: 0, pageOutsTried: 0 };
-
-  const flush = () => {
-    if (n === 0) return;
-    m.runOps(n);
-    tally.engineOps += n;
-    n = 0;
-  };
-  /** Start op slot: header words; returns the u32 index of the op. */
-  const op = (opcode: number, cpu: number, slot: number, flags = 0): number => {
-    if (n === cap) flush();
-    const o = n++ * WORDS;
-    u32[o] = opcode | (flags << 16);
-    u32[o + 1] = cpu | (slot << 16);
-    return o;
-  };
-  // scheduling goes through the OpBatch API (few ops): keep the two writers in order
-  const schedule = () => {
-    flush();
-    batch.clear();
-    sched.tick(batch);
-    batch.run();
-    tally.engineOps += batch.length;
-    batch.clear();
-  };
+  const schedule = () => w8.scheduled((b) => sched.tick(b));
   schedule();
   let cpusOf = loads.map((l) => sched.cpusOf(l.g));
   const vcpuOf = new Int32Array(m.cpus);
@@ -390,6 +384,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
   while (tally.guestOps < run.ops) {
     if (tally.guestOps >= nextEpoch) {
       flush();
+      tally.engineOps = w8.engineOps;
       if (run.onEpoch!(m, tally) === false) break;
       nextEpoch += run.epochOps ?? 1e6;
     }
@@ -426,13 +421,8 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     if (cpu < 0) {
       if (li === 0) {
         // nothing of the studied guest runs (neighbours hold every core): preempt one of them
-        flush();
-        batch.clear();
         const victim = sched.placements().find((p) => p.guest !== guest);
-        if (victim) sched.stop(batch, victim.guest, victim.vcore);
-        batch.run();
-        tally.engineOps += batch.length;
-        batch.clear();
+        w8.scheduled((b) => { if (victim) sched.stop(b, victim.guest, victim.vcore); });
         schedule();
         refresh();
         nextTick = tally.guestOps + w.sliceOps * Math.max(1, cpusOf[0]!.length);
@@ -477,5 +467,6 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     access(l, i, cpu);
   }
   flush();
+  tally.engineOps = w8.engineOps;
   return { machine: m, tally };
 }

@@ -1,0 +1,61 @@
+/**
+ * The op writer the study workloads share: ops go straight into the machine's shared op buffer as
+ * 32-bit halves (no BigInt on the hot path, docs/memory.md "Ops") and run when the buffer is full or
+ * before anything that must see their effect; the few scheduling ops go through an OpBatch, written
+ * in order with the rest.
+ */
+import type { Machine } from "../engine/machine.js";
+import type { OpBatch } from "../engine/batch.js";
+import { OP_BYTES } from "../engine/layout.js";
+
+/** u32 halves per op. */
+export const OP_WORDS = OP_BYTES / 4;
+
+export class OpWriter {
+  readonly m: Machine;
+  /** The op buffer as u32 halves: op k's words start at k · OP_WORDS. */
+  readonly u32: Uint32Array;
+  readonly batch: OpBatch;
+  readonly #cap: number;
+  #n = 0;
+  /** Every op executed so far (written or batched). */
+  engineOps = 0;
+
+  /** `batchOps`: run at most this many ops per engine call (default: the op buffer's capacity). Results do not depend on it. */
+  constructor(m: Machine, batchOps?: number) {
+    this.m = m;
+    const ops = m.opWords;
+    this.u32 = new Uint32Array(ops.buffer, ops.byteOffset, ops.length * 2);
+    this.batch = m.batch();
+    this.#cap = Math.max(1, Math.min(this.batch.capacity, batchOps ?? Infinity));
+  }
+
+  /** Run what is written. */
+  flush(): void {
+    if (this.#n === 0) return;
+    this.m.runOps(this.#n);
+    this.engineOps += this.#n;
+    this.#n = 0;
+  }
+
+  /** Start an op: writes its header words and returns the u32 index of the op (arguments from +4). */
+  op(opcode: number, cpu: number, slot: number, flags = 0): number {
+    if (this.#n === this.#cap) this.flush();
+    const o = this.#n++ * OP_WORDS;
+    const u32 = this.u32;
+    u32[o] = opcode | (flags << 16);
+    u32[o + 1] = cpu | (slot << 16);
+    return o;
+  }
+
+  /** Run the written ops, then what `fill` puts in the OpBatch (scheduling, placements). */
+  scheduled(fill: (batch: OpBatch) => void): void {
+    this.flush();
+    const b = this.batch;
+    b.clear();
+    fill(b);
+    b.run();
+    this.engineOps += b.length;
+    b.clear();
+  }
+}

@@ -1,0 +1,402 @@
+/**
+ * The trace-driven workload of a study point (docs/study.md, "Real guests"): one guest of the
+ * machine replays a real kernel's hypercall stream (an HcallProgram) while the study's scheduler
+ * places and migrates its vcores, and the memory accesses it makes are derived from the trace:
+ *
+ * - every entry H_ENTER installs is touched at once by the vcpu that entered it (the access that
+ *   faulted it in, retried), and with `sharedShare` also by one other vcpu, at that vcpu's next call;
+ * - after each call the issuing vcpu revisits `revisitsPerCall` translations it touched recently
+ *   (Zipf over recency, exponent `locality`, window `revisitWindow`); one that lands on a translation
+ *   removed since is still made with probability `afterUnmap` (it faults, or hits what a TLB kept).
+ *
+ * Each hypercall runs on its vcpu's current physical cpu under the policy being measured. Trace
+ * `cpu` k is vcpu k, in vcore k / threadsPerVcore; a vcpu whose vcore is not running when it makes
+ * a call gets a core (a free one, else a neighbour's, else the guest's other vcore's): the trace's
+ * order is the guest's real order, so the schedule follows it.
+ *
+ * H_LOCAL (Linux never passes it): "never" replays the trace as recorded; "honest" marks an
+ * H_REMOVE / H_PROTECT — and each request of an H_BULK_REMOVE — local exactly when no vcpu other
+ * than the issuing one touched the translation since it was entered; "lying" also marks `lieShare`
+ * of the others. H_BULK_REMOVE has no flags word (SPEC §4), so a request marked local leaves the
+ * bulk call and is issued as H_REMOVE with H_LOCAL (its AVPN / ANDCOND condition kept); the rest stay
+ * one H_BULK_REMOVE.
+ *
+ * Every choice comes from the point's seed and the trace, never from the engine's results: each
+ * policy and each H_LOCAL mode at one configuration sees the same accesses and the same schedule.
+ * The clock of scheduling and paging is the guest's own operations (trace calls + accesses), which
+ * the H_LOCAL rewrite does not change.
+ */
+import { Machine, type Guest } from "../engine/machine.js";
+import { OP } from "../engine/layout.js";
+import { Scheduler, mulberry32 } from "../kvm/scheduler.js";
+import { HC, CALL_WORDS, TOUCH_WORDS, type HcallProgram } from "../trace/hcall-program.js";
+import { OpWriter } from "./op-writer.js";
+import { GuestPages, ZipfSampler, NEIGHBOUR_RAM, NEIGHBOUR_PAGES, traceHostMemoryBytes, type PointRun, type WorkloadTally } from "./workload.js";
+
+export interface TraceWorkloadParams {
+  /** Accesses by the issuing vcpu to translations it touched recently, after each call. */
+  revisitsPerCall: number;
+  /** Translations each vcpu remembers for revisits (most recent first). */
+  revisitWindow: number;
+  /** Zipf exponent over recency rank of the revisits (0 = uniform over the window). */
+  locality: number;
+  /** Share of installed translations that one other vcpu also touches. */
+  sharedShare: number;
+  /** Lying H_LOCAL: share of the invalidations of shared translations marked H_LOCAL anyway. */
+  lieShare: number;
+  /**
+   * Of revisits that land on a translation removed since the vcpu touched it, the share that still
+   * make the access (other threads of an SMP guest still using a translation being torn down, or a
+   * lying guest reading through what its TLB kept): through a stale TLB entry if one survived, else
+   * a fault.
+   */
+  afterUnmap: number;
+}
+
+export const DEFAULT_TRACE_WORKLOAD: TraceWorkloadParams = {
+  revisitsPerCall: 4, revisitWindow: 256, locality: 1, sharedShare: 0.1, lieShare: 0.5, afterUnmap: 0.1,
+};
+
+/** The generator's own counts for a trace point (beside the engine's counters). */
+export interface TraceTally extends WorkloadTally {
+  /** Trace calls replayed, and the accesses derived from them. */
+  traceCalls: number;
+  touches: number;
+  /** Invalidating requests: H_REMOVE and H_PROTECT that found their entry, H_BULK_REMOVE requests that removed one. */
+  invalidations: number;
+  /** Of those, the ones no vcpu but the issuing one touched since the entry was made (what an honest guest marks). */
+  localEligible: number;
+  /** Requests that carried H_LOCAL (0 for "never", localEligible for "honest", more for "lying"). */
+  markedLocal: number;
+  /** H_BULK_REMOVE requests issued as H_REMOVE + H_LOCAL instead (H_BULK_REMOVE has no flags word). */
+  splitRemoves: number;
+  /** Revisits made to a translation removed since (afterUnmap). */
+  afterUnmapTouches: number;
+  /** Times a vcpu's call found its vcore not running and the workload gave it a core. */
+  forcedPlacements: number;
+}
+
+const H_LOCAL_LO = 0x10000000;
+const H_AVPN_LO = 0x80000000;
+const H_ANDCOND_LO = 0x40000000;
+const ARG_COUNT = [3, 2, 2, 1, 8]; // by HC kind
+
+export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Machine; guest: Guest; tally: TraceTally } {
+  const w = run.workload;
+  const tw = run.traceWorkload ?? DEFAULT_TRACE_WORKLOAD;
+  const calls = Math.min(p.calls, run.trace?.maxCalls ?? Infinity);
+  if (run.vcpus < p.vcpus) throw new RangeError(`${p.file}: the trace has ${p.vcpus} vcpus, the guest ${run.vcpus}`);
+  const rand = mulberry32(run.seed);
+  const lies = mulberry32((run.seed ^ 0x2545f491) >>> 0);
+  const m = new Machine({
+    cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
+    hostMemoryBytes: traceHostMemoryBytes(p.ramBytes, run.guests), seed: (run.seed >>> 0) || 1,
+    ...(run.costs ? { costs: run.costs } : {}),
+  });
+  const policy = run.policy as never;
+  const tpv = run.threadsPerVcore;
+  const guest = m.createGuest({
+    ramBytes: p.ramBytes, hptOrder: p.hptOrder, vcpus: run.vcpus, threadsPerVcore: tpv as 1 | 2 | 4 | 8, policy,
+    ...(run.deferredCap !== null ? { deferredCap: run.deferredCap } : {}),
+    ...(run.deferredOverflow ? { deferredOverflow: run.deferredOverflow as never } : {}),
+  });
+  const neighbours: Guest[] = [];
+  for (let i = 1; i < run.guests; i++) neighbours.push(m.createGuest({ ramBytes: NEIGHBOUR_RAM, hptOrder: 18, vcpus: 1, policy }));
+  const nPages = neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES));
+  const nZipf = new ZipfSampler(NEIGHBOUR_PAGES, w.zipf);
+  const recency = new ZipfSampler(tw.revisitWindow, tw.locality);
+
+  const sched = new Scheduler(m, [guest, ...neighbours], { seed: (run.seed ^ 0x5bd1e995) >>> 0, migrationRate: run.migrationRate, preemptRate: w.preemptRate, exitRate: w.exitRate });
+  const ow = new OpWriter(m, run.batchOps);
+  const u32 = ow.u32;
+  const T = m.config.smt;
+  const tally: TraceTally = {
+    guestOps: 0, engineOps: 0, translations: 0, hcalls: 0, faultsMapped: 0, pageOutsTried: 0,
+    traceCalls: 0, touches: 0, invalidations: 0, localEligible: 0, markedLocal: 0, splitRemoves: 0, afterUnmapTouches: 0, forcedPlacements: 0,
+  };
+
+  // the guest's HPT slots as the generator sees them: generation (bumped when the entry goes), the
+  // vcpu that alone touched it since it was entered (−1 nobody, −2 several), how to reach it, its frame
+  const npte = 2 ** (p.hptOrder - 4);
+  const gen = new Uint32Array(npte);
+  const owner = new Int32Array(npte).fill(-1);
+  // host frames the guest has used (mapped at least once), in order of first use: what host reclaim
+  // samples — the guest's resident memory; frames whose entries went look cold to kvm_age_rmapp
+  const hostShift = m.config.hostPageShift;
+  const ramPages = p.ramBytes / 2 ** hostShift;
+  const usedAt = new Uint8Array(ramPages);
+  const used = new Int32Array(ramPages);
+  let usedN = 0;
+  // per vcpu: a ring of recently touched (slot, generation), and first touches owed by other vcpus
+  const W = tw.revisitWindow;
+  const ringCall = Array.from({ length: run.vcpus }, () => new Int32Array(W));
+  const ringGen = Array.from({ length: run.vcpus }, () => new Uint32Array(W));
+  const ringPos = new Int32Array(run.vcpus);
+  const ringCount = new Int32Array(run.vcpus);
+  const owed: number[][] = Array.from({ length: run.vcpus }, () => []);
+
+  const schedule = () => ow.scheduled((b) => sched.tick(b));
+  schedule();
+  let guestCpus = sched.cpusOf(guest).length;
+  let cpusOf = nPages.map((l) => sched.cpusOf(l.g));
+  const refresh = () => {
+    guestCpus = sched.cpusOf(guest).length;
+    cpusOf = nPages.map((l) => sched.cpusOf(l.g));
+  };
+  let rr = 0;
+
+  /** The cpu vcpu v runs on, placing its vcore first if it is not running. */
+  const cpuOf = (v: number): number => {
+    const vc = (v / tpv) | 0;
+    let core = sched.coreOf(guest, vc);
+    if (core === null) {
+      tally.forcedPlacements++;
+      const busy = new Set(sched.placements().map((x) => x.core));
+      const free: number[] = [];
+      for (let c = 0; c < m.config.cores; c++) if (!busy.has(c)) free.push(c);
+      let to: number;
+      if (free.length) to = free[Math.floor(rand() * free.length)]!;
+      else {
+        const pl = sched.placements();
+        const victim = pl.find((x) => x.guest !== guest) ?? pl.find((x) => x.vcore !== vc)!;
+        to = victim.core;
+        ow.scheduled((b) => sched.stop(b, victim.guest, victim.vcore));
+      }
+      ow.scheduled((b) => sched.place(b, guest, vc, to));
+      core = to;
+      refresh();
+    }
+    return core * T + (v % tpv);
+  };
+
+  /** vcpu v (on cpu) accesses the page H_ENTER call e mapped; s is its slot while it is live, else −1. */
+  const touch = (v: number, cpu: number, e: number, s: number) => {
+    const o = ow.op(OP.TRANSLATE, cpu, 0);
+    const t = e * TOUCH_WORDS;
+    u32[o + 4] = p.touch[t]!; u32[o + 5] = p.touch[t + 1]!;
+    u32[o + 6] = p.touch[t + 2]!; u32[o + 7] = p.touch[t + 3]!;
+    u32[o + 8] = rand() < w.storeShare ? 1 : 0; u32[o + 9] = 0;
+    u32[o + 14] = w.workCycles; u32[o + 15] = 0;
+    u32[o + 20] = guest.lpid; u32[o + 21] = 0;
+    if (s >= 0) {
+      const x = owner[s]!;
+      if (x === -1) owner[s] = v;
+      else if (x !== v) owner[s] = -2;
+    }
+    tally.touches++;
+    tally.translations++;
+    tally.guestOps++;
+  };
+  const remember = (v: number, e: number, s: number) => {
+    const k = ringPos[v]!;
+    ringCall[v]![k] = e;
+    ringGen[v]![k] = gen[s]!;
+    ringPos[v] = (k + 1) % W;
+    if (ringCount[v]! < W) ringCount[v]!++;
+  };
+  /** Whether request on slot s by vcpu v carries H_LOCAL; counts it. `found`: it invalidates an entry. */
+  const markLocal = (v: number, s: number, found: boolean): boolean => {
+    const x = owner[s]!;
+    const eligible = x === -1 || x === v;
+    if (found) {
+      tally.invalidations++;
+      if (eligible) tally.localEligible++;
+    }
+    let mark = false;
+    if (run.hLocal === "honest") mark = eligible;
+    else if (run.hLocal === "lying") mark = eligible || (found && lies() < tw.lieShare);
+    if (mark && found) tally.markedLocal++;
+    return mark;
+  };
+  const hcallOp = (opcode: number, cpu: number, i: number, flagsLo: number, nargs: number) => {
+    const o = ow.op(opcode, cpu, guest.slot);
+    const c = i * CALL_WORDS;
+    u32[o + 4] = flagsLo; u32[o + 5] = p.words[c + 1]!;
+    for (let k = 2; k < 2 + 2 * nargs; k++) u32[o + 4 + k] = p.words[c + k]!;
+    tally.hcalls++;
+  };
+  const gone = (s: number) => {
+    gen[s] = gen[s]! + 1;
+    owner[s] = -1;
+  };
+
+  const pageEvery = run.pageOutsPerMop > 0 ? 1e6 / run.pageOutsPerMop : Infinity;
+  let nextPage = pageEvery;
+  let nextTick = w.sliceOps * Math.max(1, guestCpus);
+  let nbGfn = 0;
+  const neighbourPages = NEIGHBOUR_RAM / 2 ** hostShift;
+  const bulkLocal: number[] = [];
+  const bulkRest: number[] = [];
+
+  // the neighbours' pages start mapped
+  nPages.forEach((l, li) => {
+    const c = cpusOf[li]!;
+    if (c.length === 0) return;
+    for (let i = 0; i < l.n; i++) {
+      const ptex = l.takeSlot(i);
+      if (ptex < 0) continue;
+      const o = ow.op(OP.H_ENTER, c[0]!, l.g.slot);
+      u32[o + 4] = 0; u32[o + 5] = 0x80; // H_EXACT
+      u32[o + 6] = ptex; u32[o + 7] = 0;
+      u32[o + 8] = l.vLo[i]!; u32[o + 9] = l.vHi[i]!;
+      u32[o + 10] = l.rLo[i]!; u32[o + 11] = l.rHi[i]!;
+      l.ptex[i] = ptex;
+    }
+  });
+
+  for (let i = 0; i < calls; i++) {
+    const clock = tally.traceCalls + tally.touches;
+    if (clock >= nextTick) {
+      schedule();
+      refresh();
+      nextTick = clock + w.sliceOps * Math.max(1, guestCpus);
+    }
+    if (clock >= nextPage) {
+      // host memory pressure: reclaim samples frames the guest has mapped (a frame with no HPTE
+      // changes nothing the model measures), and a neighbour's frame cycles out and back in
+      nextPage += pageEvery;
+      tally.pageOutsTried++;
+      let o = ow.op(OP.RECLAIM, 0, guest.slot);
+      for (let k = 0; k < 8; k++) {
+        const b = o + 4 + 2 * k;
+        if (k < w.reclaimSample) {
+          u32[b] = usedN > 0 ? used[Math.floor(rand() * usedN)]! : Math.floor(rand() * ramPages);
+          u32[b + 1] = 0;
+        } else { u32[b] = 0xffffffff; u32[b + 1] = 0xffffffff; }
+      }
+      if (neighbours.length) {
+        const nb = neighbours[nbGfn % neighbours.length]!;
+        const k = (nbGfn++ >> 3) % neighbourPages;
+        o = ow.op(OP.PAGE_OUT, 0, nb.slot);
+        u32[o + 4] = k; u32[o + 5] = 0;
+        o = ow.op(OP.PAGE_IN, 0, nb.slot);
+        u32[o + 4] = k; u32[o + 5] = 0;
+      }
+    }
+    // a neighbour's access now and then (they share the machine, the TLBs and the fabric)
+    if (neighbours.length && rand() < w.neighbourShare) {
+      const li = Math.floor(rand() * neighbours.length);
+      const c = cpusOf[li]!;
+      if (c.length) {
+        const l = nPages[li]!;
+        const k = nZipf.draw(rand(), rand());
+        if (l.ptex[k]! >= 0) {
+          const o = ow.op(OP.TRANSLATE, c[rr++ % c.length]!, 0);
+          u32[o + 4] = l.slbLo[0]!; u32[o + 5] = l.slbHi[0]!;
+          u32[o + 6] = l.ea[k]!; u32[o + 7] = 0;
+          u32[o + 8] = 0; u32[o + 9] = 0;
+          u32[o + 14] = w.workCycles; u32[o + 15] = 0;
+          u32[o + 20] = l.g.lpid; u32[o + 21] = 0;
+          tally.translations++;
+          tally.guestOps++;
+        }
+      }
+    }
+
+    const v = p.vcpu[i]!;
+    const cpu = cpuOf(v);
+    // first touches owed by this vcpu (entries another vcpu made that it shares)
+    const due = owed[v]!;
+    for (let k = 0; k < due.length; k += 2) {
+      const e = due[k]!;
+      const s = p.slot[e]!;
+      if (gen[s] === due[k + 1]) { touch(v, cpu, e, s); remember(v, e, s); }
+    }
+    due.length = 0;
+
+    const kind = p.kind[i]!;
+    const c = i * CALL_WORDS;
+    const flagsLo = p.words[c]!;
+    tally.traceCalls++;
+    tally.guestOps++;
+    switch (kind) {
+      case HC.ENTER: {
+        hcallOp(OP.H_ENTER, cpu, i, flagsLo, 3);
+        const s = p.slot[i]!;
+        if (s >= 0) {
+          gone(s); // a new entry in the slot: a new generation
+          const f = p.touch[i * TOUCH_WORDS + 4]! >>> (hostShift - 12);
+          if (f < ramPages && usedAt[f] === 0) { usedAt[f] = 1; used[usedN++] = f; }
+          touch(v, cpu, i, s);
+          remember(v, i, s);
+          if (run.vcpus > 1 && rand() < tw.sharedShare) {
+            let u = Math.floor(rand() * (run.vcpus - 1));
+            if (u >= v) u++;
+            owed[u]!.push(i, gen[s]!);
+          }
+        }
+        break;
+      }
+      case HC.REMOVE:
+      case HC.PROTECT: {
+        const s = p.slot[i]!;
+        const found = p.hit[i] === 1;
+        const local = s < npte && markLocal(v, s, found);
+        hcallOp(kind === HC.REMOVE ? OP.H_REMOVE : OP.H_PROTECT, cpu, i, local ? (flagsLo | H_LOCAL_LO) >>> 0 : flagsLo, 2);
+        if (kind === HC.REMOVE && found) gone(s);
+        break;
+      }
+      case HC.READ:
+        hcallOp(OP.H_READ, cpu, i, flagsLo, 1);
+        break;
+      default: {
+        // H_BULK_REMOVE: requests marked local leave the call as H_REMOVE + H_LOCAL
+        bulkLocal.length = 0;
+        bulkRest.length = 0;
+        const hits = p.hit[i]!;
+        const ok = p.ret[i] === 0;
+        for (let j = 0; j < 4; j++) {
+          const s = p.bulkSlot[i * 4 + j]!;
+          if (s < 0) continue;
+          const found = (hits & (1 << j)) !== 0;
+          if (ok && markLocal(v, s, found)) bulkLocal.push(j);
+          else bulkRest.push(j);
+        }
+        if (bulkLocal.length === 0) {
+          const o = ow.op(OP.H_BULK_REMOVE, cpu, guest.slot);
+          for (let k = 0; k < 16; k++) u32[o + 4 + k] = p.words[c + 2 + k]!;
+          tally.hcalls++;
+        } else {
+          for (const j of bulkLocal) {
+            const tshHi = p.words[c + 3 + 4 * j]!;
+            const cond = (tshHi >>> 24) & 3; // 01 ANDCOND, 10 AVPN
+            const o = ow.op(OP.H_REMOVE, cpu, guest.slot);
+            u32[o + 4] = (H_LOCAL_LO | (cond === 2 ? H_AVPN_LO : cond === 1 ? H_ANDCOND_LO : 0)) >>> 0; u32[o + 5] = 0;
+            u32[o + 6] = p.words[c + 2 + 4 * j]!; u32[o + 7] = tshHi & 0x00ffffff;
+            u32[o + 8] = p.words[c + 4 + 4 * j]!; u32[o + 9] = p.words[c + 5 + 4 * j]!;
+            tally.hcalls++;
+            tally.splitRemoves++;
+          }
+          if (bulkRest.length) {
+            const o = ow.op(OP.H_BULK_REMOVE, cpu, guest.slot);
+            for (let k = 0; k < 4; k++) {
+              const b = o + 4 + 4 * k;
+              if (k < bulkRest.length) {
+                for (let x = 0; x < 4; x++) u32[b + x] = p.words[c + 2 + 4 * bulkRest[k]! + x]!;
+              } else { u32[b] = 0; u32[b + 1] = 0xc0000000; u32[b + 2] = 0; u32[b + 3] = 0; } // END
+            }
+            tally.hcalls++;
+          }
+        }
+        for (let j = 0; j < 4; j++) if ((hits & (1 << j)) !== 0) gone(p.bulkSlot[i * 4 + j]!);
+      }
+    }
+    // the vcpu goes on with its work: revisits of what it touched lately
+    const n = ringCount[v]!;
+    if (n > 0) {
+      const rc = ringCall[v]!, rg = ringGen[v]!;
+      for (let k = 0; k < tw.revisitsPerCall; k++) {
+        const rank = recency.draw(rand(), rand());
+        if (rank >= n) continue;
+        const at = (ringPos[v]! - 1 - rank + W) % W;
+        const e = rc[at]!;
+        const s = p.slot[e]!;
+        if (gen[s] === rg[at]) touch(v, cpu, e, s);
+        else if (rand() < tw.afterUnmap) { touch(v, cpu, e, -1); tally.afterUnmapTouches++; }
+      }
+    }
+  }
+  ow.flush();
+  tally.engineOps = ow.engineOps;
+  return { machine: m, guest, tally };
+}
