@@ -119,8 +119,11 @@ async function writeOutputs(ctx: CliContext, results: StudyResults, out: string,
 const STUDY_HELP = `
 With no CONFIG, runs the default study (studies/default.json): the thread's question on 1 to 256
 cores, SMT4 — every policy, guests of 1 vcpu, 1 vcore, 4 and 64 vcores, honest and lying H_LOCAL,
-with and without host paging, and the deferred-va cap from 1 to 4096 (over 100 million guest
-operations). The config format is documented in docs/study.md.
+with and without host paging, the deferred-va cap from 1 to 4096 (over 100 million guest
+operations), and a real Linux 6.1 guest's hypercall trace (data/traces/, 2 vcpus) replayed under
+every policy with H_LOCAL never, honest and lying. The config format is documented in
+docs/study.md; a sweep with "trace": FILE (JSON Lines, plain or .gz, relative to the config's
+folder) replays that trace instead of the synthetic workload.
 
 Output (DIR, default ./hptlab-results): results.json (every point, every counter and cost
 category; identical whatever --workers is), results.csv, summary.md, report.html (plots), and

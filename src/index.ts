@@ -12,9 +12,12 @@ export type { MachineConfig, MachineConfigInput, GuestOptions, GuestOptionsInput
 export { runDemo, type DemoOptions, type DemoResult } from "./demo.js";
 export { Scheduler, mulberry32, type SchedulerOptions } from "./kvm/scheduler.js";
 export { resolveStudy, expandStudy, parseShard, StudySchema, type StudyConfig, type StudyConfigInput, type StudyPoint } from "./study/config.js";
-export { runStudy, mergeResults, shardPoints, type RunStudyOptions, type StudyRun, type Progress } from "./study/run.js";
+export { runStudy, attachTracePrograms, mergeResults, shardPoints, type RunStudyOptions, type StudyRun, type Progress } from "./study/run.js";
 export { runPoint } from "./study/point.js";
 export { runWorkload, DEFAULT_WORKLOAD, type WorkloadParams, type PointRun } from "./study/workload.js";
+export { runTraceWorkload, DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams, type TraceTally } from "./study/trace-workload.js";
+export { loadHcallProgram, hpteTouch, type HcallProgram } from "./trace/hcall-program.js";
+export { realGuestSections, type RealGuestSection } from "./report/real-guest.js";
 export { runLackeyOnMachine, type LackeyMachineOptions, type LackeyMachineResult } from "./study/lackey-machine.js";
 export type { StudyResults, PointResult, PointParams, HLocalMode } from "./study/results.js";
 export { writeStudyOutputs, findings, reportHtml, plots, resultsCsv, summaryMarkdown } from "./report/study-report.js";
