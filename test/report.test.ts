@@ -106,17 +106,17 @@ describe("resultsCsv", () => {
       point(0, { hLocal: "lying", pageOutsPerMop: 0 }, { guestOps: 4, perOp: { tlbie: 1000, tlbieWait: 250 }, violations: 1, counters: { translations: 4 } }),
     ]);
     const header = "id,sweep,cores,smt,tlbSets,tlbWays,policy,deferredCap,deferredOverflow,shape,vcpus,threadsPerVcore,guests,hLocal,"
-      + "pageOutsPerMop,migrationRate,workload,ops,seed,guestOps,engineOps,totalCycles,invalidationCycles,cyclesPerGuestOp,"
+      + "pageOutsPerMop,migrationRate,workload,ops,seed,trace,guestOps,engineOps,totalCycles,invalidationCycles,cyclesPerGuestOp,"
       + "invalidationCyclesPerGuestOp,tlbieWaitCyclesPerGuestOp,tlbHitRate,violations,staleHarmless,makespan,"
       + "cycles.translate,cycles.walk,cycles.hcall,cycles.tlbiel,cycles.tlbie,cycles.tlbieWait,cycles.flush,cycles.entryExit,"
       + "cycles.ipi,cycles.pageOut,cycles.hvFault,counters.hcalls,counters.translations";
     expect(resultsCsv(results)).toBe([
       header,
       // 4 guest ops: tlbie 4000 + wait 1000 = 5000 cycles, all invalidation; makespan 5000 / 256 → 20.
-      "0,main,256,4,128,4,need-tlb-flush,,,64 vcores,256,4,2,lying,0,0.05,kernel-churn,1000,1,4,104,5000,5000,1250,1250,250,0.9,1,0,20,"
+      "0,main,256,4,128,4,need-tlb-flush,,,64 vcores,256,4,2,lying,0,0.05,kernel-churn,1000,1,,4,104,5000,5000,1250,1250,250,0.9,1,0,20,"
         + "0,0,0,0,4000,1000,0,0,0,0,0,,4",
       // 10 guest ops: translate 120 + tlbiel 2200; makespan 2320 / 16 = 145.
-      '1,"odd, ""quoted""",16,4,128,4,deferred-va,64,flush,4 vcores,16,4,2,honest,2000,0.05,kernel-churn,1000,99,10,110,2320,2200,232,220,0,0.75,0,0,145,'
+      '1,"odd, ""quoted""",16,4,128,4,deferred-va,64,flush,4 vcores,16,4,2,honest,2000,0.05,kernel-churn,1000,99,,10,110,2320,2200,232,220,0,0.75,0,0,145,'
         + "120,0,0,2200,0,0,0,0,0,0,0,2,8",
       "",
     ].join("\n"));

@@ -52,7 +52,15 @@ describe("study config", () => {
     expect(pts.reduce((a, p) => a + p.params.ops, 0)).toBeGreaterThanOrEqual(100e6);
     expect(Math.max(...pts.map((p) => p.params.cores))).toBe(256);
     expect(new Set(pts.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va"]));
-    expect(new Set(pts.map((p) => p.params.shape))).toEqual(new Set(["1 vcpu", "1 vcore", "4 vcores", "64 vcores"]));
+    const synthetic = pts.filter((p) => p.params.workload === "kernel-churn");
+    expect(new Set(synthetic.map((p) => p.params.shape))).toEqual(new Set(["1 vcpu", "1 vcore", "4 vcores", "64 vcores"]));
+    // the real guest: the shipped Linux 6.1 trace, 1 to 256 cores, every H_LOCAL mode, both vcore shapes
+    const real = pts.filter((p) => p.params.workload === "hcall-trace");
+    expect(new Set(real.map((p) => p.params.trace))).toEqual(new Set(["../data/traces/linux-6.1-guest-boot-wl20.jsonl.gz"]));
+    expect(new Set(real.map((p) => p.params.hLocal))).toEqual(new Set(["never", "honest", "lying"]));
+    expect(new Set(real.map((p) => p.params.cores))).toEqual(new Set([1, 2, 4, 8, 16, 32, 64, 128, 256]));
+    expect(new Set(real.map((p) => `${p.params.vcpus}/${p.params.threadsPerVcore}`))).toEqual(new Set(["2/1", "2/2"]));
+    expect(real).toHaveLength(9 * 2 * 3 * 5);
     const caps = new Set(pts.filter((p) => p.params.policy === "deferred-va").map((p) => p.params.deferredCap));
     expect(Math.min(...caps as Set<number>)).toBe(1);
     expect(Math.max(...caps as Set<number>)).toBe(4096);
