@@ -79,7 +79,6 @@ export interface TraceTally extends WorkloadTally {
 const H_LOCAL_LO = 0x10000000;
 const H_AVPN_LO = 0x80000000;
 const H_ANDCOND_LO = 0x40000000;
-const ARG_COUNT = [3, 2, 2, 1, 8]; // by HC kind
 
 export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Machine; guest: Guest; tally: TraceTally } {
   const w = run.workload;
