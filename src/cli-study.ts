@@ -148,7 +148,7 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--out <dir>", "output folder", "hptlab-results")
     .option("--workers <n>", "worker threads (default: available parallelism)", integerOption("--workers", 1, 256))
     .option("--shard <k/n>", "run only points with id % N = K − 1")
-    .option("--ops <n>", "guest operations per point (overrides the config)", integerOption("--ops", 1, 1e9))
+    .option("--ops <n>", "guest operations per point of synthetic sweeps (overrides the config; trace sweeps replay their trace)", integerOption("--ops", 1, 1e9))
     .option("--resume", "continue an interrupted study in --out: run only the points not finished there")
     .option("--quiet", "no progress output")
     .option("--json", "print one JSON object {out, files, points, timing, findings}")
