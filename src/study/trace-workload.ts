@@ -31,7 +31,7 @@ import { OP } from "../engine/layout.js";
 import { Scheduler, mulberry32 } from "../kvm/scheduler.js";
 import { HC, CALL_WORDS, TOUCH_WORDS, type HcallProgram } from "../trace/hcall-program.js";
 import { OpWriter } from "./op-writer.js";
-import { GuestPages, ZipfSampler, NEIGHBOUR_RAM, NEIGHBOUR_PAGES, traceHostMemoryBytes, type PointRun, type WorkloadTally } from "./workload.js";
+import { GuestPages, ZipfSampler, NEIGHBOUR_RAM, NEIGHBOUR_PAGES, traceHostMemoryBytes, translateOp, hostPressure, type PointRun, type WorkloadTally } from "./workload.js";
 
 export interface TraceWorkloadParams {
   /** Accesses by the issuing vcpu to translations it touched recently, after each call. */
@@ -170,13 +170,8 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
 
   /** vcpu v (on cpu) accesses the page H_ENTER call e mapped; s is its slot while it is live, else −1. */
   const touch = (v: number, cpu: number, e: number, s: number) => {
-    const o = ow.op(OP.TRANSLATE, cpu, 0);
     const t = e * TOUCH_WORDS;
-    u32[o + 4] = p.touch[t]!; u32[o + 5] = p.touch[t + 1]!;
-    u32[o + 6] = p.touch[t + 2]!; u32[o + 7] = p.touch[t + 3]!;
-    u32[o + 8] = rand() < w.storeShare ? 1 : 0; u32[o + 9] = 0;
-    u32[o + 14] = w.workCycles; u32[o + 15] = 0;
-    u32[o + 20] = guest.lpid; u32[o + 21] = 0;
+    translateOp(ow, cpu, guest.lpid, p.touch[t]!, p.touch[t + 1]!, p.touch[t + 2]!, p.touch[t + 3]!, rand() < w.storeShare, w.workCycles);
     if (s >= 0) {
       const x = owner[s]!;
       if (x === -1) owner[s] = v;
@@ -223,7 +218,6 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   let nextPage = pageEvery;
   let nextTick = w.sliceOps * Math.max(1, guestCpus);
   let nbGfn = 0;
-  const neighbourPages = NEIGHBOUR_RAM / 2 ** hostShift;
   const bulkLocal: number[] = [];
   const bulkRest: number[] = [];
 
@@ -231,16 +225,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   nPages.forEach((l, li) => {
     const c = cpusOf[li]!;
     if (c.length === 0) return;
-    for (let i = 0; i < l.n; i++) {
-      const ptex = l.takeSlot(i);
-      if (ptex < 0) continue;
-      const o = ow.op(OP.H_ENTER, c[0]!, l.g.slot);
-      u32[o + 4] = 0; u32[o + 5] = 0x80; // H_EXACT
-      u32[o + 6] = ptex; u32[o + 7] = 0;
-      u32[o + 8] = l.vLo[i]!; u32[o + 9] = l.vHi[i]!;
-      u32[o + 10] = l.rLo[i]!; u32[o + 11] = l.rHi[i]!;
-      l.ptex[i] = ptex;
-    }
+    for (let i = 0; i < l.n; i++) l.enterOp(ow, c[0]!, i);
   });
 
   for (let i = 0; i < calls; i++) {
@@ -255,22 +240,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
       // changes nothing the model measures), and a neighbour's frame cycles out and back in
       nextPage += pageEvery;
       tally.pageOutsTried++;
-      let o = ow.op(OP.RECLAIM, 0, guest.slot);
-      for (let k = 0; k < 8; k++) {
-        const b = o + 4 + 2 * k;
-        if (k < w.reclaimSample) {
-          u32[b] = usedN > 0 ? used[Math.floor(rand() * usedN)]! : Math.floor(rand() * ramPages);
-          u32[b + 1] = 0;
-        } else { u32[b] = 0xffffffff; u32[b + 1] = 0xffffffff; }
-      }
-      if (neighbours.length) {
-        const nb = neighbours[nbGfn % neighbours.length]!;
-        const k = (nbGfn++ >> 3) % neighbourPages;
-        o = ow.op(OP.PAGE_OUT, 0, nb.slot);
-        u32[o + 4] = k; u32[o + 5] = 0;
-        o = ow.op(OP.PAGE_IN, 0, nb.slot);
-        u32[o + 4] = k; u32[o + 5] = 0;
-      }
+      nbGfn = hostPressure(ow, guest.slot, w.reclaimSample, () => (usedN > 0 ? used[Math.floor(rand() * usedN)]! : Math.floor(rand() * ramPages)), neighbours, nbGfn);
     }
     // a neighbour's access now and then (they share the machine, the TLBs and the fabric)
     if (neighbours.length && rand() < w.neighbourShare) {
@@ -280,12 +250,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
         const l = nPages[li]!;
         const k = nZipf.draw(rand(), rand());
         if (l.ptex[k]! >= 0) {
-          const o = ow.op(OP.TRANSLATE, c[rr++ % c.length]!, 0);
-          u32[o + 4] = l.slbLo[0]!; u32[o + 5] = l.slbHi[0]!;
-          u32[o + 6] = l.ea[k]!; u32[o + 7] = 0;
-          u32[o + 8] = 0; u32[o + 9] = 0;
-          u32[o + 14] = w.workCycles; u32[o + 15] = 0;
-          u32[o + 20] = l.g.lpid; u32[o + 21] = 0;
+          translateOp(ow, c[rr++ % c.length]!, l.g.lpid, l.slbLo[0]!, l.slbHi[0]!, l.ea[k]!, 0, false, w.workCycles);
           tally.translations++;
           tally.guestOps++;
         }

@@ -116,6 +116,41 @@ export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets"
   return bytes;
 }
 
+/** A TRANSLATE op: `cpu` of guest `lpid` accesses ea (hi:lo) of the segment whose VSID word is slbHi:slbLo, after `workCycles` of work. */
+export function translateOp(ow: OpWriter, cpu: number, lpid: number, slbLo: number, slbHi: number, eaLo: number, eaHi: number, store: boolean, workCycles: number): void {
+  const u32 = ow.u32;
+  const o = ow.op(OP.TRANSLATE, cpu, 0);
+  u32[o + 4] = slbLo; u32[o + 5] = slbHi;
+  u32[o + 6] = eaLo; u32[o + 7] = eaHi;
+  u32[o + 8] = store ? 1 : 0; u32[o + 9] = 0;
+  u32[o + 14] = workCycles; u32[o + 15] = 0;
+  u32[o + 20] = lpid; u32[o + 21] = 0;
+}
+
+/**
+ * Host memory pressure: the host reclaims a page of the studied guest — of `samples` (≤ 8) host
+ * pages drawn by `sample()`, the first whose HPTEs were not referenced since the last look (R bits,
+ * the aging of kvm_age_rmapp) — and a neighbour gives up one of its pages and takes the lowest free
+ * frame back (the one just reclaimed). Returns the next value of the neighbour counter `nbGfn`.
+ */
+export function hostPressure(ow: OpWriter, guestSlot: number, samples: number, sample: () => number, neighbours: readonly Guest[], nbGfn: number): number {
+  const u32 = ow.u32;
+  let o = ow.op(OP.RECLAIM, 0, guestSlot);
+  for (let k = 0; k < 8; k++) {
+    const b = o + 4 + 2 * k;
+    if (k < samples) { u32[b] = sample(); u32[b + 1] = 0; }
+    else { u32[b] = 0xffffffff; u32[b + 1] = 0xffffffff; }
+  }
+  if (neighbours.length === 0) return nbGfn;
+  const nb = neighbours[nbGfn % neighbours.length]!;
+  const k = (nbGfn >> 3) % (NEIGHBOUR_RAM / 2 ** ow.m.config.hostPageShift);
+  o = ow.op(OP.PAGE_OUT, 0, nb.slot);
+  u32[o + 4] = k; u32[o + 5] = 0;
+  o = ow.op(OP.PAGE_IN, 0, nb.slot);
+  u32[o + 4] = k; u32[o + 5] = 0;
+  return nbGfn + 1;
+}
+
 /** Walker's alias method over a Zipf(s) distribution of n items: O(1) per draw. */
 export class ZipfSampler {
   readonly #prob: Float64Array;
@@ -222,6 +257,20 @@ export class GuestPages {
     return pg * 8 + s;
   }
 
+  /** Write H_ENTER (H_EXACT) of page i into a free slot of its PTEG, by `cpu`; false when the group is full. */
+  enterOp(ow: OpWriter, cpu: number, i: number): boolean {
+    const ptex = this.takeSlot(i);
+    if (ptex < 0) return false;
+    const u32 = ow.u32;
+    const o = ow.op(OP.H_ENTER, cpu, this.g.slot);
+    u32[o + 4] = 0; u32[o + 5] = H_EXACT_HI;
+    u32[o + 6] = ptex; u32[o + 7] = 0;
+    u32[o + 8] = this.vLo[i]!; u32[o + 9] = this.vHi[i]!;
+    u32[o + 10] = this.rLo[i]!; u32[o + 11] = this.rHi[i]!;
+    this.ptex[i] = ptex;
+    return true;
+  }
+
   freeSlot(i: number): void {
     const p = this.ptex[i]!;
     this.used[this.pteg[i]!] = this.used[this.pteg[i]!]! & ~(1 << (p & 7));
@@ -294,14 +343,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
   const vcpuOn = (cpu: number): number => vcpuOf[cpu]!;
 
   const enter = (l: GuestPages, i: number, cpu: number) => {
-    const ptex = l.takeSlot(i);
-    if (ptex < 0) return;
-    const o = op(OP.H_ENTER, cpu, l.g.slot);
-    u32[o + 4] = 0; u32[o + 5] = H_EXACT_HI;
-    u32[o + 6] = ptex; u32[o + 7] = 0;
-    u32[o + 8] = l.vLo[i]!; u32[o + 9] = l.vHi[i]!;
-    u32[o + 10] = l.rLo[i]!; u32[o + 11] = l.rHi[i]!;
-    l.ptex[i] = ptex;
+    if (!l.enterOp(w8, cpu, i)) return;
     l.owner[i] = -1;
     tally.hcalls++;
     tally.guestOps++;
@@ -351,13 +393,8 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       enter(l, i, cpu);
       tally.faultsMapped++;
     }
-    const o = op(OP.TRANSLATE, cpu, 0);
     const p = l.proc[i]!;
-    u32[o + 4] = l.slbLo[p]!; u32[o + 5] = l.slbHi[p]!;
-    u32[o + 6] = l.ea[i]!; u32[o + 7] = 0;
-    u32[o + 8] = rand() < w.storeShare ? 1 : 0; u32[o + 9] = 0;
-    u32[o + 14] = w.workCycles; u32[o + 15] = 0;
-    u32[o + 20] = l.g.lpid; u32[o + 21] = 0;
+    translateOp(w8, cpu, l.g.lpid, l.slbLo[p]!, l.slbHi[p]!, l.ea[i]!, 0, rand() < w.storeShare, w.workCycles);
     const v = vcpuOn(cpu);
     const ow = l.owner[i]!;
     if (ow === -1) l.owner[i] = v;
@@ -379,7 +416,6 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
   let prev = 0;
   let nbGfn = 0;
   const ramPages = GUEST_RAM / 2 ** m.config.hostPageShift;
-  const neighbourPages = NEIGHBOUR_RAM / 2 ** m.config.hostPageShift;
   let nextEpoch = run.onEpoch ? (run.epochOps ?? 1e6) : Infinity;
   while (tally.guestOps < run.ops) {
     if (tally.guestOps >= nextEpoch) {
@@ -400,20 +436,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       // the host's reclaim is LRU-like (kvm_age_rmapp): of a few sampled host pages, the first whose
       // HPTEs were not referenced since the last look — pages the guest reaches only through stale
       // TLB entries look cold too, as they would to the real host
-      let o = op(OP.RECLAIM, 0, guest.slot);
-      for (let k = 0; k < 8; k++) {
-        const b = o + 4 + 2 * k;
-        if (k < w.reclaimSample) { u32[b] = Math.floor(rand() * ramPages); u32[b + 1] = 0; }
-        else { u32[b] = 0xffffffff; u32[b + 1] = 0xffffffff; }
-      }
-      if (neighbours.length) {
-        const nb = neighbours[nbGfn % neighbours.length]!;
-        const k = (nbGfn++ >> 3) % neighbourPages;
-        o = op(OP.PAGE_OUT, 0, nb.slot);
-        u32[o + 4] = k; u32[o + 5] = 0;
-        o = op(OP.PAGE_IN, 0, nb.slot);
-        u32[o + 4] = k; u32[o + 5] = 0;
-      }
+      nbGfn = hostPressure(w8, guest.slot, w.reclaimSample, () => Math.floor(rand() * ramPages), neighbours, nbGfn);
     }
     const li = neighbours.length && rand() < w.neighbourShare ? 1 + Math.floor(rand() * neighbours.length) : 0;
     const l = loads[li]!;
