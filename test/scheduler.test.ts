@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine } from "../src/engine/machine.js";
-import { Scheduler, mulberry32 } from "../src/kvm/scheduler.js";
+import { Scheduler, mulberry32, mulberry32Fill } from "../src/kvm/scheduler.js";
 
 function world(cores: number, shapes: { vcpus: number; tpv: 1 | 2 | 4 }[]) {
   const m = new Machine({ cores, smt: 4, hostMemoryBytes: 2 ** 28 });
@@ -72,5 +72,37 @@ describe("Scheduler", () => {
   it("mulberry32 is the published generator", () => {
     const r = mulberry32(0);
     expect(Math.round(r() * 4294967296)).toBe(1144304738);
+  });
+
+  it("mulberry32's unboxed state gives the textbook sequence for any seed", () => {
+    const textbook = (seed: number) => {
+      let a = seed >>> 0;
+      return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+    };
+    fc.assert(fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }), (seed) => {
+      const r = mulberry32(seed);
+      const t = textbook(seed);
+      for (let i = 0; i < 200; i++) if (r() !== t()) return false;
+      return true;
+    }), { numRuns: 300 });
+  });
+
+  it("mulberry32Fill continues mulberry32's stream, buffer after buffer", () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.array(fc.integer({ min: 0, max: 64 }), { minLength: 1, maxLength: 20 }), (seed, froms) => {
+      const r = mulberry32(seed);
+      const state = new Int32Array([seed]);
+      const out = new Float64Array(64);
+      for (const from of froms) {
+        mulberry32Fill(state, out, from);
+        for (let k = from; k < out.length; k++) if (out[k] !== r()) return false;
+      }
+      return true;
+    }), { numRuns: 200 });
   });
 });

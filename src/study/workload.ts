@@ -11,7 +11,7 @@ import { OP, planLayout, guestParts } from "../engine/layout.js";
 import { OpWriter } from "./op-writer.js";
 import { resolveMachineConfig } from "../config.js";
 import { makeHpte } from "../hpte.js";
-import { Scheduler, mulberry32 } from "../kvm/scheduler.js";
+import { Scheduler, mulberry32Fill } from "../kvm/scheduler.js";
 import type { HLocalMode } from "./results.js";
 import type { HcallProgram } from "../trace/hcall-program.js";
 import type { TraceWorkloadParams } from "./trace-workload.js";
@@ -88,6 +88,8 @@ export interface PointRun {
 }
 
 const H_LOCAL_LO = 0x10000000;
+/** Draws buffered from the generator's stream. */
+const RAND_BUF = 1024;
 const H_EXACT_HI = 0x80; // H_EXACT = 1 << 39
 const GUEST_RAM = 64 * 2 ** 20;
 export const NEIGHBOUR_RAM = 16 * 2 ** 20;
@@ -186,7 +188,54 @@ export class ZipfSampler {
   }
 }
 
-/** One guest's pages as the generator sees them: HPTE words, slots it chose, who touched them. */
+/** The fixed part of a guest's pages (HPTE words, PTEGs, segments): the same for every point of a shape, so computed once per process. */
+interface PageLayout {
+  proc: Int32Array; ea: Uint32Array; vLo: Uint32Array; vHi: Uint32Array; rLo: Uint32Array; rHi: Uint32Array;
+  pteg: Uint32Array; slbLo: Uint32Array; slbHi: Uint32Array;
+}
+const pageLayouts = new Map<string, PageLayout>();
+
+function pageLayout(vsidBase: number, processes: number, perProcess: number, ramPages: number, hptOrder: number): PageLayout {
+  const key = `${vsidBase}/${processes}/${perProcess}/${ramPages}/${hptOrder}`;
+  const hit = pageLayouts.get(key);
+  if (hit) return hit;
+  const n = processes * perProcess;
+  const l: PageLayout = {
+    proc: new Int32Array(n), ea: new Uint32Array(n), vLo: new Uint32Array(n), vHi: new Uint32Array(n),
+    rLo: new Uint32Array(n), rHi: new Uint32Array(n), pteg: new Uint32Array(n),
+    slbLo: new Uint32Array(processes), slbHi: new Uint32Array(processes),
+  };
+  for (let p = 0; p < processes; p++) {
+    const vsid = BigInt(vsidBase + p);
+    for (let k = 0; k < perProcess; k++) {
+      const i = p * perProcess + k;
+      const ea = 0x10000000 + k * 4096; // the segment offset bits only matter
+      // each process's pages spread over guest RAM, 4 KiB pages packed into 64 KiB host pages
+      const gpa = BigInt(((p * perProcess + k) * 7 + p) % ramPages) << 12n;
+      const h = makeHpte({ vsid, ea: BigInt(ea), gpa });
+      l.proc[i] = p;
+      l.ea[i] = ea;
+      l.vLo[i] = Number(h.v & 0xffffffffn);
+      l.vHi[i] = Number(h.v >> 32n);
+      l.rLo[i] = Number(h.r & 0xffffffffn);
+      l.rHi[i] = Number(h.r >> 32n);
+      l.pteg[i] = Number(h.pteg(hptOrder));
+      if (k === 0) {
+        l.slbLo[p] = Number(h.slbV & 0xffffffffn);
+        l.slbHi[p] = Number(h.slbV >> 32n);
+      }
+    }
+  }
+  if (pageLayouts.size >= 64) pageLayouts.clear();
+  pageLayouts.set(key, l);
+  return l;
+}
+
+/**
+ * One guest's pages as the generator sees them: HPTE words, slots it chose, who touched them. The
+ * HPTE words, PTEGs and segments are shared by every point of the same shape (read only); the
+ * slots, owners and group occupancy are the point's own.
+ */
 export class GuestPages {
   readonly g: Guest;
   readonly n: number;
@@ -211,40 +260,19 @@ export class GuestPages {
     this.g = g;
     this.perProcess = perProcess;
     const n = (this.n = processes * perProcess);
-    this.proc = new Int32Array(n);
-    this.ea = new Uint32Array(n);
-    this.vLo = new Uint32Array(n);
-    this.vHi = new Uint32Array(n);
-    this.rLo = new Uint32Array(n);
-    this.rHi = new Uint32Array(n);
-    this.pteg = new Uint32Array(n);
+    const l = pageLayout(vsidBase, processes, perProcess, g.options.ramBytes / 4096, g.hptOrder);
+    this.proc = l.proc;
+    this.ea = l.ea;
+    this.vLo = l.vLo;
+    this.vHi = l.vHi;
+    this.rLo = l.rLo;
+    this.rHi = l.rHi;
+    this.pteg = l.pteg;
+    this.slbLo = l.slbLo;
+    this.slbHi = l.slbHi;
     this.ptex = new Float64Array(n).fill(-1);
     this.owner = new Int32Array(n).fill(-1);
     this.used = new Uint8Array(2 ** (g.hptOrder - 7));
-    this.slbLo = new Uint32Array(processes);
-    this.slbHi = new Uint32Array(processes);
-    const ramPages = g.options.ramBytes / 4096;
-    for (let p = 0; p < processes; p++) {
-      const vsid = BigInt(vsidBase + p);
-      for (let k = 0; k < perProcess; k++) {
-        const i = p * perProcess + k;
-        const ea = 0x10000000 + k * 4096; // the segment offset bits only matter
-        // each process's pages spread over guest RAM, 4 KiB pages packed into 64 KiB host pages
-        const gpa = BigInt(((p * perProcess + k) * 7 + p) % ramPages) << 12n;
-        const h = makeHpte({ vsid, ea: BigInt(ea), gpa });
-        this.proc[i] = p;
-        this.ea[i] = ea;
-        this.vLo[i] = Number(h.v & 0xffffffffn);
-        this.vHi[i] = Number(h.v >> 32n);
-        this.rLo[i] = Number(h.r & 0xffffffffn);
-        this.rHi[i] = Number(h.r >> 32n);
-        this.pteg[i] = Number(h.pteg(g.hptOrder));
-        if (k === 0) {
-          this.slbLo[p] = Number(h.slbV & 0xffffffffn);
-          this.slbHi[p] = Number(h.slbV >> 32n);
-        }
-      }
-    }
   }
 
   /** A free slot of page i's PTEG (chosen by the guest: H_EXACT), or −1 when the group is full. */
@@ -296,7 +324,21 @@ export interface WorkloadTally {
  */
 export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadTally } {
   const w = run.workload;
-  const rand = mulberry32(run.seed);
+  // the generator's draws: mulberry32's stream through a buffer, so that the hot path reads
+  // rb[ri++] inline (a call V8 does not inline returns its double boxed: an allocation per draw);
+  // rare paths call rand(). The order of draws is the stream's either way.
+  const rstate = new Int32Array([run.seed]);
+  const rb = new Float64Array(RAND_BUF);
+  let ri = RAND_BUF;
+  const refill = (): void => {
+    rb.copyWithin(0, ri);
+    mulberry32Fill(rstate, rb, RAND_BUF - ri);
+    ri = 0;
+  };
+  const rand = (): number => {
+    if (ri === RAND_BUF) refill();
+    return rb[ri++]!;
+  };
   const m = new Machine({
     cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
     hostMemoryBytes: 2 ** 28 + run.guests * NEIGHBOUR_RAM, seed: (run.seed >>> 0) || 1,
@@ -394,7 +436,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       tally.faultsMapped++;
     }
     const p = l.proc[i]!;
-    translateOp(w8, cpu, l.g.lpid, l.slbLo[p]!, l.slbHi[p]!, l.ea[i]!, 0, rand() < w.storeShare, w.workCycles);
+    translateOp(w8, cpu, l.g.lpid, l.slbLo[p]!, l.slbHi[p]!, l.ea[i]!, 0, rb[ri++]! < w.storeShare, w.workCycles); // the loop left ≥ 1 draw in the buffer
     const v = vcpuOn(cpu);
     const ow = l.owner[i]!;
     if (ow === -1) l.owner[i] = v;
@@ -438,7 +480,9 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       // TLB entries look cold too, as they would to the real host
       nbGfn = hostPressure(w8, guest.slot, w.reclaimSample, () => Math.floor(rand() * ramPages), neighbours, nbGfn);
     }
-    const li = neighbours.length && rand() < w.neighbourShare ? 1 + Math.floor(rand() * neighbours.length) : 0;
+    // an access draws at most 7 times (guest, neighbour, burst, sequential, Zipf ×2, store)
+    if (ri > RAND_BUF - 8) refill();
+    const li = neighbours.length && rb[ri++]! < w.neighbourShare ? 1 + Math.floor(rb[ri++]! * neighbours.length) : 0;
     const l = loads[li]!;
     const cpu = cpuFor(li);
     if (cpu < 0) {
@@ -453,7 +497,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       }
       continue;
     }
-    if (li === 0 && rand() < w.burstRate) {
+    if (li === 0 && rb[ri++]! < w.burstRate) {
       // an HPTE burst over a run of pages of one process
       const len = 1 + Math.floor(rand() * w.burstMax);
       const p = Math.floor(rand() * w.processes);
@@ -482,10 +526,10 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     }
     let i: number;
     if (li === 0) {
-      i = rand() < w.sequential && prev + 1 < l.n ? prev + 1 : perm[zipf.draw(rand(), rand())]!;
+      i = rb[ri++]! < w.sequential && prev + 1 < l.n ? prev + 1 : perm[zipf.draw(rb[ri++]!, rb[ri++]!)]!;
       prev = i;
     } else {
-      i = nZipf.draw(rand(), rand());
+      i = nZipf.draw(rb[ri++]!, rb[ri++]!);
     }
     access(l, i, cpu);
   }
