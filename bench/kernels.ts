@@ -6,15 +6,15 @@
  * work), with `ops` operations per iteration. bench/index.ts measures them with tinybench;
  * bench/profile.ts runs one in a loop under `node --cpu-prof`.
  */
-import { Machine } from "../src/engine/machine.js";
-import { OP, OP_BYTES } from "../src/engine/layout.js";
-import { createReferenceMachine, type RefMachine, type RefGuest } from "../src/reference/index.js";
-import { resolveStudy, expandStudy, type StudyPoint } from "../src/study/config.js";
-import { runPoint } from "../src/study/point.js";
-import { runWorkload, DEFAULT_WORKLOAD } from "../src/study/workload.js";
-import { LackeyReplayer } from "../src/trace/lackey.js";
-import { referenceReplayLackey } from "../src/trace/lackey-reference.js";
-import type { Guest } from "../src/engine/machine.js";
+import { Machine } from "../dist/engine/machine.js";
+import { OP, OP_BYTES } from "../dist/engine/layout.js";
+import { createReferenceMachine, type RefMachine, type RefGuest } from "../dist/reference/index.js";
+import { resolveStudy, expandStudy, type StudyPoint } from "../dist/study/config.js";
+import { runPoint } from "../dist/study/point.js";
+import { runWorkload, DEFAULT_WORKLOAD } from "../dist/study/workload.js";
+import { LackeyReplayer } from "../dist/trace/lackey.js";
+import { referenceReplayLackey } from "../dist/trace/lackey-reference.js";
+import type { Guest } from "../dist/engine/machine.js";
 
 export interface Kernel {
   /** Operations one run() does (translations, HPT ops, tlbies, guest ops, lines). */
