@@ -28,7 +28,7 @@
  */
 import { Machine, type Guest } from "../engine/machine.js";
 import { OP } from "../engine/layout.js";
-import { Scheduler, mulberry32 } from "../kvm/scheduler.js";
+import { Scheduler, mulberry32, Draws } from "../kvm/scheduler.js";
 import { HC, CALL_WORDS, TOUCH_WORDS, type HcallProgram } from "../trace/hcall-program.js";
 import { OpWriter } from "./op-writer.js";
 import { GuestPages, ZipfSampler, NEIGHBOUR_RAM, NEIGHBOUR_PAGES, traceHostMemoryBytes, translateOp, hostPressure, type PointRun, type WorkloadTally } from "./workload.js";
@@ -85,7 +85,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   const tw = run.traceWorkload ?? DEFAULT_TRACE_WORKLOAD;
   const calls = Math.min(p.calls, run.trace?.maxCalls ?? Infinity);
   if (run.vcpus < p.vcpus) throw new RangeError(`${p.file}: the trace has ${p.vcpus} vcpus, the guest ${run.vcpus}`);
-  const rand = mulberry32(run.seed);
+  const draws = new Draws(run.seed);
   const lies = mulberry32((run.seed ^ 0x2545f491) >>> 0);
   const m = new Machine({
     cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
@@ -154,7 +154,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
       const free: number[] = [];
       for (let c = 0; c < m.config.cores; c++) if (!busy.has(c)) free.push(c);
       let to: number;
-      if (free.length) to = free[Math.floor(rand() * free.length)]!;
+      if (free.length) to = free[Math.floor(draws.next() * free.length)]!;
       else {
         const pl = sched.placements();
         const victim = pl.find((x) => x.guest !== guest) ?? pl.find((x) => x.vcore !== vc)!;
@@ -171,7 +171,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   /** vcpu v (on cpu) accesses the page H_ENTER call e mapped; s is its slot while it is live, else −1. */
   const touch = (v: number, cpu: number, e: number, s: number) => {
     const t = e * TOUCH_WORDS;
-    translateOp(ow, cpu, guest.lpid, p.touch[t]!, p.touch[t + 1]!, p.touch[t + 2]!, p.touch[t + 3]!, rand() < w.storeShare, w.workCycles);
+    translateOp(ow, cpu, guest.lpid, p.touch[t]!, p.touch[t + 1]!, p.touch[t + 2]!, p.touch[t + 3]!, draws.next() < w.storeShare, w.workCycles);
     if (s >= 0) {
       const x = owner[s]!;
       if (x === -1) owner[s] = v;
@@ -240,15 +240,15 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
       // changes nothing the model measures), and a neighbour's frame cycles out and back in
       nextPage += pageEvery;
       tally.pageOutsTried++;
-      nbGfn = hostPressure(ow, guest.slot, w.reclaimSample, () => (usedN > 0 ? used[Math.floor(rand() * usedN)]! : Math.floor(rand() * ramPages)), neighbours, nbGfn);
+      nbGfn = hostPressure(ow, guest.slot, w.reclaimSample, () => (usedN > 0 ? used[Math.floor(draws.next() * usedN)]! : Math.floor(draws.next() * ramPages)), neighbours, nbGfn);
     }
     // a neighbour's access now and then (they share the machine, the TLBs and the fabric)
-    if (neighbours.length && rand() < w.neighbourShare) {
-      const li = Math.floor(rand() * neighbours.length);
+    if (neighbours.length && draws.next() < w.neighbourShare) {
+      const li = Math.floor(draws.next() * neighbours.length);
       const c = cpusOf[li]!;
       if (c.length) {
         const l = nPages[li]!;
-        const k = nZipf.draw(rand(), rand());
+        const k = nZipf.draw(draws.next(), draws.next());
         if (l.ptex[k]! >= 0) {
           translateOp(ow, c[rr++ % c.length]!, l.g.lpid, l.slbLo[0]!, l.slbHi[0]!, l.ea[k]!, 0, false, w.workCycles);
           tally.translations++;
@@ -283,8 +283,8 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
           if (f < ramPages && usedAt[f] === 0) { usedAt[f] = 1; used[usedN++] = f; }
           touch(v, cpu, i, s);
           remember(v, i, s);
-          if (run.vcpus > 1 && rand() < tw.sharedShare) {
-            let u = Math.floor(rand() * (run.vcpus - 1));
+          if (run.vcpus > 1 && draws.next() < tw.sharedShare) {
+            let u = Math.floor(draws.next() * (run.vcpus - 1));
             if (u >= v) u++;
             owed[u]!.push(i, gen[s]!);
           }
@@ -350,13 +350,13 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
     if (n > 0) {
       const rc = ringCall[v]!, rg = ringGen[v]!;
       for (let k = 0; k < tw.revisitsPerCall; k++) {
-        const rank = recency.draw(rand(), rand());
+        const rank = recency.draw(draws.next(), draws.next());
         if (rank >= n) continue;
         const at = (ringPos[v]! - 1 - rank + W) % W;
         const e = rc[at]!;
         const s = p.slot[e]!;
         if (gen[s] === rg[at]) touch(v, cpu, e, s);
-        else if (rand() < tw.afterUnmap) { touch(v, cpu, e, -1); tally.afterUnmapTouches++; }
+        else if (draws.next() < tw.afterUnmap) { touch(v, cpu, e, -1); tally.afterUnmapTouches++; }
       }
     }
   }
