@@ -185,7 +185,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
     const k = ringPos[v]!;
     ringCall[v]![k] = e;
     ringGen[v]![k] = gen[s]!;
-    ringPos[v] = (k + 1) % W;
+    ringPos[v] = k + 1 === W ? 0 : k + 1;
     if (ringCount[v]! < W) ringCount[v]!++;
   };
   /** Whether request on slot s by vcpu v carries H_LOCAL; counts it. `found`: it invalidates an entry. */
@@ -261,12 +261,14 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
     const cpu = cpuOf(v);
     // first touches owed by this vcpu (entries another vcpu made that it shares)
     const due = owed[v]!;
-    for (let k = 0; k < due.length; k += 2) {
-      const e = due[k]!;
-      const s = p.slot[e]!;
-      if (gen[s] === due[k + 1]) { touch(v, cpu, e, s); remember(v, e, s); }
+    if (due.length !== 0) {
+      for (let k = 0; k < due.length; k += 2) {
+        const e = due[k]!;
+        const s = p.slot[e]!;
+        if (gen[s] === due[k + 1]) { touch(v, cpu, e, s); remember(v, e, s); }
+      }
+      due.length = 0;
     }
-    due.length = 0;
 
     const kind = p.kind[i]!;
     const c = i * CALL_WORDS;
@@ -352,7 +354,8 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
       for (let k = 0; k < tw.revisitsPerCall; k++) {
         const rank = recency.draw(draws.next(), draws.next());
         if (rank >= n) continue;
-        const at = (ringPos[v]! - 1 - rank + W) % W;
+        let at = ringPos[v]! - 1 - rank; // rank < n ≤ W: one wrap at most
+        if (at < 0) at += W;
         const e = rc[at]!;
         const s = p.slot[e]!;
         if (gen[s] === rg[at]) touch(v, cpu, e, s);
