@@ -14,7 +14,7 @@ import {
   G_LPID, G_FLAGS, G_INSTANCE, G_VCPUS, G_VCORES, G_TPV, G_VCPU_TAB, G_VCORE_TAB, G_NEED_FLUSH, G_LAST_VCPU,
   G_LAST_VCPU_SLOTS, G_DEFER, G_DEFER_CAP, G_DEFER_COUNT, G_DEFER_OVERFLOW, G_RUNNING_VCORES, G_POLICY,
   G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_RAM_BYTES, G_HTAB_MASK, GF_QEMU, GF_LIVE,
-  H_FABRIC_FREE, H_FREE_FRAMES, FABRIC_SLOTS, FABRIC_SLOT_SHIFT, FABRIC_RUNS, STAT_CYCLES, STAT_VIOLATIONS, STAT_STALE_HARMLESS, STAT_STALE_HITS,
+  H_FABRIC_FREE, H_FREE_FRAMES, FABRIC_SLOTS, FABRIC_SLOT_SHIFT, STAT_CYCLES, STAT_VIOLATIONS, STAT_STALE_HARMLESS, STAT_STALE_HITS,
   STAT_GUEST_ENTRIES, STAT_ENTRY_FLUSHES, STAT_FULL_FLUSHES, STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES,
   STAT_TLBIE_SEQUENCES, STAT_TLBIEL_SEQUENCES, STAT_TLBIE_WAITS, STAT_IPIS, STAT_PAGE_OUTS, STAT_PAGE_OUT_HPTES,
   STAT_PAGE_INS, STAT_HV_FAULTS, STAT_DEFERRED_RECORDS, STAT_DEFERRED_OVERFLOWS, STAT_DEFERRED_TLBIES,
@@ -98,96 +98,86 @@ export function charge(cpu: u32, gs: usize, cc: u32, cycles: u64): void {
   return <u64>((cores + per - 1) / (per == 0 ? 1 : per));
 }
 
+/** Bit b set iff absolute slot base + b is reserved; base is a multiple of 64 (one epoch, one stretch of the calendar). */
+// @ts-ignore: decorator
+@inline function reservedWord(base: u64): u64 {
+  const c = fabricCal + (<usize>(base & <u64>(FABRIC_SLOTS - 1)) << 2);
+  const pat = i32x4.splat(<u32>(base >> <u64>ctz(FABRIC_SLOTS)) + 1);
+  let w: u64 = 0;
+  for (let q: u32 = 0; q < 16; q += 4) {
+    const b0 = <u64>i32x4.bitmask(i32x4.eq(v128.load(c + (<usize>q << 4)), pat));
+    const b1 = <u64>i32x4.bitmask(i32x4.eq(v128.load(c + (<usize>q << 4), 16), pat));
+    const b2 = <u64>i32x4.bitmask(i32x4.eq(v128.load(c + (<usize>q << 4), 32), pat));
+    const b3 = <u64>i32x4.bitmask(i32x4.eq(v128.load(c + (<usize>q << 4), 48), pat));
+    w |= (b0 | (b1 << 4) | (b2 << 8) | (b3 << 12)) << (<u64>q << 2);
+  }
+  return w;
+}
+
+/**
+ * The first slot p ≥ s such that slots p … p + need − 1 are all free. The calendar is read 64 slots
+ * at a time as a bit mask of reserved slots: a free run that reaches into the next word is carried
+ * over, and the runs inside a word are found by AND-ing the free mask with itself shifted (bit i
+ * survives iff slots i … i + need − 1 are free). Reserved stretches cost a few instructions per 64
+ * slots, with no pointer chasing.
+ */
+function firstFree(s: u64, need: u64): u64 {
+  if (need == 0) return s;
+  let base = s & ~(<u64>63);
+  let w = reservedWord(base) | ((<u64>1 << (s - base)) - 1); // slots before s do not count
+  let run: u64 = 0; // free slots just before base (a run starting at base − run)
+  for (;;) {
+    if (w == 0) {
+      run += 64;
+      if (run >= need) return base + 64 - run;
+    } else {
+      if (run + <u64>ctz(w) >= need) return base - run;
+      if (need < 64) {
+        let g = ~w;
+        let len: u64 = 1;
+        while (len < need) {
+          const sh = min(len, need - len);
+          g &= g >> sh;
+          len += sh;
+        }
+        if (g != 0) return base + <u64>ctz(g);
+      }
+      run = <u64>clz(w);
+    }
+    base += 64;
+    w = reservedWord(base);
+  }
+  return unreachable();
+}
+
 /**
  * Reserve the fabric for `hold` cycles at or after time `t`: the earliest run of free calendar slots
  * (slots of 2^FABRIC_SLOT_SHIFT cycles). A calendar rather than a single "free at" time, so that a
  * request made later in op order but earlier in simulated time is not queued behind the future.
- * Returns the start time.
+ * Slot x is reserved iff its calendar entry (x mod FABRIC_SLOTS) holds x's epoch + 1: a reservation
+ * forgets whatever an earlier epoch left in its slots. Returns the start time.
  */
-/** The first k < need such that absolute slot s + k is reserved, or need. */
-// @ts-ignore: decorator
-@inline function firstReserved(s: u64, need: u64): u64 {
-  const mask = <u64>(FABRIC_SLOTS - 1);
-  const epochShift = <u64>ctz(FABRIC_SLOTS);
-  let k: u64 = 0;
-  const i0 = s & mask;
-  if (i0 + need <= <u64>FABRIC_SLOTS) {
-    // one epoch, contiguous entries: four at a time
-    const e1 = <u32>(s >> epochShift) + 1;
-    const pat = i32x4.splat(e1);
-    const c = fabricCal + (<usize>i0 << 2);
-    for (; k + 4 <= need; k += 4) {
-      if (v128.any_true(i32x4.eq(v128.load(c + (<usize>k << 2)), pat))) break;
-    }
-    for (; k < need; ++k) if (load<u32>(c + (<usize>k << 2)) == e1) break;
-    return k;
-  }
-  for (; k < need; ++k) {
-    const slot = s + k;
-    if (load<u32>(fabricCal + (<usize>(slot & mask) << 2)) == <u32>(slot >> epochShift) + 1) break;
-  }
-  return k;
-}
-
 function fabricReserve(t: u64, hold: u64): u64 {
   const need = <u64>((hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT);
   const mask = <u64>(FABRIC_SLOTS - 1);
   const epochShift = <u64>ctz(FABRIC_SLOTS);
-  const aux = fabricCal + (<usize>FABRIC_SLOTS << 2) + 64; // serial of the reservation that wrote each slot
-  const runs = aux + (<usize>FABRIC_SLOTS << 2); // per reservation: serial u32, damaged u32, end slot u64
-  let s = t >> FABRIC_SLOT_SHIFT;
-  for (;;) {
-    const k = firstReserved(s, need);
-    if (k == need) break;
-    // slot x = s + k is reserved. Stepping on (s = x + 1, …) would cross the reservation that holds
-    // it one slot at a time; when that reservation is intact, every slot to its end is reserved, so
-    // jump there at once: the same s as the step-by-step search, reached in one step
-    const x = s + k;
-    const serial = load<u32>(aux + (<usize>(x & mask) << 2));
-    const r = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 4);
-    s = select<u64>(load<u64>(r, 8), x + 1, load<u32>(r) == serial && load<u32>(r, 4) == 0);
-  }
-  const serial = load<u32>(fabricCal + (<usize>FABRIC_SLOTS << 2)) + 1;
-  store<u32>(fabricCal + (<usize>FABRIC_SLOTS << 2), serial);
-  const run = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 4);
-  store<u32>(run, serial);
-  store<u32>(run, 0, 4);
-  store<u64>(run, s + need, 8);
+  const s = firstFree(t >> FABRIC_SLOT_SHIFT, need);
   let k: u64 = 0;
   const i0 = s & mask;
   if (i0 + need <= <u64>FABRIC_SLOTS) {
-    // one epoch: four slots at a time; a slot that held a reservation (of another epoch) is rare
+    // one epoch: four slots at a time
     const e1 = i32x4.splat(<u32>(s >> epochShift) + 1);
-    const sv = i32x4.splat(serial);
     const c = fabricCal + (<usize>i0 << 2);
-    const a = aux + (<usize>i0 << 2);
-    for (; k + 4 <= need; k += 4) {
-      const o = <usize>k << 2;
-      if (v128.any_true(v128.load(c + o))) {
-        for (let j: usize = 0; j < 4; ++j) if (load<u32>(c + o + (j << 2)) != 0) damage(load<u32>(a + o + (j << 2)), runs);
-      }
-      v128.store(c + o, e1);
-      v128.store(a + o, sv);
-    }
+    for (; k + 4 <= need; k += 4) v128.store(c + (<usize>k << 2), e1);
   }
   for (; k < need; ++k) {
     const slot = s + k;
-    const i = <usize>(slot & mask);
-    const c = fabricCal + (i << 2);
-    if (load<u32>(c) != 0) damage(load<u32>(aux + (i << 2)), runs);
-    store<u32>(c, <u32>(slot >> epochShift) + 1);
-    store<u32>(aux + (i << 2), serial);
+    store<u32>(fabricCal + (<usize>(slot & mask) << 2), <u32>(slot >> epochShift) + 1);
   }
   const start = max(t, s << FABRIC_SLOT_SHIFT);
   const end = start + hold;
   if (end > load<u64>(header, H_FABRIC_FREE)) store<u64>(header, end, H_FABRIC_FREE);
   return start;
-}
-
-/** A slot of reservation `serial` is taken by another: it can no longer be crossed whole. */
-function damage(serial: u32, runs: usize): void {
-  const r = runs + (<usize>(serial & (FABRIC_RUNS - 1)) << 4);
-  if (load<u32>(r) == serial) store<u32>(r, 1, 4);
 }
 
 /**

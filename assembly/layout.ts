@@ -22,8 +22,6 @@
 //   │ core table          │ cores × CORE_BYTES: running vcore          │ engine       │
 //   │ violation records   │ violationSlots × VIOL_BYTES                │ engine       │
 //   │ fabric calendar     │ FABRIC_SLOTS × u32 (tlbie reservations)    │ engine       │
-//   │ fabric runs         │ FABRIC_AUX_BYTES: which reservation wrote  │ engine       │
-//   │                     │ each calendar slot (a search accelerator)  │              │
 //   │ guest arena         │ per guest: HPT 2^order, revmap npte × 16,  │ engine       │
 //   │                     │ rmap ramHostPages × 8, frames × u32,       │              │
 //   │                     │ vcpus × VCPU_BYTES, vcores × VCORE_BYTES,  │              │
@@ -141,18 +139,6 @@
 @inline export const FABRIC_SLOTS: u32 = 65536;
 // @ts-ignore: decorator
 @inline export const FABRIC_SLOT_SHIFT: u32 = 7;
-/**
- * The fabric's run table, right after the calendar (no header field: calendar + FABRIC_SLOTS × 4).
- * Not simulated state: it lets the reservation search skip whole reservations instead of stepping
- * slot by slot (assembly/kvm.ts, fabricReserve). Serial counter u32 @0; per calendar slot @64: the
- * serial (u32) of the reservation that wrote it; then FABRIC_RUNS × 16 B per reservation (by serial):
- * serial u32, damaged u32, end slot u64. A reservation some of whose slots were overwritten (by one
- * in another epoch) is damaged and never skipped.
- */
-// @ts-ignore: decorator
-@inline export const FABRIC_RUNS: u32 = 16384;
-// @ts-ignore: decorator
-@inline export const FABRIC_AUX_BYTES: u32 = 524352; // 64 + FABRIC_SLOTS × 4 + FABRIC_RUNS × 16
 /** u64: simulated time at which the tlbie fabric is free again. */
 // @ts-ignore: decorator
 @inline export const H_FABRIC_FREE: u32 = 128;

@@ -1,8 +1,8 @@
 // The tlbie fabric's reservation calendar (docs/kvm-model.md, "Cost model"): the engine's search
-// skips whole reservations through a run table (assembly/kvm.ts, fabricReserve). Its answers must
-// be those of the plain slot-by-slot search, also when requests jump epochs and overwrite older
-// reservations' slots (which makes them unskippable): a model of the calendar written for reading,
-// against the engine, on random programs of guest work and tlbies from several cpus.
+// reads the calendar 64 slots at a time as bit masks and finds free runs with shifted ANDs
+// (assembly/kvm.ts, firstFree). Its answers must be those of the plain slot-by-slot search, also
+// when requests jump epochs and overwrite older reservations' slots: a model of the calendar written
+// for reading, against the engine, on random programs of guest work and tlbies from several cpus.
 import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine } from "../src/engine/index.js";
@@ -92,6 +92,32 @@ describe("the fabric calendar's search gives the slot-by-slot answers", () => {
           clock[0] = start + hold;
         }
         b.run();
+      }
+      for (let cpu = 0; cpu < 8; cpu++) expect(m.cpuCycles(cpu).clock).toBe(clock[cpu]);
+    },
+  );
+
+  test.prop([
+    fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 6000 })), { minLength: 1, maxLength: 300 }),
+    fc.integer({ min: 1, max: 20_000 }),
+  ], { numRuns: 60 })(
+    "fragmented calendars: free runs of every length, in a word, across words, before and after s",
+    (steps, tlbieBase) => {
+      // holds of 1 to 157 slots from 8 cpus whose clocks stay close: the calendar fills with gaps of
+      // every size, so the first run that fits is often inside a 64-slot word or spans two
+      const m = new Machine({ cores: 8, smt: 1, costs: { tlbieBase, tlbiePerChip: 0, hcall: 0 } });
+      const model = new CalendarModel();
+      const hold = BigInt(tlbieBase);
+      const clock = new Array<bigint>(8).fill(0n);
+      const g = m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 });
+      for (const [cpu, work] of steps) {
+        m.work(cpu, work);
+        clock[cpu] = clock[cpu]! + BigInt(work);
+        const r = g.hEnter(0n, 8n, 0x1001n << 12n | 1n, 0x10n, { cpu });
+        expect(r.ret).toBe(0);
+        g.hRemove(0n, r.out[0]!, 0n, { cpu });
+        const start = model.reserve(clock[cpu]!, hold);
+        clock[cpu] = start + hold;
       }
       for (let cpu = 0; cpu < 8; cpu++) expect(m.cpuCycles(cpu).clock).toBe(clock[cpu]);
     },

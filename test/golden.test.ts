@@ -54,7 +54,7 @@ function stateDigest(m: Machine): string {
   const u32 = new Uint32Array(buf);
   for (const [a, b] of HEADER_VALUES) h.update(bytes(p.header + a, b - a));
   for (const r of p.regions) {
-    if (r.name === "header" || r.name === "fabricAux" || r.name === "tlbFp") continue; // accelerators, not state
+    if (r.name === "header" || r.name === "tlbFp") continue; // accelerators, not state
     h.update(r.name);
     if (r.name !== "guests") { h.update(bytes(r.offset, r.bytes)); continue; }
     for (let slot = 0; slot < p.maxGuests; slot++) {

@@ -31,7 +31,7 @@ for (const [k, v] of Object.entries(L.DEFER_OVF)) hostValue[`DEFER_OVF_${k}`] = 
 for (const [k, v] of Object.entries(L.KVM_ERR)) hostValue[`KVM_${k}`] = v;
 Object.assign(hostValue, {
   COST_COUNT: BigInt(L.COST_COUNT), FABRIC_SLOTS: BigInt(L.FABRIC_SLOTS), FABRIC_SLOT_SHIFT: BigInt(L.FABRIC_SLOT_SHIFT),
-  FABRIC_RUNS: BigInt(L.FABRIC_RUNS), FABRIC_AUX_BYTES: BigInt(L.FABRIC_AUX_BYTES), CC_COUNT: BigInt(L.CC_COUNT), NO_CPU: BigInt(L.NO_CPU), STAT_CYCLES: BigInt(L.STAT_CYCLES),
+  CC_COUNT: BigInt(L.CC_COUNT), NO_CPU: BigInt(L.NO_CPU), STAT_CYCLES: BigInt(L.STAT_CYCLES),
 });
 for (const [k, v] of Object.entries(L.STAT)) hostValue[`STAT_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = BigInt(v);
 
@@ -52,7 +52,7 @@ describe("memory layout: assembly/layout.ts and its host mirror agree", () => {
 describe("planLayout", () => {
   test("regions are disjoint, 64-byte aligned and in the documented order", () => {
     const plan = L.planLayout(resolveMachineConfig({ cores: 1024, smt: 4 }), 4096);
-    expect(plan.regions.map((r) => r.name)).toEqual(["header", "stats", "guests", "guestStats", "ops", "lpidGuest", "lpidMask", "lpidCount", "frameOwner", "tlb", "prov", "tlbFp", "cpuTab", "coreTab", "viol", "fabricCal", "fabricAux"]);
+    expect(plan.regions.map((r) => r.name)).toEqual(["header", "stats", "guests", "guestStats", "ops", "lpidGuest", "lpidMask", "lpidCount", "frameOwner", "tlb", "prov", "tlbFp", "cpuTab", "coreTab", "viol", "fabricCal"]);
     for (let i = 1; i < plan.regions.length; i++) {
       const a = plan.regions[i - 1]!, b = plan.regions[i]!;
       expect(b.offset % 64).toBe(0);
@@ -63,12 +63,9 @@ describe("planLayout", () => {
     expect(plan.regions.find((r) => r.name === "lpidCount")!.bytes).toBe(4 * 2 ** 20);
     expect(plan.maxGuests).toBe(1022);
     expect(plan.arena % 4096).toBe(0);
-    // the engine finds the TLB fingerprints right after the provenance words, the fabric's run table
-    // right after the calendar
+    // the engine finds the TLB fingerprints right after the provenance words
     const prov = plan.regions.find((r) => r.name === "prov")!;
     expect(plan.regions.find((r) => r.name === "tlbFp")!.offset).toBe(Math.ceil((prov.offset + prov.bytes) / 64) * 64);
-    const cal = plan.regions.find((r) => r.name === "fabricCal")!;
-    expect(plan.regions.find((r) => r.name === "fabricAux")!.offset).toBe(cal.offset + cal.bytes);
   });
   test("a 1024-core SMT4 machine with 64 guests at HPT order 24 fits in WASM32 with room to spare", () => {
     const plan = L.planLayout(resolveMachineConfig({ cores: 1024, smt: 4, hostMemoryBytes: 2 ** 36 }), 65536);

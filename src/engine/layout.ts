@@ -48,9 +48,6 @@ export const REC = {
 export const NO_CPU = 0xffffffff;
 export const FABRIC_SLOTS = 65536;
 export const FABRIC_SLOT_SHIFT = 7;
-/** The fabric's run table (a search accelerator, not simulated state), right after the calendar. */
-export const FABRIC_RUNS = 16384;
-export const FABRIC_AUX_BYTES = 64 + FABRIC_SLOTS * 4 + FABRIC_RUNS * 16;
 export const STALE = { LOCAL: 1, LPID_FREE: 2, HPT_RESET: 3 } as const;
 export const DEFER_OVF = { FLUSH: 0, TLBIE: 1, DRAIN: 2 } as const;
 /** r3 of KVM ops that could not be done. */
@@ -195,7 +192,6 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     ["coreTab", cfg.cores * REC.CORE_BYTES],
     ["viol", cfg.violationRecords * REC.VIOL_BYTES],
     ["fabricCal", FABRIC_SLOTS * 4],
-    ["fabricAux", FABRIC_AUX_BYTES], // must follow fabricCal directly (the engine finds it there)
   ];
   const regions: Region[] = [];
   let at = base;
