@@ -51,6 +51,7 @@ export function runPoint(p: StudyPoint): PointResult {
   const totalCycles = COST_CATEGORIES.reduce((a, cat) => a + cycles[cat], 0);
   const invalidationCycles = INVALIDATION_CATEGORIES.reduce((a, cat) => a + cycles[cat], 0);
   const makespan = Number(m.makespan());
+  m.dispose(); // its memory goes to the next point's machine (no page faults)
   const g = tally.guestOps;
   return {
     id: p.id,
