@@ -150,6 +150,18 @@ const MEMORY_POOL_MAX = 1;
 /** layoutBase() of the engine module (its static data ends below it): known after the first instance. */
 let staticEnd = 0;
 
+/**
+ * Zero bytes [from, to) of a shared memory: 8 bytes at a time where aligned (a fill of a shared
+ * Uint8Array goes byte by byte, 3× slower than a Float64Array's), bytes at the ragged ends.
+ */
+function zeroBytes(buf: ArrayBufferLike, from: number, to: number): void {
+  const a = Math.min(to, Math.ceil(from / 8) * 8);
+  const b = Math.max(a, Math.floor(to / 8) * 8);
+  if (a > from) new Uint8Array(buf, from, a - from).fill(0);
+  if (b > a) new Float64Array(buf, a, (b - a) / 8).fill(0);
+  if (to > b) new Uint8Array(buf, b, to - b).fill(0);
+}
+
 /** A guest's slice of the arena. */
 interface ArenaBlock {
   offset: number;
@@ -214,7 +226,7 @@ export class Machine implements SimMachine {
   #zeroTo(bytes: number): void {
     if (bytes <= this.#zeroedTo) return;
     const end = Math.min(bytes, this.#dirtyEnd);
-    if (end > this.#zeroedTo) new Uint8Array(this.memory.buffer, this.#zeroedTo, end - this.#zeroedTo).fill(0);
+    if (end > this.#zeroedTo) zeroBytes(this.memory.buffer, this.#zeroedTo, end);
     this.#zeroedTo = bytes;
   }
 
