@@ -6,6 +6,7 @@ import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine } from "../src/engine/machine.js";
 import { H } from "../src/engine/layout.js";
+import { engineModule } from "../src/engine/wasm.js";
 import { runPoint } from "../src/study/point.js";
 import { DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
 import type { StudyPoint } from "../src/study/config.js";
@@ -74,6 +75,19 @@ describe("machines on reused memory", () => {
       expect(same).toBe(0);
     },
   );
+
+  test("each engine build reuses only its own machines' memories (their static data differ)", () => {
+    drainPool();
+    const release = new Machine({ cores: 2, smt: 1 }, engineModule(false));
+    release.dispose();
+    const debug = new Machine({ cores: 2, smt: 1 }, engineModule(true));
+    expect(debug.memory).not.toBe(release.memory);
+    const g = debug.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 });
+    expect(g.hEnter(0n, 0n, (0x1001n << 12n) | 1n, 0x10n).ret).toBe(0);
+    debug.dispose();
+    expect(new Machine({ cores: 2, smt: 1 }, engineModule(false)).memory).toBe(release.memory);
+    expect(new Machine({ cores: 2, smt: 1 }, engineModule(true)).memory).toBe(debug.memory);
+  });
 
   test("a disposed machine refuses to run or read", () => {
     const m = new Machine({ cores: 2, smt: 1 });

@@ -139,16 +139,16 @@ function checkInt(name: string, x: number, limit: number): number {
 }
 
 /**
- * Memories of disposed machines, for the next machine made on this thread. A fresh WASM memory
+ * Memories of disposed machines, for the next machine made on this thread with the same engine
+ * module (the debug and release builds' static data differ). A fresh WASM memory
  * page-faults on the first touch of every 4 KiB page (about 2,000 faults, a fifth of the time, for a
  * 256-core study point); a reused one is already mapped and only needs zeroing, which each machine
  * does lazily: a byte is zeroed when the machine first takes the memory that holds it, so what a
  * machine sees is exactly what a fresh memory would show.
  */
-const memoryPool: WebAssembly.Memory[] = [];
 const MEMORY_POOL_MAX = 1;
-/** layoutBase() of the engine module (its static data ends below it): known after the first instance. */
-let staticEnd = 0;
+/** Per engine module: the memories left by its disposed machines, and its layoutBase() (its static data ends below it). */
+const pools = new WeakMap<WebAssembly.Module, { memories: WebAssembly.Memory[]; staticEnd: number }>();
 
 /**
  * Zero bytes [from, to) of a shared memory: 8 bytes at a time where aligned (a fill of a shared
@@ -187,20 +187,24 @@ export class Machine implements SimMachine {
   #zeroedTo = 0;
   #dirtyEnd = 0;
   #disposed = false;
+  /** Where dispose() leaves the memory: the pool of this machine's engine module. */
+  #pool: WebAssembly.Memory[] = [];
 
   constructor(input: MachineConfigInput = {}, module: WebAssembly.Module = engineModule()) {
     this.config = resolveMachineConfig(input);
-    const reused = module === engineModule() ? memoryPool.pop() : undefined;
+    let pool = pools.get(module);
+    const reused = pool?.memories.pop();
     if (reused) {
       this.memory = reused;
       this.#dirtyEnd = reused.buffer.byteLength;
       // the engine's static data (written by instantiation) and scratch areas lie below layoutBase
-      this.#zeroTo(staticEnd || this.#dirtyEnd);
+      this.#zeroTo(pool!.staticEnd);
     } else {
       this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     }
     this.#wasm = instantiateEngine(this.memory, module);
-    if (module === engineModule()) staticEnd = this.#wasm.layoutBase();
+    if (!pool) pools.set(module, (pool = { memories: [], staticEnd: this.#wasm.layoutBase() }));
+    this.#pool = pool.memories;
     this.plan = planLayout(this.config, this.#wasm.layoutBase());
     if (this.plan.arena > MAX_BYTES) {
       throw new RangeError(`machine: needs ${formatBytes(this.plan.arena)} before any guest; one WASM32 memory holds ${formatBytes(MAX_BYTES)}`);
@@ -239,7 +243,7 @@ export class Machine implements SimMachine {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    if (memoryPool.length < MEMORY_POOL_MAX) memoryPool.push(this.memory);
+    if (this.#pool.length < MEMORY_POOL_MAX) this.#pool.push(this.memory);
   }
 
   get disposed(): boolean {
