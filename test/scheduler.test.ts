@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine } from "../src/engine/machine.js";
-import { Scheduler, mulberry32, mulberry32Fill } from "../src/kvm/scheduler.js";
+import { Scheduler, mulberry32, mulberry32Fill, Draws } from "../src/kvm/scheduler.js";
 
 function world(cores: number, shapes: { vcpus: number; tpv: 1 | 2 | 4 }[]) {
   const m = new Machine({ cores, smt: 4, hostMemoryBytes: 2 ** 28 });
@@ -91,6 +91,20 @@ describe("Scheduler", () => {
       for (let i = 0; i < 200; i++) if (r() !== t()) return false;
       return true;
     }), { numRuns: 300 });
+  });
+
+  it("Draws gives mulberry32's stream however next(), ensure(k) and inline reads are mixed", () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 1024 })), { maxLength: 60 }), (seed, steps) => {
+      const r = mulberry32(seed);
+      const d = new Draws(seed);
+      for (const [inline, k] of steps) {
+        if (inline) {
+          d.ensure(k);
+          for (let i = 0; i < k; i++) if (d.buf[d.pos++] !== r()) return false;
+        } else if (d.next() !== r()) return false;
+      }
+      return true;
+    }), { numRuns: 200 });
   });
 
   it("mulberry32Fill continues mulberry32's stream, buffer after buffer", () => {

@@ -58,9 +58,10 @@ export function mulberry32Fill(state: Int32Array, out: Float64Array, from: numbe
 }
 
 /**
- * mulberry32's stream read from a buffer filled 1024 draws at a time: `next()` is an index and a
- * load, which V8 inlines into a large generator loop (a call it does not inline returns its double
- * boxed: an allocation per draw). Same sequence as mulberry32(seed).
+ * mulberry32's stream read from a buffer filled 1024 draws at a time. A hot loop calls `ensure(k)`
+ * once for its next k draws and then reads `buf[pos++]` inline: no call per draw (a draw returned by
+ * a call V8 does not inline is boxed, an allocation per draw). `next()` is for rare paths. Same
+ * sequence as mulberry32(seed) however the two are mixed.
  */
 export class Draws {
   readonly buf = new Float64Array(1024);
@@ -69,13 +70,16 @@ export class Draws {
   constructor(seed: number) {
     this.#state = new Int32Array([seed]);
   }
-  next(): number {
-    return this.pos < 1024 ? this.buf[this.pos++]! : this.#refill();
+  /** Make sure the next k (≤ 1024) draws are in buf[pos …]: the unread ones move to the front, new ones follow. */
+  ensure(k: number): void {
+    if (this.pos <= 1024 - k) return;
+    this.buf.copyWithin(0, this.pos);
+    mulberry32Fill(this.#state, this.buf, 1024 - this.pos);
+    this.pos = 0;
   }
-  #refill(): number {
-    mulberry32Fill(this.#state, this.buf, 0);
-    this.pos = 1;
-    return this.buf[0]!;
+  next(): number {
+    if (this.pos === 1024) this.ensure(1);
+    return this.buf[this.pos++]!;
   }
 }
 

@@ -86,6 +86,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   const calls = Math.min(p.calls, run.trace?.maxCalls ?? Infinity);
   if (run.vcpus < p.vcpus) throw new RangeError(`${p.file}: the trace has ${p.vcpus} vcpus, the guest ${run.vcpus}`);
   const draws = new Draws(run.seed);
+  const rb = draws.buf; // hot paths: draws.ensure(k), then k reads of rb[draws.pos++]
   const lies = mulberry32((run.seed ^ 0x2545f491) >>> 0);
   const m = new Machine({
     cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
@@ -138,40 +139,46 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   schedule();
   let guestCpus = sched.cpusOf(guest).length;
   let cpusOf = nPages.map((l) => sched.cpusOf(l.g));
+  // the core each vcore of the guest runs on (−1: none), as of the last scheduling change
+  const vcoreCore = new Int32Array(Math.ceil(run.vcpus / tpv));
   const refresh = () => {
     guestCpus = sched.cpusOf(guest).length;
     cpusOf = nPages.map((l) => sched.cpusOf(l.g));
+    for (let vc = 0; vc < vcoreCore.length; vc++) vcoreCore[vc] = sched.coreOf(guest, vc) ?? -1;
   };
+  refresh();
   let rr = 0;
 
   /** The cpu vcpu v runs on, placing its vcore first if it is not running. */
   const cpuOf = (v: number): number => {
     const vc = (v / tpv) | 0;
-    let core = sched.coreOf(guest, vc);
-    if (core === null) {
-      tally.forcedPlacements++;
-      const busy = new Set(sched.placements().map((x) => x.core));
-      const free: number[] = [];
-      for (let c = 0; c < m.config.cores; c++) if (!busy.has(c)) free.push(c);
-      let to: number;
-      if (free.length) to = free[Math.floor(draws.next() * free.length)]!;
-      else {
-        const pl = sched.placements();
-        const victim = pl.find((x) => x.guest !== guest) ?? pl.find((x) => x.vcore !== vc)!;
-        to = victim.core;
-        ow.scheduled((b) => sched.stop(b, victim.guest, victim.vcore));
-      }
-      ow.scheduled((b) => sched.place(b, guest, vc, to));
-      core = to;
-      refresh();
+    const core = vcoreCore[vc]!;
+    return (core >= 0 ? core : place(vc)) * T + (v % tpv);
+  };
+  /** Give vcore vc a core (a free one, else a neighbour's or another vcore's): the core. */
+  const place = (vc: number): number => {
+    tally.forcedPlacements++;
+    const busy = new Set(sched.placements().map((x) => x.core));
+    const free: number[] = [];
+    for (let c = 0; c < m.config.cores; c++) if (!busy.has(c)) free.push(c);
+    let to: number;
+    if (free.length) to = free[Math.floor(draws.next() * free.length)]!;
+    else {
+      const pl = sched.placements();
+      const victim = pl.find((x) => x.guest !== guest) ?? pl.find((x) => x.vcore !== vc)!;
+      to = victim.core;
+      ow.scheduled((b) => sched.stop(b, victim.guest, victim.vcore));
     }
-    return core * T + (v % tpv);
+    ow.scheduled((b) => sched.place(b, guest, vc, to));
+    refresh();
+    return to;
   };
 
   /** vcpu v (on cpu) accesses the page H_ENTER call e mapped; s is its slot while it is live, else −1. */
   const touch = (v: number, cpu: number, e: number, s: number) => {
     const t = e * TOUCH_WORDS;
-    translateOp(ow, cpu, guest.lpid, p.touch[t]!, p.touch[t + 1]!, p.touch[t + 2]!, p.touch[t + 3]!, draws.next() < w.storeShare, w.workCycles);
+    draws.ensure(1);
+    translateOp(ow, cpu, guest.lpid, p.touch[t]!, p.touch[t + 1]!, p.touch[t + 2]!, p.touch[t + 3]!, rb[draws.pos++]! < w.storeShare, w.workCycles);
     if (s >= 0) {
       const x = owner[s]!;
       if (x === -1) owner[s] = v;
@@ -243,12 +250,13 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
       nbGfn = hostPressure(ow, guest.slot, w.reclaimSample, () => (usedN > 0 ? used[Math.floor(draws.next() * usedN)]! : Math.floor(draws.next() * ramPages)), neighbours, nbGfn);
     }
     // a neighbour's access now and then (they share the machine, the TLBs and the fabric)
-    if (neighbours.length && draws.next() < w.neighbourShare) {
-      const li = Math.floor(draws.next() * neighbours.length);
+    draws.ensure(4);
+    if (neighbours.length && rb[draws.pos++]! < w.neighbourShare) {
+      const li = Math.floor(rb[draws.pos++]! * neighbours.length);
       const c = cpusOf[li]!;
       if (c.length) {
         const l = nPages[li]!;
-        const k = nZipf.draw(draws.next(), draws.next());
+        const k = nZipf.draw(rb[draws.pos++]!, rb[draws.pos++]!);
         if (l.ptex[k]! >= 0) {
           translateOp(ow, c[rr++ % c.length]!, l.g.lpid, l.slbLo[0]!, l.slbHi[0]!, l.ea[k]!, 0, false, w.workCycles);
           tally.translations++;
@@ -285,8 +293,9 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
           if (f < ramPages && usedAt[f] === 0) { usedAt[f] = 1; used[usedN++] = f; }
           touch(v, cpu, i, s);
           remember(v, i, s);
-          if (run.vcpus > 1 && draws.next() < tw.sharedShare) {
-            let u = Math.floor(draws.next() * (run.vcpus - 1));
+          draws.ensure(2);
+          if (run.vcpus > 1 && rb[draws.pos++]! < tw.sharedShare) {
+            let u = Math.floor(rb[draws.pos++]! * (run.vcpus - 1));
             if (u >= v) u++;
             owed[u]!.push(i, gen[s]!);
           }
@@ -352,14 +361,15 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
     if (n > 0) {
       const rc = ringCall[v]!, rg = ringGen[v]!;
       for (let k = 0; k < tw.revisitsPerCall; k++) {
-        const rank = recency.draw(draws.next(), draws.next());
+        draws.ensure(3);
+        const rank = recency.draw(rb[draws.pos++]!, rb[draws.pos++]!);
         if (rank >= n) continue;
         let at = ringPos[v]! - 1 - rank; // rank < n ≤ W: one wrap at most
         if (at < 0) at += W;
         const e = rc[at]!;
         const s = p.slot[e]!;
         if (gen[s] === rg[at]) touch(v, cpu, e, s);
-        else if (draws.next() < tw.afterUnmap) { touch(v, cpu, e, -1); tally.afterUnmapTouches++; }
+        else if (rb[draws.pos++]! < tw.afterUnmap) { touch(v, cpu, e, -1); tally.afterUnmapTouches++; }
       }
     }
   }
