@@ -11,7 +11,7 @@ import { OP, planLayout, guestParts } from "../engine/layout.js";
 import { OpWriter } from "./op-writer.js";
 import { resolveMachineConfig } from "../config.js";
 import { makeHpte } from "../hpte.js";
-import { Scheduler, mulberry32Fill } from "../kvm/scheduler.js";
+import { Scheduler, Draws } from "../kvm/scheduler.js";
 import type { HLocalMode } from "./results.js";
 import type { HcallProgram } from "../trace/hcall-program.js";
 import type { TraceWorkloadParams } from "./trace-workload.js";
@@ -88,8 +88,6 @@ export interface PointRun {
 }
 
 const H_LOCAL_LO = 0x10000000;
-/** Draws buffered from the generator's stream. */
-const RAND_BUF = 1024;
 const H_EXACT_HI = 0x80; // H_EXACT = 1 << 39
 const GUEST_RAM = 64 * 2 ** 20;
 export const NEIGHBOUR_RAM = 16 * 2 ** 20;
@@ -324,21 +322,11 @@ export interface WorkloadTally {
  */
 export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadTally } {
   const w = run.workload;
-  // the generator's draws: mulberry32's stream through a buffer, so that the hot path reads
-  // rb[ri++] inline (a call V8 does not inline returns its double boxed: an allocation per draw);
-  // rare paths call rand(). The order of draws is the stream's either way.
-  const rstate = new Int32Array([run.seed]);
-  const rb = new Float64Array(RAND_BUF);
-  let ri = RAND_BUF;
-  const refill = (): void => {
-    rb.copyWithin(0, ri);
-    mulberry32Fill(rstate, rb, RAND_BUF - ri);
-    ri = 0;
-  };
-  const rand = (): number => {
-    if (ri === RAND_BUF) refill();
-    return rb[ri++]!;
-  };
+  // the generator's draws (mulberry32's stream): the hot path calls draws.ensure(k) for its next k
+  // draws and reads rb[draws.pos++] inline; rare paths call rand()
+  const draws = new Draws(run.seed);
+  const rb = draws.buf;
+  const rand = (): number => draws.next();
   const m = new Machine({
     cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
     hostMemoryBytes: 2 ** 28 + run.guests * NEIGHBOUR_RAM, seed: (run.seed >>> 0) || 1,
@@ -436,7 +424,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       tally.faultsMapped++;
     }
     const p = l.proc[i]!;
-    translateOp(w8, cpu, l.g.lpid, l.slbLo[p]!, l.slbHi[p]!, l.ea[i]!, 0, rb[ri++]! < w.storeShare, w.workCycles); // the loop left ≥ 1 draw in the buffer
+    translateOp(w8, cpu, l.g.lpid, l.slbLo[p]!, l.slbHi[p]!, l.ea[i]!, 0, rb[draws.pos++]! < w.storeShare, w.workCycles); // the loop ensured its draws
     const v = vcpuOn(cpu);
     const ow = l.owner[i]!;
     if (ow === -1) l.owner[i] = v;
@@ -481,8 +469,8 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       nbGfn = hostPressure(w8, guest.slot, w.reclaimSample, () => Math.floor(rand() * ramPages), neighbours, nbGfn);
     }
     // an access draws at most 7 times (guest, neighbour, burst, sequential, Zipf ×2, store)
-    if (ri > RAND_BUF - 8) refill();
-    const li = neighbours.length && rb[ri++]! < w.neighbourShare ? 1 + Math.floor(rb[ri++]! * neighbours.length) : 0;
+    draws.ensure(7);
+    const li = neighbours.length && rb[draws.pos++]! < w.neighbourShare ? 1 + Math.floor(rb[draws.pos++]! * neighbours.length) : 0;
     const l = loads[li]!;
     const cpu = cpuFor(li);
     if (cpu < 0) {
@@ -497,7 +485,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       }
       continue;
     }
-    if (li === 0 && rb[ri++]! < w.burstRate) {
+    if (li === 0 && rb[draws.pos++]! < w.burstRate) {
       // an HPTE burst over a run of pages of one process
       const len = 1 + Math.floor(rand() * w.burstMax);
       const p = Math.floor(rand() * w.processes);
@@ -526,10 +514,10 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     }
     let i: number;
     if (li === 0) {
-      i = rb[ri++]! < w.sequential && prev + 1 < l.n ? prev + 1 : perm[zipf.draw(rb[ri++]!, rb[ri++]!)]!;
+      i = rb[draws.pos++]! < w.sequential && prev + 1 < l.n ? prev + 1 : perm[zipf.draw(rb[draws.pos++]!, rb[draws.pos++]!)]!;
       prev = i;
     } else {
-      i = nZipf.draw(rb[ri++]!, rb[ri++]!);
+      i = nZipf.draw(rb[draws.pos++]!, rb[draws.pos++]!);
     }
     access(l, i, cpu);
   }
