@@ -5,7 +5,6 @@
  * always valid for the engine, and writes them as ops into a batch: scheduling is bulk work too.
  */
 import type { Guest, Machine } from "../engine/machine.js";
-import type { OpBatch } from "../engine/batch.js";
 
 export interface SchedulerOptions {
   /** Seed of every random choice (same seed, same schedule). */
@@ -83,6 +82,15 @@ export class Draws {
   }
 }
 
+/**
+ * Where the scheduler writes its vcore entries and exits, in order with the rest: an OpBatch, or a
+ * study's OpWriter (which keeps them in its op buffer with the guest's ops, no extra engine call).
+ */
+export interface VcoreOps {
+  runVcore(guest: Guest, vcore: number, core: number): unknown;
+  exitVcore(guest: Guest, vcore: number): unknown;
+}
+
 export class Scheduler {
   readonly #m: Machine;
   readonly #guests: Guest[];
@@ -141,14 +149,14 @@ export class Scheduler {
     return out;
   }
 
-  #run(batch: OpBatch, g: Guest, vcore: number, core: number): void {
+  #run(batch: VcoreOps, g: Guest, vcore: number, core: number): void {
     batch.runVcore(g, vcore, core);
     const p = { guest: g, vcore, core };
     this.#cores[core] = p;
     this.#where.set(this.#key(g, vcore), core);
   }
 
-  #exit(batch: OpBatch, g: Guest, vcore: number): void {
+  #exit(batch: VcoreOps, g: Guest, vcore: number): void {
     const core = this.coreOf(g, vcore);
     if (core === null) return;
     batch.exitVcore(g, vcore);
@@ -157,7 +165,7 @@ export class Scheduler {
   }
 
   /** Explicit placement: the vcore leaves where it runs and enters `core` (which must be free or its own). */
-  place(batch: OpBatch, g: Guest, vcore: number, core: number): void {
+  place(batch: VcoreOps, g: Guest, vcore: number, core: number): void {
     if (!Number.isInteger(core) || core < 0 || core >= this.#cores.length) throw new RangeError(`core: ${core} is not a core of the machine`);
     const busy = this.#cores[core];
     if (busy && !(busy.guest === g && busy.vcore === vcore)) throw new RangeError(`core ${core} runs LPID ${busy.guest.lpid} vcore ${busy.vcore}`);
@@ -166,7 +174,7 @@ export class Scheduler {
   }
 
   /** Stop a vcore (preempted, or its guest is going away). */
-  stop(batch: OpBatch, g: Guest, vcore: number): void {
+  stop(batch: VcoreOps, g: Guest, vcore: number): void {
     this.#exit(batch, g, vcore);
   }
 
@@ -185,7 +193,7 @@ export class Scheduler {
    * and re-enters its core with exitRate; then every waiting vcore is placed on a random free core
    * while there are any.
    */
-  tick(batch: OpBatch): void {
+  tick(batch: VcoreOps): void {
     const { migrationRate, preemptRate } = this.#opts;
     const waiting = new Set<number>();
     for (const g of this.#guests) {

@@ -4,14 +4,15 @@
  * before anything that must see their effect; the few scheduling ops go through an OpBatch, written
  * in order with the rest.
  */
-import type { Machine } from "../engine/machine.js";
+import type { Guest, Machine } from "../engine/machine.js";
 import type { OpBatch } from "../engine/batch.js";
-import { OP_BYTES } from "../engine/layout.js";
+import type { VcoreOps } from "../kvm/scheduler.js";
+import { OP, OP_BYTES } from "../engine/layout.js";
 
 /** u32 halves per op. */
 export const OP_WORDS = OP_BYTES / 4;
 
-export class OpWriter {
+export class OpWriter implements VcoreOps {
   readonly m: Machine;
   /** The op buffer as u32 halves: op k's words start at k · OP_WORDS. */
   readonly u32: Uint32Array;
@@ -45,6 +46,24 @@ export class OpWriter {
     const u32 = this.u32;
     u32[o] = opcode | (flags << 16);
     u32[o + 1] = cpu | (slot << 16);
+    return o;
+  }
+
+  /** VCORE_RUN of guest's vcore on core, written like an OpBatch's (the rest of the op zero), run in order with the other ops. */
+  runVcore(guest: Guest, vcore: number, core: number): void {
+    const o = this.#vcoreOp(OP.VCORE_RUN, guest, vcore);
+    this.u32[o + 6] = core;
+  }
+
+  /** VCORE_EXIT of guest's vcore, in order with the other ops. */
+  exitVcore(guest: Guest, vcore: number): void {
+    this.#vcoreOp(OP.VCORE_EXIT, guest, vcore);
+  }
+
+  #vcoreOp(opcode: number, guest: Guest, vcore: number): number {
+    const o = this.op(opcode, 0, guest.slot);
+    this.u32.fill(0, o + 2, o + OP_WORDS);
+    this.u32[o + 4] = vcore;
     return o;
   }
 

@@ -135,7 +135,9 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   const ringCount = new Int32Array(run.vcpus);
   const owed: number[][] = Array.from({ length: run.vcpus }, () => []);
 
-  const schedule = () => ow.scheduled((b) => sched.tick(b));
+  // the scheduler writes its entries and exits into the op buffer, in order with the guest's ops
+  // (nothing here reads the engine's placement back: the scheduler keeps its own)
+  const schedule = () => sched.tick(ow);
   schedule();
   let guestCpus = sched.cpusOf(guest).length;
   let cpusOf = nPages.map((l) => sched.cpusOf(l.g));
@@ -167,9 +169,9 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
       const pl = sched.placements();
       const victim = pl.find((x) => x.guest !== guest) ?? pl.find((x) => x.vcore !== vc)!;
       to = victim.core;
-      ow.scheduled((b) => sched.stop(b, victim.guest, victim.vcore));
+      sched.stop(ow, victim.guest, victim.vcore);
     }
-    ow.scheduled((b) => sched.place(b, guest, vc, to));
+    sched.place(ow, guest, vc, to);
     refresh();
     return to;
   };
