@@ -9,7 +9,7 @@ import { Writable } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { fc, test as propTest } from "@fast-check/vitest";
 import { afterAll, describe, expect, test } from "vitest";
-import { run, type CliDeps } from "../src/cli.js";
+import { run, makeMachine, type CliDeps } from "../src/cli.js";
 import { ConfigError, type GuestOptionsInput } from "../src/config.js";
 import {
   headerToGuestOptions,
@@ -579,6 +579,34 @@ describe("replayHcalls", () => {
     await expect(replayHcalls({ file, makeMachine: noMachine, check: true })).rejects.toThrow(new ConfigError("machine", "needs 5 GiB before any guest"));
     const bug = () => { throw new TypeError("x is undefined"); };
     await expect(replayHcalls({ file, makeMachine: bug, check: true })).rejects.toThrow(TypeError);
+  });
+
+  test("on the engine, calls run in batches: the reference model's results, each call reported once before a bad line or an abort", async () => {
+    // 9,000 calls of the real trace (more than two op buffers of 4,096), a bad line, then more calls
+    const head = gunzipSync(readFileSync(FIXTURE)).toString("utf8").split("\n").slice(0, 9001);
+    const file = traceFile([...head, '{"hcall":"H_ENTER","flags":"0x0","args":["0x8"]}', ...head.slice(1, 50)].join("\n"), { gzip: true });
+    const replay = async (engine: "wasm" | "reference", stopAt = Infinity) => {
+      const lines: string[] = [];
+      const err = await replayHcalls({
+        file, check: true, makeMachine: (cfg) => makeMachine(engine, cfg),
+        onResult: (r) => {
+          lines.push(formatResultLine(r));
+          if (lines.length === stopAt) throw new Error("consumer stops");
+        },
+      }).catch((e: unknown) => e as Error);
+      return { lines, err };
+    };
+    const wasm = await replay("wasm");
+    const ref = await replay("reference");
+    expect(wasm.err).toBeInstanceOf(TraceError);
+    expect(wasm.err.message).toBe(ref.err.message);
+    expect(wasm.err.message.startsWith(`${file}:9002: `)).toBe(true);
+    expect(wasm.lines).toHaveLength(9000);
+    expect(wasm.lines).toEqual(ref.lines);
+    // a consumer that stops mid-batch: nothing runs or is reported twice
+    const stopped = await replay("wasm", 5000);
+    expect(stopped.err.message).toBe("consumer stops");
+    expect(stopped.lines).toEqual(wasm.lines.slice(0, 5000));
   });
 
   test("without check nothing is compared", async () => {

@@ -5,6 +5,8 @@
 import { ConfigError, type MachineConfigInput } from "../config.js";
 import type { HcallName, HcallOptions, HcallResult, Semantics, SimGuest, SimMachine } from "../types.js";
 import { headerToGuestOptions, readHcallTrace, TraceError, type TraceCall, type TraceHeader } from "./hcall-trace.js";
+import { Machine, type Guest } from "../engine/machine.js";
+import type { OpBatch } from "../engine/batch.js";
 
 /** Machine a replay runs on unless told otherwise: 64 cores × SMT 4, so trace cpus 0..255 fit. */
 export const REPLAY_DEFAULT_CORES = 64;
@@ -89,6 +91,18 @@ function execute(guest: SimGuest, call: TraceCall, opts: HcallOptions): HcallRes
   }
 }
 
+/** Write one call into an engine batch (the same op Guest.hEnter … would run). */
+function pushCall(b: OpBatch, guest: Guest, call: TraceCall, opts: HcallOptions): number {
+  const a = call.args;
+  switch (call.hcall) {
+    case "H_ENTER": return b.hEnter(guest, call.flags, a[0]!, a[1]!, a[2]!, opts);
+    case "H_REMOVE": return b.hRemove(guest, call.flags, a[0]!, a[1]!, opts);
+    case "H_PROTECT": return b.hProtect(guest, call.flags, a[0]!, a[1]!, opts);
+    case "H_READ": return b.hRead(guest, call.flags, a[0]!, opts);
+    case "H_BULK_REMOVE": return b.hBulkRemove(guest, Array.from({ length: 8 }, (_, i) => a[i] ?? 0n), opts); // missing registers are 0
+  }
+}
+
 /**
  * Replays `file` on a fresh machine with one guest configured from the trace header and the
  * overrides, executing the calls in order. Throws TraceError for bad input (the trace, a cpu beyond
@@ -124,11 +138,16 @@ export async function replayHcalls(opts: ReplayOptions): Promise<ReplaySummary> 
     } catch (e) {
       throw refused("machine", e);
     }
+    let g: SimGuest;
     try {
-      return machine.createGuest(guestOpts);
+      g = machine.createGuest(guestOpts);
     } catch (e) {
       throw refused("guest", e);
     }
+    // on the engine, calls run in batches: one WASM call per op buffer of calls, the results read
+    // back in order (a trace gives every argument, so no call waits for the one before)
+    if (machine instanceof Machine) batch = machine.batch();
+    return g;
   };
 
   // One options object for every call: the guest reads it during the call and keeps nothing.
@@ -137,27 +156,12 @@ export async function replayHcalls(opts: ReplayOptions): Promise<ReplaySummary> 
   let calls = 0;
   let mismatches = 0;
   let firstMismatch: string | undefined;
+  let batch: OpBatch | undefined;
+  /** Calls written into the batch and not yet run, in order. */
+  const queued: TraceCall[] = [];
 
-  for await (const item of readHcallTrace(file)) {
-    if (item.kind === "header") {
-      header = item;
-      continue;
-    }
-    guest ??= await start();
-    if (item.cpu >= ncpus) {
-      throw new TraceError(file, item.line, "cpu", `${item.cpu} is not below the machine's ${ncpus} cpus (${cores} cores × SMT ${smt})`);
-    }
-    if (item.lpid !== undefined) {
-      traceLpid ??= item.lpid;
-      if (item.lpid !== traceLpid) {
-        throw new TraceError(file, item.line, "lpid", `${item.lpid}: replay runs one guest, and this trace's calls began with lpid ${traceLpid}`);
-      }
-    }
-    callOpts.cpu = item.cpu;
-    callOpts.problemState = item.problemState;
-    const result = execute(guest, item, callOpts);
+  const report = async (item: TraceCall, result: HcallResult): Promise<void> => {
     calls++;
-
     let mismatch: string | undefined;
     if (check) {
       const where = compareResult(item, result);
@@ -171,7 +175,54 @@ export async function replayHcalls(opts: ReplayOptions): Promise<ReplaySummary> 
       const pending = onResult({ line: item.line, hcall: item.hcall, ret: result.ret, out: result.out }, item, mismatch);
       if (pending !== undefined) await pending;
     }
+  };
+  /** Run the queued calls and report them in order. */
+  const drain = async (): Promise<void> => {
+    if (batch === undefined || queued.length === 0) return;
+    batch.run();
+    const ran = queued.splice(0); // they ran: whatever a report throws, they never run again
+    try {
+      for (let i = 0; i < ran.length; i++) {
+        if (batch.rejected(i)) throw new Error(`engine rejected ${ran[i]!.hcall} of line ${ran[i]!.line}`);
+        await report(ran[i]!, batch.hcallResult(i));
+      }
+    } finally {
+      batch.clear();
+    }
+  };
+
+  try {
+    for await (const item of readHcallTrace(file)) {
+      if (item.kind === "header") {
+        header = item;
+        continue;
+      }
+      guest ??= await start();
+      if (item.cpu >= ncpus) {
+        throw new TraceError(file, item.line, "cpu", `${item.cpu} is not below the machine's ${ncpus} cpus (${cores} cores × SMT ${smt})`);
+      }
+      if (item.lpid !== undefined) {
+        traceLpid ??= item.lpid;
+        if (item.lpid !== traceLpid) {
+          throw new TraceError(file, item.line, "lpid", `${item.lpid}: replay runs one guest, and this trace's calls began with lpid ${traceLpid}`);
+        }
+      }
+      callOpts.cpu = item.cpu;
+      callOpts.problemState = item.problemState;
+      if (batch !== undefined) {
+        pushCall(batch, guest as Guest, item, callOpts);
+        queued.push(item);
+        if (batch.full) await drain();
+      } else {
+        await report(item, execute(guest, item, callOpts));
+      }
+    }
+  } catch (e) {
+    // what was read before the bad line still runs and is reported, then the error
+    await drain().catch(() => undefined);
+    throw e;
   }
+  await drain();
   // A trace with no calls still has its configuration checked.
   guest ??= await start();
   const summary: ReplaySummary = { calls, mismatches, guest };
