@@ -22,7 +22,7 @@ import { tlb, prov, tlbFp, cores, tlbWays, tlbSets, header, randomReplacement, l
 
 /** Where touched values go (so that no touch is optimised away). */
 const sinkCell: usize = memory.data(8, 8);
-/** A tlbie's holders, each with a "may hold the VA" flag in bit 31 (at most 1024 cores). */
+/** A tlbie's candidates: the holders whose fingerprint bytes may hold the VA, in core order (at most 1024). */
 const candidates: usize = memory.data(4096, 64);
 
 /**
@@ -311,17 +311,15 @@ export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
         while (b != 0) {
           const core = (q << 2) + (<u32>ctz(b) >> 2);
           b &= ~(<u32>0xf << ((core & 3) << 2));
-          store<u32>(candidates + (<usize>j << 2), core | 0x80000000);
+          store<u32>(candidates + (<usize>j << 2), core);
           ++j;
         }
       }
       for (let core = groups << 2; core < cores; ++core) {
         const x = load<u8>(fps + (<usize>core << 2)) == fp || load<u8>(fps + (<usize>core << 2), 1) == fp
           || load<u8>(fps + (<usize>core << 2), 2) == fp || load<u8>(fps + (<usize>core << 2), 3) == fp;
-        if (x) {
-          store<u32>(candidates + (<usize>j << 2), core | 0x80000000);
-          ++j;
-        }
+        store<u32>(candidates + (<usize>j << 2), core);
+        j += <u32>x;
       }
     } else {
       for (let i: u32 = 0; i < maskWords; ++i) {
@@ -330,21 +328,17 @@ export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
           const core = (i << 6) + <u32>ctz(bits);
           bits &= bits - 1;
           const x = load<u32>(fps + (<usize>core << 2)) ^ want; // a zero byte where the fingerprint is equal
-          store<u32>(candidates + (<usize>j << 2), core | (((x - 0x01010101) & ~x & 0x80808080) != 0 ? 0x80000000 : 0));
-          ++j;
+          // compacted without a branch: the slot is always written, kept only when a byte matched
+          store<u32>(candidates + (<usize>j << 2), core);
+          j += <u32>(((x - 0x01010101) & ~x & 0x80808080) != 0);
         }
       }
     }
     let sink: u64 = 0;
-    for (let q: u32 = 0; q < j; ++q) {
-      const c = load<u32>(candidates + (<usize>q << 2));
-      sink += load<u64>(select<usize>(stripe + (<usize>(c & 0x7fffffff) << 6), candidates, (c >> 31) != 0));
-    }
+    for (let q: u32 = 0; q < j; ++q) sink += load<u64>(stripe + (<usize>load<u32>(candidates + (<usize>q << 2)) << 6));
     store<u64>(sinkCell, load<u64>(sinkCell) + sink);
     for (let q: u32 = 0; q < j; ++q) {
-      const c = load<u32>(candidates + (<usize>q << 2));
-      if ((c >> 31) == 0) continue;
-      const core = c & 0x7fffffff;
+      const core = load<u32>(candidates + (<usize>q << 2));
       n += invalidateMatching(stripe + (<usize>core << 6), core, key, lpid);
     }
     return n;

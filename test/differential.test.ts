@@ -233,4 +233,46 @@ describe("engine ≡ reference", () => {
       { numRuns: RUNS },
     );
   });
+
+  test("wide machines with few holders (a tlbie reads only the holders' fingerprints) agree too", () => {
+    // 32–64 cores × SMT4, POWER7's 4 ways: the ops' cpus 0–23 sit on cores 0–5, so an LPID's holders
+    // are at most 6 cores — the engine's holder-mask path, not the full fingerprint scan
+    const wideArb = fc.record({
+      cores: fc.constantFrom(48, 64),
+      smt: fc.constant(4 as const),
+      tlbSets: fc.constantFrom(1, 2, 8),
+      tlbWays: fc.constant(4),
+      replacement: fc.constantFrom("lru" as const, "random" as const),
+      seed: fc.integer({ min: 0, max: 0xffffffff }),
+      hostPageShift: fc.constantFrom(12 as const, 16 as const),
+      hostMemoryBytes: fc.constant(64 * 2 ** 20),
+    });
+    // pages entered, translated on a few cpus (so that several cores hold them), some then tlbie'd
+    // from any cpu, between random ops
+    const pageArb = fc.record({
+      m: mappingArb, gpa: fc.integer({ min: 0, max: 63 }).map((k) => BigInt(k) << 12n),
+      cpus: fc.array(cpuArb, { minLength: 1, maxLength: 6 }), tlbie: fc.boolean(), from: cpuArb,
+    });
+    const opsArb = fc.tuple(fc.array(pageArb, { minLength: 4, maxLength: 24 }), fc.array(opArb, { maxLength: 20 })).map(([pages, noise]) => {
+      const ops: Op[] = [];
+      for (const p of pages) {
+        ops.push({ k: "enter", guest: 0, m: p.m, gpa: p.gpa, wimg: 0x10n, secondary: false, flags: 0n, ptexMode: 0, junkV: 0n, junkR: 0n, raw: false, cpu: p.cpus[0]!, problem: false });
+        for (const cpu of p.cpus) ops.push({ k: "translate", lpidPick: 0, m: p.m, store: false, cpu, badSlb: false });
+      }
+      ops.push(...noise);
+      for (const p of pages) if (p.tlbie) ops.push({ k: "tlbie", lpidPick: 0, m: p.m, cpu: p.from });
+      for (const p of pages) ops.push({ k: "translate", lpidPick: 0, m: p.m, store: false, cpu: p.cpus[0]!, badSlb: false });
+      return ops;
+    });
+    fc.assert(
+      fc.property(wideArb, opsArb, (cfg, ops) => {
+        const [a, b] = runBoth(cfg, ops);
+        for (let i = 0; i < Math.max(a.log.length, b.log.length); i++) {
+          expect(a.log[i], `op ${i}`).toEqual(b.log[i]);
+        }
+        expect(a.snapshot()).toEqual(b.snapshot());
+      }),
+      { numRuns: Math.max(20, Math.round(RUNS / 3)) },
+    );
+  });
 });

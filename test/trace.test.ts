@@ -593,7 +593,7 @@ describe("replayHcalls", () => {
           lines.push(formatResultLine(r));
           if (lines.length === stopAt) throw new Error("consumer stops");
         },
-      }).catch((e: unknown) => e as Error);
+      }).then(() => new Error("no error"), (e: unknown) => e as Error);
       return { lines, err };
     };
     const wasm = await replay("wasm");
