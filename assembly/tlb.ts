@@ -283,66 +283,81 @@ export function tlbielVa(core: u32, set: u32, key: u64, lpid: u32): u32 {
   return invalidateMatching(tlbLine(core, set), core, key, lpid);
 }
 
+/**
+ * The cores whose TLB line for (set, key, lpid) may hold it, into `candidates` in core order; their
+ * count. POWER7's 4 ways only: each holder's 4 fingerprint bytes (one u32) are read, and a holder is
+ * a candidate when one byte equals the VA's fingerprint (the entries decide). Compacted without a
+ * branch: every holder is written, the count advances only on a match. With holders on most cores
+ * (a guest everywhere) the set's whole fingerprint stripe is scanned 16 bytes at a time instead; a
+ * core that is no holder has no entry of the LPID, so a false match there removes nothing.
+ */
+function tlbieCandidates(set: u32, key: u64, lpid: u32): u32 {
+  const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
+  const fps = tlbFp + ((<usize>set * <usize>cores) << 2);
+  const fp = fingerprint(key, lpid);
+  const want = fp * 0x01010101;
+  let holders: u32 = 0;
+  for (let i: u32 = 0; i < maskWords; ++i) holders += <u32>popcnt(load<u64>(m + (<usize>i << 3)));
+  let j: u32 = 0;
+  if (holders * 8 > cores) {
+    const pat = i8x16.splat(<i8>fp);
+    const groups = cores >> 2;
+    for (let q: u32 = 0; q < groups; ++q) {
+      const eq = i8x16.eq(v128.load(fps + (<usize>q << 4)), pat);
+      if (!v128.any_true(eq)) continue;
+      let b = i8x16.bitmask(eq);
+      while (b != 0) {
+        const core = (q << 2) + (<u32>ctz(b) >> 2);
+        b &= ~(<u32>0xf << ((core & 3) << 2));
+        store<u32>(candidates + (<usize>j << 2), core);
+        ++j;
+      }
+    }
+    for (let core = groups << 2; core < cores; ++core) {
+      const x = load<u8>(fps + (<usize>core << 2)) == fp || load<u8>(fps + (<usize>core << 2), 1) == fp
+        || load<u8>(fps + (<usize>core << 2), 2) == fp || load<u8>(fps + (<usize>core << 2), 3) == fp;
+      store<u32>(candidates + (<usize>j << 2), core);
+      j += <u32>x;
+    }
+    return j;
+  }
+  for (let i: u32 = 0; i < maskWords; ++i) {
+    let bits = load<u64>(m + (<usize>i << 3));
+    while (bits != 0) {
+      const core = (i << 6) + <u32>ctz(bits);
+      bits &= bits - 1;
+      const x = load<u32>(fps + (<usize>core << 2)) ^ want; // a zero byte where the fingerprint is equal
+      store<u32>(candidates + (<usize>j << 2), core);
+      j += <u32>(((x - 0x01010101) & ~x & 0x80808080) != 0);
+    }
+  }
+  return j;
+}
+
+/** Load the TLB lines of the first `j` candidates together (many misses in flight); changes nothing. */
+function touchCandidates(set: u32, j: u32): void {
+  const stripe = tlb + ((<usize>set * <usize>cores) << 6);
+  let sink: u64 = 0;
+  for (let q: u32 = 0; q < j; ++q) sink += load<u64>(stripe + (<usize>load<u32>(candidates + (<usize>q << 2)) << 6));
+  store<u64>(sinkCell, load<u64>(sinkCell) + sink);
+}
+
 /** tlbie of one VA: reaches every core; only cores that hold entries of `lpid` are visited. */
 export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
   let n: u32 = 0;
-  const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
   if (tlbWays == 4) {
-    // POWER7: each holder's 4 fingerprint bytes (one u32) first; only a holder with a byte equal to
-    // the VA's fingerprint has its 64-byte line read (the match is then checked on the entries).
-    // 1: which holders may have it, written at fixed places (no chain through the loads); 2: their
-    // lines are loaded together; 3: the matches are removed in core order
+    // POWER7: the candidates (tlbieCandidates), their lines loaded together, then the matches removed
+    // in core order
+    const j = tlbieCandidates(set, key, lpid);
+    touchCandidates(set, j);
     const stripe = tlb + ((<usize>set * <usize>cores) << 6);
-    const fps = tlbFp + ((<usize>set * <usize>cores) << 2);
-    const fp = fingerprint(key, lpid);
-    const want = fp * 0x01010101;
-    let holders: u32 = 0;
-    for (let i: u32 = 0; i < maskWords; ++i) holders += <u32>popcnt(load<u64>(m + (<usize>i << 3)));
-    let j: u32 = 0;
-    if (holders * 8 > cores) {
-      // many holders (a guest everywhere): scan the whole stripe of fingerprints, 4 cores at a time;
-      // a core that is no holder has no entry of the LPID, so a false match there removes nothing
-      const pat = i8x16.splat(<i8>fp);
-      const groups = cores >> 2;
-      for (let q: u32 = 0; q < groups; ++q) {
-        const eq = i8x16.eq(v128.load(fps + (<usize>q << 4)), pat);
-        if (!v128.any_true(eq)) continue;
-        let b = i8x16.bitmask(eq);
-        while (b != 0) {
-          const core = (q << 2) + (<u32>ctz(b) >> 2);
-          b &= ~(<u32>0xf << ((core & 3) << 2));
-          store<u32>(candidates + (<usize>j << 2), core);
-          ++j;
-        }
-      }
-      for (let core = groups << 2; core < cores; ++core) {
-        const x = load<u8>(fps + (<usize>core << 2)) == fp || load<u8>(fps + (<usize>core << 2), 1) == fp
-          || load<u8>(fps + (<usize>core << 2), 2) == fp || load<u8>(fps + (<usize>core << 2), 3) == fp;
-        store<u32>(candidates + (<usize>j << 2), core);
-        j += <u32>x;
-      }
-    } else {
-      for (let i: u32 = 0; i < maskWords; ++i) {
-        let bits = load<u64>(m + (<usize>i << 3));
-        while (bits != 0) {
-          const core = (i << 6) + <u32>ctz(bits);
-          bits &= bits - 1;
-          const x = load<u32>(fps + (<usize>core << 2)) ^ want; // a zero byte where the fingerprint is equal
-          // compacted without a branch: the slot is always written, kept only when a byte matched
-          store<u32>(candidates + (<usize>j << 2), core);
-          j += <u32>(((x - 0x01010101) & ~x & 0x80808080) != 0);
-        }
-      }
-    }
-    let sink: u64 = 0;
-    for (let q: u32 = 0; q < j; ++q) sink += load<u64>(stripe + (<usize>load<u32>(candidates + (<usize>q << 2)) << 6));
-    store<u64>(sinkCell, load<u64>(sinkCell) + sink);
     for (let q: u32 = 0; q < j; ++q) {
       const core = load<u32>(candidates + (<usize>q << 2));
       n += invalidateMatching(stripe + (<usize>core << 6), core, key, lpid);
     }
     return n;
   }
+  const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
   for (let i: u32 = 0; i < maskWords; ++i) {
     let bits = load<u64>(m + (<usize>i << 3));
     while (bits != 0) {
