@@ -24,26 +24,19 @@ export interface Placement {
 }
 
 /**
- * mulberry32: a small, fast, well-distributed 32-bit generator. The state lives in an Int32Array:
- * a closure variable holding a uint32 above 2^30 is boxed as a heap number on every call (an
- * allocation per draw); the typed array keeps it unboxed. Same sequence as the textbook version
- * (test/scheduler.test.ts).
+ * mulberry32: a small, fast, well-distributed 32-bit generator, one draw per call (the stream of
+ * `Draws`, which fills a buffer with mulberry32Fill; test/scheduler.test.ts pins it to the textbook
+ * version).
  */
 export function mulberry32(seed: number): () => number {
-  const state = new Int32Array(1);
-  state[0] = seed;
-  return () => {
-    const a = (state[0] = (state[0]! + 0x6d2b79f5) | 0);
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const d = new Draws(seed);
+  return () => d.next();
 }
 
 /**
- * mulberry32's next `out.length - from` draws into out[from…], from state[0] (updated): the same
- * stream as mulberry32(seed) with state[0] = seed, for generators that read their draws from a
- * buffer (a draw returned by a call V8 does not inline is boxed, an allocation per draw).
+ * mulberry32's next `out.length - from` draws into out[from…], from state[0] (updated) — the one
+ * place its arithmetic is written. The state is an Int32Array: a closure variable holding a uint32
+ * above 2^30 would be boxed as a heap number at every step.
  */
 export function mulberry32Fill(state: Int32Array, out: Float64Array, from: number): void {
   let a = state[0]!;

@@ -141,21 +141,16 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   schedule();
   let guestCpus = sched.cpusOf(guest).length;
   let cpusOf = nPages.map((l) => sched.cpusOf(l.g));
-  // the core each vcore of the guest runs on (−1: none), as of the last scheduling change
-  const vcoreCore = new Int32Array(Math.ceil(run.vcpus / tpv));
   const refresh = () => {
     guestCpus = sched.cpusOf(guest).length;
     cpusOf = nPages.map((l) => sched.cpusOf(l.g));
-    for (let vc = 0; vc < vcoreCore.length; vc++) vcoreCore[vc] = sched.coreOf(guest, vc) ?? -1;
   };
-  refresh();
   let rr = 0;
 
   /** The cpu vcpu v runs on, placing its vcore first if it is not running. */
   const cpuOf = (v: number): number => {
     const vc = (v / tpv) | 0;
-    const core = vcoreCore[vc]!;
-    return (core >= 0 ? core : place(vc)) * T + (v % tpv);
+    return (sched.coreOf(guest, vc) ?? place(vc)) * T + (v % tpv);
   };
   /** Give vcore vc a core (a free one, else a neighbour's or another vcore's): the core. */
   const place = (vc: number): number => {
