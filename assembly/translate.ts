@@ -118,11 +118,14 @@ let readTranslations = false;
 // @ts-ignore: decorator
 @inline const LOOK_MIN_ORDER: u32 = 22;
 
-/** Load the 4 touch addresses (u32 @32..@44) of every op of the chunk: many loads in flight at once. */
-function touchAll(n: u32): void {
+/** Indices (in the chunk) of its hypercall ops, for the levels that only they need. */
+const hcallList: usize = memory.data(<i32>(CHUNK * 4), 16);
+
+/** Load the 4 touch addresses (u32 @32..@44) of the `n` hypercalls listed: many loads in flight at once. */
+function touchHcalls(n: u32): void {
   let sink: u64 = 0;
-  let d = decoded;
-  for (let j: u32 = 0; j < n; ++j, d += DEC_BYTES) {
+  for (let k: u32 = 0; k < n; ++k) {
+    const d = decoded + <usize>load<u32>(hcallList + (<usize>k << 2)) * DEC_BYTES;
     sink += <u64>load<u32>(<usize>load<u32>(d, 32)) + <u64>load<u32>(<usize>load<u32>(d, 36))
       + <u64>load<u32>(<usize>load<u32>(d, 40)) + <u64>load<u32>(<usize>load<u32>(d, 44));
   }
@@ -131,34 +134,32 @@ function touchAll(n: u32): void {
 
 /**
  * Read ahead the `n` ops from `o0` (see the file comment). Touches memory; changes nothing simulated.
- * Level by level: the lines an op needs first (TLB line → PTEG; HPTE, revmap entry, rmap word) are
- * loaded for the whole chunk together, then the lines those point at (the rmap ring neighbours of
- * an entry being removed, the ring an entry joins), each level in one tight loop.
+ * Level 1 decodes each translation and reads its TLB line at once (the lines of consecutive
+ * translations are independent loads, so many are in flight), noting the primary PTEG of each
+ * predicted miss; the PTEGs are then loaded together. Hypercalls are listed and read level by level
+ * (HPTE, revmap entry and rmap word; then the rmap ring neighbours of an entry being removed and
+ * the head of the ring an entry joins; then that ring's tail), each level in one tight loop.
  */
 export function lookahead(o0: usize, n: u32): void {
   lookTranslations = chunkMisses >= 2;
   chunkMisses = 0;
   const cpus = cores * smt;
-  let hcalls = false;
-  let touched = false;
   // translations are read ahead when their TLB lines are unlikely to be cached (a TLB of 1 MiB or
   // more: over 128 cores of POWER7's) or when they miss into large HPTs
   readTranslations = lookTranslations || ((<usize>tlbSets * <usize>cores * <usize>tlbWays) << 4) >= (1 << 20);
+  let nHcalls: u32 = 0;
+  let nMiss: u32 = 0;
+  let sink: u64 = 0;
   let o = o0;
   let d = decoded;
   // level 1
   for (let j: u32 = 0; j < n; ++j, o += OP_BYTES, d += DEC_BYTES) {
     const w0 = load<u64>(o);
     const opcode = <u32>w0 & 0xffff;
-    const cpu = <u32>(w0 >> 32) & 0xffff;
-    store<u32>(d, <u32>o, 32);
-    store<u32>(d, <u32>o, 36);
-    store<u64>(d, (<u64>o << 32) | <u64>o, 40);
-    store<u32>(d, 0, 48); // the op's guest descriptor, for the next levels (0: none)
     if (opcode == OP_TRANSLATE) {
       if (!readTranslations) continue;
-      touched = true;
-      // decoded once here, for the op itself; its TLB line is touched
+      // decoded once here, for the op itself; its TLB line is read
+      const cpu = <u32>(w0 >> 32) & 0xffff;
       const ok = decodeSlb(load<u64>(o, 16), load<u64>(o, 24), tlbSets);
       const lpid = <u32>load<u64>(o, 80);
       store<u64>(d, xKey);
@@ -166,7 +167,18 @@ export function lookahead(o0: usize, n: u32): void {
       store<u64>(d, xCmp, 16);
       store<u32>(d, xSet, 24);
       store<u32>(d, select<u32>(xShift, 0, ok & (lpid < lpidLimit)), 28);
-      store<u32>(d, <u32>tlbLine(select<u32>(cpu, 0, cpu < cpus) >> smtShift, xSet), 32);
+      const line = tlbLine(select<u32>(cpu, 0, cpu < cpus) >> smtShift, xSet);
+      if (!lookTranslations) {
+        sink += load<u64>(line);
+        continue;
+      }
+      // predicted miss (no way's tag is the key): its primary PTEG goes to a dense list
+      const key = xKey;
+      const miss = (load<u64>(line) != key) & (load<u64>(line, 16) != key) & (load<u64>(line, 32) != key) & (load<u64>(line, 48) != key);
+      const s = load<u32>(lpidGuest + (<usize>select<u32>(lpid, 0, lpid < lpidLimit) << 2));
+      const g = guestDesc(select<u32>(s - 1, 0, s != 0));
+      store<u32>(missList + (<usize>nMiss << 2), load<u32>(g, G_HPT) + ((<u32>xHash & load<u32>(g, G_HTAB_MASK)) << 7));
+      nMiss += <u32>miss;
       continue;
     }
     if (opcode == OP_H_REMOVE || opcode == OP_H_PROTECT || opcode == OP_H_READ || opcode == OP_H_ENTER) {
@@ -176,7 +188,8 @@ export function lookahead(o0: usize, n: u32): void {
       const npte = <u64>load<u32>(g, G_NPTE);
       const ptex = load<u64>(o, 24);
       if (ptex >= npte) continue;
-      hcalls = true;
+      store<u32>(hcallList + (<usize>nHcalls << 2), j);
+      ++nHcalls;
       store<u32>(d, <u32>g, 48);
       const hpt = <usize>load<u32>(g, G_HPT);
       const rev = <usize>load<u32>(g, G_REVMAP);
@@ -195,36 +208,22 @@ export function lookahead(o0: usize, n: u32): void {
       const e = <usize>ptex << 4;
       store<u32>(d, <u32>(hpt + e), 32);
       store<u32>(d, <u32>(rev + e), 36);
+      store<u64>(d, (<u64>o << 32) | <u64>o, 40);
     }
   }
-  if (!(touched || hcalls)) return;
-  touchAll(n);
-  if (!(hcalls || lookTranslations)) return;
-  // level 2: a predicted TLB miss's primary PTEG; a removed entry's ring neighbours; an entered
-  // page's ring head
-  let nMiss: u32 = 0;
-  o = o0;
-  d = decoded;
-  for (let j: u32 = 0; j < n; ++j, o += OP_BYTES, d += DEC_BYTES) {
+  if (nMiss != 0) {
+    for (let k: u32 = 0; k < nMiss; ++k) sink += <u64>load<u32>(<usize>load<u32>(missList + (<usize>k << 2)));
+  }
+  store<u64>(sinkCell, load<u64>(sinkCell) + sink);
+  if (nHcalls == 0) return;
+  touchHcalls(nHcalls);
+  // level 2: a removed entry's ring neighbours; an entered page's ring head
+  for (let k: u32 = 0; k < nHcalls; ++k) {
+    const j = load<u32>(hcallList + (<usize>k << 2));
+    o = o0 + <usize>j * OP_BYTES;
+    d = decoded + <usize>j * DEC_BYTES;
     const opcode = <u32>load<u64>(o) & 0xffff;
-    if (opcode == OP_TRANSLATE) {
-      const line = <usize>load<u32>(d, 32);
-      store<u32>(d, <u32>o, 32);
-      if (!lookTranslations || line == o) continue;
-      const key = load<u64>(d);
-      const lpid = <u32>load<u64>(o, 80);
-      // predicted miss (no way's tag is the key): the primary PTEG
-      const miss = (load<u64>(line) != key) & (load<u64>(line, 16) != key) & (load<u64>(line, 32) != key) & (load<u64>(line, 48) != key);
-      const s = load<u32>(lpidGuest + (<usize>select<u32>(lpid, 0, lpid < lpidLimit) << 2));
-      const g = guestDesc(select<u32>(s - 1, 0, s != 0));
-      const pteg = <usize>load<u32>(g, G_HPT) + (<usize>(<u32>load<u64>(d, 8) & load<u32>(g, G_HTAB_MASK)) << 7);
-      // the misses' PTEGs go to a dense list (the lines compared are cached: no long chain)
-      store<u32>(missList + (<usize>nMiss << 2), <u32>pteg);
-      nMiss += <u32>miss;
-      continue;
-    }
     const g = <usize>load<u32>(d, 48);
-    if (g == 0) continue;
     const npte = <u64>load<u32>(g, G_NPTE);
     const rev = <usize>load<u32>(g, G_REVMAP);
     const rp = <usize>load<u32>(d, 44);
@@ -247,28 +246,22 @@ export function lookahead(o0: usize, n: u32): void {
       store<u32>(d, <u32>select<usize>(<usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3), o, ok), 40);
     }
   }
-  if (nMiss != 0) {
-    let sink: u64 = 0;
-    for (let k: u32 = 0; k < nMiss; ++k) sink += <u64>load<u32>(<usize>load<u32>(missList + (<usize>k << 2)));
-    store<u64>(sinkCell, load<u64>(sinkCell) + sink);
-  }
-  if (!hcalls) return;
-  touchAll(n);
+  touchHcalls(nHcalls);
   // level 3: the tail of the ring an entry joins (the head's back)
-  o = o0;
-  d = decoded;
-  for (let j: u32 = 0; j < n; ++j, o += OP_BYTES, d += DEC_BYTES) {
+  for (let k: u32 = 0; k < nHcalls; ++k) {
+    const j = load<u32>(hcallList + (<usize>k << 2));
+    o = o0 + <usize>j * OP_BYTES;
+    d = decoded + <usize>j * DEC_BYTES;
     const g = <usize>load<u32>(d, 48);
     const h = <usize>load<u32>(d, 32);
-    if (g == 0 || (<u32>load<u64>(o) & 0xffff) != OP_H_ENTER || h == o) {
-      store<u32>(d, <u32>o, 32);
-      continue;
-    }
+    store<u64>(d, (<u64>o << 32) | <u64>o, 32);
+    store<u64>(d, (<u64>o << 32) | <u64>o, 40);
+    if ((<u32>load<u64>(o) & 0xffff) != OP_H_ENTER || h == o) continue;
     const tail = <u64>load<u32>(h, 12);
     const rev = <usize>load<u32>(g, G_REVMAP);
     store<u32>(d, <u32>select<usize>(rev + (<usize>tail << 4), o, tail < <u64>load<u32>(g, G_NPTE)), 32);
   }
-  touchAll(n);
+  touchHcalls(nHcalls);
 }
 
 // ───────────────────────────── translate ─────────────────────────────
@@ -277,7 +270,8 @@ export function lookahead(o0: usize, n: u32): void {
  * Translate for op `o`, the `j`-th of its chunk (docs/semantics.md, "Translation"; docs/kvm-model.md,
  * "Detector"): r3 = XLATE_*, word 5 = real address, word 6 = the detector's verdict on a hit.
  */
-export function translateOp(o: usize, cpu: u32, j: u32): void {
+// @ts-ignore: decorator
+@inline export function translateOp(o: usize, cpu: u32, j: u32): void {
   const d = decoded + <usize>j * DEC_BYTES;
   const lpid = <u32>load<u64>(o, 80);
   let key: u64, set: u32, shift: u32;
