@@ -351,9 +351,23 @@ export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
     const j = tlbieCandidates(set, key, lpid);
     touchCandidates(set, j);
     const stripe = tlb + ((<usize>set * <usize>cores) << 6);
+    const k1 = <u64>lpid << LPID_SHIFT;
     for (let q: u32 = 0; q < j; ++q) {
       const core = load<u32>(candidates + (<usize>q << 2));
-      n += invalidateMatching(stripe + (<usize>core << 6), core, key, lpid);
+      const line = stripe + (<usize>core << 6);
+      // the 4 ways compared at once (a candidate's fingerprint match is rarely false)
+      let hits = (<u32>(load<u64>(line) == key) & <u32>((load<u64>(line, 8) & W1_LPID) == k1))
+        | ((<u32>(load<u64>(line, 16) == key) & <u32>((load<u64>(line, 24) & W1_LPID) == k1)) << 1)
+        | ((<u32>(load<u64>(line, 32) == key) & <u32>((load<u64>(line, 40) & W1_LPID) == k1)) << 2)
+        | ((<u32>(load<u64>(line, 48) == key) & <u32>((load<u64>(line, 56) & W1_LPID) == k1)) << 3);
+      while (hits != 0) {
+        const e = line + (<usize>ctz(hits) << 4);
+        hits &= hits - 1;
+        store<u64>(e, 0);
+        store<u8>(fpOf(e), 0);
+        holderDec(lpid, core);
+        ++n;
+      }
     }
     return n;
   }
