@@ -78,6 +78,18 @@ describe("workload pieces", () => {
     counts.forEach((c, i) => expect(Math.abs(c / n - 1 / (i + 1) / h)).toBeLessThan(0.006));
   });
 
+  it("a shared Zipf sampler draws what a fresh one draws", () => {
+    const shared = ZipfSampler.of(300, 0.9);
+    expect(ZipfSampler.of(300, 0.9)).toBe(shared);
+    expect(ZipfSampler.of(300, 0.8)).not.toBe(shared);
+    const fresh = new ZipfSampler(300, 0.9);
+    const r = mulberry32(11);
+    for (let i = 0; i < 5000; i++) {
+      const u = r(), v = r();
+      expect(shared.draw(u, v)).toBe(fresh.draw(u, v));
+    }
+  });
+
   it("a point's counters add up and the engine refuses none of the generator's hcalls", () => {
     const [p] = expandStudy(small()).filter((x) => x.params.cores === 4 && x.params.shape === "4 vcores" && x.params.policy === "deferred-va");
     const r = runPoint(p!);

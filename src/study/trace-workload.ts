@@ -103,8 +103,8 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   const neighbours: Guest[] = [];
   for (let i = 1; i < run.guests; i++) neighbours.push(m.createGuest({ ramBytes: NEIGHBOUR_RAM, hptOrder: 18, vcpus: 1, policy }));
   const nPages = neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES));
-  const nZipf = new ZipfSampler(NEIGHBOUR_PAGES, w.zipf);
-  const recency = new ZipfSampler(tw.revisitWindow, tw.locality);
+  const nZipf = ZipfSampler.of(NEIGHBOUR_PAGES, w.zipf);
+  const recency = ZipfSampler.of(tw.revisitWindow, tw.locality);
 
   const sched = new Scheduler(m, [guest, ...neighbours], { seed: (run.seed ^ 0x5bd1e995) >>> 0, migrationRate: run.migrationRate, preemptRate: w.preemptRate, exitRate: w.exitRate });
   const ow = new OpWriter(m, run.batchOps);

@@ -153,6 +153,18 @@ export function hostPressure(ow: OpWriter, guestSlot: number, samples: number, s
 
 /** Walker's alias method over a Zipf(s) distribution of n items: O(1) per draw. */
 export class ZipfSampler {
+  static readonly #made = new Map<string, ZipfSampler>();
+  /** The sampler of (n, s), built once per process (it has no state: every point of a shape shares it). */
+  static of(n: number, s: number): ZipfSampler {
+    const key = `${n}/${s}`;
+    let z = ZipfSampler.#made.get(key);
+    if (!z) {
+      if (ZipfSampler.#made.size >= 64) ZipfSampler.#made.clear();
+      z = new ZipfSampler(n, s);
+      ZipfSampler.#made.set(key, z);
+    }
+    return z;
+  }
   readonly #prob: Float64Array;
   readonly #alias: Int32Array;
   constructor(n: number, s: number) {
@@ -341,8 +353,8 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
   const neighbours: Guest[] = [];
   for (let i = 1; i < run.guests; i++) neighbours.push(m.createGuest({ ramBytes: NEIGHBOUR_RAM, hptOrder: 18, vcpus: 1, policy }));
   const loads = [new GuestPages(guest, 0x100, w.processes, w.pagesPerProcess), ...neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES))];
-  const zipf = new ZipfSampler(loads[0]!.n, w.zipf);
-  const nZipf = new ZipfSampler(NEIGHBOUR_PAGES, w.zipf);
+  const zipf = ZipfSampler.of(loads[0]!.n, w.zipf);
+  const nZipf = ZipfSampler.of(NEIGHBOUR_PAGES, w.zipf);
   // hot ranks spread over the processes
   const perm = new Int32Array(loads[0]!.n).map((_, i) => i);
   for (let i = perm.length - 1; i > 0; i--) {
