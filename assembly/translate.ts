@@ -174,11 +174,12 @@ export function lookahead(o0: usize, n: u32): void {
       }
       // predicted miss (no way's tag is the key): its primary PTEG goes to a dense list
       const key = xKey;
-      const miss = (load<u64>(line) != key) & (load<u64>(line, 16) != key) & (load<u64>(line, 32) != key) & (load<u64>(line, 48) != key);
-      const s = load<u32>(lpidGuest + (<usize>select<u32>(lpid, 0, lpid < lpidLimit) << 2));
-      const g = guestDesc(select<u32>(s - 1, 0, s != 0));
-      store<u32>(missList + (<usize>nMiss << 2), load<u32>(g, G_HPT) + ((<u32>xHash & load<u32>(g, G_HTAB_MASK)) << 7));
-      nMiss += <u32>miss;
+      if ((load<u64>(line) != key) & (load<u64>(line, 16) != key) & (load<u64>(line, 32) != key) & (load<u64>(line, 48) != key)) {
+        const s = load<u32>(lpidGuest + (<usize>select<u32>(lpid, 0, lpid < lpidLimit) << 2));
+        const g = guestDesc(select<u32>(s - 1, 0, s != 0));
+        store<u32>(missList + (<usize>nMiss << 2), load<u32>(g, G_HPT) + ((<u32>xHash & load<u32>(g, G_HTAB_MASK)) << 7));
+        ++nMiss;
+      }
       continue;
     }
     if (opcode == OP_H_REMOVE || opcode == OP_H_PROTECT || opcode == OP_H_READ || opcode == OP_H_ENTER) {
