@@ -10,7 +10,7 @@ import {
 } from "./layout";
 import {
   attachHeader, header, ops, cores, smt, smtShift, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, bump, lpidGuest,
-  frameOwner, hostFrames,
+  hostFrames, frameTake, frameFree, lowestFreeFrame, frameBitmapInit,
 } from "./machine";
 import { decodeSlb, xKey, xSet, HPTE_V_HPTE_DIRTY } from "./hpt";
 import { tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
@@ -34,8 +34,9 @@ export function attach(base: usize): void {
 /** One-time machine setup after the header is written: TLB ranks, free frame count. */
 export function initMachine(): void {
   tlbReset();
+  frameBitmapInit();
   // frame 0 belongs to the host kernel: KVM's H_ENTER reads pa == 0 as "not present"
-  store<u32>(frameOwner, FRAME_HOST);
+  frameTake(0, FRAME_HOST);
   store<u32>(header, hostFrames - 1, H_FREE_FRAMES);
 }
 
@@ -68,10 +69,9 @@ function guestInit(g: usize, slot: u32): u64 {
     const free = load<u32>(header, H_FREE_FRAMES);
     if (free < pages) return OP_REJECTED;
     const owner = load<u32>(g, G_INSTANCE);
-    let f: u32 = 0;
     for (let gfn: u32 = 0; gfn < pages; ++gfn) {
-      while (load<u32>(frameOwner + (<usize>f << 2)) != 0) ++f; // lowest free frame first
-      store<u32>(frameOwner + (<usize>f << 2), owner);
+      const f = lowestFreeFrame(); // free >= pages: there is one
+      frameTake(f, owner);
       store<u32>(frames + (<usize>gfn << 2), f);
       ++taken;
     }
@@ -94,7 +94,7 @@ function guestDestroy(g: usize, cpu: u32): u64 {
     for (let gfn: u32 = 0; gfn < pages; ++gfn) {
       const f = load<u32>(frames + (<usize>gfn << 2));
       if (f == NO_FRAME) continue;
-      store<u32>(frameOwner + (<usize>f << 2), 0);
+      frameFree(f);
       store<u32>(frames + (<usize>gfn << 2), NO_FRAME);
       ++freed;
     }

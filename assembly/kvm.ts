@@ -26,7 +26,7 @@ import {
 } from "./layout";
 import {
   header, cores, smt, smtShift, tlbSets, maskWords, cpuTab, coreTab, costs, viol, violSlots, stats, hostPageShift, fabricCal,
-  hostFrames, frameOwner, guestDesc, guestStatsOf, bump,
+  hostFrames, frameOwner, guestDesc, guestStatsOf, bump, frameTake, frameFree, lowestFreeFrame,
 } from "./machine";
 import { W1_RPN, W1_STALE, provOf, tlbieVa, tlbielVa, markStale, markStaleLpid, flushLpidOnCore, flushCore } from "./tlb";
 import {
@@ -567,15 +567,11 @@ export function hptReset(g: usize, cpu: u32): u64 {
 export function takeFrame(owner: u32): u32 {
   const free = load<u32>(header, H_FREE_FRAMES);
   if (free == 0) return NO_FRAME;
-  for (let f: u32 = 0; f < hostFrames; ++f) {
-    const p = frameOwner + (<usize>f << 2);
-    if (load<u32>(p) == 0) {
-      store<u32>(p, owner);
-      store<u32>(header, free - 1, H_FREE_FRAMES);
-      return f;
-    }
-  }
-  return NO_FRAME;
+  const f = lowestFreeFrame();
+  if (f == NO_FRAME) return NO_FRAME;
+  frameTake(f, owner);
+  store<u32>(header, free - 1, H_FREE_FRAMES);
+  return f;
 }
 
 /**
@@ -626,7 +622,7 @@ export function pageOut(g: usize, cpu: u32, gfn: u64): u64 {
   }
   store<u64>(rp, rmap);
   if (load<u32>(g, G_DEFER_COUNT) != 0) drainDeferred(cpu, g, gs, <u32>gfn);
-  store<u32>(frameOwner + (<usize>frame << 2), 0);
+  frameFree(frame);
   store<u32>(fp, NO_FRAME);
   store<u32>(header, load<u32>(header, H_FREE_FRAMES) + 1, H_FREE_FRAMES);
   bump(STAT_PAGE_OUTS, gs);

@@ -14,6 +14,9 @@
 //   │ lpid core mask      │ lpidLimit × maskWords × u64                │ engine       │
 //   │ lpid core count     │ lpidLimit × cores × u32 (entries held)     │ engine       │
 //   │ frame owner         │ hostFrames × u32 (guest instance, 0 free)  │ engine       │
+//   │ frames in use       │ ⌈hostFrames/64⌉ × u64: bit f = frame f's   │ engine       │
+//   │                     │ owner ≠ 0 (bits past the last frame set):  │              │
+//   │                     │ the lowest free frame, 64 at a time        │              │
 //   │ TLB (set-major)     │ sets × cores × ways × TLBE_BYTES           │ engine       │
 //   │ TLB provenance      │ sets × cores × ways × u64 (why stale)      │ engine       │
 //   │ TLB fingerprints    │ sets × cores × ways × u8 (tag hash, 0 =    │ engine       │
@@ -142,6 +145,12 @@
 /** u64: simulated time at which the tlbie fabric is free again. */
 // @ts-ignore: decorator
 @inline export const H_FABRIC_FREE: u32 = 128;
+/** The frames-in-use bitmap (⌈hostFrames/64⌉ × u64). */
+// @ts-ignore: decorator
+@inline export const H_FRAME_USED: u32 = 136;
+/** u32, engine: every bitmap word below this index is full (where the lowest-free search starts). */
+// @ts-ignore: decorator
+@inline export const H_FRAME_HINT: u32 = 140;
 /** The cost table: COST_COUNT u32 entries (cycles), K_* index. */
 // @ts-ignore: decorator
 @inline export const H_COSTS: u32 = 160;

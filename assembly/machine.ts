@@ -3,7 +3,7 @@ import {
   H_CORES, H_SMT, H_TLB_SETS, H_TLB_WAYS, H_REPLACEMENT, H_LPID_LIMIT, H_HOST_PAGE_SHIFT, H_HOST_FRAMES,
   H_STATS, H_GUESTS, H_GUEST_STATS, H_OPS, H_OP_SLOTS, H_LPID_GUEST, H_LPID_MASK, H_LPID_COUNT,
   H_FRAME_OWNER, H_TLB, H_MASK_WORDS, GUEST_BYTES, STATS_BYTES, H_MAX_GUESTS, H_PROV, H_CPUS, H_CORE_TAB,
-  H_VIOL, H_VIOL_SLOTS, H_COSTS, H_FABRIC_CAL,
+  H_VIOL, H_VIOL_SLOTS, H_COSTS, H_FABRIC_CAL, H_FRAME_USED, H_FRAME_HINT, NO_FRAME,
 } from "./layout";
 
 export let header: usize = 0;
@@ -26,6 +26,7 @@ export let lpidGuest: usize = 0;
 export let lpidMask: usize = 0;
 export let lpidCount: usize = 0;
 export let frameOwner: usize = 0;
+export let frameUsed: usize = 0;
 export let tlb: usize = 0;
 export let maskWords: u32 = 0;
 export let prov: usize = 0;
@@ -60,6 +61,7 @@ export function attachHeader(base: usize): void {
   lpidMask = <usize>load<u32>(base, H_LPID_MASK);
   lpidCount = <usize>load<u32>(base, H_LPID_COUNT);
   frameOwner = <usize>load<u32>(base, H_FRAME_OWNER);
+  frameUsed = <usize>load<u32>(base, H_FRAME_USED);
   tlb = <usize>load<u32>(base, H_TLB);
   maskWords = load<u32>(base, H_MASK_WORDS);
   prov = <usize>load<u32>(base, H_PROV);
@@ -70,6 +72,45 @@ export function attachHeader(base: usize): void {
   violSlots = load<u32>(base, H_VIOL_SLOTS);
   costs = base + H_COSTS;
   fabricCal = <usize>load<u32>(base, H_FABRIC_CAL);
+}
+
+// ───────────────────────────── host frames ─────────────────────────────
+// A frame's owner word (0 = free) and its bit in the frames-in-use bitmap change together, here.
+
+/** Give host frame `f` to `owner` (a guest instance, or FRAME_HOST). */
+export function frameTake(f: u32, owner: u32): void {
+  store<u32>(frameOwner + (<usize>f << 2), owner);
+  const w = frameUsed + (<usize>(f >> 6) << 3);
+  store<u64>(w, load<u64>(w) | (<u64>1 << <u64>(f & 63)));
+}
+
+/** Free host frame `f`. */
+export function frameFree(f: u32): void {
+  store<u32>(frameOwner + (<usize>f << 2), 0);
+  const w = frameUsed + (<usize>(f >> 6) << 3);
+  store<u64>(w, load<u64>(w) & ~(<u64>1 << <u64>(f & 63)));
+  if ((f >> 6) < load<u32>(header, H_FRAME_HINT)) store<u32>(header, f >> 6, H_FRAME_HINT);
+}
+
+/** The lowest free host frame (not taken), or NO_FRAME: 64 frames a step, from the first word not known full. */
+export function lowestFreeFrame(): u32 {
+  const words = (hostFrames + 63) >> 6;
+  for (let i = load<u32>(header, H_FRAME_HINT); i < words; ++i) {
+    const w = load<u64>(frameUsed + (<usize>i << 3));
+    if (w != 0xffffffffffffffff) {
+      store<u32>(header, i, H_FRAME_HINT);
+      return (i << 6) + <u32>ctz(~w);
+    }
+  }
+  store<u32>(header, words, H_FRAME_HINT);
+  return NO_FRAME;
+}
+
+/** A fresh machine's bitmap: the bits past the last frame are set (never free). */
+export function frameBitmapInit(): void {
+  const spare = hostFrames & 63;
+  if (spare != 0) store<u64>(frameUsed + (<usize>(hostFrames >> 6) << 3), ~((<u64>1 << <u64>spare) - 1));
+  store<u32>(header, 0, H_FRAME_HINT);
 }
 
 /** Descriptor address of guest slot `slot`. */

@@ -1,11 +1,13 @@
 // The engine's accelerators are derived from the simulated state and must always agree with it:
 // the TLB fingerprints (one byte per entry: 0 when invalid, else the hash of its tag and LPID), and
-// the per-LPID holder counts and core masks (exact on fill, eviction and flush). Checked after study
-// points of every policy and after random machine ops.
+// the per-LPID holder counts and core masks (exact on fill, eviction and flush), and the host's
+// frames-in-use bitmap (bit f set exactly when frame f has an owner; every word below the search
+// hint full). Checked after study points of every policy and after random machine ops.
 import { describe, expect, test } from "vitest";
-import { Machine } from "../src/engine/machine.js";
+import { Machine, KvmOpError } from "../src/engine/machine.js";
 import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
 import { makeHpte, H_AVPN } from "../src/hpte.js";
+import { H } from "../src/engine/layout.js";
 
 /** tlb.ts `fingerprint`: a byte in 1..255 from the tag word and the LPID. */
 function fingerprint(key: bigint, lpid: number): number {
@@ -49,6 +51,19 @@ function checkAccelerators(m: Machine): void {
       expect(bit, `LPID ${lpid} core ${core} mask bit`).toBe(n > 0 ? 1n : 0n);
     }
   }
+  // frames in use: one bit per frame, set past the last frame; the hint's words are full
+  const used = region("frameUsed").offset / 8;
+  const words = Math.ceil(p.hostFrames / 64);
+  let wrong = 0;
+  for (let f = 0; f < words * 64; f++) {
+    const bit = (u64[used + (f >> 6)]! >> BigInt(f & 63)) & 1n;
+    const want = f >= p.hostFrames || m.frameOwner(f) !== 0 ? 1n : 0n;
+    if (bit !== want) wrong++;
+  }
+  expect(wrong, "frames-in-use bits that disagree with the owners").toBe(0);
+  const hint = u32[(p.header + H.FRAME_HINT) / 4]!;
+  expect(hint).toBeLessThanOrEqual(words);
+  for (let i = 0; i < hint; i++) expect(u64[used + i], `bitmap word ${i} below the hint`).toBe(0xffffffffffffffffn);
 }
 
 const point = (over: Partial<PointRun>): PointRun => ({
@@ -96,6 +111,11 @@ describe("accelerators agree with the simulated state", () => {
       for (let s = 0; s < 8; s += 3) m.tlbielSet(rnd(8), s, s % 2 ? "all" : guests[0]!.lpid);
       const g = guests[rnd(guests.length)]!;
       for (let k = 0; k < 8; k++) g.hRemove(H_AVPN, BigInt(k), 0n);
+      // host paging: frames freed in the middle and taken back lowest first
+      // (a page already out, or already in, is refused: KvmOpError)
+      const refusedOk = (f: () => unknown) => { try { f(); } catch (e) { if (!(e instanceof KvmOpError)) throw e; } };
+      for (let k = 0; k < 6; k++) refusedOk(() => g.pageOut(rnd(64), rnd(8)));
+      for (let k = 0; k < 3; k++) refusedOk(() => g.pageIn(rnd(64)));
       if (round % 5 === 4) {
         m.destroyGuest(guests[1]!.lpid);
         guests = [guests[0]!, m.createGuest({ ramBytes: 2 ** 22, hptOrder: 18 })];

@@ -45,6 +45,8 @@ function withOpHashing<T>(h: Hash, f: () => T): T {
  * address fields zeroed, and each live guest's HPT, revmap, rmap, frame table and KVM tables.
  */
 const HEADER_VALUES: [number, number][] = [[0, 48], [64, 68], [88, 96], [120, 124], [128, 256]];
+/** Header bytes of accelerators (the frames-in-use bitmap's address and search hint), hashed as zeros. */
+const HEADER_ACCEL: [number, number] = [136, 144];
 const DESC_ADDRESSES = [G.HPT, G.REVMAP, G.RMAP, G.FRAMES, G.VCPU_TAB, G.VCORE_TAB, G.NEED_FLUSH, G.LAST_VCPU, G.DEFER];
 function stateDigest(m: Machine): string {
   const h = createHash("sha256");
@@ -52,9 +54,13 @@ function stateDigest(m: Machine): string {
   const p = m.plan;
   const bytes = (off: number, len: number) => new Uint8Array(buf, off, len);
   const u32 = new Uint32Array(buf);
-  for (const [a, b] of HEADER_VALUES) h.update(bytes(p.header + a, b - a));
+  for (const [a, b] of HEADER_VALUES) {
+    const v = new Uint8Array(bytes(p.header + a, b - a));
+    if (a <= HEADER_ACCEL[0] && HEADER_ACCEL[1] <= b) v.fill(0, HEADER_ACCEL[0] - a, HEADER_ACCEL[1] - a);
+    h.update(v);
+  }
   for (const r of p.regions) {
-    if (r.name === "header" || r.name === "tlbFp") continue; // accelerators, not state
+    if (r.name === "header" || r.name === "tlbFp" || r.name === "frameUsed") continue; // accelerators, not state
     h.update(r.name);
     if (r.name !== "guests") { h.update(bytes(r.offset, r.bytes)); continue; }
     for (let slot = 0; slot < p.maxGuests; slot++) {

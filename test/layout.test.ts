@@ -52,7 +52,7 @@ describe("memory layout: assembly/layout.ts and its host mirror agree", () => {
 describe("planLayout", () => {
   test("regions are disjoint, 64-byte aligned and in the documented order", () => {
     const plan = L.planLayout(resolveMachineConfig({ cores: 1024, smt: 4 }), 4096);
-    expect(plan.regions.map((r) => r.name)).toEqual(["header", "stats", "guests", "guestStats", "ops", "lpidGuest", "lpidMask", "lpidCount", "frameOwner", "tlb", "prov", "tlbFp", "cpuTab", "coreTab", "viol", "fabricCal"]);
+    expect(plan.regions.map((r) => r.name)).toEqual(["header", "stats", "guests", "guestStats", "ops", "lpidGuest", "lpidMask", "lpidCount", "frameOwner", "frameUsed", "tlb", "prov", "tlbFp", "cpuTab", "coreTab", "viol", "fabricCal"]);
     for (let i = 1; i < plan.regions.length; i++) {
       const a = plan.regions[i - 1]!, b = plan.regions[i]!;
       expect(b.offset % 64).toBe(0);

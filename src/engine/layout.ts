@@ -23,7 +23,7 @@ export const H = {
   LPID_LIMIT: 32, MAX_GUESTS: 36, HOST_PAGE_SHIFT: 40, HOST_FRAMES: 44, STATS: 48, GUESTS: 52,
   GUEST_STATS: 56, OPS: 60, OP_SLOTS: 64, LPID_GUEST: 68, LPID_MASK: 72, LPID_COUNT: 76,
   FRAME_OWNER: 80, TLB: 84, MASK_WORDS: 88, FREE_FRAMES: 92, ARENA: 96, ARENA_END: 100,
-  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, COSTS: 160,
+  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, COSTS: 160,
 } as const;
 
 /** Cost table entries (u32 cycles at header + H.COSTS + 4·index). */
@@ -114,6 +114,8 @@ export interface LayoutPlan {
   lpidMask: number;
   lpidCount: number;
   frameOwner: number;
+  /** Frames-in-use bitmap (bit f: frame f has an owner). */
+  frameUsed: number;
   tlb: number;
   prov: number;
   cpuTab: number;
@@ -185,6 +187,7 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     ["lpidMask", lpidLimit * maskWords * 8],
     ["lpidCount", lpidLimit * cfg.cores * 4],
     ["frameOwner", hostFrames * 4],
+    ["frameUsed", Math.ceil(hostFrames / 64) * 8],
     ["tlb", cfg.tlbSets * cfg.cores * cfg.tlbWays * TLBE_BYTES],
     ["prov", cfg.tlbSets * cfg.cores * cfg.tlbWays * 8],
     ["tlbFp", cfg.tlbSets * cfg.cores * cfg.tlbWays], // must follow prov directly (the engine finds it there)
@@ -204,7 +207,7 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
   return {
     base, header: off("header"), stats: off("stats"), guests: off("guests"), guestStats: off("guestStats"),
     ops: off("ops"), opSlots, lpidGuest: off("lpidGuest"), lpidMask: off("lpidMask"), lpidCount: off("lpidCount"),
-    frameOwner: off("frameOwner"), tlb: off("tlb"), prov: off("prov"), cpuTab: off("cpuTab"), coreTab: off("coreTab"),
+    frameOwner: off("frameOwner"), frameUsed: off("frameUsed"), tlb: off("tlb"), prov: off("prov"), cpuTab: off("cpuTab"), coreTab: off("coreTab"),
     viol: off("viol"), violSlots: cfg.violationRecords, fabricCal: off("fabricCal"), arena, maskWords, maxGuests, lpidLimit, hostFrames,
     fixedBytes: arena - base, regions,
   };

@@ -293,6 +293,7 @@ export class Machine implements SimMachine {
     set(H.LPID_MASK, p.lpidMask);
     set(H.LPID_COUNT, p.lpidCount);
     set(H.FRAME_OWNER, p.frameOwner);
+    set(H.FRAME_USED, p.frameUsed);
     set(H.TLB, p.tlb);
     set(H.MASK_WORDS, p.maskWords);
     set(H.ARENA, p.arena);
