@@ -26,6 +26,11 @@ export function layoutBase(): usize {
   return (__heap_base + 4095) & ~(<usize>4095);
 }
 
+/** Zero bytes [from, to) (the host's zeroing of a reused memory: one bulk memory.fill). */
+export function zeroRange(from: usize, to: usize): void {
+  memory.fill(from, 0, to - from);
+}
+
 /** Read the header the host wrote at `base`. */
 export function attach(base: usize): void {
   attachHeader(base);

@@ -13,6 +13,7 @@ export interface HptlabExports {
   attach(header: number): void;
   initMachine(): void;
   runBatch(count: number): number;
+  zeroRange(from: number, to: number): void;
 }
 
 /** An AssemblyScript abort inside the engine, turned into an error that names the operation. */
