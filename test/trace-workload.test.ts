@@ -7,7 +7,7 @@ import { gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { loadHcallProgram, hpteTouch, HC, type HcallProgram } from "../src/trace/hcall-program.js";
-import { runTraceWorkload, DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "../src/study/trace-workload.js";
+import { runTraceWorkload, slotIds, DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "../src/study/trace-workload.js";
 import { DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
 import { readHcallTrace } from "../src/trace/hcall-trace.js";
 import { replayHcalls } from "../src/trace/replay.js";
@@ -111,6 +111,36 @@ describe("compiled trace (loadHcallProgram)", () => {
 });
 
 describe("trace-driven workload", () => {
+  fcTest.prop([
+    fc.integer({ min: 8, max: 12 }),
+    fc.array(fc.tuple(fc.integer({ min: -1, max: 5000 }), fc.array(fc.integer({ min: -1, max: 5000 }), { minLength: 4, maxLength: 4 })), { minLength: 1, maxLength: 300 }),
+    fc.nat(),
+  ], { numRuns: 60 })("the generator's dense slot numbers: one per slot in the HPT, -1 for none, one shared number past it", (order, calls, tag) => {
+    const npte = 2 ** (order - 4);
+    const p = {
+      file: "t", digest: `prop-${tag}-${order}-${calls.length}`, calls: calls.length, hptOrder: order,
+      slot: Int32Array.from(calls, (c) => c[0]), bulkSlot: Int32Array.from(calls.flatMap((c) => c[1])),
+    };
+    const ids = slotIds(p);
+    const raw = [...p.slot, ...p.bulkSlot];
+    const got = [...ids.call, ...ids.bulk];
+    const valid = new Set(raw.filter((s) => s >= 0 && s < npte));
+    expect(ids.invalid).toBe(valid.size);
+    expect(ids.count).toBe(valid.size + 1);
+    const idOf = new Map<number, number>();
+    raw.forEach((s, k) => {
+      const d = got[k]!;
+      if (s < 0) expect(d).toBe(-1);
+      else if (s >= npte) expect(d).toBe(ids.invalid);
+      else {
+        expect(d).toBeGreaterThanOrEqual(0);
+        expect(d).toBeLessThan(ids.invalid);
+        if (idOf.has(s)) expect(d).toBe(idOf.get(s)); else idOf.set(s, d);
+      }
+    });
+    expect(new Set(idOf.values()).size).toBe(idOf.size); // distinct slots, distinct numbers
+  });
+
   it("every access derived from the trace finds its HPTE: no fault without after-unmap accesses", () => {
     const run = point({ pageOutsPerMop: 0 }, { afterUnmap: 0 });
     const { machine: m, guest, tally } = runTraceWorkload(run, slice);

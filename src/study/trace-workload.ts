@@ -80,6 +80,44 @@ const H_LOCAL_LO = 0x10000000;
 const H_AVPN_LO = 0x80000000;
 const H_ANDCOND_LO = 0x40000000;
 
+/**
+ * The HPT slots a program names, numbered densely: a real guest touches a few thousand of its
+ * 2^(order−4) slots (19,856 of 524,288 in data/traces/), so the generator's per-slot arrays stay in
+ * the caches. `call[i]`: the dense number of call i's slot (−1: none); `bulk[4i + j]`: request j of
+ * an H_BULK_REMOVE (−1: not a request). A ptex beyond the HPT (a guest's bad argument) gets `invalid`,
+ * one number shared by all such, which no entry ever occupies. Computed once per program and thread
+ * (keyed by the program's digest: a worker receives a new copy of the program object with each point).
+ */
+export interface SlotIds { call: Int32Array; bulk: Int32Array; count: number; invalid: number }
+const slotIdsOf = new Map<string, SlotIds>();
+
+export function slotIds(p: Pick<HcallProgram, "file" | "digest" | "calls" | "hptOrder" | "slot" | "bulkSlot">): SlotIds {
+  const key = `${p.file} ${p.digest} ${p.calls} ${p.hptOrder}`;
+  const known = slotIdsOf.get(key);
+  if (known) return known;
+  const npte = 2 ** (p.hptOrder - 4);
+  const id = new Map<number, number>();
+  const number = (s: number) => {
+    if (s < 0) return -1;
+    if (s >= npte) return -2;
+    let k = id.get(s);
+    if (k === undefined) id.set(s, (k = id.size));
+    return k;
+  };
+  const call = new Int32Array(p.calls);
+  const bulk = new Int32Array(p.calls * 4);
+  for (let i = 0; i < p.calls; i++) {
+    call[i] = number(p.slot[i]!);
+    for (let j = 0; j < 4; j++) bulk[i * 4 + j] = number(p.bulkSlot[i * 4 + j]!);
+  }
+  const invalid = id.size;
+  for (const a of [call, bulk]) for (let k = 0; k < a.length; k++) if (a[k] === -2) a[k] = invalid;
+  const ids: SlotIds = { call, bulk, count: invalid + 1, invalid };
+  if (slotIdsOf.size >= 8) slotIdsOf.clear();
+  slotIdsOf.set(key, ids);
+  return ids;
+}
+
 export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Machine; guest: Guest; tally: TraceTally } {
   const w = run.workload;
   const tw = run.traceWorkload ?? DEFAULT_TRACE_WORKLOAD;
@@ -115,11 +153,14 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
     traceCalls: 0, touches: 0, invalidations: 0, localEligible: 0, markedLocal: 0, splitRemoves: 0, afterUnmapTouches: 0, forcedPlacements: 0,
   };
 
-  // the guest's HPT slots as the generator sees them: generation (bumped when the entry goes), the
-  // vcpu that alone touched it since it was entered (−1 nobody, −2 several), how to reach it, its frame
-  const npte = 2 ** (p.hptOrder - 4);
-  const gen = new Uint32Array(npte);
-  const owner = new Int32Array(npte).fill(-1);
+  // the guest's HPT slots as the generator sees them (by dense number, slotIds): generation (bumped
+  // when the entry goes), the vcpu that alone touched it since it was entered (−1 nobody, −2 several;
+  // −3 for the number of out-of-range ptexes: never eligible for H_LOCAL)
+  const ids = slotIds(p);
+  const slotOf = ids.call;
+  const gen = new Uint32Array(ids.count);
+  const owner = new Int32Array(ids.count).fill(-1);
+  owner[ids.invalid] = -3;
   // host frames the guest has used (mapped at least once), in order of first use: what host reclaim
   // samples — the guest's resident memory; frames whose entries went look cold to kvm_age_rmapp
   const hostShift = m.config.hostPageShift;
@@ -269,7 +310,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
     if (due.length !== 0) {
       for (let k = 0; k < due.length; k += 2) {
         const e = due[k]!;
-        const s = p.slot[e]!;
+        const s = slotOf[e]!;
         if (gen[s] === due[k + 1]) { touch(v, cpu, e, s); remember(v, e, s); }
       }
       due.length = 0;
@@ -283,7 +324,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
     switch (kind) {
       case HC.ENTER: {
         hcallOp(OP.H_ENTER, cpu, i, flagsLo, 3);
-        const s = p.slot[i]!;
+        const s = slotOf[i]!;
         if (s >= 0) {
           gone(s); // a new entry in the slot: a new generation
           const f = p.touch[i * TOUCH_WORDS + 4]! >>> (hostShift - 12);
@@ -301,9 +342,9 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
       }
       case HC.REMOVE:
       case HC.PROTECT: {
-        const s = p.slot[i]!;
+        const s = slotOf[i]!;
         const found = p.hit[i] === 1;
-        const local = s < npte && markLocal(v, s, found);
+        const local = s !== ids.invalid && markLocal(v, s, found);
         hcallOp(kind === HC.REMOVE ? OP.H_REMOVE : OP.H_PROTECT, cpu, i, local ? (flagsLo | H_LOCAL_LO) >>> 0 : flagsLo, 2);
         if (kind === HC.REMOVE && found) gone(s);
         break;
@@ -318,7 +359,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
         const hits = p.hit[i]!;
         const ok = p.ret[i] === 0;
         for (let j = 0; j < 4; j++) {
-          const s = p.bulkSlot[i * 4 + j]!;
+          const s = ids.bulk[i * 4 + j]!;
           if (s < 0) continue;
           const found = (hits & (1 << j)) !== 0;
           if (ok && markLocal(v, s, found)) bulkLocal.push(j);
@@ -350,7 +391,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
             tally.hcalls++;
           }
         }
-        for (let j = 0; j < 4; j++) if ((hits & (1 << j)) !== 0) gone(p.bulkSlot[i * 4 + j]!);
+        for (let j = 0; j < 4; j++) if ((hits & (1 << j)) !== 0) gone(ids.bulk[i * 4 + j]!);
       }
     }
     // the vcpu goes on with its work: revisits of what it touched lately
@@ -364,7 +405,7 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
         let at = ringPos[v]! - 1 - rank; // rank < n ≤ W: one wrap at most
         if (at < 0) at += W;
         const e = rc[at]!;
-        const s = p.slot[e]!;
+        const s = slotOf[e]!;
         if (gen[s] === rg[at]) touch(v, cpu, e, s);
         else if (rb[draws.pos++]! < tw.afterUnmap) { touch(v, cpu, e, -1); tally.afterUnmapTouches++; }
       }
