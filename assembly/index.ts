@@ -15,7 +15,8 @@ import {
 import { decodeSlb, xKey, xSet, HPTE_V_HPTE_DIRTY } from "./hpt";
 import { tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
 import { hcall } from "./hcall";
-import { CHUNK, lookahead, translateOp, beginTranslateStats, flushTranslateStats } from "./translate";
+import { CHUNK, lookahead, translateOp, beginTranslateStats, flushTranslateStats, chunkBegin, chunkEnd } from "./translate";
+export { setLookahead } from "./translate";
 import {
   chargeHcall, finishInvalidations, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
   work, reclaim, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
@@ -119,8 +120,10 @@ export function runBatch(count: u32): u32 {
   for (let i: u32 = 0; i < count; i += CHUNK) {
     const n = min(CHUNK, count - i);
     const o = ops + <usize>i * OP_BYTES;
+    chunkBegin();
     lookahead(o, n);
     runChunk(o, n);
+    chunkEnd(n);
   }
   flushTranslateStats();
   return count;

@@ -118,6 +118,63 @@ let readTranslations = false;
 // @ts-ignore: decorator
 @inline const LOOK_MIN_ORDER: u32 = 22;
 
+// ───────────────────────────── when to read ahead ─────────────────────────────
+//
+// Reading ahead pays when the chunk's lines are not in the caches (hptOpsMix: 2×), and costs a few
+// ns an op when they are (a real guest's trace touches ~20,000 of its 524,288 HPT slots: its points
+// run ~10% faster without). Which case a run is in is measured, not guessed: every PERIOD chunks,
+// PROBE chunks alternate with and without the lookahead, each timed by the host's clock (an
+// import), and the cheaper way per op is kept until the next probe. The choice changes only which
+// lines are loaded early, never a simulated result (test/golden.test.ts runs both ways).
+
+// @ts-ignore: decorator
+@external("env", "now")
+declare function hostNow(): f64;
+
+// @ts-ignore: decorator
+@inline const PERIOD: u32 = 2048;
+// @ts-ignore: decorator
+@inline const PROBE: u32 = 16;
+/** 0: measured (default); 1: always read ahead; 2: never (setLookahead). */
+let lookaheadMode: u32 = 0;
+/** Whether the next chunk is read ahead. */
+let lookaheadOn = true;
+let chunkNo: u32 = 0;
+let probeTime: f64 = 0; // with − without, per op, summed over the probe's chunk pairs
+let probeStart: f64 = 0;
+
+/** Fix the lookahead (1 always, 2 never) or let it be measured (0). Results never depend on it. */
+export function setLookahead(mode: u32): void {
+  lookaheadMode = mode;
+  lookaheadOn = mode != 2;
+  chunkNo = 0;
+  probeTime = 0;
+}
+
+/** Before chunk execution (n ops): decides whether it is read ahead; in a probe, starts its clock. */
+export function chunkBegin(): void {
+  if (lookaheadMode != 0) return;
+  const k = chunkNo & (PERIOD - 1);
+  if (k < PROBE) {
+    lookaheadOn = (k & 1) == 0;
+    probeStart = hostNow();
+  }
+}
+
+/** After chunk execution: in a probe, its time per op is booked; at the probe's end the cheaper way is kept. */
+export function chunkEnd(n: u32): void {
+  if (lookaheadMode != 0) return;
+  const k = chunkNo & (PERIOD - 1);
+  ++chunkNo;
+  if (k >= PROBE) return;
+  const perOp = (hostNow() - probeStart) / <f64>n;
+  probeTime += lookaheadOn ? perOp : -perOp;
+  if (k == PROBE - 1) {
+    lookaheadOn = probeTime <= 0;
+    probeTime = 0;
+  }
+}
+
 /** Indices (in the chunk) of its hypercall ops, for the levels that only they need. */
 const hcallList: usize = memory.data(<i32>(CHUNK * 4), 16);
 
@@ -141,6 +198,13 @@ function touchHcalls(n: u32): void {
  * the head of the ring an entry joins; then that ring's tail), each level in one tight loop.
  */
 export function lookahead(o0: usize, n: u32): void {
+  if (!lookaheadOn) {
+    // executed without reading ahead: translations decode for themselves
+    lookTranslations = false;
+    readTranslations = false;
+    chunkMisses = 0;
+    return;
+  }
   lookTranslations = chunkMisses >= 2;
   chunkMisses = 0;
   const cpus = cores * smt;

@@ -205,3 +205,22 @@ describe("golden digests: simulated results are bit-identical to the recorded on
     });
   }
 });
+
+describe("golden digests: the same whether the engine reads ahead always or never (HPTLAB_LOOKAHEAD)", () => {
+  for (const mode of ["always", "never"]) {
+    for (const [name, run] of Object.entries(CASES)) {
+      test(`${mode}: ${name}`, () => {
+        if (WRITE) return;
+        const before = process.env.HPTLAB_LOOKAHEAD;
+        process.env.HPTLAB_LOOKAHEAD = mode;
+        try {
+          const h = createHash("sha256");
+          const m = run(h);
+          expect({ ops: h.digest("hex"), state: stateDigest(m), summary: summary(m) }).toEqual(expected[name]);
+        } finally {
+          if (before === undefined) delete process.env.HPTLAB_LOOKAHEAD; else process.env.HPTLAB_LOOKAHEAD = before;
+        }
+      });
+    }
+  }
+});

@@ -162,6 +162,19 @@ function zeroBytes(buf: ArrayBufferLike, from: number, to: number): void {
   if (to > b) new Uint8Array(buf, b, to - b).fill(0);
 }
 
+/**
+ * HPTLAB_LOOKAHEAD: whether the engine reads each chunk of ops ahead — "measured" (default: it times
+ * both ways now and then and keeps the cheaper), "always" or "never". Speed only: every simulated
+ * result is the same either way (test/golden.test.ts).
+ */
+function lookaheadMode(): number {
+  const v = process.env.HPTLAB_LOOKAHEAD;
+  if (v === undefined || v === "" || v === "measured") return 0;
+  if (v === "always") return 1;
+  if (v === "never") return 2;
+  throw new Error(`HPTLAB_LOOKAHEAD=${JSON.stringify(v)}: expected measured, always or never`);
+}
+
 /** A guest's slice of the arena. */
 interface ArenaBlock {
   offset: number;
@@ -215,6 +228,7 @@ export class Machine implements SimMachine {
     this.#writeHeader();
     this.#wasm.attach(this.plan.header);
     this.#wasm.initMachine();
+    this.#wasm.setLookahead(lookaheadMode());
   }
 
   #growTo(bytes: number): void {

@@ -14,6 +14,8 @@ export interface HptlabExports {
   initMachine(): void;
   runBatch(count: number): number;
   zeroRange(from: number, to: number): void;
+  /** 0: the engine measures whether reading ahead pays (default); 1: always; 2: never. Results never depend on it. */
+  setLookahead(mode: number): void;
 }
 
 /** An AssemblyScript abort inside the engine, turned into an error that names the operation. */
@@ -49,6 +51,8 @@ export function instantiateEngine(memory: WebAssembly.Memory, module: WebAssembl
   const imports = {
     env: {
       memory,
+      // the lookahead's probes time chunks with it (assembly/translate.ts, "when to read ahead")
+      now: () => performance.now(),
       abort(msg: number, file: number, line: number, col: number): never {
         throw new EngineAbort(`engine abort: ${readAsString(memory, msg) || "(no message)"} at ${readAsString(memory, file)}:${line}:${col}`);
       },
