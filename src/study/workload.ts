@@ -429,14 +429,14 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     tally.hcalls++;
     tally.guestOps++;
   };
-  const access = (l: GuestPages, i: number, cpu: number) => {
+  const access = (l: GuestPages, i: number, cpu: number, store: boolean) => {
     if (l.ptex[i]! < 0) {
       // a guest page fault: the guest kernel maps the page (H_ENTER), then the access retries
       enter(l, i, cpu);
       tally.faultsMapped++;
     }
     const p = l.proc[i]!;
-    translateOp(w8, cpu, l.g.lpid, l.slbLo[p]!, l.slbHi[p]!, l.ea[i]!, 0, rb[draws.pos++]! < w.storeShare, w.workCycles); // the loop ensured its draws
+    translateOp(w8, cpu, l.g.lpid, l.slbLo[p]!, l.slbHi[p]!, l.ea[i]!, 0, store, w.workCycles);
     const v = vcpuOn(cpu);
     const ow = l.owner[i]!;
     if (ow === -1) l.owner[i] = v;
@@ -480,12 +480,15 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       // TLB entries look cold too, as they would to the real host
       nbGfn = hostPressure(w8, guest.slot, w.reclaimSample, () => Math.floor(rand() * ramPages), neighbours, nbGfn);
     }
-    // an access draws at most 7 times (guest, neighbour, burst, sequential, Zipf ×2, store)
+    // an access draws at most 7 times (guest, neighbour, burst, sequential, Zipf ×2, store), read at
+    // a local position (written back before anything else draws)
     draws.ensure(7);
-    const li = neighbours.length && rb[draws.pos++]! < w.neighbourShare ? 1 + Math.floor(rb[draws.pos++]! * neighbours.length) : 0;
+    let pos = draws.pos;
+    const li = neighbours.length && rb[pos++]! < w.neighbourShare ? 1 + Math.floor(rb[pos++]! * neighbours.length) : 0;
     const l = loads[li]!;
     const cpu = cpuFor(li);
     if (cpu < 0) {
+      draws.pos = pos;
       if (li === 0) {
         // nothing of the studied guest runs (neighbours hold every core): preempt one of them
         const victim = sched.placements().find((p) => p.guest !== guest);
@@ -497,8 +500,9 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       }
       continue;
     }
-    if (li === 0 && rb[draws.pos++]! < w.burstRate) {
+    if (li === 0 && rb[pos++]! < w.burstRate) {
       // an HPTE burst over a run of pages of one process
+      draws.pos = pos;
       const len = 1 + Math.floor(rand() * w.burstMax);
       const p = Math.floor(rand() * w.processes);
       const start = p * l.perProcess + Math.floor(rand() * Math.max(1, l.perProcess - len));
@@ -526,12 +530,14 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     }
     let i: number;
     if (li === 0) {
-      i = rb[draws.pos++]! < w.sequential && prev + 1 < l.n ? prev + 1 : perm[zipf.draw(rb[draws.pos++]!, rb[draws.pos++]!)]!;
+      i = rb[pos++]! < w.sequential && prev + 1 < l.n ? prev + 1 : perm[zipf.draw(rb[pos++]!, rb[pos++]!)]!;
       prev = i;
     } else {
-      i = nZipf.draw(rb[draws.pos++]!, rb[draws.pos++]!);
+      i = nZipf.draw(rb[pos++]!, rb[pos++]!);
     }
-    access(l, i, cpu);
+    const store = rb[pos++]! < w.storeShare;
+    draws.pos = pos;
+    access(l, i, cpu, store);
   }
   flush();
   tally.engineOps = w8.engineOps;
