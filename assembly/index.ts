@@ -16,7 +16,7 @@ import { decodeSlb, xKey, xSet, HPTE_V_HPTE_DIRTY } from "./hpt";
 import { tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
 import { hcall } from "./hcall";
 import { CHUNK, lookahead, translateOp, beginTranslateStats, flushTranslateStats, chunkBegin, chunkEnd } from "./translate";
-export { setLookahead } from "./translate";
+export { setLookahead, lookaheadIsOn } from "./translate";
 import {
   chargeHcall, finishInvalidations, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
   work, reclaim, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,

@@ -151,6 +151,11 @@ export function setLookahead(mode: u32): void {
   probeTime = 0;
 }
 
+/** Whether the next chunk is read ahead (the current choice), 1 or 0. */
+export function lookaheadIsOn(): u32 {
+  return <u32>lookaheadOn;
+}
+
 /** Before chunk execution (n ops): decides whether it is read ahead; in a probe, starts its clock. */
 export function chunkBegin(): void {
   if (lookaheadMode != 0) return;

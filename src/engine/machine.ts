@@ -727,6 +727,8 @@ export class Machine implements SimMachine {
 
   /** @internal */
   get _u32(): Uint32Array { this.#views(); return this.#u32; }
+  /** @internal Whether the engine reads its next chunk of ops ahead (HPTLAB_LOOKAHEAD; tests). */
+  get _lookahead(): boolean { return this.#wasm.lookaheadIsOn() === 1; }
   /** @internal */
   get _u64(): BigUint64Array { this.#views(); return this.#u64; }
 }

@@ -16,6 +16,8 @@ export interface HptlabExports {
   zeroRange(from: number, to: number): void;
   /** 0: the engine measures whether reading ahead pays (default); 1: always; 2: never. Results never depend on it. */
   setLookahead(mode: number): void;
+  /** Whether the next chunk will be read ahead (1) or not (0). */
+  lookaheadIsOn(): number;
 }
 
 /** An AssemblyScript abort inside the engine, turned into an error that names the operation. */
@@ -47,12 +49,20 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   return String.fromCharCode(...units);
 }
 
+/** The clock the engine's lookahead probes read (assembly/translate.ts, "when to read ahead"). */
+let engineClock: () => number = () => performance.now();
+
+/** Tests: give engines made from now on another clock (null: performance.now again). Speed only, never results. */
+export function setEngineClock(clock: (() => number) | null): void {
+  engineClock = clock ?? (() => performance.now());
+}
+
 export function instantiateEngine(memory: WebAssembly.Memory, module: WebAssembly.Module = engineModule()): HptlabExports {
+  const clock = engineClock;
   const imports = {
     env: {
       memory,
-      // the lookahead's probes time chunks with it (assembly/translate.ts, "when to read ahead")
-      now: () => performance.now(),
+      now: () => clock(),
       abort(msg: number, file: number, line: number, col: number): never {
         throw new EngineAbort(`engine abort: ${readAsString(memory, msg) || "(no message)"} at ${readAsString(memory, file)}:${line}:${col}`);
       },
