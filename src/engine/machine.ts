@@ -244,7 +244,7 @@ export class Machine implements SimMachine {
   #zeroTo(bytes: number): void {
     if (bytes <= this.#zeroedTo) return;
     const end = Math.min(bytes, this.#dirtyEnd);
-    // once the engine is instantiated it zeroes (a native memset, ~3× a Float64Array fill on shared memory)
+    // once the engine is instantiated it zeroes (one bulk memory.fill: +1% on endToEnd256 over a Float64Array fill)
     if (end > this.#zeroedTo) {
       if (this.#wasm) this.#wasm.zeroRange(this.#zeroedTo, end);
       else zeroBytes(this.memory.buffer, this.#zeroedTo, end);
