@@ -7,13 +7,14 @@ import { gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { loadHcallProgram, hpteTouch, HC, type HcallProgram } from "../src/trace/hcall-program.js";
-import { runTraceWorkload, slotIds, DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "../src/study/trace-workload.js";
+import { runTraceWorkload, runTraceWorkloads, slotIds, DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "../src/study/trace-workload.js";
+import { runPoint, runPoints } from "../src/study/point.js";
 import { DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
 import { readHcallTrace } from "../src/trace/hcall-trace.js";
 import { replayHcalls } from "../src/trace/replay.js";
 import { Machine, type Guest } from "../src/engine/machine.js";
 import { resolveStudy, expandStudy, pointSeed } from "../src/study/config.js";
-import { runStudy } from "../src/study/run.js";
+import { runStudy, taskGroups, attachTracePrograms } from "../src/study/run.js";
 import { ConfigError } from "../src/config.js";
 import { TraceError } from "../src/trace/hcall-trace.js";
 import { realGuestSections, traceLabel } from "../src/report/real-guest.js";
@@ -262,6 +263,33 @@ describe("trace sweeps in studies", () => {
     expect(summaryMarkdown(one.results)).toContain("## Real guest (Linux 6.1)");
     const safe = pts.filter((p) => p.params.policy !== "last-vcpu");
     expect(safe.every((p) => p.violations === 0)).toBe(true);
+  });
+
+  it("points sharing a generator (same configuration and H_LOCAL mode, every policy) give what each gives alone", async () => {
+    const all = expandStudy(config({ traceCalls: 30_000, cores: [4] }));
+    await attachTracePrograms(all, process.cwd());
+    // a task per configuration and H_LOCAL mode: its 3 policies together
+    const tasks = taskGroups(all, all.map((_, i) => i));
+    expect(tasks.map((t) => t.map((i) => all[i]!.params.policy))).toEqual(Array.from({ length: 3 }, () => ["need-tlb-flush", "last-vcpu", "deferred-va"]));
+    expect(new Set(tasks.map((t) => all[t[0]!]!.params.hLocal))).toEqual(new Set(["never", "honest", "lying"]));
+    const lying = tasks.find((t) => all[t[0]!]!.params.hLocal === "lying")!.map((i) => all[i]!);
+    const together = runPoints(lying);
+    const alone = lying.map((p) => runPoint(p));
+    expect(together).toEqual(alone.map((result) => ({ result })));
+    // the machines really ran different policies on the same ops
+    expect(new Set(alone.map((r) => r.invalidationCycles)).size).toBe(3);
+    expect(new Set(alone.map((r) => r.counters.translations)).size).toBe(1);
+    // a point that fails (HPTLAB_FAIL_POINTS) fails alone; the others of its group still run
+    process.env.HPTLAB_FAIL_POINTS = String(lying[1]!.id);
+    try {
+      const r = runPoints(lying);
+      expect(r[1]).toEqual({ error: "injected failure (HPTLAB_FAIL_POINTS)" });
+      expect([r[0], r[2]]).toEqual([{ result: alone[0] }, { result: alone[2] }]);
+    } finally {
+      delete process.env.HPTLAB_FAIL_POINTS;
+    }
+    // points that differ in more than their policies cannot share a generator
+    expect(() => runTraceWorkloads([lying[0]!.run, { ...lying[0]!.run, seed: 6 }], lying[0]!.run.program!)).toThrow("runTraceWorkloads: the points differ in more than their policies");
   });
 
   it("relative trace paths come from the config's folder; bad traces and shapes are named", async () => {

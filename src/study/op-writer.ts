@@ -18,22 +18,40 @@ export class OpWriter implements VcoreOps {
   readonly u32: Uint32Array;
   readonly batch: OpBatch;
   readonly #cap: number;
+  /** Machines that run every op written here too, each its own copy (their op buffers, written at flush). */
+  readonly #mirrors: { m: Machine; u32: Uint32Array }[];
   #n = 0;
   /** Every op executed so far (written or batched). */
   engineOps = 0;
 
-  /** `batchOps`: run at most this many ops per engine call (default: the op buffer's capacity). Results do not depend on it. */
-  constructor(m: Machine, batchOps?: number) {
+  /**
+   * `batchOps`: run at most this many ops per engine call (default: the op buffer's capacity). Results
+   * do not depend on it. `mirrors`: machines of the same geometry that get the same ops (a workload
+   * whose ops never depend on the engine's results can drive several machines at once; only the op
+   * buffer is mirrored, not `scheduled`).
+   */
+  constructor(m: Machine, batchOps?: number, mirrors: readonly Machine[] = []) {
     this.m = m;
-    const ops = m.opWords;
-    this.u32 = new Uint32Array(ops.buffer, ops.byteOffset, ops.length * 2);
+    const view = (x: Machine) => { const ops = x.opWords; return new Uint32Array(ops.buffer, ops.byteOffset, ops.length * 2); };
+    this.u32 = view(m);
     this.batch = m.batch();
     this.#cap = Math.max(1, Math.min(this.batch.capacity, batchOps ?? Infinity));
+    this.#mirrors = mirrors.map((x) => {
+      if (x.plan.opSlots !== m.plan.opSlots) throw new RangeError("OpWriter: a mirror's op buffer differs in size");
+      return { m: x, u32: view(x) };
+    });
   }
 
-  /** Run what is written. */
+  /** Run what is written (on the mirrors first: running overwrites the ops' argument words with results). */
   flush(): void {
     if (this.#n === 0) return;
+    if (this.#mirrors.length) {
+      const src = this.u32.subarray(0, this.#n * OP_WORDS);
+      for (const x of this.#mirrors) {
+        x.u32.set(src);
+        x.m.runOps(this.#n);
+      }
+    }
     this.m.runOps(this.#n);
     this.engineOps += this.#n;
     this.#n = 0;
@@ -69,6 +87,7 @@ export class OpWriter implements VcoreOps {
 
   /** Run the written ops, then what `fill` puts in the OpBatch (scheduling, placements). */
   scheduled(fill: (batch: OpBatch) => void): void {
+    if (this.#mirrors.length) throw new Error("OpWriter: scheduled() is not mirrored; write vcore ops through runVcore/exitVcore");
     this.flush();
     const b = this.batch;
     b.clear();

@@ -4,7 +4,7 @@
  * wherever it runs (main thread, a worker, another machine).
  */
 import { runWorkload, type WorkloadTally } from "./workload.js";
-import { runTraceWorkload, type TraceTally } from "./trace-workload.js";
+import { runTraceWorkload, runTraceWorkloads, traceWorkloadKey, type TraceTally } from "./trace-workload.js";
 import type { Machine } from "../engine/machine.js";
 import type { StudyPoint } from "./config.js";
 import type { PointResult } from "./results.js";
@@ -31,11 +31,53 @@ export function runPoint(p: StudyPoint): PointResult {
   let m: Machine;
   let tally: WorkloadTally | TraceTally;
   if (p.run.trace) {
-    if (!p.run.program) throw new Error(`point ${p.id}: its trace ${p.run.trace.file} is not loaded (run it through runStudy, or attachTracePrograms first)`);
-    ({ machine: m, tally } = runTraceWorkload(p.run, p.run.program));
+    ({ machine: m, tally } = runTraceWorkload(p.run, programOf(p)));
   } else {
     ({ machine: m, tally } = runWorkload(p.run));
   }
+  return pointResult(p, m, tally);
+}
+
+function programOf(p: StudyPoint) {
+  if (!p.run.program) throw new Error(`point ${p.id}: its trace ${p.run.trace!.file} is not loaded (run it through runStudy, or attachTracePrograms first)`);
+  return p.run.program;
+}
+
+/** A point's outcome when points run together: its result, or why it failed. */
+export type PointOutcome = { result: PointResult } | { error: string };
+
+/**
+ * Several points, each with the same result as runPoint gives it. Trace points that differ only in
+ * what the engine sees (policy, deferred-va cap, costs: traceWorkloadKey) share one generator, which
+ * drives one machine per point (the real-guest sweep's 5 policies: the generator's work once, not 5
+ * times). A failure is reported for the points it concerns; the others still run.
+ */
+export function runPoints(points: readonly StudyPoint[]): PointOutcome[] {
+  const out: PointOutcome[] = new Array(points.length);
+  const groups = new Map<string, number[]>();
+  points.forEach((p, i) => {
+    if (injectedFailure(p.id)) out[i] = { error: "injected failure (HPTLAB_FAIL_POINTS)" };
+    else if (!p.run.trace || !p.run.program) {
+      try { out[i] = { result: runPoint(p) }; } catch (e) { out[i] = { error: (e as Error)?.message ?? String(e) }; }
+    } else {
+      const key = traceWorkloadKey(p.run, p.run.program);
+      const g = groups.get(key);
+      if (g) g.push(i); else groups.set(key, [i]);
+    }
+  });
+  for (const idx of groups.values()) {
+    try {
+      const { machines, tally } = runTraceWorkloads(idx.map((i) => points[i]!.run), programOf(points[idx[0]!]!));
+      idx.forEach((i, k) => { out[i] = { result: pointResult(points[i]!, machines[k]!, tally) }; });
+    } catch (e) {
+      for (const i of idx) out[i] = { error: (e as Error)?.message ?? String(e) };
+    }
+  }
+  return out;
+}
+
+/** A finished point's result from its machine (then disposed) and its generator's tally. */
+function pointResult(p: StudyPoint, m: Machine, tally: WorkloadTally | TraceTally): PointResult {
   const c = m.counters();
   const k = m.kvmCounters();
   const counters: Record<string, number> = {};

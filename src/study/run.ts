@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { resolve, join, isAbsolute } from "node:path";
 import { availableParallelism } from "node:os";
 import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
-import { runPoint } from "./point.js";
+import { runPoints, type PointOutcome } from "./point.js";
+import { traceWorkloadKey } from "./trace-workload.js";
 import { hptlabVersion } from "../version.js";
 export { hptlabVersion };
 import { pointMemoryBytes } from "./workload.js";
@@ -182,6 +183,25 @@ export async function attachTracePrograms(points: StudyPoint[], baseDir = proces
   }
 }
 
+/**
+ * The study's tasks over the points to run (indices, in order): trace points that differ only in what
+ * the engine sees share one task (one generator drives their machines, runPoints); every other point
+ * is a task of its own.
+ */
+export function taskGroups(points: readonly StudyPoint[], todo: readonly number[]): number[][] {
+  const tasks: number[][] = [];
+  const byKey = new Map<string, number[]>();
+  for (const i of todo) {
+    const p = points[i]!;
+    if (!p.run.trace || !p.run.program) { tasks.push([i]); continue; }
+    const key = traceWorkloadKey(p.run, p.run.program);
+    const g = byKey.get(key);
+    if (g) g.push(i);
+    else { const ng = [i]; byKey.set(key, ng); tasks.push(ng); }
+  }
+  return tasks;
+}
+
 export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}): Promise<StudyRun> {
   const all = expandStudy(config);
   const points = shardPoints(all, opts.shard);
@@ -212,32 +232,36 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
     opts.onProgress?.({ done, total: points.length, guestOps, seconds: (performance.now() - t0) / 1000 });
   };
   const fail = (i: number, e: unknown) => {
-    const f = { id: points[i]!.id, what: describePoint(points[i]!), message: (e as Error)?.message ?? String(e) };
+    const f = { id: points[i]!.id, what: describePoint(points[i]!), message: typeof e === "string" ? e : (e as Error)?.message ?? String(e) };
     failures.push(f);
     opts.onPointError?.(f);
   };
+  const settle = (group: number[], outcomes: PointOutcome[]) => {
+    group.forEach((i, k) => {
+      const o = outcomes[k]!;
+      if ("result" in o) finish(i, o.result);
+      else fail(i, o.error);
+    });
+  };
   if (resumed && opts.onProgress) opts.onProgress({ done, total: points.length, guestOps, seconds: 0 });
+  // the tasks: a point, or trace points that share their generator (runPoints); biggest machines first,
+  // so that no long task starts last
+  const tasks = taskGroups(points, todo).sort((a, b) => points[b[0]!]!.params.cores - points[a[0]!]!.params.cores || a[0]! - b[0]!);
   if (workers === 1) {
-    for (const i of todo) {
-      try {
-        finish(i, runPoint(points[i]!));
-      } catch (e) {
-        fail(i, e);
-      }
-      // let timers (progress bars) run between points
+    for (const group of tasks) {
+      settle(group, runPoints(group.map((i) => points[i]!)));
+      // let timers (progress bars) run between tasks
       if (opts.onProgress) await new Promise((r) => setImmediate(r));
     }
   } else {
     const { Piscina } = await import("piscina");
     const pool = new Piscina({ filename: workerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 1000 });
     try {
-      // the biggest machines first, so that no long point starts last
-      const order = [...todo].sort((a, b) => points[b]!.params.cores - points[a]!.params.cores || a - b);
-      await Promise.all(order.map(async (i) => {
+      await Promise.all(tasks.map(async (group) => {
         try {
-          finish(i, (await pool.run(points[i]!)) as PointResult);
+          settle(group, (await pool.run(group.map((i) => points[i]!))) as PointOutcome[]);
         } catch (e) {
-          fail(i, e);
+          for (const i of group) fail(i, e);
         }
       }));
     } finally {

@@ -119,6 +119,29 @@ export function slotIds(p: Pick<HcallProgram, "file" | "digest" | "calls" | "hpt
 }
 
 export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Machine; guest: Guest; tally: TraceTally } {
+  const r = runTraceWorkloads([run], p);
+  return { machine: r.machines[0]!, guest: r.guests[0]!, tally: r.tally };
+}
+
+/**
+ * What of a trace point its generator reads: two points with the same key make the same ops (the
+ * generator never reads the engine's results), whatever their policies (policy, deferred-va cap and
+ * overflow) and cost tables, which only the engine sees.
+ */
+export function traceWorkloadKey(run: PointRun, p: HcallProgram): string {
+  const { policy: _p, deferredCap: _c, deferredOverflow: _o, costs: _k, program: _g, onEpoch: _e, ...rest } = run;
+  return JSON.stringify([rest, p.file, p.digest, p.calls]);
+}
+
+/**
+ * Trace points that differ only in what the engine sees (traceWorkloadKey): one generator, one
+ * machine per point, each given every op (OpWriter mirrors). The same machines, counters and tally
+ * as running each point alone; the generator's work is done once.
+ */
+export function runTraceWorkloads(runs: readonly PointRun[], p: HcallProgram): { machines: Machine[]; guests: Guest[]; tally: TraceTally } {
+  const run = runs[0]!;
+  const key = traceWorkloadKey(run, p);
+  for (const r of runs) if (traceWorkloadKey(r, p) !== key) throw new RangeError("runTraceWorkloads: the points differ in more than their policies");
   const w = run.workload;
   const tw = run.traceWorkload ?? DEFAULT_TRACE_WORKLOAD;
   const calls = Math.min(p.calls, run.trace?.maxCalls ?? Infinity);
@@ -126,26 +149,40 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   const draws = new Draws(run.seed);
   const rb = draws.buf; // hot paths: draws.ensure(k), then k reads of rb[draws.pos++]
   const lies = mulberry32((run.seed ^ 0x2545f491) >>> 0);
-  const m = new Machine({
-    cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
-    hostMemoryBytes: traceHostMemoryBytes(p.ramBytes, run.guests), seed: (run.seed >>> 0) || 1,
-    ...(run.costs ? { costs: run.costs } : {}),
-  });
-  const policy = run.policy as never;
   const tpv = run.threadsPerVcore;
-  const guest = m.createGuest({
-    ramBytes: p.ramBytes, hptOrder: p.hptOrder, vcpus: run.vcpus, threadsPerVcore: tpv as 1 | 2 | 4 | 8, policy,
-    ...(run.deferredCap !== null ? { deferredCap: run.deferredCap } : {}),
-    ...(run.deferredOverflow ? { deferredOverflow: run.deferredOverflow as never } : {}),
-  });
-  const neighbours: Guest[] = [];
-  for (let i = 1; i < run.guests; i++) neighbours.push(m.createGuest({ ramBytes: NEIGHBOUR_RAM, hptOrder: 18, vcpus: 1, policy }));
+  const machines: Machine[] = [];
+  const guests: Guest[] = [];
+  let neighbours: Guest[] = [];
+  for (const r of runs) {
+    const mr = new Machine({
+      cores: r.cores, smt: r.smt as 1 | 2 | 4 | 8, tlbSets: r.tlbSets, tlbWays: r.tlbWays,
+      hostMemoryBytes: traceHostMemoryBytes(p.ramBytes, r.guests), seed: (r.seed >>> 0) || 1,
+      ...(r.costs ? { costs: r.costs } : {}),
+    });
+    const policy = r.policy as never;
+    const g = mr.createGuest({
+      ramBytes: p.ramBytes, hptOrder: p.hptOrder, vcpus: r.vcpus, threadsPerVcore: tpv as 1 | 2 | 4 | 8, policy,
+      ...(r.deferredCap !== null ? { deferredCap: r.deferredCap } : {}),
+      ...(r.deferredOverflow ? { deferredOverflow: r.deferredOverflow as never } : {}),
+    });
+    const nb: Guest[] = [];
+    for (let i = 1; i < r.guests; i++) nb.push(mr.createGuest({ ramBytes: NEIGHBOUR_RAM, hptOrder: 18, vcpus: 1, policy }));
+    // the ops name guests by slot and LPID: every machine must have given the same ones
+    if (machines.length && [g, ...nb].some((x, i) => x.slot !== [guests[0]!, ...neighbours][i]!.slot || x.lpid !== [guests[0]!, ...neighbours][i]!.lpid)) {
+      throw new Error("runTraceWorkloads: the machines' guests got different slots or LPIDs");
+    }
+    if (!machines.length) neighbours = nb;
+    machines.push(mr);
+    guests.push(g);
+  }
+  const m = machines[0]!;
+  const guest = guests[0]!;
   const nPages = neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES));
   const nZipf = ZipfSampler.of(NEIGHBOUR_PAGES, w.zipf);
   const recency = ZipfSampler.of(tw.revisitWindow, tw.locality);
 
   const sched = new Scheduler(m, [guest, ...neighbours], { seed: (run.seed ^ 0x5bd1e995) >>> 0, migrationRate: run.migrationRate, preemptRate: w.preemptRate, exitRate: w.exitRate });
-  const ow = new OpWriter(m, run.batchOps);
+  const ow = new OpWriter(m, run.batchOps, machines.slice(1));
   const u32 = ow.u32;
   const T = m.config.smt;
   const tally: TraceTally = {
@@ -413,5 +450,5 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
   }
   ow.flush();
   tally.engineOps = ow.engineOps;
-  return { machine: m, guest, tally };
+  return { machines, guests, tally };
 }

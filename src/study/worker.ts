@@ -1,8 +1,7 @@
-/** Worker-thread entry of the study pool (piscina): one task = one point. */
-import { runPoint } from "./point.js";
+/** Worker-thread entry of the study pool (piscina): one task = the points of one task group (runPoints). */
+import { runPoints, type PointOutcome } from "./point.js";
 import type { StudyPoint } from "./config.js";
-import type { PointResult } from "./results.js";
 
-export default function task(point: StudyPoint): PointResult {
-  return runPoint(point);
+export default function task(points: StudyPoint[]): PointOutcome[] {
+  return runPoints(points);
 }
