@@ -52,7 +52,8 @@ describe("checkpoints and --resume", () => {
   it("SIGKILL in the middle of `hptlab study`, then --resume: the same results.json as an uninterrupted run", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hptlab-kill-"));
     const cfg = join(dir, "study.json");
-    writeFileSync(cfg, JSON.stringify({ ...JSON.parse(JSON.stringify(config)), sweeps: [{ ...config.sweeps[0], cores: [1, 2, 4, 8, 16, 32, 64] }] }));
+    // points long enough (60,000 ops) that the kill lands while the study runs, however fast the engine gets
+    writeFileSync(cfg, JSON.stringify({ ...JSON.parse(JSON.stringify(config)), opsPerPoint: 60000, sweeps: [{ ...config.sweeps[0], cores: [1, 2, 4, 8, 16, 32, 64] }] }));
     const bin = new URL("../bin/hptlab.js", import.meta.url).pathname;
     const runCli = (out: string, extra: string[] = []) => spawn(process.execPath, [bin, "study", cfg, "--out", out, "--workers", "1", "--quiet", ...extra], { stdio: "ignore" });
     const full = join(dir, "full");

@@ -26,9 +26,9 @@ export class OpWriter implements VcoreOps {
 
   /**
    * `batchOps`: run at most this many ops per engine call (default: the op buffer's capacity). Results
-   * do not depend on it. `mirrors`: machines of the same geometry that get the same ops (a workload
-   * whose ops never depend on the engine's results can drive several machines at once; only the op
-   * buffer is mirrored, not `scheduled`).
+   * do not depend on it. `mirrors`: machines with op buffers of the same size that execute every op
+   * written here too (a workload whose ops never depend on the engine's results can drive several
+   * machines at once; the trace workload does).
    */
   constructor(m: Machine, batchOps?: number, mirrors: readonly Machine[] = []) {
     this.m = m;
@@ -85,7 +85,7 @@ export class OpWriter implements VcoreOps {
     return o;
   }
 
-  /** Run the written ops, then what `fill` puts in the OpBatch (scheduling, placements). */
+  /** Run the written ops, then what `fill` puts in the OpBatch (scheduling, placements). Not with mirrors. */
   scheduled(fill: (batch: OpBatch) => void): void {
     if (this.#mirrors.length) throw new Error("OpWriter: scheduled() is not mirrored; write vcore ops through runVcore/exitVcore");
     this.flush();

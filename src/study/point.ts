@@ -3,8 +3,8 @@
  * PointResult (plain numbers, derived figures). Pure: the same point gives the same result
  * wherever it runs (main thread, a worker, another machine).
  */
-import { runWorkload, type WorkloadTally } from "./workload.js";
-import { runTraceWorkload, runTraceWorkloads, traceWorkloadKey, type TraceTally } from "./trace-workload.js";
+import { runWorkload, generatorKey, type WorkloadTally } from "./workload.js";
+import { runTraceWorkload, runTraceWorkloads, type TraceTally } from "./trace-workload.js";
 import type { Machine } from "../engine/machine.js";
 import type { StudyPoint } from "./config.js";
 import type { PointResult } from "./results.js";
@@ -48,29 +48,32 @@ export type PointOutcome = { result: PointResult } | { error: string };
 
 /**
  * Several points, each with the same result as runPoint gives it. Trace points that differ only in
- * what the engine sees (policy, deferred-va cap, costs: traceWorkloadKey) share one generator, which
- * drives one machine per point (the real-guest sweep's 5 policies: the generator's work once, not 5
- * times). A failure is reported for the points it concerns; the others still run.
+ * what the engine sees (policy, deferred-va cap and overflow, costs: generatorKey) share one
+ * generator, which drives one machine per point: a real-guest configuration's policies cost the
+ * generator's work once. (Synthetic points never share one: each has its own seed.) A failure is
+ * reported for the points it concerns; the others still run.
  */
 export function runPoints(points: readonly StudyPoint[]): PointOutcome[] {
   const out: PointOutcome[] = new Array(points.length);
   const groups = new Map<string, number[]>();
   points.forEach((p, i) => {
-    if (injectedFailure(p.id)) out[i] = { error: "injected failure (HPTLAB_FAIL_POINTS)" };
-    else if (!p.run.trace || !p.run.program) {
-      try { out[i] = { result: runPoint(p) }; } catch (e) { out[i] = { error: (e as Error)?.message ?? String(e) }; }
-    } else {
-      const key = traceWorkloadKey(p.run, p.run.program);
-      const g = groups.get(key);
-      if (g) g.push(i); else groups.set(key, [i]);
-    }
+    if (injectedFailure(p.id)) { out[i] = { error: "injected failure (HPTLAB_FAIL_POINTS)" }; return; }
+    const key = generatorKey(p.run);
+    const g = groups.get(key);
+    if (g) g.push(i); else groups.set(key, [i]);
   });
+  const fail = (e: unknown) => ({ error: (e as Error)?.message ?? String(e) });
   for (const idx of groups.values()) {
+    const first = points[idx[0]!]!;
+    if (!first.run.trace) {
+      for (const i of idx) try { out[i] = { result: runPoint(points[i]!) }; } catch (e) { out[i] = fail(e); }
+      continue;
+    }
     try {
-      const { machines, tally } = runTraceWorkloads(idx.map((i) => points[i]!.run), programOf(points[idx[0]!]!));
+      const { machines, tally } = runTraceWorkloads(idx.map((i) => points[i]!.run), programOf(first));
       idx.forEach((i, k) => { out[i] = { result: pointResult(points[i]!, machines[k]!, tally) }; });
     } catch (e) {
-      for (const i of idx) out[i] = { error: (e as Error)?.message ?? String(e) };
+      for (const i of idx) out[i] = fail(e);
     }
   }
   return out;

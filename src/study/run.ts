@@ -9,10 +9,9 @@ import { resolve, join, isAbsolute } from "node:path";
 import { availableParallelism } from "node:os";
 import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoints, type PointOutcome } from "./point.js";
-import { traceWorkloadKey } from "./trace-workload.js";
 import { hptlabVersion } from "../version.js";
 export { hptlabVersion };
-import { pointMemoryBytes } from "./workload.js";
+import { pointMemoryBytes, generatorKey } from "./workload.js";
 import { MAX_BYTES, PAGE_BYTES, formatBytes } from "../engine/layout.js";
 import type { PointResult, StudyResults } from "./results.js";
 import { loadHcallProgram, type HcallProgram } from "../trace/hcall-program.js";
@@ -183,21 +182,27 @@ export async function attachTracePrograms(points: StudyPoint[], baseDir = proces
   }
 }
 
+/** Memory the machines of one task may take together (they run at once). */
+export const TASK_MEMORY_BYTES = 2 ** 29;
+
 /**
- * The study's tasks over the points to run (indices, in order): trace points that differ only in what
- * the engine sees share one task (one generator drives their machines, runPoints); every other point
- * is a task of its own.
+ * The study's tasks over the points to run (indices, in order): points that differ only in what the
+ * engine sees (generatorKey: in practice a trace configuration's policies, synthetic points each
+ * having their own seed) share one task — one generator drives their machines (runPoints) — as many
+ * as fit TASK_MEMORY_BYTES together; the others are tasks of their own.
  */
-export function taskGroups(points: readonly StudyPoint[], todo: readonly number[]): number[][] {
+export function taskGroups(points: readonly StudyPoint[], todo: readonly number[], memoryBytes = TASK_MEMORY_BYTES): number[][] {
   const tasks: number[][] = [];
-  const byKey = new Map<string, number[]>();
+  const open = new Map<string, number[]>();
   for (const i of todo) {
     const p = points[i]!;
-    if (!p.run.trace || !p.run.program) { tasks.push([i]); continue; }
-    const key = traceWorkloadKey(p.run, p.run.program);
-    const g = byKey.get(key);
-    if (g) g.push(i);
-    else { const ng = [i]; byKey.set(key, ng); tasks.push(ng); }
+    const key = generatorKey(p.run);
+    const per = pointMemoryBytes(p.run);
+    const g = open.get(key);
+    if (g && (g.length + 1) * per <= memoryBytes) { g.push(i); continue; }
+    const ng = [i];
+    open.set(key, ng);
+    tasks.push(ng);
   }
   return tasks;
 }

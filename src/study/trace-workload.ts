@@ -31,7 +31,7 @@ import { OP } from "../engine/layout.js";
 import { Scheduler, mulberry32, Draws } from "../kvm/scheduler.js";
 import { HC, CALL_WORDS, TOUCH_WORDS, type HcallProgram } from "../trace/hcall-program.js";
 import { OpWriter } from "./op-writer.js";
-import { GuestPages, ZipfSampler, NEIGHBOUR_RAM, NEIGHBOUR_PAGES, traceHostMemoryBytes, translateOp, hostPressure, type PointRun, type WorkloadTally } from "./workload.js";
+import { GuestPages, ZipfSampler, NEIGHBOUR_PAGES, traceHostMemoryBytes, translateOp, hostPressure, pointMachines, type PointRun, type WorkloadTally } from "./workload.js";
 
 export interface TraceWorkloadParams {
   /** Accesses by the issuing vcpu to translations it touched recently, after each call. */
@@ -124,24 +124,12 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
 }
 
 /**
- * What of a trace point its generator reads: two points with the same key make the same ops (the
- * generator never reads the engine's results), whatever their policies (policy, deferred-va cap and
- * overflow) and cost tables, which only the engine sees.
- */
-export function traceWorkloadKey(run: PointRun, p: HcallProgram): string {
-  const { policy: _p, deferredCap: _c, deferredOverflow: _o, costs: _k, program: _g, onEpoch: _e, ...rest } = run;
-  return JSON.stringify([rest, p.file, p.digest, p.calls]);
-}
-
-/**
- * Trace points that differ only in what the engine sees (traceWorkloadKey): one generator, one
+ * Trace points of one generator (generatorKey: they differ only in what the engine sees): one
  * machine per point, each given every op (OpWriter mirrors). The same machines, counters and tally
  * as running each point alone; the generator's work is done once.
  */
 export function runTraceWorkloads(runs: readonly PointRun[], p: HcallProgram): { machines: Machine[]; guests: Guest[]; tally: TraceTally } {
   const run = runs[0]!;
-  const key = traceWorkloadKey(run, p);
-  for (const r of runs) if (traceWorkloadKey(r, p) !== key) throw new RangeError("runTraceWorkloads: the points differ in more than their policies");
   const w = run.workload;
   const tw = run.traceWorkload ?? DEFAULT_TRACE_WORKLOAD;
   const calls = Math.min(p.calls, run.trace?.maxCalls ?? Infinity);
@@ -150,31 +138,7 @@ export function runTraceWorkloads(runs: readonly PointRun[], p: HcallProgram): {
   const rb = draws.buf; // hot paths: draws.ensure(k), then k reads of rb[draws.pos++]
   const lies = mulberry32((run.seed ^ 0x2545f491) >>> 0);
   const tpv = run.threadsPerVcore;
-  const machines: Machine[] = [];
-  const guests: Guest[] = [];
-  let neighbours: Guest[] = [];
-  for (const r of runs) {
-    const mr = new Machine({
-      cores: r.cores, smt: r.smt as 1 | 2 | 4 | 8, tlbSets: r.tlbSets, tlbWays: r.tlbWays,
-      hostMemoryBytes: traceHostMemoryBytes(p.ramBytes, r.guests), seed: (r.seed >>> 0) || 1,
-      ...(r.costs ? { costs: r.costs } : {}),
-    });
-    const policy = r.policy as never;
-    const g = mr.createGuest({
-      ramBytes: p.ramBytes, hptOrder: p.hptOrder, vcpus: r.vcpus, threadsPerVcore: tpv as 1 | 2 | 4 | 8, policy,
-      ...(r.deferredCap !== null ? { deferredCap: r.deferredCap } : {}),
-      ...(r.deferredOverflow ? { deferredOverflow: r.deferredOverflow as never } : {}),
-    });
-    const nb: Guest[] = [];
-    for (let i = 1; i < r.guests; i++) nb.push(mr.createGuest({ ramBytes: NEIGHBOUR_RAM, hptOrder: 18, vcpus: 1, policy }));
-    // the ops name guests by slot and LPID: every machine must have given the same ones
-    if (machines.length && [g, ...nb].some((x, i) => x.slot !== [guests[0]!, ...neighbours][i]!.slot || x.lpid !== [guests[0]!, ...neighbours][i]!.lpid)) {
-      throw new Error("runTraceWorkloads: the machines' guests got different slots or LPIDs");
-    }
-    if (!machines.length) neighbours = nb;
-    machines.push(mr);
-    guests.push(g);
-  }
+  const { machines, guests, neighbours } = pointMachines(runs, traceHostMemoryBytes(p.ramBytes, run.guests), p.ramBytes, p.hptOrder);
   const m = machines[0]!;
   const guest = guests[0]!;
   const nPages = neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES));

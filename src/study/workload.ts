@@ -328,6 +328,51 @@ export interface WorkloadTally {
 }
 
 /**
+ * What of a point its generator reads (either workload): points with the same key make the same
+ * ops — a generator never reads the engine's results — whatever their policies (policy, deferred-va
+ * cap and overflow) and cost tables, which only the engine sees.
+ */
+export function generatorKey(run: PointRun): string {
+  const { policy: _p, deferredCap: _c, deferredOverflow: _o, costs: _k, program, onEpoch: _e, ...rest } = run;
+  return JSON.stringify([rest, program ? [program.file, program.digest, program.calls] : null]);
+}
+
+/**
+ * One machine per run, each with the studied guest (RAM and HPT order given) and the neighbours:
+ * the runs of one generator (generatorKey), differing only in what the engine sees. Their guests
+ * get the same slots and LPIDs on every machine (the ops name them); the neighbours returned are
+ * the first machine's.
+ */
+export function pointMachines(runs: readonly PointRun[], hostMemoryBytes: number, ramBytes: number, hptOrder: number): { machines: Machine[]; guests: Guest[]; neighbours: Guest[] } {
+  const key = generatorKey(runs[0]!);
+  for (const r of runs) if (generatorKey(r) !== key) throw new RangeError("study: points that share a generator must differ only in their policies and costs");
+  if (runs.length > 1 && runs[0]!.onEpoch) throw new RangeError("study: a run with onEpoch cannot share its generator");
+  const machines: Machine[] = [];
+  const guests: Guest[] = [];
+  let first: Guest[] = [];
+  for (const r of runs) {
+    const m = new Machine({
+      cores: r.cores, smt: r.smt as 1 | 2 | 4 | 8, tlbSets: r.tlbSets, tlbWays: r.tlbWays,
+      hostMemoryBytes, seed: (r.seed >>> 0) || 1, ...(r.costs ? { costs: r.costs } : {}),
+    });
+    const policy = r.policy as never;
+    const all = [m.createGuest({
+      ramBytes, hptOrder, vcpus: r.vcpus, threadsPerVcore: r.threadsPerVcore as 1 | 2 | 4 | 8, policy,
+      ...(r.deferredCap !== null ? { deferredCap: r.deferredCap } : {}),
+      ...(r.deferredOverflow ? { deferredOverflow: r.deferredOverflow as never } : {}),
+    })];
+    for (let i = 1; i < r.guests; i++) all.push(m.createGuest({ ramBytes: NEIGHBOUR_RAM, hptOrder: 18, vcpus: 1, policy }));
+    if (machines.length && all.some((g, i) => g.slot !== first[i]!.slot || g.lpid !== first[i]!.lpid)) {
+      throw new Error("study: the machines' guests got different slots or LPIDs");
+    }
+    if (!machines.length) first = all;
+    machines.push(m);
+    guests.push(all[0]!);
+  }
+  return { machines, guests, neighbours: first.slice(1) };
+}
+
+/**
  * Run one point: build the machine and guests, map every page, then interleave accesses and
  * bursts from the running vcpus until `ops` guest operations are done. Returns the machine (for its
  * counters) and the generator's tally.
@@ -339,19 +384,10 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
   const draws = new Draws(run.seed);
   const rb = draws.buf;
   const rand = (): number => draws.next();
-  const m = new Machine({
-    cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
-    hostMemoryBytes: 2 ** 28 + run.guests * NEIGHBOUR_RAM, seed: (run.seed >>> 0) || 1,
-    ...(run.costs ? { costs: run.costs } : {}),
-  });
-  const policy = run.policy as never;
-  const guest = m.createGuest({
-    ramBytes: GUEST_RAM, hptOrder: 20, vcpus: run.vcpus, threadsPerVcore: run.threadsPerVcore as 1 | 2 | 4 | 8, policy,
-    ...(run.deferredCap !== null ? { deferredCap: run.deferredCap } : {}),
-    ...(run.deferredOverflow ? { deferredOverflow: run.deferredOverflow as never } : {}),
-  });
-  const neighbours: Guest[] = [];
-  for (let i = 1; i < run.guests; i++) neighbours.push(m.createGuest({ ramBytes: NEIGHBOUR_RAM, hptOrder: 18, vcpus: 1, policy }));
+  const made = pointMachines([run], 2 ** 28 + run.guests * NEIGHBOUR_RAM, GUEST_RAM, 20);
+  const m = made.machines[0]!;
+  const guest = made.guests[0]!;
+  const neighbours = made.neighbours;
   const loads = [new GuestPages(guest, 0x100, w.processes, w.pagesPerProcess), ...neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES))];
   const zipf = ZipfSampler.of(loads[0]!.n, w.zipf);
   const nZipf = ZipfSampler.of(NEIGHBOUR_PAGES, w.zipf);
