@@ -10,7 +10,7 @@ import {
 } from "./layout";
 import {
   attachHeader, header, ops, cores, smt, smtShift, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, bump, lpidGuest,
-  hostFrames, frameTake, frameFree, lowestFreeFrame, frameBitmapInit,
+  hostFrames, frameTake, frameFree, frameBitmapInit,
 } from "./machine";
 import { decodeSlb, xKey, xSet, HPTE_V_HPTE_DIRTY } from "./hpt";
 import { tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
@@ -18,7 +18,7 @@ import { hcall } from "./hcall";
 import { CHUNK, lookahead, translateOp, beginTranslateStats, flushTranslateStats, chunkBegin, chunkEnd } from "./translate";
 export { setLookahead, lookaheadIsOn } from "./translate";
 import {
-  chargeHcall, finishInvalidations, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
+  chargeHcall, finishInvalidations, vcoreRun, vcoreExit, pageOut, pageIn, hptReset, takeFrame,
   work, reclaim, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
 } from "./kvm";
 
@@ -76,12 +76,9 @@ function guestInit(g: usize, slot: u32): u64 {
     if (free < pages) return OP_REJECTED;
     const owner = load<u32>(g, G_INSTANCE);
     for (let gfn: u32 = 0; gfn < pages; ++gfn) {
-      const f = lowestFreeFrame(); // free >= pages: there is one
-      frameTake(f, owner);
-      store<u32>(frames + (<usize>gfn << 2), f);
+      store<u32>(frames + (<usize>gfn << 2), takeFrame(owner)); // free >= pages: there is one
       ++taken;
     }
-    store<u32>(header, free - taken, H_FREE_FRAMES);
   }
   memory.fill(guestStatsOf(g), 0, STATS_BYTES);
   store<u32>(lpidGuest + (<usize>load<u32>(g, G_LPID) << 2), slot + 1);

@@ -53,16 +53,25 @@ const candidates: usize = memory.data(4096, 64);
   return tlb + ((<usize>set * <usize>cores + <usize>core) * <usize>tlbWays) * TLBE_BYTES;
 }
 
+/**
+ * POWER7's 4 ways of one 64-byte line compared at once with (key, LPID field k1): bit w set when way
+ * w matches. No branch.
+ */
+// @ts-ignore: decorator
+@inline function hits4(line: usize, key: u64, k1: u64): u32 {
+  const h0 = <u32>(load<u64>(line) == key) & <u32>((load<u64>(line, 8) & W1_LPID) == k1);
+  const h1 = <u32>(load<u64>(line, 16) == key) & <u32>((load<u64>(line, 24) & W1_LPID) == k1);
+  const h2 = <u32>(load<u64>(line, 32) == key) & <u32>((load<u64>(line, 40) & W1_LPID) == k1);
+  const h3 = <u32>(load<u64>(line, 48) == key) & <u32>((load<u64>(line, 56) & W1_LPID) == k1);
+  return h0 | (h1 << 1) | (h2 << 2) | (h3 << 3);
+}
+
 /** Way of the entry matching (key, lpid) in the line, or -1. Compares every way, then takes the lowest hit. */
 export function tlbLookup(line: usize, key: u64, lpid: u32): i32 {
   const k1 = <u64>lpid << LPID_SHIFT;
   if (tlbWays == 4) {
-    // POWER7's 4 ways: one 64-byte line, no branch but the caller's hit test
-    const h0 = <u32>(load<u64>(line) == key) & <u32>((load<u64>(line, 8) & W1_LPID) == k1);
-    const h1 = <u32>(load<u64>(line, 16) == key) & <u32>((load<u64>(line, 24) & W1_LPID) == k1);
-    const h2 = <u32>(load<u64>(line, 32) == key) & <u32>((load<u64>(line, 40) & W1_LPID) == k1);
-    const h3 = <u32>(load<u64>(line, 48) == key) & <u32>((load<u64>(line, 56) & W1_LPID) == k1);
-    const hits = h0 | (h1 << 1) | (h2 << 2) | (h3 << 3);
+    // one 64-byte line, no branch but the caller's hit test
+    const hits = hits4(line, key, k1);
     return select<i32>(<i32>ctz(hits), -1, hits != 0);
   }
   let hits: u32 = 0;
@@ -356,10 +365,7 @@ export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
       const core = load<u32>(candidates + (<usize>q << 2));
       const line = stripe + (<usize>core << 6);
       // the 4 ways compared at once (a candidate's fingerprint match is rarely false)
-      let hits = (<u32>(load<u64>(line) == key) & <u32>((load<u64>(line, 8) & W1_LPID) == k1))
-        | ((<u32>(load<u64>(line, 16) == key) & <u32>((load<u64>(line, 24) & W1_LPID) == k1)) << 1)
-        | ((<u32>(load<u64>(line, 32) == key) & <u32>((load<u64>(line, 40) & W1_LPID) == k1)) << 2)
-        | ((<u32>(load<u64>(line, 48) == key) & <u32>((load<u64>(line, 56) & W1_LPID) == k1)) << 3);
+      let hits = hits4(line, key, k1);
       while (hits != 0) {
         const e = line + (<usize>ctz(hits) << 4);
         hits &= hits - 1;

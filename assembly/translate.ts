@@ -156,7 +156,7 @@ export function lookaheadIsOn(): u32 {
   return <u32>lookaheadOn;
 }
 
-/** Before chunk execution (n ops): decides whether it is read ahead; in a probe, starts its clock. */
+/** Before a chunk executes: decides whether it is read ahead; in a probe, starts its clock. */
 export function chunkBegin(): void {
   if (lookaheadMode != 0) return;
   const k = chunkNo & (PERIOD - 1);
@@ -203,19 +203,14 @@ function touchHcalls(n: u32): void {
  * the head of the ring an entry joins; then that ring's tail), each level in one tight loop.
  */
 export function lookahead(o0: usize, n: u32): void {
-  if (!lookaheadOn) {
-    // executed without reading ahead: translations decode for themselves
-    lookTranslations = false;
-    readTranslations = false;
-    chunkMisses = 0;
-    return;
-  }
-  lookTranslations = chunkMisses >= 2;
+  lookTranslations = lookaheadOn && chunkMisses >= 2;
   chunkMisses = 0;
-  const cpus = cores * smt;
   // translations are read ahead when their TLB lines are unlikely to be cached (a TLB of 1 MiB or
-  // more: over 128 cores of POWER7's) or when they miss into large HPTs
-  readTranslations = lookTranslations || ((<usize>tlbSets * <usize>cores * <usize>tlbWays) << 4) >= (1 << 20);
+  // more: over 128 cores of POWER7's) or when they miss into large HPTs; with the lookahead off,
+  // nothing is (translations decode for themselves)
+  readTranslations = lookTranslations || (lookaheadOn && ((<usize>tlbSets * <usize>cores * <usize>tlbWays) << 4) >= (1 << 20));
+  if (!lookaheadOn) return;
+  const cpus = cores * smt;
   let nHcalls: u32 = 0;
   let nMiss: u32 = 0;
   let sink: u64 = 0;
