@@ -16,6 +16,7 @@
 import { Bench } from "tinybench";
 import { cpus } from "node:os";
 import { KERNELS, warmUp, type Kernel, type KernelName } from "./kernels.js";
+import { hugePagesUnavailable } from "../dist/engine/hugepages.js";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -49,6 +50,8 @@ async function measure(name: string, k: Kernel, slow: boolean): Promise<Measured
 const round = (x: number, d: number) => (Number.isFinite(x) ? +x.toFixed(d) : null);
 
 log(`hptlab bench${quick ? " --quick" : ""}: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`);
+const noHugePages = hugePagesUnavailable();
+log(`engine memory: ${noHugePages ? `4 KiB pages (${noHugePages})` : "advised for 2 MiB pages (HPTLAB_HUGEPAGES=off to compare)"}`);
 const t0 = performance.now();
 warmUp();
 log(`warm-up (short runBatch calls of every op kind): ${((performance.now() - t0) / 1000).toFixed(1)} s`);

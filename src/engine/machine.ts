@@ -18,6 +18,7 @@ import { COST_ROWS, COST_CATEGORIES, type CostCategory } from "../kvm/costs.js";
 import { POLICIES, policyByName } from "../kvm/policies.js";
 import { EngineAbort, engineModule, instantiateEngine, type HptlabExports } from "./wasm.js";
 import { OpBatch } from "./batch.js";
+import { adviseHugePages } from "./hugepages.js";
 
 const U64_LIMIT = 1n << 64n;
 /** Cost table name → K index name. */
@@ -175,6 +176,9 @@ function lookaheadMode(): number {
   throw new Error(`HPTLAB_LOOKAHEAD=${JSON.stringify(v)}: expected measured, always or never`);
 }
 
+/** Memories advised for 2 MiB pages, and their addresses (a pooled memory keeps its advice). */
+const hugePagesBases = new WeakMap<WebAssembly.Memory, number>();
+
 /** A guest's slice of the arena. */
 interface ArenaBlock {
   offset: number;
@@ -185,6 +189,13 @@ export class Machine implements SimMachine {
   readonly config: MachineConfig;
   readonly plan: LayoutPlan;
   readonly memory: WebAssembly.Memory;
+  /**
+   * The memory's address in this process when it is advised for 2 MiB pages (src/engine/hugepages.ts;
+   * HPTLAB_HUGEPAGES), else 0. Speed only.
+   */
+  get hugePagesBase(): number {
+    return hugePagesBases.get(this.memory) ?? 0;
+  }
   readonly #wasm: HptlabExports;
   #u32!: Uint32Array;
   #u64!: BigUint64Array;
@@ -214,6 +225,9 @@ export class Machine implements SimMachine {
       this.#zeroTo(pool!.staticEnd);
     } else {
       this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+      // 2 MiB pages for all it will grow into, where the native helper is built (speed only)
+      const base = adviseHugePages(this.memory, MAX_BYTES);
+      if (base !== 0) hugePagesBases.set(this.memory, base);
     }
     this.#wasm = instantiateEngine(this.memory, module);
     if (!pool) pools.set(module, (pool = { memories: [], staticEnd: this.#wasm.layoutBase() }));
