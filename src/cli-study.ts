@@ -11,6 +11,7 @@ import { ConfigError } from "./config.js";
 import { integerOption } from "./cli-options.js";
 import type { StudyResults, PointResult } from "./study/results.js";
 import type { Progress } from "./study/run.js";
+import { hugePagesUnavailable } from "./engine/hugepages.js";
 
 /** The default study shipped with the package. */
 export function defaultStudyPath(): string {
@@ -185,7 +186,8 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
       }
       progress.stop();
       mkdirSync(flags.out, { recursive: true });
-      const timing = { ...run.timing, shard: shard ?? null };
+      // the pages the engine's memory had: the speed of memory-bound points depends on it (docs/memory.md)
+      const timing = { ...run.timing, shard: shard ?? null, hugePages: hugePagesUnavailable() === "" };
       if (shard && shard.n > 1) {
         writeFileDurably(join(flags.out, "results.json"), JSON.stringify(run.results, null, 1) + "\n");
         writeFileDurably(join(flags.out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");

@@ -6,6 +6,7 @@ import { runPoint } from "../src/study/point.js";
 import { ZipfSampler } from "../src/study/workload.js";
 import { mulberry32 } from "../src/kvm/scheduler.js";
 import { ConfigError } from "../src/config.js";
+import { hugePagesUnavailable } from "../src/engine/hugepages.js";
 import { readFileSync } from "node:fs";
 
 const small = (over: Record<string, unknown> = {}) => resolveStudy({
@@ -153,6 +154,8 @@ describe("hptlab study / merge", () => {
     expect(r.stdout).toContain(`Report: ${join(out, "report.html")}`);
     const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     expect([res.format, res.totalPoints, res.points.length]).toEqual(["hptlab-results", 4, 4]);
+    const timing = JSON.parse(readFileSync(join(out, "timing.json"), "utf8"));
+    expect([timing.points, timing.workers, timing.guestOps, timing.hugePages]).toEqual([4, 1, 4 * 3000, hugePagesUnavailable() === ""]);
   });
 
   it("two shards merged give the same results.json as one run; --json is machine-readable", async () => {
