@@ -4,7 +4,7 @@
 // machine must refuse to run or read.
 import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
-import { Machine } from "../src/engine/machine.js";
+import { Machine, MEMORY_POOL_MAX } from "../src/engine/machine.js";
 import { H } from "../src/engine/layout.js";
 import { engineModule } from "../src/engine/wasm.js";
 import { runPoint } from "../src/study/point.js";
@@ -21,9 +21,9 @@ const point = (id: number, over: Partial<PointRun>): StudyPoint => ({
   },
 });
 
-/** A machine that holds on to whatever memory the pool has, so that the next one starts fresh. */
-function drainPool(): Machine {
-  return new Machine({ cores: 1, smt: 1 });
+/** Machines that hold on to every memory the pool has, so that the next machine starts fresh. */
+function drainPool(): Machine[] {
+  return Array.from({ length: MEMORY_POOL_MAX }, () => new Machine({ cores: 1, smt: 1 }));
 }
 
 const shapeArb = fc.record({
@@ -45,7 +45,7 @@ describe("machines on reused memory", () => {
       runPoint(mk(1, before)); // leaves its memory, full of its state, in the pool
       const reused = runPoint(mk(2, shape));
       expect(reused).toEqual(fresh);
-      keep.dispose();
+      for (const m of keep) m.dispose();
     },
   );
 
@@ -68,6 +68,7 @@ describe("machines on reused memory", () => {
       work(c);
       expect(b.memory).toBe(a.memory);
       expect(c.memory).not.toBe(a.memory);
+      expect(b.memoryBytes).toBe(c.memoryBytes); // what b took, not what a grew the memory to
       // the bytes the machine took (beyond the arena's end lies memory it never uses)
       const n = c._u32[(c.plan.header + H.ARENA_END) / 4]!;
       expect(b._u32[(b.plan.header + H.ARENA_END) / 4]).toBe(n);

@@ -145,11 +145,21 @@ function checkInt(name: string, x: number, limit: number): number {
  * page-faults on the first touch of every 4 KiB page (about 2,000 faults, a fifth of the time, for a
  * 256-core study point); a reused one is already mapped and only needs zeroing, which each machine
  * does lazily: a byte is zeroed when the machine first takes the memory that holds it, so what a
- * machine sees is exactly what a fresh memory would show.
+ * machine sees is exactly what a fresh memory would show. Up to MEMORY_POOL_MAX memories of
+ * MEMORY_POOL_BYTES in all are kept: a study task runs the machines of a configuration's policy
+ * variants at once (5 or 14 in the default study), and the next task reuses all of them (with a pool
+ * of one, a task of five 256-core points ran 1.9× slower on 2 MiB pages: each fresh memory faults
+ * its huge pages in).
  */
-const MEMORY_POOL_MAX = 1;
-/** Per engine module: the memories left by its disposed machines, and its layoutBase() (its static data ends below it). */
-const pools = new WeakMap<WebAssembly.Module, { memories: WebAssembly.Memory[]; staticEnd: number }>();
+export const MEMORY_POOL_MAX = 16;
+const MEMORY_POOL_BYTES = 2 ** 30;
+const pools = new WeakMap<WebAssembly.Module, MemoryPool>();
+interface MemoryPool {
+  memories: WebAssembly.Memory[];
+  /** Bytes of the memories held. */
+  bytes: number;
+  staticEnd: number;
+}
 
 /**
  * Zero bytes [from, to) of a shared memory: 8 bytes at a time where aligned (a fill of a shared
@@ -210,14 +220,17 @@ export class Machine implements SimMachine {
   /** Of a reused memory: bytes below #zeroedTo are this machine's (zeroed or written); up to #dirtyEnd the last machine's. */
   #zeroedTo = 0;
   #dirtyEnd = 0;
+  /** 64 KiB pages this machine has taken (a reused memory may hold more: the last machine's). */
+  #pagesTaken = 1;
   #disposed = false;
   /** Where dispose() leaves the memory: the pool of this machine's engine module. */
-  #pool: WebAssembly.Memory[] = [];
+  #pool!: MemoryPool;
 
   constructor(input: MachineConfigInput = {}, module: WebAssembly.Module = engineModule()) {
     this.config = resolveMachineConfig(input);
     let pool = pools.get(module);
     const reused = pool?.memories.pop();
+    if (reused) pool!.bytes -= reused.buffer.byteLength;
     if (reused) {
       this.memory = reused;
       this.#dirtyEnd = reused.buffer.byteLength;
@@ -230,8 +243,8 @@ export class Machine implements SimMachine {
       if (base !== 0) hugePagesBases.set(this.memory, base);
     }
     this.#wasm = instantiateEngine(this.memory, module);
-    if (!pool) pools.set(module, (pool = { memories: [], staticEnd: this.#wasm.layoutBase() }));
-    this.#pool = pool.memories;
+    if (!pool) pools.set(module, (pool = { memories: [], bytes: 0, staticEnd: this.#wasm.layoutBase() }));
+    this.#pool = pool;
     this.plan = planLayout(this.config, this.#wasm.layoutBase());
     if (this.plan.arena > MAX_BYTES) {
       throw new RangeError(`machine: needs ${formatBytes(this.plan.arena)} before any guest; one WASM32 memory holds ${formatBytes(MAX_BYTES)}`);
@@ -249,6 +262,7 @@ export class Machine implements SimMachine {
     const pages = Math.ceil(bytes / PAGE_BYTES);
     const have = this.memory.buffer.byteLength / PAGE_BYTES;
     if (pages > have) this.memory.grow(pages - have);
+    this.#pagesTaken = Math.max(this.#pagesTaken, pages);
     this.#zeroTo(bytes);
     this.#stale = true;
     this.#views();
@@ -275,7 +289,12 @@ export class Machine implements SimMachine {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    if (this.#pool.length < MEMORY_POOL_MAX) this.#pool.push(this.memory);
+    const pool = this.#pool;
+    const bytes = this.memory.buffer.byteLength;
+    if (pool.memories.length < MEMORY_POOL_MAX && pool.bytes + bytes <= MEMORY_POOL_BYTES) {
+      pool.memories.push(this.memory);
+      pool.bytes += bytes;
+    }
   }
 
   get disposed(): boolean {
@@ -348,9 +367,9 @@ export class Machine implements SimMachine {
     return this.#u32[(this.plan.header + H.FREE_FRAMES) / 4]!;
   }
 
-  /** Bytes of linear memory in use (fixed regions plus the guests' arena). */
+  /** Bytes of linear memory in use (fixed regions plus the guests' arena), in whole 64 KiB pages; on a reused memory, not what the last machine grew it to. */
   get memoryBytes(): number {
-    return this.memory.buffer.byteLength;
+    return this.#pagesTaken * PAGE_BYTES;
   }
 
   // ───────── ops ─────────
