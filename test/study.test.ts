@@ -1,8 +1,9 @@
 // Studies: config validation, point expansion, determinism whatever the workers or shards, merge.
 import { describe, expect, it } from "vitest";
 import { resolveStudy, expandStudy, pointSeed, parseShard } from "../src/study/config.js";
-import { runStudy, mergeResults, shardPoints } from "../src/study/run.js";
-import { runPoint } from "../src/study/point.js";
+import { runStudy, mergeResults, shardPoints, taskGroups } from "../src/study/run.js";
+import { runPoint, runPoints } from "../src/study/point.js";
+import { test as propTest, fc } from "@fast-check/vitest";
 import { ZipfSampler } from "../src/study/workload.js";
 import { mulberry32 } from "../src/kvm/scheduler.js";
 import { ConfigError } from "../src/config.js";
@@ -122,6 +123,37 @@ describe("running studies", () => {
     const other = await runStudy(small({ seed: 8 }), { workers: 1, shard: { k: 2, n: 2 } });
     expect(() => mergeResults([{ file: "a", results: s1.results }, { file: "c", results: other.results }])).toThrow(/c: a different study/);
     expect(one.timing.guestOps).toBe(16 * 4000);
+  });
+
+  const SHAPES = [
+    { label: "1 vcpu", vcpus: 1, threadsPerVcore: 4 },
+    { label: "4 vcores", vcpus: 16, threadsPerVcore: 4 },
+    { label: "64 vcores", vcpus: 256, threadsPerVcore: 4 }, // more vcpus than small machines have: preemption
+  ];
+  const variants = (c: { cores: number; shape: number; hLocal: string; paging: number; seed: number }) => expandStudy(resolveStudy({
+    name: "g", seed: c.seed, opsPerPoint: 3000,
+    sweeps: [{
+      name: "s", cores: [c.cores], shapes: [SHAPES[c.shape]!], hLocal: [c.hLocal], pageOutsPerMop: [c.paging],
+      policies: [{ policy: "need-tlb-flush" }, { policy: "last-vcpu" }, { policy: "flush-always" }, { policy: "deferred-va", deferredCaps: [1, 64] }],
+    }],
+  }));
+
+  propTest.prop([fc.record({
+    cores: fc.constantFrom(1, 2, 4, 16), shape: fc.integer({ min: 0, max: 2 }), hLocal: fc.constantFrom("never", "honest", "lying"),
+    paging: fc.constantFrom(0, 5000, 50000), seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  })], { numRuns: 8 })("a configuration's policy variants run as one task on one generator, each with its result alone", (c) => {
+    const pts = variants(c);
+    expect(taskGroups(pts, pts.map((_, i) => i))).toEqual([pts.map((_, i) => i)]);
+    const alone = pts.map((p) => runPoint(p));
+    expect(runPoints(pts)).toEqual(alone.map((result) => ({ result })));
+  });
+
+  it("the variants sharing a generator see the same ops and differ in what their policies do", () => {
+    const pts = variants({ cores: 4, shape: 1, hLocal: "lying", paging: 50000, seed: 11 });
+    const together = runPoints(pts).map((o) => ("result" in o ? o.result : null));
+    expect(new Set(together.map((r) => r!.counters.translations)).size).toBe(1);
+    expect(new Set(together.map((r) => r!.invalidationCycles)).size).toBe(pts.length);
+    expect(together).toEqual(pts.map((p) => runPoint(p)));
   });
 
   it("shards partition the points", () => {

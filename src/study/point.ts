@@ -3,7 +3,7 @@
  * PointResult (plain numbers, derived figures). Pure: the same point gives the same result
  * wherever it runs (main thread, a worker, another machine).
  */
-import { runWorkload, generatorKey, type WorkloadTally } from "./workload.js";
+import { runWorkload, runWorkloads, generatorKey, type WorkloadTally } from "./workload.js";
 import { runTraceWorkload, runTraceWorkloads, type TraceTally } from "./trace-workload.js";
 import type { Machine } from "../engine/machine.js";
 import type { StudyPoint } from "./config.js";
@@ -47,11 +47,11 @@ function programOf(p: StudyPoint) {
 export type PointOutcome = { result: PointResult } | { error: string };
 
 /**
- * Several points, each with the same result as runPoint gives it. Trace points that differ only in
- * what the engine sees (policy, deferred-va cap and overflow, costs: generatorKey) share one
- * generator, which drives one machine per point: a real-guest configuration's policies cost the
- * generator's work once. (Synthetic points never share one: each has its own seed.) A failure is
- * reported for the points it concerns; the others still run.
+ * Several points, each with the same result as runPoint gives it. Points that differ only in what
+ * the engine sees (policy, deferred-va cap and overflow, costs: generatorKey) share one generator,
+ * which drives one machine per point: a configuration's policy variants (which share its seed, in
+ * synthetic and trace sweeps alike) cost the generator's work once. A failure is reported for the
+ * points it concerns; the others still run.
  */
 export function runPoints(points: readonly StudyPoint[]): PointOutcome[] {
   const out: PointOutcome[] = new Array(points.length);
@@ -65,12 +65,9 @@ export function runPoints(points: readonly StudyPoint[]): PointOutcome[] {
   const fail = (e: unknown) => ({ error: (e as Error)?.message ?? String(e) });
   for (const idx of groups.values()) {
     const first = points[idx[0]!]!;
-    if (!first.run.trace) {
-      for (const i of idx) try { out[i] = { result: runPoint(points[i]!) }; } catch (e) { out[i] = fail(e); }
-      continue;
-    }
+    const runs = idx.map((i) => points[i]!.run);
     try {
-      const { machines, tally } = runTraceWorkloads(idx.map((i) => points[i]!.run), programOf(first));
+      const { machines, tally } = first.run.trace ? runTraceWorkloads(runs, programOf(first)) : runWorkloads(runs);
       idx.forEach((i, k) => { out[i] = { result: pointResult(points[i]!, machines[k]!, tally) }; });
     } catch (e) {
       for (const i of idx) out[i] = fail(e);

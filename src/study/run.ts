@@ -195,9 +195,9 @@ export const TASK_MEMORY_BYTES = 2 ** 29;
 
 /**
  * The study's tasks over the points to run (indices, in order): points that differ only in what the
- * engine sees (generatorKey: in practice a trace configuration's policies, synthetic points each
- * having their own seed) share one task — one generator drives their machines (runPoints) — as many
- * as fit TASK_MEMORY_BYTES together; the others are tasks of their own.
+ * engine sees (generatorKey: a configuration's policy variants, synthetic or trace) share one task —
+ * one generator drives their machines (runPoints) — as many as fit TASK_MEMORY_BYTES together; the
+ * others are tasks of their own.
  */
 export function taskGroups(points: readonly StudyPoint[], todo: readonly number[], memoryBytes = TASK_MEMORY_BYTES): number[][] {
   const tasks: number[][] = [];
@@ -257,7 +257,7 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
     });
   };
   if (resumed && opts.onProgress) opts.onProgress({ done, total: points.length, guestOps, seconds: 0 });
-  // the tasks: a point, or trace points that share their generator (runPoints); the longest first (by
+  // the tasks: a point, or points that share their generator (runPoints); the longest first (by
   // an estimate), so that no long task starts last and the short ones fill the end
   const cost = (group: number[]) => group.reduce((a, i) => a + taskCostOf(points[i]!), 0);
   const tasks = taskGroups(points, todo).map((g) => ({ g, c: cost(g) })).sort((a, b) => b.c - a.c || a.g[0]! - b.g[0]!).map((t) => t.g);

@@ -378,13 +378,26 @@ export function pointMachines(runs: readonly PointRun[], hostMemoryBytes: number
  * counters) and the generator's tally.
  */
 export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadTally } {
+  const { machines, tally } = runWorkloads([run]);
+  return { machine: machines[0]!, tally };
+}
+
+/**
+ * Run points that share a generator (generatorKey: a configuration's policy variants, which share
+ * its seed) with one generator: its ops are written once and run on every point's machine
+ * (OpWriter mirrors), each machine with the results runWorkload gives that point alone. The
+ * generator reads only the first machine, and only what no policy changes (which vcpu each cpu
+ * runs, after the scheduler's ops).
+ */
+export function runWorkloads(runs: readonly PointRun[]): { machines: Machine[]; tally: WorkloadTally } {
+  const run = runs[0]!;
   const w = run.workload;
   // the generator's draws (mulberry32's stream): the hot path calls draws.ensure(k) for its next k
   // draws and reads rb[draws.pos++] inline; rare paths call rand()
   const draws = new Draws(run.seed);
   const rb = draws.buf;
   const rand = (): number => draws.next();
-  const made = pointMachines([run], 2 ** 28 + run.guests * NEIGHBOUR_RAM, GUEST_RAM, 20);
+  const made = pointMachines(runs, 2 ** 28 + run.guests * NEIGHBOUR_RAM, GUEST_RAM, 20);
   const m = made.machines[0]!;
   const guest = made.guests[0]!;
   const neighbours = made.neighbours;
@@ -399,12 +412,12 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
   }
 
   const sched = new Scheduler(m, [guest, ...neighbours], { seed: (run.seed ^ 0x5bd1e995) >>> 0, migrationRate: run.migrationRate, preemptRate: w.preemptRate, exitRate: w.exitRate });
-  const w8 = new OpWriter(m, run.batchOps);
+  const w8 = new OpWriter(m, run.batchOps, made.machines.slice(1));
   const u32 = w8.u32;
   const flush = () => w8.flush();
   const op = (opcode: number, cpu: number, slot: number, flags = 0): number => w8.op(opcode, cpu, slot, flags);
   const tally: WorkloadTally = { guestOps: 0, engineOps: 0, translations: 0, hcalls: 0, faultsMapped: 0, pageOutsTried: 0 };
-  const schedule = () => w8.scheduled((b) => sched.tick(b));
+  const schedule = () => w8.scheduled((ops) => sched.tick(ops));
   schedule();
   let cpusOf = loads.map((l) => sched.cpusOf(l.g));
   const vcpuOf = new Int32Array(m.cpus);
@@ -528,7 +541,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
       if (li === 0) {
         // nothing of the studied guest runs (neighbours hold every core): preempt one of them
         const victim = sched.placements().find((p) => p.guest !== guest);
-        w8.scheduled((b) => { if (victim) sched.stop(b, victim.guest, victim.vcore); });
+        w8.scheduled((ops) => { if (victim) sched.stop(ops, victim.guest, victim.vcore); });
         schedule();
         refresh();
         nextTick = tally.guestOps + w.sliceOps * Math.max(1, cpusOf[0]!.length);
@@ -575,7 +588,7 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
     draws.pos = pos;
     access(l, i, cpu, store);
   }
-  flush();
+  w8.flush();
   tally.engineOps = w8.engineOps;
-  return { machine: m, tally };
+  return { machines: made.machines, tally };
 }
