@@ -48,6 +48,11 @@ export function readJsonFile(file: string, what: string): unknown {
 
 const fmtM = (x: number) => `${(x / 1e6).toFixed(1)}M`;
 
+/** Seconds left, from the estimated work done so far (tasks run longest first: points done would overrate what is left). */
+export function etaSeconds(p: Progress): number {
+  return p.work > 0 ? (p.seconds / p.work) * Math.max(0, p.totalWork - p.work) : 0;
+}
+
 /** A progress reporter: a live bar on a TTY, a line per 10% otherwise. */
 function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progress) => void; stop: () => void } {
   const err = ctx.stderr as NodeJS.WriteStream;
@@ -59,10 +64,10 @@ function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progre
       update: (p) => {
         if (!bar) {
           const { SingleBar, Presets } = requireCliProgress();
-          bar = new SingleBar({ stream: err, format: "study |{bar}| {value}/{total} points | {ops} guest ops | {rate} ops/s | ETA {eta_formatted}", hideCursor: true }, Presets.shades_classic);
-          bar.start(p.total, 0, { ops: "0", rate: "-" });
+          bar = new SingleBar({ stream: err, format: "study |{bar}| {value}/{total} points | {ops} guest ops | {rate} ops/s | ETA {etaEst}", hideCursor: true }, Presets.shades_classic);
+          bar.start(p.total, 0, { ops: "0", rate: "-", etaEst: "-" });
         }
-        bar.update(p.done, { ops: fmtM(p.guestOps), rate: fmtM(p.guestOps / Math.max(p.seconds, 1e-3)) });
+        bar.update(p.done, { ops: fmtM(p.guestOps), rate: fmtM(p.guestOps / Math.max(p.seconds, 1e-3)), etaEst: `${etaSeconds(p).toFixed(0)} s` });
       },
       stop: () => bar?.stop(),
     };
@@ -72,7 +77,7 @@ function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progre
     update: (p) => {
       if (p.done / p.total + 1e-9 < next && p.done !== p.total) return;
       while (next <= p.done / p.total + 1e-9) next += 0.1;
-      const eta = p.done ? (p.seconds / p.done) * (p.total - p.done) : 0;
+      const eta = etaSeconds(p);
       err.write(`study: ${p.done}/${p.total} points, ${fmtM(p.guestOps)} guest ops, ${fmtM(p.guestOps / Math.max(p.seconds, 1e-3))} ops/s, ETA ${eta.toFixed(0)} s\n`);
     },
     stop: () => {},

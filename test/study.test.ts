@@ -1,7 +1,8 @@
 // Studies: config validation, point expansion, determinism whatever the workers or shards, merge.
 import { describe, expect, it } from "vitest";
 import { resolveStudy, expandStudy, pointSeed, parseShard } from "../src/study/config.js";
-import { runStudy, mergeResults, shardPoints, taskGroups } from "../src/study/run.js";
+import { runStudy, mergeResults, shardPoints, taskGroups, type Progress } from "../src/study/run.js";
+import { etaSeconds } from "../src/cli-study.js";
 import { runPoint, runPoints } from "../src/study/point.js";
 import { test as propTest, fc } from "@fast-check/vitest";
 import { ZipfSampler } from "../src/study/workload.js";
@@ -154,6 +155,17 @@ describe("running studies", () => {
     expect(new Set(together.map((r) => r!.counters.translations)).size).toBe(1);
     expect(new Set(together.map((r) => r!.invalidationCycles)).size).toBe(pts.length);
     expect(together).toEqual(pts.map((p) => runPoint(p)));
+  });
+
+  it("progress carries the estimated work for the ETA: it rises to the total, and the ETA falls to 0", async () => {
+    const seen: Progress[] = [];
+    await runStudy(small(), { workers: 1, onProgress: (p) => void seen.push({ ...p }) });
+    expect(seen.map((p) => p.done)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.work).toBeGreaterThan(seen[i - 1]!.work);
+    expect(seen.at(-1)!.work).toBe(seen[0]!.totalWork);
+    expect(etaSeconds(seen.at(-1)!)).toBe(0);
+    // a quarter of the work in 10 s: 30 s left, whatever share of the points is done
+    expect(etaSeconds({ done: 1, total: 4, guestOps: 0, seconds: 10, work: 25, totalWork: 100 })).toBe(30);
   });
 
   it("shards partition the points", () => {

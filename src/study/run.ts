@@ -23,6 +23,12 @@ export interface Progress {
   total: number;
   guestOps: number;
   seconds: number;
+  /**
+   * Estimated work done and in all (taskCostOf: guest ops, a trace call as 3.5, plus machine set-up),
+   * for an ETA: tasks run longest first, so points done underrate what is done early.
+   */
+  work: number;
+  totalWork: number;
 }
 
 export interface RunStudyOptions {
@@ -233,6 +239,8 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   const resumed = points.length - todo.length;
   const workers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), todo.length || 1));
   let done = resumed;
+  let work = 0;
+  const totalWork = todo.reduce((a, i) => a + taskCostOf(points[i]!), 0);
   let guestOps = 0;
   let engineOps = 0;
   const failures: PointFailure[] = [];
@@ -240,9 +248,10 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
     results[i] = r;
     if (opts.checkpointDir) writeFileDurably(join(opts.checkpointDir, "points", `${r.id}.json`), JSON.stringify(r) + "\n");
     done++;
+    work += taskCostOf(points[i]!);
     guestOps += r.guestOps;
     engineOps += r.engineOps;
-    opts.onProgress?.({ done, total: points.length, guestOps, seconds: (performance.now() - t0) / 1000 });
+    opts.onProgress?.({ done, total: points.length, guestOps, seconds: (performance.now() - t0) / 1000, work, totalWork });
   };
   const fail = (i: number, e: unknown) => {
     const f = { id: points[i]!.id, what: describePoint(points[i]!), message: typeof e === "string" ? e : (e as Error)?.message ?? String(e) };
@@ -256,7 +265,7 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
       else fail(i, o.error);
     });
   };
-  if (resumed && opts.onProgress) opts.onProgress({ done, total: points.length, guestOps, seconds: 0 });
+  if (resumed && opts.onProgress) opts.onProgress({ done, total: points.length, guestOps, seconds: 0, work, totalWork });
   // the tasks: a point, or points that share their generator (runPoints); the longest first (by
   // an estimate), so that no long task starts last and the short ones fill the end
   const cost = (group: number[]) => group.reduce((a, i) => a + taskCostOf(points[i]!), 0);
