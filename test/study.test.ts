@@ -149,6 +149,18 @@ describe("running studies", () => {
     expect(runPoints(pts)).toEqual(alone.map((result) => ({ result })));
   });
 
+  it("a point that fails inside its group fails alone: the group's other points still get their results", () => {
+    const pts = variants({ cores: 2, shape: 1, hLocal: "honest", paging: 5000, seed: 3 });
+    const alone = pts.map((p) => runPoint(p));
+    // a cost table the machine refuses, on one variant only (costs are not the generator's)
+    const bad = { ...pts[2]!, run: { ...pts[2]!.run, costs: { coresPerChip: 0 } } };
+    const mixed = pts.map((p, i) => (i === 2 ? bad : p));
+    expect(taskGroups(mixed, mixed.map((_, i) => i))).toEqual([mixed.map((_, i) => i)]);
+    const r = runPoints(mixed);
+    expect(r[2]).toEqual({ error: "machine.costs.coresPerChip: must be at least 1" });
+    expect(r.filter((_, i) => i !== 2)).toEqual(alone.filter((_, i) => i !== 2).map((result) => ({ result })));
+  });
+
   it("the variants sharing a generator see the same ops and differ in what their policies do", () => {
     const pts = variants({ cores: 4, shape: 1, hLocal: "lying", paging: 50000, seed: 11 });
     const together = runPoints(pts).map((o) => ("result" in o ? o.result : null));

@@ -51,7 +51,8 @@ export type PointOutcome = { result: PointResult } | { error: string };
  * the engine sees (policy, deferred-va cap and overflow, costs: generatorKey) share one generator,
  * which drives one machine per point: a configuration's policy variants (which share its seed, in
  * synthetic and trace sweeps alike) cost the generator's work once. A failure is reported for the
- * points it concerns; the others still run.
+ * points it concerns: when a group fails, its points run again one by one, so the others still get
+ * their results.
  */
 export function runPoints(points: readonly StudyPoint[]): PointOutcome[] {
   const out: PointOutcome[] = new Array(points.length);
@@ -70,7 +71,9 @@ export function runPoints(points: readonly StudyPoint[]): PointOutcome[] {
       const { machines, tally } = first.run.trace ? runTraceWorkloads(runs, programOf(first)) : runWorkloads(runs);
       idx.forEach((i, k) => { out[i] = { result: pointResult(points[i]!, machines[k]!, tally) }; });
     } catch (e) {
-      for (const i of idx) out[i] = fail(e);
+      // which point failed? each runs alone: the others keep their results
+      if (idx.length === 1) out[idx[0]!] = fail(e);
+      else for (const i of idx) try { out[i] = { result: runPoint(points[i]!) }; } catch (e2) { out[i] = fail(e2); }
     }
   }
   return out;
