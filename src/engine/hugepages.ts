@@ -7,6 +7,7 @@
  * HPTLAB_HUGEPAGES: "auto" (default: advise when the helper is there), "off" (never), "on" (advise,
  * and an error when the helper is missing or madvise refuses).
  */
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 
 interface Helper {
@@ -39,8 +40,11 @@ function mode(): "auto" | "off" | "on" {
 export function hugePagesUnavailable(): string {
   if (mode() === "off") return "HPTLAB_HUGEPAGES=off";
   if (process.platform !== "linux") return `not on ${process.platform}`;
+  if (thp === undefined) thp = existsSync("/sys/kernel/mm/transparent_hugepage/enabled");
+  if (!thp) return "this kernel has no transparent huge pages";
   return loadHelper() ? "" : `no native helper (${loadError})`;
 }
+let thp: boolean | undefined;
 
 /**
  * Advise `memory`'s reservation, up to `maxBytes`, for 2 MiB pages. Returns the memory's base
@@ -49,11 +53,11 @@ export function hugePagesUnavailable(): string {
 export function adviseHugePages(memory: WebAssembly.Memory, maxBytes: number): number {
   const m = mode();
   if (m === "off") return 0;
-  const h = process.platform === "linux" ? loadHelper() : null;
-  if (!h) {
+  if (hugePagesUnavailable() !== "") {
     if (m === "on") throw new Error(`HPTLAB_HUGEPAGES=on: ${hugePagesUnavailable()}`);
     return 0;
   }
+  const h = loadHelper()!;
   const r = h.advise(new Uint8Array(memory.buffer, 0, 1), maxBytes);
   if (r <= 0 && m === "on") throw new Error(`HPTLAB_HUGEPAGES=on: madvise(MADV_HUGEPAGE) failed (errno ${-r})`);
   return r > 0 ? r : 0;
