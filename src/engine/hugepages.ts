@@ -16,6 +16,8 @@ interface Helper {
 
 let helper: Helper | null | undefined;
 let loadError = "";
+/** Whether the kernel has transparent huge pages (checked once). */
+let thp: boolean | undefined;
 
 /** The native helper, or null (why: hugePagesUnavailable()). Loaded once per thread. */
 function loadHelper(): Helper | null {
@@ -36,7 +38,7 @@ function mode(): "auto" | "off" | "on" {
   throw new Error(`HPTLAB_HUGEPAGES=${JSON.stringify(v)}: expected auto, on or off`);
 }
 
-/** Why memories are not advised, or "" when they are (for `hptlab bench`'s header and errors). */
+/** Why memories are not advised, or "" when they are (`npm run bench`'s header, timing.json, errors). */
 export function hugePagesUnavailable(): string {
   if (mode() === "off") return "HPTLAB_HUGEPAGES=off";
   if (process.platform !== "linux") return `not on ${process.platform}`;
@@ -44,7 +46,6 @@ export function hugePagesUnavailable(): string {
   if (!thp) return "this kernel has no transparent huge pages";
   return loadHelper() ? "" : `no native helper (${loadError})`;
 }
-let thp: boolean | undefined;
 
 /**
  * Advise `memory`'s reservation, up to `maxBytes`, for 2 MiB pages. Returns the memory's base
