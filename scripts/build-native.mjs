@@ -33,7 +33,7 @@ mkdirSync(dirname(out), { recursive: true });
 const cc = process.env.CC || "cc";
 const r = spawnSync(cc, ["-O2", "-shared", "-fPIC", "-Wall", "-I", include, source, "-o", out], { encoding: "utf8" });
 if (r.error) skip(`${cc}: ${r.error.message}`);
-if (r.status !== 0) skip(`${cc} failed: ${(r.stderr || "").trim().split("\n")[0]}`);
+if (r.status !== 0) skip(`${cc} failed: ${(r.stderr || "").trim().split("\n")[0] || `exit status ${r.status}`}`);
 try {
   const helper = createRequire(import.meta.url)(out);
   if (typeof helper.advise !== "function") throw new Error("no advise()");
