@@ -13,7 +13,6 @@
  * 21.2–21.8 s.)
  */
 import type { Guest, Machine } from "../engine/machine.js";
-import type { OpBatch } from "../engine/batch.js";
 import type { VcoreOps } from "../kvm/scheduler.js";
 import { OP, OP_BYTES } from "../engine/layout.js";
 
@@ -24,7 +23,6 @@ export class OpWriter implements VcoreOps {
   readonly m: Machine;
   /** The op buffer as u32 halves: op k's words start at k · OP_WORDS. */
   readonly u32: Uint32Array;
-  readonly batch: OpBatch;
   readonly #cap: number;
   /** Machines that run every op written here too, and their op buffers. */
   readonly #mirrors: { m: Machine; u32: Uint32Array }[];
@@ -41,8 +39,7 @@ export class OpWriter implements VcoreOps {
     this.m = m;
     const view = (x: Machine) => { const ops = x.opWords; return new Uint32Array(ops.buffer, ops.byteOffset, ops.length * 2); };
     this.u32 = view(m);
-    this.batch = m.batch();
-    this.#cap = Math.max(1, Math.min(this.batch.capacity, batchOps ?? Infinity));
+    this.#cap = Math.max(1, Math.min(m.plan.opSlots, batchOps ?? Infinity));
     this.#mirrors = mirrors.map((x) => {
       if (x.plan.opSlots !== m.plan.opSlots) throw new RangeError("OpWriter: a mirror's op buffer differs in size");
       return { m: x, u32: view(x) };
