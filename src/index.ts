@@ -1,5 +1,5 @@
 /** hptlab: the public API. */
-export { Machine, Guest, createMachine, createMachineSync, OpBatch, planLayout, formatBytes, EngineAbort, KvmOpError } from "./engine/index.js";
+export { Machine, Guest, createMachine, createMachineSync, releaseMachineMemory, OpBatch, planLayout, formatBytes, EngineAbort, KvmOpError } from "./engine/index.js";
 export type { LayoutPlan, KvmCounters, ViolationRecord, StaleCause, Verdict } from "./engine/index.js";
 export { POLICIES, POLICY_NAMES, DEFERRED_OVERFLOW, policyByName, type PolicyInfo, type PolicyName, type DeferredOverflow } from "./kvm/policies.js";
 export { COST_ROWS, DEFAULT_COSTS, COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostName, type CostTable, type CostCategory } from "./kvm/costs.js";

@@ -4,7 +4,7 @@
 // machine must refuse to run or read.
 import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
-import { Machine, MEMORY_POOL_MAX } from "../src/engine/machine.js";
+import { Machine, MEMORY_POOL_MAX, releaseMachineMemory } from "../src/engine/machine.js";
 import { H } from "../src/engine/layout.js";
 import { engineModule } from "../src/engine/wasm.js";
 import { runPoint } from "../src/study/point.js";
@@ -88,6 +88,20 @@ describe("machines on reused memory", () => {
     debug.dispose();
     expect(new Machine({ cores: 2, smt: 1 }, engineModule(false)).memory).toBe(release.memory);
     expect(new Machine({ cores: 2, smt: 1 }, engineModule(true)).memory).toBe(debug.memory);
+  });
+
+  test("releaseMachineMemory lets go of the kept memories: the next machine starts on a fresh one", () => {
+    for (const m of drainPool()) m.dispose(); // the pool now holds these
+    const kept = new Machine({ cores: 2, smt: 1 });
+    const old = kept.memory;
+    const bytes = kept.memoryBytes;
+    kept.dispose();
+    expect(releaseMachineMemory()).toBeGreaterThanOrEqual(bytes);
+    expect(releaseMachineMemory()).toBe(0);
+    const next = new Machine({ cores: 2, smt: 1 });
+    expect(next.memory).not.toBe(old);
+    next.dispose();
+    expect(new Machine({ cores: 2, smt: 1 }).memory).toBe(next.memory); // and reuse goes on
   });
 
   test("a disposed machine refuses to run or read", () => {

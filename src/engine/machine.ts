@@ -154,6 +154,8 @@ function checkInt(name: string, x: number, limit: number): number {
 export const MEMORY_POOL_MAX = 16;
 const MEMORY_POOL_BYTES = 2 ** 30;
 const pools = new WeakMap<WebAssembly.Module, MemoryPool>();
+/** The same pools, to release them (one per engine build used on this thread). */
+const allPools: MemoryPool[] = [];
 interface MemoryPool {
   memories: WebAssembly.Memory[];
   /** Bytes of the memories held. */
@@ -184,6 +186,21 @@ function lookaheadMode(): number {
   if (v === "always") return 1;
   if (v === "never") return 2;
   throw new Error(`HPTLAB_LOOKAHEAD=${JSON.stringify(v)}: expected measured, always or never`);
+}
+
+/**
+ * Let go of the memories that disposed machines left for reuse on this thread (up to 1 GiB): the
+ * garbage collector can then return them. Returns how many bytes were held. For long-lived embedders
+ * between bursts of machines; machines made afterwards start on fresh memory.
+ */
+export function releaseMachineMemory(): number {
+  let bytes = 0;
+  for (const pool of allPools) {
+    bytes += pool.bytes;
+    pool.memories.length = 0;
+    pool.bytes = 0;
+  }
+  return bytes;
 }
 
 /** Memories advised for 2 MiB pages, and their addresses (a pooled memory keeps its advice). */
@@ -243,7 +260,10 @@ export class Machine implements SimMachine {
       if (base !== 0) hugePagesBases.set(this.memory, base);
     }
     this.#wasm = instantiateEngine(this.memory, module);
-    if (!pool) pools.set(module, (pool = { memories: [], bytes: 0, staticEnd: this.#wasm.layoutBase() }));
+    if (!pool) {
+      pools.set(module, (pool = { memories: [], bytes: 0, staticEnd: this.#wasm.layoutBase() }));
+      allPools.push(pool);
+    }
     this.#pool = pool;
     this.plan = planLayout(this.config, this.#wasm.layoutBase());
     if (this.plan.arena > MAX_BYTES) {
