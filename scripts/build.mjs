@@ -44,10 +44,9 @@ function newest(rel) {
   return walk(join(root, rel));
 }
 
-const stampOf = (name) => join(root, "build", `.stamp-${name}`);
 const skipped = [];
 for (const step of STEPS) {
-  const stamp = stampOf(step.name);
+  const stamp = join(root, "build", `.stamp-${step.name}`);
   const ran = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
   // the stamp lists the optional outputs the last run made: those must still be there
   const made = ran > 0 ? readFileSync(stamp, "utf8").split("\n").slice(1).filter(Boolean) : [];

@@ -52,14 +52,13 @@ export function hugePagesUnavailable(): string {
  * address when advised, 0 when not (mode off, no helper, madvise refused) — an error instead in mode "on".
  */
 export function adviseHugePages(memory: WebAssembly.Memory, maxBytes: number): number {
-  const m = mode();
-  if (m === "off") return 0;
-  if (hugePagesUnavailable() !== "") {
-    if (m === "on") throw new Error(`HPTLAB_HUGEPAGES=on: ${hugePagesUnavailable()}`);
+  const on = mode() === "on";
+  const why = hugePagesUnavailable(); // "HPTLAB_HUGEPAGES=off" too
+  if (why !== "") {
+    if (on) throw new Error(`HPTLAB_HUGEPAGES=on: ${why}`);
     return 0;
   }
-  const h = loadHelper()!;
-  const r = h.advise(new Uint8Array(memory.buffer, 0, 1), maxBytes);
-  if (r <= 0 && m === "on") throw new Error(`HPTLAB_HUGEPAGES=on: madvise(MADV_HUGEPAGE) failed (errno ${-r})`);
+  const r = loadHelper()!.advise(new Uint8Array(memory.buffer, 0, 1), maxBytes);
+  if (r <= 0 && on) throw new Error(`HPTLAB_HUGEPAGES=on: madvise(MADV_HUGEPAGE) failed (errno ${-r})`);
   return r > 0 ? r : 0;
 }

@@ -153,9 +153,8 @@ function checkInt(name: string, x: number, limit: number): number {
  */
 export const MEMORY_POOL_MAX = 16;
 const MEMORY_POOL_BYTES = 2 ** 30;
-const pools = new WeakMap<WebAssembly.Module, MemoryPool>();
-/** The same pools, to release them (one per engine build used on this thread). */
-const allPools: MemoryPool[] = [];
+/** One pool per engine build used on this thread (the builds are compiled once per process). */
+const pools = new Map<WebAssembly.Module, MemoryPool>();
 interface MemoryPool {
   memories: WebAssembly.Memory[];
   /** Bytes of the memories held. */
@@ -195,7 +194,7 @@ function lookaheadMode(): number {
  */
 export function releaseMachineMemory(): number {
   let bytes = 0;
-  for (const pool of allPools) {
+  for (const pool of pools.values()) {
     bytes += pool.bytes;
     pool.memories.length = 0;
     pool.bytes = 0;
@@ -247,10 +246,10 @@ export class Machine implements SimMachine {
     this.config = resolveMachineConfig(input);
     let pool = pools.get(module);
     const reused = pool?.memories.pop();
-    if (reused) pool!.bytes -= reused.buffer.byteLength;
     if (reused) {
       this.memory = reused;
       this.#dirtyEnd = reused.buffer.byteLength;
+      pool!.bytes -= this.#dirtyEnd;
       // the engine's static data (written by instantiation) and scratch areas lie below layoutBase
       this.#zeroTo(pool!.staticEnd);
     } else {
@@ -260,10 +259,7 @@ export class Machine implements SimMachine {
       if (base !== 0) hugePagesBases.set(this.memory, base);
     }
     this.#wasm = instantiateEngine(this.memory, module);
-    if (!pool) {
-      pools.set(module, (pool = { memories: [], bytes: 0, staticEnd: this.#wasm.layoutBase() }));
-      allPools.push(pool);
-    }
+    if (!pool) pools.set(module, (pool = { memories: [], bytes: 0, staticEnd: this.#wasm.layoutBase() }));
     this.#pool = pool;
     this.plan = planLayout(this.config, this.#wasm.layoutBase());
     if (this.plan.arena > MAX_BYTES) {

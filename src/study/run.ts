@@ -239,8 +239,9 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   const resumed = points.length - todo.length;
   const workers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), todo.length || 1));
   let done = resumed;
+  const workOf = (idx: readonly number[]) => idx.reduce((a, i) => a + taskCostOf(points[i]!), 0);
   let work = 0;
-  const totalWork = todo.reduce((a, i) => a + taskCostOf(points[i]!), 0);
+  const totalWork = workOf(todo);
   let guestOps = 0;
   let engineOps = 0;
   const failures: PointFailure[] = [];
@@ -268,8 +269,7 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   if (resumed && opts.onProgress) opts.onProgress({ done, total: points.length, guestOps, seconds: 0, work, totalWork });
   // the tasks: a point, or points that share their generator (runPoints); the longest first (by
   // an estimate), so that no long task starts last and the short ones fill the end
-  const cost = (group: number[]) => group.reduce((a, i) => a + taskCostOf(points[i]!), 0);
-  const tasks = taskGroups(points, todo).map((g) => ({ g, c: cost(g) })).sort((a, b) => b.c - a.c || a.g[0]! - b.g[0]!).map((t) => t.g);
+  const tasks = taskGroups(points, todo).map((g) => ({ g, c: workOf(g) })).sort((a, b) => b.c - a.c || a.g[0]! - b.g[0]!).map((t) => t.g);
   if (workers === 1) {
     for (const group of tasks) {
       settle(group, runPoints(group.map((i) => points[i]!)));
