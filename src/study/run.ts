@@ -24,7 +24,7 @@ export interface Progress {
   guestOps: number;
   seconds: number;
   /**
-   * Estimated work done and in all (taskCostOf: guest ops, a trace call as 3.5, plus machine set-up),
+   * Estimated work done and in all (taskCostOf: synthetic guest ops, a trace call as 6.6, plus per core),
    * for an ETA: tasks run longest first, so points done underrate what is done early.
    */
   work: number;
@@ -189,11 +189,14 @@ export async function attachTracePrograms(points: StudyPoint[], baseDir = proces
 }
 
 /**
- * A point's expected share of a task's time, for ordering tasks (longest first): its guest ops —
- * a trace point's calls bring ~3.5 guest ops each — and a little more per core (machine set-up).
+ * A point's expected time, for ordering tasks (longest first) and for the ETA, in units of a
+ * synthetic guest op's time. Measured on the default study (each task timed alone, one
+ * thread, 2026-11-25): a synthetic point takes 1 per op + 290 per core (machine set-up and
+ * per-core work), a trace point 6.6 per call + 950 per core (a call brings ~3.5 guest ops, and
+ * the mirrors and the trace's scheduler cost more per op). The ETA is only as right as these.
  */
 function taskCostOf(p: StudyPoint): number {
-  return (p.run.trace ? 3.5 : 1) * p.run.ops + 200 * p.run.cores;
+  return p.run.trace ? 6.6 * p.run.ops + 950 * p.run.cores : p.run.ops + 290 * p.run.cores;
 }
 
 /** Memory the machines of one task may take together (they run at once). */
