@@ -24,7 +24,7 @@ export interface Progress {
   guestOps: number;
   seconds: number;
   /**
-   * Estimated work done and in all (taskCostOf: synthetic guest ops, a trace call as 6.6, plus per core),
+   * Estimated work done and in all (taskCostOf: synthetic guest ops, a trace call as 4.8, plus per core),
    * for an ETA: tasks run longest first, so points done underrate what is done early.
    */
   work: number;
@@ -191,12 +191,12 @@ export async function attachTracePrograms(points: StudyPoint[], baseDir = proces
 /**
  * A point's expected time, for ordering tasks (longest first) and for the ETA, in units of a
  * synthetic guest op's time. Measured on the default study (each task timed alone, one
- * thread, 2026-11-25): a synthetic point takes 1 per op + 290 per core (machine set-up and
- * per-core work), a trace point 6.6 per call + 950 per core (a call brings ~3.5 guest ops, and
- * the mirrors and the trace's scheduler cost more per op). The ETA is only as right as these.
+ * thread, 2026-11-25; a unit is ~64 ns there): a synthetic point takes 1 per op + 250 per core
+ * (machine set-up and per-core work), a trace point 4.8 per call + 1500 per core (a call brings
+ * ~3.5 guest ops). The ETA is only as right as these.
  */
 function taskCostOf(p: StudyPoint): number {
-  return p.run.trace ? 6.6 * p.run.ops + 950 * p.run.cores : p.run.ops + 290 * p.run.cores;
+  return p.run.trace ? 4.8 * p.run.ops + 1500 * p.run.cores : p.run.ops + 250 * p.run.cores;
 }
 
 /** Memory the machines of one task may take together (they run at once). */
