@@ -10,7 +10,7 @@ import {
 } from "./layout";
 import {
   attachHeader, header, ops, cores, smt, smtShift, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, bump, lpidGuest,
-  hostFrames, frameTake, frameFree, frameBitmapInit,
+  frameTake, frameFree, frameBitmapInit, takeFrame,
 } from "./machine";
 import { decodeSlb, xKey, xSet, HPTE_V_HPTE_DIRTY } from "./hpt";
 import { tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
@@ -18,7 +18,7 @@ import { hcall } from "./hcall";
 import { CHUNK, lookahead, translateOp, beginTranslateStats, flushTranslateStats, chunkBegin, chunkEnd } from "./translate";
 export { setLookahead, lookaheadIsOn } from "./translate";
 import {
-  chargeHcall, finishInvalidations, vcoreRun, vcoreExit, pageOut, pageIn, hptReset, takeFrame,
+  chargeHcall, finishInvalidations, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
   work, reclaim, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
 } from "./kvm";
 
@@ -43,7 +43,6 @@ export function initMachine(): void {
   frameBitmapInit();
   // frame 0 belongs to the host kernel: KVM's H_ENTER reads pa == 0 as "not present"
   frameTake(0, FRAME_HOST);
-  store<u32>(header, hostFrames - 1, H_FREE_FRAMES);
 }
 
 // @ts-ignore: decorator
@@ -101,7 +100,6 @@ function guestDestroy(g: usize, cpu: u32): u64 {
       store<u32>(frames + (<usize>gfn << 2), NO_FRAME);
       ++freed;
     }
-    store<u32>(header, load<u32>(header, H_FREE_FRAMES) + freed, H_FREE_FRAMES);
   }
   store<u32>(lpidGuest + (<usize>load<u32>(g, G_LPID) << 2), 0);
   store<u32>(g, 0, G_FLAGS);

@@ -14,7 +14,7 @@ import {
   G_LPID, G_FLAGS, G_INSTANCE, G_VCPUS, G_VCORES, G_TPV, G_VCPU_TAB, G_VCORE_TAB, G_NEED_FLUSH, G_LAST_VCPU,
   G_LAST_VCPU_SLOTS, G_DEFER, G_DEFER_CAP, G_DEFER_COUNT, G_DEFER_OVERFLOW, G_RUNNING_VCORES, G_POLICY,
   G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_RAM_BYTES, G_HTAB_MASK, GF_QEMU, GF_LIVE,
-  H_FABRIC_FREE, H_FREE_FRAMES, FABRIC_SLOTS, FABRIC_SLOT_SHIFT, STAT_CYCLES, STAT_VIOLATIONS, STAT_STALE_HARMLESS, STAT_STALE_HITS,
+  H_FABRIC_FREE, FABRIC_SLOTS, FABRIC_SLOT_SHIFT, STAT_CYCLES, STAT_VIOLATIONS, STAT_STALE_HARMLESS, STAT_STALE_HITS,
   STAT_GUEST_ENTRIES, STAT_ENTRY_FLUSHES, STAT_FULL_FLUSHES, STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES,
   STAT_TLBIE_SEQUENCES, STAT_TLBIEL_SEQUENCES, STAT_TLBIE_WAITS, STAT_IPIS, STAT_PAGE_OUTS, STAT_PAGE_OUT_HPTES,
   STAT_PAGE_INS, STAT_HV_FAULTS, STAT_DEFERRED_RECORDS, STAT_DEFERRED_OVERFLOWS, STAT_DEFERRED_TLBIES,
@@ -26,7 +26,7 @@ import {
 } from "./layout";
 import {
   header, cores, smt, smtShift, tlbSets, maskWords, cpuTab, coreTab, costs, viol, violSlots, stats, hostPageShift, fabricCal,
-  hostFrames, frameOwner, guestDesc, guestStatsOf, bump, frameTake, frameFree, lowestFreeFrame,
+  hostFrames, frameOwner, guestDesc, guestStatsOf, bump, frameFree, takeFrame,
 } from "./machine";
 import { W1_RPN, W1_STALE, provOf, tlbieVa, tlbielVa, markStale, markStaleLpid, flushLpidOnCore, flushCore } from "./tlb";
 import {
@@ -561,18 +561,7 @@ export function hptReset(g: usize, cpu: u32): u64 {
   return 0;
 }
 
-// ───────────────────────────── host frames and paging ─────────────────────────────
-
-/** Lowest free host frame, taken for `owner`, or NO_FRAME. */
-export function takeFrame(owner: u32): u32 {
-  const free = load<u32>(header, H_FREE_FRAMES);
-  if (free == 0) return NO_FRAME;
-  const f = lowestFreeFrame();
-  if (f == NO_FRAME) return NO_FRAME;
-  frameTake(f, owner);
-  store<u32>(header, free - 1, H_FREE_FRAMES);
-  return f;
-}
+// ───────────────────────────── host paging ─────────────────────────────
 
 /**
  * The MMU-notifier path (kvm_unmap_rmapp, SPEC §7) for host page `gfn` of guest g, run by the host on
@@ -624,7 +613,6 @@ export function pageOut(g: usize, cpu: u32, gfn: u64): u64 {
   if (load<u32>(g, G_DEFER_COUNT) != 0) drainDeferred(cpu, g, gs, <u32>gfn);
   frameFree(frame);
   store<u32>(fp, NO_FRAME);
-  store<u32>(header, load<u32>(header, H_FREE_FRAMES) + 1, H_FREE_FRAMES);
   bump(STAT_PAGE_OUTS, gs);
   return n;
 }

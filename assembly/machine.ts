@@ -3,7 +3,7 @@ import {
   H_CORES, H_SMT, H_TLB_SETS, H_TLB_WAYS, H_REPLACEMENT, H_LPID_LIMIT, H_HOST_PAGE_SHIFT, H_HOST_FRAMES,
   H_STATS, H_GUESTS, H_GUEST_STATS, H_OPS, H_OP_SLOTS, H_LPID_GUEST, H_LPID_MASK, H_LPID_COUNT,
   H_FRAME_OWNER, H_TLB, H_MASK_WORDS, GUEST_BYTES, STATS_BYTES, H_MAX_GUESTS, H_PROV, H_CPUS, H_CORE_TAB,
-  H_VIOL, H_VIOL_SLOTS, H_COSTS, H_FABRIC_CAL, H_FRAME_USED, H_FRAME_HINT, NO_FRAME,
+  H_VIOL, H_VIOL_SLOTS, H_COSTS, H_FABRIC_CAL, H_FRAME_USED, H_FRAME_HINT, H_FREE_FRAMES, NO_FRAME,
 } from "./layout";
 
 export let header: usize = 0;
@@ -75,25 +75,36 @@ export function attachHeader(base: usize): void {
 }
 
 // ───────────────────────────── host frames ─────────────────────────────
-// A frame's owner word (0 = free) and its bit in the frames-in-use bitmap change together, here.
+// A frame's owner word (0 = free), its bit in the frames-in-use bitmap and the header's count of
+// free frames change together, here.
 
-/** Give host frame `f` to `owner` (a guest instance, or FRAME_HOST). */
+/** Give host frame `f` (free) to `owner` (a guest instance, or FRAME_HOST). */
 export function frameTake(f: u32, owner: u32): void {
   store<u32>(frameOwner + (<usize>f << 2), owner);
   const w = frameUsed + (<usize>(f >> 6) << 3);
   store<u64>(w, load<u64>(w) | (<u64>1 << <u64>(f & 63)));
+  store<u32>(header, load<u32>(header, H_FREE_FRAMES) - 1, H_FREE_FRAMES);
 }
 
-/** Free host frame `f`. */
+/** Free host frame `f` (taken). */
 export function frameFree(f: u32): void {
   store<u32>(frameOwner + (<usize>f << 2), 0);
   const w = frameUsed + (<usize>(f >> 6) << 3);
   store<u64>(w, load<u64>(w) & ~(<u64>1 << <u64>(f & 63)));
   if ((f >> 6) < load<u32>(header, H_FRAME_HINT)) store<u32>(header, f >> 6, H_FRAME_HINT);
+  store<u32>(header, load<u32>(header, H_FREE_FRAMES) + 1, H_FREE_FRAMES);
+}
+
+/** Lowest free host frame, taken for `owner`, or NO_FRAME. */
+export function takeFrame(owner: u32): u32 {
+  if (load<u32>(header, H_FREE_FRAMES) == 0) return NO_FRAME;
+  const f = lowestFreeFrame();
+  if (f != NO_FRAME) frameTake(f, owner);
+  return f;
 }
 
 /** The lowest free host frame (not taken), or NO_FRAME: 64 frames a step, from the first word not known full. */
-export function lowestFreeFrame(): u32 {
+function lowestFreeFrame(): u32 {
   const words = (hostFrames + 63) >> 6;
   for (let i = load<u32>(header, H_FRAME_HINT); i < words; ++i) {
     const w = load<u64>(frameUsed + (<usize>i << 3));
@@ -106,8 +117,9 @@ export function lowestFreeFrame(): u32 {
   return NO_FRAME;
 }
 
-/** A fresh machine's bitmap: the bits past the last frame are set (never free). */
+/** A fresh machine's frames: all free but for the bits past the last frame (set: never free). */
 export function frameBitmapInit(): void {
+  store<u32>(header, hostFrames, H_FREE_FRAMES);
   const spare = hostFrames & 63;
   if (spare != 0) store<u64>(frameUsed + (<usize>(hostFrames >> 6) << 3), ~((<u64>1 << <u64>spare) - 1));
   store<u32>(header, 0, H_FRAME_HINT);

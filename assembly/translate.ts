@@ -276,9 +276,7 @@ export function lookahead(o0: usize, n: u32): void {
       store<u64>(d, (<u64>o << 32) | <u64>o, 40);
     }
   }
-  if (nMiss != 0) {
-    for (let k: u32 = 0; k < nMiss; ++k) sink += <u64>load<u32>(<usize>load<u32>(missList + (<usize>k << 2)));
-  }
+  for (let k: u32 = 0; k < nMiss; ++k) sink += <u64>load<u32>(<usize>load<u32>(missList + (<usize>k << 2)));
   store<u64>(sinkCell, load<u64>(sinkCell) + sink);
   if (nHcalls == 0) return;
   touchHcalls(nHcalls);
