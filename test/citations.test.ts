@@ -98,7 +98,7 @@ function readText(file: string): string | null {
 const FORBIDDEN: [RegExp, string][] = [
   [new RegExp("SP" + "EC §"), "cites the founding notes' SPEC"],
   [new RegExp("\\.\\./" + "shared"), "points outside the repository"],
-  [new RegExp("FORM" + "ATS\\.md"), "cites FORMATS.md (the repository's docs/formats.md is the home of the formats)"],
+  [new RegExp("FORM" + "ATS\\.md"), "cites the founding notes' formats file (docs/formats.md is the home of the formats)"],
 ];
 
 describe("citations of the model's definition", () => {
