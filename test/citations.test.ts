@@ -96,7 +96,7 @@ function readText(file: string): string | null {
 
 // Built from pieces so that this file does not match itself.
 const FORBIDDEN: [RegExp, string][] = [
-  [new RegExp("SP" + "EC §"), "cites the founding notes' SPEC"],
+  [new RegExp("SP" + "EC §"), "cites the founding notes' specification"],
   [new RegExp("\\.\\./" + "shared"), "points outside the repository"],
   [new RegExp("FORM" + "ATS\\.md"), "cites the founding notes' formats file (docs/formats.md is the home of the formats)"],
 ];
