@@ -1,6 +1,6 @@
 // The PAPR HPT hypercalls over op records (layout.ts): r4..r11 are op words 2..9, r3 is word 1.
-// Two implementations per guest: `kvm-hv` (Linux 3.8 real-mode handlers, SPEC §4 and §7) and
-// `qemu` (QEMU 7.2 pseries under TCG, SPEC §12). docs/semantics.md spells out each step.
+// Two implementations per guest: `kvm-hv` (Linux 3.8 real-mode handlers, docs/model/hcalls.md §2 and docs/model/kvm.md §8) and
+// `qemu` (QEMU 7.2 pseries under TCG, docs/model/hcalls.md §3). docs/semantics.md spells out each step.
 import {
   G_FLAGS, G_HPT, G_NPTE, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_RAM_BYTES, G_LPID, G_HPT_MAX_PAGE_SHIFT,
   GF_QEMU, NO_FRAME, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_RMAP_LINKS, STAT_RMAP_UNLINKS,
@@ -14,7 +14,7 @@ import {
 import { invalidateTranslation, decide } from "./kvm";
 import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/events";
 
-// Return codes (SPEC §4)
+// Return codes (docs/model/hcalls.md §1.2)
 // @ts-ignore: decorator
 @inline export const H_SUCCESS: i64 = 0;
 // @ts-ignore: decorator
@@ -26,7 +26,7 @@ import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/ev
 // @ts-ignore: decorator
 @inline export const H_NOT_FOUND: i64 = -7;
 
-// Flags (SPEC §4)
+// Flags (docs/model/hcalls.md §1.3)
 // @ts-ignore: decorator
 @inline export const H_EXACT: u64 = 0x0000008000000000;
 // @ts-ignore: decorator
@@ -38,7 +38,7 @@ import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/ev
 // @ts-ignore: decorator
 @inline export const H_LOCAL: u64 = 0x0000000010000000;
 
-// H_BULK_REMOVE translation specifier (SPEC §4)
+// H_BULK_REMOVE translation specifier (docs/model/hcalls.md §1.4)
 // @ts-ignore: decorator
 @inline const TSH_TYPE: u64 = 0xc000000000000000;
 // @ts-ignore: decorator
@@ -56,7 +56,7 @@ import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/ev
 // @ts-ignore: decorator
 @inline const TSH_PTEX: u64 = 0x00ffffffffffffff;
 
-// rmap word (SPEC §7)
+// rmap word (docs/model/kvm.md §8.1)
 // @ts-ignore: decorator
 @inline const RMAP_PRESENT: u64 = 0x0000000100000000;
 // @ts-ignore: decorator
@@ -86,7 +86,7 @@ import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/ev
   return <u64>load<u32>(g, G_NPTE);
 }
 
-// ───────────────────────────── rmap rings (SPEC §7, Linux 3.8) ─────────────────────────────
+// ───────────────────────────── rmap rings (docs/model/kvm.md §8.2, Linux 3.8) ─────────────────────────────
 
 /** kvmppc_add_revmap_chain: link `ptex` before the head of the ring of `gfn` (or start one). */
 export function rmapAdd(g: usize, gs: usize, gfn: u64, ptex: u64): u64 {
@@ -354,7 +354,7 @@ function qemuEnter(o: usize, g: usize): i64 {
   const ptexIn = reg(o, 1);
   let pteh = reg(o, 2);
   const ptel = reg(o, 3);
-  // page-size encoding → WIMG / RAM → index range → slot (SPEC §12)
+  // page-size encoding → WIMG / RAM → index range → slot (docs/model/hcalls.md §3.2)
   const shift = pageShiftQemu(pteh, ptel, load<u32>(g, G_HPT_MAX_PAGE_SHIFT));
   if (shift == 0) return H_PARAMETER;
   const raddr = (ptel & HPTE_R_RPN) & ~((<u64>1 << shift) - 1);

@@ -1,10 +1,10 @@
 // The hashed page table: page-size decoding, the POWER hash, the hardware walk on a TLB miss,
-// and the VA recovered from an HPTE for invalidation (what compute_tlbie_rb encodes, SPEC §5).
+// and the VA recovered from an HPTE for invalidation (what compute_tlbie_rb encodes, docs/model/tlb.md §5).
 import { G_FLAGS, G_HPT, G_HTAB_MASK, G_HPT_MAX_PAGE_SHIFT, GF_QEMU, STAT_PTEGS_PROBED } from "./layout";
 import { bump } from "./machine";
 import { tlbKey } from "./tlb";
 
-// SPEC §3, first doubleword
+// docs/model/translation.md §3.1, first doubleword
 // @ts-ignore: decorator
 @inline export const HPTE_V_VALID: u64 = 0x1;
 // @ts-ignore: decorator
@@ -15,13 +15,13 @@ import { tlbKey } from "./tlb";
 @inline export const HPTE_V_ABSENT: u64 = 0x20;
 // @ts-ignore: decorator
 @inline export const HPTE_V_HVLOCK: u64 = 0x40;
-/** QEMU's migration dirty flag at the same bit (SPEC §12). */
+/** QEMU's migration dirty flag at the same bit (docs/model/hcalls.md §3.1). */
 // @ts-ignore: decorator
 @inline export const HPTE_V_HPTE_DIRTY: u64 = 0x40;
 /** B + AVPN + H + V: what the hardware compares (QEMU's 0x…ff83). */
 // @ts-ignore: decorator
 @inline export const HPTE_V_COMPARE: u64 = 0xffffffffffffff83;
-// SPEC §3, second doubleword
+// docs/model/translation.md §3.2, second doubleword
 // @ts-ignore: decorator
 @inline export const HPTE_R_PP0: u64 = 0x8000000000000000;
 // @ts-ignore: decorator
@@ -51,7 +51,7 @@ import { tlbKey } from "./tlb";
 // @ts-ignore: decorator
 @inline export const HPTE_R_PP: u64 = 0x03;
 
-/** KVM-HV's hpte_page_size as a shift: 4K, 64K (ARCH_206), 16M, else 0 (SPEC §2). */
+/** KVM-HV's hpte_page_size as a shift: 4K, 64K (ARCH_206), 16M, else 0 (docs/model/translation.md §2.2). */
 // @ts-ignore: decorator
 @inline export function pageShiftKvm(v: u64, r: u64): u32 {
   if ((v & HPTE_V_LARGE) == 0) return 12;
@@ -90,7 +90,7 @@ export let xHash: u64 = 0;     // POWER hash (unmasked)
 export let xCmp: u64 = 0;      // HPTE compare word (B | AVPN | V)
 
 /**
- * Decode an SLB VSID word and an EA (SPEC §2): page size from L‖LP, VA page, TLB set, hash and
+ * Decode an SLB VSID word and an EA (docs/model/translation.md §2): page size from L‖LP, VA page, TLB set, hash and
  * compare word. False for a segment POWER7 cannot have (B ≥ 2, bad L‖LP, VA ≥ 2^68).
  */
 // @ts-ignore: decorator
@@ -191,7 +191,7 @@ export function setDecoded(key: u64, set: u32, shift: u32, hash: u64, cmp: u64):
 /** PTEGs the last hptWalk() probed (1 or 2). */
 export let hptWalkProbes: u32 = 0;
 
-/** The hardware walk after a TLB miss: primary group, then secondary (SPEC §2). HPTE address or 0. */
+/** The hardware walk after a TLB miss: primary group, then secondary (docs/model/translation.md §2.5). HPTE address or 0. */
 export function hptWalk(g: usize, gs: usize): usize {
   const mask = <u64>load<u32>(g, G_HTAB_MASK);
   bump(STAT_PTEGS_PROBED, gs);

@@ -64,7 +64,7 @@ function guestInit(g: usize, slot: u32): u64 {
   memory.fill(<usize>load<u32>(g, G_REVMAP), 0, hptBytes);
   const qemu = (load<u32>(g, G_FLAGS) & GF_QEMU) != 0;
   if (qemu) {
-    for (let p = hpt; p < hpt + hptBytes; p += 16) store<u64>(p, HPTE_V_HPTE_DIRTY); // SPEC §12
+    for (let p = hpt; p < hpt + hptBytes; p += 16) store<u64>(p, HPTE_V_HPTE_DIRTY); // docs/model/hcalls.md §3.1
   }
   const pages = load<u32>(g, G_RAM_HOST_PAGES);
   let taken: u32 = 0;
@@ -86,7 +86,7 @@ function guestInit(g: usize, slot: u32): u64 {
   return <u64>taken;
 }
 
-/** Free a guest's frames and LPID. Its TLB entries stay where they are (SPEC §1: no flush at teardown). */
+/** Free a guest's frames and LPID. Its TLB entries stay where they are (docs/model/kvm.md §1.4: no flush at teardown). */
 function guestDestroy(g: usize, cpu: u32): u64 {
   kvmGuestDestroy(g, cpu);
   let freed: u32 = 0;

@@ -91,7 +91,7 @@ export function charge(cpu: u32, gs: usize, cc: u32, cycles: u64): void {
   bump(STAT_CYCLES + cc, gs, cycles);
 }
 
-/** Chips in the broadcast domain: S of SPEC §9's 800 + 60·S. */
+/** Chips in the broadcast domain: S of the 800 + 60·S of docs/model/costs.md §3.5. */
 // @ts-ignore: decorator
 @inline function chips(): u64 {
   const per = <u32>cost(K_CORES_PER_CHIP);
@@ -343,7 +343,7 @@ function gfnOfHpte(g: usize, v: u64, ptex: u64): u32 {
   return gfn < <u64>load<u32>(g, G_RAM_HOST_PAGES) ? <u32>gfn : NO_FRAME;
 }
 
-// ───────────────────────────── Graf's deferred-VA list (SPEC §8) ─────────────────────────────
+// ───────────────────────────── Graf's deferred-VA list (docs/model/policies.md §6) ─────────────────────────────
 
 /** Record a locally invalidated VA; on a full list apply the guest's overflow rule. */
 function deferRecord(cpu: u32, g: usize, gs: usize, set: u32, key: u64, gfn: u32): void {
@@ -551,7 +551,7 @@ export function hptReset(g: usize, cpu: u32): u64 {
   memory.fill(hpt, 0, hptBytes);
   memory.fill(<usize>load<u32>(g, G_REVMAP), 0, hptBytes);
   if (isQemu(g)) {
-    for (let p = hpt; p < hpt + hptBytes; p += 16) store<u64>(p, 0x40); // SPEC §12: v = 0x40
+    for (let p = hpt; p < hpt + hptBytes; p += 16) store<u64>(p, 0x40); // docs/model/hcalls.md §3.1: v = 0x40
   } else {
     memory.fill(<usize>load<u32>(g, G_RMAP), 0, <usize>load<u32>(g, G_RAM_HOST_PAGES) << 3);
   }
@@ -564,7 +564,7 @@ export function hptReset(g: usize, cpu: u32): u64 {
 // ───────────────────────────── host paging ─────────────────────────────
 
 /**
- * The MMU-notifier path (kvm_unmap_rmapp, SPEC §7) for host page `gfn` of guest g, run by the host on
+ * The MMU-notifier path (kvm_unmap_rmapp, docs/model/kvm.md §8.3) for host page `gfn` of guest g, run by the host on
  * `cpu`: every HPTE of the ring becomes ABSENT with a global tlbie and its R/C harvested; the deferred
  * VAs of the page are tlbie'd (deferred-va); then the frame is freed. r3 = HPTEs invalidated.
  */

@@ -43,9 +43,9 @@
 //                    (tlb.ts, fingerprint). Derived from the entries; only tlbie reads it.
 // TLB provenance (8 B, same index as the entry; meaningful while STALE is set):
 //                    cause<<56 (STALE_*) | cpu<<40 (16 bits) | time[0..39] (the cpu's clock then)
-// HPTE (16 B): v then r, as the 64-bit register view of SPEC §3, stored little-endian (native).
-// revmap entry (16 B): guest_rpte u64, forw u32, back u32 (SPEC §7).
-// rmap word (8 B): SPEC §7 layout (REFERENCED bit 40, CHANGED bit 39, PRESENT bit 32, index 0..31).
+// HPTE (16 B): v then r, as the 64-bit register view of docs/model/translation.md §3, stored little-endian (native).
+// revmap entry (16 B): guest_rpte u64, forw u32, back u32 (docs/model/kvm.md §8.2).
+// rmap word (8 B): docs/model/kvm.md §8.1 layout (REFERENCED bit 40, CHANGED bit 39, PRESENT bit 32, index 0..31).
 //
 // Op (OP_BYTES = 128 B = 16 u64 words; the batch interface, see docs/memory.md):
 //   w0  = opcode[0..15] | opflags[16..31] | cpu[32..47] | guest slot[48..63]
@@ -155,7 +155,7 @@
 // @ts-ignore: decorator
 @inline export const H_COSTS: u32 = 160;
 
-// ── cost table entries (cycles; defaults in src/kvm/costs.ts, sources in SPEC §9) ──
+// ── cost table entries (cycles; defaults in src/kvm/costs.ts, sources in docs/model/costs.md §3) ──
 // @ts-ignore: decorator
 @inline export const K_TLB_HIT: u32 = 0;
 // @ts-ignore: decorator
@@ -412,7 +412,7 @@
 // ── ops ──
 // @ts-ignore: decorator
 @inline export const OP_BYTES: u32 = 128;
-// hcalls use their PAPR opcode (SPEC §4)
+// hcalls use their PAPR opcode (docs/model/hcalls.md §1.1)
 // @ts-ignore: decorator
 @inline export const OP_H_REMOVE: u32 = 0x04;
 // @ts-ignore: decorator

@@ -410,7 +410,7 @@ export function tlbielSet(core: u32, set: u32, lpid: u32, all: bool): u32 {
   return n;
 }
 
-/** KVM's flush on guest entry: every set with IS = 0b10 on one core (SPEC §5, §6). */
+/** KVM's flush on guest entry: every set with IS = 0b10 on one core (docs/model/tlb.md §4, docs/model/kvm.md §4). */
 export function flushLpidOnCore(core: u32, lpid: u32): u32 {
   if (tlbHeld(lpid, core) == 0) return 0; // nothing of this LPID here: the loop would find nothing
   let n: u32 = 0;

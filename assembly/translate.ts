@@ -424,7 +424,7 @@ function translateMiss(o: usize, cpu: u32, s: u32, lpid: u32, core: u32, line: u
     store<u64>(o, 0, 40);
     return;
   }
-  // the walk sets R, and C on a store (SPEC §2)
+  // the walk sets R, and C on a store (docs/model/translation.md §2.5)
   const r = load<u64>(hp, 8) | HPTE_R_R | (load<u64>(o, 32) == 1 ? HPTE_R_C : 0);
   store<u64>(hp, r, 8);
   const rpn = (r & HPTE_R_RPN & ~inPage) >> 12;

@@ -38,7 +38,7 @@ export const registerScenario: RegisterCommand = (program, ctx) => {
     .argument("[name]", "scenario (see --list)")
     .addOption(new Option("--policy <id>", "invalidation policy (hptlab policies)").argParser(choice("--policy", POLICY_NAMES)).default("need-tlb-flush"))
     .option("--deferred-cap <k>", "deferred-va: cap K of the list of locally invalidated VAs", integerOption("--deferred-cap", 1, 1 << 20), 64)
-    .addOption(new Option("--deferred-overflow <rule>", "deferred-va: a full list does flush (SPEC §8 c), tlbie (a) or drain (b)").argParser(choice("--deferred-overflow", DEFERRED_OVERFLOW)).default("flush"))
+    .addOption(new Option("--deferred-overflow <rule>", "deferred-va: a full list does flush (docs/model/policies.md §6.3 c), tlbie (a) or drain (b)").argParser(choice("--deferred-overflow", DEFERRED_OVERFLOW)).default("flush"))
     .option("--list", "list the scenarios")
     .option("--json", "print one JSON object (docs/formats.md §3)")
     .addHelpText("after", SCENARIO_HELP)

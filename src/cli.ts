@@ -135,7 +135,7 @@ interface HcallsFlags {
   json?: boolean;
 }
 
-/** `hptlab hcalls FILE`: replay a hypercall trace (FORMATS.md §1). */
+/** `hptlab hcalls FILE`: replay a hypercall trace (docs/formats.md §1). */
 export const registerHcalls: RegisterCommand = (program, ctx) => {
   program
     .command("hcalls")
@@ -224,7 +224,7 @@ interface TraceFlags {
   json?: boolean;
 }
 
-/** `hptlab trace FILE`: replay a memory-access trace through an I-TLB and a D-TLB (FORMATS.md §2). */
+/** `hptlab trace FILE`: replay a memory-access trace through an I-TLB and a D-TLB (docs/formats.md §2). */
 export const registerTrace: RegisterCommand = (program, ctx) => {
   program
     .command("trace")

@@ -25,14 +25,14 @@ export const MachineConfigSchema = z.strictObject({
   cores: z.number().int().min(1).max(1024).default(4),
   /** Threads per core; the TLB is per core and shared by them. */
   smt: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(4),
-  /** TLB congruence classes (POWER7: 128, SPEC §5). */
+  /** TLB congruence classes (POWER7: 128, docs/model/tlb.md §1). */
   tlbSets: pow2(4096).default(128),
-  /** TLB ways (commonly quoted 4 for POWER7, SPEC §5 [U]). */
+  /** TLB ways (commonly quoted 4 for POWER7, docs/model/tlb.md §1 [U]). */
   tlbWays: z.number().int().min(1).max(16).default(4),
   replacement: z.enum(["lru", "random"]).default("lru"),
   /** Seed of the random-replacement generator (and of nothing else in the engine). */
   seed: z.number().int().min(0).max(0xffffffff).default(1),
-  /** LPID width: 10 on POWER7, 12 on POWER8 and later (SPEC §1). */
+  /** LPID width: 10 on POWER7, 12 on POWER8 and later (docs/model/kvm.md §1.3). */
   lpidBits: z.union([z.literal(10), z.literal(12)]).default(10),
   /** log2 of the host kernel's PAGE_SIZE: 12, 16 (ppc64 distributions) or 24. */
   hostPageShift: z.union([z.literal(12), z.literal(16), z.literal(24)]).default(16),
@@ -40,7 +40,7 @@ export const MachineConfigSchema = z.strictObject({
   hostMemoryBytes: z.number().int().min(1 << 24).max(2 ** 44).default(2 ** 32),
   /** How many violations the detector records in full (all are counted). */
   violationRecords: z.number().int().min(1).max(4096).default(64),
-  /** Cycle cost overrides (src/kvm/costs.ts; SPEC §9). */
+  /** Cycle cost overrides (src/kvm/costs.ts; docs/model/costs.md §3). */
   costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
 });
 export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
@@ -50,7 +50,7 @@ export const GuestOptionsSchema = z.strictObject({
   semantics: z.enum(["kvm-hv", "qemu"]).default("kvm-hv"),
   /** Guest RAM; must be a multiple of the host page size. */
   ramBytes: z.number().int().min(1).max(2 ** 40).default(256 * 2 ** 20),
-  /** log2 of the HPT size in bytes; default: QEMU's rule from ramBytes (SPEC §10). */
+  /** log2 of the HPT size in bytes; default: QEMU's rule from ramBytes (docs/model/translation.md §1.3). */
   hptOrder: z.number().int().min(18).max(46).optional(),
   /** QEMU's cap-hpt-max-page-size (qemu semantics only). */
   hptMaxPageShift: z.union([z.literal(12), z.literal(16), z.literal(24)]).default(24),
@@ -61,7 +61,7 @@ export const GuestOptionsSchema = z.strictObject({
   policy: z.enum(POLICY_NAMES).default("need-tlb-flush"),
   /** deferred-va: the cap K of the per-guest list of locally invalidated VAs. */
   deferredCap: z.number().int().min(1).max(1 << 20).default(64),
-  /** deferred-va: what a full list does (SPEC §8: c = flush, a = tlbie, b = drain). */
+  /** deferred-va: what a full list does (docs/model/policies.md §6.3: c = flush, a = tlbie, b = drain). */
   deferredOverflow: z.enum(DEFERRED_OVERFLOW).default("flush"),
 });
 export type GuestOptionsInput = z.input<typeof GuestOptionsSchema>;
@@ -96,7 +96,7 @@ export function resolveMachineConfig(input: MachineConfigInput = {}): MachineCon
   return { ...r.data, costs };
 }
 
-/** QEMU 7.2: max(18, log2(pow2ceil(ram)) − 7), at most 46 (SPEC §10, §12). */
+/** QEMU 7.2: max(18, log2(pow2ceil(ram)) − 7), at most 46 (docs/model/translation.md §1.3, docs/model/hcalls.md §3). */
 export function qemuHptOrder(ramBytes: number): number {
   const log2ceil = Math.ceil(Math.log2(ramBytes));
   return Math.min(46, Math.max(18, log2ceil - 7));

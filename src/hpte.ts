@@ -1,5 +1,5 @@
 /**
- * Building segment words and HPTEs the way a Linux guest does (SPEC §2, §3): what workloads,
+ * Building segment words and HPTEs the way a Linux guest does (docs/model/translation.md §2, §3): what workloads,
  * examples and tests use to create translations. Pure functions over bigint.
  */
 
@@ -29,7 +29,7 @@ export const H_NOT_FOUND = -7;
 export type PageShift = 12 | 16 | 24;
 export type SegmentSize = "256M" | "1T";
 
-/** SLB L||LP encoding of a base page size (SPEC §2). */
+/** SLB L||LP encoding of a base page size (docs/model/translation.md §2.2). */
 const SLB_LLP: Record<PageShift, bigint> = { 12: 0x000n, 16: 0x110n, 24: 0x100n };
 
 /** The SLB VSID word for a segment: B, VSID and the base page size. */
@@ -67,7 +67,7 @@ export interface Hpte {
   slbV: bigint;
 }
 
-/** The POWER hash of SPEC §2 for a page of a segment. */
+/** The POWER hash of docs/model/translation.md §2.3 for a page of a segment. */
 export function hptHash(vsid: bigint, ea: bigint, pageShift: PageShift, segment: SegmentSize): bigint {
   if (segment === "256M") return vsid ^ ((ea & 0x0fffffffn) >> BigInt(pageShift));
   return vsid ^ (vsid << 25n) ^ ((ea & 0xffffffffffn) >> BigInt(pageShift));
@@ -86,7 +86,7 @@ export function makeHpte(spec: HpteSpec): Hpte {
   if (spec.secondary) v |= HPTE_V_SECONDARY;
   if (spec.bolted) v |= HPTE_V_BOLTED;
   let r = (spec.gpa & HPTE_R_RPN & ~(psize - 1n)) | (spec.wimg ?? HPTE_R_M) | (spec.pp ?? 2n);
-  if (p === 16) r |= 0x1000n; // LP encoding of 64K (SPEC §2)
+  if (p === 16) r |= 0x1000n; // LP encoding of 64K (docs/model/translation.md §2.2)
   const hash = hptHash(spec.vsid, epn, p, segment);
   const pteg = (order: number) => {
     const mask = (1n << BigInt(order - 7)) - 1n;

@@ -10,7 +10,7 @@ export type Semantics = "kvm-hv" | "qemu";
 export type HcallName = "H_ENTER" | "H_REMOVE" | "H_PROTECT" | "H_READ" | "H_BULK_REMOVE";
 export const HCALL_NAMES: readonly HcallName[] = ["H_ENTER", "H_REMOVE", "H_PROTECT", "H_READ", "H_BULK_REMOVE"];
 
-/** Return-code buckets that counters keep per hcall. `reflected` = KVM-HV problem-state sc 1 (SPEC §12). */
+/** Return-code buckets that counters keep per hcall. `reflected` = KVM-HV problem-state sc 1 (docs/model/hcalls.md §4). */
 export type RetBucket = "H_SUCCESS" | "H_PARAMETER" | "H_PTEG_FULL" | "H_NOT_FOUND" | "H_PRIVILEGE" | "other";
 export const RET_BUCKETS: readonly RetBucket[] = ["H_SUCCESS", "H_PARAMETER", "H_PTEG_FULL", "H_NOT_FOUND", "H_PRIVILEGE", "other"];
 
@@ -23,7 +23,7 @@ export interface HcallResult {
 export interface HcallOptions {
   /** Issuing cpu (core × smt + thread). Default 0. */
   cpu?: number;
-  /** MSR[PR] = 1 at the `sc 1` (SPEC §12: QEMU returns H_PRIVILEGE; KVM-HV reflects it to the guest). */
+  /** MSR[PR] = 1 at the `sc 1` (docs/model/hcalls.md §4: QEMU returns H_PRIVILEGE; KVM-HV reflects it to the guest). */
   problemState?: boolean;
 }
 

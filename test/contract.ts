@@ -1,5 +1,5 @@
 /**
- * The machine contract: directed tests whose expected values were derived by hand from SPEC and
+ * The machine contract: directed tests whose expected values were derived by hand from docs/model/ and
  * docs/semantics.md (never by running a model), written against a factory so they run on the
  * reference model and, later, on the WASM engine.
  *
@@ -15,7 +15,7 @@ import { ConfigError } from "../src/config.js";
 import type { MachineConfigInput } from "../src/config.js";
 import type { CounterBlock, HcallResult, SimGuest, SimMachine } from "../src/types.js";
 
-// ---- PAPR constants (SPEC §4), written out here so the tests do not depend on the model ----------
+// ---- PAPR constants (docs/model/hcalls.md §1.1), written out here so the tests do not depend on the model ----------
 const H_SUCCESS = 0;
 const H_PRIVILEGE = -3;
 const H_PARAMETER = -4;
@@ -311,7 +311,7 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
         c1.hptFaults - c0.hptFaults, c1.hptWalks - c0.hptWalks, c1.ptegsProbed - c0.ptegsProbed]).toEqual([2n, 1n, 1n, 1n, 0n, 0n]);
     });
 
-    it("a new guest on a recycled LPID hits the old guest's stale entry (SPEC §1)", () => {
+    it("a new guest on a recycled LPID hits the old guest's stale entry (docs/model/kvm.md §1.4)", () => {
       const { m, g } = kvm();
       g.hEnter(0n, P_A, V_A, PTEL_A);
       m.translate(0, 2, SLB_A, EA_A);

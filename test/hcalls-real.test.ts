@@ -39,7 +39,7 @@ describe("real trace, qemu semantics", () => {
     expect(code).toBe(0);
   });
 
-  test("under kvm-hv the same calls differ exactly where SPEC §12 says: H_REMOVE's r4 has no 0x40 flag", async () => {
+  test("under kvm-hv the same calls differ exactly where docs/model/hcalls.md §4 says: H_REMOVE's r4 has no 0x40 flag", async () => {
     const out = capture();
     const code = await run(["node", "hptlab", "hcalls", FULL, "--check", "--semantics", "kvm-hv", "--json"], { makeMachine, stdout: out.stream, stderr: capture().stream });
     const summary = JSON.parse(out.text()) as { calls: number; mismatches: number; firstMismatch: string };

@@ -1,5 +1,5 @@
 // The KVM invalidation model (docs/kvm-model.md): each policy's bookkeeping step by step against
-// SPEC §6–§8, the cost model's arithmetic on hand-computed timelines (SPEC §9), the detector, host
+// docs/model/kvm.md and docs/model/policies.md, the cost model's arithmetic on hand-computed timelines (docs/model/costs.md §3), the detector, host
 // paging and the HV fault path.
 import { describe, expect, it } from "vitest";
 import { Machine, type Guest } from "../src/engine/machine.js";
@@ -33,7 +33,7 @@ function bulk(g: Guest, ptexes: bigint[], cpu: number) {
   return g.hBulkRemove(words, { cpu });
 }
 
-describe("need-tlb-flush (SPEC §6b as later kernels apply it)", () => {
+describe("need-tlb-flush (docs/model/kvm.md §4 as later kernels apply it)", () => {
   it("VM start sets every core's bit; entry tests and clears it with one LPID flush", () => {
     const { m, g } = setup();
     expect(g.needTlbFlush()).toEqual([0, 1, 2, 3]);
@@ -130,7 +130,7 @@ describe("need-tlb-flush-3.8 (commit 1b400ba0 as merged)", () => {
   });
 });
 
-describe("last-vcpu (Linux 3.6/3.7, SPEC §6a)", () => {
+describe("last-vcpu (Linux 3.6/3.7, docs/model/kvm.md §3)", () => {
   it("slot = (cpu & ~3) | (vcpu & 3); a mismatch of last_cpu or last_vcpu[slot] flushes that thread's core", () => {
     const { g } = setup({}, { policy: "last-vcpu", vcpus: 4 });
     expect(g.vcpuState(1)).toEqual({ lastCpu: 0xffff, runningOn: null });
@@ -167,7 +167,7 @@ describe("last-vcpu (Linux 3.6/3.7, SPEC §6a)", () => {
   });
 });
 
-describe("flush-always (PPC970, SPEC §6c)", () => {
+describe("flush-always (PPC970, docs/model/kvm.md §5)", () => {
   it("the whole TLB of the core, every LPID, at entry and exit; host paging refused", () => {
     const { m, g } = setup({}, { policy: "flush-always" });
     const other = m.createGuest({ ramBytes: 2 ** 24 });
@@ -185,7 +185,7 @@ describe("flush-always (PPC970, SPEC §6c)", () => {
   });
 });
 
-describe("deferred-va (Graf's list, SPEC §8)", () => {
+describe("deferred-va (Graf's list, docs/model/policies.md §6)", () => {
   function two(cap: number, overflow: "flush" | "tlbie" | "drain" = "flush") {
     return setup({}, { policy: "deferred-va", vcpus: 8, threadsPerVcore: 4, deferredCap: cap, deferredOverflow: overflow });
   }
@@ -243,7 +243,7 @@ describe("deferred-va (Graf's list, SPEC §8)", () => {
   });
 });
 
-describe("host paging and the HV fault path (SPEC §7)", () => {
+describe("host paging and the HV fault path (docs/model/kvm.md §8)", () => {
   it("kvm_unmap_rmapp: every HPTE of the ring ABSENT with a tlbie and R/C harvested; a later access re-validates", () => {
     const { m, g } = setup();
     const p = enter(g, 5);
@@ -291,7 +291,7 @@ describe("the stale-translation detector", () => {
     expect(v!.leftBy).toMatchObject({ cause: "local-invalidation", cpu: 0 });
   });
 
-  it("destroying a guest leaves its entries stale (no flush, SPEC §1), marked lpid-freed", () => {
+  it("destroying a guest leaves its entries stale (no flush, docs/model/kvm.md §1.4), marked lpid-freed", () => {
     const { m, g } = setup();
     enter(g, 3);
     m.translate(0, 1, SLB, ea(3));
@@ -300,7 +300,7 @@ describe("the stale-translation detector", () => {
   });
 });
 
-describe("cost model (SPEC §9)", () => {
+describe("cost model (docs/model/costs.md §3)", () => {
   it("tlbie = 800 + 60·S per sequence (S = chips of 8 cores), +100 per extra; the fabric is reserved in 128-cycle slots", () => {
     const { m, g } = setup({ cores: 16 }); // S = 2: 920
     const [a, b, c, d] = [enter(g, 1), enter(g, 2), enter(g, 3), enter(g, 4)];
@@ -367,7 +367,7 @@ describe("cost model (SPEC §9)", () => {
   });
 });
 
-describe("global_invalidates() for every combination (SPEC §6b)", () => {
+describe("global_invalidates() for every combination (docs/model/kvm.md §4.2)", () => {
   // online_vcores ∈ {1, 2} × a vcpu of the VM running on the calling cpu ∈ {yes, no} × H_LOCAL ∈ {0, 1};
   // POWER7 policies have MMU notifiers (H_LOCAL ignored); flush-always is the PPC970 without them.
   type Row = { vcores: 1 | 2; runningHere: boolean; hLocal: boolean };

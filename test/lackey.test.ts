@@ -1,5 +1,5 @@
 /**
- * valgrind lackey traces (FORMATS.md §2): the byte parser, the LRU TLBs, the replay, and the
+ * valgrind lackey traces (docs/formats.md §2): the byte parser, the LRU TLBs, the replay, and the
  * `hptlab trace` command. Hand-computed counts, exact error messages, and two properties: chunk
  * boundaries change nothing, and a plain string/Map/BigInt reference agrees with the fast replay.
  */

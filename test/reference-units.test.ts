@@ -1,6 +1,6 @@
 /**
  * Unit tests of the reference model's building blocks and of what only the reference can do cheaply
- * (sparse tables: order-46 HPTs, 1022 guests). Expected values are hand-derived from SPEC.
+ * (sparse tables: order-46 HPTs, 1022 guests). Expected values are hand-derived from docs/model/.
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -8,7 +8,7 @@ import {
   htabMask, kvmHvPageShift, protectBits, qemuPageShift, recoverVa, retBucket, vaPageOf,
 } from "../src/reference/index.js";
 
-describe("reference units: hash (SPEC §2)", () => {
+describe("reference units: hash (docs/model/translation.md §2.3)", () => {
   it("256 MB: VSID ^ (off >> p), masked to 39 bits", () => {
     expect(hptHash256M(0x123456n, 0x2345000n, 12)).toBe(0x121713n);
     expect(hptHash256M(0x123456n, 0x2345678n, 16)).toBe(0x123662n);
@@ -32,7 +32,7 @@ describe("reference units: hash (SPEC §2)", () => {
   });
 });
 
-describe("reference units: SLB decode, VA recovery (SPEC §2, §5)", () => {
+describe("reference units: SLB decode, VA recovery (docs/model/translation.md §2.1, docs/model/tlb.md §5)", () => {
   it("decodes B, VSID and the base page size", () => {
     expect(decodeSlb(0x123456110n)).toEqual({ b: 0, vsid: 0x123456n, pageShift: 16 });
     expect(decodeSlb(0x4000abcdef000100n | 0xc80n)).toEqual({ b: 1, vsid: 0xabcdefn, pageShift: 24 });

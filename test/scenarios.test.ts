@@ -1,5 +1,5 @@
-// The scripted scenarios (hptlab scenario): the expectations issue 3 states, the finding on SPEC
-// §7's candidate gap, and the JSON shape of docs/formats.md §3.
+// The scripted scenarios (hptlab scenario): the expectations issue 3 states, the finding on Linux 3.8's
+// candidate gap (docs/model/kvm.md §9.2), and the JSON shape of docs/formats.md §3.
 import { describe, expect, it } from "vitest";
 import { SCENARIOS, runScenario } from "../src/kvm/scenarios.js";
 import { POLICIES, type PolicyName } from "../src/kvm/policies.js";
@@ -12,7 +12,7 @@ describe("scenarios under each policy", () => {
     expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu"]);
   });
 
-  it("last-vcpu: stale-tlb leaks (SPEC §7 timeline), the entry left by vcpu 0's tlbiel on core A", () => {
+  it("last-vcpu: stale-tlb leaks (docs/model/kvm.md §9.1 timeline), the entry left by vcpu 0's tlbiel on core A", () => {
     const r = runScenario("stale-tlb", { policy: "last-vcpu" });
     expect(r.violations).toBeGreaterThanOrEqual(1);
     expect(r.violationRecords[0]).toMatchObject({ cpu: 4, lpid: 1, ea: "0x5000", frame: 1, leftBy: { cause: "local-invalidation", cpu: 0 } });
@@ -47,7 +47,7 @@ describe("scenarios under each policy", () => {
     expect(runScenario("lpid-reuse", { policy: "need-tlb-flush" }).violations).toBe(0);
   });
 
-  it("finding: need-tlb-flush-3.8 leaks in bulk-remove-1vcpu (SPEC §7 candidate gap); v3.12+ behaviour does not", () => {
+  it("finding: need-tlb-flush-3.8 leaks in bulk-remove-1vcpu (docs/model/kvm.md §9.2 candidate gap); v3.12+ behaviour does not", () => {
     const r = runScenario("bulk-remove-1vcpu", { policy: "need-tlb-flush-3.8" });
     expect(r.violations).toBe(1);
     expect(r.violationRecords[0]).toMatchObject({ cpu: 0, leftBy: { cause: "local-invalidation", cpu: 4 } });

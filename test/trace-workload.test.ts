@@ -63,7 +63,7 @@ describe("compiled trace (loadHcallProgram)", () => {
       if (i === SLICE) break;
       expect(slice.line[i]).toBe(item.line);
       expect(slice.vcpu[i]).toBe(item.cpu);
-      // the trace's ret is QEMU's; SPEC §12's differences never touch ret or the slot H_ENTER uses
+      // the trace's ret is QEMU's; the differences of docs/model/hcalls.md §4 never touch ret or the slot H_ENTER uses
       expect(slice.ret[i]).toBe(item.ret);
       if (item.hcall === "H_ENTER" && item.ret === 0) expect(slice.slot[i]).toBe(Number(item.out![0]));
       if (item.hcall === "H_REMOVE") expect(slice.hit[i]).toBe(item.ret === 0 ? 1 : 0);

@@ -1,5 +1,5 @@
 /**
- * Hypercall traces (FORMATS.md §1): the line parser, the streaming reader, the replay/check loop and
+ * Hypercall traces (docs/formats.md §1): the line parser, the streaming reader, the replay/check loop and
  * the `hptlab hcalls` command, all without the engine (a scripted fake machine stands in for it).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

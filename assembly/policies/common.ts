@@ -1,4 +1,4 @@
-// Pieces several policies share: the two versions of global_invalidates() (SPEC §6b, §6d).
+// Pieces several policies share: the two versions of global_invalidates() (docs/model/kvm.md §4.2, §6).
 import { G_VCORES, CPU_VC_SLOT, CPU_VC_IDX, NO_CPU } from "../layout";
 import { smtShift, guestDesc } from "../machine";
 import { cpuRec, vcoreRec, runningGuest, needFlushSetAllExcept } from "../kvm";

@@ -1,4 +1,4 @@
-// deferred-va: Alexander Graf's alternative (SPEC §8) on top of need-tlb-flush. A one-vcore VM
+// deferred-va: Alexander Graf's alternative (docs/model/policies.md §6) on top of need-tlb-flush. A one-vcore VM
 // running here invalidates locally exactly as need-tlb-flush does; otherwise an H_REMOVE or
 // H_PROTECT that carries H_LOCAL is honoured with tlbiel and its VA recorded in the guest's list
 // (cap K; the overflow rule is a guest parameter, see kvm.ts deferRecord); host paging tlbies the

@@ -1,4 +1,4 @@
-// flush-always: PPC970 (SPEC §6c). Its TLB entries carry no LPID, so the whole TLB of the core is
+// flush-always: PPC970 (docs/model/kvm.md §5). Its TLB entries carry no LPID, so the whole TLB of the core is
 // flushed at every guest entry and every exit. Guest memory is pinned: no host paging. H_LOCAL is
 // still honoured (post-patch 970: global_invalidates' PPC970 branch), after the one-vcore rule.
 import { G_VCPUS } from "../layout";

@@ -1,4 +1,4 @@
-// last-vcpu: Linux 3.6/3.7 before the patch (SPEC §6a). Each thread entering with a vcpu checks
+// last-vcpu: Linux 3.6/3.7 before the patch (docs/model/kvm.md §3). Each thread entering with a vcpu checks
 // slot = (cpu & ~3) | (vcpu.id & 3) — the low two bits hard-coded "as if threads mapped 1:1", kept
 // literally whatever the SMT mode — against vcpu.last_cpu and kvm.last_vcpu[slot] and flushes the
 // LPID on its core on a mismatch. Invalidation is local when the VM has one vcpu or the guest says

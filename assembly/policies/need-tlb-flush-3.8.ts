@@ -1,6 +1,6 @@
-// need-tlb-flush-3.8: commit 1b400ba0 exactly as merged (SPEC §6b): global_invalidates() tests
+// need-tlb-flush-3.8: commit 1b400ba0 exactly as merged (docs/model/kvm.md §4.2): global_invalidates() tests
 // the never-cleared paca kvm_vcore, and H_BULK_REMOVE decides on its own — tlbiel for the whole
-// call iff online_vcpus == 1, without touching need_tlb_flush (v3.8–v3.11; SPEC §7's candidate gap).
+// call iff online_vcpus == 1, without touching need_tlb_flush (v3.8–v3.11; Linux 3.8's candidate gap (docs/model/kvm.md §9.2)).
 import { G_VCPUS } from "../layout";
 import { smtShift } from "../machine";
 import { needFlushSetAll, needFlushTestAndClear, entryFlush } from "../kvm";

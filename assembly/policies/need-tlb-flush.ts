@@ -1,4 +1,4 @@
-// need-tlb-flush: the patch's design (SPEC §6b) as later kernels apply it to every hypercall
+// need-tlb-flush: the patch's design (docs/model/kvm.md §4) as later kernels apply it to every hypercall
 // (v3.12+ H_BULK_REMOVE path, v3.16+ running-vcpu test): need_tlb_flush set in full at VM start
 // and HPT reset, test-and-clear with an LPID flush on entry (thread 0), local invalidation only
 // for a one-vcore VM running on this cpu.

@@ -58,7 +58,7 @@ export interface JsonViolation {
 interface ScenarioDef {
   name: string;
   summary: string;
-  /** SPEC section the timeline follows. */
+  /** Section of docs/model/ the timeline follows. */
   source: string;
   run(s: Script): void;
   /** The sentence for the result. */
@@ -234,7 +234,7 @@ class Script {
   destroy(g: Guest): void {
     const name = this.name(g);
     this.m.destroyGuest(g.lpid);
-    this.#log(null, `host destroys ${name}`, `LPID ${g.lpid} and frames freed; no TLB flush (SPEC §1)`);
+    this.#log(null, `host destroys ${name}`, `LPID ${g.lpid} and frames freed; no TLB flush (docs/model/kvm.md §1.4)`);
   }
 }
 
@@ -242,7 +242,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "stale-tlb",
     summary: "the thread's attack: an SMP guest removes an HPTE with H_LOCAL while another core still holds the translation; the host reuses the page",
-    source: "SPEC §7 timeline (pre-patch 3.7)",
+    source: "docs/model/kvm.md §9.1 timeline (pre-patch 3.7)",
     run(s) {
       const g = s.guest("G", { vcpus: 5, threadsPerVcore: 4 }); // vcpus 0–3: vcore 0, vcpu 4: vcore 1
       const other = s.guest("H");
@@ -265,7 +265,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "lpid-reuse",
     summary: "a guest is destroyed without a flush; a new guest gets its LPID and runs on the same core",
-    source: "SPEC §1 (LPID recycling), §6b (set-all at VM start)",
+    source: "docs/model/kvm.md §1.4 (LPID recycling), §4.1 (set-all at VM start)",
     run(s) {
       const g1 = s.guest("G1");
       const other = s.guest("H");
@@ -288,7 +288,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "hpt-reset",
     summary: "a guest resets its HPT (no tlbie) and re-enters on a core that holds old entries; the host reuses the page",
-    source: "SPEC §6a (last_vcpu fill), §6b (set-all at HPT reset)",
+    source: "docs/model/kvm.md §3.1 (last_vcpu fill), §4.1 (set-all at HPT reset)",
     run(s) {
       const g = s.guest("G");
       const other = s.guest("H");
@@ -309,7 +309,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "vcore-migration",
     summary: "a one-vcore guest (4 vcpus) invalidates with H_LOCAL after migrating; the vcpu that used the entry returns alone",
-    source: "SPEC §6a defects (per-thread flush, 1 vcpu vs 1 vcore), §6b",
+    source: "docs/model/kvm.md §3.4 defects (per-thread flush, 1 vcpu vs 1 vcore), §4",
     run(s) {
       const g = s.guest("G", { vcpus: 4, threadsPerVcore: 4 });
       const other = s.guest("H");
@@ -331,8 +331,8 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   },
   {
     name: "bulk-remove-1vcpu",
-    summary: "SPEC §7's candidate gap: a 1-vcpu VM moves A → B, H_BULK_REMOVE goes local on B, the host reclaims the page, the vcpu returns to A",
-    source: "SPEC §6b caveat, §7 post-patch gap (v3.8–v3.11)",
+    summary: "Linux 3.8's candidate gap (docs/model/kvm.md §9.2): a 1-vcpu VM moves A → B, H_BULK_REMOVE goes local on B, the host reclaims the page, the vcpu returns to A",
+    source: "docs/model/kvm.md §4.4 caveat, §9.2 post-patch gap (v3.8–v3.11)",
     run(s) {
       const g = s.guest("G");
       const other = s.guest("H");

@@ -1,6 +1,6 @@
 /**
  * Architectural and PAPR constants used by the reference model.
- * Every value is a 64-bit register view (LSB-0 bit numbering, SPEC "Conventions").
+ * Every value is a 64-bit register view (LSB-0 bit numbering, docs/model/README.md §2).
  */
 
 /** All ones in 64 bits. */
@@ -12,24 +12,24 @@ export function lowMask(n: number | bigint): bigint {
 }
 
 // ---------------------------------------------------------------------------
-// HPTE first doubleword v (SPEC §3)
+// HPTE first doubleword v (docs/model/translation.md §3.1)
 // ---------------------------------------------------------------------------
 export const HPTE_V_B_MASK = 0xc000000000000000n; // segment size B
 export const HPTE_V_B_SHIFT = 62n;
 export const HPTE_V_AVPN = 0x3fffffffffffff80n; // VA bits 23–77
-export const HPTE_V_COMPARE = 0xffffffffffffff80n; // B + AVPN (SPEC §2 "Match")
-export const HPTE_V_HVLOCK = 0x40n; // KVM per-HPTE lock; QEMU's "dirty" flag (SPEC §12)
+export const HPTE_V_COMPARE = 0xffffffffffffff80n; // B + AVPN (docs/model/translation.md §2.4)
+export const HPTE_V_HVLOCK = 0x40n; // KVM per-HPTE lock; QEMU's "dirty" flag (docs/model/hcalls.md §3.1)
 export const HPTE_V_ABSENT = 0x20n; // KVM: guest-visible, host page not present / MMIO
 export const HPTE_V_BOLTED = 0x10n;
 export const HPTE_V_LOCK = 0x08n;
 export const HPTE_V_LARGE = 0x04n; // L
 export const HPTE_V_SECONDARY = 0x02n; // H
 export const HPTE_V_VALID = 0x01n; // V
-/** QEMU keeps its migration dirty flag at v bit 0x40 (SPEC §12). */
+/** QEMU keeps its migration dirty flag at v bit 0x40 (docs/model/hcalls.md §3.1). */
 export const HPTE_V_QEMU_DIRTY = 0x40n;
 
 // ---------------------------------------------------------------------------
-// HPTE second doubleword r (SPEC §3)
+// HPTE second doubleword r (docs/model/translation.md §3.2)
 // ---------------------------------------------------------------------------
 export const HPTE_R_PP0 = 0x8000000000000000n;
 /** Bit 62: reserved (Linux "TS"); KVM's HPTE_GR_MODIFIED / HPTE_GR_RESERVED in guest_rpte. */
@@ -47,11 +47,11 @@ export const HPTE_R_G = 0x08n;
 export const HPTE_R_WIMG = 0x78n;
 export const HPTE_R_N = 0x04n;
 export const HPTE_R_PP = 0x03n;
-/** Fields H_PROTECT replaces (SPEC §4). */
+/** Fields H_PROTECT replaces (docs/model/hcalls.md §2.3). */
 export const HPTE_R_PROTECT_MASK = HPTE_R_PP0 | HPTE_R_PP | HPTE_R_N | HPTE_R_KEY_HI | HPTE_R_KEY_LO;
 
 // ---------------------------------------------------------------------------
-// SLB VSID word (SPEC §2)
+// SLB VSID word (docs/model/translation.md §2.1)
 // ---------------------------------------------------------------------------
 export const SLB_VSID_B_MASK = 0xc000000000000000n;
 export const SLB_VSID_B_1T = 0x4000000000000000n;
@@ -63,7 +63,7 @@ export const SLB_LLP_64K = 0x110n;
 export const SLB_LLP_16M = 0x100n;
 
 // ---------------------------------------------------------------------------
-// Hypercall opcodes, return codes and flags (SPEC §4)
+// Hypercall opcodes, return codes and flags (docs/model/hcalls.md §1)
 // ---------------------------------------------------------------------------
 export const H_REMOVE = 0x04;
 export const H_ENTER = 0x08;
@@ -103,7 +103,7 @@ export const H_PP1 = 0x2n;
 export const H_PP2 = 0x1n;
 
 // ---------------------------------------------------------------------------
-// H_BULK_REMOVE translation specifier (SPEC §4 table)
+// H_BULK_REMOVE translation specifier (docs/model/hcalls.md §1.4 table)
 // ---------------------------------------------------------------------------
 export const BULK_TYPE_MASK = 0xc000000000000000n;
 export const BULK_TYPE_SHIFT = 62n;
@@ -127,7 +127,7 @@ export const BULK_RC_SHIFT_KVM = 51n;
 export const BULK_RC_SHIFT_QEMU = 43n;
 
 // ---------------------------------------------------------------------------
-// KVM-HV rmap word (SPEC §7)
+// KVM-HV rmap word (docs/model/kvm.md §8.1)
 // ---------------------------------------------------------------------------
 export const RMAP_LOCK = 0x8000000000000000n;
 export const RMAP_REFERENCED = 0x0000010000000000n; // HPTE R << 32
@@ -142,7 +142,7 @@ export const RMAP_INDEX = 0x00000000ffffffffn;
 export const SHIFT_4K = 12;
 export const SHIFT_64K = 16;
 export const SHIFT_16M = 24;
-/** POWER6 and later implement 68 VA bits (SPEC §2). */
+/** POWER6 and later implement 68 VA bits (docs/model/translation.md §2.1). */
 export const VA_BITS = 68;
 
 /** xorshift32 seed used when the configured seed is 0 (docs/semantics.md). */

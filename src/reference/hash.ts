@@ -1,5 +1,5 @@
 /**
- * The HPT hash and its inverse (SPEC §2 "Hash", §5 "RB from an HPTE").
+ * The HPT hash and its inverse (docs/model/translation.md §2.3, docs/model/tlb.md §5).
  */
 import {
   HPTE_V_AVPN, HPTE_V_B_SHIFT, HPTE_V_COMPARE, HPTE_V_SECONDARY, lowMask,
@@ -9,12 +9,12 @@ import type { VaPage } from "./slb.js";
 /** Linux masks the hash to 39 bits. */
 export const HASH_MASK = lowMask(39);
 
-/** 256 MB segment: hash = VSID XOR ((EA & 0x0fffffff) >> p)   (SPEC §2). */
+/** 256 MB segment: hash = VSID XOR ((EA & 0x0fffffff) >> p)   (docs/model/translation.md §2.3). */
 export function hptHash256M(vsid: bigint, segOffset: bigint, pageShift: number): bigint {
   return (vsid ^ ((segOffset & 0x0fffffffn) >> BigInt(pageShift))) & HASH_MASK;
 }
 
-/** 1 TB segment: hash = VSID XOR (VSID << 25) XOR ((EA & 0xffffffffff) >> p)   (SPEC §2). */
+/** 1 TB segment: hash = VSID XOR (VSID << 25) XOR ((EA & 0xffffffffff) >> p)   (docs/model/translation.md §2.3). */
 export function hptHash1T(vsid: bigint, segOffset: bigint, pageShift: number): bigint {
   return (vsid ^ (vsid << 25n) ^ ((segOffset & 0xffffffffffn) >> BigInt(pageShift))) & HASH_MASK;
 }
@@ -58,7 +58,7 @@ export interface RecoveredVa {
 }
 
 /**
- * Recover the virtual page of an HPTE from (v, ptex) the way `compute_tlbie_rb` does (SPEC §5):
+ * Recover the virtual page of an HPTE from (v, ptex) the way `compute_tlbie_rb` does (docs/model/tlb.md §5):
  * - VA bits 23..77 are the AVPN (v bits 7..61);
  * - the page-index bits below VA bit 23 come from the PTEG number: x = ptex >> 3, complemented
  *   (within htab_mask) when H is set, XOR the VSID term of the hash (256 MB: VSID = v >> 12;

@@ -1,9 +1,9 @@
 /**
  * `kvm-hv` semantics: the Linux 3.8 real-mode HPT hypercall handlers of KVM Book3S HV
- * (`book3s_hv_rm_mmu.c`), as SPEC §4 / §7 describe them and docs/semantics.md pins them down.
+ * (`book3s_hv_rm_mmu.c`), as docs/model/hcalls.md §2 / docs/model/kvm.md §8 describe them and docs/semantics.md pins them down.
  *
  * Locks: the model is single-threaded, so HVLOCK is never left set in the HPT. Where the real code
- * tests the first doubleword while holding the lock, the model tests `w = v | HVLOCK` (SPEC §4: an
+ * tests the first doubleword while holding the lock, the model tests `w = v | HVLOCK` (docs/model/hcalls.md §2: an
  * ANDCOND mask containing 0x40 therefore never matches).
  */
 import {
@@ -17,7 +17,7 @@ import {
 import type { HcallEnv, Regs } from "./hcall-env.js";
 import { kvmHvPageShift } from "./pagesize.js";
 
-/** `hpte_cache_flags_ok` for normal memory (SPEC §4 WIMG): WIMG == M, or W|I|M (SAO, ARCH_206). */
+/** `hpte_cache_flags_ok` for normal memory (docs/model/hcalls.md §2.1 WIMG): WIMG == M, or W|I|M (SAO, ARCH_206). */
 function wimgOkForRam(ptel: bigint): boolean {
   const wimg = ptel & HPTE_R_WIMG;
   return wimg === HPTE_R_M || wimg === (HPTE_R_W | HPTE_R_I | HPTE_R_M);
@@ -48,7 +48,7 @@ function harvestAndUnlink(env: HcallEnv, ptex: number, v: bigint): void {
   env.count.add("rmapUnlinks");
 }
 
-/** H_ENTER (`kvmppc_do_h_enter`, SPEC §4, docs/semantics.md steps 1–9). Inputs r4 flags, r5 ptex, r6 pteh, r7 ptel. */
+/** H_ENTER (`kvmppc_do_h_enter`, docs/model/hcalls.md §2.1, docs/semantics.md steps 1–9). Inputs r4 flags, r5 ptex, r6 pteh, r7 ptel. */
 export function kvmHEnter(env: HcallEnv, regs: Regs): number {
   const flags = regs[0]!;
   let ptex = regs[1]!;
@@ -122,7 +122,7 @@ export function kvmHEnter(env: HcallEnv, regs: Regs): number {
   return H_SUCCESS;
 }
 
-/** H_REMOVE (`kvmppc_h_remove`, SPEC §4). Inputs r4 flags, r5 ptex, r6 avpn; outputs r4 old v, r5 guest r. */
+/** H_REMOVE (`kvmppc_h_remove`, docs/model/hcalls.md §2.2). Inputs r4 flags, r5 ptex, r6 avpn; outputs r4 old v, r5 guest r. */
 export function kvmHRemove(env: HcallEnv, regs: Regs): number {
   const flags = regs[0]!;
   const ptexIn = regs[1]!;
@@ -149,7 +149,7 @@ export function kvmHRemove(env: HcallEnv, regs: Regs): number {
   return H_SUCCESS;
 }
 
-/** H_PROTECT (`kvmppc_h_protect`, SPEC §4). Inputs r4 flags, r5 ptex, r6 avpn; no outputs. */
+/** H_PROTECT (`kvmppc_h_protect`, docs/model/hcalls.md §2.3). Inputs r4 flags, r5 ptex, r6 avpn; no outputs. */
 export function kvmHProtect(env: HcallEnv, regs: Regs): number {
   const flags = regs[0]!;
   const ptexIn = regs[1]!;
@@ -177,7 +177,7 @@ export function kvmHProtect(env: HcallEnv, regs: Regs): number {
 }
 
 /**
- * New protection bits from H_PROTECT flags (SPEC §4): flags bit 8 → PP0, bits 12–13 → KEY_HI,
+ * New protection bits from H_PROTECT flags (docs/model/hcalls.md §2.3): flags bit 8 → PP0, bits 12–13 → KEY_HI,
  * bits 9–11 → KEY_LO, bits 0–2 → PP and N.
  */
 export function protectBits(flags: bigint): bigint {
@@ -186,7 +186,7 @@ export function protectBits(flags: bigint): bigint {
     | (flags & (0x3n | 0x4n | HPTE_R_KEY_LO));
 }
 
-/** H_READ (`kvmppc_h_read`, SPEC §4). Inputs r4 flags, r5 ptex; outputs r4/r5 (… r10/r11 with H_READ_4). */
+/** H_READ (`kvmppc_h_read`, docs/model/hcalls.md §2.4). Inputs r4 flags, r5 ptex; outputs r4/r5 (… r10/r11 with H_READ_4). */
 export function kvmHRead(env: HcallEnv, regs: Regs): number {
   const flags = regs[0]!;
   let ptex = regs[1]!;
@@ -215,7 +215,7 @@ export function kvmHRead(env: HcallEnv, regs: Regs): number {
 }
 
 /**
- * H_BULK_REMOVE (`kvmppc_h_bulk_remove`, SPEC §4, docs/semantics.md). r4..r11 = 4 (tsh, tsl) pairs;
+ * H_BULK_REMOVE (`kvmppc_h_bulk_remove`, docs/model/hcalls.md §2.5, docs/semantics.md). r4..r11 = 4 (tsh, tsl) pairs;
  * tsh words are rewritten in place.
  */
 export function kvmHBulkRemove(env: HcallEnv, regs: Regs): number {

@@ -1,6 +1,6 @@
 /**
- * `qemu` semantics: QEMU 7.2 pseries under TCG (`hw/ppc/spapr_softmmu.c`), SPEC §12 and the "where they
- * differ" table of SPEC §4, as docs/semantics.md pins them down. The HPT holds guest real addresses; every
+ * `qemu` semantics: QEMU 7.2 pseries under TCG (`hw/ppc/spapr_softmmu.c`), docs/model/hcalls.md §3 and the "where they
+ * differ" table of docs/model/hcalls.md §4, as docs/semantics.md pins them down. The HPT holds guest real addresses; every
  * HPTE carries the migration dirty flag 0x40 in v.
  */
 import {
@@ -18,7 +18,7 @@ const BULK_ANDCOND_BIT = 0x0100000000000000n;
 const BULK_AVPN_BIT = 0x0200000000000000n;
 const BULK_RESPONSE = 0x8000000000000000n;
 
-/** H_ENTER (`h_enter`): page size → WIMG / RAM → index → slot (SPEC §12). */
+/** H_ENTER (`h_enter`): page size → WIMG / RAM → index → slot (docs/model/hcalls.md §3.2). */
 export function qemuHEnter(env: HcallEnv, regs: Regs): number {
   const flags = regs[0]!;
   let ptex = regs[1]!;
@@ -122,7 +122,7 @@ export function qemuHRead(env: HcallEnv, regs: Regs): number {
   return H_SUCCESS;
 }
 
-/** H_BULK_REMOVE (`h_bulk_remove`, SPEC §12). */
+/** H_BULK_REMOVE (`h_bulk_remove`, docs/model/hcalls.md §3.6). */
 export function qemuHBulkRemove(env: HcallEnv, regs: Regs): number {
   for (let k = 0; k < 4; k++) {
     const tshIn = regs[2 * k]!;

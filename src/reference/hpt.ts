@@ -1,5 +1,5 @@
 /**
- * One guest's hashed page table plus KVM-HV's side structures (SPEC §2, §3, §7):
+ * One guest's hashed page table plus KVM-HV's side structures (docs/model/translation.md §2, §3, docs/model/kvm.md §8):
  * - the real HPT: `npte` HPTEs of two doublewords (v, r);
  * - `revmap[ptex] = { guest_rpte, forw, back }`;
  * - the rmap: one word per host page of guest RAM (REFERENCED, CHANGED, PRESENT, head index).
@@ -23,7 +23,7 @@ export class Hpt {
 
   /**
    * @param npte number of HPTEs (2^(order−4))
-   * @param initialV what an untouched slot's v reads (0 under kvm-hv, 0x40 under qemu, SPEC §12)
+   * @param initialV what an untouched slot's v reads (0 under kvm-hv, 0x40 under qemu, docs/model/hcalls.md §3.1)
    */
   constructor(readonly npte: number, private readonly initialV: bigint) {}
 
@@ -60,7 +60,7 @@ export class Hpt {
   }
 
   /**
-   * `kvmppc_add_revmap_chain` (L3.8, SPEC §7 Add): insert `ptex` before the head of the ring of `gfn`
+   * `kvmppc_add_revmap_chain` (L3.8, docs/model/kvm.md §8.2 Add): insert `ptex` before the head of the ring of `gfn`
    * (i.e. at its tail), or start a one-element ring and set PRESENT | index. The R/C history is kept.
    */
   addRevmapChain(gfn: number, ptex: number): void {
@@ -82,7 +82,7 @@ export class Hpt {
   }
 
   /**
-   * `remove_revmap_chain` (L3.8, SPEC §7 Remove): OR the hardware R/C of `hwR` into guest_rpte, unlink
+   * `remove_revmap_chain` (L3.8, docs/model/kvm.md §8.2 Remove): OR the hardware R/C of `hwR` into guest_rpte, unlink
    * `ptex` from the ring of `gfn` (advance the head, or clear PRESENT|INDEX if it was the last one), and
    * OR R/C << 32 into the rmap word.
    */

@@ -75,7 +75,7 @@ export class RefMachine implements SimMachine {
   get frameCount(): number {
     return this.frames.total;
   }
-  /** LPID_RSVD = 2^lpidBits − 1, never given out (SPEC §1). */
+  /** LPID_RSVD = 2^lpidBits − 1, never given out (docs/model/kvm.md §1.3). */
   get lpidReserved(): number {
     return 2 ** this.config.lpidBits - 1;
   }
@@ -113,7 +113,7 @@ export class RefMachine implements SimMachine {
     this.frames.release(g.instanceId);
     this.live.delete(lpid);
     g.markDestroyed();
-    // TLB entries are left alone: KVM does not flush at teardown (SPEC §1 "LPID recycling").
+    // TLB entries are left alone: KVM does not flush at teardown (docs/model/kvm.md §1.4).
   }
 
   guest(lpid: number): RefGuest | undefined {
@@ -149,7 +149,7 @@ export class RefMachine implements SimMachine {
       return { kind: "fault", ra: 0n };
     }
 
-    // Hardware walk (SPEC §2): primary PTEG with H = 0, then secondary with H = 1.
+    // Hardware walk (docs/model/translation.md §2.5): primary PTEG with H = 0, then secondary with H = 1.
     count.add("hptWalks");
     const hash = hptHash(b, page.seg.vsid, page.off, p);
     const mask = htabMask(guest.hptOrder);
@@ -243,7 +243,7 @@ export class RefMachine implements SimMachine {
 
   /**
    * The invalidation hook (docs/semantics.md): every invalidation of a valid HPTE by an hcall. Until the
-   * policies land it is always a global tlbie of the VA recovered from (v, r, ptex) — SPEC §5
+   * policies land it is always a global tlbie of the VA recovered from (v, r, ptex) — docs/model/tlb.md §5
    * compute_tlbie_rb — counted in the global block and the guest's.
    */
   invalidateHpte(_cpu: number, guest: RefGuest, v: bigint, r: bigint, ptex: number, _flags: bigint, _kind: HcallName): void {
@@ -334,7 +334,7 @@ export class RefGuest implements SimGuest {
     this.hptOrder = options.hptOrder;
     this.npte = 2 ** (options.hptOrder - 4);
     this.ramBytes = options.ramBytes;
-    // kvm-hv: zeroed HPT; qemu: every HPTE starts v = 0x40, r = 0 (SPEC §12)
+    // kvm-hv: zeroed HPT; qemu: every HPTE starts v = 0x40, r = 0 (docs/model/hcalls.md §3.1)
     this.table = new Hpt(this.npte, options.semantics === "qemu" ? 0x40n : 0n);
   }
 

@@ -1,5 +1,5 @@
 /**
- * Page-size decoders for an HPTE (SPEC §2 page-size table; docs/semantics.md).
+ * Page-size decoders for an HPTE (docs/model/translation.md §2.2 page-size table; docs/semantics.md).
  * They return the page shift, or 0 when the encoding is refused.
  */
 import { HPTE_V_LARGE, SHIFT_16M, SHIFT_4K, SHIFT_64K } from "./constants.js";
@@ -16,7 +16,7 @@ export function kvmHvPageShift(v: bigint, r: bigint): number {
 }
 
 /**
- * QEMU 7.2 (SPEC §12, docs/semantics.md): L = 0 → 4K; L = 1: (r & 0xf000) == 0x1000 → 64K if the cap
+ * QEMU 7.2 (docs/model/hcalls.md §3.2, docs/semantics.md): L = 0 → 4K; L = 1: (r & 0xf000) == 0x1000 → 64K if the cap
  * allows 64K; (r & 0xfff000) == 0 → 16M if the cap allows 16M (QEMU masks every RPN bit below the
  * page size); anything else (mixed sizes, 16G, bad encodings) → 0.
  */

@@ -1,5 +1,5 @@
 /**
- * SLB VSID word → segment parameters, and EA → VA for one translation (SPEC §2, docs/semantics.md
+ * SLB VSID word → segment parameters, and EA → VA for one translation (docs/model/translation.md §2.1, docs/semantics.md
  * "Translation").
  */
 import {

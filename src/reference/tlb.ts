@@ -1,9 +1,9 @@
 /**
- * One core's TLB: `sets` congruence classes × `ways` ways (SPEC §5, docs/semantics.md
+ * One core's TLB: `sets` congruence classes × `ways` ways (docs/model/tlb.md §1, docs/semantics.md
  * "TLB replacement"), and the xorshift32 generator of random replacement.
  */
 
-/** Tag and data of one TLB entry (SPEC §5 "Tag"). */
+/** Tag and data of one TLB entry (docs/model/tlb.md §1). */
 export interface TlbEntry {
   lpid: number;
   /** Segment size B: 0 = 256 MB, 1 = 1 TB. */
@@ -15,7 +15,7 @@ export interface TlbEntry {
   rpn: bigint;
 }
 
-/** The TLB set of a page (SPEC §5 default index [A]): (vpn4k >> (p − 12)) & (sets − 1). */
+/** The TLB set of a page (docs/model/tlb.md §2 default index [A]): (vpn4k >> (p − 12)) & (sets − 1). */
 export function tlbSetIndex(vpn4k: bigint, pageShift: number, sets: number): number {
   return Number((vpn4k >> BigInt(pageShift - 12)) & BigInt(sets - 1));
 }

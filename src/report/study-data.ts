@@ -23,7 +23,7 @@ export interface Variant {
   deferredOverflow: string | null;
 }
 
-/** deferred-va's default overflow rule (SPEC §8 c); the label names the others. */
+/** deferred-va's default overflow rule (docs/model/policies.md §6.3 c); the label names the others. */
 const DEFAULT_OVERFLOW = "flush";
 
 export function variantOf(p: PointParams): Variant {

@@ -40,7 +40,7 @@ const SweepSchema = z.strictObject({
   /** Guest operations per point (overrides the study's opsPerPoint; synthetic sweeps only). */
   opsPerPoint: pos.max(1e9).optional(),
   /**
-   * A hypercall trace (FORMATS.md §1, plain or gzip) that drives the guest under study instead of the
+   * A hypercall trace (docs/formats.md §1, plain or gzip) that drives the guest under study instead of the
    * synthetic generator; a relative path is taken from the config file's folder.
    */
   trace: z.string().min(1).optional(),

@@ -17,7 +17,7 @@
  * H_LOCAL (Linux never passes it): "never" replays the trace as recorded; "honest" marks an
  * H_REMOVE / H_PROTECT — and each request of an H_BULK_REMOVE — local exactly when no vcpu other
  * than the issuing one touched the translation since it was entered; "lying" also marks `lieShare`
- * of the others. H_BULK_REMOVE has no flags word (SPEC §4), so a request marked local leaves the
+ * of the others. H_BULK_REMOVE has no flags word (docs/model/hcalls.md §1.3), so a request marked local leaves the
  * bulk call and is issued as H_REMOVE with H_LOCAL (its AVPN / ANDCOND condition kept); the rest stay
  * one H_BULK_REMOVE.
  *

@@ -1,10 +1,10 @@
 /**
  * A hypercall trace compiled for use as a study workload (docs/study.md, "Real guests"): the calls
- * of a FORMATS.md §1 trace (plain or gzip, streamed) in flat typed arrays, with what the KVM-HV
+ * of a docs/formats.md §1 trace (plain or gzip, streamed) in flat typed arrays, with what the KVM-HV
  * handlers do with each of them — the slot H_ENTER used, whether a remove or protect found its
  * entry, which requests of an H_BULK_REMOVE removed one — and, for every entry H_ENTER installs, the
  * segment word and effective address that translate through it (recovered from the HPTE and its
- * PTEG the way compute_tlbie_rb does, SPEC §5).
+ * PTEG the way compute_tlbie_rb does, docs/model/tlb.md §5).
  *
  * The results come from one replay on the engine under kvm-hv semantics. They do not depend on the
  * invalidation policy, the schedule or host paging (a paged-out HPTE keeps its slot), so every point
@@ -38,7 +38,7 @@ export interface HcallProgram {
   calls: number;
   /** Highest `cpu` of the trace + 1. */
   vcpus: number;
-  /** Guest configuration from the header (FORMATS.md §1 defaults). */
+  /** Guest configuration from the header (docs/formats.md §1 defaults). */
   ramBytes: number;
   hptOrder: number;
   hptMaxPageShift: number;
@@ -79,7 +79,7 @@ export interface LoadProgramOptions {
  * How to reach the entry (v, r) in slot ptex of an HPT of 2^hptOrder bytes: the SLB VSID word of its
  * segment and an effective address (segment offset; ESID 0) whose translation finds it, and the
  * guest real address of its page. The page number's bits below VA bit 23 come from the PTEG, the
- * rest from the AVPN (SPEC §2, §5; reference/hash.ts recoverVa). Page size by KVM's decoder.
+ * rest from the AVPN (docs/model/translation.md §2.3, docs/model/tlb.md §5; reference/hash.ts recoverVa). Page size by KVM's decoder.
  */
 export function hpteTouch(v: bigint, r: bigint, ptex: bigint, hptOrder: number): { slbV: bigint; ea: bigint; gpa: bigint; pageShift: number } {
   const shift = kvmHvPageShift(v, r) || 12;

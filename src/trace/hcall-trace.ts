@@ -1,5 +1,5 @@
 /**
- * Hypercall traces (FORMATS.md §1): JSON Lines, plain or gzip, streamed line by line.
+ * Hypercall traces (docs/formats.md §1): JSON Lines, plain or gzip, streamed line by line.
  *
  * ```
  * {"config": {"semantics": "qemu", "ram_bytes": 1073741824, "hpt_order": 23}}   <- optional, line 1 only
@@ -34,7 +34,7 @@ export class TraceError extends Error {
   }
 }
 
-/** The `config` keys hptlab reads from a header, validated (FORMATS.md §1). */
+/** The `config` keys hptlab reads from a header, validated (docs/formats.md §1). */
 export interface HeaderConfig {
   semantics?: Semantics;
   ramBytes?: number;
@@ -66,7 +66,7 @@ export interface TraceCall {
 
 export type TraceItem = TraceHeader | TraceCall;
 
-/** Number of argument words per hcall (FORMATS.md §1; H_BULK_REMOVE: r4..r11). */
+/** Number of argument words per hcall (docs/formats.md §1; H_BULK_REMOVE: r4..r11). */
 export const HCALL_ARG_COUNT: Readonly<Record<HcallName, number>> = {
   H_ENTER: 3,
   H_REMOVE: 2,
@@ -75,7 +75,7 @@ export const HCALL_ARG_COUNT: Readonly<Record<HcallName, number>> = {
   H_BULK_REMOVE: 8,
 };
 
-/** SPEC §4 flag bit 26. */
+/** docs/model/hcalls.md §1.3 flag bit 26. */
 export const H_READ_4 = 0x0000002000000000n;
 
 /** Number of output words a call returns: H_ENTER 1, H_REMOVE 2, H_PROTECT 0, H_READ 2 (8 with H_READ_4), H_BULK_REMOVE 8. */
@@ -163,7 +163,7 @@ const HEADER_KEYS = [
 ] as const;
 
 /**
- * Validates the `config` object of a header: the four keys hptlab reads (FORMATS.md §1); every
+ * Validates the `config` object of a header: the four keys hptlab reads (docs/formats.md §1); every
  * other key is ignored. Errors name `config.<key>` on the header's line.
  */
 export function parseHeaderConfig(config: unknown, file: string, line: number): HeaderConfig {
@@ -325,12 +325,12 @@ export interface GuestOverrides {
   hptMaxPageShift?: number;
 }
 
-/** What a header gives when no header or key is present (FORMATS.md §1). */
+/** What a header gives when no header or key is present (docs/formats.md §1). */
 export const TRACE_DEFAULT_RAM_BYTES = 256 * 2 ** 20;
 export const TRACE_DEFAULT_HPT_MAX_PAGE_SHIFT = 24;
 
 /**
- * The guest a trace runs on: header values, overridden by `overrides`, defaults from FORMATS.md §1
+ * The guest a trace runs on: header values, overridden by `overrides`, defaults from docs/formats.md §1
  * (kvm-hv, 256 MiB, hpt_order by QEMU's rule from the RAM size, hpt_max_page_shift 24).
  * `header` is the reader's `TraceHeader` (already validated) or a raw `config` object, validated here
  * (TraceError on line 1 of `file`). A bad override is a ConfigError naming it (`hptOrder: 50 is not …`).

@@ -1,7 +1,7 @@
 /**
  * A deliberately simple lackey TLB replay, written for reading, against which the fast one
  * (lackey.ts) is tested: the whole text as a string, split into lines, regular expressions,
- * BigInt addresses, one Map per set kept in recency order. Same rules (FORMATS.md §2 and the
+ * BigInt addresses, one Map per set kept in recency order. Same rules (docs/formats.md §2 and the
  * decisions listed in lackey.ts); it reports errors as TraceErrors naming the same line and field,
  * with its own wording.
  */

@@ -1,5 +1,5 @@
 /**
- * Memory-access traces of valgrind's lackey tool (FORMATS.md §2) and their TLB replay.
+ * Memory-access traces of valgrind's lackey tool (docs/formats.md §2) and their TLB replay.
  *
  * ```
  * ==12345== Lackey, an example Valgrind tool        <- skipped

@@ -1,6 +1,6 @@
 /**
  * Replay of a hypercall trace on one guest of a simulated machine, and the check of its recorded
- * results (FORMATS.md §1 "Replay output" and "Checking").
+ * results (docs/formats.md §1 "Replay output" and "Checking").
  */
 import { ConfigError, type MachineConfigInput } from "../config.js";
 import type { HcallName, HcallOptions, HcallResult, Semantics, SimGuest, SimMachine } from "../types.js";
@@ -24,7 +24,7 @@ export interface ReplayOptions {
   /** The trace, as the user named it (messages quote it as given). */
   file: string;
   makeMachine: (cfg: MachineConfigInput) => SimMachine | Promise<SimMachine>;
-  /** Overrides of the trace header (FORMATS.md §1). */
+  /** Overrides of the trace header (docs/formats.md §1). */
   semantics?: Semantics;
   ramBytes?: number;
   hptOrder?: number;
@@ -54,7 +54,7 @@ export interface ReplaySummary {
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
 /**
- * Where a result differs from the recorded one (FORMATS.md §1): `ret` whenever the trace has it; `out`
+ * Where a result differs from the recorded one (docs/formats.md §1): `ret` whenever the trace has it; `out`
  * when the expected ret is 0 — or the trace gives no ret — and always for H_BULK_REMOVE. Returns the
  * message tail (`ret: expected -4 got 0`, `out[2]: expected 0x… got 0x…`) or undefined.
  */
