@@ -69,74 +69,74 @@
 // @ts-ignore: decorator
 @inline export const LAYOUT_VERSION: u32 = 1;
 
-// ── header (u32 fields unless noted) ──
+// ── header (u32 fields unless noted; HDR_, since H_ is PAPR's: H_ENTER, H_LOCAL) ──
 // @ts-ignore: decorator
 @inline export const HEADER_BYTES: u32 = 256;
 // @ts-ignore: decorator
-@inline export const H_MAGIC: u32 = 0;
+@inline export const HDR_MAGIC: u32 = 0;
 // @ts-ignore: decorator
-@inline export const H_VERSION: u32 = 4;
+@inline export const HDR_VERSION: u32 = 4;
 // @ts-ignore: decorator
-@inline export const H_CORES: u32 = 8;
+@inline export const HDR_CORES: u32 = 8;
 // @ts-ignore: decorator
-@inline export const H_SMT: u32 = 12;
+@inline export const HDR_SMT: u32 = 12;
 // @ts-ignore: decorator
-@inline export const H_TLB_SETS: u32 = 16;
+@inline export const HDR_TLB_SETS: u32 = 16;
 // @ts-ignore: decorator
-@inline export const H_TLB_WAYS: u32 = 20;
+@inline export const HDR_TLB_WAYS: u32 = 20;
 // @ts-ignore: decorator
-@inline export const H_REPLACEMENT: u32 = 24; // 0 lru, 1 random
+@inline export const HDR_REPLACEMENT: u32 = 24; // 0 lru, 1 random
 // @ts-ignore: decorator
-@inline export const H_RNG: u32 = 28; // xorshift32 state
+@inline export const HDR_RNG: u32 = 28; // xorshift32 state
 // @ts-ignore: decorator
-@inline export const H_LPID_LIMIT: u32 = 32;
+@inline export const HDR_LPID_LIMIT: u32 = 32;
 // @ts-ignore: decorator
-@inline export const H_MAX_GUESTS: u32 = 36;
+@inline export const HDR_MAX_GUESTS: u32 = 36;
 // @ts-ignore: decorator
-@inline export const H_HOST_PAGE_SHIFT: u32 = 40;
+@inline export const HDR_HOST_PAGE_SHIFT: u32 = 40;
 // @ts-ignore: decorator
-@inline export const H_HOST_FRAMES: u32 = 44;
+@inline export const HDR_HOST_FRAMES: u32 = 44;
 // @ts-ignore: decorator
-@inline export const H_STATS: u32 = 48;
+@inline export const HDR_STATS: u32 = 48;
 // @ts-ignore: decorator
-@inline export const H_GUESTS: u32 = 52;
+@inline export const HDR_GUESTS: u32 = 52;
 // @ts-ignore: decorator
-@inline export const H_GUEST_STATS: u32 = 56;
+@inline export const HDR_GUEST_STATS: u32 = 56;
 // @ts-ignore: decorator
-@inline export const H_OPS: u32 = 60;
+@inline export const HDR_OPS: u32 = 60;
 // @ts-ignore: decorator
-@inline export const H_OP_SLOTS: u32 = 64;
+@inline export const HDR_OP_SLOTS: u32 = 64;
 // @ts-ignore: decorator
-@inline export const H_LPID_GUEST: u32 = 68;
+@inline export const HDR_LPID_GUEST: u32 = 68;
 // @ts-ignore: decorator
-@inline export const H_LPID_MASK: u32 = 72;
+@inline export const HDR_LPID_MASK: u32 = 72;
 // @ts-ignore: decorator
-@inline export const H_LPID_COUNT: u32 = 76;
+@inline export const HDR_LPID_COUNT: u32 = 76;
 // @ts-ignore: decorator
-@inline export const H_FRAME_OWNER: u32 = 80;
+@inline export const HDR_FRAME_OWNER: u32 = 80;
 // @ts-ignore: decorator
-@inline export const H_TLB: u32 = 84;
+@inline export const HDR_TLB: u32 = 84;
 // @ts-ignore: decorator
-@inline export const H_MASK_WORDS: u32 = 88;
+@inline export const HDR_MASK_WORDS: u32 = 88;
 // @ts-ignore: decorator
-@inline export const H_FREE_FRAMES: u32 = 92;
+@inline export const HDR_FREE_FRAMES: u32 = 92;
 // @ts-ignore: decorator
-@inline export const H_ARENA: u32 = 96;
+@inline export const HDR_ARENA: u32 = 96;
 // @ts-ignore: decorator
-@inline export const H_ARENA_END: u32 = 100;
+@inline export const HDR_ARENA_END: u32 = 100;
 // @ts-ignore: decorator
-@inline export const H_PROV: u32 = 104;
+@inline export const HDR_PROV: u32 = 104;
 // @ts-ignore: decorator
-@inline export const H_CPUS: u32 = 108;
+@inline export const HDR_CPUS: u32 = 108;
 // @ts-ignore: decorator
-@inline export const H_CORE_TAB: u32 = 112;
+@inline export const HDR_CORE_TAB: u32 = 112;
 // @ts-ignore: decorator
-@inline export const H_VIOL: u32 = 116;
+@inline export const HDR_VIOL: u32 = 116;
 // @ts-ignore: decorator
-@inline export const H_VIOL_SLOTS: u32 = 120;
+@inline export const HDR_VIOL_SLOTS: u32 = 120;
 /** The tlbie fabric's reservation calendar (FABRIC_SLOTS × u32). */
 // @ts-ignore: decorator
-@inline export const H_FABRIC_CAL: u32 = 124;
+@inline export const HDR_FABRIC_CAL: u32 = 124;
 /** Calendar: FABRIC_SLOTS slots of 2^FABRIC_SLOT_SHIFT cycles, each holding (epoch + 1) when reserved. */
 // @ts-ignore: decorator
 @inline export const FABRIC_SLOTS: u32 = 65536;
@@ -144,16 +144,16 @@
 @inline export const FABRIC_SLOT_SHIFT: u32 = 7;
 /** u64: simulated time at which the tlbie fabric is free again. */
 // @ts-ignore: decorator
-@inline export const H_FABRIC_FREE: u32 = 128;
+@inline export const HDR_FABRIC_FREE: u32 = 128;
 /** The frames-in-use bitmap (⌈hostFrames/64⌉ × u64). */
 // @ts-ignore: decorator
-@inline export const H_FRAME_USED: u32 = 136;
+@inline export const HDR_FRAME_USED: u32 = 136;
 /** u32, engine: every bitmap word below this index is full (where the lowest-free search starts). */
 // @ts-ignore: decorator
-@inline export const H_FRAME_HINT: u32 = 140;
+@inline export const HDR_FRAME_HINT: u32 = 140;
 /** The cost table: COST_COUNT u32 entries (cycles), K_* index. */
 // @ts-ignore: decorator
-@inline export const H_COSTS: u32 = 160;
+@inline export const HDR_COSTS: u32 = 160;
 
 // ── cost table entries (cycles; defaults in src/kvm/costs.ts, sources in SPEC §9) ──
 // @ts-ignore: decorator

@@ -2,7 +2,7 @@
 // (layout.ts). Replacement: LRU by a rank permutation per set, or seeded xorshift32.
 // Every core that may hold an entry of an LPID is kept in an exact per-LPID core mask, so a
 // tlbie visits only the holders (the *simulated* broadcast still reaches every core).
-import { TLBE_BYTES, H_RNG, STAT_TLB_FILLS, STAT_TLB_EVICTIONS, STAT_STALE_MARKED } from "./layout";
+import { TLBE_BYTES, HDR_RNG, STAT_TLB_FILLS, STAT_TLB_EVICTIONS, STAT_STALE_MARKED } from "./layout";
 import { tlb, prov, tlbFp, cores, tlbWays, tlbSets, header, randomReplacement, lpidCount, lpidMask, maskWords, bump } from "./machine";
 
 // @ts-ignore: decorator
@@ -137,11 +137,11 @@ function holderDec(lpid: u32, core: u32): void {
 }
 
 function nextRandom(): u32 {
-  let x = load<u32>(header, H_RNG);
+  let x = load<u32>(header, HDR_RNG);
   x ^= x << 13;
   x ^= x >> 17;
   x ^= x << 5;
-  store<u32>(header, x, H_RNG);
+  store<u32>(header, x, HDR_RNG);
   return x;
 }
 

@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest";
 import { Machine, KvmOpError } from "../src/engine/machine.js";
 import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
 import { makeHpte, H_AVPN } from "../src/hpte.js";
-import { H } from "../src/engine/layout.js";
+import { HDR } from "../src/engine/layout.js";
 
 /** tlb.ts `fingerprint`: a byte in 1..255 from the tag word and the LPID. */
 function fingerprint(key: bigint, lpid: number): number {
@@ -61,7 +61,7 @@ function checkAccelerators(m: Machine): void {
     if (bit !== want) wrong++;
   }
   expect(wrong, "frames-in-use bits that disagree with the owners").toBe(0);
-  const hint = u32[(p.header + H.FRAME_HINT) / 4]!;
+  const hint = u32[(p.header + HDR.FRAME_HINT) / 4]!;
   expect(hint).toBeLessThanOrEqual(words);
   for (let i = 0; i < hint; i++) expect(u64[used + i], `bitmap word ${i} below the hint`).toBe(0xffffffffffffffffn);
 }

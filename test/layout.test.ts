@@ -20,7 +20,7 @@ const hostValue: Record<string, bigint> = {
   XLATE_HIT: L.XLATE.HIT, XLATE_MISS: L.XLATE.MISS, XLATE_FAULT: L.XLATE.FAULT, XLATE_BAD_SLB: L.XLATE.BAD_SLB,
   OP_REJECTED: L.OP_REJECTED,
 };
-for (const [k, v] of Object.entries(L.H)) hostValue[`H_${k}`] = BigInt(v);
+for (const [k, v] of Object.entries(L.HDR)) hostValue[`HDR_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.G)) hostValue[`G_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.OP)) hostValue[`OP_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.K)) hostValue[`K_${k}`] = BigInt(v);

@@ -9,7 +9,7 @@ import type {
 } from "../types.js";
 import { HCALL_NAMES, RET_BUCKETS, SCALAR_COUNTERS } from "../types.js";
 import {
-  planLayout, guestParts, formatBytes, H, G, GF_QEMU, STAT, STAT_HCALLS, STAT_CYCLES, STATS_BYTES, RET_BUCKET_COUNT, OP,
+  planLayout, guestParts, formatBytes, HDR, G, GF_QEMU, STAT, STAT_HCALLS, STAT_CYCLES, STATS_BYTES, RET_BUCKET_COUNT, OP,
   OPF_PROBLEM_STATE, XLATE, OP_REJECTED, OP_BYTES, PAGE_BYTES, MAX_BYTES, MAX_PAGES, LAYOUT_MAGIC, LAYOUT_VERSION, NO_FRAME,
   NO_CPU, REC, K, KVM_ERR, DEFER_OVF, STALE, CC_COUNT, GUEST_BYTES,
   type LayoutPlan,
@@ -339,39 +339,39 @@ export class Machine implements SimMachine {
     const p = this.plan;
     const h = p.header / 4;
     const set = (off: number, x: number) => { this.#u32[h + off / 4] = x; };
-    set(H.MAGIC, LAYOUT_MAGIC);
-    set(H.VERSION, LAYOUT_VERSION);
-    set(H.CORES, c.cores);
-    set(H.SMT, c.smt);
-    set(H.TLB_SETS, c.tlbSets);
-    set(H.TLB_WAYS, c.tlbWays);
-    set(H.REPLACEMENT, c.replacement === "random" ? 1 : 0);
-    set(H.RNG, c.seed === 0 ? 0x9e3779b9 : c.seed);
-    set(H.LPID_LIMIT, p.lpidLimit);
-    set(H.MAX_GUESTS, p.maxGuests);
-    set(H.HOST_PAGE_SHIFT, c.hostPageShift);
-    set(H.HOST_FRAMES, p.hostFrames);
-    set(H.STATS, p.stats);
-    set(H.GUESTS, p.guests);
-    set(H.GUEST_STATS, p.guestStats);
-    set(H.OPS, p.ops);
-    set(H.OP_SLOTS, p.opSlots);
-    set(H.LPID_GUEST, p.lpidGuest);
-    set(H.LPID_MASK, p.lpidMask);
-    set(H.LPID_COUNT, p.lpidCount);
-    set(H.FRAME_OWNER, p.frameOwner);
-    set(H.FRAME_USED, p.frameUsed);
-    set(H.TLB, p.tlb);
-    set(H.MASK_WORDS, p.maskWords);
-    set(H.ARENA, p.arena);
-    set(H.ARENA_END, p.arena);
-    set(H.PROV, p.prov);
-    set(H.CPUS, p.cpuTab);
-    set(H.CORE_TAB, p.coreTab);
-    set(H.VIOL, p.viol);
-    set(H.VIOL_SLOTS, p.violSlots);
-    set(H.FABRIC_CAL, p.fabricCal);
-    COST_ROWS.forEach((row) => set(H.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
+    set(HDR.MAGIC, LAYOUT_MAGIC);
+    set(HDR.VERSION, LAYOUT_VERSION);
+    set(HDR.CORES, c.cores);
+    set(HDR.SMT, c.smt);
+    set(HDR.TLB_SETS, c.tlbSets);
+    set(HDR.TLB_WAYS, c.tlbWays);
+    set(HDR.REPLACEMENT, c.replacement === "random" ? 1 : 0);
+    set(HDR.RNG, c.seed === 0 ? 0x9e3779b9 : c.seed);
+    set(HDR.LPID_LIMIT, p.lpidLimit);
+    set(HDR.MAX_GUESTS, p.maxGuests);
+    set(HDR.HOST_PAGE_SHIFT, c.hostPageShift);
+    set(HDR.HOST_FRAMES, p.hostFrames);
+    set(HDR.STATS, p.stats);
+    set(HDR.GUESTS, p.guests);
+    set(HDR.GUEST_STATS, p.guestStats);
+    set(HDR.OPS, p.ops);
+    set(HDR.OP_SLOTS, p.opSlots);
+    set(HDR.LPID_GUEST, p.lpidGuest);
+    set(HDR.LPID_MASK, p.lpidMask);
+    set(HDR.LPID_COUNT, p.lpidCount);
+    set(HDR.FRAME_OWNER, p.frameOwner);
+    set(HDR.FRAME_USED, p.frameUsed);
+    set(HDR.TLB, p.tlb);
+    set(HDR.MASK_WORDS, p.maskWords);
+    set(HDR.ARENA, p.arena);
+    set(HDR.ARENA_END, p.arena);
+    set(HDR.PROV, p.prov);
+    set(HDR.CPUS, p.cpuTab);
+    set(HDR.CORE_TAB, p.coreTab);
+    set(HDR.VIOL, p.viol);
+    set(HDR.VIOL_SLOTS, p.violSlots);
+    set(HDR.FABRIC_CAL, p.fabricCal);
+    COST_ROWS.forEach((row) => set(HDR.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
   }
 
   get cpus(): number {
@@ -380,7 +380,7 @@ export class Machine implements SimMachine {
 
   /** Free host frames (read from the header). */
   get freeFrames(): number {
-    return this.#u32[(this.plan.header + H.FREE_FRAMES) / 4]!;
+    return this.#u32[(this.plan.header + HDR.FREE_FRAMES) / 4]!;
   }
 
   /** Bytes of linear memory in use (fixed regions plus the guests' arena), in whole 64 KiB pages; on a reused memory, not what the last machine grew it to. */
@@ -544,7 +544,7 @@ export class Machine implements SimMachine {
       );
     }
     this.#growTo(end);
-    this.#u32[(this.plan.header + H.ARENA_END) / 4] = end;
+    this.#u32[(this.plan.header + HDR.ARENA_END) / 4] = end;
     const block = { offset: this.#arenaTop, bytes };
     this.#arenaTop = end;
     return block;
@@ -699,7 +699,7 @@ export class Machine implements SimMachine {
 
   /** The tlbie fabric's next free time. */
   get fabricFreeAt(): bigint {
-    return this._u64[(this.plan.header + H.FABRIC_FREE) / 8]!;
+    return this._u64[(this.plan.header + HDR.FABRIC_FREE) / 8]!;
   }
 
   /** Machine-wide KVM counters and cycles. */
