@@ -17,10 +17,14 @@ import { tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
 import { hcall } from "./hcall";
 import { CHUNK, lookahead, translateOp, beginTranslateStats, flushTranslateStats, chunkBegin, chunkEnd } from "./translate";
 export { setLookahead, lookaheadIsOn } from "./translate";
-import {
-  chargeHcall, finishInvalidations, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
-  work, reclaim, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
-} from "./kvm";
+export { policyCount, policyName } from "./policies/table";
+import { chargeHcall, work, localSequence, chargeSetFlush, chargeLpidFlush } from "./kvm/costs";
+import { globalSequence } from "./kvm/fabric";
+import { finishInvalidations } from "./kvm/invalidate";
+import { vcoreRun, vcoreExit } from "./kvm/vcore";
+import { kvmGuestInit, kvmGuestDestroy, hptReset } from "./kvm/guest";
+import { pageOut, pageIn } from "./kvm/paging";
+import { reclaim } from "./kvm/reclaim";
 
 /** First byte the host may use: above the module's static data, page aligned. */
 export function layoutBase(): usize {

@@ -29,6 +29,9 @@ for (const [k, v] of Object.entries(L.REC)) hostValue[k] = BigInt(v);
 for (const [k, v] of Object.entries(L.STALE)) hostValue[`STALE_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.DEFER_OVF)) hostValue[`DEFER_OVF_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.KVM_ERR)) hostValue[`KVM_${k}`] = v;
+for (const [k, v] of Object.entries(L.TLBE)) hostValue[`TLBE_${k}`] = v;
+for (const [k, v] of Object.entries(L.PROV)) hostValue[`PROV_${k}`] = v;
+for (const [k, v] of Object.entries(L.RMAP)) hostValue[`RMAP_${k}`] = v;
 Object.assign(hostValue, {
   COST_COUNT: BigInt(L.COST_COUNT), FABRIC_SLOTS: BigInt(L.FABRIC_SLOTS), FABRIC_SLOT_SHIFT: BigInt(L.FABRIC_SLOT_SHIFT),
   CC_COUNT: BigInt(L.CC_COUNT), NO_CPU: BigInt(L.NO_CPU), STAT_CYCLES: BigInt(L.STAT_CYCLES),

@@ -92,6 +92,20 @@ export const OPF_PROBLEM_STATE = 1;
 export const XLATE = { HIT: 0n, MISS: 1n, FAULT: 2n, BAD_SLB: 3n } as const;
 export const OP_REJECTED = 0xffffffffffffffffn;
 export const NO_FRAME = 0xffffffff;
+
+/** TLB entry bits (assembly/layout.ts draws both words): w0 = the tag, w1 = rpn | STALE | lpid | LRU rank. */
+export const TLBE = {
+  VALID: 0x8000000000000000n, VALID_SHIFT: 63n, PSIZE_SHIFT: 57n, PSIZE_MASK: 3n, B_SHIFT: 56n, VPN: 0x00ffffffffffffffn,
+  RPN: 0x00000fffffffffffn, STALE: 0x0000800000000000n, LPID: 0x0fff000000000000n, LPID_SHIFT: 48n,
+  RANK: 0xf000000000000000n, RANK_SHIFT: 60n,
+} as const;
+/** TLB provenance word (why an entry is stale): cause (STALE.*) | cpu | the cpu's clock (low 40 bits). */
+export const PROV = { CAUSE_SHIFT: 56n, CPU_SHIFT: 40n, CPU_MASK: 0xffffn, TIME: 0x000000ffffffffffn } as const;
+/** rmap word (one per host page of guest RAM): REFERENCED, CHANGED, PRESENT and the ring head's index. */
+export const RMAP = {
+  REFERENCED: 0x0000010000000000n, CHANGED: 0x0000008000000000n, RC_SHIFT: 32n, PRESENT: 0x0000000100000000n,
+  INDEX: 0x00000000ffffffffn,
+} as const;
 /** frameOwner value of frames the host kernel keeps (frame 0). */
 export const FRAME_HOST = 0xffffffff;
 
