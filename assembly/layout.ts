@@ -540,14 +540,14 @@
 // @ts-ignore: decorator
 @inline export const PROV_TIME: u64 = 0x000000ffffffffff; // bits 0..39
 //
-// rmap word (u64 per host page of guest RAM; SPEC §7, Linux 3.8 kvm_host.h KVMPPC_RMAP_*):
+// rmap word (u64 per host page of guest RAM; Linux 3.8 arch/powerpc/include/asm/kvm_host.h, KVMPPC_RMAP_*):
 //   63 ── 41   40           39        38 ── 33   32        31 ─────────────── 0
 //  ┌─────────┬────────────┬─────────┬─────────┬─────────┬─────────────────────┐
 //  │    0    │ REFERENCED │ CHANGED │    0    │ PRESENT │ index: ptex of the  │
 //  │         │ (HPTE R)   │ (HPTE C)│         │         │ ring's head HPTE    │
 //  └─────────┴────────────┴─────────┴─────────┴─────────┴─────────────────────┘
 //   R and C are harvested from an HPTE's r word shifted left by RMAP_RC_SHIFT (HPTE_R_R bit 8 → 40,
-//   HPTE_R_C bit 7 → 39).
+//   HPTE_R_C bit 7 → 39). Bit 63, the kernel's KVMPPC_RMAP_LOCK_BIT, is not modelled (ops run one at a time).
 // @ts-ignore: decorator
 @inline export const RMAP_REFERENCED: u64 = 0x0000010000000000; // bit 40
 // @ts-ignore: decorator

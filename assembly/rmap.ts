@@ -1,4 +1,4 @@
-// The reverse maps of a kvm-hv guest (SPEC §7, Linux 3.8 book3s_hv_rm_mmu.c): each host page of
+// The reverse maps of a kvm-hv guest (Linux 3.8 arch/powerpc/kvm/book3s_hv_rm_mmu.c): each host page of
 // guest RAM has an rmap word (layout.ts draws it: RMAP_*) whose index names the head of a ring of
 // the HPTEs that map the page, linked through their revmap entries (guest_rpte u64 @0, forw u32 @8,
 // back u32 @12). H_ENTER and the HV fault link an entry, H_REMOVE / H_BULK_REMOVE unlink it and

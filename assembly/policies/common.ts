@@ -1,5 +1,6 @@
-// Pieces several policies share: KVM's need_tlb_flush bookkeeping (SPEC §6b) and the two versions
-// of global_invalidates() (SPEC §6b, §6d).
+// Pieces several policies share: KVM's need_tlb_flush bookkeeping (kvmppc_core_init_vm_hv,
+// kvmppc_alloc_reset_hpt, kvmppc_run_core; Linux 3.8 arch/powerpc/kvm/) and the two versions of
+// global_invalidates() (SPEC §6b, §6d).
 import { G_VCORES, CPU_VC_SLOT, CPU_VC_IDX, NO_CPU } from "../layout";
 import { smtShift, guestDesc } from "../machine";
 import { cpuRec, vcoreRec, runningGuest } from "../kvm/records";
