@@ -2,14 +2,13 @@
 // Two implementations per guest: `kvm-hv` (Linux 3.8 real-mode handlers, SPEC §4 and §7) and
 // `qemu` (QEMU 7.2 pseries under TCG, SPEC §12). docs/semantics.md spells out each step.
 import {
-  G_FLAGS, G_HPT, G_NPTE, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_RAM_BYTES, G_LPID, G_HPT_MAX_PAGE_SHIFT,
-  GF_QEMU, NO_FRAME, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, RMAP_RC_SHIFT,
+  G_FLAGS, G_HPT, G_NPTE, G_FRAMES, G_RAM_BYTES, G_HPT_MAX_PAGE_SHIFT, GF_QEMU, NO_FRAME, RMAP_RC_SHIFT,
 } from "./layout";
-import { bump, hostPageShift, tlbSets } from "./machine";
+import { hostPageShift } from "./machine";
 import {
   HPTE_V_VALID, HPTE_V_ABSENT, HPTE_V_HVLOCK, HPTE_V_HPTE_DIRTY, HPTE_R_PP0, HPTE_GR_RESERVED, HPTE_R_KEY_HI,
   HPTE_R_KEY_LO, HPTE_R_RPN, HPTE_R_R, HPTE_R_C, HPTE_R_W, HPTE_R_I, HPTE_R_M, HPTE_R_G, HPTE_R_WIMG, HPTE_R_N,
-  HPTE_R_PP, pageShiftKvm, pageShiftQemu, vaFromHpte, xKey, xSet,
+  HPTE_R_PP, pageShiftKvm, pageShiftQemu,
 } from "./hpt";
 import { invalidateTranslation, decide } from "./kvm/invalidate";
 import { revAddr, rmapAdd, rmapRemove } from "./rmap";

@@ -225,7 +225,7 @@ function invalidateMatching(line: usize, core: u32, key: u64, lpid: u32): u32 {
 
 /**
  * The detector's bookkeeping (no effect on translation): after a local invalidation of (key, lpid)
- * on `exceptCore`, every other core's entry for it is stale. `why` = cause<<56 | cpu<<40 | time.
+ * on `exceptCore`, every other core's entry for it is stale. `why` = the provenance word (layout.ts, PROV_*).
  */
 export function markStale(set: u32, key: u64, lpid: u32, exceptCore: u32, why: u64): u32 {
   const k1 = <u64>lpid << TLBE_LPID_SHIFT;

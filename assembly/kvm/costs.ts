@@ -8,6 +8,7 @@ import {
 import { costs, tlbSets, bump } from "../machine";
 import { cpuRec } from "./records";
 
+/** Cycles of cost-table entry `k` (K_*; header + HDR_COSTS, written by the host). */
 // @ts-ignore: decorator
 @inline export function cost(k: u32): u64 {
   return <u64>load<u32>(costs + (<usize>k << 2));
