@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import * as L from "../src/engine/layout.js";
 import { resolveMachineConfig } from "../src/config.js";
+import { HPTE_R_R, HPTE_R_C } from "../src/hpte.js";
 
 /** Every `export const NAME: type = value;` of assembly/layout.ts. */
 function assemblyConstants(): Map<string, bigint> {
@@ -49,6 +50,37 @@ describe("memory layout: assembly/layout.ts and its host mirror agree", () => {
   });
   test("every host constant exists in the assembly", () => {
     for (const name of Object.keys(hostValue)) expect(asm.has(name), name).toBe(true);
+  });
+});
+
+describe("bit layouts: the named fields are the drawing's", () => {
+  const disjoint = (fields: bigint[]) => {
+    let seen = 0n;
+    for (const f of fields) { expect(f & seen).toBe(0n); seen |= f; }
+    return seen;
+  };
+  test("TLB entry w0: VALID 63, psize 58–57, B 56, vpn4k 55–0, bits 62–59 unused", () => {
+    const { TLBE } = L;
+    expect(TLBE.VALID).toBe(1n << TLBE.VALID_SHIFT);
+    expect(disjoint([TLBE.VALID, TLBE.PSIZE_MASK << TLBE.PSIZE_SHIFT, 1n << TLBE.B_SHIFT, TLBE.VPN])).toBe(0x87ffffffffffffffn);
+    expect(TLBE.VPN).toBe((1n << 56n) - 1n);
+  });
+  test("TLB entry w1: rank 63–60, lpid 59–48 (12 bits), STALE 47, rpn 43–0", () => {
+    const { TLBE } = L;
+    expect(TLBE.RANK >> TLBE.RANK_SHIFT).toBe(0xfn);
+    expect(TLBE.LPID >> TLBE.LPID_SHIFT).toBe(0xfffn);
+    expect(TLBE.STALE).toBe(1n << 47n);
+    expect(disjoint([TLBE.RANK, TLBE.LPID, TLBE.STALE, TLBE.RPN])).toBe(0xffff8fffffffffffn);
+  });
+  test("provenance: cause 63–56, cpu 55–40, time 39–0", () => {
+    const { PROV } = L;
+    expect(disjoint([0xffn << PROV.CAUSE_SHIFT, PROV.CPU_MASK << PROV.CPU_SHIFT, PROV.TIME])).toBe(0xffffffffffffffffn);
+  });
+  test("rmap word: REFERENCED and CHANGED are the HPTE's R and C shifted by RC_SHIFT; PRESENT 32; index 31–0", () => {
+    const { RMAP } = L;
+    expect([RMAP.REFERENCED, RMAP.CHANGED]).toEqual([HPTE_R_R << RMAP.RC_SHIFT, HPTE_R_C << RMAP.RC_SHIFT]);
+    expect(disjoint([RMAP.REFERENCED, RMAP.CHANGED, RMAP.PRESENT, RMAP.INDEX])).toBe(0x00000181ffffffffn);
+    expect(RMAP.PRESENT).toBe(1n << 32n);
   });
 });
 
