@@ -1,4 +1,4 @@
-// The cost model (SPEC §9, docs/kvm-model.md "Costs"): every cpu has a clock; an event's cycles go
+// The cost model (docs/kvm-model.md, "Cost model"): every cpu has a clock; an event's cycles go
 // to the cpu's clock, to its breakdown by category, and to the guest's and the machine's counters.
 // Global sequences wait for the tlbie fabric (fabric.ts).
 import {

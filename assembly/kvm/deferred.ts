@@ -1,5 +1,6 @@
-// Alexander Graf's deferred-VA list (SPEC §8): the VAs a guest invalidated locally with H_LOCAL,
-// recorded so that host paging can tlbie them before it takes their page (deferred-va policy).
+// Alexander Graf's deferred-VA list (his alternative in the 2012 KVM/PPC thread; docs/kvm-model.md,
+// deferred-va): the VAs a guest invalidated locally with H_LOCAL, recorded so that host paging can
+// tlbie them before it takes their page (deferred-va policy).
 import {
   NO_FRAME, DEFER_BYTES, G_LPID, G_VCORES, G_DEFER, G_DEFER_CAP, G_DEFER_COUNT, G_DEFER_OVERFLOW, K_IPI, CC_IPI,
   DEFER_OVF_FLUSH, DEFER_OVF_TLBIE, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_IPIS, STAT_DEFERRED_RECORDS,

@@ -1,7 +1,7 @@
-// The tlbie fabric (docs/kvm-model.md "Costs"): one machine-wide resource that every global
-// invalidation sequence holds for 800 + 60·S cycles (+ 40 per further tlbie), kept as a calendar of
-// reserved slots so that a request made later in op order but earlier in simulated time is not
-// queued behind the future.
+// The tlbie fabric (docs/kvm-model.md, "Cost model"): one machine-wide resource that every global
+// invalidation sequence holds for K_TLBIE_BASE + K_TLBIE_PER_CHIP·S cycles (S chips; + K_TLBIE_EXTRA
+// per further tlbie), kept as a calendar of reserved slots so that a request made later in op order
+// but earlier in simulated time is not queued behind the future.
 import {
   K_TLBIE_BASE, K_TLBIE_PER_CHIP, K_TLBIE_EXTRA, K_CORES_PER_CHIP, CC_TLBIE, CC_TLBIE_WAIT, HDR_FABRIC_FREE, FABRIC_SLOTS,
   FABRIC_SLOT_SHIFT, STAT_TLBIE_SEQUENCES, STAT_TLBIE_WAITS,

@@ -1,5 +1,6 @@
-// KVM's per-VM flush bookkeeping: the need_tlb_flush cpumask (one bit per core, SPEC §6b), the
-// pre-patch last_vcpu[] array (SPEC §6a), and the flushes a vcore's entry makes. Policies call these
+// KVM's per-VM flush bookkeeping: the need_tlb_flush cpumask (one bit per core; struct kvm_arch,
+// Linux 3.8 arch/powerpc/include/asm/kvm_host.h), the pre-patch last_vcpu[] array (Linux 3.7), and
+// the flushes a vcore's entry makes. Policies call these
 // (assembly/policies/); policies/common.ts holds the block the need_tlb_flush policies share.
 import {
   G_LPID, G_NEED_FLUSH, G_LAST_VCPU, G_LAST_VCPU_SLOTS, K_FLUSH_BASE, K_FLUSH_PER_SET, CC_FLUSH, STAT_ENTRY_FLUSHES,
