@@ -2,16 +2,16 @@
 // Two implementations per guest: `kvm-hv` (Linux 3.8 real-mode handlers, docs/model/hcalls.md §2 and docs/model/kvm.md §8) and
 // `qemu` (QEMU 7.2 pseries under TCG, docs/model/hcalls.md §3). docs/semantics.md spells out each step.
 import {
-  G_FLAGS, G_HPT, G_NPTE, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_RAM_BYTES, G_LPID, G_HPT_MAX_PAGE_SHIFT,
-  GF_QEMU, NO_FRAME, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_RMAP_LINKS, STAT_RMAP_UNLINKS,
+  G_FLAGS, G_HPT, G_NPTE, G_FRAMES, G_RAM_BYTES, G_HPT_MAX_PAGE_SHIFT, GF_QEMU, NO_FRAME, RMAP_RC_SHIFT,
 } from "./layout";
-import { bump, hostPageShift, tlbSets } from "./machine";
+import { hostPageShift } from "./machine";
 import {
   HPTE_V_VALID, HPTE_V_ABSENT, HPTE_V_HVLOCK, HPTE_V_HPTE_DIRTY, HPTE_R_PP0, HPTE_GR_RESERVED, HPTE_R_KEY_HI,
   HPTE_R_KEY_LO, HPTE_R_RPN, HPTE_R_R, HPTE_R_C, HPTE_R_W, HPTE_R_I, HPTE_R_M, HPTE_R_G, HPTE_R_WIMG, HPTE_R_N,
-  HPTE_R_PP, pageShiftKvm, pageShiftQemu, vaFromHpte, xKey, xSet,
+  HPTE_R_PP, pageShiftKvm, pageShiftQemu,
 } from "./hpt";
-import { invalidateTranslation, decide } from "./kvm";
+import { invalidateTranslation, decide } from "./kvm/invalidate";
+import { revAddr, rmapAdd, rmapRemove } from "./rmap";
 import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/events";
 
 // Return codes (docs/model/hcalls.md §1.2)
@@ -56,14 +56,6 @@ import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/ev
 // @ts-ignore: decorator
 @inline const TSH_PTEX: u64 = 0x00ffffffffffffff;
 
-// rmap word (docs/model/kvm.md §8.1)
-// @ts-ignore: decorator
-@inline const RMAP_PRESENT: u64 = 0x0000000100000000;
-// @ts-ignore: decorator
-@inline const RMAP_INDEX: u64 = 0x00000000ffffffff;
-// @ts-ignore: decorator
-@inline const RMAP_RC_SHIFT: u64 = 32;
-
 /** Register r(4 + i) of an op. */
 // @ts-ignore: decorator
 @inline function reg(o: usize, i: u32): u64 {
@@ -78,61 +70,8 @@ import { MODE_GLOBAL, KIND_REMOVE, KIND_PROTECT, KIND_BULK } from "./policies/ev
   return <usize>load<u32>(g, G_HPT) + (<usize>ptex << 4);
 }
 // @ts-ignore: decorator
-@inline function revAddr(g: usize, ptex: u64): usize {
-  return <usize>load<u32>(g, G_REVMAP) + (<usize>ptex << 4);
-}
-// @ts-ignore: decorator
 @inline function npte(g: usize): u64 {
   return <u64>load<u32>(g, G_NPTE);
-}
-
-// ───────────────────────────── rmap rings (docs/model/kvm.md §8.2, Linux 3.8) ─────────────────────────────
-
-/** kvmppc_add_revmap_chain: link `ptex` before the head of the ring of `gfn` (or start one). */
-export function rmapAdd(g: usize, gs: usize, gfn: u64, ptex: u64): u64 {
-  const rp = <usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3);
-  let rmap = load<u64>(rp);
-  const rev = revAddr(g, ptex);
-  if ((rmap & RMAP_PRESENT) != 0) {
-    const head = rmap & RMAP_INDEX;
-    const h = revAddr(g, head);
-    const tail = <u64>load<u32>(h, 12);
-    store<u32>(rev, <u32>head, 8);
-    store<u32>(rev, <u32>tail, 12);
-    store<u32>(revAddr(g, tail), <u32>ptex, 8);
-    store<u32>(h, <u32>ptex, 12);
-  } else {
-    store<u32>(rev, <u32>ptex, 8);
-    store<u32>(rev, <u32>ptex, 12);
-    rmap = (rmap & ~RMAP_INDEX) | ptex | RMAP_PRESENT;
-    store<u64>(rp, rmap);
-  }
-  bump(STAT_RMAP_LINKS, gs);
-  return rmap;
-}
-
-/** remove_revmap_chain: harvest R/C from the real r into guest_rpte and the rmap, unlink `ptex`. */
-function rmapRemove(g: usize, gs: usize, ptex: u64, v: u64, hwR: u64): void {
-  const rev = revAddr(g, ptex);
-  const rcbits = hwR & (HPTE_R_R | HPTE_R_C);
-  const ptel = load<u64>(rev) | rcbits;
-  store<u64>(rev, ptel);
-  const psize = pageShiftKvm(v, ptel);
-  const gfn = ((ptel & HPTE_R_RPN) & ~((<u64>1 << psize) - 1)) >> hostPageShift;
-  if (gfn >= <u64>load<u32>(g, G_RAM_HOST_PAGES)) return; // no memslot
-  const rp = <usize>load<u32>(g, G_RMAP) + (<usize>gfn << 3);
-  let rmap = load<u64>(rp);
-  const forw = <u64>load<u32>(rev, 8);
-  const back = <u64>load<u32>(rev, 12);
-  store<u32>(revAddr(g, forw), <u32>back, 12);
-  store<u32>(revAddr(g, back), <u32>forw, 8);
-  if ((rmap & RMAP_INDEX) == ptex) {
-    if (forw == ptex) rmap &= ~(RMAP_PRESENT | RMAP_INDEX);
-    else rmap = (rmap & ~RMAP_INDEX) | forw;
-  }
-  rmap |= rcbits << RMAP_RC_SHIFT;
-  store<u64>(rp, rmap);
-  bump(STAT_RMAP_UNLINKS, gs);
 }
 
 // ───────────────────────────── kvm-hv ─────────────────────────────

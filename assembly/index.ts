@@ -5,7 +5,7 @@ import {
   STAT_LOCAL_TLBIELS, STAT_LOCAL_TLBIEL_ENTRIES, STAT_TLBIEL_SETS,
   STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_HCALLS, RET_BUCKETS,
   STATS_BYTES, G_FLAGS, G_LPID, G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_INSTANCE,
-  GF_LIVE, GF_QEMU, H_FREE_FRAMES, NO_FRAME, FRAME_HOST, OP_VCORE_RUN, OP_VCORE_EXIT, OP_PAGE_OUT, OP_PAGE_IN,
+  GF_LIVE, GF_QEMU, HDR_FREE_FRAMES, NO_FRAME, FRAME_HOST, OP_VCORE_RUN, OP_VCORE_EXIT, OP_PAGE_OUT, OP_PAGE_IN,
   OP_HPT_RESET, OP_WORK, OP_RECLAIM,
 } from "./layout";
 import {
@@ -17,10 +17,14 @@ import { tlbielVa, tlbieVa, tlbielSet, flushLpidOnCore, tlbReset } from "./tlb";
 import { hcall } from "./hcall";
 import { CHUNK, lookahead, translateOp, beginTranslateStats, flushTranslateStats, chunkBegin, chunkEnd } from "./translate";
 export { setLookahead, lookaheadIsOn } from "./translate";
-import {
-  chargeHcall, finishInvalidations, vcoreRun, vcoreExit, pageOut, pageIn, hptReset,
-  work, reclaim, kvmGuestInit, kvmGuestDestroy, localSequence, globalSequence, chargeSetFlush, chargeLpidFlush,
-} from "./kvm";
+export { policyCount, policyName } from "./policies/table";
+import { chargeHcall, work, localSequence, chargeSetFlush, chargeLpidFlush } from "./kvm/costs";
+import { globalSequence } from "./kvm/fabric";
+import { finishInvalidations } from "./kvm/invalidate";
+import { vcoreRun, vcoreExit } from "./kvm/vcore";
+import { kvmGuestInit, kvmGuestDestroy, hptReset } from "./kvm/guest";
+import { pageOut, pageIn } from "./kvm/paging";
+import { reclaim } from "./kvm/reclaim";
 
 /** First byte the host may use: above the module's static data, page aligned. */
 export function layoutBase(): usize {
@@ -71,7 +75,7 @@ function guestInit(g: usize, slot: u32): u64 {
   if (!qemu) {
     memory.fill(<usize>load<u32>(g, G_RMAP), 0, <usize>pages << 3);
     const frames = <usize>load<u32>(g, G_FRAMES);
-    const free = load<u32>(header, H_FREE_FRAMES);
+    const free = load<u32>(header, HDR_FREE_FRAMES);
     if (free < pages) return OP_REJECTED;
     const owner = load<u32>(g, G_INSTANCE);
     for (let gfn: u32 = 0; gfn < pages; ++gfn) {

@@ -36,16 +36,14 @@
 // TLB, set-major: for congruence class s, all cores' ways side by side, so a tlbie of one
 // VA walks one contiguous stripe: entry(s, core, way) = tlb + ((s·cores + core)·ways + way)·16.
 //
-// TLB entry (16 B):  w0 = vpn4k[0..55] | B<<56 | psize<<57 (0 4K, 1 64K, 2 16M) | VALID<<63
-//                    w1 = rpn[0..43] | STALE<<47 | lpid<<48 (12 bits) | lruRank<<60 (4 bits)
+// TLB entry (16 B): two words, drawn with their named bits below ("TLB entry", TLBE_*).
 // TLB fingerprint (1 B, same index as the entry, right after the provenance words, 64-byte aligned;
 //                    no header field): 0 = invalid, else a hash of (tag word, LPID) in 1..255
 //                    (tlb.ts, fingerprint). Derived from the entries; only tlbie reads it.
-// TLB provenance (8 B, same index as the entry; meaningful while STALE is set):
-//                    cause<<56 (STALE_*) | cpu<<40 (16 bits) | time[0..39] (the cpu's clock then)
+// TLB provenance (8 B, same index as the entry; meaningful while STALE is set): drawn below (PROV_*).
 // HPTE (16 B): v then r, as the 64-bit register view of docs/model/translation.md §3, stored little-endian (native).
 // revmap entry (16 B): guest_rpte u64, forw u32, back u32 (docs/model/kvm.md §8.2).
-// rmap word (8 B): docs/model/kvm.md §8.1 layout (REFERENCED bit 40, CHANGED bit 39, PRESENT bit 32, index 0..31).
+// rmap word (8 B, one per host page of guest RAM): drawn below (RMAP_*).
 //
 // Op (OP_BYTES = 128 B = 16 u64 words; the batch interface, see docs/memory.md):
 //   w0  = opcode[0..15] | opflags[16..31] | cpu[32..47] | guest slot[48..63]
@@ -69,74 +67,74 @@
 // @ts-ignore: decorator
 @inline export const LAYOUT_VERSION: u32 = 1;
 
-// ── header (u32 fields unless noted) ──
+// ── header (u32 fields unless noted; HDR_, since H_ is PAPR's: H_ENTER, H_LOCAL) ──
 // @ts-ignore: decorator
 @inline export const HEADER_BYTES: u32 = 256;
 // @ts-ignore: decorator
-@inline export const H_MAGIC: u32 = 0;
+@inline export const HDR_MAGIC: u32 = 0;
 // @ts-ignore: decorator
-@inline export const H_VERSION: u32 = 4;
+@inline export const HDR_VERSION: u32 = 4;
 // @ts-ignore: decorator
-@inline export const H_CORES: u32 = 8;
+@inline export const HDR_CORES: u32 = 8;
 // @ts-ignore: decorator
-@inline export const H_SMT: u32 = 12;
+@inline export const HDR_SMT: u32 = 12;
 // @ts-ignore: decorator
-@inline export const H_TLB_SETS: u32 = 16;
+@inline export const HDR_TLB_SETS: u32 = 16;
 // @ts-ignore: decorator
-@inline export const H_TLB_WAYS: u32 = 20;
+@inline export const HDR_TLB_WAYS: u32 = 20;
 // @ts-ignore: decorator
-@inline export const H_REPLACEMENT: u32 = 24; // 0 lru, 1 random
+@inline export const HDR_REPLACEMENT: u32 = 24; // 0 lru, 1 random
 // @ts-ignore: decorator
-@inline export const H_RNG: u32 = 28; // xorshift32 state
+@inline export const HDR_RNG: u32 = 28; // xorshift32 state
 // @ts-ignore: decorator
-@inline export const H_LPID_LIMIT: u32 = 32;
+@inline export const HDR_LPID_LIMIT: u32 = 32;
 // @ts-ignore: decorator
-@inline export const H_MAX_GUESTS: u32 = 36;
+@inline export const HDR_MAX_GUESTS: u32 = 36;
 // @ts-ignore: decorator
-@inline export const H_HOST_PAGE_SHIFT: u32 = 40;
+@inline export const HDR_HOST_PAGE_SHIFT: u32 = 40;
 // @ts-ignore: decorator
-@inline export const H_HOST_FRAMES: u32 = 44;
+@inline export const HDR_HOST_FRAMES: u32 = 44;
 // @ts-ignore: decorator
-@inline export const H_STATS: u32 = 48;
+@inline export const HDR_STATS: u32 = 48;
 // @ts-ignore: decorator
-@inline export const H_GUESTS: u32 = 52;
+@inline export const HDR_GUESTS: u32 = 52;
 // @ts-ignore: decorator
-@inline export const H_GUEST_STATS: u32 = 56;
+@inline export const HDR_GUEST_STATS: u32 = 56;
 // @ts-ignore: decorator
-@inline export const H_OPS: u32 = 60;
+@inline export const HDR_OPS: u32 = 60;
 // @ts-ignore: decorator
-@inline export const H_OP_SLOTS: u32 = 64;
+@inline export const HDR_OP_SLOTS: u32 = 64;
 // @ts-ignore: decorator
-@inline export const H_LPID_GUEST: u32 = 68;
+@inline export const HDR_LPID_GUEST: u32 = 68;
 // @ts-ignore: decorator
-@inline export const H_LPID_MASK: u32 = 72;
+@inline export const HDR_LPID_MASK: u32 = 72;
 // @ts-ignore: decorator
-@inline export const H_LPID_COUNT: u32 = 76;
+@inline export const HDR_LPID_COUNT: u32 = 76;
 // @ts-ignore: decorator
-@inline export const H_FRAME_OWNER: u32 = 80;
+@inline export const HDR_FRAME_OWNER: u32 = 80;
 // @ts-ignore: decorator
-@inline export const H_TLB: u32 = 84;
+@inline export const HDR_TLB: u32 = 84;
 // @ts-ignore: decorator
-@inline export const H_MASK_WORDS: u32 = 88;
+@inline export const HDR_MASK_WORDS: u32 = 88;
 // @ts-ignore: decorator
-@inline export const H_FREE_FRAMES: u32 = 92;
+@inline export const HDR_FREE_FRAMES: u32 = 92;
 // @ts-ignore: decorator
-@inline export const H_ARENA: u32 = 96;
+@inline export const HDR_ARENA: u32 = 96;
 // @ts-ignore: decorator
-@inline export const H_ARENA_END: u32 = 100;
+@inline export const HDR_ARENA_END: u32 = 100;
 // @ts-ignore: decorator
-@inline export const H_PROV: u32 = 104;
+@inline export const HDR_PROV: u32 = 104;
 // @ts-ignore: decorator
-@inline export const H_CPUS: u32 = 108;
+@inline export const HDR_CPUS: u32 = 108;
 // @ts-ignore: decorator
-@inline export const H_CORE_TAB: u32 = 112;
+@inline export const HDR_CORE_TAB: u32 = 112;
 // @ts-ignore: decorator
-@inline export const H_VIOL: u32 = 116;
+@inline export const HDR_VIOL: u32 = 116;
 // @ts-ignore: decorator
-@inline export const H_VIOL_SLOTS: u32 = 120;
+@inline export const HDR_VIOL_SLOTS: u32 = 120;
 /** The tlbie fabric's reservation calendar (FABRIC_SLOTS × u32). */
 // @ts-ignore: decorator
-@inline export const H_FABRIC_CAL: u32 = 124;
+@inline export const HDR_FABRIC_CAL: u32 = 124;
 /** Calendar: FABRIC_SLOTS slots of 2^FABRIC_SLOT_SHIFT cycles, each holding (epoch + 1) when reserved. */
 // @ts-ignore: decorator
 @inline export const FABRIC_SLOTS: u32 = 65536;
@@ -144,16 +142,16 @@
 @inline export const FABRIC_SLOT_SHIFT: u32 = 7;
 /** u64: simulated time at which the tlbie fabric is free again. */
 // @ts-ignore: decorator
-@inline export const H_FABRIC_FREE: u32 = 128;
+@inline export const HDR_FABRIC_FREE: u32 = 128;
 /** The frames-in-use bitmap (⌈hostFrames/64⌉ × u64). */
 // @ts-ignore: decorator
-@inline export const H_FRAME_USED: u32 = 136;
+@inline export const HDR_FRAME_USED: u32 = 136;
 /** u32, engine: every bitmap word below this index is full (where the lowest-free search starts). */
 // @ts-ignore: decorator
-@inline export const H_FRAME_HINT: u32 = 140;
+@inline export const HDR_FRAME_HINT: u32 = 140;
 /** The cost table: COST_COUNT u32 entries (cycles), K_* index. */
 // @ts-ignore: decorator
-@inline export const H_COSTS: u32 = 160;
+@inline export const HDR_COSTS: u32 = 160;
 
 // ── cost table entries (cycles; defaults in src/kvm/costs.ts, sources in docs/model/costs.md §3) ──
 // @ts-ignore: decorator
@@ -485,6 +483,81 @@
 /** Result of an op whose opcode is unknown or whose guest slot is not live. */
 // @ts-ignore: decorator
 @inline export const OP_REJECTED: u64 = 0xffffffffffffffff;
+
+// ── bit layouts of the words the engine packs (src/engine/layout.ts mirrors them: TLBE, PROV, RMAP) ──
+//
+// TLB entry, w0 (the tag word: a lookup compares it whole):
+//   63      62 ─ 59   58 57   56   55 ───────────────────────────────── 0
+//  ┌───────┬─────────┬───────┬────┬─────────────────────────────────────┐
+//  │ VALID │    0    │ psize │ B  │ vpn4k: VA >> 12, a large page's     │
+//  │       │         │       │    │ offset bits cleared                 │
+//  └───────┴─────────┴───────┴────┴─────────────────────────────────────┘
+//   psize: 0 4K, 1 64K, 2 16M; B: segment size (0 256M, 1 1T).
+// TLB entry, w1:
+//   63 ── 60   59 ──── 48   47      46 ─ 44   43 ─────────────────────── 0
+//  ┌──────────┬────────────┬───────┬─────────┬───────────────────────────┐
+//  │ LRU rank │ lpid (12)  │ STALE │    0    │ rpn: real page, 4 KiB     │
+//  │ 0 = MRU  │            │       │         │ units                     │
+//  └──────────┴────────────┴───────┴─────────┴───────────────────────────┘
+//   STALE is the detector's mark: translation never reads it (tlb.ts, markStale).
+// @ts-ignore: decorator
+@inline export const TLBE_VALID: u64 = 0x8000000000000000; // w0 bit 63
+// @ts-ignore: decorator
+@inline export const TLBE_VALID_SHIFT: u64 = 63;
+// @ts-ignore: decorator
+@inline export const TLBE_PSIZE_SHIFT: u64 = 57; // w0 bits 57..58: 0 4K, 1 64K, 2 16M
+// @ts-ignore: decorator
+@inline export const TLBE_PSIZE_MASK: u64 = 3; // after the shift
+// @ts-ignore: decorator
+@inline export const TLBE_B_SHIFT: u64 = 56; // w0 bit 56: segment size (1 = 1T)
+// @ts-ignore: decorator
+@inline export const TLBE_VPN: u64 = 0x00ffffffffffffff; // w0 bits 0..55
+// @ts-ignore: decorator
+@inline export const TLBE_RPN: u64 = 0x00000fffffffffff; // w1 bits 0..43
+// @ts-ignore: decorator
+@inline export const TLBE_STALE: u64 = 0x0000800000000000; // w1 bit 47
+// @ts-ignore: decorator
+@inline export const TLBE_LPID: u64 = 0x0fff000000000000; // w1 bits 48..59
+// @ts-ignore: decorator
+@inline export const TLBE_LPID_SHIFT: u64 = 48;
+// @ts-ignore: decorator
+@inline export const TLBE_RANK: u64 = 0xf000000000000000; // w1 bits 60..63
+// @ts-ignore: decorator
+@inline export const TLBE_RANK_SHIFT: u64 = 60;
+//
+// TLB provenance word (why an entry is stale; same index as the entry, meaningful while STALE):
+//   63 ── 56   55 ── 40   39 ──────────────────────────────────────────── 0
+//  ┌─────────┬──────────┬────────────────────────────────────────────────┐
+//  │ cause   │ cpu (16) │ time: the clock of that cpu then (low 40 bits) │
+//  │ STALE_* │          │                                                │
+//  └─────────┴──────────┴────────────────────────────────────────────────┘
+// @ts-ignore: decorator
+@inline export const PROV_CAUSE_SHIFT: u64 = 56;
+// @ts-ignore: decorator
+@inline export const PROV_CPU_SHIFT: u64 = 40;
+// @ts-ignore: decorator
+@inline export const PROV_CPU_MASK: u64 = 0xffff; // after the shift
+// @ts-ignore: decorator
+@inline export const PROV_TIME: u64 = 0x000000ffffffffff; // bits 0..39
+//
+// rmap word (u64 per host page of guest RAM; Linux 3.8 arch/powerpc/include/asm/kvm_host.h, KVMPPC_RMAP_*):
+//   63 ── 41   40           39        38 ── 33   32        31 ─────────────── 0
+//  ┌─────────┬────────────┬─────────┬─────────┬─────────┬─────────────────────┐
+//  │    0    │ REFERENCED │ CHANGED │    0    │ PRESENT │ index: ptex of the  │
+//  │         │ (HPTE R)   │ (HPTE C)│         │         │ ring's head HPTE    │
+//  └─────────┴────────────┴─────────┴─────────┴─────────┴─────────────────────┘
+//   R and C are harvested from an HPTE's r word shifted left by RMAP_RC_SHIFT (HPTE_R_R bit 8 → 40,
+//   HPTE_R_C bit 7 → 39). Bit 63, the kernel's KVMPPC_RMAP_LOCK_BIT, is not modelled (ops run one at a time).
+// @ts-ignore: decorator
+@inline export const RMAP_REFERENCED: u64 = 0x0000010000000000; // bit 40
+// @ts-ignore: decorator
+@inline export const RMAP_CHANGED: u64 = 0x0000008000000000; // bit 39
+// @ts-ignore: decorator
+@inline export const RMAP_RC_SHIFT: u64 = 32;
+// @ts-ignore: decorator
+@inline export const RMAP_PRESENT: u64 = 0x0000000100000000; // bit 32
+// @ts-ignore: decorator
+@inline export const RMAP_INDEX: u64 = 0x00000000ffffffff; // bits 0..31
 
 // @ts-ignore: decorator
 @inline export const TLBE_BYTES: u32 = 16;

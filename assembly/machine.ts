@@ -1,9 +1,9 @@
 // Machine-wide state read from the header once per batch (attach()), and counters.
 import {
-  H_CORES, H_SMT, H_TLB_SETS, H_TLB_WAYS, H_REPLACEMENT, H_LPID_LIMIT, H_HOST_PAGE_SHIFT, H_HOST_FRAMES,
-  H_STATS, H_GUESTS, H_GUEST_STATS, H_OPS, H_OP_SLOTS, H_LPID_GUEST, H_LPID_MASK, H_LPID_COUNT,
-  H_FRAME_OWNER, H_TLB, H_MASK_WORDS, GUEST_BYTES, STATS_BYTES, H_MAX_GUESTS, H_PROV, H_CPUS, H_CORE_TAB,
-  H_VIOL, H_VIOL_SLOTS, H_COSTS, H_FABRIC_CAL, H_FRAME_USED, H_FRAME_HINT, H_FREE_FRAMES, NO_FRAME,
+  HDR_CORES, HDR_SMT, HDR_TLB_SETS, HDR_TLB_WAYS, HDR_REPLACEMENT, HDR_LPID_LIMIT, HDR_HOST_PAGE_SHIFT, HDR_HOST_FRAMES,
+  HDR_STATS, HDR_GUESTS, HDR_GUEST_STATS, HDR_OPS, HDR_OP_SLOTS, HDR_LPID_GUEST, HDR_LPID_MASK, HDR_LPID_COUNT,
+  HDR_FRAME_OWNER, HDR_TLB, HDR_MASK_WORDS, GUEST_BYTES, STATS_BYTES, HDR_MAX_GUESTS, HDR_PROV, HDR_CPUS, HDR_CORE_TAB,
+  HDR_VIOL, HDR_VIOL_SLOTS, HDR_COSTS, HDR_FABRIC_CAL, HDR_FRAME_USED, HDR_FRAME_HINT, HDR_FREE_FRAMES, NO_FRAME,
 } from "./layout";
 
 export let header: usize = 0;
@@ -42,36 +42,36 @@ export let fabricCal: usize = 0;
 /** Load the geometry from the header at `base`. Called by the host once per batch (cheap). */
 export function attachHeader(base: usize): void {
   header = base;
-  cores = load<u32>(base, H_CORES);
-  smt = load<u32>(base, H_SMT);
+  cores = load<u32>(base, HDR_CORES);
+  smt = load<u32>(base, HDR_SMT);
   smtShift = <u32>ctz(smt);
-  tlbSets = load<u32>(base, H_TLB_SETS);
-  tlbWays = load<u32>(base, H_TLB_WAYS);
-  randomReplacement = load<u32>(base, H_REPLACEMENT) != 0;
-  lpidLimit = load<u32>(base, H_LPID_LIMIT);
-  maxGuests = load<u32>(base, H_MAX_GUESTS);
-  hostPageShift = load<u32>(base, H_HOST_PAGE_SHIFT);
-  hostFrames = load<u32>(base, H_HOST_FRAMES);
-  stats = <usize>load<u32>(base, H_STATS);
-  guests = <usize>load<u32>(base, H_GUESTS);
-  guestStats = <usize>load<u32>(base, H_GUEST_STATS);
-  ops = <usize>load<u32>(base, H_OPS);
-  opSlots = load<u32>(base, H_OP_SLOTS);
-  lpidGuest = <usize>load<u32>(base, H_LPID_GUEST);
-  lpidMask = <usize>load<u32>(base, H_LPID_MASK);
-  lpidCount = <usize>load<u32>(base, H_LPID_COUNT);
-  frameOwner = <usize>load<u32>(base, H_FRAME_OWNER);
-  frameUsed = <usize>load<u32>(base, H_FRAME_USED);
-  tlb = <usize>load<u32>(base, H_TLB);
-  maskWords = load<u32>(base, H_MASK_WORDS);
-  prov = <usize>load<u32>(base, H_PROV);
+  tlbSets = load<u32>(base, HDR_TLB_SETS);
+  tlbWays = load<u32>(base, HDR_TLB_WAYS);
+  randomReplacement = load<u32>(base, HDR_REPLACEMENT) != 0;
+  lpidLimit = load<u32>(base, HDR_LPID_LIMIT);
+  maxGuests = load<u32>(base, HDR_MAX_GUESTS);
+  hostPageShift = load<u32>(base, HDR_HOST_PAGE_SHIFT);
+  hostFrames = load<u32>(base, HDR_HOST_FRAMES);
+  stats = <usize>load<u32>(base, HDR_STATS);
+  guests = <usize>load<u32>(base, HDR_GUESTS);
+  guestStats = <usize>load<u32>(base, HDR_GUEST_STATS);
+  ops = <usize>load<u32>(base, HDR_OPS);
+  opSlots = load<u32>(base, HDR_OP_SLOTS);
+  lpidGuest = <usize>load<u32>(base, HDR_LPID_GUEST);
+  lpidMask = <usize>load<u32>(base, HDR_LPID_MASK);
+  lpidCount = <usize>load<u32>(base, HDR_LPID_COUNT);
+  frameOwner = <usize>load<u32>(base, HDR_FRAME_OWNER);
+  frameUsed = <usize>load<u32>(base, HDR_FRAME_USED);
+  tlb = <usize>load<u32>(base, HDR_TLB);
+  maskWords = load<u32>(base, HDR_MASK_WORDS);
+  prov = <usize>load<u32>(base, HDR_PROV);
   tlbFp = (prov + <usize>tlbSets * <usize>cores * <usize>tlbWays * 8 + 63) & ~(<usize>63);
-  cpuTab = <usize>load<u32>(base, H_CPUS);
-  coreTab = <usize>load<u32>(base, H_CORE_TAB);
-  viol = <usize>load<u32>(base, H_VIOL);
-  violSlots = load<u32>(base, H_VIOL_SLOTS);
-  costs = base + H_COSTS;
-  fabricCal = <usize>load<u32>(base, H_FABRIC_CAL);
+  cpuTab = <usize>load<u32>(base, HDR_CPUS);
+  coreTab = <usize>load<u32>(base, HDR_CORE_TAB);
+  viol = <usize>load<u32>(base, HDR_VIOL);
+  violSlots = load<u32>(base, HDR_VIOL_SLOTS);
+  costs = base + HDR_COSTS;
+  fabricCal = <usize>load<u32>(base, HDR_FABRIC_CAL);
 }
 
 // ───────────────────────────── host frames ─────────────────────────────
@@ -83,7 +83,7 @@ export function frameTake(f: u32, owner: u32): void {
   store<u32>(frameOwner + (<usize>f << 2), owner);
   const w = frameUsed + (<usize>(f >> 6) << 3);
   store<u64>(w, load<u64>(w) | (<u64>1 << <u64>(f & 63)));
-  store<u32>(header, load<u32>(header, H_FREE_FRAMES) - 1, H_FREE_FRAMES);
+  store<u32>(header, load<u32>(header, HDR_FREE_FRAMES) - 1, HDR_FREE_FRAMES);
 }
 
 /** Free host frame `f` (taken). */
@@ -91,13 +91,13 @@ export function frameFree(f: u32): void {
   store<u32>(frameOwner + (<usize>f << 2), 0);
   const w = frameUsed + (<usize>(f >> 6) << 3);
   store<u64>(w, load<u64>(w) & ~(<u64>1 << <u64>(f & 63)));
-  if ((f >> 6) < load<u32>(header, H_FRAME_HINT)) store<u32>(header, f >> 6, H_FRAME_HINT);
-  store<u32>(header, load<u32>(header, H_FREE_FRAMES) + 1, H_FREE_FRAMES);
+  if ((f >> 6) < load<u32>(header, HDR_FRAME_HINT)) store<u32>(header, f >> 6, HDR_FRAME_HINT);
+  store<u32>(header, load<u32>(header, HDR_FREE_FRAMES) + 1, HDR_FREE_FRAMES);
 }
 
 /** Lowest free host frame, taken for `owner`, or NO_FRAME. */
 export function takeFrame(owner: u32): u32 {
-  if (load<u32>(header, H_FREE_FRAMES) == 0) return NO_FRAME;
+  if (load<u32>(header, HDR_FREE_FRAMES) == 0) return NO_FRAME;
   const f = lowestFreeFrame();
   if (f != NO_FRAME) frameTake(f, owner);
   return f;
@@ -106,23 +106,23 @@ export function takeFrame(owner: u32): u32 {
 /** The lowest free host frame (not taken), or NO_FRAME: 64 frames a step, from the first word not known full. */
 function lowestFreeFrame(): u32 {
   const words = (hostFrames + 63) >> 6;
-  for (let i = load<u32>(header, H_FRAME_HINT); i < words; ++i) {
+  for (let i = load<u32>(header, HDR_FRAME_HINT); i < words; ++i) {
     const w = load<u64>(frameUsed + (<usize>i << 3));
     if (w != 0xffffffffffffffff) {
-      store<u32>(header, i, H_FRAME_HINT);
+      store<u32>(header, i, HDR_FRAME_HINT);
       return (i << 6) + <u32>ctz(~w);
     }
   }
-  store<u32>(header, words, H_FRAME_HINT);
+  store<u32>(header, words, HDR_FRAME_HINT);
   return NO_FRAME;
 }
 
 /** A fresh machine's frames: all free but for the bits past the last frame (set: never free). */
 export function frameBitmapInit(): void {
-  store<u32>(header, hostFrames, H_FREE_FRAMES);
+  store<u32>(header, hostFrames, HDR_FREE_FRAMES);
   const spare = hostFrames & 63;
   if (spare != 0) store<u64>(frameUsed + (<usize>(hostFrames >> 6) << 3), ~((<u64>1 << <u64>spare) - 1));
-  store<u32>(header, 0, H_FRAME_HINT);
+  store<u32>(header, 0, HDR_FRAME_HINT);
 }
 
 /** Descriptor address of guest slot `slot`. */

@@ -2,23 +2,11 @@
 // (layout.ts). Replacement: LRU by a rank permutation per set, or seeded xorshift32.
 // Every core that may hold an entry of an LPID is kept in an exact per-LPID core mask, so a
 // tlbie visits only the holders (the *simulated* broadcast still reaches every core).
-import { TLBE_BYTES, H_RNG, STAT_TLB_FILLS, STAT_TLB_EVICTIONS, STAT_STALE_MARKED } from "./layout";
+import {
+  TLBE_BYTES, TLBE_VALID, TLBE_VALID_SHIFT, TLBE_B_SHIFT, TLBE_PSIZE_SHIFT, TLBE_RPN, TLBE_STALE, TLBE_LPID, TLBE_LPID_SHIFT,
+  TLBE_RANK, TLBE_RANK_SHIFT, HDR_RNG, STAT_TLB_FILLS, STAT_TLB_EVICTIONS, STAT_STALE_MARKED,
+} from "./layout";
 import { tlb, prov, tlbFp, cores, tlbWays, tlbSets, header, randomReplacement, lpidCount, lpidMask, maskWords, bump } from "./machine";
-
-// @ts-ignore: decorator
-@inline export const TLBE_VALID: u64 = 0x8000000000000000;
-// @ts-ignore: decorator
-@inline export const W1_RPN: u64 = 0x00000fffffffffff; // bits 0..43
-// @ts-ignore: decorator
-@inline export const W1_STALE: u64 = 0x0000800000000000; // bit 47: the detector's mark, see markStale
-// @ts-ignore: decorator
-@inline const W1_LPID: u64 = 0x0fff000000000000; // bits 48..59
-// @ts-ignore: decorator
-@inline const W1_RANK: u64 = 0xf000000000000000; // bits 60..63
-// @ts-ignore: decorator
-@inline const LPID_SHIFT: u64 = 48;
-// @ts-ignore: decorator
-@inline const RANK_SHIFT: u64 = 60;
 
 /** Where touched values go (so that no touch is optimised away). */
 const sinkCell: usize = memory.data(8, 8);
@@ -51,7 +39,7 @@ const candidates: usize = memory.data(4096, 64);
 /** Tag word of an entry: vpn4k | B<<56 | psize code<<57 | VALID. */
 // @ts-ignore: decorator
 @inline export function tlbKey(vpn4k: u64, b: u64, psizeCode: u64): u64 {
-  return vpn4k | (b << 56) | (psizeCode << 57) | TLBE_VALID;
+  return vpn4k | (b << TLBE_B_SHIFT) | (psizeCode << TLBE_PSIZE_SHIFT) | TLBE_VALID;
 }
 
 /** Address of the ways of (core, set). */
@@ -66,16 +54,16 @@ const candidates: usize = memory.data(4096, 64);
  */
 // @ts-ignore: decorator
 @inline function hits4(line: usize, key: u64, k1: u64): u32 {
-  const h0 = <u32>(load<u64>(line) == key) & <u32>((load<u64>(line, 8) & W1_LPID) == k1);
-  const h1 = <u32>(load<u64>(line, 16) == key) & <u32>((load<u64>(line, 24) & W1_LPID) == k1);
-  const h2 = <u32>(load<u64>(line, 32) == key) & <u32>((load<u64>(line, 40) & W1_LPID) == k1);
-  const h3 = <u32>(load<u64>(line, 48) == key) & <u32>((load<u64>(line, 56) & W1_LPID) == k1);
+  const h0 = <u32>(load<u64>(line) == key) & <u32>((load<u64>(line, 8) & TLBE_LPID) == k1);
+  const h1 = <u32>(load<u64>(line, 16) == key) & <u32>((load<u64>(line, 24) & TLBE_LPID) == k1);
+  const h2 = <u32>(load<u64>(line, 32) == key) & <u32>((load<u64>(line, 40) & TLBE_LPID) == k1);
+  const h3 = <u32>(load<u64>(line, 48) == key) & <u32>((load<u64>(line, 56) & TLBE_LPID) == k1);
   return h0 | (h1 << 1) | (h2 << 2) | (h3 << 3);
 }
 
 /** Way of the entry matching (key, lpid) in the line, or -1. Compares every way, then takes the lowest hit. */
 export function tlbLookup(line: usize, key: u64, lpid: u32): i32 {
-  const k1 = <u64>lpid << LPID_SHIFT;
+  const k1 = <u64>lpid << TLBE_LPID_SHIFT;
   if (tlbWays == 4) {
     // one 64-byte line, no branch but the caller's hit test
     const hits = hits4(line, key, k1);
@@ -84,7 +72,7 @@ export function tlbLookup(line: usize, key: u64, lpid: u32): i32 {
   let hits: u32 = 0;
   let p = line;
   for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
-    const m = <u32>(load<u64>(p) == key) & <u32>((load<u64>(p, 8) & W1_LPID) == k1);
+    const m = <u32>(load<u64>(p) == key) & <u32>((load<u64>(p, 8) & TLBE_LPID) == k1);
     hits |= m << w;
   }
   return hits == 0 ? -1 : <i32>ctz(hits);
@@ -93,21 +81,21 @@ export function tlbLookup(line: usize, key: u64, lpid: u32): i32 {
 /** Real page number (4 KiB units) held by a way. */
 // @ts-ignore: decorator
 @inline export function tlbRpn(line: usize, way: i32): u64 {
-  return load<u64>(line + <usize>way * TLBE_BYTES, 8) & W1_RPN;
+  return load<u64>(line + <usize>way * TLBE_BYTES, 8) & TLBE_RPN;
 }
 
 /** Make `way` the most recently used: ranks below its rank move up by one, its rank becomes 0. */
 export function tlbTouch(line: usize, way: u32): void {
   const pw = line + <usize>way * TLBE_BYTES + 8;
   const w1 = load<u64>(pw);
-  const rank = w1 >> RANK_SHIFT;
+  const rank = w1 >> TLBE_RANK_SHIFT;
   if (rank == 0) return; // already the most recent (the common case of a hot page)
   let p = line + 8;
   for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
     const x = load<u64>(p);
-    store<u64>(p, x + (<u64>((x >> RANK_SHIFT) < rank) << RANK_SHIFT));
+    store<u64>(p, x + (<u64>((x >> TLBE_RANK_SHIFT) < rank) << TLBE_RANK_SHIFT));
   }
-  store<u64>(pw, w1 & ~W1_RANK);
+  store<u64>(pw, w1 & ~TLBE_RANK);
 }
 
 function holderInc(lpid: u32, core: u32): void {
@@ -137,11 +125,11 @@ function holderDec(lpid: u32, core: u32): void {
 }
 
 function nextRandom(): u32 {
-  let x = load<u32>(header, H_RNG);
+  let x = load<u32>(header, HDR_RNG);
   x ^= x << 13;
   x ^= x >> 17;
   x ^= x << 5;
-  store<u32>(header, x, H_RNG);
+  store<u32>(header, x, HDR_RNG);
   return x;
 }
 
@@ -153,9 +141,9 @@ export function tlbFill(core: u32, set: u32, key: u64, lpid: u32, rpn: u64, gs: 
   if (tlbWays == 4 && !randomReplacement) {
     // POWER7's 4 ways, LRU: the lowest invalid way, else the one of rank 3 (ranks are a permutation)
     const w0 = load<u64>(line, 8), w1 = load<u64>(line, 24), w2 = load<u64>(line, 40), w3 = load<u64>(line, 56);
-    const invalid = <u32>(load<u64>(line) >> 63 == 0) | (<u32>(load<u64>(line, 16) >> 63 == 0) << 1)
-      | (<u32>(load<u64>(line, 32) >> 63 == 0) << 2) | (<u32>(load<u64>(line, 48) >> 63 == 0) << 3);
-    const lru = <u32>(w0 >> RANK_SHIFT == 3) | (<u32>(w1 >> RANK_SHIFT == 3) << 1) | (<u32>(w2 >> RANK_SHIFT == 3) << 2) | (<u32>(w3 >> RANK_SHIFT == 3) << 3);
+    const invalid = <u32>(load<u64>(line) >> TLBE_VALID_SHIFT == 0) | (<u32>(load<u64>(line, 16) >> TLBE_VALID_SHIFT == 0) << 1)
+      | (<u32>(load<u64>(line, 32) >> TLBE_VALID_SHIFT == 0) << 2) | (<u32>(load<u64>(line, 48) >> TLBE_VALID_SHIFT == 0) << 3);
+    const lru = <u32>(w0 >> TLBE_RANK_SHIFT == 3) | (<u32>(w1 >> TLBE_RANK_SHIFT == 3) << 1) | (<u32>(w2 >> TLBE_RANK_SHIFT == 3) << 2) | (<u32>(w3 >> TLBE_RANK_SHIFT == 3) << 3);
     evicted = invalid == 0;
     victim = <u32>ctz(select<u32>(lru, invalid, evicted));
   } else {
@@ -171,7 +159,7 @@ export function tlbFill(core: u32, set: u32, key: u64, lpid: u32, rpn: u64, gs: 
         const last = <u64>(tlbWays - 1);
         p = line + 8;
         for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
-          if ((load<u64>(p) >> RANK_SHIFT) == last) { victim = w; break; }
+          if ((load<u64>(p) >> TLBE_RANK_SHIFT) == last) { victim = w; break; }
         }
       }
     }
@@ -180,7 +168,7 @@ export function tlbFill(core: u32, set: u32, key: u64, lpid: u32, rpn: u64, gs: 
   const old1 = load<u64>(e, 8);
   if (evicted) {
     // an entry of the same LPID replaced: its core's holder count and mask bit do not change
-    const oldLpid = <u32>((old1 & W1_LPID) >> LPID_SHIFT);
+    const oldLpid = <u32>((old1 & TLBE_LPID) >> TLBE_LPID_SHIFT);
     if (oldLpid != lpid) {
       holderDec(oldLpid, core);
       holderInc(lpid, core);
@@ -190,26 +178,26 @@ export function tlbFill(core: u32, set: u32, key: u64, lpid: u32, rpn: u64, gs: 
     holderInc(lpid, core);
   }
   store<u64>(e, key);
-  store<u64>(e, (rpn & W1_RPN) | (<u64>lpid << LPID_SHIFT) | (old1 & W1_RANK), 8);
+  store<u64>(e, (rpn & TLBE_RPN) | (<u64>lpid << TLBE_LPID_SHIFT) | (old1 & TLBE_RANK), 8);
   store<u8>(fpOf(e), <u8>fingerprint(key, lpid));
   // the new entry becomes the most recent (every way rewritten: no data-dependent branch)
-  const rank = old1 >> RANK_SHIFT;
+  const rank = old1 >> TLBE_RANK_SHIFT;
   let p = line + 8;
   for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
     const x = load<u64>(p);
-    store<u64>(p, x + (<u64>((x >> RANK_SHIFT) < rank) << RANK_SHIFT));
+    store<u64>(p, x + (<u64>((x >> TLBE_RANK_SHIFT) < rank) << TLBE_RANK_SHIFT));
   }
-  store<u64>(e, load<u64>(e, 8) & ~W1_RANK, 8);
+  store<u64>(e, load<u64>(e, 8) & ~TLBE_RANK, 8);
   bump(STAT_TLB_FILLS, gs);
 }
 
 /** Invalidate the entries of one line that match (key, lpid); returns how many. */
 function invalidateMatching(line: usize, core: u32, key: u64, lpid: u32): u32 {
-  const k1 = <u64>lpid << LPID_SHIFT;
+  const k1 = <u64>lpid << TLBE_LPID_SHIFT;
   let n: u32 = 0;
   let p = line;
   for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
-    if (load<u64>(p) == key && (load<u64>(p, 8) & W1_LPID) == k1) {
+    if (load<u64>(p) == key && (load<u64>(p, 8) & TLBE_LPID) == k1) {
       store<u64>(p, 0);
       store<u8>(fpOf(p), 0);
       ++n;
@@ -229,18 +217,18 @@ function invalidateMatching(line: usize, core: u32, key: u64, lpid: u32): u32 {
 // @ts-ignore: decorator
 @inline function markEntry(p: usize, why: u64): u32 {
   const w1 = load<u64>(p, 8);
-  if ((w1 & W1_STALE) != 0) return 0;
-  store<u64>(p, w1 | W1_STALE, 8);
+  if ((w1 & TLBE_STALE) != 0) return 0;
+  store<u64>(p, w1 | TLBE_STALE, 8);
   store<u64>(provOf(p), why);
   return 1;
 }
 
 /**
  * The detector's bookkeeping (no effect on translation): after a local invalidation of (key, lpid)
- * on `exceptCore`, every other core's entry for it is stale. `why` = cause<<56 | cpu<<40 | time.
+ * on `exceptCore`, every other core's entry for it is stale. `why` = the provenance word (layout.ts, PROV_*).
  */
 export function markStale(set: u32, key: u64, lpid: u32, exceptCore: u32, why: u64): u32 {
-  const k1 = <u64>lpid << LPID_SHIFT;
+  const k1 = <u64>lpid << TLBE_LPID_SHIFT;
   let n: u32 = 0;
   const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
   const want = fingerprint(key, lpid);
@@ -256,7 +244,7 @@ export function markStale(set: u32, key: u64, lpid: u32, exceptCore: u32, why: u
         if (!fpAny(load<u32>(fpOf(p)), want)) continue;
       }
       for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
-        if (load<u64>(p) == key && (load<u64>(p, 8) & W1_LPID) == k1) n += markEntry(p, why);
+        if (load<u64>(p) == key && (load<u64>(p, 8) & TLBE_LPID) == k1) n += markEntry(p, why);
       }
     }
   }
@@ -266,7 +254,7 @@ export function markStale(set: u32, key: u64, lpid: u32, exceptCore: u32, why: u
 
 /** Mark every entry of `lpid` on every core stale (LPID freed, HPT reset without a tlbie). */
 export function markStaleLpid(lpid: u32, why: u64): u32 {
-  const k1 = <u64>lpid << LPID_SHIFT;
+  const k1 = <u64>lpid << TLBE_LPID_SHIFT;
   let n: u32 = 0;
   const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
   for (let i: u32 = 0; i < maskWords; ++i) {
@@ -277,7 +265,7 @@ export function markStaleLpid(lpid: u32, why: u64): u32 {
       for (let s: u32 = 0; s < tlbSets; ++s) {
         let p = tlbLine(core, s);
         for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
-          if ((load<u64>(p) & TLBE_VALID) != 0 && (load<u64>(p, 8) & W1_LPID) == k1) n += markEntry(p, why);
+          if ((load<u64>(p) & TLBE_VALID) != 0 && (load<u64>(p, 8) & TLBE_LPID) == k1) n += markEntry(p, why);
         }
       }
     }
@@ -362,7 +350,7 @@ export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
     const j = tlbieCandidates(set, key, lpid);
     touchCandidates(set, j);
     const stripe = tlb + ((<usize>set * <usize>cores) << 6);
-    const k1 = <u64>lpid << LPID_SHIFT;
+    const k1 = <u64>lpid << TLBE_LPID_SHIFT;
     for (let q: u32 = 0; q < j; ++q) {
       const core = load<u32>(candidates + (<usize>q << 2));
       const line = stripe + (<usize>core << 6);
@@ -394,16 +382,16 @@ export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
 /** tlbiel of one congruence class: IS = 0b10 (entries of `lpid`) or 0b11 (`all`: every LPID). */
 export function tlbielSet(core: u32, set: u32, lpid: u32, all: bool): u32 {
   const line = tlbLine(core, set);
-  const k1 = <u64>lpid << LPID_SHIFT;
+  const k1 = <u64>lpid << TLBE_LPID_SHIFT;
   let n: u32 = 0;
   let p = line;
   for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
     if ((load<u64>(p) & TLBE_VALID) == 0) continue;
     const w1 = load<u64>(p, 8);
-    if (all || (w1 & W1_LPID) == k1) {
+    if (all || (w1 & TLBE_LPID) == k1) {
       store<u64>(p, 0);
       store<u8>(fpOf(p), 0);
-      holderDec(<u32>((w1 & W1_LPID) >> LPID_SHIFT), core);
+      holderDec(<u32>((w1 & TLBE_LPID) >> TLBE_LPID_SHIFT), core);
       ++n;
     }
   }
@@ -426,7 +414,7 @@ export function tlbReset(): void {
     let p = line;
     for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
       store<u64>(p, 0);
-      store<u64>(p, <u64>w << RANK_SHIFT, 8);
+      store<u64>(p, <u64>w << TLBE_RANK_SHIFT, 8);
     }
     line += <usize>tlbWays * TLBE_BYTES;
   }

@@ -21,15 +21,19 @@ import {
   OP_BYTES, OP_TRANSLATE, OP_H_ENTER, OP_H_REMOVE, OP_H_PROTECT, OP_H_READ, XLATE_HIT, XLATE_MISS,
   XLATE_FAULT, XLATE_BAD_SLB, STAT_TRANSLATIONS, STAT_TLB_HITS, STAT_TLB_MISSES, STAT_HPT_WALKS, STAT_HPT_FAULTS,
   STAT_CYCLES, STATS_BYTES, CC_TRANSLATE, CPU_CLOCK, CPU_CYCLES, G_FLAGS, G_HPT, G_HTAB_MASK, G_NPTE, G_REVMAP, G_RMAP,
-  G_RAM_HOST_PAGES, G_INSTANCE, G_HPT_ORDER, GF_QEMU, K_TLB_HIT, K_PTEG_WALK, CC_WALK,
+  G_RAM_HOST_PAGES, G_INSTANCE, G_HPT_ORDER, GF_QEMU, K_TLB_HIT, K_PTEG_WALK, CC_WALK, TLBE_RPN, TLBE_STALE, TLBE_RANK,
+  RMAP_PRESENT, RMAP_INDEX,
 } from "./layout";
 import {
   cores, smt, smtShift, tlbSets, lpidLimit, lpidGuest, guests, guestStats, guestDesc, stats, frameOwner, hostFrames,
   hostPageShift, maxGuests, bump, tlbWays,
 } from "./machine";
 import { decodeSlb, hptWalk, hptWalkProbes, xKey, xSet, xShift, xHash, xCmp, setDecoded, HPTE_R_R, HPTE_R_C, HPTE_R_RPN } from "./hpt";
-import { tlbLine, tlbLookup, tlbTouch, tlbFill, W1_RPN, W1_STALE } from "./tlb";
-import { cpuRec, cost, charge, detect, hvFault } from "./kvm";
+import { tlbLine, tlbLookup, tlbTouch, tlbFill } from "./tlb";
+import { cpuRec } from "./kvm/records";
+import { cost, charge } from "./kvm/costs";
+import { detect } from "./kvm/detector";
+import { hvFault } from "./kvm/fault";
 
 /** Ops looked ahead at once (a power of two). */
 // @ts-ignore: decorator
@@ -294,8 +298,8 @@ export function lookahead(o0: usize, n: u32): void {
     store<u64>(d, (<u64>o << 32) | <u64>o, 40);
     if (opcode == OP_H_ENTER) {
       const rmap = rp == o ? 0 : load<u64>(rp);
-      const head = rmap & 0xffffffff;
-      store<u32>(d, <u32>select<usize>(rev + (<usize>head << 4), o, (rmap & 0x100000000) != 0 && head < npte), 32);
+      const head = rmap & RMAP_INDEX;
+      store<u32>(d, <u32>select<usize>(rev + (<usize>head << 4), o, (rmap & RMAP_PRESENT) != 0 && head < npte), 32);
       continue;
     }
     if (opcode == OP_H_REMOVE) {
@@ -371,23 +375,23 @@ export function lookahead(o0: usize, n: u32): void {
     const e = line + (<usize>way << 4);
     const w1 = load<u64>(e, 8);
     store<u64>(o, XLATE_HIT, 8);
-    store<u64>(o, ((w1 & W1_RPN) << 12) | (ea & inPage), 40);
+    store<u64>(o, ((w1 & TLBE_RPN) << 12) | (ea & inPage), 40);
     let verdict: u64 = 0;
     if (s != 0) {
       countTranslation(slot, true);
       // the detector (kvm-hv guests): the entry's host frame must still be the guest's; the full
       // check runs only when it is not, or when the entry is marked stale
       const g = guestDesc(slot);
-      const frame = (w1 & W1_RPN) >> <u64>(hostPageShift - 12);
+      const frame = (w1 & TLBE_RPN) >> <u64>(hostPageShift - 12);
       const owner = frame < <u64>hostFrames ? load<u32>(frameOwner + (<usize>frame << 2)) : 0;
-      if ((load<u32>(g, G_FLAGS) & GF_QEMU) == 0 && ((w1 & W1_STALE) != 0 || owner != load<u32>(g, G_INSTANCE))) {
+      if ((load<u32>(g, G_FLAGS) & GF_QEMU) == 0 && ((w1 & TLBE_STALE) != 0 || owner != load<u32>(g, G_INSTANCE))) {
         verdict = detect(cpu, g, guestStats + <usize>slot * STATS_BYTES, e, ea);
       }
     } else {
       ++orphanHits;
     }
     store<u64>(o, verdict, 48);
-    if ((w1 >> 60) != 0) tlbTouch(line, <u32>way); // rank 0: already the most recent
+    if ((w1 & TLBE_RANK) != 0) tlbTouch(line, <u32>way); // rank 0: already the most recent
     return;
   }
   store<u64>(o, 0, 48);

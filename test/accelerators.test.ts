@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest";
 import { Machine, KvmOpError } from "../src/engine/machine.js";
 import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
 import { makeHpte, H_AVPN } from "../src/hpte.js";
-import { H } from "../src/engine/layout.js";
+import { HDR, TLBE } from "../src/engine/layout.js";
 
 /** tlb.ts `fingerprint`: a byte in 1..255 from the tag word and the LPID. */
 function fingerprint(key: bigint, lpid: number): number {
@@ -29,8 +29,8 @@ function checkAccelerators(m: Machine): void {
   for (let i = 0; i < sets * cores * ways; i++) {
     const w0 = u64[tlb + 2 * i]!;
     const w1 = u64[tlb + 2 * i + 1]!;
-    const valid = (w0 >> 63n) === 1n;
-    const lpid = Number((w1 >> 48n) & 0xfffn);
+    const valid = (w0 & TLBE.VALID) !== 0n;
+    const lpid = Number((w1 & TLBE.LPID) >> TLBE.LPID_SHIFT);
     const want = valid ? fingerprint(w0, lpid) : 0;
     if (u8[fp + i] !== want) bad++;
     if (valid) {
@@ -61,7 +61,7 @@ function checkAccelerators(m: Machine): void {
     if (bit !== want) wrong++;
   }
   expect(wrong, "frames-in-use bits that disagree with the owners").toBe(0);
-  const hint = u32[(p.header + H.FRAME_HINT) / 4]!;
+  const hint = u32[(p.header + HDR.FRAME_HINT) / 4]!;
   expect(hint).toBeLessThanOrEqual(words);
   for (let i = 0; i < hint; i++) expect(u64[used + i], `bitmap word ${i} below the hint`).toBe(0xffffffffffffffffn);
 }

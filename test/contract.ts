@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "../src/config.js";
 import type { MachineConfigInput } from "../src/config.js";
 import type { CounterBlock, HcallResult, SimGuest, SimMachine } from "../src/types.js";
+import { RMAP } from "../src/engine/layout.js";
 
 // ---- PAPR constants (docs/model/hcalls.md §1.1), written out here so the tests do not depend on the model ----------
 const H_SUCCESS = 0;
@@ -1202,7 +1203,7 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
         }
         for (let gfn = 0; gfn < 4; gfn++) {
           expect(g.rmapChain(gfn)).toEqual(order.filter((p) => gfnOf.get(p) === gfn));
-          expect((g.rmap(gfn) & 0x100000000n) !== 0n).toBe(order.some((p) => gfnOf.get(p) === gfn));
+          expect((g.rmap(gfn) & RMAP.PRESENT) !== 0n).toBe(order.some((p) => gfnOf.get(p) === gfn));
         }
         for (let s = 0; s < 16; s++) {
           expect((g.hpte(BASE + s).v & 1n) === 1n).toBe(order.includes(BASE + s));

@@ -6,7 +6,7 @@ import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine, KvmOpError, type Guest } from "../src/engine/index.js";
 import { makeHpte, slbVsidWord, H_LOCAL } from "../src/hpte.js";
-import type { PolicyName, DeferredOverflow } from "../src/kvm/policies.js";
+import { POLICIES, type PolicyName, type DeferredOverflow } from "../src/kvm/policies.js";
 
 const RUNS = Number(process.env.HPTLAB_FUZZ_RUNS ?? 60);
 const CORES = 6;
@@ -194,7 +194,7 @@ const programArb = fc.record({
 });
 
 describe("safe policies never produce a violation (random guests, schedules, H_LOCAL honest or lying, paging)", () => {
-  for (const policy of ["need-tlb-flush", "flush-always", "deferred-va"] as const) {
+  for (const policy of POLICIES.filter((p) => p.safe).map((p) => p.name as PolicyName)) {
     test.prop([programArb], { numRuns: RUNS })(`${policy}`, ({ shapes, ops, cap, overflow }) => {
       const m = play(policy, shapes, ops, cap, overflow);
       expect(m.kvmCounters().violations).toBe(0n);
@@ -205,7 +205,7 @@ describe("safe policies never produce a violation (random guests, schedules, H_L
 });
 
 describe("every policy: TLB entries and cycles add up", () => {
-  for (const policy of ["last-vcpu", "need-tlb-flush-3.8", "need-tlb-flush-no-init"] as const) {
+  for (const policy of POLICIES.filter((p) => !p.safe).map((p) => p.name as PolicyName)) {
     test.prop([programArb], { numRuns: Math.ceil(RUNS / 2) })(`${policy}`, ({ shapes, ops, cap, overflow }) => {
       const m = play(policy, shapes, ops, cap, overflow);
       entriesAccountedFor(m);

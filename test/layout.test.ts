@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import * as L from "../src/engine/layout.js";
 import { resolveMachineConfig } from "../src/config.js";
+import { HPTE_R_R, HPTE_R_C } from "../src/hpte.js";
 
 /** Every `export const NAME: type = value;` of assembly/layout.ts. */
 function assemblyConstants(): Map<string, bigint> {
@@ -20,7 +21,7 @@ const hostValue: Record<string, bigint> = {
   XLATE_HIT: L.XLATE.HIT, XLATE_MISS: L.XLATE.MISS, XLATE_FAULT: L.XLATE.FAULT, XLATE_BAD_SLB: L.XLATE.BAD_SLB,
   OP_REJECTED: L.OP_REJECTED,
 };
-for (const [k, v] of Object.entries(L.H)) hostValue[`H_${k}`] = BigInt(v);
+for (const [k, v] of Object.entries(L.HDR)) hostValue[`HDR_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.G)) hostValue[`G_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.OP)) hostValue[`OP_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.K)) hostValue[`K_${k}`] = BigInt(v);
@@ -29,6 +30,9 @@ for (const [k, v] of Object.entries(L.REC)) hostValue[k] = BigInt(v);
 for (const [k, v] of Object.entries(L.STALE)) hostValue[`STALE_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.DEFER_OVF)) hostValue[`DEFER_OVF_${k}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.KVM_ERR)) hostValue[`KVM_${k}`] = v;
+for (const [k, v] of Object.entries(L.TLBE)) hostValue[`TLBE_${k}`] = v;
+for (const [k, v] of Object.entries(L.PROV)) hostValue[`PROV_${k}`] = v;
+for (const [k, v] of Object.entries(L.RMAP)) hostValue[`RMAP_${k}`] = v;
 Object.assign(hostValue, {
   COST_COUNT: BigInt(L.COST_COUNT), FABRIC_SLOTS: BigInt(L.FABRIC_SLOTS), FABRIC_SLOT_SHIFT: BigInt(L.FABRIC_SLOT_SHIFT),
   CC_COUNT: BigInt(L.CC_COUNT), NO_CPU: BigInt(L.NO_CPU), STAT_CYCLES: BigInt(L.STAT_CYCLES),
@@ -46,6 +50,37 @@ describe("memory layout: assembly/layout.ts and its host mirror agree", () => {
   });
   test("every host constant exists in the assembly", () => {
     for (const name of Object.keys(hostValue)) expect(asm.has(name), name).toBe(true);
+  });
+});
+
+describe("bit layouts: the named fields are the drawing's", () => {
+  const disjoint = (fields: bigint[]) => {
+    let seen = 0n;
+    for (const f of fields) { expect(f & seen).toBe(0n); seen |= f; }
+    return seen;
+  };
+  test("TLB entry w0: VALID 63, psize 58–57, B 56, vpn4k 55–0, bits 62–59 unused", () => {
+    const { TLBE } = L;
+    expect(TLBE.VALID).toBe(1n << TLBE.VALID_SHIFT);
+    expect(disjoint([TLBE.VALID, TLBE.PSIZE_MASK << TLBE.PSIZE_SHIFT, 1n << TLBE.B_SHIFT, TLBE.VPN])).toBe(0x87ffffffffffffffn);
+    expect(TLBE.VPN).toBe((1n << 56n) - 1n);
+  });
+  test("TLB entry w1: rank 63–60, lpid 59–48 (12 bits), STALE 47, rpn 43–0", () => {
+    const { TLBE } = L;
+    expect(TLBE.RANK >> TLBE.RANK_SHIFT).toBe(0xfn);
+    expect(TLBE.LPID >> TLBE.LPID_SHIFT).toBe(0xfffn);
+    expect(TLBE.STALE).toBe(1n << 47n);
+    expect(disjoint([TLBE.RANK, TLBE.LPID, TLBE.STALE, TLBE.RPN])).toBe(0xffff8fffffffffffn);
+  });
+  test("provenance: cause 63–56, cpu 55–40, time 39–0", () => {
+    const { PROV } = L;
+    expect(disjoint([0xffn << PROV.CAUSE_SHIFT, PROV.CPU_MASK << PROV.CPU_SHIFT, PROV.TIME])).toBe(0xffffffffffffffffn);
+  });
+  test("rmap word: REFERENCED and CHANGED are the HPTE's R and C shifted by RC_SHIFT; PRESENT 32; index 31–0", () => {
+    const { RMAP } = L;
+    expect([RMAP.REFERENCED, RMAP.CHANGED]).toEqual([HPTE_R_R << RMAP.RC_SHIFT, HPTE_R_C << RMAP.RC_SHIFT]);
+    expect(disjoint([RMAP.REFERENCED, RMAP.CHANGED, RMAP.PRESENT, RMAP.INDEX])).toBe(0x00000181ffffffffn);
+    expect(RMAP.PRESENT).toBe(1n << 32n);
   });
 });
 

@@ -5,7 +5,7 @@
 import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine, MEMORY_POOL_MAX, releaseMachineMemory } from "../src/engine/machine.js";
-import { H } from "../src/engine/layout.js";
+import { HDR } from "../src/engine/layout.js";
 import { engineModule } from "../src/engine/wasm.js";
 import { runPoint } from "../src/study/point.js";
 import { DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
@@ -70,8 +70,8 @@ describe("machines on reused memory", () => {
       expect(c.memory).not.toBe(a.memory);
       expect(b.memoryBytes).toBe(c.memoryBytes); // what b took, not what a grew the memory to
       // the bytes the machine took (beyond the arena's end lies memory it never uses)
-      const n = c._u32[(c.plan.header + H.ARENA_END) / 4]!;
-      expect(b._u32[(b.plan.header + H.ARENA_END) / 4]).toBe(n);
+      const n = c._u32[(c.plan.header + HDR.ARENA_END) / 4]!;
+      expect(b._u32[(b.plan.header + HDR.ARENA_END) / 4]).toBe(n);
       const same = Buffer.compare(Buffer.from(new Uint8Array(b.memory.buffer, 0, n)), Buffer.from(new Uint8Array(c.memory.buffer, 0, n)));
       expect(same).toBe(0);
     },

@@ -47,6 +47,21 @@ describe("scenarios under each policy", () => {
     expect(runScenario("lpid-reuse", { policy: "need-tlb-flush" }).violations).toBe(0);
   });
 
+  it("the broken need-tlb-flush without set-all at HPT reset leaks in hpt-reset, the entry left by the reset", () => {
+    const r = runScenario("hpt-reset", { policy: "need-tlb-flush-no-reset" });
+    expect(r.violations).toBe(1);
+    expect(r.violationRecords[0]).toMatchObject({ cpu: 0, lpid: 1, ea: "0x5000", leftBy: { cause: "hpt-reset" } });
+    expect(r.finding).toMatch(/leaks: the entry survived the HPT reset/);
+    // it keeps the set-all at VM start, so lpid-reuse stays safe; no other scenario changes
+    for (const name of NAMES.filter((n) => n !== "hpt-reset")) expect([name, runScenario(name, { policy: "need-tlb-flush-no-reset" }).violations]).toEqual([name, 0]);
+  });
+
+  it("hpt-reset: every other policy's verdict is unchanged (none leaks)", () => {
+    for (const p of POLICIES.filter((q) => q.name !== "need-tlb-flush-no-reset")) {
+      expect([p.name, runScenario("hpt-reset", { policy: p.name as PolicyName }).violations]).toEqual([p.name, 0]);
+    }
+  });
+
   it("finding: need-tlb-flush-3.8 leaks in bulk-remove-1vcpu (docs/model/kvm.md §9.2 candidate gap); v3.12+ behaviour does not", () => {
     const r = runScenario("bulk-remove-1vcpu", { policy: "need-tlb-flush-3.8" });
     expect(r.violations).toBe(1);

@@ -1,7 +1,38 @@
-// Pieces several policies share: the two versions of global_invalidates() (docs/model/kvm.md §4.2, §6).
+// Pieces several policies share: KVM's need_tlb_flush bookkeeping (kvmppc_core_init_vm_hv,
+// kvmppc_alloc_reset_hpt, kvmppc_run_core; Linux 3.8 arch/powerpc/kvm/) and the two versions of
+// global_invalidates() (docs/model/kvm.md §4.2, §6).
 import { G_VCORES, CPU_VC_SLOT, CPU_VC_IDX, NO_CPU } from "../layout";
 import { smtShift, guestDesc } from "../machine";
-import { cpuRec, vcoreRec, runningGuest, needFlushSetAllExcept } from "../kvm";
+import { cpuRec, vcoreRec, runningGuest } from "../kvm/records";
+import { needFlushSetAll, needFlushSetAllExcept, needFlushTestAndClear, entryFlush } from "../kvm/need-flush";
+import { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY } from "./events";
+
+/** needTlbFlushEvent: set need_tlb_flush in full at VM start (kvmppc_core_init_vm). */
+// @ts-ignore: decorator
+@inline export const SET_ALL_AT_VM_INIT: u32 = 1;
+/** needTlbFlushEvent: set need_tlb_flush in full at HPT reset (kvmppc_alloc_reset_hpt). */
+// @ts-ignore: decorator
+@inline export const SET_ALL_AT_HPT_RESET: u32 = 2;
+/** Both, as KVM does (the broken variants leave one out). */
+// @ts-ignore: decorator
+@inline export const SET_ALL_ALWAYS: u32 = 3;
+
+/**
+ * KVM's need_tlb_flush bookkeeping for events EV_VM_INIT, EV_HPT_RESET and EV_VCORE_ENTRY (others
+ * are ignored): cpumask_setall(need_tlb_flush) at VM start and at HPT reset, as `setAllAt` says;
+ * on a vcore's entry, test and clear the core's bit and flush the VM's LPID there if it was set
+ * (kvmppc_run_core; cleared before the flush, as 3.8 does).
+ */
+// @ts-ignore: decorator
+@inline export function needTlbFlushEvent(ev: u32, g: usize, cpu: u32, setAllAt: u32): void {
+  if (ev == EV_VM_INIT) {
+    if ((setAllAt & SET_ALL_AT_VM_INIT) != 0) needFlushSetAll(g);
+  } else if (ev == EV_HPT_RESET) {
+    if ((setAllAt & SET_ALL_AT_HPT_RESET) != 0) needFlushSetAll(g);
+  } else if (ev == EV_VCORE_ENTRY) {
+    if (needFlushTestAndClear(g, cpu >> smtShift)) entryFlush(cpu, g);
+  }
+}
 
 /**
  * global_invalidates() of v3.16+ (and of the patch "applied to every hcall"): local iff the VM has

@@ -1,4 +1,4 @@
-// The questions the KVM model asks a guest's policy (assembly/kvm.ts calls, policies answer).
+// The questions the KVM model asks a guest's policy (assembly/kvm/ calls, policies answer).
 // A policy is one function `(ev, g, cpu, arg, flags) => u32` in its own file, listed in table.ts.
 //
 //   EV_VM_INIT       g created (kvmppc_core_init_vm)                       → 0
@@ -9,6 +9,8 @@
 //   EV_DECIDE        an hcall on cpu invalidates a VALID HPTE: arg = KIND_*, flags = the hcall's
 //                    flags (0 for H_BULK_REMOVE) → MODE_GLOBAL | MODE_LOCAL | MODE_LOCAL_RECORD
 //   EV_CAN_PAGE_OUT  may the host take g's pages away?                       → 1 yes, 0 pinned
+//   EV_NAME          (g = 0) the policy's name, as src/kvm/policies.ts spells it → address of a
+//                    static string (policyName(); test/policy-table.test.ts checks the registry)
 // @ts-ignore: decorator
 @inline export const EV_VM_INIT: u32 = 0;
 // @ts-ignore: decorator
@@ -23,6 +25,8 @@
 @inline export const EV_DECIDE: u32 = 5;
 // @ts-ignore: decorator
 @inline export const EV_CAN_PAGE_OUT: u32 = 6;
+// @ts-ignore: decorator
+@inline export const EV_NAME: u32 = 7;
 
 // ── invalidation modes a policy can choose (EV_DECIDE) ──
 // @ts-ignore: decorator

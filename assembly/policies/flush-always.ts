@@ -2,8 +2,8 @@
 // flushed at every guest entry and every exit. Guest memory is pinned: no host paging. H_LOCAL is
 // still honoured (post-patch 970: global_invalidates' PPC970 branch), after the one-vcore rule.
 import { G_VCPUS } from "../layout";
-import { fullFlush } from "../kvm";
-import { EV_VCORE_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, MODE_GLOBAL, MODE_LOCAL, KIND_BULK } from "./events";
+import { fullFlush } from "../kvm/need-flush";
+import { EV_VCORE_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, EV_NAME, MODE_GLOBAL, MODE_LOCAL, KIND_BULK } from "./events";
 import { globalInvalidates38 } from "./common";
 
 // @ts-ignore: decorator
@@ -21,6 +21,8 @@ export function flushAlways(ev: u32, g: usize, cpu: u32, arg: u32, flags: u64): 
       return (flags & H_LOCAL) != 0 ? MODE_LOCAL : MODE_GLOBAL;
     case EV_CAN_PAGE_OUT:
       return 0;
+    case EV_NAME:
+      return <u32>changetype<usize>("flush-always");
   }
   return 0;
 }

@@ -4,8 +4,9 @@
 // LPID on its core on a mismatch. Invalidation is local when the VM has one vcpu or the guest says
 // H_LOCAL; H_BULK_REMOVE is local iff online_vcpus == 1. No need_tlb_flush.
 import { G_VCPUS } from "../layout";
-import { vcpuRec, lastVcpuAddr, lastVcpuFill, entryFlush } from "../kvm";
-import { EV_HPT_RESET, EV_THREAD_ENTRY, EV_DECIDE, EV_CAN_PAGE_OUT, MODE_GLOBAL, MODE_LOCAL, KIND_BULK } from "./events";
+import { vcpuRec } from "../kvm/records";
+import { lastVcpuAddr, lastVcpuFill, entryFlush } from "../kvm/need-flush";
+import { EV_HPT_RESET, EV_THREAD_ENTRY, EV_DECIDE, EV_CAN_PAGE_OUT, EV_NAME, MODE_GLOBAL, MODE_LOCAL, KIND_BULK } from "./events";
 
 // @ts-ignore: decorator
 @inline const H_LOCAL: u64 = 0x0000000010000000;
@@ -33,6 +34,8 @@ export function lastVcpu(ev: u32, g: usize, cpu: u32, arg: u32, flags: u64): u32
     }
     case EV_CAN_PAGE_OUT:
       return 1;
+    case EV_NAME:
+      return <u32>changetype<usize>("last-vcpu");
   }
   return 0;
 }

@@ -1,28 +1,43 @@
-// The invalidation policies, by id (G_POLICY). Adding one: write its file in this folder and add
-// one line here and one line in src/kvm/policies.ts (same position: the id).
+// The invalidation policies, by id (G_POLICY). Adding one: write its file in this folder (its
+// EV_NAME answer is its name in src/kvm/policies.ts), import it and add its line below at the id
+// the registry gives it (test/policy-table.test.ts checks both through the built engine).
 import { needTlbFlush } from "./need-tlb-flush";
 import { needTlbFlush38 } from "./need-tlb-flush-3.8";
 import { lastVcpu } from "./last-vcpu";
 import { flushAlways } from "./flush-always";
 import { deferredVa } from "./deferred-va";
 import { needTlbFlushNoInit } from "./need-tlb-flush-no-init";
+import { needTlbFlushNoReset } from "./need-tlb-flush-no-reset";
+import { EV_NAME } from "./events";
 export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT } from "./events";
 
 type Policy = (ev: u32, g: usize, cpu: u32, arg: u32, flags: u64) => u32;
 
 const POLICIES: StaticArray<Policy> = [
-  needTlbFlush,       // 0 need-tlb-flush (default)
-  needTlbFlush38,     // 1 need-tlb-flush-3.8
-  lastVcpu,           // 2 last-vcpu
-  flushAlways,        // 3 flush-always
-  deferredVa,         // 4 deferred-va
-  needTlbFlushNoInit, // 5 need-tlb-flush-no-init (broken on purpose)
+  needTlbFlush,        // 0 need-tlb-flush (default)
+  needTlbFlush38,      // 1 need-tlb-flush-3.8
+  lastVcpu,            // 2 last-vcpu
+  flushAlways,         // 3 flush-always
+  deferredVa,          // 4 deferred-va
+  needTlbFlushNoInit,  // 5 need-tlb-flush-no-init (broken on purpose)
+  needTlbFlushNoReset, // 6 need-tlb-flush-no-reset (broken on purpose)
 ];
 
-// @ts-ignore: decorator
-@inline export const POLICY_COUNT: u32 = 6;
+/** Policies the engine knows: ids 0 … policyCount() − 1. */
+export function policyCount(): u32 {
+  return <u32>POLICIES.length;
+}
 
-/** Ask policy `id` (unknown ids behave as 0). */
+/**
+ * Ask policy `id`. An id not in the table is a host bug (the host checks a guest's policy against
+ * this table before creating it): the engine aborts rather than guess.
+ */
 export function policyCall(id: u32, ev: u32, g: usize, cpu: u32, arg: u32, flags: u64): u32 {
-  return unchecked(POLICIES[id < POLICY_COUNT ? id : 0])(ev, g, cpu, arg, flags);
+  if (id >= <u32>POLICIES.length) abort("guest descriptor: policy id (G_POLICY) not in assembly/policies/table.ts");
+  return unchecked(POLICIES[id])(ev, g, cpu, arg, flags);
+}
+
+/** Address of policy `id`'s name (an AssemblyScript string in static data), or 0 if there is none. */
+export function policyName(id: u32): usize {
+  return id < <u32>POLICIES.length ? <usize>unchecked(POLICIES[id])(EV_NAME, 0, 0, 0, 0) : 0;
 }

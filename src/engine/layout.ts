@@ -18,7 +18,7 @@ export const MAX_PAGES = 65536;
 export const MAX_BYTES = MAX_PAGES * PAGE_BYTES;
 
 /** Header field byte offsets (u32 each). */
-export const H = {
+export const HDR = {
   MAGIC: 0, VERSION: 4, CORES: 8, SMT: 12, TLB_SETS: 16, TLB_WAYS: 20, REPLACEMENT: 24, RNG: 28,
   LPID_LIMIT: 32, MAX_GUESTS: 36, HOST_PAGE_SHIFT: 40, HOST_FRAMES: 44, STATS: 48, GUESTS: 52,
   GUEST_STATS: 56, OPS: 60, OP_SLOTS: 64, LPID_GUEST: 68, LPID_MASK: 72, LPID_COUNT: 76,
@@ -26,7 +26,7 @@ export const H = {
   PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, COSTS: 160,
 } as const;
 
-/** Cost table entries (u32 cycles at header + H.COSTS + 4·index). */
+/** Cost table entries (u32 cycles at header + HDR.COSTS + 4·index). */
 export const K = {
   TLB_HIT: 0, PTEG_WALK: 1, HCALL: 2, TLBIEL: 3, TLBIEL_EXTRA: 4, TLBIE_BASE: 5, TLBIE_PER_CHIP: 6, TLBIE_EXTRA: 7,
   FLUSH_BASE: 8, FLUSH_PER_SET: 9, ENTRY_EXIT: 10, IPI: 11, PAGE_OUT_HPTE: 12, HV_FAULT: 13, CORES_PER_CHIP: 14,
@@ -92,6 +92,20 @@ export const OPF_PROBLEM_STATE = 1;
 export const XLATE = { HIT: 0n, MISS: 1n, FAULT: 2n, BAD_SLB: 3n } as const;
 export const OP_REJECTED = 0xffffffffffffffffn;
 export const NO_FRAME = 0xffffffff;
+
+/** TLB entry bits (assembly/layout.ts draws both words): w0 = the tag, w1 = rpn | STALE | lpid | LRU rank. */
+export const TLBE = {
+  VALID: 0x8000000000000000n, VALID_SHIFT: 63n, PSIZE_SHIFT: 57n, PSIZE_MASK: 3n, B_SHIFT: 56n, VPN: 0x00ffffffffffffffn,
+  RPN: 0x00000fffffffffffn, STALE: 0x0000800000000000n, LPID: 0x0fff000000000000n, LPID_SHIFT: 48n,
+  RANK: 0xf000000000000000n, RANK_SHIFT: 60n,
+} as const;
+/** TLB provenance word (why an entry is stale): cause (STALE.*) | cpu | the cpu's clock (low 40 bits). */
+export const PROV = { CAUSE_SHIFT: 56n, CPU_SHIFT: 40n, CPU_MASK: 0xffffn, TIME: 0x000000ffffffffffn } as const;
+/** rmap word (one per host page of guest RAM): REFERENCED, CHANGED, PRESENT and the ring head's index. */
+export const RMAP = {
+  REFERENCED: 0x0000010000000000n, CHANGED: 0x0000008000000000n, RC_SHIFT: 32n, PRESENT: 0x0000000100000000n,
+  INDEX: 0x00000000ffffffffn,
+} as const;
 /** frameOwner value of frames the host kernel keeps (frame 0). */
 export const FRAME_HOST = 0xffffffff;
 

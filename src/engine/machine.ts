@@ -9,14 +9,14 @@ import type {
 } from "../types.js";
 import { HCALL_NAMES, RET_BUCKETS, SCALAR_COUNTERS } from "../types.js";
 import {
-  planLayout, guestParts, formatBytes, H, G, GF_QEMU, STAT, STAT_HCALLS, STAT_CYCLES, STATS_BYTES, RET_BUCKET_COUNT, OP,
+  planLayout, guestParts, formatBytes, HDR, G, GF_QEMU, STAT, STAT_HCALLS, STAT_CYCLES, STATS_BYTES, RET_BUCKET_COUNT, OP,
   OPF_PROBLEM_STATE, XLATE, OP_REJECTED, OP_BYTES, PAGE_BYTES, MAX_BYTES, MAX_PAGES, LAYOUT_MAGIC, LAYOUT_VERSION, NO_FRAME,
-  NO_CPU, REC, K, KVM_ERR, DEFER_OVF, STALE, CC_COUNT, GUEST_BYTES,
+  NO_CPU, REC, K, KVM_ERR, DEFER_OVF, STALE, CC_COUNT, GUEST_BYTES, TLBE, PROV, RMAP,
   type LayoutPlan,
 } from "./layout.js";
 import { COST_ROWS, COST_CATEGORIES, type CostCategory } from "../kvm/costs.js";
 import { POLICIES, policyByName } from "../kvm/policies.js";
-import { EngineAbort, engineModule, instantiateEngine, type HptlabExports } from "./wasm.js";
+import { EngineAbort, engineModule, enginePolicyName, instantiateEngine, type HptlabExports } from "./wasm.js";
 import { OpBatch } from "./batch.js";
 import { adviseHugePages } from "./hugepages.js";
 
@@ -96,10 +96,10 @@ export interface StaleCause {
 }
 
 function staleCause(word: bigint): StaleCause | null {
-  const c = Number(word >> 56n);
+  const c = Number(word >> PROV.CAUSE_SHIFT);
   if (c === 0) return null;
   const cause = c === STALE.LOCAL ? "local-invalidation" : c === STALE.LPID_FREE ? "lpid-freed" : "hpt-reset";
-  return { cause, cpu: Number((word >> 40n) & 0xffffn), time: word & 0xffffffffffn };
+  return { cause, cpu: Number((word >> PROV.CPU_SHIFT) & PROV.CPU_MASK), time: word & PROV.TIME };
 }
 
 /** Turn an error r3 of a KVM op into an exception. */
@@ -339,39 +339,39 @@ export class Machine implements SimMachine {
     const p = this.plan;
     const h = p.header / 4;
     const set = (off: number, x: number) => { this.#u32[h + off / 4] = x; };
-    set(H.MAGIC, LAYOUT_MAGIC);
-    set(H.VERSION, LAYOUT_VERSION);
-    set(H.CORES, c.cores);
-    set(H.SMT, c.smt);
-    set(H.TLB_SETS, c.tlbSets);
-    set(H.TLB_WAYS, c.tlbWays);
-    set(H.REPLACEMENT, c.replacement === "random" ? 1 : 0);
-    set(H.RNG, c.seed === 0 ? 0x9e3779b9 : c.seed);
-    set(H.LPID_LIMIT, p.lpidLimit);
-    set(H.MAX_GUESTS, p.maxGuests);
-    set(H.HOST_PAGE_SHIFT, c.hostPageShift);
-    set(H.HOST_FRAMES, p.hostFrames);
-    set(H.STATS, p.stats);
-    set(H.GUESTS, p.guests);
-    set(H.GUEST_STATS, p.guestStats);
-    set(H.OPS, p.ops);
-    set(H.OP_SLOTS, p.opSlots);
-    set(H.LPID_GUEST, p.lpidGuest);
-    set(H.LPID_MASK, p.lpidMask);
-    set(H.LPID_COUNT, p.lpidCount);
-    set(H.FRAME_OWNER, p.frameOwner);
-    set(H.FRAME_USED, p.frameUsed);
-    set(H.TLB, p.tlb);
-    set(H.MASK_WORDS, p.maskWords);
-    set(H.ARENA, p.arena);
-    set(H.ARENA_END, p.arena);
-    set(H.PROV, p.prov);
-    set(H.CPUS, p.cpuTab);
-    set(H.CORE_TAB, p.coreTab);
-    set(H.VIOL, p.viol);
-    set(H.VIOL_SLOTS, p.violSlots);
-    set(H.FABRIC_CAL, p.fabricCal);
-    COST_ROWS.forEach((row) => set(H.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
+    set(HDR.MAGIC, LAYOUT_MAGIC);
+    set(HDR.VERSION, LAYOUT_VERSION);
+    set(HDR.CORES, c.cores);
+    set(HDR.SMT, c.smt);
+    set(HDR.TLB_SETS, c.tlbSets);
+    set(HDR.TLB_WAYS, c.tlbWays);
+    set(HDR.REPLACEMENT, c.replacement === "random" ? 1 : 0);
+    set(HDR.RNG, c.seed === 0 ? 0x9e3779b9 : c.seed);
+    set(HDR.LPID_LIMIT, p.lpidLimit);
+    set(HDR.MAX_GUESTS, p.maxGuests);
+    set(HDR.HOST_PAGE_SHIFT, c.hostPageShift);
+    set(HDR.HOST_FRAMES, p.hostFrames);
+    set(HDR.STATS, p.stats);
+    set(HDR.GUESTS, p.guests);
+    set(HDR.GUEST_STATS, p.guestStats);
+    set(HDR.OPS, p.ops);
+    set(HDR.OP_SLOTS, p.opSlots);
+    set(HDR.LPID_GUEST, p.lpidGuest);
+    set(HDR.LPID_MASK, p.lpidMask);
+    set(HDR.LPID_COUNT, p.lpidCount);
+    set(HDR.FRAME_OWNER, p.frameOwner);
+    set(HDR.FRAME_USED, p.frameUsed);
+    set(HDR.TLB, p.tlb);
+    set(HDR.MASK_WORDS, p.maskWords);
+    set(HDR.ARENA, p.arena);
+    set(HDR.ARENA_END, p.arena);
+    set(HDR.PROV, p.prov);
+    set(HDR.CPUS, p.cpuTab);
+    set(HDR.CORE_TAB, p.coreTab);
+    set(HDR.VIOL, p.viol);
+    set(HDR.VIOL_SLOTS, p.violSlots);
+    set(HDR.FABRIC_CAL, p.fabricCal);
+    COST_ROWS.forEach((row) => set(HDR.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
   }
 
   get cpus(): number {
@@ -380,7 +380,7 @@ export class Machine implements SimMachine {
 
   /** Free host frames (read from the header). */
   get freeFrames(): number {
-    return this.#u32[(this.plan.header + H.FREE_FRAMES) / 4]!;
+    return this.#u32[(this.plan.header + HDR.FREE_FRAMES) / 4]!;
   }
 
   /** Bytes of linear memory in use (fixed regions plus the guests' arena), in whole 64 KiB pages; on a reused memory, not what the last machine grew it to. */
@@ -464,6 +464,10 @@ export class Machine implements SimMachine {
     const cpus = c.cores * c.smt;
     const vcores = Math.ceil(opts.vcpus / opts.threadsPerVcore);
     const policy = policyByName(opts.policy)!;
+    const inEngine = enginePolicyName(this.#wasm, this.memory, policy.id);
+    if (inEngine !== policy.name) {
+      throw new RangeError(`createGuest: policy ${policy.name} has id ${policy.id}, which the engine's table (assembly/policies/table.ts) ${inEngine === undefined ? "does not have" : `gives to ${inEngine}`}`);
+    }
     const sizes = {
       vcpus: opts.vcpus, vcores, maskWords: this.plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4,
       deferredCap: policy.deferred ? opts.deferredCap : 0,
@@ -544,7 +548,7 @@ export class Machine implements SimMachine {
       );
     }
     this.#growTo(end);
-    this.#u32[(this.plan.header + H.ARENA_END) / 4] = end;
+    this.#u32[(this.plan.header + HDR.ARENA_END) / 4] = end;
     const block = { offset: this.#arenaTop, bytes };
     this.#arenaTop = end;
     return block;
@@ -616,12 +620,12 @@ export class Machine implements SimMachine {
       const line = (this.plan.tlb + (set * cores + core) * tlbWays * 16) / 8;
       for (let way = 0; way < tlbWays; way++) {
         const w0 = this.#u64[line + 2 * way]!;
-        if (!(w0 >> 63n)) continue;
+        if (!(w0 & TLBE.VALID)) continue;
         const w1 = this.#u64[line + 2 * way + 1]!;
-        const code = Number((w0 >> 57n) & 3n);
+        const code = Number((w0 >> TLBE.PSIZE_SHIFT) & TLBE.PSIZE_MASK);
         out.push({
-          set, way, lpid: Number((w1 >> 48n) & 0xfffn), b: Number((w0 >> 56n) & 1n),
-          vpn4k: w0 & 0x00ffffffffffffffn, pageShift: code === 0 ? 12 : code === 1 ? 16 : 24, rpn: w1 & 0xfffffffffffn,
+          set, way, lpid: Number((w1 & TLBE.LPID) >> TLBE.LPID_SHIFT), b: Number((w0 >> TLBE.B_SHIFT) & 1n),
+          vpn4k: w0 & TLBE.VPN, pageShift: code === 0 ? 12 : code === 1 ? 16 : 24, rpn: w1 & TLBE.RPN,
         });
       }
     }
@@ -699,7 +703,7 @@ export class Machine implements SimMachine {
 
   /** The tlbie fabric's next free time. */
   get fabricFreeAt(): bigint {
-    return this._u64[(this.plan.header + H.FABRIC_FREE) / 8]!;
+    return this._u64[(this.plan.header + HDR.FABRIC_FREE) / 8]!;
   }
 
   /** Machine-wide KVM counters and cycles. */
@@ -728,10 +732,10 @@ export class Machine implements SimMachine {
     for (let i = 0; i < n; i++) {
       const r = this.plan.viol + i * REC.VIOL_BYTES;
       const key = u64[(r + 16) / 8]!;
-      const code = Number((key >> 57n) & 3n);
+      const code = Number((key >> TLBE.PSIZE_SHIFT) & TLBE.PSIZE_MASK);
       out.push({
         cpu: u32[r / 4]!, lpid: u32[r / 4 + 1]!, guest: u32[r / 4 + 2]!, owner: u32[r / 4 + 3]!,
-        vpn4k: key & 0x00ffffffffffffffn, b: Number((key >> 56n) & 1n), pageShift: code === 0 ? 12 : code === 1 ? 16 : 24,
+        vpn4k: key & TLBE.VPN, b: Number((key >> TLBE.B_SHIFT) & 1n), pageShift: code === 0 ? 12 : code === 1 ? 16 : 24,
         rpn: u64[(r + 24) / 8]!, time: u64[(r + 32) / 8]!, leftBy: u32[r / 4 + 14] ? staleCause(u64[(r + 40) / 8]!) : null,
         ea: u64[(r + 48) / 8]!, frame: u32[r / 4 + 15]!,
       });
@@ -747,7 +751,7 @@ export class Machine implements SimMachine {
     for (const e of all) {
       const idx = (e.set * cores + core) * tlbWays + e.way;
       const w1 = this._u64[(this.plan.tlb + idx * 16 + 8) / 8]!;
-      if (!(w1 & 0x800000000000n)) continue;
+      if (!(w1 & TLBE.STALE)) continue;
       out.push({ ...e, leftBy: staleCause(this._u64[this.plan.prov / 8 + idx]!)! });
     }
     return out;
@@ -857,8 +861,8 @@ export class Guest implements SimGuest {
 
   rmapChain(gfn: number): number[] {
     const w = this.rmap(gfn);
-    if (!(w & 0x100000000n)) return [];
-    const head = Number(w & 0xffffffffn);
+    if (!(w & RMAP.PRESENT)) return [];
+    const head = Number(w & RMAP.INDEX);
     const rev = this.#desc(G.REVMAP) / 4;
     const u32 = this.#m._u32;
     const out = [head];
@@ -980,7 +984,7 @@ export class Guest implements SimGuest {
     for (let i = 0; i < n; i++) {
       const r = base + i * REC.DEFER_BYTES;
       const gfn = this.#m._u32[r / 4 + 3]!;
-      out.push({ set: this.#m._u32[r / 4 + 2]!, vpn4k: this.#m._u64[r / 8]! & 0x00ffffffffffffffn, gfn: gfn === NO_FRAME ? null : gfn });
+      out.push({ set: this.#m._u32[r / 4 + 2]!, vpn4k: this.#m._u64[r / 8]! & TLBE.VPN, gfn: gfn === NO_FRAME ? null : gfn });
     }
     return out;
   }

@@ -18,6 +18,10 @@ export interface HptlabExports {
   setLookahead(mode: number): void;
   /** Whether the next chunk will be read ahead (1) or not (0). */
   lookaheadIsOn(): number;
+  /** Policies the engine's table knows (assembly/policies/table.ts): ids 0 … policyCount() − 1. */
+  policyCount(): number;
+  /** Address of policy `id`'s name in the module's static data, 0 if it has none. */
+  policyName(id: number): number;
 }
 
 /** An AssemblyScript abort inside the engine, turned into an error that names the operation. */
@@ -50,6 +54,11 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
 }
 
 /** The clock the engine's lookahead probes read (assembly/translate.ts, "when to read ahead"). */
+/** The name the engine's policy table gives id `id` (what src/kvm/policies.ts must say), or undefined. */
+export function enginePolicyName(wasm: HptlabExports, memory: WebAssembly.Memory, id: number): string | undefined {
+  return id >= 0 && id < wasm.policyCount() ? readAsString(memory, wasm.policyName(id)) : undefined;
+}
+
 let engineClock: () => number = () => performance.now();
 
 /** Tests: give engines made from now on another clock (null: performance.now again). Speed only, never results. */

@@ -25,9 +25,10 @@ export const POLICIES: readonly PolicyInfo[] = [
   { id: 3, name: "flush-always", summary: "PPC970: flush the whole TLB at every guest entry and exit; memory pinned, no host paging", source: "docs/model/kvm.md §5", safe: true },
   { id: 4, name: "deferred-va", summary: "Graf: honour H_LOCAL with tlbiel, record the VA (cap K); host paging tlbies the records", source: "docs/model/policies.md §6 (overflow rules a/b/c)", safe: true, deferred: true },
   { id: 5, name: "need-tlb-flush-no-init", summary: "BROKEN on purpose: need-tlb-flush without the set-all at VM start", source: "test variant (docs/model/kvm.md §1.4 LPID recycling)", safe: false, broken: true },
+  { id: 6, name: "need-tlb-flush-no-reset", summary: "BROKEN on purpose: need-tlb-flush without the set-all at HPT reset", source: "test variant (kvmppc_alloc_reset_hpt's cpumask_setall, arch/powerpc/kvm/book3s_64_mmu_hv.c, v3.8)", safe: false, broken: true },
 ];
 
-export type PolicyName = "need-tlb-flush" | "need-tlb-flush-3.8" | "last-vcpu" | "flush-always" | "deferred-va" | "need-tlb-flush-no-init";
+export type PolicyName = "need-tlb-flush" | "need-tlb-flush-3.8" | "last-vcpu" | "flush-always" | "deferred-va" | "need-tlb-flush-no-init" | "need-tlb-flush-no-reset";
 export const POLICY_NAMES = POLICIES.map((p) => p.name) as unknown as readonly [PolicyName, ...PolicyName[]];
 
 export function policyByName(name: string): PolicyInfo | undefined {

@@ -65,7 +65,7 @@ export function variantsOf(points: readonly PointResult[]): Variant[] {
 }
 
 /** One hue per policy, the same in every plot (Tableau 10); deferred-va caps are shades of green. */
-const POLICY_COLORS: Record<PolicyName, string> = {
+const POLICY_COLORS: Partial<Record<PolicyName, string>> = {
   "need-tlb-flush": "#4c78a8",
   "need-tlb-flush-3.8": "#72b7b2",
   "last-vcpu": "#e45756",
@@ -76,10 +76,10 @@ const POLICY_COLORS: Record<PolicyName, string> = {
 const DEFERRED_SHADES = ["#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"];
 
 /** Line dashes and point shapes by policy, so that overlapping lines stay visible. */
-const POLICY_DASH: Record<PolicyName, number[]> = {
+const POLICY_DASH: Partial<Record<PolicyName, number[]>> = {
   "need-tlb-flush": [1, 0], "need-tlb-flush-3.8": [6, 3], "last-vcpu": [1, 0], "flush-always": [1, 0], "deferred-va": [1, 0], "need-tlb-flush-no-init": [2, 2],
 };
-const POLICY_SHAPE: Record<PolicyName, string> = {
+const POLICY_SHAPE: Partial<Record<PolicyName, string>> = {
   "need-tlb-flush": "circle", "need-tlb-flush-3.8": "square", "last-vcpu": "triangle-up", "flush-always": "diamond", "deferred-va": "triangle-down", "need-tlb-flush-no-init": "cross",
 };
 
@@ -102,7 +102,7 @@ export function variantColors(variants: readonly Variant[]): Map<string, string>
     }
     const i = deferred.indexOf(v);
     const shade = Math.round((i * (DEFERRED_SHADES.length - 1)) / (deferred.length - 1));
-    colors.set(v.key, DEFERRED_SHADES[shade] ?? POLICY_COLORS["deferred-va"]);
+    colors.set(v.key, DEFERRED_SHADES[shade] ?? POLICY_COLORS["deferred-va"]!);
   }
   return colors;
 }
