@@ -217,7 +217,9 @@ async function studyOnSlurm(ctx: CliContext, config: string, study: import("./st
   // points of an earlier run (--resume) count as done, their guest ops not in the rate
   points.scan();
   const earlierOps = points.guestOps;
-  const update = () => progress.update({ done: points.done, total, guestOps: points.guestOps - earlierOps, seconds: (performance.now() - t0) / 1000, work: points.done, totalWork: total });
+  const earlier = points.done;
+  // the ETA by points (shards run at once: no longest-first order to correct for)
+  const update = () => progress.update({ done: points.done, total, guestOps: points.guestOps - earlierOps, seconds: (performance.now() - t0) / 1000, work: points.done - earlier, totalWork: total - earlier });
   if (points.done > 0 && todo.length > 0) update();
   const abort = new AbortController();
   const onSigint = () => abort.abort();
