@@ -42,7 +42,7 @@ describe("the sbatch script", () => {
       "# filesystem every node sees. Submit: sbatch THIS (failed shards again: sbatch --array=K,... THIS).",
       "#SBATCH --job-name=hptlab-my-study",
       "#SBATCH --array=1-8",
-      "#SBATCH --output=/shared/run 1/slurm/shard-%a.%A.out",
+      "#SBATCH --output=\"/shared/run 1/slurm/shard-%a.%A.out\"",
       "#SBATCH --partition=long",
       "#SBATCH --time 2:00:00",
       "set -euo pipefail",

@@ -54,6 +54,9 @@ export const scriptPath = (dir: string) => join(dir, "slurm", "study.sbatch");
 /** A task's log: %a the shard, %A the array job (an attempt). */
 export const logPath = (dir: string, k: number, job: string) => join(dir, "slurm", `shard-${k}.${job}.out`);
 
+/** A path in an #SBATCH line: double-quoted if it has blanks (sbatch reads the quotes; % is escaped before). */
+const sbatchPath = (p: string) => (/\s/.test(p) ? `"${p}"` : p);
+
 /** The sbatch script of a study: a job array of `spec.shards` tasks, task K running shard K/N. */
 export function sbatchScript(spec: SlurmScriptSpec): string {
   const q = shellQuote;
@@ -65,7 +68,7 @@ export function sbatchScript(spec: SlurmScriptSpec): string {
     "# filesystem every node sees. Submit: sbatch THIS (failed shards again: sbatch --array=K,... THIS).",
     `#SBATCH --job-name=${job}`,
     `#SBATCH --array=1-${spec.shards}`,
-    `#SBATCH --output=${join(spec.dir, "slurm", "shard-%a.%A.out")}`,
+    `#SBATCH --output=${sbatchPath(join(spec.dir.replaceAll("%", "%%"), "slurm", "shard-%a.%A.out"))}`,
     ...spec.sbatchOptions.map((o) => `#SBATCH ${o}`),
     "set -euo pipefail",
     "k=$SLURM_ARRAY_TASK_ID",
