@@ -5,7 +5,7 @@
 // HPTLAB_SLURM_TEST=1 (.ci/run) makes a missing Slurm a failure instead.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -176,6 +176,8 @@ describe.skipIf(slurmSkip !== "")("hptlab study --slurm on a real one-node Slurm
   afterAll(() => {
     spawnSync("bash", [oneNode, "stop", cluster], { timeout: 30_000 });
     delete process.env.SLURM_CONF;
+    rmSync(cluster, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
     if (times.length) console.log(`slurm.test.ts (one-node Slurm, 9 points, --slurm 4): ${times.join("; ")}`);
   });
 
