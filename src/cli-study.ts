@@ -53,10 +53,11 @@ export function etaSeconds(p: Progress): number {
   return p.work > 0 ? (p.seconds / p.work) * Math.max(0, p.totalWork - p.work) : 0;
 }
 
-/** A progress reporter: a live bar on a TTY, a line per 10% otherwise. */
-function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progress) => void; stop: () => void } {
+/** A progress reporter: a live bar on a TTY, a line per 10% otherwise; `log` writes a line above the bar. */
+function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progress) => void; stop: () => void; log: (line: string) => void } {
   const err = ctx.stderr as NodeJS.WriteStream;
-  if (quiet) return { update: () => {}, stop: () => {} };
+  const log = (line: string) => void err.write(line + "\n");
+  if (quiet) return { update: () => {}, stop: () => {}, log };
   if (err.isTTY) {
     // cli-progress is CommonJS; loaded lazily so the CLI starts fast
     let bar: import("cli-progress").SingleBar | null = null;
@@ -70,6 +71,12 @@ function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progre
         bar.update(p.done, { ops: fmtM(p.guestOps), rate: fmtM(p.guestOps / Math.max(p.seconds, 1e-3)), etaEst: `${etaSeconds(p).toFixed(0)} s` });
       },
       stop: () => bar?.stop(),
+      log: (line) => {
+        // the bar so far stays above the line; the next update starts a new one below
+        bar?.stop();
+        bar = null;
+        log(line);
+      },
     };
   }
   let next = 0.1;
@@ -81,6 +88,7 @@ function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progre
       err.write(`study: ${p.done}/${p.total} points, ${fmtM(p.guestOps)} guest ops, ${fmtM(p.guestOps / Math.max(p.seconds, 1e-3))} ops/s, ETA ${eta.toFixed(0)} s\n`);
     },
     stop: () => {},
+    log,
   };
 }
 
@@ -175,7 +183,8 @@ async function studyOnSlurm(ctx: CliContext, config: string, study: import("./st
   }
   const dir = resolve(flags.out);
   const quiet = !!flags.quiet || !!flags.json;
-  const say = (line: string) => { if (!quiet) ctx.stderr.write(line + "\n"); };
+  const progress = progressReporter(ctx, quiet);
+  const say = (line: string) => { if (!quiet) progress.log(line); };
   const spec = {
     dir, config, shards: n, sbatchOptions: slurm.parseSlurmOptions(flags.slurmOpt ?? ""), name: study.name,
     node: process.execPath, hptlab: fileURLToPath(new URL("../bin/hptlab.js", import.meta.url)),
@@ -212,7 +221,6 @@ async function studyOnSlurm(ctx: CliContext, config: string, study: import("./st
   }
   for (const k of todo) rmSync(shardResults(k), { force: true });
   const points = new slurm.ShardPoints(dir, n);
-  const progress = progressReporter(ctx, quiet);
   const t0 = performance.now();
   // points of an earlier run (--resume) count as done, their guest ops not in the rate
   points.scan();
@@ -234,7 +242,7 @@ async function studyOnSlurm(ctx: CliContext, config: string, study: import("./st
         onShard: (e) => {
           if (e.ok) return;
           const why = e.lastLine.replace(/^hptlab: /, "") || (existsSync(e.log) ? "no output" : `no log: is ${dir} on a filesystem every node sees?`);
-          ctx.stderr.write(`hptlab: shard ${e.k}/${n} failed (job ${e.job}${e.attempt > 1 ? ", resubmitted" : ""}): ${why} [${e.log}]${e.attempt === 1 ? "; resubmitting it" : ""}\n`);
+          progress.log(`hptlab: shard ${e.k}/${n} failed (job ${e.job}${e.attempt > 1 ? ", resubmitted" : ""}): ${why} [${e.log}]${e.attempt === 1 ? "; resubmitting it" : ""}`);
         },
         onTick: () => {
           const before = points.done;
