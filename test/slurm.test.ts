@@ -123,6 +123,31 @@ describe("the sbatch script", () => {
   });
 });
 
+describe("the failure a retry passes (HPTLAB_FAIL_ONCE_DIR)", () => {
+  it("a listed point fails the first time only; the retry resumes and gives the uninterrupted results", async () => {
+    const { resolveStudy } = await import("../src/study/config.js");
+    const { runStudy, StudyError } = await import("../src/study/run.js");
+    const config = resolveStudy(study);
+    const whole = JSON.stringify((await runStudy(config, { workers: 1 })).results);
+    const dir = mkdtempSync(join(tmpdir(), "hptlab-once-"));
+    const once = join(dir, "once");
+    mkdirSync(once);
+    Object.assign(process.env, { HPTLAB_FAIL_POINTS: "4", HPTLAB_FAIL_ONCE_DIR: once });
+    try {
+      const first = await runStudy(config, { workers: 1, checkpointDir: dir }).catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(StudyError);
+      expect((first as InstanceType<typeof StudyError>).failures.map((f) => f.id)).toEqual([4]);
+      expect(readdirSync(once)).toEqual(["fail-4"]);
+      const retry = await runStudy(config, { workers: 1, checkpointDir: dir, resume: true });
+      expect(retry.timing.resumed).toBe(8);
+      expect(JSON.stringify(retry.results)).toBe(whole);
+    } finally {
+      delete process.env.HPTLAB_FAIL_POINTS;
+      delete process.env.HPTLAB_FAIL_ONCE_DIR;
+    }
+  });
+});
+
 // ---- on a real one-node Slurm ----
 
 const needed = ["munged", "slurmctld", "slurmd", "sinfo", "setpriv", "sbatch", "squeue", "scancel"];
