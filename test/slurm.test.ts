@@ -179,13 +179,16 @@ function hptlab(args: string[], env: Record<string, string> = {}) {
 }
 
 describe.skipIf(slurmSkip !== "")("hptlab study --slurm on a real one-node Slurm", () => {
-  const cluster = mkdtempSync(join(tmpdir(), "hptlab-slurm-"));
-  const work = mkdtempSync(join(tmpdir(), "hptlab-slurm-work-"));
+  // made in beforeAll: a skipped or filtered-out describe still runs its body
+  let cluster = "";
+  let work = "";
   const times: string[] = [];
   let cfg = "";
   let localResults = "";
 
   beforeAll(async () => {
+    cluster = mkdtempSync(join(tmpdir(), "hptlab-slurm-"));
+    work = mkdtempSync(join(tmpdir(), "hptlab-slurm-work-"));
     const env = { ...process.env, SLURMCTLD_PORT: String(await freePort()), SLURMD_PORT: String(await freePort()) };
     const t0 = performance.now();
     const r = spawnSync("bash", [oneNode, "start", cluster], { env, encoding: "utf8", timeout: 60_000 });
@@ -199,6 +202,7 @@ describe.skipIf(slurmSkip !== "")("hptlab study --slurm on a real one-node Slurm
   });
 
   afterAll(() => {
+    if (!cluster) return;
     spawnSync("bash", [oneNode, "stop", cluster], { timeout: 30_000 });
     delete process.env.SLURM_CONF;
     rmSync(cluster, { recursive: true, force: true });
