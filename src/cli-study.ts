@@ -1,7 +1,7 @@
 /**
  * `hptlab study` and `hptlab merge` (docs/study.md). Registered in src/cli.ts's COMMANDS.
  */
-import { readFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { readFileSync, existsSync, mkdirSync, writeFileSync, readdirSync, rmSync } from "node:fs";
 import { resolve, join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -53,10 +53,11 @@ export function etaSeconds(p: Progress): number {
   return p.work > 0 ? (p.seconds / p.work) * Math.max(0, p.totalWork - p.work) : 0;
 }
 
-/** A progress reporter: a live bar on a TTY, a line per 10% otherwise. */
-function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progress) => void; stop: () => void } {
+/** A progress reporter: a live bar on a TTY, a line per 10% otherwise; `log` writes a line above the bar. */
+function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progress) => void; stop: () => void; log: (line: string) => void } {
   const err = ctx.stderr as NodeJS.WriteStream;
-  if (quiet) return { update: () => {}, stop: () => {} };
+  const log = (line: string) => void err.write(line + "\n");
+  if (quiet) return { update: () => {}, stop: () => {}, log };
   if (err.isTTY) {
     // cli-progress is CommonJS; loaded lazily so the CLI starts fast
     let bar: import("cli-progress").SingleBar | null = null;
@@ -70,6 +71,12 @@ function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progre
         bar.update(p.done, { ops: fmtM(p.guestOps), rate: fmtM(p.guestOps / Math.max(p.seconds, 1e-3)), etaEst: `${etaSeconds(p).toFixed(0)} s` });
       },
       stop: () => bar?.stop(),
+      log: (line) => {
+        // the bar so far stays above the line; the next update starts a new one below
+        bar?.stop();
+        bar = null;
+        log(line);
+      },
     };
   }
   let next = 0.1;
@@ -81,6 +88,7 @@ function progressReporter(ctx: CliContext, quiet: boolean): { update: (p: Progre
       err.write(`study: ${p.done}/${p.total} points, ${fmtM(p.guestOps)} guest ops, ${fmtM(p.guestOps / Math.max(p.seconds, 1e-3))} ops/s, ETA ${eta.toFixed(0)} s\n`);
     },
     stop: () => {},
+    log,
   };
 }
 
@@ -110,9 +118,11 @@ export async function headlineTable(results: StudyResults): Promise<string> {
   return `${sweep}: ${maxCores} cores × SMT${pts[0]!.params.smt}, H_LOCAL ${hl}, ${paging} page-outs per million guest ops\n${t.toString()}`;
 }
 
-async function writeOutputs(ctx: CliContext, results: StudyResults, out: string, timing: object | null, json: boolean): Promise<void> {
+/** Write every output of a study into `out` and print its table and findings. `timing` may be computed once the files are written. */
+async function writeOutputs(ctx: CliContext, results: StudyResults, out: string, timingOf: object | null | (() => object), json: boolean): Promise<void> {
   const { writeStudyOutputs, findings } = await import("./report/study-report.js");
   const { files } = await writeStudyOutputs(results, out);
+  const timing = typeof timingOf === "function" ? timingOf() : timingOf;
   if (timing) writeFileSync(join(out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
   const found = findings(results);
   if (json) {
@@ -141,10 +151,135 @@ after an interrupt (Ctrl-C, kill, a failed point) run the same command with --re
 missing points run; the results equal an uninterrupted run's. A point that fails is reported
 (which point, why) and the others still finish; the exit status is then 1.
 
+On a Slurm cluster, --slurm N writes DIR/slurm/study.sbatch, a job array of N tasks (task K runs
+--shard K/N --resume into DIR/shard-K with a worker per CPU it gets), submits it with sbatch,
+shows the progress as points finish, resubmits the shards that failed once, and merges them into
+DIR as hptlab merge does. DIR must be on a filesystem every node sees (a shared home or scratch
+folder). Ctrl-C cancels the array (scancel); run the same command with --resume to continue
+(finished shards and points are kept). --slurm-script-only writes the script and prints the
+commands to submit it and merge, for a site that needs its own headers.
+
 Examples:
   hptlab study
   hptlab study my-study.json --out results/ --workers 2
-  hptlab study my-study.json --shard 3/8 --out shard-3   # on 8 machines, then: hptlab merge shard-*/results.json`;
+  hptlab study my-study.json --shard 3/8 --out shard-3   # on 8 machines, then: hptlab merge shard-*/results.json
+  hptlab study my-study.json --slurm 16 --slurm-opt "--partition=long --cpus-per-task=8" --out /shared/run1`;
+
+interface StudyFlags {
+  out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; quiet?: boolean; json?: boolean;
+  slurm?: number; slurmOpt?: string; slurmScriptOnly?: boolean;
+}
+
+/**
+ * `hptlab study CONFIG --slurm N --out DIR` (src/study/slurm.ts): write the job array's script,
+ * submit it, follow the points as they finish, resubmit failed shards once, merge into DIR.
+ */
+async function studyOnSlurm(ctx: CliContext, config: string, study: import("./study/config.js").StudyConfig, flags: StudyFlags): Promise<void> {
+  const slurm = await import("./study/slurm.js");
+  const { expandStudy } = await import("./study/config.js");
+  const n = flags.slurm!;
+  for (const [flag, given] of [["--shard", flags.shard !== undefined], ["--workers", flags.workers !== undefined]] as const) {
+    if (given) throw new ConfigError(flag, `does not go with --slurm (each task runs its shard with a worker per CPU it gets: ask for CPUs with --slurm-opt "--cpus-per-task=N")`);
+  }
+  const dir = resolve(flags.out);
+  const quiet = !!flags.quiet || !!flags.json;
+  const progress = progressReporter(ctx, quiet);
+  const say = (line: string) => { if (!quiet) progress.log(line); };
+  const spec = {
+    dir, config, shards: n, sbatchOptions: slurm.parseSlurmOptions(flags.slurmOpt ?? ""), name: study.name,
+    node: process.execPath, hptlab: fileURLToPath(new URL("../bin/hptlab.js", import.meta.url)),
+    ...(flags.ops ? { ops: flags.ops } : {}),
+  };
+  const script = slurm.scriptPath(dir);
+  if (!flags.slurmScriptOnly) {
+    const missing = slurm.missingCommands();
+    if (missing.length) throw new ConfigError("--slurm", `Slurm's ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not on PATH (a Slurm login node has them; --slurm-script-only writes the script without them)`);
+  }
+  mkdirSync(dirname(script), { recursive: true });
+  writeFileSync(script, slurm.sbatchScript(spec), { mode: 0o755 });
+  if (flags.slurmScriptOnly) {
+    ctx.stdout.write(`${script}\nsubmit: sbatch ${slurm.shellQuote(script)}\nthen:   ${slurm.mergeCommand(dir)}\n`);
+    return;
+  }
+  const total = expandStudy(study).length;
+  const shardResults = (k: number) => join(slurm.shardDir(dir, k), "results.json");
+  let todo = Array.from({ length: n }, (_, i) => i + 1);
+  if (flags.resume) {
+    // a shard whose results.json is this study's is done
+    const key = JSON.stringify(study);
+    todo = todo.filter((k) => {
+      try {
+        const r = JSON.parse(readFileSync(shardResults(k), "utf8")) as StudyResults;
+        return !(JSON.stringify(r.config) === key && r.totalPoints === total && r.shard.n === n && r.shard.k === k);
+      } catch {
+        return true;
+      }
+    });
+  } else {
+    // a fresh run: an earlier run's shards in DIR go, as a local run's points do
+    for (const f of existsSync(dir) ? readdirSync(dir) : []) if (/^shard-\d+$/.test(f)) rmSync(join(dir, f), { recursive: true, force: true });
+  }
+  for (const k of todo) rmSync(shardResults(k), { force: true });
+  const points = new slurm.ShardPoints(dir, n);
+  const t0 = performance.now();
+  // points of an earlier run (--resume) count as done, their guest ops not in the rate
+  points.scan();
+  const earlierOps = points.guestOps;
+  const earlier = points.done;
+  // the ETA by points (shards run at once: no longest-first order to correct for)
+  const update = () => progress.update({ done: points.done, total, guestOps: points.guestOps - earlierOps, seconds: (performance.now() - t0) / 1000, work: points.done - earlier, totalWork: total - earlier });
+  if (points.done > 0 && todo.length > 0) update();
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.on("SIGINT", onSigint);
+  let outcome: Awaited<ReturnType<typeof slurm.runArray>> | undefined;
+  const range = (ks: readonly number[]) => ks.length === n ? `1-${n}` : ks.join(",");
+  try {
+    if (todo.length > 0) {
+      outcome = await slurm.runArray({
+        dir, script, shards: n, todo, signal: abort.signal,
+        onSubmit: (job, ks, attempt) => say(`slurm: ${attempt > 1 ? "resubmitted" : "submitted"} job ${job}: shard${ks.length > 1 ? "s" : ""} ${range(ks)} of ${n} (${script})`),
+        onShard: (e) => {
+          if (e.ok) return;
+          const why = e.lastLine.replace(/^hptlab: /, "") || (existsSync(e.log) ? "no output" : `no log: is ${dir} on a filesystem every node sees?`);
+          progress.log(`hptlab: shard ${e.k}/${n} failed (job ${e.job}${e.attempt > 1 ? ", resubmitted" : ""}): ${why} [${e.log}]${e.attempt === 1 ? "; resubmitting it" : ""}`);
+        },
+        onTick: () => {
+          const before = points.done;
+          points.scan();
+          if (points.done > before) update();
+        },
+      });
+    }
+  } catch (e) {
+    progress.stop();
+    if (e instanceof slurm.SubmitError) throw new ConfigError("--slurm", `sbatch refused the job array: ${e.detail}`);
+    throw e;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  progress.stop();
+  if (outcome?.cancelled) {
+    const jobs = outcome.jobs.join(", ");
+    ctx.stderr.write(`hptlab: cancelled Slurm job ${jobs}${outcome.cancelError ? ` (scancel: ${outcome.cancelError})` : ""}; the finished points are kept in ${join(dir, "shard-*", "points")}: run the same command with --resume to continue\n`);
+    ctx.exitCode = 130;
+    return;
+  }
+  if (outcome && outcome.failed.length > 0) {
+    ctx.stderr.write(`hptlab: shard${outcome.failed.length > 1 ? "s" : ""} ${outcome.failed.map((f) => f.k).join(", ")} of ${n} failed twice; the finished points are kept in ${join(dir, "shard-*", "points")}: fix the cause and run the same command with --resume\n`);
+    ctx.exitCode = 1;
+    return;
+  }
+  const arraySeconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const files = Array.from({ length: n }, (_, i) => shardResults(i + 1));
+  await mergeInto(ctx, files, dir, false, () => {
+    const mergeSeconds = (performance.now() - t1) / 1000;
+    const timing = { slurm: { shards: n, jobs: outcome?.jobs ?? [], resubmitted: outcome?.resubmitted ?? [], arraySeconds, mergeSeconds } };
+    say(`study: ${total} points in ${n} Slurm shards (job${(outcome?.jobs.length ?? 0) > 1 ? "s" : ""} ${(outcome?.jobs ?? []).join(", ") || "none: every shard had finished"}${outcome?.resubmitted.length ? `; shard ${outcome.resubmitted.join(", ")} resubmitted` : ""}) in ${arraySeconds.toFixed(1)} s, merged in ${mergeSeconds.toFixed(1)} s`);
+    return timing;
+  }, !!flags.json);
+}
 
 export const registerStudy: RegisterCommand = (program, ctx) => {
   program
@@ -156,10 +291,13 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--shard <k/n>", "run only points with id % N = K − 1")
     .option("--ops <n>", "guest operations per point of synthetic sweeps (overrides the config; trace sweeps replay their trace)", integerOption("--ops", 1, 1e9))
     .option("--resume", "continue an interrupted study in --out: run only the points not finished there")
+    .option("--slurm <n>", "run as a Slurm job array of N shards, then merge into --out (which every node must see)", integerOption("--slurm", 1, 100000))
+    .option("--slurm-opt <options>", "with --slurm: sbatch options for every task, e.g. \"--partition=long --time=2:00:00 --cpus-per-task=8\"")
+    .option("--slurm-script-only", "with --slurm: write the sbatch script into --out and print how to submit and merge; submit nothing")
     .option("--quiet", "no progress output")
     .option("--json", "print one JSON object {out, files, points, timing, findings}")
     .addHelpText("after", STUDY_HELP)
-    .action(async (file: string | undefined, flags: { out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; quiet?: boolean; json?: boolean }) => {
+    .action(async (file: string | undefined, flags: StudyFlags) => {
       const { resolveStudy, parseShard } = await import("./study/config.js");
       const { runStudy, StudyError, writeFileDurably } = await import("./study/run.js");
       const path = file ?? defaultStudyPath();
@@ -169,6 +307,8 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
         for (const sw of (raw.sweeps as Record<string, unknown>[] | undefined) ?? []) delete sw.opsPerPoint;
       }
       const config = resolveStudy(raw, file ? path : undefined);
+      if (flags.slurm !== undefined) return studyOnSlurm(ctx, resolve(path), config, flags);
+      if (flags.slurmOpt !== undefined || flags.slurmScriptOnly) throw new ConfigError(flags.slurmOpt !== undefined ? "--slurm-opt" : "--slurm-script-only", "needs --slurm N");
       const shard = flags.shard ? parseShard(flags.shard) : undefined;
       const progress = progressReporter(ctx, !!flags.quiet || !!flags.json);
       let run;
@@ -216,16 +356,21 @@ export const registerMerge: RegisterCommand = (program, ctx) => {
     .option("--partial", "write the outputs even if some points are missing")
     .option("--json", "print one JSON object {out, files, points, findings}")
     .action(async (files: string[], flags: { out: string; partial?: boolean; json?: boolean }) => {
-      const { mergeResults } = await import("./study/run.js");
-      const parts = files.map((f) => ({ file: f, results: readJsonFile(f, "merge") as StudyResults }));
-      let merged: StudyResults;
-      try {
-        merged = mergeResults(parts, !!flags.partial);
-      } catch (e) {
-        if (e instanceof RangeError) throw new ConfigError("merge", e.message);
-        throw e;
-      }
-      mkdirSync(flags.out, { recursive: true });
-      await writeOutputs(ctx, merged, flags.out, null, !!flags.json);
+      await mergeInto(ctx, files, flags.out, !!flags.partial, null, !!flags.json);
     });
 };
+
+/** `hptlab merge FILES --out DIR`: join shards' results.json and write every output (also the end of `study --slurm`). */
+export async function mergeInto(ctx: CliContext, files: string[], out: string, partial: boolean, timing: object | null | (() => object), json: boolean): Promise<void> {
+  const { mergeResults } = await import("./study/run.js");
+  const parts = files.map((f) => ({ file: f, results: readJsonFile(f, "merge") as StudyResults }));
+  let merged: StudyResults;
+  try {
+    merged = mergeResults(parts, partial);
+  } catch (e) {
+    if (e instanceof RangeError) throw new ConfigError("merge", e.message);
+    throw e;
+  }
+  mkdirSync(out, { recursive: true });
+  await writeOutputs(ctx, merged, out, timing, json);
+}

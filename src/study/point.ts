@@ -3,6 +3,8 @@
  * PointResult (plain numbers, derived figures). Pure: the same point gives the same result
  * wherever it runs (main thread, a worker, another machine).
  */
+import { openSync, closeSync } from "node:fs";
+import { join } from "node:path";
 import { runWorkload, runWorkloads, generatorKey, type WorkloadTally } from "./workload.js";
 import { runTraceWorkload, runTraceWorkloads, type TraceTally } from "./trace-workload.js";
 import type { Machine } from "../engine/machine.js";
@@ -17,10 +19,23 @@ const round = (x: number, digits = 4) => {
   return Math.round(x * f) / f;
 };
 
-/** Test hook: HPTLAB_FAIL_POINTS=3,17 makes those point ids fail (to test that nothing else is lost). */
+/**
+ * Test hook: HPTLAB_FAIL_POINTS=3,17 makes those point ids fail (to test that nothing else is lost).
+ * With HPTLAB_FAIL_ONCE_DIR=DIR too, each fails only once: its first failure leaves DIR/fail-<id>
+ * (created exclusively, so processes on several machines agree), and a retry of the point runs.
+ */
 function injectedFailure(id: number): boolean {
   const v = process.env.HPTLAB_FAIL_POINTS;
-  return v !== undefined && v.split(",").map(Number).includes(id);
+  if (v === undefined || !v.split(",").map(Number).includes(id)) return false;
+  const once = process.env.HPTLAB_FAIL_ONCE_DIR;
+  if (!once) return true;
+  try {
+    closeSync(openSync(join(once, `fail-${id}`), "wx"));
+    return true;
+  } catch (e) {
+    // failed before: run it; any other error (no such folder) fails the point as asked
+    return (e as NodeJS.ErrnoException).code !== "EEXIST";
+  }
 }
 
 /** The trace workload's own counts, reported with the engine's counters (docs/study.md, "Real guests"). */
