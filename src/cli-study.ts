@@ -88,26 +88,23 @@ function requireCliProgress(): typeof import("cli-progress") {
   return createRequire(import.meta.url)("cli-progress") as typeof import("cli-progress");
 }
 
-/** The headline table: each guest shape at the largest core count (honest H_LOCAL, host paging if any). */
+/**
+ * The headline table: each guest shape at the largest core count of the first finding's slice
+ * (src/report/findings.ts headlineSlice), every policy variant run there; its title names the slice.
+ */
 export async function headlineTable(results: StudyResults): Promise<string> {
   const Table = (await import("cli-table3")).default;
-  const pts = results.points;
-  if (pts.length === 0) return "(no points)";
-  const sweep = pts[0]!.params.sweep;
-  const inSweep = pts.filter((p) => p.params.sweep === sweep);
-  const maxCores = Math.max(...inSweep.map((p) => p.params.cores));
-  const paging = Math.max(...inSweep.map((p) => p.params.pageOutsPerMop));
-  const hl = inSweep.some((p) => p.params.hLocal === "honest") ? "honest" : inSweep[0]!.params.hLocal;
-  const rows = inSweep.filter((p) => p.params.cores === maxCores && p.params.pageOutsPerMop === paging && p.params.hLocal === hl);
+  const { headlineCells } = await import("./report/study-report.js");
+  const head = headlineCells(results);
+  if (!head) return results.points.length === 0 ? "(no points)" : "(no synthetic points: see the findings)";
   const t = new Table({
     head: ["guest", "policy", "cycles / guest op", "invalidation / op", "tlbie wait / op", "TLB hit rate", "violations"],
     style: { head: [], border: [] },
   });
-  const variant = (p: PointResult) => p.params.deferredCap !== null ? `${p.params.policy} (cap ${p.params.deferredCap})` : p.params.policy;
-  for (const p of rows) {
-    t.push([p.params.shape, variant(p), p.cyclesPerGuestOp.toFixed(1), p.invalidationCyclesPerGuestOp.toFixed(1), p.tlbieWaitCyclesPerGuestOp.toFixed(1), `${(p.tlbHitRate * 100).toFixed(1)}%`, String(p.violations)]);
+  for (const c of head.cells) {
+    t.push([c.context.shape, c.variant.label, c.cyclesPerGuestOp.toFixed(1), c.invalidationCyclesPerGuestOp.toFixed(1), c.tlbieWaitCyclesPerGuestOp.toFixed(1), `${(c.tlbHitRate * 100).toFixed(1)}%`, String(c.violations)]);
   }
-  return `${sweep}: ${maxCores} cores × SMT${pts[0]!.params.smt}, H_LOCAL ${hl}, ${paging} page-outs per million guest ops\n${t.toString()}`;
+  return `${head.title}\n${t.toString()}`;
 }
 
 async function writeOutputs(ctx: CliContext, results: StudyResults, out: string, timing: object | null, json: boolean): Promise<void> {
@@ -119,7 +116,9 @@ async function writeOutputs(ctx: CliContext, results: StudyResults, out: string,
     ctx.stdout.write(JSON.stringify({ out, files, points: results.points.length, timing, findings: found }) + "\n");
     return;
   }
-  ctx.stdout.write(`${await headlineTable(results)}\n\nFindings:\n${found.map((f) => `- ${f}`).join("\n")}\n\nReport: ${resolve(out, "report.html")}\n`);
+  const { safetyLines } = await import("./report/study-report.js");
+  ctx.stdout.write(`${await headlineTable(results)}\n\nSafety (every scenario and run):\n${safetyLines(results).map((f) => `- ${f}`).join("\n")}`
+    + `\n\nFindings:\n${found.map((f) => `- ${f}`).join("\n")}\n\nReport: ${resolve(out, "report.html")}\n`);
 }
 
 const STUDY_HELP = `
