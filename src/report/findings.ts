@@ -164,7 +164,7 @@ function safety(results: StudyResults): string[] {
     if (!s.inStudy) parts.push("(the study does not run it)");
     else if (s.runs.leakingRuns > 0) parts.push(`${parts.length > 0 ? "and " : "leaks "}in ${runWords(s.runs)}`);
     else parts.push(`and in none of its ${plural(s.runs.runs, "random run")}: the random workloads did not produce the scenario's timeline`);
-    out.push(`${s.label} is unsafe: it ${parts.join(" ")}${s.inStudy ? ` (${scope})` : ""}.`);
+    out.push(`${s.label} is unsafe${s.inStudy ? ` (${scope})` : ""}: it ${parts.join(" ")}.`);
   }
   const safe = all.filter((x) => x.verdict === "safe");
   if (safe.length > 0) {
@@ -192,7 +192,7 @@ function leaks(cells: Cell[]): string[] {
       ? `${leakingRuns(pinned)} of ${runs(pinned)} runs, all without host paging`
       : `${leakingRuns(paging)} of ${runs(paging)} runs with host paging` + (pinned.length > 0 ? ` and ${leakingRuns(pinned)} of ${runs(pinned)} without` : "");
     const total = plural(leaking.reduce((s, c) => s + c.violations, 0), "violation");
-    out.push(`${variant} leaks in ${counts} of the synthetic sweep${sweeps.length > 1 ? "s" : ""} ${listWords(sweeps)} (${total}, ${where(mine, leaking)}).`);
+    out.push(`In the synthetic sweep${sweeps.length > 1 ? "s" : ""} ${listWords(sweeps)}, ${variant} leaks in ${counts} (${total}, ${where(mine, leaking)}).`);
   }
   return out;
 }

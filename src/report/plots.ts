@@ -266,7 +266,9 @@ export function violationRows(cells: readonly Cell[]): { variant: string; paging
 
 /** (d) Runs with at least one violation, and violations in all, per variant, with and without paging. */
 function violationsPlot(cells: readonly Cell[], colors: Map<string, string>): PlotSpec | undefined {
-  const rows = violationRows(cells).map((g) => ({ ...g, runsText: `${g.leaking} of ${g.runs}`, violationsText: fmtInt(g.violations) }));
+  // each bar is labelled with what it is: no separate legend to match (a bar of 0 draws nothing)
+  const short = (g: { paging: string }) => (g.paging === PAGING_ON ? "paging" : "no paging");
+  const rows = violationRows(cells).map((g) => ({ ...g, runsText: `${fmtInt(g.leaking)} of ${fmtInt(g.runs)} (${short(g)})`, violationsText: `${fmtInt(g.violations)} (${short(g)})` }));
   if (rows.length === 0) return undefined;
   const variants = variantsOf(cells.flatMap((c) => c.points)).map((v) => v.label);
   const pagings = [PAGING_ON, PAGING_OFF].filter((p) => rows.some((r) => r.paging === p));
@@ -283,11 +285,8 @@ function violationsPlot(cells: readonly Cell[], colors: Map<string, string>): Pl
           x: { field, type: "quantitative", title: xTitle, axis: { format: "d", tickMinStep: 1 } },
           // The y axis names the variants: no color legend.
           color: { field: "variant", type: "nominal", scale: variantScale(cells, colors), legend: null },
-          // the legend draws what the bars are: squares, solid or faint, in a neutral grey (the bars' hue is the variant's)
-          opacity: {
-            field: "paging", type: "nominal", title: "host paging", scale: { domain: pagings, range: pagings.map((p) => (p === PAGING_ON ? 1 : 0.4)) },
-            legend: { symbolType: "square", symbolFillColor: "#555555", symbolStrokeWidth: 0, symbolSize: 120 },
-          },
+          // solid with host paging, faint without; each bar's label says which
+          opacity: { field: "paging", type: "nominal", scale: { domain: pagings, range: pagings.map((p) => (p === PAGING_ON ? 1 : 0.4)) }, legend: null },
         },
       },
       { mark: { type: "text", align: "left", dx: 3, fontSize: 9 }, encoding: { x: { field, type: "quantitative" }, text: { field: text } } },
@@ -301,7 +300,7 @@ function violationsPlot(cells: readonly Cell[], colors: Map<string, string>): Pl
     caption: "A violation is a guest reaching a frame it no longer owns; safe variants must show no bar, with or without host paging.",
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title: { text: title, subtitle: `all ${fmtInt(rows.reduce((n, r) => n + r.runs, 0))} runs of the study (${sweepWords}), by host paging (solid: ${PAGING_ON}, faint: ${PAGING_OFF})` },
+      title: { text: title, subtitle: `all ${fmtInt(rows.reduce((n, r) => n + r.runs, 0))} runs of the study (${sweepWords}), a row with host paging (solid bar) and one without (faint bar) per variant, each labelled` },
       data: { values: rows },
       hconcat: [panel("leaking", "runsText", "runs with ≥ 1 violation", true), panel("violations", "violationsText", "violations in all", false)],
       config: CONFIG,
