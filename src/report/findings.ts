@@ -161,10 +161,10 @@ function safety(results: StudyResults): string[] {
   for (const s of all.filter((x) => x.verdict === "unsafe")) {
     const parts: string[] = [];
     if (s.leakingScenarios.length > 0) parts.push(`leaks in scenario${s.leakingScenarios.length > 1 ? "s" : ""} ${scenarioWords(s)}`);
-    if (!s.inStudy) parts.push("(the study does not run it)");
+    if (!s.inStudy) parts.push("; the study does not run it");
     else if (s.runs.leakingRuns > 0) parts.push(`${parts.length > 0 ? "and " : "leaks "}in ${runWords(s.runs)}`);
     else parts.push(`and in none of its ${plural(s.runs.runs, "random run")}: the random workloads did not produce the scenario's timeline`);
-    out.push(`${s.label} is unsafe${s.inStudy ? ` (${scope})` : ""}: it ${parts.join(" ")}.`);
+    out.push(`${s.label} is unsafe${s.inStudy ? ` (${scope})` : ""}: it ${parts.join(" ").replace(/ ;/g, ";")}.`);
   }
   const safe = all.filter((x) => x.verdict === "safe");
   if (safe.length > 0) {

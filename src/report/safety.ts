@@ -10,6 +10,7 @@
  * - untested: the rest (no scenario outcomes in the results, or no random run of the policy).
  */
 import type { HLocalMode, PointResult, ScenarioOutcome, StudyResults } from "../study/results.js";
+import { policyByName } from "../kvm/policies.js";
 import { compareVariants, distinct, fmtInt, listWords, plural, variantOf, type Variant } from "./study-data.js";
 
 export type Verdict = "safe" | "unsafe" | "untested";
@@ -138,7 +139,7 @@ function evidenceWords(s: PolicySafety, catalogue: number): string {
   const scen = s.scenarioRuns === 0 ? "the scenario catalogue did not run (results.json without it)"
     : s.leakingScenarios.length > 0 ? `leaks in scenario${s.leakingScenarios.length > 1 ? "s" : ""} ${scenarioWords(s)}`
     : `no violation in the ${plural(catalogue, "scenario")}${s.variants.length > 1 ? ` under each of its ${s.variants.length} variants` : ""}`;
-  const runs = !s.inStudy ? "not in the study's runs"
+  const runs = !s.inStudy ? `${policyByName(s.policy)?.broken ? "broken on purpose (for the detector), " : ""}not in the study's runs`
     : s.runs.leakingRuns > 0 ? `leaks in ${runWords(s.runs)}` : runWords(s.runs);
   const why = s.verdict === "unsafe" && s.runs.leakingRuns === 0 && s.inStudy ? " — the random workloads did not produce the scenario's timeline" : "";
   return `${s.verdict}: ${scen}; ${runs}${why}`;

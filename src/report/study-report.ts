@@ -191,8 +191,8 @@ export function summaryMarkdown(results: StudyResults): string {
     out.push("## Verdict", "");
     if (verdicts.length > 0) {
       out.push("What honouring H_LOCAL saves (or costs) under the cheapest safe policy at the largest machine:", "");
-      out.push("| guest | cores | slice | cheapest safe policy | honouring H_LOCAL |", "|---|---:|---|---|---|");
-      for (const v of verdicts) out.push(`| ${mdCell(`${v.shape} (${v.kind})`)} | ${v.cores} | ${mdCell(v.slice)} | ${mdCell(v.policy ?? "–")} | ${mdCell(v.text)} |`);
+      out.push("| guest | cores | slice | cheapest safe policy | honouring H_LOCAL (invalidation cycles per guest op) | against |", "|---|---:|---|---|---|---|");
+      for (const v of verdicts) out.push(`| ${mdCell(`${v.shape} (${v.kind})`)} | ${v.cores} | ${mdCell(v.slice)} | ${mdCell(v.policy ?? "–")} | ${mdCell(v.text)} | ${mdCell(v.against)} |`);
       out.push("");
     }
     for (const s of safety) out.push(`- ${mdText(s.label)}: ${mdText(s.evidence)}`);
@@ -296,12 +296,13 @@ main { max-width: 1040px; margin: 0 auto; padding: 16px 32px 64px; background: #
 h1 { font-size: 24px; margin: 0 0 8px; }
 h2 { font-size: 20px; margin: 36px 0 12px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 h3 { font-size: 16px; margin: 24px 0 8px; }
-.lead { color: #444; }
+.lead { color: #444; font-size: 14px; margin: 0 0 8px; }
 section.verdict { border: 2px solid #4c78a8; border-radius: 6px; padding: 8px 16px 10px; margin: 8px 0 20px; background: #f7fafd; }
 section.verdict h2 { margin: 4px 0 6px; border: none; padding: 0; font-size: 19px; }
 section.verdict p { margin: 4px 0; }
 section.verdict table { font-size: 13.5px; margin: 4px 0 8px; width: 100%; }
-section.verdict td, section.verdict th { white-space: normal; vertical-align: top; }
+section.verdict td, section.verdict th { white-space: normal; vertical-align: top; padding: 2px 10px; }
+section.verdict tr.group th { background: none; font-weight: 600; font-size: 12.5px; color: #444; padding-top: 6px; }
 ul.safety { list-style: none; padding: 0; margin: 4px 0; font-size: 13.5px; }
 ul.safety li { margin: 2px 0; }
 .badge { display: inline-block; min-width: 64px; text-align: center; font-weight: 600; font-size: 12px; border-radius: 3px; padding: 0 6px; margin-right: 6px; color: #fff; }
@@ -343,11 +344,14 @@ function verdictPanel(results: StudyResults, safety: readonly PolicySafety[]): s
   if (verdicts.length === 0 && safety.length === 0) return [];
   const h = ['<section class="verdict" id="verdict">', "<h2>Verdict</h2>"];
   if (verdicts.length > 0) {
-    h.push("<p>What honouring <code>H_LOCAL</code> saves (or costs) under the cheapest safe policy, at the largest machine, per guest shape:</p>");
-    h.push("<table>", '<thead><tr><th>guest</th><th class="num">cores</th><th>cheapest safe policy</th><th>honouring H_LOCAL</th><th>slice</th></tr></thead>', "<tbody>");
+    h.push("<p>What honouring <code>H_LOCAL</code> saves (or costs) in invalidation cycles per guest operation, under the cheapest safe policy, at the largest machine:</p>");
+    h.push("<table>", "<thead><tr><th>guest shape</th><th>cheapest safe policy</th><th>honouring H_LOCAL</th></tr></thead>", "<tbody>");
+    let group = "";
     for (const v of verdicts) {
-      h.push(`<tr><td>${esc(v.shape)} <small>(${esc(v.kind)})</small></td><td class="num">${v.cores}</td><td>${esc(v.policy ?? "–")}</td>`
-        + `<td><a href="#${v.anchor}">${esc(v.text)}</a></td><td><small>${esc(v.slice)}</small></td></tr>`);
+      const g = `${v.kind === "synthetic" ? "Synthetic guests" : "Real guest"} on ${v.cores} cores (${v.slice}), against ${v.against}`;
+      if (g !== group) h.push(`<tr class="group"><th colspan="3">${esc(g)}</th></tr>`);
+      group = g;
+      h.push(`<tr><td>${esc(v.shape)}</td><td>${esc(v.policy ?? "–")}</td><td><a href="#${v.anchor}">${esc(v.text)}</a></td></tr>`);
     }
     h.push("</tbody>", "</table>");
   }
@@ -362,7 +366,7 @@ function verdictPanel(results: StudyResults, safety: readonly PolicySafety[]): s
 
 /** The scenario names in an (escaped) evidence sentence, linked to the catalogue. */
 function linkScenarios(html: string, s: PolicySafety): string {
-  let out = html;
+  let out = html.replace(/first: point (\d+)/, '<a href="#runs">first: point $1</a>');
   for (const name of s.leakingScenarios) out = out.replace(new RegExp(`\\b${name.replace(/[-]/g, "\\-")}\\b`), `<a href="#scenario-${esc(name)}">${esc(name)}</a>`);
   return out;
 }
@@ -378,9 +382,9 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
     '<meta name="viewport" content="width=device-width, initial-scale=1">', `<title>${esc(title)}</title>`, `<style>${CSS}</style>`, "</head>", "<body>", "<main>");
   h.push(`<h1>${esc(title)}</h1>`);
   const safety = policySafety(results);
-  h.push(...verdictPanel(results, safety));
   const description = configDescription(results);
   if (description) h.push(`<p class="lead">${esc(description)}</p>`);
+  h.push(...verdictPanel(results, safety));
 
   h.push('<h2 id="findings">Headline findings</h2>');
   const tagged = taggedFindings(results);

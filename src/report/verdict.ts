@@ -26,11 +26,13 @@ export interface ShapeVerdict {
   cores: number;
   /** The slice in words. */
   slice: string;
+  /** What the saving is measured against, in words. */
+  against: string;
   /** The cheapest safe variant (label), or null when no safe variant was run there. */
   policy: string | null;
   /** Fraction of invalidation cycles saved (negative: cost). */
   saving: number | null;
-  /** The comparison in words. */
+  /** The comparison in words: "saves 1.8% (2,120 vs 2,159 cycles)". */
   text: string;
   /** Where the evidence is in report.html. */
   anchor: string;
@@ -38,12 +40,16 @@ export interface ShapeVerdict {
 
 const inv = (c: Cell) => c.invalidationCyclesPerGuestOp;
 
-function savingWords(saving: number, x: number, base: number, against: string): string {
+function savingWords(saving: number, x: number, base: number): string {
   const pct = fmtPct(Math.abs(saving));
-  if (pct === "0.0%") return `saves nothing: as many invalidation cycles per guest operation as ${against} (${fmtCycles(x)})`;
-  return saving > 0
-    ? `saves ${pct} of invalidation cycles per guest operation against ${against} (${fmtCycles(x)} vs ${fmtCycles(base)})`
-    : `costs ${pct} more invalidation cycles per guest operation than ${against} (${fmtCycles(x)} vs ${fmtCycles(base)})`;
+  if (pct === "0.0%") return `saves nothing (${fmtCycles(x)} cycles either way)`;
+  return `${saving > 0 ? `saves ${pct}` : `costs ${pct} more`} (${fmtCycles(x)} vs ${fmtCycles(base)} cycles)`;
+}
+
+/** The cheapest of some cells by invalidation cycles; on a tie, the one that honours H_LOCAL. */
+function cheapest(cells: readonly Cell[]): Cell | undefined {
+  const honours = (c: Cell) => (HONOURS_H_LOCAL.includes(c.variant.policy) ? 0 : 1);
+  return cells.length ? [...cells].sort((a, b) => inv(a) - inv(b) || honours(a) - honours(b))[0] : undefined;
 }
 
 /** One row per guest shape: the synthetic sweeps' (first finding's slice), then each real guest's. */
@@ -57,14 +63,14 @@ export function shapeVerdicts(results: StudyResults): ShapeVerdict[] {
       const here = top.filter((c) => c.context.shape === shape);
       const base = here.find((c) => c.variant.policy === BASELINE);
       const honouring = here.filter((c) => HONOURS_H_LOCAL.includes(c.variant.policy) && safe.has(c.variant.label));
-      const best = honouring.length ? honouring.reduce((a, b) => (inv(b) < inv(a) ? b : a)) : undefined;
-      const row = { shape, kind: "synthetic" as const, cores: head.cores, slice: sliceWords(head.slice), anchor: "finding-1" };
+      const best = cheapest(honouring);
+      const row = { shape, kind: "synthetic" as const, cores: head.cores, slice: sliceWords(head.slice), anchor: "finding-1", against: `${BASELINE}, which ignores H_LOCAL` };
       if (!best || !base || !(inv(base) > 0)) {
         out.push({ ...row, policy: null, saving: null, text: best ? `no ${BASELINE} run to compare with` : "no safe policy that honours H_LOCAL was run here" });
         continue;
       }
       const saving = 1 - inv(best) / inv(base);
-      out.push({ ...row, policy: best.variant.label, saving, text: savingWords(saving, inv(best), inv(base), `${BASELINE}, which ignores H_LOCAL`) });
+      out.push({ ...row, policy: best.variant.label, saving, text: savingWords(saving, inv(best), inv(base)) });
     }
   }
   const trace = results.points.filter(isTracePoint);
@@ -75,15 +81,15 @@ export function shapeVerdicts(results: StudyResults): ShapeVerdict[] {
     for (const shape of shapesOf(cells).reverse()) {
       const here = cells.filter((c) => c.context.shape === shape && c.context.cores === cores);
       const honest = here.filter((c) => c.context.hLocal === "honest" && safe.has(c.variant.label));
-      const row = { shape, kind: "real guest" as const, cores, slice, anchor: `real-guest-${i + 1}` };
-      const best = honest.length ? honest.reduce((a, b) => (inv(b) < inv(a) ? b : a)) : undefined;
+      const row = { shape, kind: "real guest" as const, cores, slice, anchor: `real-guest-${i + 1}`, against: "the same policy with H_LOCAL never" };
+      const best = cheapest(honest);
       const never = best && here.find((c) => c.context.hLocal === "never" && c.variant.key === best.variant.key);
       if (!best || !never || !(inv(never) > 0)) {
         out.push({ ...row, policy: best?.variant.label ?? null, saving: null, text: best ? "no run with H_LOCAL never to compare with" : "no safe policy was run with honest H_LOCAL" });
         continue;
       }
       const saving = 1 - inv(best) / inv(never);
-      out.push({ ...row, policy: best.variant.label, saving, text: savingWords(saving, inv(best), inv(never), "the same policy with H_LOCAL never") });
+      out.push({ ...row, policy: best.variant.label, saving, text: savingWords(saving, inv(best), inv(never)) });
     }
   }
   return out;
