@@ -130,8 +130,13 @@ every policy with H_LOCAL never, honest and lying. The config format is document
 docs/study.md; a sweep with "trace": FILE (JSON Lines, plain or .gz, relative to the config's
 folder) replays that trace instead of the synthetic workload.
 
+Every study also replays the scenario catalogue (hptlab scenario --list) under each policy; a
+policy's safety verdict comes from the scenarios and every run. The terminal shows the first
+finding's slice as a table, each policy's verdict, and the findings.
+
 Output (DIR, default ./hptlab-results): results.json (every point, every counter and cost
-category; identical whatever --workers is), results.csv, summary.md, report.html (plots), and
+category, the scenario outcomes; identical whatever --workers is), results.csv, summary.md,
+report.html (a verdict panel, the findings, plots, the safety evidence), and
 timing.json (wall-clock, the only non-deterministic file). With --shard K/N only results.json and
 timing.json are written; join the shards with hptlab merge.
 
