@@ -109,6 +109,8 @@ interface SummaryTable {
   /** Right-aligned columns (numbers). */
   numeric: boolean[];
   rows: string[][];
+  /** Columns of long text that wrap (report.html), the others stay on one line. */
+  wrap?: boolean[];
 }
 
 const FIELD_HEADERS: Partial<Record<ContextField, string>> = {
@@ -287,7 +289,7 @@ function runsTable(results: StudyResults): SummaryTable | undefined {
       f ? `point ${f.id}: sweep ${f.params.sweep}, ${f.params.cores} cores, ${f.params.shape}, H_LOCAL ${f.params.hLocal}, ${f.params.pageOutsPerMop} page-outs per M guest ops` : "–",
     ];
   });
-  return { heading: "Random runs", headers, numeric: headers.map((_, i) => i >= 1 && i <= 4), rows };
+  return { heading: "Random runs", headers, numeric: headers.map((_, i) => i >= 1 && i <= 4), wrap: headers.map((_, i) => i === headers.length - 1), rows };
 }
 
 const CSS = `
@@ -308,6 +310,7 @@ ul.safety li { margin: 2px 0; }
 .badge { display: inline-block; min-width: 64px; text-align: center; font-weight: 600; font-size: 12px; border-radius: 3px; padding: 0 6px; margin-right: 6px; color: #fff; }
 .badge.safe { background: #2e7d32; } .badge.unsafe { background: #c62828; } .badge.untested { background: #757575; }
 td.leak { color: #c62828; font-weight: 600; }
+td.wrap { white-space: normal; min-width: 240px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; }
 dl.facts dt { font-weight: bold; }
 dl.facts dd { margin: 0; }
@@ -390,7 +393,7 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
   const tagged = taggedFindings(results);
   const real = realGuestSections(results);
   const headlines = [...tagged.map((f, i) => ({ ...f, id: `finding-${i + 1}` })).filter((f) => f.headline),
-    ...real.flatMap((r, i) => r.headlines.map((text) => ({ text: `${r.title}: ${text}`, id: `real-guest-${i + 1}-headline` })))];
+    ...real.flatMap((r, i) => r.headlines.map((text, j) => ({ text: `${r.title} (${r.slice}): ${text}`, id: `real-guest-${i + 1}-headline-${j + 1}` })))];
   const rest = tagged.map((f, i) => ({ ...f, id: `finding-${i + 1}` })).filter((f) => !f.headline);
   if (tagged.length === 0 && real.length === 0) h.push("<p>No finding: the study holds none of the points the findings compare.</p>");
   else {
@@ -456,14 +459,14 @@ function htmlTable(t: SummaryTable, heading = true): string[] {
   const h = [...(heading ? [`<h3>${esc(t.heading)}</h3>`] : []), '<div class="scroll">', "<table>", "<thead><tr>"];
   h.push(t.headers.map((x, i) => `<th${t.numeric[i] ? ' class="num"' : ""}>${esc(x)}</th>`).join(""), "</tr></thead>", "<tbody>");
   for (const r of t.rows) {
-    h.push(`<tr>${r.map((x, i) => `<td${cls(t.numeric[i], x)}>${esc(x)}</td>`).join("")}</tr>`);
+    h.push(`<tr>${r.map((x, i) => `<td${cls(t.numeric[i], x, t.wrap?.[i])}>${esc(x)}</td>`).join("")}</tr>`);
   }
   h.push("</tbody>", "</table>", "</div>");
   return h;
 }
 
-function cls(numeric: boolean | undefined, text: string): string {
-  const c = [numeric ? "num" : "", /^LEAK\b|^unsafe$/.test(text) ? "leak" : ""].filter((x) => x);
+function cls(numeric: boolean | undefined, text: string, wrap?: boolean): string {
+  const c = [numeric ? "num" : "", /^LEAK\b|^unsafe$/.test(text) ? "leak" : "", wrap ? "wrap" : ""].filter((x) => x);
   return c.length ? ` class="${c.join(" ")}"` : "";
 }
 
