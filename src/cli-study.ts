@@ -94,15 +94,18 @@ function requireCliProgress(): typeof import("cli-progress") {
  */
 export async function headlineTable(results: StudyResults): Promise<string> {
   const Table = (await import("cli-table3")).default;
-  const { headlineCells } = await import("./report/study-report.js");
+  const { headlineCells, policySafety } = await import("./report/study-report.js");
+  const verdicts = new Map(policySafety(results).map((s) => [s.policy, s.verdict]));
   const head = headlineCells(results);
   if (!head) return results.points.length === 0 ? "(no points)" : "(no synthetic points: see the findings)";
   const t = new Table({
-    head: ["guest", "policy", "cycles / guest op", "invalidation / op", "tlbie wait / op", "TLB hit rate", "violations"],
+    head: ["guest", "policy", "cycles / guest op", "invalidation / op", "tlbie wait / op", "TLB hit rate", "violations", "verdict (all evidence)"],
     style: { head: [], border: [] },
+    // no rule between rows: the table and the verdicts under it fit a terminal's first screen
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
   });
   for (const c of head.cells) {
-    t.push([c.context.shape, c.variant.label, c.cyclesPerGuestOp.toFixed(1), c.invalidationCyclesPerGuestOp.toFixed(1), c.tlbieWaitCyclesPerGuestOp.toFixed(1), `${(c.tlbHitRate * 100).toFixed(1)}%`, String(c.violations)]);
+    t.push([c.context.shape, c.variant.label, c.cyclesPerGuestOp.toFixed(1), c.invalidationCyclesPerGuestOp.toFixed(1), c.tlbieWaitCyclesPerGuestOp.toFixed(1), `${(c.tlbHitRate * 100).toFixed(1)}%`, String(c.violations), verdicts.get(c.variant.policy) ?? "untested"]);
   }
   return `${head.title}\n${t.toString()}`;
 }

@@ -420,9 +420,12 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
     if (scen) {
       h.push(`<h3 id="scenarios">${esc(scen.heading)}</h3>`, "<p>Each scripted timeline replayed on a 4-core machine under each policy variant (<code>hptlab scenario NAME --policy ID</code> shows its timeline); a cell counts the times a guest reached a frame it no longer owns.</p>", "<ul>");
       for (const c of results.scenarios!.catalogue) h.push(`<li id="scenario-${esc(c.name)}"><code>${esc(c.name)}</code>: ${esc(c.summary)}</li>`);
-      h.push("</ul>", ...htmlTable(scen, false));
+      h.push("</ul>", `<details><summary>Every scenario under every policy variant (${plural(scen.rows.length, "row")})</summary>`, ...htmlTable(scen, false), "</details>");
     }
-    if (runs) h.push(`<h3 id="runs">${esc(runs.heading)}</h3>`, "<p>Every point of the study, synthetic and real guest, by policy variant.</p>", ...htmlTable(runs, false));
+    if (runs) {
+      h.push(`<h3 id="runs">${esc(runs.heading)}</h3>`, `<details><summary>Every point of the study, synthetic and real guest, by policy variant (${plural(runs.rows.length, "row")})</summary>`,
+        ...htmlTable(runs, false), "</details>");
+    }
   }
 
   for (const [i, r] of real.entries()) {
