@@ -9,7 +9,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc
 import type { RegisterCommand, CliContext } from "./cli.js";
 import { ConfigError } from "./config.js";
 import { integerOption } from "./cli-options.js";
-import type { StudyResults, PointResult } from "./study/results.js";
+import type { StudyResults } from "./study/results.js";
 import type { Progress } from "./study/run.js";
 import { hugePagesUnavailable } from "./engine/hugepages.js";
 

@@ -102,6 +102,8 @@ describe("safety from every scenario and run", () => {
       expect(s.leakingScenarios, p.name).toEqual(EXPECTED_LEAKS[p.name as PolicyName]);
       expect(s.verdict, p.name).toBe(s.leakingScenarios.length > 0 || s.runs.leakingRuns > 0 ? "unsafe" : "safe");
     }
+    // `hptlab policies` marks as safe exactly the policies no scenario catches
+    for (const p of POLICIES) expect(p.safe, p.name).toBe(byPolicy[p.name]!.leakingScenarios.length === 0);
     expect(byPolicy["need-tlb-flush-3.8"]!.evidence).toMatch(/^unsafe: leaks in scenario bulk-remove-1vcpu \(1 violation\); /);
     expect(byPolicy["need-tlb-flush-no-init"]!.evidence).toBe("unsafe: leaks in scenario lpid-reuse (1 violation); broken on purpose (for the detector), not in the study's runs");
     // without the catalogue (an older results.json) nothing is called safe
