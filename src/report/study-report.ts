@@ -197,6 +197,7 @@ export function summaryMarkdown(results: StudyResults): string {
       for (const v of verdicts) out.push(`| ${mdCell(`${v.shape} (${v.kind})`)} | ${v.cores} | ${mdCell(v.slice)} | ${mdCell(v.policy ?? "–")} | ${mdCell(v.text)} | ${mdCell(v.against)} |`);
       out.push("");
     }
+    if (safety.length > 0) out.push("Safety, from the scenario catalogue and every random run (\"Scenarios\" below):", "");
     for (const s of safety) out.push(`- ${mdText(s.label)}: ${mdText(s.evidence)}`);
     out.push("");
   }
