@@ -334,8 +334,8 @@ code { font-size: 13px; }
 
 /**
  * report.html, self-contained: the verdict (what honouring H_LOCAL saves per guest shape, each
- * policy's safety with its evidence), the headline findings (the rest folded), every plot (inline
- * SVG) with a line on what to look at, the safety evidence, the real guests, the tables (folded),
+ * policy's safety with its evidence), every plot (inline SVG) with a line on what to look at, the
+ * headline findings (the rest folded), the safety evidence, the real guests, the tables (folded),
  * and how it was produced (hptlab version, study, config).
  */
 export async function reportHtml(results: StudyResults): Promise<string> {
@@ -390,6 +390,13 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
   if (description) h.push(`<p class="lead">${esc(description)}</p>`);
   h.push(...verdictPanel(results, safety));
 
+  if (figures.length > 0) {
+    h.push('<h2 id="plots">Plots</h2>', "<nav><ul>", ...figures.map((p) => `<li><a href="#plot-${esc(p.name)}">${esc(p.title)}</a></li>`), "</ul></nav>");
+    for (const p of figures) {
+      h.push(`<figure id="plot-${esc(p.name)}">`, inlineSvg(p.svg), `<figcaption>${esc(p.caption)}${p.note ? ` <span class="note">${esc(p.note)}</span>` : ""}</figcaption>`, "</figure>");
+    }
+  }
+
   h.push('<h2 id="findings">Headline findings</h2>');
   const tagged = taggedFindings(results);
   const real = realGuestSections(results);
@@ -404,13 +411,6 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
         ...rest.map((f) => `<li id="${f.id}">${esc(f.text)}</li>`), "</ul>", "</details>");
     }
     for (const [i, r] of real.entries()) h.push(`<p>${esc(r.title)}: ${plural(r.findings.length, "finding")} and tables in <a href="#real-guest-${i + 1}">its section</a>.</p>`);
-  }
-
-  if (figures.length > 0) {
-    h.push('<h2 id="plots">Plots</h2>', "<nav><ul>", ...figures.map((p) => `<li><a href="#plot-${esc(p.name)}">${esc(p.title)}</a></li>`), "</ul></nav>");
-    for (const p of figures) {
-      h.push(`<figure id="plot-${esc(p.name)}">`, inlineSvg(p.svg), `<figcaption>${esc(p.caption)}${p.note ? ` <span class="note">${esc(p.note)}</span>` : ""}</figcaption>`, "</figure>");
-    }
   }
 
   const scen = scenarioTable(results);
