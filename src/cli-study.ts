@@ -9,7 +9,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc
 import type { RegisterCommand, CliContext } from "./cli.js";
 import { ConfigError } from "./config.js";
 import { integerOption } from "./cli-options.js";
-import type { StudyResults, PointResult } from "./study/results.js";
+import type { StudyResults } from "./study/results.js";
 import type { Progress } from "./study/run.js";
 import { hugePagesUnavailable } from "./engine/hugepages.js";
 
@@ -96,26 +96,26 @@ function requireCliProgress(): typeof import("cli-progress") {
   return createRequire(import.meta.url)("cli-progress") as typeof import("cli-progress");
 }
 
-/** The headline table: each guest shape at the largest core count (honest H_LOCAL, host paging if any). */
+/**
+ * The headline table: each guest shape at the largest core count of the first finding's slice
+ * (src/report/findings.ts headlineSlice), every policy variant run there; its title names the slice.
+ */
 export async function headlineTable(results: StudyResults): Promise<string> {
   const Table = (await import("cli-table3")).default;
-  const pts = results.points;
-  if (pts.length === 0) return "(no points)";
-  const sweep = pts[0]!.params.sweep;
-  const inSweep = pts.filter((p) => p.params.sweep === sweep);
-  const maxCores = Math.max(...inSweep.map((p) => p.params.cores));
-  const paging = Math.max(...inSweep.map((p) => p.params.pageOutsPerMop));
-  const hl = inSweep.some((p) => p.params.hLocal === "honest") ? "honest" : inSweep[0]!.params.hLocal;
-  const rows = inSweep.filter((p) => p.params.cores === maxCores && p.params.pageOutsPerMop === paging && p.params.hLocal === hl);
+  const { headlineCells, policySafety } = await import("./report/study-report.js");
+  const verdicts = new Map(policySafety(results).map((s) => [s.policy, s.verdict]));
+  const head = headlineCells(results);
+  if (!head) return results.points.length === 0 ? "(no points)" : "(no synthetic points: see the findings)";
   const t = new Table({
-    head: ["guest", "policy", "cycles / guest op", "invalidation / op", "tlbie wait / op", "TLB hit rate", "violations"],
+    head: ["guest", "policy", "cycles / guest op", "invalidation / op", "tlbie wait / op", "TLB hit rate", "violations", "verdict (all evidence)"],
     style: { head: [], border: [] },
+    // no rule between rows: the table and the verdicts under it fit a terminal's first screen
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
   });
-  const variant = (p: PointResult) => p.params.deferredCap !== null ? `${p.params.policy} (cap ${p.params.deferredCap})` : p.params.policy;
-  for (const p of rows) {
-    t.push([p.params.shape, variant(p), p.cyclesPerGuestOp.toFixed(1), p.invalidationCyclesPerGuestOp.toFixed(1), p.tlbieWaitCyclesPerGuestOp.toFixed(1), `${(p.tlbHitRate * 100).toFixed(1)}%`, String(p.violations)]);
+  for (const c of head.cells) {
+    t.push([c.context.shape, c.variant.label, c.cyclesPerGuestOp.toFixed(1), c.invalidationCyclesPerGuestOp.toFixed(1), c.tlbieWaitCyclesPerGuestOp.toFixed(1), `${(c.tlbHitRate * 100).toFixed(1)}%`, String(c.violations), verdicts.get(c.variant.policy) ?? "untested"]);
   }
-  return `${sweep}: ${maxCores} cores × SMT${pts[0]!.params.smt}, H_LOCAL ${hl}, ${paging} page-outs per million guest ops\n${t.toString()}`;
+  return `${head.title}\n${t.toString()}`;
 }
 
 /** Write every output of a study into `out` and print its table and findings. `timing` may be computed once the files are written. */
@@ -129,7 +129,9 @@ async function writeOutputs(ctx: CliContext, results: StudyResults, out: string,
     ctx.stdout.write(JSON.stringify({ out, files, points: results.points.length, timing, findings: found }) + "\n");
     return;
   }
-  ctx.stdout.write(`${await headlineTable(results)}\n\nFindings:\n${found.map((f) => `- ${f}`).join("\n")}\n\nReport: ${resolve(out, "report.html")}\n`);
+  const { safetyLines } = await import("./report/study-report.js");
+  ctx.stdout.write(`${await headlineTable(results)}\n\nSafety (every scenario and run):\n${safetyLines(results).map((f) => `- ${f}`).join("\n")}`
+    + `\n\nFindings:\n${found.map((f) => `- ${f}`).join("\n")}\n\nReport: ${resolve(out, "report.html")}\n`);
 }
 
 const STUDY_HELP = `
@@ -141,8 +143,13 @@ every policy with H_LOCAL never, honest and lying. The config format is document
 docs/study.md; a sweep with "trace": FILE (JSON Lines, plain or .gz, relative to the config's
 folder) replays that trace instead of the synthetic workload.
 
+Every study also replays the scenario catalogue (hptlab scenario --list) under each policy; a
+policy's safety verdict comes from the scenarios and every run. The terminal shows the first
+finding's slice as a table, each policy's verdict, and the findings.
+
 Output (DIR, default ./hptlab-results): results.json (every point, every counter and cost
-category; identical whatever --workers is), results.csv, summary.md, report.html (plots), and
+category, the scenario outcomes; identical whatever --workers is), results.csv, summary.md,
+report.html (a verdict panel, the findings, plots, the safety evidence), and
 timing.json (wall-clock, the only non-deterministic file). With --shard K/N only results.json and
 timing.json are written; join the shards with hptlab merge.
 

@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../src/kvm/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../src/study/results.js";
 import { findings, plots, reportHtml, resultsCsv, summaryMarkdown, writeStudyOutputs, type Plot } from "../src/report/study-report.js";
-import { uniqueIds } from "../src/report/plots.js";
+import { uniqueIds, violationRows, coincidentLines } from "../src/report/plots.js";
+import { cellsOf } from "../src/report/study-data.js";
 
 // ─── synthetic studies ───────────────────────────────────────────────────────────────────────────
 
@@ -133,19 +134,22 @@ describe("findings", () => {
   test("hand-computed study: every sentence and number", () => {
     expect(findings(handStudy())).toEqual([
       // (1000 − 628) / 1000 = 37.2%; (3000 − 2628) / 3000 = 12.4%; last-vcpu (1000 − 500) / 1000 = 50.0%.
-      "On 256 cores, for 64-vcore guests that pass H_LOCAL honestly, deferred-va (cap 64) spends 37.2% fewer cycles on invalidation "
+      "On 256 cores (sweep main, H_LOCAL honest, 2000 page-outs per M guest ops), for 64-vcore guests, deferred-va (cap 64) spends 37.2% fewer cycles on invalidation "
         + "per guest operation than need-tlb-flush (628 vs 1,000) and 12.4% fewer cycles in all, with 0 violations; "
         + "last-vcpu 50.0% fewer on invalidation (500), with 3 violations.",
       // 16 cores: (500 − 400) / 500 = 20.0%; last-vcpu (500 − 450) / 500 = 10.0%.
-      "For 64-vcore guests that pass H_LOCAL honestly, the invalidation saving of deferred-va (cap 64) over need-tlb-flush grows "
+      "For 64-vcore guests (sweep main, H_LOCAL honest, 2000 page-outs per M guest ops), the invalidation saving of deferred-va (cap 64) over need-tlb-flush grows "
         + "from 20.0% on 16 cores to 37.2% on 256 cores.",
-      "For 64-vcore guests that pass H_LOCAL honestly, the invalidation saving of last-vcpu over need-tlb-flush grows "
+      "For 64-vcore guests (sweep main, H_LOCAL honest, 2000 page-outs per M guest ops), the invalidation saving of last-vcpu over need-tlb-flush grows "
         + "from 10.0% on 16 cores to 50.0% on 256 cores.",
-      "last-vcpu leaks in 1 of 2 runs with host paging (3 violations, with 64-vcore guests, H_LOCAL honest).",
-      "need-tlb-flush and deferred-va (cap 64) have no violation in 4 runs (all with host paging).",
+      // no scenario catalogue in a hand-made results.json: nothing is called safe
+      "last-vcpu is unsafe (every sweep, the real guest's included): it leaks in 1 of 2 random runs (3 violations, H_LOCAL honest; first: point 5).",
+      "need-tlb-flush is untested: the scenario catalogue did not run (results.json without it); no violation in 2 random runs.",
+      "deferred-va (cap 64) is untested: the scenario catalogue did not run (results.json without it); no violation in 2 random runs.",
+      "In the synthetic sweep main, last-vcpu leaks in 1 of 2 runs with host paging (3 violations, with 64-vcore guests, H_LOCAL honest).",
       // wait / invalidation: 400 / 1000 at 256 cores, 50 / 500 at 16.
       "tlbie queueing (waiting for the fabric) is 40.0% of need-tlb-flush's invalidation cycles on 256 cores "
-        + "(400 cycles per guest operation), 10.0% on 16 cores (64-vcore guests).",
+        + "(400 cycles per guest operation), 10.0% on 16 cores (64-vcore guests; sweep main, H_LOCAL honest, 2000 page-outs per M guest ops).",
     ]);
   });
 
@@ -162,12 +166,12 @@ describe("findings", () => {
     const found = findings(results);
     // Pooled 3000 / 1500 = 2.0×; per shape 3000 / 1000 = 3.0× and 3000 / 2000 = 1.5×.
     expect(found).toContain("flush-always costs 3,000 cycles per guest operation on 256 cores, 2.0× need-tlb-flush "
-      + "(from 1.5× for 4-vcore guests to 3.0× for 1-vcpu guests; flush-always pins memory, so the host's page-outs are refused).");
+      + "(from 1.5× for 4-vcore guests to 3.0× for 1-vcpu guests; flush-always pins memory, so the host's page-outs are refused; sweep main, H_LOCAL honest, 2000 page-outs per M guest ops).");
     // 520 ≤ 500 × 1.05: cap 64 is the knee.
-    expect(found).toContain("For 4-vcore guests that pass H_LOCAL honestly on 256 cores, deferred-va cap 512 spends the fewest invalidation "
+    expect(found).toContain("For 4-vcore guests on 256 cores (sweep main, H_LOCAL honest, 2000 page-outs per M guest ops), deferred-va cap 512 spends the fewest invalidation "
       + "cycles per guest operation of caps 8 to 512: 500, vs 900 at cap 8 and 1,000 for need-tlb-flush, with 0 violations across all caps; "
       + "cap 64 comes within 5.0% of it (520).");
-    expect(found).toContain("On 256 cores, for 4-vcore guests that pass H_LOCAL honestly, deferred-va (cap 512) spends 50.0% fewer cycles "
+    expect(found).toContain("On 256 cores (sweep main, H_LOCAL honest, 2000 page-outs per M guest ops), for 4-vcore guests, deferred-va (cap 512) spends 50.0% fewer cycles "
       + "on invalidation per guest operation than need-tlb-flush (500 vs 1,000) and 25.0% fewer cycles in all, with 0 violations.");
   });
 
@@ -180,7 +184,8 @@ describe("findings", () => {
       point(4, { policy: "last-vcpu", ...SHAPES["64 vcores"], hLocal: "never" }),
     ]);
     expect(findings(results)).toEqual([
-      "last-vcpu leaks in 2 of 4 runs with host paging and 0 of 1 without (7 violations, in every guest shape that passes H_LOCAL).",
+      "last-vcpu is unsafe (every sweep, the real guest's included): it leaks in 2 of 5 random runs (7 violations, H_LOCAL honest; first: point 0).",
+      "In the synthetic sweep main, last-vcpu leaks in 2 of 4 runs with host paging and 0 of 1 without (7 violations, in every guest shape that passes H_LOCAL).",
     ]);
   });
 
@@ -190,7 +195,7 @@ describe("findings", () => {
       point(1, { seed: 2 }, { guestOps: 3000, perOp: { tlbie: 600 } }), // need-tlb-flush: (1000 + 1800) / 4 = 700
       point(2, { ...dva(64), seed: 3 }, { perOp: { tlbiel: 350 } }),
     ]);
-    expect(findings(results)[0]).toBe("On 256 cores, for 64-vcore guests that pass H_LOCAL honestly, deferred-va (cap 64) spends 50.0% fewer "
+    expect(findings(results)[0]).toBe("On 256 cores (sweep main, H_LOCAL honest, 2000 page-outs per M guest ops), for 64-vcore guests, deferred-va (cap 64) spends 50.0% fewer "
       + "cycles on invalidation per guest operation than need-tlb-flush (350 vs 700) and 50.0% fewer cycles in all, with 0 violations.");
   });
 
@@ -199,7 +204,7 @@ describe("findings", () => {
       point(2 * i, { cores }, { perOp: { tlbie: 1000 } }),
       point(2 * i + 1, { cores, ...dva(64) }, { perOp: { tlbiel: [900, 500, 700][i]! } }),
     ]));
-    expect(findings(results)).toContain("For 64-vcore guests that pass H_LOCAL honestly, the invalidation saving of deferred-va (cap 64) "
+    expect(findings(results)).toContain("For 64-vcore guests (sweep main, H_LOCAL honest, 2000 page-outs per M guest ops), the invalidation saving of deferred-va (cap 64) "
       + "over need-tlb-flush goes from 10.0% on 4 cores to 50.0% on 16 cores and 30.0% on 256 cores.");
   });
 
@@ -217,21 +222,24 @@ describe("findings", () => {
       const results = handStudy();
       results.points = results.points.filter((p) => !(p.params.policy === "need-tlb-flush" && p.params.cores === 16));
       const found = findings(results);
-      expect(found.some((f) => f.startsWith("On 256 cores, for 64-vcore guests"))).toBe(true);
+      expect(found.some((f) => f.startsWith("On 256 cores (sweep main, H_LOCAL honest, 2000 page-outs per M guest ops), for 64-vcore guests"))).toBe(true);
       expect(found.some((f) => f.includes("saving"))).toBe(false);
       expect(found.some((f) => f.startsWith("tlbie queueing"))).toBe(false);
-      expect(found.some((f) => f.startsWith("last-vcpu leaks"))).toBe(true);
+      expect(found.some((f) => f.startsWith("In the synthetic sweep main, last-vcpu leaks"))).toBe(true);
     });
 
-    test("one policy at one size: only the safety count", () => {
-      expect(findings(study([point(0, {}, { perOp: { tlbie: 1000 } })]))).toEqual(["need-tlb-flush has no violation in 1 run (all with host paging)."]);
+    test("one policy at one size: only the safety verdict", () => {
+      expect(findings(study([point(0, {}, { perOp: { tlbie: 1000 } })]))).toEqual(["need-tlb-flush is untested: the scenario catalogue did not run (results.json without it); no violation in 1 random run."]);
     });
 
     test("no comparison across different paging rates (like with like)", () => {
       const results = study([point(0, { pageOutsPerMop: 2000 }, { perOp: { tlbie: 1000 } }), point(1, { ...dva(64), pageOutsPerMop: 0 }, { perOp: { tlbiel: 100 } })]);
       const found = findings(results);
       expect(found.some((f) => f.includes("fewer") || f.includes("saving"))).toBe(false);
-      expect(found).toEqual(["need-tlb-flush and deferred-va (cap 64) have no violation in 2 runs (1 with host paging)."]);
+      expect(found).toEqual([
+        "need-tlb-flush is untested: the scenario catalogue did not run (results.json without it); no violation in 1 random run.",
+        "deferred-va (cap 64) is untested: the scenario catalogue did not run (results.json without it); no violation in 1 random run.",
+      ]);
     });
 
     test("a single deferred-va cap gives no cap finding; flush-always alone gives no ratio", () => {
@@ -247,9 +255,12 @@ describe("findings", () => {
 describe("summaryMarkdown", () => {
   test("title, what was run, findings, and the table per shape at the largest size", () => {
     const md = summaryMarkdown(handStudy());
-    expect(md.startsWith("# hptlab study: synthetic\n\nA hand-made study.\n\n## What was run\n\n- Points: 6 of 6\n"
+    // the verdict first: what honouring H_LOCAL saves per shape, each policy's safety
+    expect(md.startsWith("# hptlab study: synthetic\n\nA hand-made study.\n\n## Verdict\n\n")).toBe(true);
+    expect(md).toContain("- last-vcpu: unsafe: the scenario catalogue did not run (results.json without it); leaks in 1 of 2 random runs (3 violations, H_LOCAL honest; first: point 5)\n");
+    expect(md).toContain("\n## What was run\n\n- Points: 6 of 6\n"
       + "- Guest operations: 6,000 in total (6,600 engine ops)\n- Machine sizes: 16, 256 cores (SMT4, 128×4 TLB)\n"
-      + "- Policies: need-tlb-flush, last-vcpu, deferred-va (cap 64; overflow flush)\n")).toBe(true);
+      + "- Policies: need-tlb-flush, last-vcpu, deferred-va (cap 64; overflow flush)\n");
     for (const f of findings(handStudy())) expect(md).toContain(`- ${f}\n`);
     expect(md).toContain([
       "## At 256 cores", "", "Per guest operation; TLB hit rate over translations; violations summed over runs.", "",
@@ -326,13 +337,22 @@ describe("plots", () => {
     expect(axisLabels(svg)).toEqual(expect.arrayContaining(VARIANTS));
   });
 
-  test("violations: every variant, with and without paging, counts written on the bars", () => {
+  test("violations: every variant, with and without paging, counts written on the bars; no legend to contradict them", () => {
     const svg = rendered.find((p) => p.name === "violations")!.svg;
     expect(axisLabels(svg)).toEqual(expect.arrayContaining(VARIANTS));
-    expect(legendLabels(svg)).toEqual(["with host paging", "without host paging"]);
+    // each bar says what it is (a bar of 0 draws nothing, so a legend of solid and faint had nothing to match)
+    expect(legendLabels(svg)).toEqual([]);
     // last-vcpu leaks in the 64-vcore paging runs: 3 sizes × 2 violations.
-    expect(svg).toContain(">3 of 6</text>");
-    expect(svg).toContain(">6</text>");
+    expect(svg).toContain(">3 of 6 (paging)</text>");
+    expect(svg).toContain(">6 (paging)</text>");
+    expect(svg).toContain(">0 of 6 (no paging)</text>");
+    // 3 sizes × 2 shapes × 2 paging rates × 7 variants: every run counted, and the subtitle says how many
+    expect(svg).toContain("all 84 runs of the study (sweep main)");
+    const rows = violationRows(cellsOf(plotStudy().points));
+    expect(rows.reduce((n, r) => n + r.runs, 0)).toBe(84);
+    // one bar per variant and paging rate, each with its label: bars = labels = 7 × 2 per panel
+    const labels = [...svg.matchAll(/>(\d+ of \d+ \((?:no )?paging\))<\/text>/g)];
+    expect(labels).toHaveLength(14);
   });
 
   test("cap sweep: deferred-va against need-tlb-flush, violations annotated", () => {
@@ -373,11 +393,11 @@ describe("reportHtml", () => {
     for (const p of await plots(results)) {
       expect(html).toContain(`<figure id="plot-${p.name}">`);
       expect(html).toContain(`>${p.title}</text>`);
-      expect(html).toContain(`<figcaption>${escHtml(p.caption)}</figcaption>`);
+      expect(html).toContain(`<figcaption>${escHtml(p.caption)}${p.note ? ` <span class="note">${escHtml(p.note)}</span>` : ""}</figcaption>`);
     }
     const found = findings(results);
     expect(found.length).toBeGreaterThan(4);
-    for (const f of found) expect(html).toContain(`<li>${escHtml(f)}</li>`);
+    for (const [i, f] of found.entries()) expect(html).toContain(`<li id="finding-${i + 1}">${escHtml(f)}</li>`);
     expect(html).toContain("<h2 id=\"tables\">At 256 cores</h2>");
     expect(html).toContain("<details>");
     expect(html).toContain("&quot;seed&quot;: 2012");

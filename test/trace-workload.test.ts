@@ -261,7 +261,7 @@ describe("trace sweeps in studies", () => {
     const s = 1 - inv("honest") / inv("never");
     const f = sec!.findings.find((x) => x.includes("under deferred-va (cap 64)."));
     expect(f).toContain(`${(Math.abs(s) * 100).toFixed(1)}%`);
-    expect(findings(one.results).some((x) => x.startsWith("Real guest (Linux 6.1): "))).toBe(true);
+    expect(findings(one.results).some((x) => x.startsWith("Real guest (Linux 6.1) (sweep "))).toBe(true);
     expect(summaryMarkdown(one.results)).toContain("## Real guest (Linux 6.1)");
     const safe = pts.filter((p) => p.params.policy !== "last-vcpu");
     expect(safe.every((p) => p.violations === 0)).toBe(true);

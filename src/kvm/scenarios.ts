@@ -371,7 +371,15 @@ export function runScenario(name: string, opts: ScenarioOptions): ScenarioResult
   const def = scenarioByName(name);
   if (!def) throw new RangeError(`unknown scenario "${name}" (hptlab scenario --list)`);
   const s = new Script(opts);
-  def.run(s);
+  try {
+    def.run(s);
+    return result(def, s, opts);
+  } finally {
+    s.m.dispose(); // its memory goes to the next machine (a study runs the whole catalogue)
+  }
+}
+
+function result(def: ScenarioDef, s: Script, opts: ScenarioOptions): ScenarioResult {
   const k = s.m.kvmCounters();
   const c = s.m.counters();
   const cyclesByCategory = Object.fromEntries(COST_CATEGORIES.map((cat) => [cat, Number(k.cycles[cat])])) as Record<CostCategory, number>;

@@ -8,9 +8,10 @@
  */
 import type { StudyResults } from "../study/results.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";
+import { policySafety, runWords, scenarioWords } from "./safety.js";
 import {
-  type Cell, type Slice, cellsOf, compareVariants, describeField, distinct, fmtCycles, fmtInt, fmtPct, fmtRatio,
-  hLocalWords, listWords, pickSlice, plural, pooled, shapeGuests, shapesOf,
+  type Cell, type Slice, cellsOf, compareVariants, fmtCycles, fmtPct, fmtRatio,
+  distinct, listWords, pickSlice, plural, pooled, shapeGuests, shapesOf, sliceWords,
 } from "./study-data.js";
 
 const BASELINE = "need-tlb-flush";
@@ -26,23 +27,46 @@ const KNEE = 0.05;
 export function findings(results: StudyResults): string[] {
   return [
     ...syntheticFindings(results),
-    ...realGuestSections(results).flatMap((s) => s.findings.map((f) => `${s.title}: ${f}`)),
+    ...realGuestSections(results).flatMap((s) => s.findings.map((f) => `${s.title} (${s.slice}): ${f}`)),
   ];
 }
 
 /** The findings of the synthetic sweeps (trace-driven points left out: they have their own section). */
 export function syntheticFindings(results: StudyResults): string[] {
+  return taggedFindings(results).map((f) => f.text);
+}
+
+/**
+ * The synthetic findings, each marked headline or not: the report lists the headlines (the first
+ * finding, the safety verdicts, tlbie queueing) and folds the rest.
+ */
+export function taggedFindings(results: StudyResults): { text: string; headline: boolean }[] {
   const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
-  if (cells.length === 0) return [];
+  const tag = (xs: string[], headline: boolean | ((i: number) => boolean)) =>
+    xs.map((text, i) => ({ text, headline: typeof headline === "boolean" ? headline : headline(i) }));
+  if (cells.length === 0) return tag(safety(results), true);
   return [
-    ...localWins(cells),
-    ...winVsCores(cells),
-    ...leaks(cells),
-    ...noLeaks(cells),
-    ...tlbieQueueing(cells),
-    ...flushAlwaysCost(cells),
-    ...bestDeferredCap(cells),
+    ...tag(localWins(cells), (i) => i === 0),
+    ...tag(winVsCores(cells), false),
+    ...tag(safety(results), true),
+    ...tag(leaks(cells), false),
+    ...tag(tlbieQueueing(cells), true),
+    ...tag(flushAlwaysCost(cells), false),
+    ...tag(bestDeferredCap(cells), false),
   ];
+}
+
+/**
+ * The slice of the first finding, which the terminal's table and the report's verdict show too:
+ * the local-flush comparison's (honest H_LOCAL, need-tlb-flush and the local families), or when
+ * the study has no such comparison the slice a plot of every synthetic point would show; and the
+ * largest machine in it.
+ */
+export function headlineSlice(results: StudyResults): { slice: Slice; cores: number } | undefined {
+  const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
+  if (cells.length === 0) return undefined;
+  const slice = localSlice(cells) ?? pickSlice(cells, (c) => `${c.variant.key}|${c.context.shape}|${c.context.cores}`);
+  return { slice, cores: Math.max(...slice.cells.map((c) => c.context.cores)) };
 }
 
 /** The slice of the local-flush comparisons: honest H_LOCAL, need-tlb-flush and the local families. */
@@ -84,7 +108,7 @@ function localWins(cells: Cell[]): string[] {
         clauses.push(`${best.variant.label} ${change(b, x) ?? "the same"} on invalidation (${fmtCycles(x)}), ${violations}`);
       }
     }
-    out.push(`On ${coresWord(cores)}${qualifier(slice)}, for ${shapeGuests(shape)} ${hLocalWords("honest")}, ${clauses.join("; ")}.`);
+    out.push(`On ${coresWord(cores)}${qualifier(slice)}, for ${shapeGuests(shape)}, ${clauses.join("; ")}.`);
   }
   return out;
 }
@@ -117,7 +141,7 @@ function winVsCores(cells: Cell[]): string[] {
       const steps = savings.slice(1).map((s, i) => s.saving - savings[i]!.saving);
       const verb = steps.every((d) => d >= 0) && last.saving > first.saving ? "grows"
         : steps.every((d) => d <= 0) && last.saving < first.saving ? "shrinks" : "goes";
-      out.push(`For ${shapeGuests(shape)} ${hLocalWords("honest")}${qualifier(slice)}, the invalidation saving of ${who} over ${BASELINE} `
+      out.push(`For ${shapeGuests(shape)}${qualifier(slice)}, the invalidation saving of ${who} over ${BASELINE} `
         + `${verb} from ${progression(savings.map((s) => ({ cores: s.cores, text: fmtPct(s.saving) })))}.`);
       break;
     }
@@ -125,9 +149,39 @@ function winVsCores(cells: Cell[]): string[] {
   return out;
 }
 
-/** 3. Each variant that let a guest reach a frame it no longer owns, and where. */
+/**
+ * 3. Each policy's safety verdict from all the evidence (src/report/safety.ts): the scenario
+ * catalogue and every random run of every sweep, the real guest's included.
+ */
+function safety(results: StudyResults): string[] {
+  const all = policySafety(results);
+  if (all.length === 0) return [];
+  const scope = "every sweep, the real guest's included";
+  const out: string[] = [];
+  for (const s of all.filter((x) => x.verdict === "unsafe")) {
+    const parts: string[] = [];
+    if (s.leakingScenarios.length > 0) parts.push(`leaks in scenario${s.leakingScenarios.length > 1 ? "s" : ""} ${scenarioWords(s)}`);
+    if (!s.inStudy) parts.push("; the study does not run it");
+    else if (s.runs.leakingRuns > 0) parts.push(`${parts.length > 0 ? "and " : "leaks "}in ${runWords(s.runs)}`);
+    else parts.push(`and in none of its ${plural(s.runs.runs, "random run")}: the random workloads did not produce the scenario's timeline`);
+    out.push(`${s.label} is unsafe${s.inStudy ? ` (${scope})` : ""}: it ${parts.join(" ").replace(/ ;/g, ";")}.`);
+  }
+  const safe = all.filter((x) => x.verdict === "safe");
+  if (safe.length > 0) {
+    const runs = safe.reduce((a, x) => a + x.runs.runs, 0);
+    const paged = safe.reduce((a, x) => a + x.runs.pagedRuns, 0);
+    const catalogue = results.scenarios?.catalogue.length ?? 0;
+    out.push(`${listWords(safe.map((x) => x.label))} ${safe.length === 1 ? "is" : "are"} safe here: no violation in the ${plural(catalogue, "scenario")} `
+      + `(under every variant) nor in ${plural(runs, "random run")} (${plural(paged, "run")} with host paging; ${scope}).`);
+  }
+  for (const s of all.filter((x) => x.verdict === "untested")) out.push(`${s.label} is untested: ${s.evidence.replace(/^untested: /, "")}.`);
+  return out;
+}
+
+/** 4. Each variant that let a guest reach a frame it no longer owns in the synthetic runs, and where. */
 function leaks(cells: Cell[]): string[] {
   const out: string[] = [];
+  const sweeps = distinct(cells.map((c) => c.context.sweep));
   for (const variant of variantLabels(cells)) {
     const mine = cells.filter((c) => c.variant.label === variant);
     const leaking = mine.filter((c) => c.leakingRuns > 0);
@@ -138,7 +192,7 @@ function leaks(cells: Cell[]): string[] {
       ? `${leakingRuns(pinned)} of ${runs(pinned)} runs, all without host paging`
       : `${leakingRuns(paging)} of ${runs(paging)} runs with host paging` + (pinned.length > 0 ? ` and ${leakingRuns(pinned)} of ${runs(pinned)} without` : "");
     const total = plural(leaking.reduce((s, c) => s + c.violations, 0), "violation");
-    out.push(`${variant} leaks in ${counts} (${total}, ${where(mine, leaking)}).`);
+    out.push(`In the synthetic sweep${sweeps.length > 1 ? "s" : ""} ${listWords(sweeps)}, ${variant} leaks in ${counts} (${total}, ${where(mine, leaking)}).`);
   }
   return out;
 }
@@ -151,26 +205,6 @@ function where(mine: Cell[], leaking: Cell[]): string {
   if (onlyPassing && passing.length > 1 && leakShapes.length === passing.length) return "in every guest shape that passes H_LOCAL";
   const modes = distinct(leaking.map((c) => c.context.hLocal));
   return `with ${shapesGuests(leakShapes)}, H_LOCAL ${listWords(modes)}`;
-}
-
-/** 4. The variants with no violation at all, and over how many runs. */
-function noLeaks(cells: Cell[]): string[] {
-  const safe = variantLabels(cells).filter((v) => cells.every((c) => c.variant.label !== v || c.violations === 0));
-  if (safe.length === 0) return [];
-  const mine = cells.filter((c) => safe.includes(c.variant.label));
-  const paged = runs(mine.filter((c) => c.context.pageOutsPerMop > 0));
-  const total = runs(mine);
-  // deferred-va's caps in one name: "deferred-va (caps 8, 64 and 512)".
-  const names = variantLabels(mine.filter((c) => c.variant.policy !== "deferred-va"));
-  const deferred = mine.filter((c) => c.variant.policy === "deferred-va");
-  if (variantLabels(deferred).length > 1) {
-    const caps = distinct(deferred.map((c) => c.variant.deferredCap)).filter((k) => k !== null).map(String);
-    const overflows = distinct(deferred.map((c) => c.variant.deferredOverflow)).filter((o) => o !== null);
-    const rules = overflows.length > 1 ? `; overflow ${listWords(overflows)}` : "";
-    names.push(`deferred-va (${caps.length === 1 ? "cap" : "caps"} ${listWords(caps)}${rules})`);
-  } else names.push(...variantLabels(deferred));
-  const pagedWords = paged === total ? "all with host paging" : paged === 0 ? "none with host paging" : `${fmtInt(paged)} with host paging`;
-  return [`${listWords(names)} ${names.length === 1 ? "has" : "have"} no violation in ${plural(total, "run")} (${pagedWords}).`];
 }
 
 /**
@@ -195,7 +229,7 @@ function tlbieQueueing(cells: Cell[]): string[] {
   const [hi, ...shown] = pickProgression(steps, 3).reverse() as [typeof steps[0], ...typeof steps];
   return [`tlbie queueing (waiting for the fabric) is ${fmtPct(hi.share)} of ${BASELINE}'s invalidation cycles on ${coresWord(hi.cores)} `
     + `(${fmtCycles(hi.perOp)} cycles per guest operation)${shown.map((s) => `, ${fmtPct(s.share)} on ${coresWord(s.cores)}`).join("")}`
-    + `${qualifier(slice, shapes.length === 1 ? [shapeGuests(shapes[0]!)] : [`${shapesGuests(shapes)} pooled`], true)}.`];
+    + `${qualifier(slice, shapes.length === 1 ? [shapeGuests(shapes[0]!)] : [`${shapesGuests(shapes)} pooled`])}.`];
 }
 
 /**
@@ -230,7 +264,7 @@ function flushAlwaysCost(cells: Cell[]): string[] {
   if (slice.pinned.length > 0) detail.push("flush-always without host paging as it pins memory");
   else if (top.some(([fa]) => fa.context.pageOutsPerMop > 0)) detail.push("flush-always pins memory, so the host's page-outs are refused");
   return [`flush-always costs ${fmtCycles(pooled(top.map(([fa]) => fa)).cyclesPerGuestOp)} cycles per guest operation on ${coresWord(cores)}, `
-    + `${fmtRatio(ratio)} ${BASELINE}${qualifier(slice, detail, true)}.`];
+    + `${fmtRatio(ratio)} ${BASELINE}${qualifier(slice, detail)}.`];
 }
 
 /**
@@ -265,7 +299,7 @@ function bestDeferredCap(cells: Cell[]): string[] {
       const knee = caps.find((c) => c.invalidationCyclesPerGuestOp <= best.invalidationCyclesPerGuestOp * (1 + KNEE));
       const kneeWords = knee && knee !== best
         ? `; cap ${knee.variant.deferredCap} comes within ${fmtPct(KNEE)} of it (${fmtCycles(knee.invalidationCyclesPerGuestOp)})` : "";
-      out.push(`For ${shapeGuests(shape)} ${hLocalWords(best.context.hLocal)} on ${coresWord(cores)}${qualifier(slice)}, `
+      out.push(`For ${shapeGuests(shape)} on ${coresWord(cores)}${qualifier(slice)}, `
         + `deferred-va cap ${best.variant.deferredCap}${rule} spends the fewest invalidation cycles per guest operation of caps `
         + `${caps[0]!.variant.deferredCap} to ${caps[caps.length - 1]!.variant.deferredCap}: ${fmtCycles(best.invalidationCyclesPerGuestOp)}`
         + (vs.length > 0 ? `, vs ${listWords(vs)}` : "")
@@ -325,15 +359,13 @@ function shapesGuests(shapes: readonly string[]): string {
 }
 
 /**
- * The slice's fixed values in words after `lead` (other notes), in parentheses, e.g.
- * " (sweep scaling, 2000 page-outs per M guest ops)" or " (4-vcore guests; sweep scaling)";
- * H_LOCAL only with `hLocal` (most sentences say it already).
+ * The slice in words after `lead` (other notes), in parentheses, e.g.
+ * " (sweep scaling, H_LOCAL honest, 2000 page-outs per M guest ops)" or
+ * " (4-vcore guests; sweep scaling, H_LOCAL honest, 2000 page-outs per M guest ops)".
  */
-function qualifier(s: Slice, lead: readonly string[] = [], hLocal = false): string {
-  const parts = Object.entries(s.chosen)
-    .filter(([f]) => f !== "hLocal" || hLocal)
-    .map(([f, v]) => describeField(f as never, v as string | number));
-  const groups = [...lead, ...(parts.length > 0 ? [parts.join(", ")] : [])];
+function qualifier(s: Slice, lead: readonly string[] = []): string {
+  const words = sliceWords(s);
+  const groups = [...lead, ...(words ? [words] : [])];
   return groups.length > 0 ? ` (${groups.join("; ")})` : "";
 }
 

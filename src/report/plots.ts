@@ -9,6 +9,7 @@ import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
 import { COST_CATEGORIES, INVALIDATION_CATEGORIES } from "../kvm/costs.js";
 import { isTracePoint } from "./real-guest.js";
+import { variantSafety, type VariantSafety } from "./safety.js";
 import type { StudyResults } from "../study/results.js";
 import {
   type Cell, type Slice, categoryPerGuestOp, cellsOf, describeSlice, distinct, fmtInt, pickSlice, shapesOf, variantColors, variantDash,
@@ -21,6 +22,8 @@ export interface Plot {
   title: string;
   /** What to look at, one line (the report's caption). */
   caption: string;
+  /** Lines drawn on top of each other, named (a note of equality), if any. */
+  note?: string;
   svg: string;
 }
 
@@ -61,6 +64,8 @@ export async function plots(results: StudyResults): Promise<Plot[]> {
   const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
   if (cells.length === 0) return [];
   const colors = variantColors(variantsOf(results.points));
+  // the violations chart counts every run, the real guests' too
+  const everyCell = cellsOf(results.points);
   const specs = [
     vsCores(cells, colors, {
       name: "cycles-vs-cores", title: "Cycles per guest operation vs cores",
@@ -73,7 +78,7 @@ export async function plots(results: StudyResults): Promise<Plot[]> {
       caption: "Cycles each guest operation spends waiting for the one tlbie fabric: how the queueing of global invalidations grows with the core count, policy by policy.",
       y: (c) => c.tlbieWaitCyclesPerGuestOp, yTitle: "wait cycles / guest op", sharedY: true,
     }),
-    violationsPlot(cells, colors),
+    violationsPlot(everyCell, colors, variantSafety(results)),
     vsCores(cells, colors, {
       name: "tlb-hit-rate-vs-cores", title: "TLB hit rate vs cores",
       caption: "What each variant's flushes and invalidations cost in TLB refills as the machine grows (the y axis does not start at 0).",
@@ -83,7 +88,7 @@ export async function plots(results: StudyResults): Promise<Plot[]> {
   ];
   const out: Plot[] = [];
   for (const s of specs) {
-    if (s) out.push({ name: s.name, title: s.title, caption: s.caption, svg: await render(s.name, s.spec) });
+    if (s) out.push({ name: s.name, title: s.title, caption: s.caption, ...(s.note ? { note: s.note } : {}), svg: await render(s.name, s.spec) });
   }
   return out;
 }
@@ -92,7 +97,29 @@ interface PlotSpec {
   name: string;
   title: string;
   caption: string;
+  note?: string;
   spec: TopLevelSpec;
+}
+
+/**
+ * The lines of a plot that lie on top of each other: per small multiple, the variants whose every
+ * point prints the same (3 significant digits), e.g. "Drawn on top of each other: 1-vcpu guests:
+ * deferred-va (cap 64) = need-tlb-flush." Undefined when no two lines coincide.
+ */
+export function coincidentLines(rows: readonly { variant: string; shape: string; cores: number; value: number }[], shapes: readonly string[], variants: readonly string[]): string | undefined {
+  const parts: string[] = [];
+  for (const shape of shapes) {
+    const groups = new Map<string, string[]>();
+    for (const v of variants) {
+      const mine = rows.filter((r) => r.shape === shape && r.variant === v).sort((a, b) => a.cores - b.cores);
+      if (mine.length === 0) continue;
+      const key = mine.map((r) => `${r.cores}:${r.value.toPrecision(3)}`).join(" ");
+      groups.set(key, [...(groups.get(key) ?? []), v]);
+    }
+    const same = [...groups.values()].filter((g) => g.length > 1).map((g) => g.join(" = "));
+    if (same.length > 0) parts.push(`${shape}: ${same.join("; ")}`);
+  }
+  return parts.length > 0 ? `Drawn on top of each other (equal at every size to 3 significant digits; the markers differ): ${parts.join(" · ")}.` : undefined;
 }
 
 /** The color scale of the variants present in some cells, colors fixed for the whole study. */
@@ -152,8 +179,9 @@ function vsCores(cells: readonly Cell[], colors: Map<string, string>, o: {
   const rows = slice.cells.filter((c) => Number.isFinite(o.y(c))).map((c) => ({ variant: c.variant.label, shape: c.context.shape, cores: c.context.cores, value: o.y(c) }));
   if (rows.length === 0) return undefined;
   const shapes = shapesOf(slice.cells);
+  const note = coincidentLines(rows, shapes, variantsOf(slice.cells.flatMap((c) => c.points)).map((v) => v.label));
   return {
-    name: o.name, title: o.title, caption: o.caption,
+    name: o.name, title: o.title, caption: o.caption, ...(note ? { note } : {}),
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       title: { text: o.title, subtitle: subtitle(slice) },
@@ -219,8 +247,11 @@ function invalidationBreakdown(cells: readonly Cell[]): PlotSpec | undefined {
 const PAGING_ON = "with host paging";
 const PAGING_OFF = "without host paging";
 
-/** (d) Runs with at least one violation, and violations in all, per variant, with and without paging. */
-function violationsPlot(cells: readonly Cell[], colors: Map<string, string>): PlotSpec | undefined {
+/**
+ * The violations chart's bars: per variant and host paging, the runs, leaking runs and violations of
+ * every cell given (the report gives every point of the study: their runs add up to the points).
+ */
+export function violationRows(cells: readonly Cell[]): { variant: string; paging: string; runs: number; leaking: number; violations: number }[] {
   const groups = new Map<string, { variant: string; paging: string; runs: number; leaking: number; violations: number }>();
   for (const c of cells) {
     const paging = c.context.pageOutsPerMop > 0 ? PAGING_ON : PAGING_OFF;
@@ -231,7 +262,17 @@ function violationsPlot(cells: readonly Cell[], colors: Map<string, string>): Pl
     g.violations += c.violations;
     groups.set(k, g);
   }
-  const rows = [...groups.values()].map((g) => ({ ...g, runsText: `${g.leaking} of ${g.runs}`, violationsText: fmtInt(g.violations) }));
+  return [...groups.values()];
+}
+
+/** (d) Runs with at least one violation, and violations in all, per variant, with and without paging. */
+function violationsPlot(cells: readonly Cell[], colors: Map<string, string>, safety: readonly VariantSafety[] = []): PlotSpec | undefined {
+  // variants that leak only in a scenario: the chart cannot show it, the caption says so
+  const scenarioOnly = safety.filter((v) => v.runs.runs > 0 && v.runs.leakingRuns === 0 && v.leakingScenarios.length > 0)
+    .map((v) => `${v.variant.label} (${v.leakingScenarios.map((o) => o.scenario).join(", ")})`);
+  // each bar is labelled with what it is: no separate legend to match (a bar of 0 draws nothing)
+  const short = (g: { paging: string }) => (g.paging === PAGING_ON ? "paging" : "no paging");
+  const rows = violationRows(cells).map((g) => ({ ...g, runsText: `${fmtInt(g.leaking)} of ${fmtInt(g.runs)} (${short(g)})`, violationsText: `${fmtInt(g.violations)} (${short(g)})` }));
   if (rows.length === 0) return undefined;
   const variants = variantsOf(cells.flatMap((c) => c.points)).map((v) => v.label);
   const pagings = [PAGING_ON, PAGING_OFF].filter((p) => rows.some((r) => r.paging === p));
@@ -248,19 +289,23 @@ function violationsPlot(cells: readonly Cell[], colors: Map<string, string>): Pl
           x: { field, type: "quantitative", title: xTitle, axis: { format: "d", tickMinStep: 1 } },
           // The y axis names the variants: no color legend.
           color: { field: "variant", type: "nominal", scale: variantScale(cells, colors), legend: null },
-          opacity: { field: "paging", type: "nominal", title: "host paging", scale: { domain: pagings, range: pagings.map((p) => (p === PAGING_ON ? 1 : 0.4)) } },
+          // solid with host paging, faint without; each bar's label says which
+          opacity: { field: "paging", type: "nominal", scale: { domain: pagings, range: pagings.map((p) => (p === PAGING_ON ? 1 : 0.4)) }, legend: null },
         },
       },
       { mark: { type: "text", align: "left", dx: 3, fontSize: 9 }, encoding: { x: { field, type: "quantitative" }, text: { field: text } } },
     ],
   });
   const title = "Violations per policy variant";
+  const sweeps = distinct(cells.map((c) => c.context.sweep));
+  const sweepWords = `${sweeps.length === 1 ? "sweep" : "sweeps"} ${sweeps.join(", ")}`;
   return {
     name: "violations", title,
-    caption: "A violation is a guest reaching a frame it no longer owns; safe variants must show no bar, with or without host paging.",
+    caption: "A violation is a guest reaching a frame it no longer owns. These are the random runs only: a variant without a bar may still leak in a scenario (the report's safety evidence).",
+    ...(scenarioOnly.length ? { note: `No bar, yet unsafe in the scenario catalogue: ${scenarioOnly.join("; ")}.` } : {}),
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title: { text: title, subtitle: `every run of the study, by host paging (solid: ${PAGING_ON}, faint: ${PAGING_OFF})` },
+      title: { text: title, subtitle: [`all ${fmtInt(rows.reduce((n, r) => n + r.runs, 0))} runs of the study (${sweepWords})`, "per variant: a row with host paging (solid bar), one without (faint bar)"] },
       data: { values: rows },
       hconcat: [panel("leaking", "runsText", "runs with ≥ 1 violation", true), panel("violations", "violationsText", "violations in all", false)],
       config: CONFIG,

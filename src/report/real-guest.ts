@@ -7,7 +7,8 @@
  * these points out (src/report/findings.ts compares like with like).
  */
 import type { PointResult, StudyResults } from "../study/results.js";
-import { cellsOf, variantsOf, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, type Cell } from "./study-data.js";
+import { cellsOf, variantsOf, describeField, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, type Cell } from "./study-data.js";
+import { policySafety, type PolicySafety } from "./safety.js";
 
 export const TRACE_WORKLOAD = "hcall-trace";
 
@@ -25,13 +26,16 @@ export interface RealGuestTable {
 export interface RealGuestSection {
   /** "Real guest (Linux 6.1)". */
   title: string;
+  /** Its sweep and host paging, in words ("sweep real-guest, 20000 page-outs per M guest ops"). */
+  slice: string;
   /** What was replayed, one sentence. */
   lead: string;
   findings: string[];
+  /** The findings that answer the study's question (what an honest H_LOCAL saves or costs): the report's headlines. */
+  headlines: string[];
   tables: RealGuestTable[];
 }
 
-const SAFE = ["need-tlb-flush", "need-tlb-flush-3.8", "flush-always", "deferred-va"];
 const MODES = ["never", "honest", "lying"] as const;
 
 /** "data/traces/linux-6.1-guest-boot-wl20.jsonl.gz" → "Linux 6.1"; otherwise the file's base name. */
@@ -43,13 +47,16 @@ export function traceLabel(file: string): string {
 /** The real-guest sections of a study, one per trace sweep (empty when it has none). */
 export function realGuestSections(results: StudyResults): RealGuestSection[] {
   const points = results.points.filter(isTracePoint);
-  return distinct(points.map((p) => p.params.sweep)).map((sweep) => section(points.filter((p) => p.params.sweep === sweep)));
+  if (points.length === 0) return [];
+  // the verdicts come from all the evidence (src/report/safety.ts), not from this guest's runs alone
+  const safety = policySafety(results);
+  return distinct(points.map((p) => p.params.sweep)).map((sweep) => section(points.filter((p) => p.params.sweep === sweep), safety));
 }
 
 const sum = (ps: readonly PointResult[], f: (p: PointResult) => number) => ps.reduce((s, p) => s + f(p), 0);
 const counter = (name: string) => (p: PointResult) => p.counters[name] ?? 0;
 
-function section(unsorted: PointResult[]): RealGuestSection {
+function section(unsorted: PointResult[], safety: readonly PolicySafety[]): RealGuestSection {
   const points = [...unsorted].sort((a, b) => a.id - b.id);
   const first = points[0]!;
   const file = first.params.trace ?? "trace";
@@ -107,11 +114,22 @@ function section(unsorted: PointResult[]): RealGuestSection {
       findings.push(`Under ${v} (${shape}) the honest saving goes from ${pick.map(([c, a, b]) => `${fmtPct(1 - b!.invalidationCyclesPerGuestOp / a!.invalidationCyclesPerGuestOp)} on ${plural(c, "core")}`).join(" to ")}.`);
     }
   }
-  // 4. safety
-  const safe = points.filter((p) => SAFE.includes(p.params.policy));
-  const safeViolations = sum(safe, (p) => p.violations);
+  // 4. safety: the policies safe by all the evidence, then the unsafe ones this guest did not catch
+  const verdict = (policy: string) => safety.find((s) => s.policy === policy);
+  const modesOf = (ps: readonly PointResult[]) => MODES.filter((m) => ps.some((p) => p.params.hLocal === m)).join(", ");
+  const safe = points.filter((p) => verdict(p.params.policy)?.verdict === "safe");
   if (safe.length) {
-    findings.push(`${listWords(distinct(safe.map((p) => p.params.policy)))} ${safeViolations === 0 ? "have no violation" : `have ${plural(safeViolations, "violation")}`} in ${plural(safe.length, "run")} of the real guest (H_LOCAL ${MODES.filter((m) => safe.some((p) => p.params.hLocal === m)).join(", ")}).`);
+    const v = sum(safe, (p) => p.violations);
+    findings.push(`${listWords(distinct(safe.map((p) => p.params.policy)))}, safe by every scenario and run of the study, ${v === 0 ? "have no violation" : `have ${plural(v, "violation")}`} in ${plural(safe.length, "run")} of the real guest (H_LOCAL ${modesOf(safe)}).`);
+  }
+  for (const s of safety.filter((x) => x.verdict !== "safe" && x.policy !== "last-vcpu")) {
+    const mine = points.filter((p) => p.params.policy === s.policy);
+    if (!mine.length) continue;
+    const leaking = mine.filter((p) => p.violations > 0);
+    const why = s.leakingScenarios.length ? `scenario ${listWords(s.leakingScenarios)} shows it leaking` : s.evidence;
+    findings.push(leaking.length
+      ? `${s.policy} leaks in ${leaking.length} of ${plural(mine.length, "run")} of the real guest (${plural(sum(mine, (p) => p.violations), "violation")}, H_LOCAL ${modesOf(leaking)}).`
+      : `${s.policy} has no violation in ${plural(mine.length, "run")} of the real guest (H_LOCAL ${modesOf(mine)}), yet is ${s.verdict}: ${why}; this guest's calls never play that timeline out.`);
   }
   for (const mode of MODES) {
     const lv = points.filter((p) => p.params.policy === "last-vcpu" && p.params.hLocal === mode);
@@ -147,7 +165,9 @@ function section(unsorted: PointResult[]): RealGuestSection {
     const p = points.find((q) => q.params.shape === shape)!.params;
     return { heading: `${shape} (${plural(p.vcpus, "vcpu")}, ${p.threadsPerVcore} per vcore)`, headers, numeric: headers.map((_, i) => i !== 1), rows };
   });
-  return { title: `Real guest (${label})`, lead, findings, tables };
+  const slice = [`sweep ${first.params.sweep}`, ...distinct(points.map((p) => p.params.pageOutsPerMop)).map((r) => describeField("pageOutsPerMop", r))].join(", ");
+  const headlines = findings.filter((f) => /^An honest H_LOCAL would have/.test(f));
+  return { title: `Real guest (${label})`, slice, lead, findings, headlines, tables };
 }
 
 function saving(never: number, honest: number): string {

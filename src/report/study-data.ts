@@ -240,6 +240,8 @@ export interface Slice {
   cells: Cell[];
   /** The value chosen for each field that had several. */
   chosen: Partial<Record<SliceField, string | number>>;
+  /** The value of every slice field in the slice (chosen or the only one there was). */
+  fixed: Partial<Record<SliceField, string | number>>;
   /** Variants shown without host paging because they pin memory (flush-always). */
   pinned: string[];
 }
@@ -282,7 +284,28 @@ export function pickSlice(cells: readonly Cell[], free: (c: Cell) => string, pri
     cur.push(...extra);
     pinned.push(...distinct(extra.map((c) => c.variant.label)));
   }
-  return { cells: cur.sort(compareCells), chosen, pinned };
+  return { cells: cur.sort(compareCells), chosen, fixed: fixed as Slice["fixed"], pinned };
+}
+
+/** The fields a slice always names (a reader cannot tell them from the sentence), then those chosen among several. */
+const NAMED_FIELDS = ["sweep", "hLocal", "pageOutsPerMop"] as const satisfies readonly SliceField[];
+
+/**
+ * The slice in words: its sweep, H_LOCAL use and host paging always, then every other field a value
+ * was chosen for, e.g. "sweep scaling, H_LOCAL honest, 2000 page-outs per M guest ops". The same
+ * slice gives the same words in the findings, plots, tables and the terminal.
+ */
+export function sliceWords(s: Pick<Slice, "chosen" | "fixed">, opts: { hLocal?: boolean } = {}): string {
+  const parts: string[] = [];
+  for (const f of NAMED_FIELDS) {
+    if (f === "hLocal" && opts.hLocal === false) continue;
+    const v = s.fixed[f];
+    if (v !== undefined) parts.push(describeField(f, v));
+  }
+  for (const [f, v] of Object.entries(s.chosen)) {
+    if (!(NAMED_FIELDS as readonly string[]).includes(f)) parts.push(describeField(f as ContextField, v as string | number));
+  }
+  return parts.join(", ");
 }
 
 function lexGreater(a: readonly number[], b: readonly number[]): boolean {
@@ -295,8 +318,7 @@ function lexGreater(a: readonly number[], b: readonly number[]): boolean {
 
 /** A slice's choices in words, e.g. "H_LOCAL honest · 100 page-outs per M guest ops". */
 export function describeSlice(s: Slice): string {
-  const parts: string[] = [];
-  for (const [f, v] of Object.entries(s.chosen)) parts.push(describeField(f as ContextField, v as string | number));
+  const parts = sliceWords(s).split(", ").filter((x) => x);
   if (s.pinned.length > 0) parts.push(`${s.pinned.join(", ")} without paging (pinned memory)`);
   return parts.join(" · ");
 }

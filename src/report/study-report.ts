@@ -9,14 +9,19 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { COST_CATEGORIES } from "../kvm/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
-import { syntheticFindings } from "./findings.js";
+import { headlineSlice, syntheticFindings, taggedFindings } from "./findings.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";
 import { type Plot, plots } from "./plots.js";
+import { policySafety, variantSafety, type PolicySafety } from "./safety.js";
+import { shapeVerdicts } from "./verdict.js";
 import {
-  type Cell, CONTEXT_FIELDS, type ContextField, cellsOf, cmp, distinct, fmtCycles, fmtInt, fmtPct, plural, shapesOf, studyPoints, variantsOf,
+  type Cell, CONTEXT_FIELDS, type ContextField, cellsOf, cmp, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, shapesOf, sliceWords,
+  studyPoints, variantsOf,
 } from "./study-data.js";
 
-export { findings, syntheticFindings } from "./findings.js";
+export { findings, syntheticFindings, headlineSlice } from "./findings.js";
+export { policySafety, variantSafety } from "./safety.js";
+export { shapeVerdicts } from "./verdict.js";
 export { realGuestSections, type RealGuestSection } from "./real-guest.js";
 export { plots, type Plot } from "./plots.js";
 
@@ -104,6 +109,8 @@ interface SummaryTable {
   /** Right-aligned columns (numbers). */
   numeric: boolean[];
   rows: string[][];
+  /** Columns of long text that wrap (report.html), the others stay on one line. */
+  wrap?: boolean[];
 }
 
 const FIELD_HEADERS: Partial<Record<ContextField, string>> = {
@@ -149,6 +156,30 @@ function compareRows(a: Cell, b: Cell, fields: readonly ContextField[]): number 
   return 0; // cellsOf's order (variant order within a context) is kept: sort is stable
 }
 
+// ─── the first screen: the headline slice and the verdicts ───────────────────────────────────────
+
+/**
+ * Every policy variant of every guest shape in the first finding's slice at its largest machine
+ * (largest shape first): the terminal's table and summary.md's first table. The title names the slice.
+ */
+export function headlineCells(results: StudyResults): { title: string; cores: number; slice: string; cells: Cell[] } | undefined {
+  const head = headlineSlice(results);
+  if (!head) return undefined;
+  const fixed = Object.entries(head.slice.fixed) as [ContextField, string | number][];
+  const all = cellsOf(results.points.filter((p) => !isTracePoint(p)))
+    .filter((c) => c.context.cores === head.cores && fixed.every(([f, v]) => c.context[f] === v));
+  const shapes = shapesOf(all).reverse();
+  const cells = shapes.flatMap((s) => all.filter((c) => c.context.shape === s));
+  const smt = distinct(cells.map((c) => c.context.smt)).join("/");
+  const slice = sliceWords(head.slice);
+  return { title: `At ${head.cores} cores × SMT${smt} (${slice}; the first finding's slice)`, cores: head.cores, slice, cells };
+}
+
+/** Each policy's verdict with its evidence, one line each (the terminal's "Safety"). */
+export function safetyLines(results: StudyResults): string[] {
+  return policySafety(results).map((s) => `${s.label}: ${s.evidence}`);
+}
+
 // ─── summary.md ──────────────────────────────────────────────────────────────────────────────────
 
 /** summary.md: title, what was run, the findings, a table per guest shape at the largest machine. */
@@ -156,6 +187,20 @@ export function summaryMarkdown(results: StudyResults): string {
   const out: string[] = [`# hptlab study: ${mdText(results.study)}`, ""];
   const description = configDescription(results);
   if (description) out.push(mdText(description), "");
+  const verdicts = shapeVerdicts(results);
+  const safety = policySafety(results);
+  if (verdicts.length > 0 || safety.length > 0) {
+    out.push("## Verdict", "");
+    if (verdicts.length > 0) {
+      out.push("What honouring H_LOCAL saves (or costs) under the cheapest safe policy at the largest machine:", "");
+      out.push("| guest | cores | slice | cheapest safe policy | honouring H_LOCAL (invalidation cycles per guest op) | against |", "|---|---:|---|---|---|---|");
+      for (const v of verdicts) out.push(`| ${mdCell(`${v.shape} (${v.kind})`)} | ${v.cores} | ${mdCell(v.slice)} | ${mdCell(v.policy ?? "–")} | ${mdCell(v.text)} | ${mdCell(v.against)} |`);
+      out.push("");
+    }
+    if (safety.length > 0) out.push("Safety, from the scenario catalogue and every random run (\"Scenarios\" below):", "");
+    for (const s of safety) out.push(`- ${mdText(s.label)}: ${mdText(s.evidence)}`);
+    out.push("");
+  }
   out.push("## What was run", "");
   for (const f of runFacts(results)) out.push(`- ${f.label}: ${mdText(f.value)}`);
   out.push("", "## Findings", "");
@@ -173,6 +218,7 @@ export function summaryMarkdown(results: StudyResults): string {
       for (const row of t.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
     }
   }
+  out.push(...scenarioMarkdown(results));
   const summary = summaryTables(results);
   if (summary) {
     out.push("", `## At ${summary.cores} cores`, "");
@@ -186,6 +232,16 @@ export function summaryMarkdown(results: StudyResults): string {
   }
   out.push("", `Produced by hptlab ${mdText(results.hptlab)} from results.json (${results.format} v${results.version}).`, "");
   return out.join("\n");
+}
+
+/** The scenario catalogue's outcomes: a row per policy variant, a column per scenario (violations). */
+function scenarioMarkdown(results: StudyResults): string[] {
+  const t = scenarioTable(results);
+  if (!t) return [];
+  const out = ["", "## Scenarios", "", "Violations of each scripted timeline (`hptlab scenario NAME --policy ID`) under each policy variant; (not in the study): a registered policy the study does not run.", ""];
+  out.push(`| ${t.headers.map(mdCell).join(" | ")} |`, `|${t.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
+  for (const r of t.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
+  return out;
 }
 
 /** Markdown-escaped text; "_" is left alone (only inside words here: H_LOCAL, need_tlb_flush). */
@@ -204,13 +260,58 @@ function configDescription(results: StudyResults): string | undefined {
 
 // ─── report.html ─────────────────────────────────────────────────────────────────────────────────
 
+/** The scenario catalogue's outcomes as a table: a row per policy variant, a column per scenario. */
+function scenarioTable(results: StudyResults): SummaryTable | undefined {
+  const ev = results.scenarios;
+  if (!ev || ev.outcomes.length === 0) return undefined;
+  const variants = variantSafety(results).filter((v) => v.scenarios.length > 0);
+  const headers = ["policy variant", ...ev.catalogue.map((c) => c.name), "verdict"];
+  const rows = variants.map((v) => [
+    v.variant.label + (v.scenarios.some((o) => !o.inStudy) ? " (not in the study)" : ""),
+    ...ev.catalogue.map((c) => {
+      const o = v.scenarios.find((x) => x.scenario === c.name);
+      return o ? (o.leaked ? `LEAK (${plural(o.violations, "violation")})` : "0") : "–";
+    }),
+    v.verdict,
+  ]);
+  return { heading: "Scenario catalogue", headers, numeric: headers.map((_, i) => i > 0 && i <= ev.catalogue.length), rows };
+}
+
+/** The random runs of each policy variant: runs, leaking runs, violations, and the first leaking run. */
+function runsTable(results: StudyResults): SummaryTable | undefined {
+  const variants = variantSafety(results).filter((v) => v.runs.runs > 0);
+  if (variants.length === 0) return undefined;
+  const headers = ["policy variant", "runs", "with host paging", "runs with ≥ 1 violation", "violations", "H_LOCAL of the leaks", "first leaking run"];
+  const rows = variants.map((v) => {
+    const f = v.runs.firstLeak;
+    return [
+      v.variant.label, fmtInt(v.runs.runs), fmtInt(v.runs.pagedRuns), fmtInt(v.runs.leakingRuns), fmtInt(v.runs.violations),
+      v.runs.leakingHLocal.join(", ") || "–",
+      f ? `point ${f.id}: sweep ${f.params.sweep}, ${f.params.cores} cores, ${f.params.shape}, H_LOCAL ${f.params.hLocal}, ${f.params.pageOutsPerMop} page-outs per M guest ops` : "–",
+    ];
+  });
+  return { heading: "Random runs", headers, numeric: headers.map((_, i) => i >= 1 && i <= 4), wrap: headers.map((_, i) => i === headers.length - 1), rows };
+}
+
 const CSS = `
 body { font: 15px/1.5 Helvetica, Arial, sans-serif; color: #222; margin: 0; background: #fafafa; }
-main { max-width: 1040px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
-h1 { font-size: 26px; margin: 0 0 8px; }
+main { max-width: 1040px; margin: 0 auto; padding: 16px 32px 64px; background: #fff; box-sizing: border-box; }
+h1 { font-size: 24px; margin: 0 0 8px; }
 h2 { font-size: 20px; margin: 36px 0 12px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 h3 { font-size: 16px; margin: 24px 0 8px; }
-.lead { color: #444; }
+.lead { color: #444; font-size: 14px; margin: 0 0 8px; }
+section.verdict { border: 2px solid #4c78a8; border-radius: 6px; padding: 8px 16px 10px; margin: 8px 0 20px; background: #f7fafd; }
+section.verdict h2 { margin: 4px 0 6px; border: none; padding: 0; font-size: 19px; }
+section.verdict p { margin: 4px 0; }
+section.verdict table { font-size: 13.5px; margin: 4px 0 8px; width: 100%; }
+section.verdict td, section.verdict th { white-space: normal; vertical-align: top; padding: 2px 10px; }
+section.verdict tr.group th { background: none; font-weight: 600; font-size: 12.5px; color: #444; padding-top: 6px; }
+ul.safety { list-style: none; padding: 0; margin: 4px 0; font-size: 13.5px; }
+ul.safety li { margin: 2px 0; }
+.badge { display: inline-block; min-width: 64px; text-align: center; font-weight: 600; font-size: 12px; border-radius: 3px; padding: 0 6px; margin-right: 6px; color: #fff; }
+.badge.safe { background: #2e7d32; } .badge.unsafe { background: #c62828; } .badge.untested { background: #757575; }
+td.leak { color: #c62828; font-weight: 600; }
+td.wrap { white-space: normal; min-width: 240px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; }
 dl.facts dt { font-weight: bold; }
 dl.facts dd { margin: 0; }
@@ -219,20 +320,63 @@ nav ul { columns: 2; }
 figure { margin: 24px 0 36px; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #444; margin-top: 6px; font-style: italic; }
+.note { font-style: normal; color: #333; }
+.scroll { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #e4e4e4; text-align: left; white-space: nowrap; }
 th { background: #f2f2f2; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+details { margin: 8px 0; }
+details > summary { cursor: pointer; font-weight: 600; }
 details pre { background: #f6f6f6; padding: 12px; overflow: auto; font-size: 12px; }
 code { font-size: 13px; }
 `;
 
 /**
- * report.html, self-contained: the findings, every plot (inline SVG) with a line on what to look
- * at, the summary tables, and how it was produced (hptlab version, study, config).
+ * report.html, self-contained: the verdict (what honouring H_LOCAL saves per guest shape, each
+ * policy's safety with its evidence), every plot (inline SVG) with a line on what to look at, the
+ * headline findings (the rest folded), the safety evidence, the real guests, the tables (folded),
+ * and how it was produced (hptlab version, study, config).
  */
 export async function reportHtml(results: StudyResults): Promise<string> {
   return renderHtml(results, await plots(results));
+}
+
+/** The verdict panel: the first screen answers the study's question. */
+function verdictPanel(results: StudyResults, safety: readonly PolicySafety[]): string[] {
+  const verdicts = shapeVerdicts(results);
+  if (verdicts.length === 0 && safety.length === 0) return [];
+  const h = ['<section class="verdict" id="verdict">', "<h2>Verdict</h2>"];
+  if (verdicts.length > 0) {
+    h.push("<p>What honouring <code>H_LOCAL</code> saves (or costs) in invalidation cycles per guest operation, under the cheapest safe policy, at the largest machine:</p>");
+    h.push("<table>", "<thead><tr><th>guest shape</th><th>cheapest safe policy</th><th>honouring H_LOCAL</th></tr></thead>", "<tbody>");
+    let group = "";
+    for (const v of verdicts) {
+      const g = `${v.kind === "synthetic" ? "Synthetic guests" : "Real guest"} on ${v.cores} cores (${v.slice}), against ${v.against}`;
+      if (g !== group) h.push(`<tr class="group"><th colspan="3">${esc(g)}</th></tr>`);
+      group = g;
+      h.push(`<tr><td>${esc(v.shape)}</td><td>${esc(v.policy ?? "–")}</td><td><a href="#${v.anchor}">${esc(v.text)}</a></td></tr>`);
+    }
+    h.push("</tbody>", "</table>");
+  }
+  if (safety.length > 0) {
+    h.push('<p>Safety, from the scenario catalogue and every random run (<a href="#safety">evidence</a>):</p>', '<ul class="safety">');
+    for (const s of safety) h.push(`<li><span class="badge ${s.verdict}">${s.verdict}</span><a href="#safety-${esc(slug(s.policy))}">${esc(s.label)}</a>: ${linkScenarios(esc(s.evidence.replace(/^\w+: /, "")), s)}</li>`);
+    h.push("</ul>");
+  }
+  h.push("</section>");
+  return h;
+}
+
+/** The scenario names in an (escaped) evidence sentence, linked to the catalogue. */
+function linkScenarios(html: string, s: PolicySafety): string {
+  let out = html.replace(/first: point (\d+)/, '<a href="#runs">first: point $1</a>');
+  for (const name of s.leakingScenarios) out = out.replace(new RegExp(`\\b${name.replace(/[-]/g, "\\-")}\\b`), `<a href="#scenario-${esc(name)}">${esc(name)}</a>`);
+  return out;
+}
+
+function slug(s: string): string {
+  return s.replace(/[^A-Za-z0-9-]+/g, "-");
 }
 
 function renderHtml(results: StudyResults, figures: Plot[]): string {
@@ -241,35 +385,68 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
   h.push("<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">', `<title>${esc(title)}</title>`, `<style>${CSS}</style>`, "</head>", "<body>", "<main>");
   h.push(`<h1>${esc(title)}</h1>`);
+  const safety = policySafety(results);
   const description = configDescription(results);
   if (description) h.push(`<p class="lead">${esc(description)}</p>`);
-
-  h.push('<h2 id="run">What was run</h2>', '<dl class="facts">');
-  for (const f of runFacts(results)) h.push(`<dt>${esc(f.label)}</dt><dd>${esc(f.value)}</dd>`);
-  h.push("</dl>");
-
-  h.push('<h2 id="findings">Findings</h2>');
-  const found = syntheticFindings(results);
-  const real = realGuestSections(results);
-  if (found.length === 0 && real.length === 0) h.push("<p>No finding: the study holds none of the points the findings compare.</p>");
-  else if (found.length > 0) h.push('<ol class="findings">', ...found.map((f) => `<li>${esc(f)}</li>`), "</ol>");
-  for (const [i, r] of real.entries()) {
-    h.push(`<h2 id="real-guest-${i + 1}">${esc(r.title)}</h2>`, `<p>${esc(r.lead)}</p>`, '<ol class="findings">', ...r.findings.map((f) => `<li>${esc(f)}</li>`), "</ol>");
-    for (const t of r.tables) h.push(...htmlTable(t));
-  }
+  h.push(...verdictPanel(results, safety));
 
   if (figures.length > 0) {
     h.push('<h2 id="plots">Plots</h2>', "<nav><ul>", ...figures.map((p) => `<li><a href="#plot-${esc(p.name)}">${esc(p.title)}</a></li>`), "</ul></nav>");
     for (const p of figures) {
-      h.push(`<figure id="plot-${esc(p.name)}">`, inlineSvg(p.svg), `<figcaption>${esc(p.caption)}</figcaption>`, "</figure>");
+      h.push(`<figure id="plot-${esc(p.name)}">`, inlineSvg(p.svg), `<figcaption>${esc(p.caption)}${p.note ? ` <span class="note">${esc(p.note)}</span>` : ""}</figcaption>`, "</figure>");
     }
+  }
+
+  h.push('<h2 id="findings">Headline findings</h2>');
+  const tagged = taggedFindings(results);
+  const real = realGuestSections(results);
+  const headlines = [...tagged.map((f, i) => ({ ...f, id: `finding-${i + 1}` })).filter((f) => f.headline),
+    ...real.flatMap((r, i) => r.headlines.map((text, j) => ({ text: `${r.title} (${r.slice}): ${text}`, id: `real-guest-${i + 1}-headline-${j + 1}` })))];
+  const rest = tagged.map((f, i) => ({ ...f, id: `finding-${i + 1}` })).filter((f) => !f.headline);
+  if (tagged.length === 0 && real.length === 0) h.push("<p>No finding: the study holds none of the points the findings compare.</p>");
+  else {
+    h.push('<ol class="findings">', ...headlines.map((f) => `<li id="${f.id}">${esc(f.text)}</li>`), "</ol>");
+    if (rest.length > 0) {
+      h.push(`<details id="more-findings"><summary>${plural(rest.length, "more finding")} of the synthetic sweeps</summary>`, '<ul class="findings">',
+        ...rest.map((f) => `<li id="${f.id}">${esc(f.text)}</li>`), "</ul>", "</details>");
+    }
+    for (const [i, r] of real.entries()) h.push(`<p>${esc(r.title)}: ${plural(r.findings.length, "finding")} and tables in <a href="#real-guest-${i + 1}">its section</a>.</p>`);
+  }
+
+  const scen = scenarioTable(results);
+  const runs = runsTable(results);
+  if (scen || runs) {
+    h.push('<h2 id="safety">Safety evidence</h2>');
+    for (const s of safety) h.push(`<p id="safety-${esc(slug(s.policy))}"><span class="badge ${s.verdict}">${s.verdict}</span><strong>${esc(s.label)}</strong>: ${linkScenarios(esc(s.evidence.replace(/^\w+: /, "")), s)}</p>`);
+    if (scen) {
+      h.push(`<h3 id="scenarios">${esc(scen.heading)}</h3>`, "<p>Each scripted timeline replayed on a 4-core machine under each policy variant (<code>hptlab scenario NAME --policy ID</code> shows its timeline); a cell counts the times a guest reached a frame it no longer owns.</p>", "<ul>");
+      for (const c of results.scenarios!.catalogue) h.push(`<li id="scenario-${esc(c.name)}"><code>${esc(c.name)}</code>: ${esc(c.summary)}</li>`);
+      h.push("</ul>", `<details><summary>Every scenario under every policy variant (${plural(scen.rows.length, "row")})</summary>`, ...htmlTable(scen, false), "</details>");
+    }
+    if (runs) {
+      h.push(`<h3 id="runs">${esc(runs.heading)}</h3>`, `<details><summary>Every point of the study, synthetic and real guest, by policy variant (${plural(runs.rows.length, "row")})</summary>`,
+        ...htmlTable(runs, false), "</details>");
+    }
+  }
+
+  for (const [i, r] of real.entries()) {
+    h.push(`<h2 id="real-guest-${i + 1}">${esc(r.title)}</h2>`, `<p>${esc(r.lead)} <small>(${esc(r.slice)})</small></p>`, '<ol class="findings">', ...r.findings.map((f) => `<li>${esc(f)}</li>`), "</ol>");
+    h.push(`<details><summary>${plural(r.tables.length, "table")}: every machine size and policy variant (${esc(r.slice)})</summary>`);
+    for (const t of r.tables) h.push(...htmlTable(t));
+    h.push("</details>");
   }
 
   const summary = summaryTables(results);
   if (summary) {
-    h.push(`<h2 id="tables">At ${summary.cores} cores</h2>`, "<p>Per guest operation; TLB hit rate over translations; violations summed over runs.</p>");
+    h.push(`<h2 id="tables">At ${summary.cores} cores</h2>`, "<p>Per guest operation; TLB hit rate over translations; violations summed over runs; a row per configuration (the columns before the policy name it) of the synthetic sweeps.</p>");
+    h.push(`<details><summary>${plural(summary.tables.length, "table")}, one per guest shape</summary>`);
     for (const t of summary.tables) h.push(...htmlTable(t));
+    h.push("</details>");
   }
+
+  h.push('<h2 id="run">What was run</h2>', '<dl class="facts">');
+  for (const f of runFacts(results)) h.push(`<dt>${esc(f.label)}</dt><dd>${esc(f.value)}</dd>`);
+  h.push("</dl>");
 
   h.push('<h2 id="provenance">How this was produced</h2>');
   const shard = results.shard.n > 1 ? `, shard ${results.shard.k}/${results.shard.n}` : "";
@@ -281,12 +458,20 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
   return h.join("\n");
 }
 
-function htmlTable(t: SummaryTable): string[] {
-  const h = [`<h3>${esc(t.heading)}</h3>`, "<table>", "<thead><tr>"];
+/** A table in a box that scrolls sideways when wider than the page. */
+function htmlTable(t: SummaryTable, heading = true): string[] {
+  const h = [...(heading ? [`<h3>${esc(t.heading)}</h3>`] : []), '<div class="scroll">', "<table>", "<thead><tr>"];
   h.push(t.headers.map((x, i) => `<th${t.numeric[i] ? ' class="num"' : ""}>${esc(x)}</th>`).join(""), "</tr></thead>", "<tbody>");
-  for (const r of t.rows) h.push(`<tr>${r.map((x, i) => `<td${t.numeric[i] ? ' class="num"' : ""}>${esc(x)}</td>`).join("")}</tr>`);
-  h.push("</tbody>", "</table>");
+  for (const r of t.rows) {
+    h.push(`<tr>${r.map((x, i) => `<td${cls(t.numeric[i], x, t.wrap?.[i])}>${esc(x)}</td>`).join("")}</tr>`);
+  }
+  h.push("</tbody>", "</table>", "</div>");
   return h;
+}
+
+function cls(numeric: boolean | undefined, text: string, wrap?: boolean): string {
+  const c = [numeric ? "num" : "", /^LEAK\b|^unsafe$/.test(text) ? "leak" : "", wrap ? "wrap" : ""].filter((x) => x);
+  return c.length ? ` class="${c.join(" ")}"` : "";
 }
 
 /** An SVG for inline use in HTML: the xlink namespace declaration goes when nothing uses it. */

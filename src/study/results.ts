@@ -69,6 +69,29 @@ export interface PointResult {
   trace?: { calls: number; vcpus: number; digest: string };
 }
 
+/** One scripted timeline (src/kvm/scenarios.ts) under one policy variant. */
+export interface ScenarioOutcome {
+  scenario: string;
+  policy: PolicyName;
+  /** deferred-va only, else null. */
+  deferredCap: number | null;
+  deferredOverflow: string | null;
+  /** The variant is one of the study's points' (else: a registered policy the study does not run, default parameters). */
+  inStudy: boolean;
+  /** A guest reached a frame it no longer owns. */
+  leaked: boolean;
+  violations: number;
+  staleHarmless: number;
+}
+
+/** The scenario catalogue run for a study (src/study/scenarios.ts). */
+export interface ScenarioEvidence {
+  /** The scenarios, in catalogue order, with what each one plays out. */
+  catalogue: { name: string; summary: string }[];
+  /** Every scenario under every variant: variants in study order, then scenarios in catalogue order. */
+  outcomes: ScenarioOutcome[];
+}
+
 export interface StudyResults {
   /** Format marker and version of this file. */
   format: "hptlab-results";
@@ -82,5 +105,10 @@ export interface StudyResults {
   totalPoints: number;
   /** The slice this file holds (a merged file: {k: 1, n: 1} and every point). */
   shard: { k: number; n: number };
+  /**
+   * The scenario catalogue under the study's policies (and the registry's others); absent from
+   * results.json files written before it was part of a study — the reports then call no policy safe.
+   */
+  scenarios?: ScenarioEvidence;
   points: PointResult[];
 }

@@ -9,6 +9,7 @@ import { resolve, join, isAbsolute } from "node:path";
 import { availableParallelism } from "node:os";
 import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoints, type PointOutcome } from "./point.js";
+import { scenarioEvidence } from "./scenarios.js";
 import { hptlabVersion } from "../version.js";
 export { hptlabVersion };
 import { pointMemoryBytes, generatorKey } from "./workload.js";
@@ -295,11 +296,13 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
     }
   }
   if (failures.length > 0) throw new StudyError(failures.sort((a, b) => a.id - b.id), done);
+  // the scenario catalogue (deterministic, well under a second): every shard holds the same
+  const scenarios = scenarioEvidence(config);
   const seconds = (performance.now() - t0) / 1000;
   return {
     results: {
       format: "hptlab-results", version: 1, hptlab: hptlabVersion(), study: config.name, config,
-      totalPoints: all.length, shard: opts.shard ?? { k: 1, n: 1 }, points: results as PointResult[],
+      totalPoints: all.length, shard: opts.shard ?? { k: 1, n: 1 }, scenarios, points: results as PointResult[],
     },
     timing: { seconds, workers, points: points.length, resumed, guestOps, engineOps, guestOpsPerSecond: guestOps / Math.max(seconds, 1e-9) },
   };
@@ -329,5 +332,10 @@ export function mergeResults(parts: { file: string; results: StudyResults }[], a
     throw new RangeError(`merge: ${total - byId.size} of ${total} points are missing (e.g. ${missing.join(", ")}); pass every shard, or --partial`);
   }
   const points = [...byId.values()].map((x) => x.point).sort((a, b) => a.id - b.id);
-  return { ...first.results, shard: { k: 1, n: 1 }, points };
+  // the catalogue again, from the config: the same as every shard's (deterministic), and there for shards written without it
+  const r = first.results;
+  return {
+    format: r.format, version: r.version, hptlab: r.hptlab, study: r.study, config: r.config, totalPoints: r.totalPoints,
+    shard: { k: 1, n: 1 }, scenarios: scenarioEvidence(r.config as StudyConfig), points,
+  };
 }

@@ -1,0 +1,160 @@
+/**
+ * Each policy's safety verdict from all the evidence a study holds: the scenario catalogue
+ * (results.scenarios, src/study/scenarios.ts) and every random run (synthetic and real-guest
+ * points alike). Every output that says whether a policy is safe — the findings, summary.md,
+ * report.html, the terminal — reads it from here, so none can call a policy safe that a scenario
+ * or a run shows leaking.
+ *
+ * - unsafe: some scenario or some run let a guest reach a frame it no longer owns (which ones, how many);
+ * - safe: no violation in every scenario of the catalogue and in at least one random run;
+ * - untested: the rest (no scenario outcomes in the results, or no random run of the policy).
+ */
+import type { HLocalMode, PointResult, ScenarioOutcome, StudyResults } from "../study/results.js";
+import { policyByName } from "../kvm/policies.js";
+import { compareVariants, distinct, fmtInt, listWords, plural, variantOf, type Variant } from "./study-data.js";
+
+export type Verdict = "safe" | "unsafe" | "untested";
+
+export interface RunEvidence {
+  runs: number;
+  leakingRuns: number;
+  violations: number;
+  /** With host paging (pageOutsPerMop > 0). */
+  pagedRuns: number;
+  /** H_LOCAL modes of the leaking runs. */
+  leakingHLocal: HLocalMode[];
+  /** The first leaking run (lowest point id): a run to look at. */
+  firstLeak: PointResult | null;
+}
+
+export interface VariantSafety {
+  variant: Variant;
+  verdict: Verdict;
+  /** The scenarios run under this variant. */
+  scenarios: ScenarioOutcome[];
+  /** The ones that leaked. */
+  leakingScenarios: ScenarioOutcome[];
+  runs: RunEvidence;
+}
+
+export interface PolicySafety {
+  policy: string;
+  /** "deferred-va (caps 1, 64 and 4096)" or the policy's name. */
+  label: string;
+  verdict: Verdict;
+  variants: VariantSafety[];
+  /** Scenario names that leaked under some variant. */
+  leakingScenarios: string[];
+  /** Scenario runs (scenario × variant) in all. */
+  scenarioRuns: number;
+  runs: RunEvidence;
+  /** In the study's points (else: only the scenario catalogue ran it). */
+  inStudy: boolean;
+  /** The verdict with its evidence, one sentence without the policy's name: "unsafe: …". */
+  evidence: string;
+}
+
+function runEvidence(points: readonly PointResult[]): RunEvidence {
+  const leaking = points.filter((p) => p.violations > 0).sort((a, b) => a.id - b.id);
+  return {
+    runs: points.length,
+    leakingRuns: leaking.length,
+    violations: points.reduce((s, p) => s + p.violations, 0),
+    pagedRuns: points.filter((p) => p.params.pageOutsPerMop > 0).length,
+    leakingHLocal: distinct(leaking.map((p) => p.params.hLocal)),
+    firstLeak: leaking[0] ?? null,
+  };
+}
+
+function verdictOf(scenarios: readonly ScenarioOutcome[], catalogue: number, runs: RunEvidence): Verdict {
+  if (scenarios.some((s) => s.leaked) || runs.leakingRuns > 0) return "unsafe";
+  // every scenario of the catalogue ran, and the random workloads too
+  return catalogue > 0 && scenarios.length >= catalogue && runs.runs > 0 ? "safe" : "untested";
+}
+
+/** The verdict of every policy variant: the study's (in variant order), then those only the catalogue ran. */
+export function variantSafety(results: StudyResults): VariantSafety[] {
+  const byKey = new Map<string, { variant: Variant; points: PointResult[]; scenarios: ScenarioOutcome[] }>();
+  const entry = (v: Variant) => {
+    let e = byKey.get(v.key);
+    if (!e) byKey.set(v.key, (e = { variant: v, points: [], scenarios: [] }));
+    return e;
+  };
+  for (const p of results.points) entry(variantOf(p.params)).points.push(p);
+  const catalogue = results.scenarios?.catalogue.length ?? 0;
+  for (const o of results.scenarios?.outcomes ?? []) {
+    entry(variantOf({ policy: o.policy, deferredCap: o.deferredCap, deferredOverflow: o.deferredOverflow } as PointResult["params"])).scenarios.push(o);
+  }
+  return [...byKey.values()].sort((a, b) => compareVariants(a.variant, b.variant)).map((e) => {
+    const runs = runEvidence(e.points);
+    return { variant: e.variant, verdict: verdictOf(e.scenarios, catalogue, runs), scenarios: e.scenarios, leakingScenarios: e.scenarios.filter((s) => s.leaked), runs };
+  });
+}
+
+/** The verdict of every policy (its variants pooled: one leaking variant makes the policy unsafe). */
+export function policySafety(results: StudyResults): PolicySafety[] {
+  const variants = variantSafety(results);
+  const catalogue = results.scenarios?.catalogue.map((c) => c.name) ?? [];
+  const out: PolicySafety[] = [];
+  for (const policy of [...new Set(variants.map((v) => v.variant.policy))]) {
+    const mine = variants.filter((v) => v.variant.policy === policy);
+    const points = results.points.filter((p) => p.params.policy === policy);
+    const runs = runEvidence(points);
+    const verdict: Verdict = mine.some((v) => v.verdict === "unsafe") ? "unsafe" : mine.every((v) => v.verdict === "safe") ? "safe" : "untested";
+    const leakingScenarios = catalogue.filter((n) => mine.some((v) => v.leakingScenarios.some((s) => s.scenario === n)));
+    const scenarioRuns = mine.reduce((s, v) => s + v.scenarios.length, 0);
+    const caps = distinct(mine.map((v) => v.variant.deferredCap).filter((k): k is number => k !== null));
+    const label = caps.length > 1 ? `${policy} (caps ${capRange(caps)})` : mine.length === 1 ? mine[0]!.variant.label : policy;
+    const s: PolicySafety = {
+      policy, label, verdict, variants: mine, leakingScenarios, scenarioRuns, runs, inStudy: runs.runs > 0, evidence: "",
+    };
+    s.evidence = evidenceWords(s, catalogue.length);
+    out.push(s);
+  }
+  return out;
+}
+
+/** "1, 2, 4, …, 4096" for a long list of caps. */
+function capRange(caps: readonly number[]): string {
+  return caps.length > 4 ? `${caps[0]}, ${caps[1]}, …, ${caps[caps.length - 1]}` : listWords(caps.map(String));
+}
+
+/** The scenario part of a verdict: "scenario bulk-remove-1vcpu (1 violation)". */
+export function scenarioWords(s: PolicySafety): string {
+  return listWords(s.leakingScenarios.map((name) => {
+    const hits = s.variants.flatMap((v) => v.leakingScenarios.filter((o) => o.scenario === name));
+    const violations = hits.reduce((a, o) => a + o.violations, 0);
+    const some = s.variants.length > 1 && hits.length < s.variants.length ? ` under ${listWords(distinct(hits.map((o) => variantOf(o as never).label)))}` : "";
+    return `${name}${some} (${plural(violations, "violation")})`;
+  }));
+}
+
+/** The random-run part: "9 of 360 runs (16 violations, H_LOCAL lying; first: point 123)". */
+export function runWords(r: RunEvidence): string {
+  if (r.leakingRuns === 0) return `no violation in ${plural(r.runs, "random run")}`;
+  return `${fmtInt(r.leakingRuns)} of ${plural(r.runs, "random run")} (${plural(r.violations, "violation")}, H_LOCAL ${listWords(r.leakingHLocal)}; first: point ${r.firstLeak!.id})`;
+}
+
+function evidenceWords(s: PolicySafety, catalogue: number): string {
+  const scen = s.scenarioRuns === 0 ? "the scenario catalogue did not run (results.json without it)"
+    : s.leakingScenarios.length > 0 ? `leaks in scenario${s.leakingScenarios.length > 1 ? "s" : ""} ${scenarioWords(s)}`
+    : `no violation in the ${plural(catalogue, "scenario")}${s.variants.length > 1 ? ` under each of its ${s.variants.length} variants` : ""}`;
+  const runs = !s.inStudy ? `${policyByName(s.policy)?.broken ? "broken on purpose (for the detector), " : ""}not in the study's runs`
+    : s.runs.leakingRuns > 0 ? `leaks in ${runWords(s.runs)}` : runWords(s.runs);
+  const why = s.verdict === "unsafe" && s.runs.leakingRuns === 0 && s.inStudy ? " — the random workloads did not produce the scenario's timeline" : "";
+  return `${s.verdict}: ${scen}; ${runs}${why}`;
+}
+
+/** The policies of each verdict, in policy order. */
+export function byVerdict(all: readonly PolicySafety[]): Record<Verdict, PolicySafety[]> {
+  return {
+    safe: all.filter((s) => s.verdict === "safe"),
+    unsafe: all.filter((s) => s.verdict === "unsafe"),
+    untested: all.filter((s) => s.verdict === "untested"),
+  };
+}
+
+/** The variant labels judged safe (for the comparisons that want only safe policies). */
+export function safeVariants(results: StudyResults): Set<string> {
+  return new Set(variantSafety(results).filter((v) => v.verdict === "safe").map((v) => v.variant.label));
+}
