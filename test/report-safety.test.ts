@@ -39,7 +39,8 @@ function config() {
  * The leaks each scenario is written to show (src/kvm/scenarios.ts, each scenario's summary and
  * finding): the thread's stale-TLB attack and the vcore migration defeat last-vcpu, the 3.8
  * H_BULK_REMOVE gap defeats need-tlb-flush-3.8, LPID reuse defeats the variant without the
- * set-all at VM start; need-tlb-flush, flush-always and deferred-va pass them all.
+ * set-all at VM start, the HPT reset defeats the variant without the set-all at HPT reset;
+ * need-tlb-flush, flush-always and deferred-va pass them all.
  */
 const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "need-tlb-flush": [],
@@ -48,6 +49,7 @@ const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "flush-always": [],
   "deferred-va": [],
   "need-tlb-flush-no-init": ["lpid-reuse"],
+  "need-tlb-flush-no-reset": ["hpt-reset"],
 };
 
 /** Policies a text names: tokens equal to a registered policy's name ("need-tlb-flush" is not "need-tlb-flush-3.8"). */
@@ -74,8 +76,9 @@ describe("safety from every scenario and run", () => {
     expect(variants).toEqual([
       "need-tlb-flush|null|true", "need-tlb-flush-3.8|null|true", "last-vcpu|null|true", "flush-always|null|true",
       "deferred-va|8|true", "deferred-va|64|true", "need-tlb-flush-no-init|null|false",
+      "need-tlb-flush-no-reset|null|false",
     ]);
-    expect(ev.outcomes).toHaveLength(7 * SCENARIOS.length);
+    expect(ev.outcomes).toHaveLength(8 * SCENARIOS.length);
     for (const o of ev.outcomes) {
       expect(o.leaked, `${o.policy} ${o.scenario}`).toBe(EXPECTED_LEAKS[o.policy].includes(o.scenario));
       expect(o.leaked).toBe(o.violations > 0);
@@ -113,7 +116,7 @@ describe("safety from every scenario and run", () => {
 
   it("no output calls a policy safe that a scenario shows leaking", async () => {
     const leaking = new Map(policySafety(results).filter((s) => s.leakingScenarios.length > 0).map((s) => [s.policy, s.leakingScenarios]));
-    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init"]);
+    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset"]);
     const html = await reportHtml(results);
     const htmlText = html.replace(/<svg[\s\S]*?<\/svg>/g, "").replace(/<(li|p|tr|h\d)[ >]/g, "\n$&").replace(/<[^>]+>/g, "").replace(/&#39;/g, "'");
     const texts = { findings: findings(results).join("\n"), summary: summaryMarkdown(results), terminal: safetyLines(results).join("\n"), html: htmlText };
