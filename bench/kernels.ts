@@ -11,7 +11,7 @@ import { OP, OP_BYTES } from "../dist/engine/layout.js";
 import { createReferenceMachine, type RefMachine, type RefGuest } from "../dist/reference/index.js";
 import { resolveStudy, expandStudy, type StudyPoint } from "../dist/study/config.js";
 import { runPoint } from "../dist/study/point.js";
-import { runWorkload, DEFAULT_WORKLOAD } from "../dist/study/workload.js";
+import { runWorkload, DEFAULT_WORKLOAD } from "../dist/workload/synthetic.js";
 import { LackeyReplayer } from "../dist/trace/lackey.js";
 import { referenceReplayLackey } from "../dist/trace/lackey-reference.js";
 import type { Guest } from "../dist/engine/machine.js";

@@ -6,8 +6,8 @@ import { Option } from "commander";
 import type { RegisterCommand } from "./cli.js";
 import { ConfigError } from "./config.js";
 import { integerOption } from "./cli-options.js";
-import { POLICIES, POLICY_NAMES, DEFERRED_OVERFLOW, type PolicyName, type DeferredOverflow } from "./kvm/policies.js";
-import { COST_ROWS } from "./kvm/costs.js";
+import { POLICIES, POLICY_NAMES, DEFERRED_OVERFLOW, type PolicyName, type DeferredOverflow } from "./model/policies.js";
+import { COST_ROWS } from "./model/costs.js";
 
 function choice<T extends string>(flag: string, choices: readonly T[]) {
   return (text: string): T => {

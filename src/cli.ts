@@ -17,7 +17,7 @@ import { registerScenario, registerPolicies } from "./cli-kvm.js";
 import { registerStudy, registerMerge } from "./cli-study.js";
 import { integerOption, choiceOption } from "./cli-options.js";
 import { hptlabVersion } from "./version.js";
-import { POLICY_NAMES, type PolicyName } from "./kvm/policies.js";
+import { POLICY_NAMES, type PolicyName } from "./model/policies.js";
 
 export type EngineName = "wasm" | "reference";
 
@@ -246,7 +246,7 @@ export const registerTrace: RegisterCommand = (program, ctx) => {
     .addHelpText("after", LACKEY_HELP)
     .action(async (file: string, flags: TraceFlags & { machine?: boolean; cores: number; vcpus: number; policy: PolicyName }) => {
       if (flags.machine) {
-        const { runLackeyOnMachine } = await import("./study/lackey-machine.js");
+        const { runLackeyOnMachine } = await import("./workload/lackey-machine.js");
         const { countersJson } = await import("./report/counters-table.js");
         const r = await runLackeyOnMachine(file, { cores: flags.cores, vcpus: flags.vcpus, policy: flags.policy });
         const kvm = Object.fromEntries(Object.entries(r.kvm).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : Object.fromEntries(Object.entries(v as Record<string, bigint>).map(([a, b]) => [a, Number(b)]))]));

@@ -4,8 +4,8 @@
  */
 import { z } from "zod";
 import type { Semantics } from "./types.js";
-import { COST_ROWS, DEFAULT_COSTS, type CostTable } from "./kvm/costs.js";
-import { POLICY_NAMES, DEFERRED_OVERFLOW, type DeferredOverflow, type PolicyName } from "./kvm/policies.js";
+import { COST_ROWS, DEFAULT_COSTS, type CostTable } from "./model/costs.js";
+import { POLICY_NAMES, DEFERRED_OVERFLOW, type DeferredOverflow, type PolicyName } from "./model/policies.js";
 
 /** A configuration value was refused. `path` names the field, e.g. `machine.smt`. */
 export class ConfigError extends Error {
@@ -40,7 +40,7 @@ export const MachineConfigSchema = z.strictObject({
   hostMemoryBytes: z.number().int().min(1 << 24).max(2 ** 44).default(2 ** 32),
   /** How many violations the detector records in full (all are counted). */
   violationRecords: z.number().int().min(1).max(4096).default(64),
-  /** Cycle cost overrides (src/kvm/costs.ts; SPEC §9). */
+  /** Cycle cost overrides (src/model/costs.ts; SPEC §9). */
   costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
 });
 export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
@@ -57,7 +57,7 @@ export const GuestOptionsSchema = z.strictObject({
   vcpus: z.number().int().min(1).max(8192).default(1),
   /** vcpus per vcore (vcore = vcpu / threadsPerVcore); default: the machine's SMT (threads_per_core). */
   threadsPerVcore: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
-  /** TLB invalidation policy (src/kvm/policies.ts). */
+  /** TLB invalidation policy (src/model/policies.ts). */
   policy: z.enum(POLICY_NAMES).default("need-tlb-flush"),
   /** deferred-va: the cap K of the per-guest list of locally invalidated VAs. */
   deferredCap: z.number().int().min(1).max(1 << 20).default(64),

@@ -5,7 +5,7 @@
 // hint full). Checked after study points of every policy and after random machine ops.
 import { describe, expect, test } from "vitest";
 import { Machine, KvmOpError } from "../src/engine/machine.js";
-import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
+import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/workload/synthetic.js";
 import { makeHpte, H_AVPN } from "../src/hpte.js";
 import { H } from "../src/engine/layout.js";
 

@@ -8,7 +8,7 @@ import { Machine, MEMORY_POOL_MAX } from "../src/engine/machine.js";
 import { MAX_BYTES } from "../src/engine/layout.js";
 import { hugePagesUnavailable } from "../src/engine/hugepages.js";
 import { runPoint } from "../src/study/point.js";
-import { DEFAULT_WORKLOAD } from "../src/study/workload.js";
+import { DEFAULT_WORKLOAD } from "../src/workload/synthetic.js";
 import type { StudyPoint } from "../src/study/config.js";
 
 /** The VmFlags of the mapping of this process that holds `address`, or undefined. */

@@ -8,7 +8,7 @@ import { Machine, MEMORY_POOL_MAX, releaseMachineMemory } from "../src/engine/ma
 import { H } from "../src/engine/layout.js";
 import { engineModule } from "../src/engine/wasm.js";
 import { runPoint } from "../src/study/point.js";
-import { DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
+import { DEFAULT_WORKLOAD, type PointRun } from "../src/workload/synthetic.js";
 import type { StudyPoint } from "../src/study/config.js";
 
 const point = (id: number, over: Partial<PointRun>): StudyPoint => ({

@@ -14,8 +14,8 @@ import {
   NO_CPU, REC, K, KVM_ERR, DEFER_OVF, STALE, CC_COUNT, GUEST_BYTES,
   type LayoutPlan,
 } from "./layout.js";
-import { COST_ROWS, COST_CATEGORIES, type CostCategory } from "../kvm/costs.js";
-import { POLICIES, policyByName } from "../kvm/policies.js";
+import { COST_ROWS, COST_CATEGORIES, type CostCategory } from "../model/costs.js";
+import { POLICIES, policyByName } from "../model/policies.js";
 import { EngineAbort, engineModule, instantiateEngine, type HptlabExports } from "./wasm.js";
 import { OpBatch } from "./batch.js";
 import { adviseHugePages } from "./hugepages.js";

@@ -6,8 +6,8 @@
 import { Machine, type Guest } from "../engine/machine.js";
 import type { KvmCounters, ViolationRecord, Verdict } from "../engine/machine.js";
 import { makeHpte, slbVsidWord, H_LOCAL, H_SUCCESS } from "../hpte.js";
-import { POLICIES, type PolicyName, type DeferredOverflow } from "./policies.js";
-import { COST_CATEGORIES, type CostCategory } from "./costs.js";
+import { POLICIES, type PolicyName, type DeferredOverflow } from "../model/policies.js";
+import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
 
 export interface ScenarioOptions {
   policy: PolicyName;

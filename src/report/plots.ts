@@ -7,7 +7,7 @@
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
-import { COST_CATEGORIES, INVALIDATION_CATEGORIES } from "../kvm/costs.js";
+import { COST_CATEGORIES, INVALIDATION_CATEGORIES } from "../model/costs.js";
 import { isTracePoint } from "./real-guest.js";
 import type { StudyResults } from "../study/results.js";
 import {

@@ -8,8 +8,8 @@
  * migration rate and workload. Replicates (points that differ only in seed or op count) are pooled,
  * per-guest-op figures weighted by guest ops.
  */
-import { COST_CATEGORIES, type CostCategory } from "../kvm/costs.js";
-import { DEFERRED_OVERFLOW, POLICIES, type PolicyName } from "../kvm/policies.js";
+import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
+import { DEFERRED_OVERFLOW, POLICIES, type PolicyName } from "../model/policies.js";
 import type { HLocalMode, PointParams, PointResult, StudyResults } from "../study/results.js";
 
 // ─── policy variants ─────────────────────────────────────────────────────────────────────────────

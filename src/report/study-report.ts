@@ -7,7 +7,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { COST_CATEGORIES } from "../kvm/costs.js";
+import { COST_CATEGORIES } from "../model/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
 import { syntheticFindings } from "./findings.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";

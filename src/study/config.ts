@@ -6,11 +6,11 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../config.js";
-import { COST_ROWS, type CostTable } from "../kvm/costs.js";
-import { POLICY_NAMES, DEFERRED_OVERFLOW, policyByName } from "../kvm/policies.js";
-import { DEFAULT_WORKLOAD, type PointRun, type WorkloadParams } from "./workload.js";
+import { COST_ROWS, type CostTable } from "../model/costs.js";
+import { POLICY_NAMES, DEFERRED_OVERFLOW, policyByName } from "../model/policies.js";
+import { DEFAULT_WORKLOAD, type PointRun, type WorkloadParams } from "../workload/synthetic.js";
 import type { PointParams, HLocalMode } from "./results.js";
-import { DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "./trace-workload.js";
+import { DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "../workload/trace-driven.js";
 
 const pos = z.number().int().min(1);
 const ShapeSchema = z.strictObject({
@@ -69,7 +69,7 @@ export const StudySchema = z.strictObject({
     costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
   }).default({ smt: 4, tlbSets: 128, tlbWays: 4, costs: {} }),
   workload: WorkloadSchema.default(DEFAULT_WORKLOAD as never),
-  /** How trace-driven sweeps derive memory accesses and H_LOCAL from the trace (src/study/trace-workload.ts). */
+  /** How trace-driven sweeps derive memory accesses and H_LOCAL from the trace (src/workload/trace-driven.ts). */
   traceWorkload: TraceWorkloadSchema.default(DEFAULT_TRACE_WORKLOAD as never),
   sweeps: z.array(SweepSchema).min(1),
 });

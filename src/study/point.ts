@@ -3,12 +3,12 @@
  * PointResult (plain numbers, derived figures). Pure: the same point gives the same result
  * wherever it runs (main thread, a worker, another machine).
  */
-import { runWorkload, runWorkloads, generatorKey, type WorkloadTally } from "./workload.js";
-import { runTraceWorkload, runTraceWorkloads, type TraceTally } from "./trace-workload.js";
+import { runWorkload, runWorkloads, generatorKey, type WorkloadTally } from "../workload/synthetic.js";
+import { runTraceWorkload, runTraceWorkloads, type TraceTally } from "../workload/trace-driven.js";
 import type { Machine } from "../engine/machine.js";
 import type { StudyPoint } from "./config.js";
 import type { PointResult } from "./results.js";
-import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../kvm/costs.js";
+import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../model/costs.js";
 import { SCALAR_COUNTERS } from "../types.js";
 import { KVM_COUNTERS } from "../engine/machine.js";
 

@@ -11,7 +11,7 @@ import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoints, type PointOutcome } from "./point.js";
 import { hptlabVersion } from "../version.js";
 export { hptlabVersion };
-import { pointMemoryBytes, generatorKey } from "./workload.js";
+import { pointMemoryBytes, generatorKey } from "../workload/synthetic.js";
 import { MAX_BYTES, PAGE_BYTES, formatBytes } from "../engine/layout.js";
 import type { PointResult, StudyResults } from "./results.js";
 import { loadHcallProgram, type HcallProgram } from "../trace/hcall-program.js";

@@ -9,9 +9,9 @@
 import { Machine, type KvmCounters } from "../engine/machine.js";
 import { OP, OP_BYTES } from "../engine/layout.js";
 import { makeHpte } from "../hpte.js";
-import { Scheduler } from "../kvm/scheduler.js";
+import { Scheduler } from "./scheduler.js";
 import { lackeyBatches, ACCESS_I, ACCESS_S, ACCESS_M } from "../trace/lackey.js";
-import type { PolicyName } from "../kvm/policies.js";
+import type { PolicyName } from "../model/policies.js";
 import type { CounterBlock } from "../types.js";
 
 export interface LackeyMachineOptions {

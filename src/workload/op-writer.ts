@@ -13,7 +13,7 @@
  * 21.2–21.8 s.)
  */
 import type { Guest, Machine } from "../engine/machine.js";
-import type { VcoreOps } from "../kvm/scheduler.js";
+import type { VcoreOps } from "./scheduler.js";
 import { OP, OP_BYTES } from "../engine/layout.js";
 
 /** u32 halves per op. */
