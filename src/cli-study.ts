@@ -1,6 +1,7 @@
 /**
  * `hptlab study` and `hptlab merge` (docs/study.md). Registered in src/cli.ts's COMMANDS.
  */
+import { variantLabel } from "./model/policies.js";
 import { readFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { resolve, join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,7 +104,7 @@ export async function headlineTable(results: StudyResults): Promise<string> {
     head: ["guest", "policy", "cycles / guest op", "invalidation / op", "tlbie wait / op", "TLB hit rate", "violations"],
     style: { head: [], border: [] },
   });
-  const variant = (p: PointResult) => p.params.deferredCap !== null ? `${p.params.policy} (cap ${p.params.deferredCap})` : p.params.policy;
+  const variant = (p: PointResult) => variantLabel(p.params.policy, p.params);
   for (const p of rows) {
     t.push([p.params.shape, variant(p), p.cyclesPerGuestOp.toFixed(1), p.invalidationCyclesPerGuestOp.toFixed(1), p.tlbieWaitCyclesPerGuestOp.toFixed(1), `${(p.tlbHitRate * 100).toFixed(1)}%`, String(p.violations)]);
   }

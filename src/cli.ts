@@ -242,7 +242,7 @@ export const registerTrace: RegisterCommand = (program, ctx) => {
     .option("--machine", "instead: drive a full simulated machine with the trace as one guest's accesses (docs/study.md)")
     .option("--cores <n>", "--machine: physical cores", integerOption("--cores", 1, 1024), 4)
     .option("--vcpus <n>", "--machine: the guest's vcpus (accesses round-robin over them)", integerOption("--vcpus", 1, 4096), 1)
-    .addOption(new Option("--policy <id>", "--machine: invalidation policy").argParser(choiceOption("--policy", POLICY_NAMES)).default("need-tlb-flush"))
+    .addOption(new Option("--policy <id>", "--machine: invalidation policy").argParser(choiceOption("--policy", POLICY_NAMES)).default(POLICY_NAMES[0]))
     .addHelpText("after", LACKEY_HELP)
     .action(async (file: string, flags: TraceFlags & { machine?: boolean; cores: number; vcpus: number; policy: PolicyName }) => {
       if (flags.machine) {

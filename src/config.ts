@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { Semantics } from "./types.js";
 import { COST_ROWS, DEFAULT_COSTS, type CostTable } from "./model/costs.js";
-import { POLICY_NAMES, DEFERRED_OVERFLOW, type DeferredOverflow, type PolicyName } from "./model/policies.js";
+import { POLICY_NAMES, POLICY_PARAMS, type DeferredOverflow, type PolicyName, type PolicyParamKey } from "./model/policies.js";
 
 /** A configuration value was refused. `path` names the field, e.g. `machine.smt`. */
 export class ConfigError extends Error {
@@ -58,11 +58,12 @@ export const GuestOptionsSchema = z.strictObject({
   /** vcpus per vcore (vcore = vcpu / threadsPerVcore); default: the machine's SMT (threads_per_core). */
   threadsPerVcore: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
   /** TLB invalidation policy (src/model/policies.ts). */
-  policy: z.enum(POLICY_NAMES).default("need-tlb-flush"),
-  /** deferred-va: the cap K of the per-guest list of locally invalidated VAs. */
-  deferredCap: z.number().int().min(1).max(1 << 20).default(64),
-  /** deferred-va: what a full list does (SPEC §8: c = flush, a = tlbie, b = drain). */
-  deferredOverflow: z.enum(DEFERRED_OVERFLOW).default("flush"),
+  policy: z.enum(POLICY_NAMES).default(POLICY_NAMES[0]),
+  /** The policies' parameters (deferred-va: deferredCap, deferredOverflow), schema and default from src/model/policies.ts. */
+  ...(Object.fromEntries(POLICY_PARAMS.map((p) => [p.key, p.schema.default(p.default as never)])) as {
+    deferredCap: z.ZodDefault<z.ZodType<number>>;
+    deferredOverflow: z.ZodDefault<z.ZodType<DeferredOverflow>>;
+  } satisfies Record<PolicyParamKey, unknown>),
 });
 export type GuestOptionsInput = z.input<typeof GuestOptionsSchema>;
 export interface GuestOptions {

@@ -15,7 +15,7 @@ import {
   type LayoutPlan,
 } from "./layout.js";
 import { COST_ROWS, COST_CATEGORIES, type CostCategory } from "../model/costs.js";
-import { POLICIES, policyByName } from "../model/policies.js";
+import { policyByName, takesParam } from "../model/policies.js";
 import { EngineAbort, engineModule, instantiateEngine, type HptlabExports } from "./wasm.js";
 import { OpBatch } from "./batch.js";
 import { adviseHugePages } from "./hugepages.js";
@@ -466,7 +466,7 @@ export class Machine implements SimMachine {
     const policy = policyByName(opts.policy)!;
     const sizes = {
       vcpus: opts.vcpus, vcores, maskWords: this.plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4,
-      deferredCap: policy.deferred ? opts.deferredCap : 0,
+      deferredCap: takesParam(policy, "deferredCap") ? opts.deferredCap : 0,
     };
     const parts = guestParts(opts.hptOrder, ramHostPages, kvm, sizes);
     const block = this.#arenaAlloc(parts.bytes, opts);

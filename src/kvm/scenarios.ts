@@ -6,7 +6,7 @@
 import { Machine, type Guest } from "../engine/machine.js";
 import type { KvmCounters, ViolationRecord, Verdict } from "../engine/machine.js";
 import { makeHpte, slbVsidWord, H_LOCAL, H_SUCCESS } from "../hpte.js";
-import { POLICIES, type PolicyName, type DeferredOverflow } from "../model/policies.js";
+import { POLICIES, paramValues, type PolicyName, type DeferredOverflow } from "../model/policies.js";
 import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
 
 export interface ScenarioOptions {
@@ -380,7 +380,7 @@ export function runScenario(name: string, opts: ScenarioOptions): ScenarioResult
   return {
     scenario: def.name,
     policy: opts.policy,
-    deferredCap: policy.deferred ? (opts.deferredCap ?? 64) : null,
+    deferredCap: paramValues(policy, { deferredCap: opts.deferredCap }).deferredCap,
     violations,
     staleHarmless: Number(k.staleHarmless),
     tlbie: Number(c.globalTlbies),

@@ -7,7 +7,8 @@
  * these points out (src/report/findings.ts compares like with like).
  */
 import type { PointResult, StudyResults } from "../study/results.js";
-import { cellsOf, variantsOf, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, type Cell } from "./study-data.js";
+import { POLICIES, policiesOf } from "../model/policies.js";
+import { SWEPT, cellsOf, variantsOf, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, type Cell } from "./study-data.js";
 
 export const TRACE_WORKLOAD = "hcall-trace";
 
@@ -31,7 +32,10 @@ export interface RealGuestSection {
   tables: RealGuestTable[];
 }
 
-const SAFE = ["need-tlb-flush", "need-tlb-flush-3.8", "flush-always", "deferred-va"];
+/** The policies expected never to leak (src/model/policies.ts `safe`). */
+const SAFE: readonly string[] = POLICIES.filter((p) => p.safe).map((p) => p.name);
+/** The policies that honour H_LOCAL without being safe: a lying guest can make them leak. */
+const UNSAFE_LOCAL: readonly string[] = policiesOf("local").filter((p) => !p.safe).map((p) => p.name);
 const MODES = ["never", "honest", "lying"] as const;
 
 /** "data/traces/linux-6.1-guest-boot-wl20.jsonl.gz" → "Linux 6.1"; otherwise the file's base name. */
@@ -87,7 +91,8 @@ function section(unsorted: PointResult[]): RealGuestSection {
       if (!never || !hon || never.invalidationCyclesPerGuestOp <= 0) continue;
       clauses.push(`${v} ${saving(never.invalidationCyclesPerGuestOp, hon.invalidationCyclesPerGuestOp)} (${fmtCycles(hon.invalidationCyclesPerGuestOp)} vs ${fmtCycles(never.invalidationCyclesPerGuestOp)})`);
     }
-    const deferred = variants.filter((v) => v.startsWith("deferred-va")).map((v) => [cell(shape, top, v, "never"), cell(shape, top, v, "honest")] as const)
+    const capped = variantsOf(points).filter((v) => v.policy === SWEPT?.policy.name).map((v) => v.label);
+    const deferred = capped.map((v) => [cell(shape, top, v, "never"), cell(shape, top, v, "honest")] as const)
       .filter(([a, b]) => a && b && a.invalidationCyclesPerGuestOp > 0);
     if (deferred.length) {
       const best = deferred.reduce((a, b) => (b[1]!.invalidationCyclesPerGuestOp / b[0]!.invalidationCyclesPerGuestOp < a[1]!.invalidationCyclesPerGuestOp / a[0]!.invalidationCyclesPerGuestOp ? b : a));
@@ -99,8 +104,8 @@ function section(unsorted: PointResult[]): RealGuestSection {
           + `its invalidations are already local, and H_LOCAL splits H_BULK_REMOVE (no flags word) into single H_REMOVEs (${fmtInt(split)} per run).`);
     }
     if (clauses.length) findings.push(`Honest H_LOCAL vs none, invalidation cycles per guest operation at ${top} cores (${shape}): ${clauses.join("; ")}.`);
-    // 3. the saving as the machine grows, for the deferred-va variant(s)
-    for (const v of variants.filter((x) => x.startsWith("deferred-va"))) {
+    // 3. the saving as the machine grows, for the capped policy's variant(s)
+    for (const v of capped) {
       const steps = coreList.map((c) => [c, cell(shape, c, v, "never"), cell(shape, c, v, "honest")] as const).filter(([, a, b]) => a && b && a.invalidationCyclesPerGuestOp > 0);
       if (steps.length < 2) continue;
       const pick = [steps[0]!, steps[Math.floor(steps.length / 2)]!, steps[steps.length - 1]!];
@@ -113,12 +118,12 @@ function section(unsorted: PointResult[]): RealGuestSection {
   if (safe.length) {
     findings.push(`${listWords(distinct(safe.map((p) => p.params.policy)))} ${safeViolations === 0 ? "have no violation" : `have ${plural(safeViolations, "violation")}`} in ${plural(safe.length, "run")} of the real guest (H_LOCAL ${MODES.filter((m) => safe.some((p) => p.params.hLocal === m)).join(", ")}).`);
   }
-  for (const mode of MODES) {
-    const lv = points.filter((p) => p.params.policy === "last-vcpu" && p.params.hLocal === mode);
+  for (const policy of UNSAFE_LOCAL) for (const mode of MODES) {
+    const lv = points.filter((p) => p.params.policy === policy && p.params.hLocal === mode);
     if (!lv.length) continue;
     const leaking = lv.filter((p) => p.violations > 0);
     if (mode === "lying" || leaking.length) {
-      findings.push(`last-vcpu with ${mode} H_LOCAL leaks in ${leaking.length} of ${plural(lv.length, "run")} (${plural(sum(lv, (p) => p.violations), "violation")}${leaking.length ? `; on ${listWords(distinct(leaking.map((p) => p.params.cores)).sort((a, b) => a - b).map(String))} cores, ${listWords(distinct(leaking.map((p) => p.params.shape)))}` : ""}).`);
+      findings.push(`${policy} with ${mode} H_LOCAL leaks in ${leaking.length} of ${plural(lv.length, "run")} (${plural(sum(lv, (p) => p.violations), "violation")}${leaking.length ? `; on ${listWords(distinct(leaking.map((p) => p.params.cores)).sort((a, b) => a - b).map(String))} cores, ${listWords(distinct(leaking.map((p) => p.params.shape)))}` : ""}).`);
     }
   }
 

@@ -84,7 +84,7 @@ function runFacts(results: StudyResults): { label: string; value: string }[] {
   return facts;
 }
 
-/** "need-tlb-flush, last-vcpu, deferred-va (caps 1, 2, …, 4096)". */
+/** The policies of some points with their parameter values, e.g. "NAME (caps 1, 2, …, 4096; overflow flush)". */
 function variantsSummary(points: readonly PointResult[]): string {
   const variants = variantsOf(points);
   const out: string[] = [];
