@@ -18,6 +18,7 @@ import { registerStudy, registerMerge } from "./cli-study.js";
 import { integerOption, choiceOption } from "./cli-options.js";
 import { hptlabVersion } from "./version.js";
 import { POLICY_NAMES, type PolicyName } from "./model/policies.js";
+import { PAGE_SHIFTS } from "./model/page-sizes.js";
 
 export type EngineName = "wasm" | "reference";
 
@@ -121,7 +122,7 @@ export function parseByteCount(text: string): number {
 }
 
 function pageShiftOption(text: string): number {
-  if (text !== "12" && text !== "16" && text !== "24") throw new ConfigError("--hpt-max-page-shift", `${JSON.stringify(text)} is not 12, 16 or 24`);
+  if (!PAGE_SHIFTS.map(String).includes(text)) throw new ConfigError("--hpt-max-page-shift", `${JSON.stringify(text)} is not ${PAGE_SHIFTS.slice(0, -1).join(", ")} or ${PAGE_SHIFTS[PAGE_SHIFTS.length - 1]}`);
   return Number(text);
 }
 

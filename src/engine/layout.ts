@@ -45,6 +45,26 @@ export const REC = {
   CPU_BYTES: 128, CPU_CLOCK: 0, CPU_CYCLES: 8, CPU_RUN_SLOT: 96, CPU_RUN_VCPU: 100, CPU_VC_SLOT: 104, CPU_VC_IDX: 108,
   CORE_BYTES: 8, VCPU_BYTES: 8, VCORE_BYTES: 16, DEFER_BYTES: 16, VIOL_BYTES: 64,
 } as const;
+/** Field byte offsets of the vcpu, vcore, deferred-VA and violation records (assembly/layout.ts draws them). */
+export const VCPU_REC = { LAST_CPU: 0, RUNNING: 4 } as const;
+export const VCORE_REC = { PCPU: 0, RUNNING: 4, VCPU_MASK: 8, RUNS: 12 } as const;
+export const DEFER_REC = { KEY: 0, SET: 8, GFN: 12 } as const;
+export const VIOL_REC = { CPU: 0, LPID: 4, GUEST: 8, OWNER: 12, KEY: 16, RPN: 24, TIME: 32, PROV: 40, EA: 48, STALE: 56, FRAME: 60 } as const;
+
+/**
+ * TLB entry bits (assembly/layout.ts draws them): w0 = vpn4k[0..55] | B<<56 | psize<<57 | VALID<<63,
+ * w1 = rpn[0..43] | STALE<<47 | lpid<<48 (12 bits) | lruRank<<60. The deferred-VA and violation
+ * records keep w0's low 59 bits as their key. psize: src/model/page-sizes.ts TLB_PSIZE_SHIFTS.
+ */
+export const TLBE = {
+  VPN_MASK: 0x00ffffffffffffffn, B_SHIFT: 56n, PSIZE_SHIFT: 57n, PSIZE_MASK: 3n, VALID_SHIFT: 63n,
+  RPN_MASK: 0xfffffffffffn, STALE: 1n << 47n, LPID_SHIFT: 48n, LPID_MASK: 0xfffn,
+} as const;
+/** TLB provenance word of a stale entry: cause<<56 (STALE.*) | cpu<<40 (16 bits) | the cpu's clock (low 40 bits). */
+export const PROV = { CAUSE_SHIFT: 56n, CPU_SHIFT: 40n, CPU_MASK: 0xffffn, TIME_MASK: 0xffffffffffn } as const;
+/** rmap word (a guest page's reverse map, SPEC §7): head HPTE index[0..31] | PRESENT<<32 | CHANGED<<39 | REFERENCED<<40. */
+export const RMAP = { INDEX_MASK: 0xffffffffn, PRESENT: 1n << 32n, CHANGED: 1n << 39n, REFERENCED: 1n << 40n } as const;
+
 export const NO_CPU = 0xffffffff;
 export const FABRIC_SLOTS = 65536;
 export const FABRIC_SLOT_SHIFT = 7;
