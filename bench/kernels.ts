@@ -14,7 +14,7 @@ import { runPoint } from "../dist/study/point.js";
 import { runWorkload, DEFAULT_WORKLOAD } from "../dist/workload/synthetic.js";
 import { LackeyReplayer } from "../dist/trace/lackey.js";
 import { referenceReplayLackey } from "../dist/trace/lackey-reference.js";
-import type { Guest } from "../dist/engine/machine.js";
+import type { Guest } from "../dist/engine/guest.js";
 
 export interface Kernel {
   /** Operations one run() does (translations, HPT ops, tlbies, guest ops, lines). */

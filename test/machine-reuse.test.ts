@@ -4,7 +4,8 @@
 // machine must refuse to run or read.
 import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
-import { Machine, MEMORY_POOL_MAX, releaseMachineMemory } from "../src/engine/machine.js";
+import { Machine } from "../src/engine/machine.js";
+import { MEMORY_POOL_MAX, releaseMachineMemory } from "../src/engine/memory-pool.js";
 import { H } from "../src/engine/layout.js";
 import { engineModule } from "../src/engine/wasm.js";
 import { runPoint } from "../src/study/point.js";

@@ -3,8 +3,9 @@
  * a TLB entry can outlive the translation it came from, under a chosen policy, and reports what the
  * detector saw. `runScenario` returns the object of docs/formats.md §3 plus the timeline.
  */
-import { Machine, type Guest } from "../engine/machine.js";
-import type { KvmCounters, ViolationRecord, Verdict } from "../engine/machine.js";
+import { Machine } from "../engine/machine.js";
+import { type Guest } from "../engine/guest.js";
+import type { KvmCounters, ViolationRecord, Verdict } from "../engine/records.js";
 import { makeHpte, slbVsidWord, H_LOCAL, H_SUCCESS } from "../hpte.js";
 import { POLICIES, paramValues, type PolicyName, type DeferredOverflow } from "../model/policies.js";
 import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";

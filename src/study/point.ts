@@ -10,7 +10,7 @@ import type { StudyPoint } from "./config.js";
 import type { PointResult } from "./results.js";
 import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../model/costs.js";
 import { SCALAR_COUNTERS } from "../types.js";
-import { KVM_COUNTERS } from "../engine/machine.js";
+import { KVM_COUNTERS } from "../engine/records.js";
 
 const round = (x: number, digits = 4) => {
   const f = 10 ** digits;

@@ -6,7 +6,8 @@
  * preemption, and H_LOCAL used never, honestly or always. Ops are written straight into the shared
  * op buffer as 32-bit halves (no BigInt on the hot path) and run in batches.
  */
-import { Machine, type Guest } from "../engine/machine.js";
+import { Machine } from "../engine/machine.js";
+import { type Guest } from "../engine/guest.js";
 import { OP, planLayout, guestParts } from "../engine/layout.js";
 import { OpWriter } from "./op-writer.js";
 import { resolveMachineConfig } from "../config.js";
