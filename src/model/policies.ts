@@ -85,9 +85,10 @@ export interface PolicyDrawing {
 
 // ─── the registry ────────────────────────────────────────────────────────────────────────────────
 
-export interface PolicyInfo {
+/** A registry entry. */
+export interface PolicyEntry {
   id: number;
-  name: PolicyName;
+  name: string;
   /** One line for `hptlab policies` and reports. */
   summary: string;
   /** Where its behaviour comes from: kernel release, file and function, or the thread. */
@@ -107,9 +108,7 @@ export interface PolicyInfo {
   draw: PolicyDrawing;
 }
 
-export type PolicyName = "need-tlb-flush" | "need-tlb-flush-3.8" | "last-vcpu" | "flush-always" | "deferred-va" | "need-tlb-flush-no-init";
-
-export const POLICIES: readonly PolicyInfo[] = [
+const REGISTRY = [
   {
     id: 0, name: "need-tlb-flush",
     summary: "need_tlb_flush cpumask; local only for a 1-vcore VM running here (later kernels, every hcall)",
@@ -152,7 +151,12 @@ export const POLICIES: readonly PolicyInfo[] = [
     safe: false, broken: true, params: [], family: "variant",
     draw: { color: "#f58518", dash: [2, 2], shape: "cross" },
   },
-];
+] as const satisfies readonly PolicyEntry[];
+
+/** A policy's name: one of the registry's. */
+export type PolicyName = (typeof REGISTRY)[number]["name"];
+export type PolicyInfo = PolicyEntry & { name: PolicyName };
+export const POLICIES: readonly PolicyInfo[] = REGISTRY;
 
 export const POLICY_NAMES = POLICIES.map((p) => p.name) as unknown as readonly [PolicyName, ...PolicyName[]];
 
