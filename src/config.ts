@@ -119,7 +119,7 @@ export function resolveGuestOptions(input: GuestOptionsInput, machine: MachineCo
     vcpus: g.vcpus,
     threadsPerVcore,
     policy: g.policy,
-    deferredCap: g.deferredCap,
-    deferredOverflow: g.deferredOverflow,
+    // the policies' parameters (src/model/policies.ts), each with its default
+    ...(Object.fromEntries(POLICY_PARAMS.map((p) => [p.key, g[p.key as PolicyParamKey]])) as Pick<GuestOptions, PolicyParamKey>),
   };
 }
