@@ -153,7 +153,7 @@
 // @ts-ignore: decorator
 @inline export const HDR_COSTS: u32 = 160;
 
-// ── cost table entries (cycles; defaults in src/kvm/costs.ts, sources in docs/model/costs.md §3) ──
+// ── cost table entries (cycles; defaults in src/model/costs.ts, sources in docs/model/costs.md §3) ──
 // @ts-ignore: decorator
 @inline export const K_TLB_HIT: u32 = 0;
 // @ts-ignore: decorator
@@ -369,7 +369,7 @@
 // @ts-ignore: decorator
 @inline export const G_RAM_BYTES: u32 = 48; // u64
 // @ts-ignore: decorator
-@inline export const G_POLICY: u32 = 56; // P_* of src/kvm/policies.ts (assembly/policies/table.ts)
+@inline export const G_POLICY: u32 = 56; // P_* of src/model/policies.ts (assembly/policies/table.ts)
 // @ts-ignore: decorator
 @inline export const G_VCPUS: u32 = 60; // online_vcpus
 // @ts-ignore: decorator

@@ -8,13 +8,14 @@
  */
 import { Machine } from "../dist/engine/machine.js";
 import { OP, OP_BYTES } from "../dist/engine/layout.js";
+import { encodeOpHeader32 } from "../dist/engine/ops.js";
 import { createReferenceMachine, type RefMachine, type RefGuest } from "../dist/reference/index.js";
 import { resolveStudy, expandStudy, type StudyPoint } from "../dist/study/config.js";
 import { runPoint } from "../dist/study/point.js";
-import { runWorkload, DEFAULT_WORKLOAD } from "../dist/study/workload.js";
+import { runWorkload, DEFAULT_WORKLOAD } from "../dist/workload/synthetic.js";
 import { LackeyReplayer } from "../dist/trace/lackey.js";
 import { referenceReplayLackey } from "../dist/trace/lackey-reference.js";
-import type { Guest } from "../dist/engine/machine.js";
+import type { Guest } from "../dist/engine/guest.js";
 
 export interface Kernel {
   /** Operations one run() does (translations, HPT ops, tlbies, guest ops, lines). */
@@ -99,7 +100,7 @@ class Pages {
 /** Write an H_ENTER (flags 0: the engine picks the slot in the group) of page i at op slot `at`. */
 function writeEnter(u32: Uint32Array, at: number, slot: number, cpu: number, p: Pages, i: number): void {
   const o = at * WORDS;
-  u32[o] = OP.H_ENTER; u32[o + 1] = cpu | (slot << 16);
+  encodeOpHeader32(u32, o, OP.H_ENTER, cpu, slot);
   u32[o + 4] = 0; u32[o + 5] = 0;
   u32[o + 6] = p.groupPtex(i); u32[o + 7] = 0;
   u32[o + 8] = p.vLo(i); u32[o + 9] = 0;
@@ -108,7 +109,7 @@ function writeEnter(u32: Uint32Array, at: number, slot: number, cpu: number, p: 
 
 function writeTranslate(u32: Uint32Array, at: number, cpu: number, lpid: number, p: Pages, i: number, store: number): void {
   const o = at * WORDS;
-  u32[o] = OP.TRANSLATE; u32[o + 1] = cpu;
+  encodeOpHeader32(u32, o, OP.TRANSLATE, cpu, 0);
   u32[o + 4] = p.slbLo(i); u32[o + 5] = 0;
   u32[o + 6] = p.ea(i); u32[o + 7] = 0;
   u32[o + 8] = store; u32[o + 9] = 0;
@@ -351,7 +352,7 @@ export function hptOpsMix(): KernelPair {
             const a = plan.a[t]!, b = plan.b[t]!;
             writeTranslate(u32, 3 * t, 0, g.lpid, p, a, 0);
             const o = (3 * t + 1) * WORDS;
-            u32[o] = OP.H_REMOVE; u32[o + 1] = g.slot << 16;
+            encodeOpHeader32(u32, o, OP.H_REMOVE, 0, g.slot);
             u32[o + 4] = H_AVPN_LO; u32[o + 5] = 0;
             u32[o + 6] = p.ptex[b]!; u32[o + 7] = 0;
             u32[o + 8] = p.vLo(b) & ~0x7f; u32[o + 9] = 0;
@@ -483,7 +484,7 @@ export function tlbie1024(quick: boolean): KernelPair {
             const p = plan.pages[g]!;
             const page = next() % TL.pages;
             const o = i * WORDS;
-            u32[o] = OP.TLBIE; u32[o + 1] = 0;
+            encodeOpHeader32(u32, o, OP.TLBIE, 0, 0);
             u32[o + 4] = p.slbLo(page); u32[o + 5] = 0;
             u32[o + 6] = p.ea(page); u32[o + 7] = 0;
             u32[o + 20] = gs[g]!.lpid; u32[o + 21] = 0;
@@ -671,7 +672,7 @@ export function warmUp(): void {
     for (let i = 0; i < 16; i++) {
       if (i % 4 === 3) {
         const o = i * WORDS;
-        u32[o] = OP.TLBIE; u32[o + 1] = 0; u32[o + 4] = p.slbLo(i); u32[o + 6] = p.ea((rep * 16 + i) % p.n); u32[o + 20] = g.lpid;
+        encodeOpHeader32(u32, o, OP.TLBIE, 0, 0); u32[o + 4] = p.slbLo(i); u32[o + 6] = p.ea((rep * 16 + i) % p.n); u32[o + 20] = g.lpid;
       } else {
         writeTranslate(u32, i, i, g.lpid, p, (rep * 7 + i * 13) % p.n, i & 1);
       }

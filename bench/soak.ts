@@ -4,7 +4,7 @@
  * every epoch that the counters add up, memory stays flat and throughput does not decay.
  * Prints a line per epoch and, last, one JSON object; exits 1 if a check fails.
  */
-import { runWorkload, DEFAULT_WORKLOAD, type WorkloadTally } from "../dist/study/workload.js";
+import { runWorkload, DEFAULT_WORKLOAD, type WorkloadTally } from "../dist/workload/synthetic.js";
 import type { Machine } from "../dist/engine/machine.js";
 
 const argv = process.argv.slice(2);

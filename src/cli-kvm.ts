@@ -5,9 +5,8 @@
 import { Option } from "commander";
 import type { RegisterCommand } from "./cli.js";
 import { ConfigError } from "./config.js";
-import { integerOption } from "./cli-options.js";
-import { POLICIES, POLICY_NAMES, DEFERRED_OVERFLOW, type PolicyName, type DeferredOverflow } from "./kvm/policies.js";
-import { COST_ROWS } from "./kvm/costs.js";
+import { POLICIES, POLICY_NAMES, POLICY_PARAMS, type PolicyInfo, type PolicyName, type PolicyParam } from "./model/policies.js";
+import { COST_ROWS } from "./model/costs.js";
 
 function choice<T extends string>(flag: string, choices: readonly T[]) {
   return (text: string): T => {
@@ -31,18 +30,33 @@ Examples:
   hptlab scenario stale-tlb --policy last-vcpu
   hptlab scenario bulk-remove-1vcpu --policy need-tlb-flush-3.8 --json`;
 
+/** Parse a policy parameter's option value with its schema (src/model/policies.ts). */
+function paramOption(param: PolicyParam) {
+  const flag = param.flag.split(" ")[0]!;
+  return (text: string): number | string => {
+    const value = typeof param.default === "number" ? (/^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : NaN) : text;
+    const r = param.schema.safeParse(value);
+    if (r.success) return r.data;
+    throw new ConfigError(flag, param.values ? `${JSON.stringify(text)} is not one of ${param.values.join(", ")}` : `${JSON.stringify(text)}: ${r.error.issues[0]!.message}`);
+  };
+}
+
+/** The policies that take a parameter, for its --help line. */
+const takers = (param: PolicyParam) => POLICIES.filter((p) => p.params.includes(param)).map((p) => p.name).join(", ");
+
 export const registerScenario: RegisterCommand = (program, ctx) => {
-  program
+  const cmd = program
     .command("scenario")
     .summary("run a scripted stale-TLB timeline under one invalidation policy")
     .argument("[name]", "scenario (see --list)")
-    .addOption(new Option("--policy <id>", "invalidation policy (hptlab policies)").argParser(choice("--policy", POLICY_NAMES)).default("need-tlb-flush"))
-    .option("--deferred-cap <k>", "deferred-va: cap K of the list of locally invalidated VAs", integerOption("--deferred-cap", 1, 1 << 20), 64)
-    .addOption(new Option("--deferred-overflow <rule>", "deferred-va: a full list does flush (docs/model/policies.md §6.3 c), tlbie (a) or drain (b)").argParser(choice("--deferred-overflow", DEFERRED_OVERFLOW)).default("flush"))
+    .addOption(new Option("--policy <id>", "invalidation policy (hptlab policies)").argParser(choice("--policy", POLICY_NAMES)).default(POLICY_NAMES[0]));
+  // each policy parameter's option, from the registry (deferred-va: --deferred-cap, --deferred-overflow)
+  for (const param of POLICY_PARAMS) cmd.addOption(new Option(param.flag, `${takers(param)}: ${param.summary}`).argParser(paramOption(param)).default(param.default));
+  cmd
     .option("--list", "list the scenarios")
     .option("--json", "print one JSON object (docs/formats.md §3)")
     .addHelpText("after", SCENARIO_HELP)
-    .action(async (name: string | undefined, flags: { policy: PolicyName; deferredCap: number; deferredOverflow: DeferredOverflow; list?: boolean; json?: boolean }) => {
+    .action(async (name: string | undefined, flags: { policy: PolicyName; list?: boolean; json?: boolean } & Record<string, unknown>) => {
       const { SCENARIOS, runScenario } = await import("./kvm/scenarios.js");
       if (flags.list || !name) {
         if (flags.json) {
@@ -57,7 +71,8 @@ export const registerScenario: RegisterCommand = (program, ctx) => {
       if (!SCENARIOS.some((s) => s.name === name)) {
         throw new ConfigError("scenario", `unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.map((s) => s.name).join(", ")}`);
       }
-      const r = runScenario(name, { policy: flags.policy, deferredCap: flags.deferredCap, deferredOverflow: flags.deferredOverflow });
+      const params = Object.fromEntries(POLICY_PARAMS.map((p) => [p.key, flags[p.key]]));
+      const r = runScenario(name, { policy: flags.policy, ...params });
       if (flags.json) {
         ctx.stdout.write(JSON.stringify(r) + "\n");
         return;
@@ -88,14 +103,26 @@ export const registerPolicies: RegisterCommand = (program, ctx) => {
     .option("--json", "print one JSON object {policies, costs}")
     .action((flags: { json?: boolean }) => {
       if (flags.json) {
-        ctx.stdout.write(JSON.stringify({ policies: POLICIES, costs: COST_ROWS }) + "\n");
+        ctx.stdout.write(JSON.stringify({ policies: POLICIES.map(policyJson), costs: COST_ROWS }) + "\n");
         return;
       }
       const w = Math.max(...POLICIES.map((p) => p.name.length));
-      const lines = POLICIES.map((p) => `${p.name.padEnd(w)}  ${p.safe ? "safe  " : p.broken ? "BROKEN" : "leaks "}  ${p.summary} [${p.source}]`);
+      const lines = POLICIES.flatMap((p) => [
+        `${p.name.padEnd(w)}  ${p.safe ? "safe  " : p.broken ? "BROKEN" : "leaks "}  ${p.summary} [${p.source}]`,
+        ...p.params.map((q) => `${"".padEnd(w)}          ${q.flag} (study: ${q.studyKey}; default ${q.default}): ${q.summary}`),
+      ]);
       lines.push("", "cost table (cycles; override with machine.costs in a study config):");
       const cw = Math.max(...COST_ROWS.map((r) => r.key.length));
       for (const r of COST_ROWS) lines.push(`  ${r.key.padEnd(cw)}  ${String(r.cycles).padStart(5)}  ${r.note}`);
       ctx.stdout.write(lines.join("\n") + "\n");
     });
 };
+
+/** A policy as `hptlab policies --json` prints it: the registry entry with each parameter's schema as its default and values. */
+function policyJson(p: PolicyInfo) {
+  const { params, ...rest } = p;
+  return {
+    ...rest,
+    params: params.map((q) => ({ key: q.key, studyKey: q.studyKey, studyList: q.studyList, flag: q.flag, summary: q.summary, default: q.default, ...(q.values ? { values: q.values } : {}) })),
+  };
+}

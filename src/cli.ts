@@ -17,7 +17,8 @@ import { registerScenario, registerPolicies } from "./cli-kvm.js";
 import { registerStudy, registerMerge } from "./cli-study.js";
 import { integerOption, choiceOption } from "./cli-options.js";
 import { hptlabVersion } from "./version.js";
-import { POLICY_NAMES, type PolicyName } from "./kvm/policies.js";
+import { POLICY_NAMES, type PolicyName } from "./model/policies.js";
+import { PAGE_SHIFTS } from "./model/page-sizes.js";
 
 export type EngineName = "wasm" | "reference";
 
@@ -121,7 +122,7 @@ export function parseByteCount(text: string): number {
 }
 
 function pageShiftOption(text: string): number {
-  if (text !== "12" && text !== "16" && text !== "24") throw new ConfigError("--hpt-max-page-shift", `${JSON.stringify(text)} is not 12, 16 or 24`);
+  if (!PAGE_SHIFTS.map(String).includes(text)) throw new ConfigError("--hpt-max-page-shift", `${JSON.stringify(text)} is not ${PAGE_SHIFTS.slice(0, -1).join(", ")} or ${PAGE_SHIFTS[PAGE_SHIFTS.length - 1]}`);
   return Number(text);
 }
 
@@ -242,11 +243,11 @@ export const registerTrace: RegisterCommand = (program, ctx) => {
     .option("--machine", "instead: drive a full simulated machine with the trace as one guest's accesses (docs/study.md)")
     .option("--cores <n>", "--machine: physical cores", integerOption("--cores", 1, 1024), 4)
     .option("--vcpus <n>", "--machine: the guest's vcpus (accesses round-robin over them)", integerOption("--vcpus", 1, 4096), 1)
-    .addOption(new Option("--policy <id>", "--machine: invalidation policy").argParser(choiceOption("--policy", POLICY_NAMES)).default("need-tlb-flush"))
+    .addOption(new Option("--policy <id>", "--machine: invalidation policy").argParser(choiceOption("--policy", POLICY_NAMES)).default(POLICY_NAMES[0]))
     .addHelpText("after", LACKEY_HELP)
     .action(async (file: string, flags: TraceFlags & { machine?: boolean; cores: number; vcpus: number; policy: PolicyName }) => {
       if (flags.machine) {
-        const { runLackeyOnMachine } = await import("./study/lackey-machine.js");
+        const { runLackeyOnMachine } = await import("./workload/lackey-machine.js");
         const { countersJson } = await import("./report/counters-table.js");
         const r = await runLackeyOnMachine(file, { cores: flags.cores, vcpus: flags.vcpus, policy: flags.policy });
         const kvm = Object.fromEntries(Object.entries(r.kvm).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : Object.fromEntries(Object.entries(v as Record<string, bigint>).map(([a, b]) => [a, Number(b)]))]));

@@ -4,8 +4,8 @@
  */
 import { z } from "zod";
 import type { Semantics } from "./types.js";
-import { COST_ROWS, DEFAULT_COSTS, type CostTable } from "./kvm/costs.js";
-import { POLICY_NAMES, DEFERRED_OVERFLOW, type DeferredOverflow, type PolicyName } from "./kvm/policies.js";
+import { COST_ROWS, DEFAULT_COSTS, type CostTable } from "./model/costs.js";
+import { POLICY_NAMES, POLICY_PARAMS, type DeferredOverflow, type PolicyName, type PolicyParamKey } from "./model/policies.js";
 
 /** A configuration value was refused. `path` names the field, e.g. `machine.smt`. */
 export class ConfigError extends Error {
@@ -40,7 +40,7 @@ export const MachineConfigSchema = z.strictObject({
   hostMemoryBytes: z.number().int().min(1 << 24).max(2 ** 44).default(2 ** 32),
   /** How many violations the detector records in full (all are counted). */
   violationRecords: z.number().int().min(1).max(4096).default(64),
-  /** Cycle cost overrides (src/kvm/costs.ts; docs/model/costs.md §3). */
+  /** Cycle cost overrides (src/model/costs.ts; docs/model/costs.md §3). */
   costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
 });
 export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
@@ -57,12 +57,13 @@ export const GuestOptionsSchema = z.strictObject({
   vcpus: z.number().int().min(1).max(8192).default(1),
   /** vcpus per vcore (vcore = vcpu / threadsPerVcore); default: the machine's SMT (threads_per_core). */
   threadsPerVcore: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
-  /** TLB invalidation policy (src/kvm/policies.ts). */
-  policy: z.enum(POLICY_NAMES).default("need-tlb-flush"),
-  /** deferred-va: the cap K of the per-guest list of locally invalidated VAs. */
-  deferredCap: z.number().int().min(1).max(1 << 20).default(64),
-  /** deferred-va: what a full list does (docs/model/policies.md §6.3: c = flush, a = tlbie, b = drain). */
-  deferredOverflow: z.enum(DEFERRED_OVERFLOW).default("flush"),
+  /** TLB invalidation policy (src/model/policies.ts). */
+  policy: z.enum(POLICY_NAMES).default(POLICY_NAMES[0]),
+  /** The policies' parameters (deferred-va: deferredCap, deferredOverflow), schema and default from src/model/policies.ts. */
+  ...(Object.fromEntries(POLICY_PARAMS.map((p) => [p.key, p.schema.default(p.default as never)])) as {
+    deferredCap: z.ZodDefault<z.ZodType<number>>;
+    deferredOverflow: z.ZodDefault<z.ZodType<DeferredOverflow>>;
+  } satisfies Record<PolicyParamKey, unknown>),
 });
 export type GuestOptionsInput = z.input<typeof GuestOptionsSchema>;
 export interface GuestOptions {
@@ -118,7 +119,7 @@ export function resolveGuestOptions(input: GuestOptionsInput, machine: MachineCo
     vcpus: g.vcpus,
     threadsPerVcore,
     policy: g.policy,
-    deferredCap: g.deferredCap,
-    deferredOverflow: g.deferredOverflow,
+    // the policies' parameters (src/model/policies.ts), each with its default
+    ...(Object.fromEntries(POLICY_PARAMS.map((p) => [p.key, g[p.key as PolicyParamKey]])) as Pick<GuestOptions, PolicyParamKey>),
   };
 }

@@ -3,7 +3,8 @@
  * machine, a few guests mapping, touching and removing pages through op batches, and the
  * engine's counters at the end. Deterministic for a given seed.
  */
-import { Machine, type Guest } from "./engine/machine.js";
+import { Machine } from "./engine/machine.js";
+import { type Guest } from "./engine/guest.js";
 import { OpBatch } from "./engine/batch.js";
 import { makeHpte, H_AVPN, H_SUCCESS, type Hpte } from "./hpte.js";
 import type { CounterBlock } from "./types.js";

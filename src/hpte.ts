@@ -2,6 +2,7 @@
  * Building segment words and HPTEs the way a Linux guest does (docs/model/translation.md §2, §3): what workloads,
  * examples and tests use to create translations. Pure functions over bigint.
  */
+import { PAGE_SHIFTS, pageSizeOf, type PageShift } from "./model/page-sizes.js";
 
 export const HPTE_V_VALID = 0x1n;
 export const HPTE_V_SECONDARY = 0x2n;
@@ -26,15 +27,20 @@ export const H_PARAMETER = -4;
 export const H_PTEG_FULL = -6;
 export const H_NOT_FOUND = -7;
 
-export type PageShift = 12 | 16 | 24;
+export type { PageShift };
 export type SegmentSize = "256M" | "1T";
 
-/** SLB L||LP encoding of a base page size (docs/model/translation.md §2.2). */
-const SLB_LLP: Record<PageShift, bigint> = { 12: 0x000n, 16: 0x110n, 24: 0x100n };
+/** The page-size table's entry of a shift (src/model/page-sizes.ts). */
+function pageSize(pageShift: PageShift) {
+  const s = pageSizeOf(pageShift);
+  if (!s) throw new RangeError(`pageShift ${pageShift} is not one of ${PAGE_SHIFTS.join(", ")}`);
+  return s;
+}
 
-/** The SLB VSID word for a segment: B, VSID and the base page size. */
+/** The SLB VSID word for a segment: B, VSID and the base page size (L||LP from the page-size table). */
 export function slbVsidWord(vsid: bigint, pageShift: PageShift = 12, segment: SegmentSize = "256M"): bigint {
-  return segment === "256M" ? (vsid << 12n) | SLB_LLP[pageShift] : (1n << 62n) | (vsid << 24n) | SLB_LLP[pageShift];
+  const llp = pageSize(pageShift).slbEnc;
+  return segment === "256M" ? (vsid << 12n) | llp : (1n << 62n) | (vsid << 24n) | llp;
 }
 
 export interface HpteSpec {
@@ -82,11 +88,12 @@ export function makeHpte(spec: HpteSpec): Hpte {
   const epn = spec.ea & offMask & ~(psize - 1n);
   const slbV = slbVsidWord(spec.vsid, p, segment);
   let v = (slbV & 0xfffffffffffff000n) | ((epn >> 16n) & 0x3fffffffffffff80n) | HPTE_V_VALID;
-  if (p !== 12) v |= HPTE_V_LARGE;
+  const enc = pageSize(p).enc[0]!; // base page = actual page size
+  if (enc.large) v |= HPTE_V_LARGE;
   if (spec.secondary) v |= HPTE_V_SECONDARY;
   if (spec.bolted) v |= HPTE_V_BOLTED;
   let r = (spec.gpa & HPTE_R_RPN & ~(psize - 1n)) | (spec.wimg ?? HPTE_R_M) | (spec.pp ?? 2n);
-  if (p === 16) r |= 0x1000n; // LP encoding of 64K (docs/model/translation.md §2.2)
+  r |= enc.lp; // LP encoding of the page size (64K: 0x1000)
   const hash = hptHash(spec.vsid, epn, p, segment);
   const pteg = (order: number) => {
     const mask = (1n << BigInt(order - 7)) - 1n;

@@ -4,8 +4,9 @@
 // frames-in-use bitmap (bit f set exactly when frame f has an owner; every word below the search
 // hint full). Checked after study points of every policy and after random machine ops.
 import { describe, expect, test } from "vitest";
-import { Machine, KvmOpError } from "../src/engine/machine.js";
-import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
+import { Machine } from "../src/engine/machine.js";
+import { KvmOpError } from "../src/engine/ops.js";
+import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/workload/synthetic.js";
 import { makeHpte, H_AVPN } from "../src/hpte.js";
 import { HDR, TLBE } from "../src/engine/layout.js";
 

@@ -11,7 +11,7 @@ import { createHash, type Hash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { Machine } from "../src/engine/machine.js";
 import { OP_BYTES, STATS_BYTES, G, GF_LIVE, GF_QEMU, GUEST_BYTES, REC } from "../src/engine/layout.js";
-import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
+import { runWorkload, DEFAULT_WORKLOAD, type PointRun } from "../src/workload/synthetic.js";
 import { makeHpte, H_AVPN, H_LOCAL } from "../src/hpte.js";
 
 const FIXTURE = new URL("./fixtures/golden-digests.json", import.meta.url);

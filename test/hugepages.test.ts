@@ -4,11 +4,12 @@
 // same results with and without. Where the helper is missing, "auto" runs without it and "on" refuses.
 import { afterEach, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
-import { Machine, MEMORY_POOL_MAX } from "../src/engine/machine.js";
+import { Machine } from "../src/engine/machine.js";
+import { MEMORY_POOL_MAX } from "../src/engine/memory-pool.js";
 import { MAX_BYTES } from "../src/engine/layout.js";
 import { hugePagesUnavailable } from "../src/engine/hugepages.js";
 import { runPoint } from "../src/study/point.js";
-import { DEFAULT_WORKLOAD } from "../src/study/workload.js";
+import { DEFAULT_WORKLOAD } from "../src/workload/synthetic.js";
 import type { StudyPoint } from "../src/study/config.js";
 
 /** The VmFlags of the mapping of this process that holds `address`, or undefined. */

@@ -6,7 +6,7 @@ import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine, KvmOpError, type Guest } from "../src/engine/index.js";
 import { makeHpte, slbVsidWord, H_LOCAL } from "../src/hpte.js";
-import { POLICIES, type PolicyName, type DeferredOverflow } from "../src/kvm/policies.js";
+import { POLICIES, type PolicyName, type DeferredOverflow } from "../src/model/policies.js";
 
 const RUNS = Number(process.env.HPTLAB_FUZZ_RUNS ?? 60);
 const CORES = 6;

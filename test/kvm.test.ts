@@ -2,7 +2,8 @@
 // docs/model/kvm.md and docs/model/policies.md, the cost model's arithmetic on hand-computed timelines (docs/model/costs.md §3), the detector, host
 // paging and the HV fault path.
 import { describe, expect, it } from "vitest";
-import { Machine, type Guest } from "../src/engine/machine.js";
+import { Machine } from "../src/engine/machine.js";
+import { type Guest } from "../src/engine/guest.js";
 import { KvmOpError } from "../src/engine/index.js";
 import { makeHpte, slbVsidWord, H_LOCAL } from "../src/hpte.js";
 import type { MachineConfigInput, GuestOptionsInput } from "../src/config.js";

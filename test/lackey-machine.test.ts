@@ -1,6 +1,6 @@
 // A lackey trace driving a full machine as one guest's memory accesses.
 import { describe, expect, it } from "vitest";
-import { runLackeyOnMachine } from "../src/study/lackey-machine.js";
+import { runLackeyOnMachine } from "../src/workload/lackey-machine.js";
 import { replayLackey } from "../src/trace/lackey.js";
 
 async function* chunks(text: string) {

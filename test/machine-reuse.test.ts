@@ -4,11 +4,12 @@
 // machine must refuse to run or read.
 import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
-import { Machine, MEMORY_POOL_MAX, releaseMachineMemory } from "../src/engine/machine.js";
+import { Machine } from "../src/engine/machine.js";
+import { MEMORY_POOL_MAX, releaseMachineMemory } from "../src/engine/memory-pool.js";
 import { HDR } from "../src/engine/layout.js";
 import { engineModule } from "../src/engine/wasm.js";
 import { runPoint } from "../src/study/point.js";
-import { DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
+import { DEFAULT_WORKLOAD, type PointRun } from "../src/workload/synthetic.js";
 import type { StudyPoint } from "../src/study/config.js";
 
 const point = (id: number, over: Partial<PointRun>): StudyPoint => ({

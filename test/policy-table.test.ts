@@ -1,11 +1,11 @@
 // The engine's policy table (assembly/policies/table.ts, each policy's file answering EV_NAME) and
-// the TypeScript registry (src/kvm/policies.ts) name the same policy at every id; a policy id the
+// the TypeScript registry (src/model/policies.ts) name the same policy at every id; a policy id the
 // engine does not know is refused at guest creation, and the engine aborts rather than run one.
 import { describe, expect, test } from "vitest";
 import { engineModule, enginePolicyName, instantiateEngine, EngineAbort } from "../src/engine/wasm.js";
 import { createMachineSync } from "../src/engine/machine.js";
 import { G, GUEST_BYTES } from "../src/engine/layout.js";
-import { POLICIES, policyByName } from "../src/kvm/policies.js";
+import { POLICIES, policyByName } from "../src/model/policies.js";
 
 function engineTable(): { count: number; names: (string | undefined)[] } {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });

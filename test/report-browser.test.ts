@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { resolveStudy } from "../src/study/config.js";
 import { runStudy } from "../src/study/run.js";
 import { writeStudyOutputs, plots } from "../src/report/study-report.js";
-import { POLICIES } from "../src/kvm/policies.js";
+import { POLICIES } from "../src/model/policies.js";
 
 const CHROMIUM = process.env.HPTLAB_CHROMIUM ?? "/usr/bin/chromium";
 const missing = existsSync(CHROMIUM) ? "" : `no browser at ${CHROMIUM} (apt-get install chromium, or set HPTLAB_CHROMIUM)`;

@@ -8,7 +8,7 @@ import { resolveStudy } from "../src/study/config.js";
 import { runStudy, mergeResults } from "../src/study/run.js";
 import { scenarioEvidence } from "../src/study/scenarios.js";
 import { SCENARIOS, runScenario } from "../src/kvm/scenarios.js";
-import { POLICIES, type PolicyName } from "../src/kvm/policies.js";
+import { POLICIES, type PolicyName } from "../src/model/policies.js";
 import type { StudyResults } from "../src/study/results.js";
 import {
   findings, syntheticFindings, summaryMarkdown, reportHtml, plots, policySafety, headlineCells, safetyLines, shapeVerdicts,

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../src/kvm/costs.js";
+import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../src/model/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../src/study/results.js";
 import { findings, plots, reportHtml, resultsCsv, summaryMarkdown, writeStudyOutputs, type Plot } from "../src/report/study-report.js";
 import { uniqueIds, violationRows, coincidentLines } from "../src/report/plots.js";

@@ -2,7 +2,7 @@
 // candidate gap (docs/model/kvm.md §9.2), and the JSON shape of docs/formats.md §3.
 import { describe, expect, it } from "vitest";
 import { SCENARIOS, runScenario } from "../src/kvm/scenarios.js";
-import { POLICIES, type PolicyName } from "../src/kvm/policies.js";
+import { POLICIES, type PolicyName } from "../src/model/policies.js";
 import { cli } from "./cli-run.js";
 
 const NAMES = SCENARIOS.map((s) => s.name);

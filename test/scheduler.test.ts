@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine } from "../src/engine/machine.js";
-import { Scheduler, mulberry32, mulberry32Fill, Draws } from "../src/kvm/scheduler.js";
+import { Scheduler, mulberry32, mulberry32Fill, Draws } from "../src/workload/scheduler.js";
 
 function world(cores: number, shapes: { vcpus: number; tpv: 1 | 2 | 4 }[]) {
   const m = new Machine({ cores, smt: 4, hostMemoryBytes: 2 ** 28 });

@@ -5,8 +5,8 @@ import { runStudy, mergeResults, shardPoints, taskGroups, type Progress } from "
 import { etaSeconds } from "../src/cli-study.js";
 import { runPoint, runPoints } from "../src/study/point.js";
 import { test as propTest, fc } from "@fast-check/vitest";
-import { ZipfSampler } from "../src/study/workload.js";
-import { mulberry32 } from "../src/kvm/scheduler.js";
+import { ZipfSampler } from "../src/workload/synthetic.js";
+import { mulberry32 } from "../src/workload/scheduler.js";
 import { ConfigError } from "../src/config.js";
 import { hugePagesUnavailable } from "../src/engine/hugepages.js";
 import { readFileSync } from "node:fs";
@@ -257,7 +257,7 @@ describe("docs/study.md", () => {
 
 describe("limits stated up front", () => {
   it("a point that would not fit is refused before anything runs, with its size", async () => {
-    const { pointMemoryBytes } = await import("../src/study/workload.js");
+    const { pointMemoryBytes } = await import("../src/workload/synthetic.js");
     const { checkStudyLimits } = await import("../src/study/run.js");
     const s = small({ sweeps: [{ name: "big", cores: [1024], shapes: [{ label: "huge", vcpus: 4096, threadsPerVcore: 4 }], policies: [{ policy: "deferred-va", deferredCaps: [1 << 20] }], guests: 64 }] });
     const pts = expandStudy(s);
@@ -267,7 +267,7 @@ describe("limits stated up front", () => {
     expect(() => checkStudyLimits(pts)).not.toThrow(); // a study's machines are far below 4 GiB
     // and what fits is what the engine then allocates (within a page)
     const ok = expandStudy(small())[5]!;
-    const { runWorkload } = await import("../src/study/workload.js");
+    const { runWorkload } = await import("../src/workload/synthetic.js");
     const { machine } = runWorkload({ ...ok.run, ops: 10 });
     expect(Math.abs(machine.memoryBytes - pointMemoryBytes(ok.run))).toBeLessThanOrEqual(65536 * 2);
   });

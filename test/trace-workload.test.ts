@@ -7,12 +7,13 @@ import { gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { loadHcallProgram, hpteTouch, HC, type HcallProgram } from "../src/trace/hcall-program.js";
-import { runTraceWorkload, runTraceWorkloads, slotIds, DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "../src/study/trace-workload.js";
+import { runTraceWorkload, runTraceWorkloads, slotIds, DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "../src/workload/trace-driven.js";
 import { runPoint, runPoints } from "../src/study/point.js";
-import { DEFAULT_WORKLOAD, type PointRun } from "../src/study/workload.js";
+import { DEFAULT_WORKLOAD, type PointRun } from "../src/workload/synthetic.js";
 import { readHcallTrace } from "../src/trace/hcall-trace.js";
 import { replayHcalls } from "../src/trace/replay.js";
-import { Machine, type Guest } from "../src/engine/machine.js";
+import { Machine } from "../src/engine/machine.js";
+import { type Guest } from "../src/engine/guest.js";
 import { resolveStudy, expandStudy, pointSeed } from "../src/study/config.js";
 import { runStudy, taskGroups, attachTracePrograms } from "../src/study/run.js";
 import { ConfigError } from "../src/config.js";
@@ -21,7 +22,7 @@ import { realGuestSections, traceLabel } from "../src/report/real-guest.js";
 import { summaryMarkdown, findings } from "../src/report/study-report.js";
 import { makeHpte, hptHash, type PageShift, type SegmentSize } from "../src/hpte.js";
 import { SCALAR_COUNTERS } from "../src/types.js";
-import { KVM_COUNTERS } from "../src/engine/machine.js";
+import { KVM_COUNTERS } from "../src/engine/records.js";
 
 const TRACE = join(import.meta.dirname, "..", "data", "traces", "linux-6.1-guest-boot-wl20.jsonl.gz");
 const SLICE = 100_000; // the first H_BULK_REMOVE is call 84,358; H_REMOVE starts at 16,402

@@ -9,7 +9,7 @@
 //   EV_DECIDE        an hcall on cpu invalidates a VALID HPTE: arg = KIND_*, flags = the hcall's
 //                    flags (0 for H_BULK_REMOVE) → MODE_GLOBAL | MODE_LOCAL | MODE_LOCAL_RECORD
 //   EV_CAN_PAGE_OUT  may the host take g's pages away?                       → 1 yes, 0 pinned
-//   EV_NAME          (g = 0) the policy's name, as src/kvm/policies.ts spells it → address of a
+//   EV_NAME          (g = 0) the policy's name, as src/model/policies.ts spells it → address of a
 //                    static string (policyName(); test/policy-table.test.ts checks the registry)
 // @ts-ignore: decorator
 @inline export const EV_VM_INIT: u32 = 0;

@@ -1,5 +1,5 @@
 // The invalidation policies, by id (G_POLICY). Adding one: write its file in this folder (its
-// EV_NAME answer is its name in src/kvm/policies.ts), import it and add its line below at the id
+// EV_NAME answer is its name in src/model/policies.ts), import it and add its line below at the id
 // the registry gives it (test/policy-table.test.ts checks both through the built engine).
 import { needTlbFlush } from "./need-tlb-flush";
 import { needTlbFlush38 } from "./need-tlb-flush-3.8";

@@ -45,6 +45,12 @@ export const REC = {
   CPU_BYTES: 128, CPU_CLOCK: 0, CPU_CYCLES: 8, CPU_RUN_SLOT: 96, CPU_RUN_VCPU: 100, CPU_VC_SLOT: 104, CPU_VC_IDX: 108,
   CORE_BYTES: 8, VCPU_BYTES: 8, VCORE_BYTES: 16, DEFER_BYTES: 16, VIOL_BYTES: 64,
 } as const;
+/** Field byte offsets of the vcpu, vcore, deferred-VA and violation records (assembly/layout.ts draws them). */
+export const VCPU_REC = { LAST_CPU: 0, RUNNING: 4 } as const;
+export const VCORE_REC = { PCPU: 0, RUNNING: 4, VCPU_MASK: 8, RUNS: 12 } as const;
+export const DEFER_REC = { KEY: 0, SET: 8, GFN: 12 } as const;
+export const VIOL_REC = { CPU: 0, LPID: 4, GUEST: 8, OWNER: 12, KEY: 16, RPN: 24, TIME: 32, PROV: 40, EA: 48, STALE: 56, FRAME: 60 } as const;
+
 export const NO_CPU = 0xffffffff;
 export const FABRIC_SLOTS = 65536;
 export const FABRIC_SLOT_SHIFT = 7;

@@ -54,7 +54,7 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
 }
 
 /** The clock the engine's lookahead probes read (assembly/translate.ts, "when to read ahead"). */
-/** The name the engine's policy table gives id `id` (what src/kvm/policies.ts must say), or undefined. */
+/** The name the engine's policy table gives id `id` (what src/model/policies.ts must say), or undefined. */
 export function enginePolicyName(wasm: HptlabExports, memory: WebAssembly.Memory, id: number): string | undefined {
   return id >= 0 && id < wasm.policyCount() ? readAsString(memory, wasm.policyName(id)) : undefined;
 }

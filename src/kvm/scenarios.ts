@@ -3,11 +3,12 @@
  * a TLB entry can outlive the translation it came from, under a chosen policy, and reports what the
  * detector saw. `runScenario` returns the object of docs/formats.md §3 plus the timeline.
  */
-import { Machine, type Guest } from "../engine/machine.js";
-import type { KvmCounters, ViolationRecord, Verdict } from "../engine/machine.js";
+import { Machine } from "../engine/machine.js";
+import { type Guest } from "../engine/guest.js";
+import type { KvmCounters, ViolationRecord, Verdict } from "../engine/records.js";
 import { makeHpte, slbVsidWord, H_LOCAL, H_SUCCESS } from "../hpte.js";
-import { POLICIES, type PolicyName, type DeferredOverflow } from "./policies.js";
-import { COST_CATEGORIES, type CostCategory } from "./costs.js";
+import { POLICIES, paramValues, type PolicyName, type DeferredOverflow } from "../model/policies.js";
+import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
 
 export interface ScenarioOptions {
   policy: PolicyName;
@@ -388,7 +389,7 @@ function result(def: ScenarioDef, s: Script, opts: ScenarioOptions): ScenarioRes
   return {
     scenario: def.name,
     policy: opts.policy,
-    deferredCap: policy.deferred ? (opts.deferredCap ?? 64) : null,
+    deferredCap: paramValues(policy, { deferredCap: opts.deferredCap }).deferredCap,
     violations,
     staleHarmless: Number(k.staleHarmless),
     tlbie: Number(c.globalTlbies),

@@ -2,10 +2,8 @@
  * SLB VSID word → segment parameters, and EA → VA for one translation (docs/model/translation.md §2.1, docs/semantics.md
  * "Translation").
  */
-import {
-  SLB_LLP_16M, SLB_LLP_4K, SLB_LLP_64K, SLB_VSID_B_1T, SLB_VSID_B_MASK, SLB_VSID_LLP_MASK,
-  SHIFT_16M, SHIFT_4K, SHIFT_64K, U64_MASK, lowMask,
-} from "./constants.js";
+import { SLB_VSID_B_1T, SLB_VSID_B_MASK, SLB_VSID_LLP_MASK, U64_MASK, lowMask } from "./constants.js";
+import { PAGE_SIZES, slbPageShift } from "../model/page-sizes.js";
 
 /** Decoded SLB VSID word. */
 export interface Segment {
@@ -39,12 +37,13 @@ export function decodeSlb(slbV: bigint): Segment {
   else if (bField === SLB_VSID_B_1T) b = 1;
   else throw new RangeError(`slbV 0x${slbV.toString(16)}: segment size B must be 00 (256 MB) or 01 (1 TB)`);
 
-  const llp = slbV & SLB_VSID_LLP_MASK;
-  let pageShift: number;
-  if (llp === SLB_LLP_4K) pageShift = SHIFT_4K;
-  else if (llp === SLB_LLP_64K) pageShift = SHIFT_64K;
-  else if (llp === SLB_LLP_16M) pageShift = SHIFT_16M;
-  else throw new RangeError(`slbV 0x${slbV.toString(16)}: L||LP 0x${llp.toString(16)} is not 4K (0x000), 64K (0x110) or 16M (0x100)`);
+  // the page-size table (src/model/page-sizes.ts): L||LP → base page shift
+  const pageShift = slbPageShift(slbV);
+  if (pageShift === 0) {
+    const llp = slbV & SLB_VSID_LLP_MASK;
+    const known = PAGE_SIZES.map((s) => `${s.name} (0x${s.slbEnc.toString(16).padStart(3, "0")})`);
+    throw new RangeError(`slbV 0x${slbV.toString(16)}: L||LP 0x${llp.toString(16)} is not ${known.slice(0, -1).join(", ")} or ${known[known.length - 1]}`);
+  }
 
   if ((slbV & VSID_ABOVE_68_BITS) !== 0n) {
     throw new RangeError(`slbV 0x${slbV.toString(16)}: VSID gives a VA of 2^68 or more`);

@@ -8,16 +8,22 @@
  */
 import type { StudyResults } from "../study/results.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";
+import { policiesOf } from "../model/policies.js";
 import { policySafety, runWords, scenarioWords } from "./safety.js";
 import {
-  type Cell, type Slice, cellsOf, compareVariants, fmtCycles, fmtPct, fmtRatio,
-  distinct, listWords, pickSlice, plural, pooled, shapeGuests, shapesOf, sliceWords,
+  type Cell, type Slice, BASELINE as BASELINE_POLICY, SWEPT, cellsOf, compareVariants, describeField, fmtCycles, fmtInt, fmtPct, fmtRatio,
+  distinct, hLocalWords, listWords, pickSlice, plural, pooled, shapeGuests, shapesOf, sliceWords,
 } from "./study-data.js";
 
-const BASELINE = "need-tlb-flush";
-/** The policies that honour H_LOCAL with a tlbiel, compared with need-tlb-flush. */
-const LOCAL_FAMILIES = ["deferred-va", "last-vcpu"] as const;
-/** A deferred-va cap "as good as the best" spends at most this much more on invalidation. */
+/** The policy every saving is stated against (src/model/policies.ts, family "baseline"). */
+const BASELINE = BASELINE_POLICY.name;
+/** The policies that honour H_LOCAL with a tlbiel (family "local"), compared with the baseline: the safe ones first. */
+const LOCAL_FAMILIES: readonly string[] = policiesOf("local").sort((a, b) => Number(b.safe) - Number(a.safe)).map((p) => p.name);
+/** The policy that flushes the whole TLB at every entry and exit (family "full-flush"; it pins memory). */
+const FULL_FLUSH: string | undefined = policiesOf("full-flush")[0]?.name;
+/** The policy whose parameter the cap findings sweep (the deferred-VA list). */
+const CAPPED: string | undefined = SWEPT?.policy.name;
+/** A cap "as good as the best" spends at most this much more on invalidation. */
 const KNEE = 0.05;
 
 /**
@@ -58,7 +64,7 @@ export function taggedFindings(results: StudyResults): { text: string; headline:
 
 /**
  * The slice of the first finding, which the terminal's table and the report's verdict show too:
- * the local-flush comparison's (honest H_LOCAL, need-tlb-flush and the local families), or when
+ * the local-flush comparison's (honest H_LOCAL, the baseline and the local families), or when
  * the study has no such comparison the slice a plot of every synthetic point would show; and the
  * largest machine in it.
  */
@@ -69,17 +75,17 @@ export function headlineSlice(results: StudyResults): { slice: Slice; cores: num
   return { slice, cores: Math.max(...slice.cells.map((c) => c.context.cores)) };
 }
 
-/** The slice of the local-flush comparisons: honest H_LOCAL, need-tlb-flush and the local families. */
+/** The slice of the local-flush comparisons: honest H_LOCAL, the baseline and the local families. */
 function localSlice(cells: Cell[]): Slice | undefined {
   const mine = cells.filter((c) => c.context.hLocal === "honest"
-    && (c.variant.policy === BASELINE || (LOCAL_FAMILIES as readonly string[]).includes(c.variant.policy)));
+    && (c.variant.policy === BASELINE || LOCAL_FAMILIES.includes(c.variant.policy)));
   if (!mine.some((c) => c.variant.policy === BASELINE) || !mine.some((c) => c.variant.policy !== BASELINE)) return undefined;
   return pickSlice(mine, (c) => `${c.variant.key}|${c.context.shape}|${c.context.cores}`);
 }
 
 /**
  * 1. At the largest machine, for each guest shape that passes H_LOCAL honestly (largest first): how
- * much less than need-tlb-flush the best deferred-va cap, and last-vcpu, spend on invalidation.
+ * much less than the baseline each local family (its best cap) spends on invalidation.
  */
 function localWins(cells: Cell[]): string[] {
   const slice = localSlice(cells);
@@ -114,7 +120,7 @@ function localWins(cells: Cell[]): string[] {
 }
 
 /**
- * 2. How the saving of each local-flush family over need-tlb-flush changes with the machine size,
+ * 2. How the saving of each local-flush family over the baseline changes with the machine size,
  * for the largest guest shape that has the comparison at two sizes or more.
  */
 function winVsCores(cells: Cell[]): string[] {
@@ -124,7 +130,7 @@ function winVsCores(cells: Cell[]): string[] {
   for (const family of LOCAL_FAMILIES) {
     for (const shape of shapesOf(slice.cells).reverse()) {
       const at = (cores: number) => slice.cells.filter((c) => c.context.shape === shape && c.context.cores === cores);
-      // The family's best variant at each size (as in finding 1) against need-tlb-flush there.
+      // The family's best variant at each size (as in finding 1) against the baseline there.
       const savings: { cores: number; label: string; saving: number }[] = [];
       for (const cores of distinct(slice.cells.map((c) => c.context.cores))) {
         const base = at(cores).find((c) => c.variant.policy === BASELINE);
@@ -208,7 +214,7 @@ function where(mine: Cell[], leaking: Cell[]): string {
 }
 
 /**
- * 5. The share of need-tlb-flush's invalidation cycles spent queueing for the tlbie fabric, from
+ * 5. The share of the baseline's invalidation cycles spent queueing for the tlbie fabric, from
  * the largest machine down, pooled over the guest shapes run at every size shown.
  */
 function tlbieQueueing(cells: Cell[]): string[] {
@@ -234,14 +240,14 @@ function tlbieQueueing(cells: Cell[]): string[] {
 
 /**
  * 6. What flushing the whole TLB at every entry and exit (PPC970) costs at the largest machine,
- * against need-tlb-flush in the same configurations, pooled over guest shapes and per shape.
+ * against the baseline in the same configurations, pooled over guest shapes and per shape.
  */
 function flushAlwaysCost(cells: Cell[]): string[] {
-  const mine = cells.filter((c) => c.variant.policy === "flush-always" || c.variant.policy === BASELINE);
-  if (!mine.some((c) => c.variant.policy === "flush-always") || !mine.some((c) => c.variant.policy === BASELINE)) return [];
+  const mine = cells.filter((c) => c.variant.policy === FULL_FLUSH || c.variant.policy === BASELINE);
+  if (!mine.some((c) => c.variant.policy === FULL_FLUSH) || !mine.some((c) => c.variant.policy === BASELINE)) return [];
   const slice = pickSlice(mine, (c) => `${c.variant.key}|${c.context.shape}|${c.context.cores}`);
-  const pairs = slice.cells.filter((c) => c.variant.policy === "flush-always").flatMap((fa) => {
-    // A pinned flush-always cell (no paging) pairs with need-tlb-flush at the slice's paging rate.
+  const pairs = slice.cells.filter((c) => c.variant.policy === FULL_FLUSH).flatMap((fa) => {
+    // A pinned full-flush cell (no paging) pairs with the baseline at the slice's paging rate.
     const base = slice.cells.find((c) => c.variant.policy === BASELINE && sameCoresShape(c, fa));
     return base ? [[fa, base] as const] : [];
   });
@@ -260,19 +266,19 @@ function flushAlwaysCost(cells: Cell[]): string[] {
     const max = perShape.reduce((a, b) => (b.r > a.r ? b : a));
     detail.push(min === max ? `${shapesGuests(shapes)} pooled` : `from ${fmtRatio(min.r)} for ${shapeGuests(min.s)} to ${fmtRatio(max.r)} for ${shapeGuests(max.s)}`);
   }
-  // docs/kvm-model.md: flush-always pins guest memory, the engine refuses its page-outs (KVM_PINNED).
-  if (slice.pinned.length > 0) detail.push("flush-always without host paging as it pins memory");
-  else if (top.some(([fa]) => fa.context.pageOutsPerMop > 0)) detail.push("flush-always pins memory, so the host's page-outs are refused");
-  return [`flush-always costs ${fmtCycles(pooled(top.map(([fa]) => fa)).cyclesPerGuestOp)} cycles per guest operation on ${coresWord(cores)}, `
+  // docs/kvm-model.md: the full-flush policy pins guest memory, the engine refuses its page-outs (KVM_PINNED).
+  if (slice.pinned.length > 0) detail.push(`${FULL_FLUSH} without host paging as it pins memory`);
+  else if (top.some(([fa]) => fa.context.pageOutsPerMop > 0)) detail.push(`${FULL_FLUSH} pins memory, so the host's page-outs are refused`);
+  return [`${FULL_FLUSH} costs ${fmtCycles(pooled(top.map(([fa]) => fa)).cyclesPerGuestOp)} cycles per guest operation on ${coresWord(cores)}, `
     + `${fmtRatio(ratio)} ${BASELINE}${qualifier(slice, detail)}.`];
 }
 
 /**
- * 7. The deferred-va cap that spends the fewest invalidation cycles, per guest shape, at the machine
- * size with the most caps, with need-tlb-flush in the same configuration for reference.
+ * 7. The cap of the capped policy that spends the fewest invalidation cycles, per guest shape, at the
+ * machine size with the most caps, with the baseline in the same configuration for reference.
  */
 function bestDeferredCap(cells: Cell[]): string[] {
-  const dva = cells.filter((c) => c.variant.policy === "deferred-va" && c.variant.deferredCap !== null);
+  const dva = cells.filter((c) => c.variant.policy === CAPPED && c.variant.deferredCap !== null);
   const capsAt = new Map<number, Set<number>>();
   for (const c of dva) capsAt.set(c.context.cores, (capsAt.get(c.context.cores) ?? new Set()).add(c.variant.deferredCap!));
   // The size with the most caps; the larger one on a tie.
@@ -287,7 +293,7 @@ function bestDeferredCap(cells: Cell[]): string[] {
   for (const shape of shapesOf(slice.cells).reverse()) {
     const mine = slice.cells.filter((c) => c.context.shape === shape);
     for (const overflow of distinct(mine.map((c) => c.variant.deferredOverflow)).filter((o) => o !== null)) {
-      const caps = mine.filter((c) => c.variant.policy === "deferred-va" && c.variant.deferredOverflow === overflow);
+      const caps = mine.filter((c) => c.variant.policy === CAPPED && c.variant.deferredOverflow === overflow);
       if (caps.length < 2) continue;
       const best = caps.reduce((a, b) => (b.invalidationCyclesPerGuestOp < a.invalidationCyclesPerGuestOp ? b : a));
       const ends = [caps[0]!, caps[caps.length - 1]!].filter((c) => c !== best);
@@ -300,7 +306,7 @@ function bestDeferredCap(cells: Cell[]): string[] {
       const kneeWords = knee && knee !== best
         ? `; cap ${knee.variant.deferredCap} comes within ${fmtPct(KNEE)} of it (${fmtCycles(knee.invalidationCyclesPerGuestOp)})` : "";
       out.push(`For ${shapeGuests(shape)} on ${coresWord(cores)}${qualifier(slice)}, `
-        + `deferred-va cap ${best.variant.deferredCap}${rule} spends the fewest invalidation cycles per guest operation of caps `
+        + `${CAPPED} cap ${best.variant.deferredCap}${rule} spends the fewest invalidation cycles per guest operation of caps `
         + `${caps[0]!.variant.deferredCap} to ${caps[caps.length - 1]!.variant.deferredCap}: ${fmtCycles(best.invalidationCyclesPerGuestOp)}`
         + (vs.length > 0 ? `, vs ${listWords(vs)}` : "")
         + `, with ${plural(caps.reduce((s, c) => s + c.violations, 0), "violation")} across all caps${kneeWords}.`);

@@ -1,20 +1,21 @@
 /**
  * The study's plots as SVG strings: vega-lite specs compiled to vega and rendered in Node with a
  * headless View (`renderer: "none"`, `toSVG()`): no browser, no canvas. Every policy variant has
- * the same color in every plot (study-data.ts: one hue per policy, deferred-va caps in shades of
- * green). A plot whose data is missing from the study is left out, never drawn empty.
+ * the same color in every plot (src/model/policies.ts: one hue per policy, the values of a swept
+ * parameter in shades of it). A plot whose data is missing from the study is left out, never drawn empty.
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
-import { COST_CATEGORIES, INVALIDATION_CATEGORIES } from "../kvm/costs.js";
+import { COST_CATEGORIES, INVALIDATION_CATEGORIES } from "../model/costs.js";
 import { isTracePoint } from "./real-guest.js";
 import { variantSafety, type VariantSafety } from "./safety.js";
 import type { StudyResults } from "../study/results.js";
 import {
-  type Cell, type Slice, categoryPerGuestOp, cellsOf, describeSlice, distinct, fmtInt, pickSlice, shapesOf, variantColors, variantDash,
-  variantShape, variantsOf,
+  type Cell, type Slice, BASELINE, SWEPT, categoryPerGuestOp, cellsOf, describeSlice, distinct, fmtInt, pickSlice, policyDrawing,
+  seriesLabel, shapesOf, variantColors, variantDash, variantShape, variantsOf,
 } from "./study-data.js";
+import { policiesOf } from "../model/policies.js";
 
 export interface Plot {
   /** File-name-safe identifier, also the prefix of the SVG's element ids. */
@@ -58,7 +59,7 @@ const CONFIG = {
 
 /**
  * Every plot the study's points allow, in a fixed order:
- * cycles, invalidation break-down, tlbie queueing, violations, TLB hit rate, deferred-va cap sweep.
+ * cycles, invalidation break-down, tlbie queueing, violations, TLB hit rate, the deferred-VA cap sweep.
  */
 export async function plots(results: StudyResults): Promise<Plot[]> {
   const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
@@ -104,7 +105,7 @@ interface PlotSpec {
 /**
  * The lines of a plot that lie on top of each other: per small multiple, the variants whose every
  * point prints the same (3 significant digits), e.g. "Drawn on top of each other: 1-vcpu guests:
- * deferred-va (cap 64) = need-tlb-flush." Undefined when no two lines coincide.
+ * POLICY-A (cap 64) = POLICY-B." Undefined when no two lines coincide.
  */
 export function coincidentLines(rows: readonly { variant: string; shape: string; cores: number; value: number }[], shapes: readonly string[], variants: readonly string[]): string | undefined {
   const parts: string[] = [];
@@ -205,7 +206,7 @@ function vsCores(cells: readonly Cell[], colors: Map<string, string>, o: {
 /** (b) Stacked bars of the invalidation cost categories per variant at the largest machine. */
 function invalidationBreakdown(cells: readonly Cell[]): PlotSpec | undefined {
   const maxCores = Math.max(...cells.map((c) => c.context.cores));
-  // The slice with the most policies (not the most deferred-va caps), then the most variants.
+  // The slice with the most policies (not the most values of a swept parameter), then the most variants.
   const slice = pickSlice(cells.filter((c) => c.context.cores === maxCores), (c) => `${c.variant.key}|${c.context.shape}`,
     (c) => `${c.variant.policy}|${c.context.shape}`);
   if (slice.cells.length === 0) return undefined;
@@ -218,7 +219,7 @@ function invalidationBreakdown(cells: readonly Cell[]): PlotSpec | undefined {
   const title = `Invalidation cost by category at ${maxCores} cores`;
   return {
     name: "invalidation-breakdown", title,
-    caption: "What each variant's invalidation cycles are made of: global tlbie and its fabric wait, local tlbiel, LPID flushes at guest entry, IPIs on deferred-va overflow.",
+    caption: `What each variant's invalidation cycles are made of: global tlbie and its fabric wait, local tlbiel, LPID flushes at guest entry, IPIs on ${policiesOf("local").filter((p) => p.params.length > 0).map((p) => p.name).join(", ")} overflow.`,
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       title: { text: title, subtitle: subtitle(slice) },
@@ -314,12 +315,14 @@ function violationsPlot(cells: readonly Cell[], colors: Map<string, string>, saf
 }
 
 /**
- * (f) deferred-va's invalidation cycles per guest op against its cap (log 2), at the machine size
- * with the most caps; need-tlb-flush in the same configuration as a dashed rule; the violations
- * of each shape written in its panel (they should read 0).
+ * (f) The swept policy's invalidation cycles per guest op against its swept parameter (the
+ * deferred-VA cap, log 2), at the machine size with the most caps; the baseline in the same configuration as a
+ * dashed rule; the violations of each shape written in its panel (they should read 0).
  */
 function capSweep(cells: readonly Cell[]): PlotSpec | undefined {
-  const dva = cells.filter((c) => c.variant.policy === "deferred-va" && c.variant.deferredCap !== null);
+  if (!SWEPT) return undefined;
+  const swept = SWEPT.policy;
+  const dva = cells.filter((c) => c.variant.policy === swept.name && c.variant.deferredCap !== null);
   const byCores = new Map<number, Set<number>>();
   for (const c of dva) byCores.set(c.context.cores, (byCores.get(c.context.cores) ?? new Set()).add(c.variant.deferredCap!));
   let cores: number | undefined;
@@ -330,16 +333,13 @@ function capSweep(cells: readonly Cell[]): PlotSpec | undefined {
   const slice = pickSlice(dva.filter((c) => c.context.cores === cores), (c) => `${c.variant.deferredCap}|${c.variant.deferredOverflow}|${c.context.shape}`);
   const caps = distinct(slice.cells.map((c) => c.variant.deferredCap!));
   if (caps.length < 2) return undefined;
-  const series = (c: Cell) => {
-    const o = c.variant.deferredOverflow;
-    return o !== null && o !== "flush" ? `deferred-va (${o} overflow)` : "deferred-va";
-  };
+  const series = (c: Cell) => seriesLabel(c.variant);
   const contexts = new Set(slice.cells.map((c) => JSON.stringify(c.context)));
-  const reference = cells.filter((c) => c.variant.policy === "need-tlb-flush" && contexts.has(JSON.stringify(c.context)));
+  const reference = cells.filter((c) => c.variant.policy === BASELINE.name && contexts.has(JSON.stringify(c.context)));
   const shapes = shapesOf(slice.cells);
   const rows: Record<string, unknown>[] = [
     ...slice.cells.map((c) => ({ kind: "deferred", series: series(c), shape: c.context.shape, cap: c.variant.deferredCap, value: c.invalidationCyclesPerGuestOp })),
-    ...reference.map((c) => ({ kind: "reference", series: "need-tlb-flush", shape: c.context.shape, value: c.invalidationCyclesPerGuestOp })),
+    ...reference.map((c) => ({ kind: "reference", series: BASELINE.name, shape: c.context.shape, value: c.invalidationCyclesPerGuestOp })),
     ...shapes.map((s) => {
       const mine = slice.cells.filter((c) => c.context.shape === s);
       const v = mine.reduce((n, c) => n + c.violations, 0);
@@ -347,18 +347,18 @@ function capSweep(cells: readonly Cell[]): PlotSpec | undefined {
       return { kind: "note", shape: s, text: `violations: ${fmtInt(v)} in ${runs} ${runs === 1 ? "run" : "runs"}`, bad: v > 0 };
     }),
   ];
-  const seriesNames = [...distinct(slice.cells.map(series)), ...(reference.length > 0 ? ["need-tlb-flush"] : [])];
-  const greens = ["#54a24b", "#2e7d32", "#9ccc65"];
-  const range = seriesNames.map((s, i) => (s === "need-tlb-flush" ? "#4c78a8" : greens[i % greens.length]!));
+  const seriesNames = [...distinct(slice.cells.map(series)), ...(reference.length > 0 ? [BASELINE.name] : [])];
+  const shades = policyDrawing(swept.name).series ?? [policyDrawing(swept.name).color];
+  const range = seriesNames.map((s, i) => (s === BASELINE.name ? BASELINE.draw.color : shades[i % shades.length]!));
   const color = { field: "series", type: "nominal", title: null, scale: { domain: seriesNames, range } };
-  const title = `deferred-va: invalidation cost vs cap at ${cores} cores`;
+  const title = `${swept.name}: invalidation cost vs cap at ${cores} cores`;
   const cellWidth = shapes.length > 1 ? HALF : WIDTH;
   return {
     name: "deferred-cap-sweep", title,
-    caption: "Where the curve flattens a larger cap buys nothing; the dashed rule is need-tlb-flush in the same configuration; the violations must read 0.",
+    caption: `Where the curve flattens a larger cap buys nothing; the dashed rule is ${BASELINE.name} in the same configuration; the violations must read 0.`,
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title: { text: title, subtitle: subtitle(slice, reference.length > 0 ? "dashed: need-tlb-flush" : undefined) },
+      title: { text: title, subtitle: subtitle(slice, reference.length > 0 ? `dashed: ${BASELINE.name}` : undefined) },
       data: { values: rows },
       ...shapeFacet(shapes, true),
       spec: {

@@ -7,8 +7,12 @@
  * these points out (src/report/findings.ts compares like with like).
  */
 import type { PointResult, StudyResults } from "../study/results.js";
-import { cellsOf, variantsOf, describeField, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, type Cell } from "./study-data.js";
+import { POLICIES, policiesOf } from "../model/policies.js";
+import { SWEPT, cellsOf, variantsOf, describeField, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, type Cell } from "./study-data.js";
 import { policySafety, type PolicySafety } from "./safety.js";
+
+/** The policies that honour H_LOCAL without being safe: a lying guest can make them leak. */
+const UNSAFE_LOCAL: readonly string[] = policiesOf("local").filter((p) => !p.safe).map((p) => p.name);
 
 export const TRACE_WORKLOAD = "hcall-trace";
 
@@ -94,7 +98,8 @@ function section(unsorted: PointResult[], safety: readonly PolicySafety[]): Real
       if (!never || !hon || never.invalidationCyclesPerGuestOp <= 0) continue;
       clauses.push(`${v} ${saving(never.invalidationCyclesPerGuestOp, hon.invalidationCyclesPerGuestOp)} (${fmtCycles(hon.invalidationCyclesPerGuestOp)} vs ${fmtCycles(never.invalidationCyclesPerGuestOp)})`);
     }
-    const deferred = variants.filter((v) => v.startsWith("deferred-va")).map((v) => [cell(shape, top, v, "never"), cell(shape, top, v, "honest")] as const)
+    const capped = variantsOf(points).filter((v) => v.policy === SWEPT?.policy.name).map((v) => v.label);
+    const deferred = capped.map((v) => [cell(shape, top, v, "never"), cell(shape, top, v, "honest")] as const)
       .filter(([a, b]) => a && b && a.invalidationCyclesPerGuestOp > 0);
     if (deferred.length) {
       const best = deferred.reduce((a, b) => (b[1]!.invalidationCyclesPerGuestOp / b[0]!.invalidationCyclesPerGuestOp < a[1]!.invalidationCyclesPerGuestOp / a[0]!.invalidationCyclesPerGuestOp ? b : a));
@@ -106,8 +111,8 @@ function section(unsorted: PointResult[], safety: readonly PolicySafety[]): Real
           + `its invalidations are already local, and H_LOCAL splits H_BULK_REMOVE (no flags word) into single H_REMOVEs (${fmtInt(split)} per run).`);
     }
     if (clauses.length) findings.push(`Honest H_LOCAL vs none, invalidation cycles per guest operation at ${top} cores (${shape}): ${clauses.join("; ")}.`);
-    // 3. the saving as the machine grows, for the deferred-va variant(s)
-    for (const v of variants.filter((x) => x.startsWith("deferred-va"))) {
+    // 3. the saving as the machine grows, for the capped policy's variant(s)
+    for (const v of capped) {
       const steps = coreList.map((c) => [c, cell(shape, c, v, "never"), cell(shape, c, v, "honest")] as const).filter(([, a, b]) => a && b && a.invalidationCyclesPerGuestOp > 0);
       if (steps.length < 2) continue;
       const pick = [steps[0]!, steps[Math.floor(steps.length / 2)]!, steps[steps.length - 1]!];
@@ -122,7 +127,7 @@ function section(unsorted: PointResult[], safety: readonly PolicySafety[]): Real
     const v = sum(safe, (p) => p.violations);
     findings.push(`${listWords(distinct(safe.map((p) => p.params.policy)))}, safe by every scenario and run of the study, ${v === 0 ? "have no violation" : `have ${plural(v, "violation")}`} in ${plural(safe.length, "run")} of the real guest (H_LOCAL ${modesOf(safe)}).`);
   }
-  for (const s of safety.filter((x) => x.verdict !== "safe" && x.policy !== "last-vcpu")) {
+  for (const s of safety.filter((x) => x.verdict !== "safe" && !UNSAFE_LOCAL.includes(x.policy))) {
     const mine = points.filter((p) => p.params.policy === s.policy);
     if (!mine.length) continue;
     const leaking = mine.filter((p) => p.violations > 0);
@@ -131,12 +136,12 @@ function section(unsorted: PointResult[], safety: readonly PolicySafety[]): Real
       ? `${s.policy} leaks in ${leaking.length} of ${plural(mine.length, "run")} of the real guest (${plural(sum(mine, (p) => p.violations), "violation")}, H_LOCAL ${modesOf(leaking)}).`
       : `${s.policy} has no violation in ${plural(mine.length, "run")} of the real guest (H_LOCAL ${modesOf(mine)}), yet is ${s.verdict}: ${why}; this guest's calls never play that timeline out.`);
   }
-  for (const mode of MODES) {
-    const lv = points.filter((p) => p.params.policy === "last-vcpu" && p.params.hLocal === mode);
+  for (const policy of UNSAFE_LOCAL) for (const mode of MODES) {
+    const lv = points.filter((p) => p.params.policy === policy && p.params.hLocal === mode);
     if (!lv.length) continue;
     const leaking = lv.filter((p) => p.violations > 0);
     if (mode === "lying" || leaking.length) {
-      findings.push(`last-vcpu with ${mode} H_LOCAL leaks in ${leaking.length} of ${plural(lv.length, "run")} (${plural(sum(lv, (p) => p.violations), "violation")}${leaking.length ? `; on ${listWords(distinct(leaking.map((p) => p.params.cores)).sort((a, b) => a - b).map(String))} cores, ${listWords(distinct(leaking.map((p) => p.params.shape)))}` : ""}).`);
+      findings.push(`${policy} with ${mode} H_LOCAL leaks in ${leaking.length} of ${plural(lv.length, "run")} (${plural(sum(lv, (p) => p.violations), "violation")}${leaking.length ? `; on ${listWords(distinct(leaking.map((p) => p.params.cores)).sort((a, b) => a - b).map(String))} cores, ${listWords(distinct(leaking.map((p) => p.params.shape)))}` : ""}).`);
     }
   }
 

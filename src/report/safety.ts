@@ -10,7 +10,7 @@
  * - untested: the rest (no scenario outcomes in the results, or no random run of the policy).
  */
 import type { HLocalMode, PointResult, ScenarioOutcome, StudyResults } from "../study/results.js";
-import { policyByName } from "../kvm/policies.js";
+import { policyByName } from "../model/policies.js";
 import { compareVariants, distinct, fmtInt, listWords, plural, variantOf, type Variant } from "./study-data.js";
 
 export type Verdict = "safe" | "unsafe" | "untested";
@@ -39,7 +39,7 @@ export interface VariantSafety {
 
 export interface PolicySafety {
   policy: string;
-  /** "deferred-va (caps 1, 64 and 4096)" or the policy's name. */
+  /** The policy with its swept caps ("NAME (caps 1, 64 and 4096)"), or its name. */
   label: string;
   verdict: Verdict;
   variants: VariantSafety[];

@@ -8,33 +8,27 @@
  * migration rate and workload. Replicates (points that differ only in seed or op count) are pooled,
  * per-guest-op figures weighted by guest ops.
  */
-import { COST_CATEGORIES, type CostCategory } from "../kvm/costs.js";
-import { DEFERRED_OVERFLOW, POLICIES, type PolicyName } from "../kvm/policies.js";
+import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
+import {
+  POLICIES, POLICY_PARAMS, baselinePolicy, paramValues, policyByName, variantLabel,
+  type PolicyDrawing, type PolicyInfo, type PolicyName, type PolicyParam, type PolicyParamValues,
+} from "../model/policies.js";
 import type { HLocalMode, PointParams, PointResult, StudyResults } from "../study/results.js";
 
 // ─── policy variants ─────────────────────────────────────────────────────────────────────────────
 
-/** A policy with its deferred-VA parameters: what a line in a plot or a row in a table is. */
-export interface Variant {
+/** A policy with its parameter values (src/model/policies.ts): what a line in a plot or a row in a table is. */
+export interface Variant extends PolicyParamValues {
   key: string;
   label: string;
   policy: PolicyName;
-  deferredCap: number | null;
-  deferredOverflow: string | null;
 }
 
-/** deferred-va's default overflow rule (docs/model/policies.md §6.3 c); the label names the others. */
-const DEFAULT_OVERFLOW = "flush";
-
 export function variantOf(p: PointParams): Variant {
-  const deferred = p.policy === "deferred-va";
-  const deferredCap = deferred ? p.deferredCap : null;
-  const deferredOverflow = deferred ? p.deferredOverflow : null;
-  const parts: string[] = [];
-  if (deferredCap !== null) parts.push(`cap ${deferredCap}`);
-  if (deferredOverflow !== null && deferredOverflow !== DEFAULT_OVERFLOW) parts.push(`${deferredOverflow} overflow`);
-  const label = parts.length > 0 ? `${p.policy} (${parts.join(", ")})` : p.policy;
-  return { key: label, label, policy: p.policy, deferredCap, deferredOverflow };
+  const policy = policyByName(p.policy);
+  const values = policy ? paramValues(policy, p) : paramValues(POLICIES[0]!, {});
+  const label = variantLabel(p.policy, values);
+  return { key: label, label, policy: p.policy, ...values };
 }
 
 function policyRank(policy: string): number {
@@ -42,16 +36,22 @@ function policyRank(policy: string): number {
   return i < 0 ? POLICIES.length : i;
 }
 
-function overflowRank(o: string | null): number {
-  if (o === null) return -1;
-  const i = (DEFERRED_OVERFLOW as readonly string[]).indexOf(o);
-  return i < 0 ? DEFERRED_OVERFLOW.length : i;
+/** A parameter value's rank: an enum's by its order in the registry, a number's by value (none first). */
+function valueRank(param: PolicyParam, v: number | string | null): number {
+  if (v === null) return -1;
+  if (typeof v === "number") return v;
+  const i = (param.values ?? []).indexOf(v);
+  return i < 0 ? (param.values ?? []).length : i;
 }
 
-/** Policies in `hptlab policies` order, then cap, then overflow rule. */
+/** Policies in `hptlab policies` order, then their parameter values in registry order. */
 export function compareVariants(a: Variant, b: Variant): number {
-  return policyRank(a.policy) - policyRank(b.policy) || (a.deferredCap ?? -1) - (b.deferredCap ?? -1)
-    || overflowRank(a.deferredOverflow) - overflowRank(b.deferredOverflow) || cmp(a.label, b.label);
+  let d = policyRank(a.policy) - policyRank(b.policy);
+  for (const param of POLICY_PARAMS) {
+    const k = param.key as keyof PolicyParamValues;
+    d ||= valueRank(param, a[k]) - valueRank(param, b[k]);
+  }
+  return d || cmp(a.label, b.label);
 }
 
 /** The distinct variants of some points, in order. */
@@ -64,45 +64,55 @@ export function variantsOf(points: readonly PointResult[]): Variant[] {
   return [...byKey.values()].sort(compareVariants);
 }
 
-/** One hue per policy, the same in every plot (Tableau 10); deferred-va caps are shades of green. */
-const POLICY_COLORS: Partial<Record<PolicyName, string>> = {
-  "need-tlb-flush": "#4c78a8",
-  "need-tlb-flush-3.8": "#72b7b2",
-  "last-vcpu": "#e45756",
-  "flush-always": "#b279a2",
-  "deferred-va": "#54a24b",
-  "need-tlb-flush-no-init": "#f58518",
-};
-const DEFERRED_SHADES = ["#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"];
+/** The policy every saving is stated against (src/model/policies.ts, family "baseline"). */
+export const BASELINE: PolicyInfo = baselinePolicy();
 
-/** Line dashes and point shapes by policy, so that overlapping lines stay visible. */
-const POLICY_DASH: Partial<Record<PolicyName, number[]>> = {
-  "need-tlb-flush": [1, 0], "need-tlb-flush-3.8": [6, 3], "last-vcpu": [1, 0], "flush-always": [1, 0], "deferred-va": [1, 0], "need-tlb-flush-no-init": [2, 2],
-};
-const POLICY_SHAPE: Partial<Record<PolicyName, string>> = {
-  "need-tlb-flush": "circle", "need-tlb-flush-3.8": "square", "last-vcpu": "triangle-up", "flush-always": "diamond", "deferred-va": "triangle-down", "need-tlb-flush-no-init": "cross",
-};
+/**
+ * The policy whose variants sweep a numeric parameter (the deferred-VA cap K) and that parameter: what
+ * the cap-sweep plot and finding are about.
+ */
+export const SWEPT: { policy: PolicyInfo; param: PolicyParam } | undefined = (() => {
+  for (const policy of POLICIES) for (const param of policy.params) if (param.studyList) return { policy, param };
+  return undefined;
+})();
+
+/** A variant's label without the swept parameter, e.g. the policy's name and "(tlbie overflow)". */
+export function seriesLabel(v: Variant): string {
+  return variantLabel(v.policy, { ...v, ...(SWEPT ? { [SWEPT.param.key]: null } : {}) });
+}
+
+const NO_DRAWING: PolicyDrawing = { color: "#888888", dash: [1, 0], shape: "circle" };
+const drawingOf = (policy: string): PolicyDrawing => policyByName(policy)?.draw ?? NO_DRAWING;
 
 export function variantDash(v: Variant): number[] {
-  return POLICY_DASH[v.policy] ?? [1, 0];
+  return [...drawingOf(v.policy).dash];
 }
 
 export function variantShape(v: Variant): string {
-  return POLICY_SHAPE[v.policy] ?? "circle";
+  return drawingOf(v.policy).shape;
 }
 
-/** Color of every variant of a study: one hue per policy, shades from light to dark by cap. */
+/** A policy's drawing (src/model/policies.ts). */
+export function policyDrawing(policy: string): PolicyDrawing {
+  return drawingOf(policy);
+}
+
+/**
+ * Color of every variant of a study: one hue per policy (src/model/policies.ts), the same in every
+ * plot; a policy with several variants (parameter values) gets its shades from light to dark.
+ */
 export function variantColors(variants: readonly Variant[]): Map<string, string> {
   const colors = new Map<string, string>();
-  const deferred = variants.filter((v) => v.policy === "deferred-va");
   for (const v of variants) {
-    if (v.policy !== "deferred-va" || deferred.length === 1) {
-      colors.set(v.key, POLICY_COLORS[v.policy] ?? "#888888");
+    const draw = drawingOf(v.policy);
+    const mine = variants.filter((x) => x.policy === v.policy);
+    if (!draw.shades || mine.length === 1) {
+      colors.set(v.key, draw.color);
       continue;
     }
-    const i = deferred.indexOf(v);
-    const shade = Math.round((i * (DEFERRED_SHADES.length - 1)) / (deferred.length - 1));
-    colors.set(v.key, DEFERRED_SHADES[shade] ?? POLICY_COLORS["deferred-va"]!);
+    const i = mine.indexOf(v);
+    const shade = Math.round((i * (draw.shades.length - 1)) / (mine.length - 1));
+    colors.set(v.key, draw.shades[shade] ?? draw.color);
   }
   return colors;
 }
@@ -242,15 +252,15 @@ export interface Slice {
   chosen: Partial<Record<SliceField, string | number>>;
   /** The value of every slice field in the slice (chosen or the only one there was). */
   fixed: Partial<Record<SliceField, string | number>>;
-  /** Variants shown without host paging because they pin memory (flush-always). */
+  /** Variants shown without host paging because they pin memory (src/model/policies.ts pinsMemory). */
   pinned: string[];
 }
 
 /**
  * One slice of the cells for a plot: fixes, field by field, the value that keeps the most distinct
  * `free` combinations (the plot's axes and series), preferring honest H_LOCAL and host paging on
- * (the thread's question). A flush-always variant missing from a paging slice is taken from the
- * same slice without paging (it pins memory), and named in `pinned`.
+ * (the thread's question). A variant of a policy that pins memory, missing from a paging slice, is
+ * taken from the same slice without paging, and named in `pinned`.
  */
 export function pickSlice(cells: readonly Cell[], free: (c: Cell) => string, primary?: (c: Cell) => string): Slice {
   let cur = [...cells];
@@ -279,7 +289,7 @@ export function pickSlice(cells: readonly Cell[], free: (c: Cell) => string, pri
   const pinned: string[] = [];
   if (typeof fixed.pageOutsPerMop === "number" && fixed.pageOutsPerMop > 0) {
     const present = new Set(cur.map((c) => c.variant.key));
-    const extra = cells.filter((c) => c.variant.policy === "flush-always" && !present.has(c.variant.key)
+    const extra = cells.filter((c) => policyByName(c.variant.policy)?.pinsMemory === true && !present.has(c.variant.key)
       && c.context.pageOutsPerMop === 0 && SLICE_FIELDS.every((f) => f === "pageOutsPerMop" || c.context[f] === fixed[f]));
     cur.push(...extra);
     pinned.push(...distinct(extra.map((c) => c.variant.label)));

@@ -7,7 +7,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { COST_CATEGORIES } from "../kvm/costs.js";
+import { COST_CATEGORIES } from "../model/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
 import { headlineSlice, syntheticFindings, taggedFindings } from "./findings.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";
@@ -89,7 +89,7 @@ function runFacts(results: StudyResults): { label: string; value: string }[] {
   return facts;
 }
 
-/** "need-tlb-flush, last-vcpu, deferred-va (caps 1, 2, …, 4096)". */
+/** The policies of some points with their parameter values, e.g. "NAME (caps 1, 2, …, 4096; overflow flush)". */
 function variantsSummary(points: readonly PointResult[]): string {
   const variants = variantsOf(points);
   const out: string[] = [];

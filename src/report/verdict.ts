@@ -4,7 +4,7 @@
  * machine, and each policy's safety verdict (src/report/safety.ts).
  *
  * - Synthetic sweeps (first finding's slice, honest H_LOCAL): the cheapest safe variant that
- *   honours H_LOCAL (fewest invalidation cycles per guest operation) against need-tlb-flush, which
+ *   honours H_LOCAL (fewest invalidation cycles per guest operation) against the baseline policy, which
  *   decides local vs global itself and ignores the guest's H_LOCAL — same guests, same workload.
  * - Real guests (trace sweeps, H_LOCAL never and honest replay the same calls): the cheapest safe
  *   variant with honest H_LOCAL against the same variant with H_LOCAL never.
@@ -12,12 +12,14 @@
 import type { StudyResults } from "../study/results.js";
 import { headlineSlice } from "./findings.js";
 import { isTracePoint } from "./real-guest.js";
+import { baselinePolicy, policiesOf } from "../model/policies.js";
 import { safeVariants } from "./safety.js";
 import { type Cell, cellsOf, distinct, fmtCycles, fmtPct, shapesOf, sliceWords, describeField } from "./study-data.js";
 
-const BASELINE = "need-tlb-flush";
-/** Policies that act on the guest's H_LOCAL (tlbiel when it asks); need-tlb-flush decides by itself. */
-const HONOURS_H_LOCAL = ["deferred-va", "last-vcpu", "need-tlb-flush-3.8"];
+/** The policy savings are stated against (the registry's baseline family), which decides by itself. */
+const BASELINE = baselinePolicy().name;
+/** Policies that act on the guest's H_LOCAL with a tlbiel when it asks (the registry's local family). */
+const HONOURS_H_LOCAL: readonly string[] = policiesOf("local").map((p) => p.name);
 
 export interface ShapeVerdict {
   shape: string;

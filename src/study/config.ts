@@ -6,11 +6,11 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../config.js";
-import { COST_ROWS, type CostTable } from "../kvm/costs.js";
-import { POLICY_NAMES, DEFERRED_OVERFLOW, policyByName } from "../kvm/policies.js";
-import { DEFAULT_WORKLOAD, type PointRun, type WorkloadParams } from "./workload.js";
+import { COST_ROWS, type CostTable } from "../model/costs.js";
+import { POLICY_NAMES, POLICY_PARAMS, paramValues, policyByName, type DeferredOverflow, type PolicyName, type PolicyParamValues } from "../model/policies.js";
+import { DEFAULT_WORKLOAD, type PointRun, type WorkloadParams } from "../workload/synthetic.js";
 import type { PointParams, HLocalMode } from "./results.js";
-import { DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "./trace-workload.js";
+import { DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "../workload/trace-driven.js";
 
 const pos = z.number().int().min(1);
 const ShapeSchema = z.strictObject({
@@ -20,11 +20,16 @@ const ShapeSchema = z.strictObject({
   threadsPerVcore: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]),
 });
 
+/**
+ * A policy and its parameters (src/model/policies.ts: each parameter's study key, schema and default;
+ * deferred-va: `deferredCaps`, the caps to sweep, and `deferredOverflow`, one rule).
+ */
 const PolicyEntrySchema = z.strictObject({
   policy: z.enum(POLICY_NAMES),
-  /** deferred-va: the caps to sweep. */
-  deferredCaps: z.array(z.number().int().min(1).max(1 << 20)).min(1).optional(),
-  deferredOverflow: z.enum(DEFERRED_OVERFLOW).optional(),
+  ...(Object.fromEntries(POLICY_PARAMS.map((p) => [p.studyKey, (p.studyList ? z.array(p.schema).min(1) : p.schema).optional()])) as {
+    deferredCaps: z.ZodOptional<z.ZodArray<z.ZodType<number>>>;
+    deferredOverflow: z.ZodOptional<z.ZodType<DeferredOverflow>>;
+  }),
 });
 
 const SweepSchema = z.strictObject({
@@ -69,7 +74,7 @@ export const StudySchema = z.strictObject({
     costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
   }).default({ smt: 4, tlbSets: 128, tlbWays: 4, costs: {} }),
   workload: WorkloadSchema.default(DEFAULT_WORKLOAD as never),
-  /** How trace-driven sweeps derive memory accesses and H_LOCAL from the trace (src/study/trace-workload.ts). */
+  /** How trace-driven sweeps derive memory accesses and H_LOCAL from the trace (src/workload/trace-driven.ts). */
   traceWorkload: TraceWorkloadSchema.default(DEFAULT_TRACE_WORKLOAD as never),
   sweeps: z.array(SweepSchema).min(1),
 });
@@ -93,7 +98,12 @@ export function resolveStudy(input: unknown, file?: string): StudyConfig {
       if (sh.threadsPerVcore > s.machine.smt) throw new ConfigError(`study.sweeps.${i}.shapes.${j}.threadsPerVcore`, `${sh.threadsPerVcore} does not fit a core of SMT${s.machine.smt}`);
     }
     for (const [j, p] of sw.policies.entries()) {
-      if (p.deferredCaps && !policyByName(p.policy)!.deferred) throw new ConfigError(`study.sweeps.${i}.policies.${j}.deferredCaps`, `${p.policy} takes no deferred cap`);
+      const policy = policyByName(p.policy)!;
+      for (const param of POLICY_PARAMS) {
+        if ((p as Record<string, unknown>)[param.studyKey] !== undefined && !policy.params.includes(param)) {
+          throw new ConfigError(`study.sweeps.${i}.policies.${j}.${param.studyKey}`, `${p.policy} takes no ${param.key} (${param.summary})`);
+        }
+      }
     }
     if (sw.traceCalls !== undefined && sw.trace === undefined) throw new ConfigError(`study.sweeps.${i}.traceCalls`, "applies to a sweep with a trace only");
   }
@@ -119,13 +129,17 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
   const out: StudyPoint[] = [];
   let configs = 0;
   for (const sw of s.sweeps) {
-    const variants: { policy: (typeof POLICY_NAMES)[number]; cap: number | null; overflow: string | null }[] = [];
+    const variants: { policy: PolicyName; values: PolicyParamValues }[] = [];
     for (const p of sw.policies) {
-      if (policyByName(p.policy)!.deferred) {
-        for (const cap of p.deferredCaps ?? [64]) variants.push({ policy: p.policy, cap, overflow: p.deferredOverflow ?? "flush" });
-      } else {
-        variants.push({ policy: p.policy, cap: null, overflow: null });
+      // every combination of the policy's parameter values, its first parameter outermost
+      const policy = policyByName(p.policy)!;
+      let combos: Record<string, number | string>[] = [{}];
+      for (const param of policy.params) {
+        const given = (p as Record<string, unknown>)[param.studyKey] as number | string | (number | string)[] | undefined;
+        const values = given === undefined ? [param.default] : Array.isArray(given) ? given : [given];
+        combos = combos.flatMap((c) => values.map((v) => ({ ...c, [param.key]: v })));
       }
+      for (const c of combos) variants.push({ policy: p.policy, values: paramValues(policy, c) });
     }
     const costs = Object.fromEntries(Object.entries(s.machine.costs).filter(([, x]) => x !== undefined)) as Record<string, number>;
     const push = (cores: number, shape: (typeof sw.shapes)[number], hLocal: HLocalMode, paging: number, mig: number, seed: number) => {
@@ -134,15 +148,15 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
         const ops = sw.trace !== undefined ? sw.traceCalls ?? 0 : sw.opsPerPoint ?? s.opsPerPoint;
         const params: PointParams = {
           sweep: sw.name, cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy,
-          deferredCap: v.cap, deferredOverflow: v.overflow, shape: shape.label, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore,
+          ...v.values, shape: shape.label, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore,
           guests: sw.guests, hLocal, pageOutsPerMop: paging, migrationRate: mig, workload: sw.trace !== undefined ? "hcall-trace" : "kernel-churn", ops, seed,
           ...(sw.trace !== undefined ? { trace: sw.trace } : {}),
         };
         out.push({
           id, params,
           run: {
-            cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy, deferredCap: v.cap,
-            deferredOverflow: v.overflow, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore, guests: sw.guests, hLocal,
+            cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy, ...v.values,
+            vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore, guests: sw.guests, hLocal,
             pageOutsPerMop: paging, migrationRate: mig, ops, seed, workload: s.workload as WorkloadParams,
             ...(Object.keys(costs).length ? { costs } : {}),
             ...(sw.trace !== undefined ? { trace: { file: sw.trace, maxCalls: sw.traceCalls ?? null }, traceWorkload: s.traceWorkload as TraceWorkloadParams } : {}),

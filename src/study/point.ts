@@ -5,14 +5,14 @@
  */
 import { openSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { runWorkload, runWorkloads, generatorKey, type WorkloadTally } from "./workload.js";
-import { runTraceWorkload, runTraceWorkloads, type TraceTally } from "./trace-workload.js";
+import { runWorkload, runWorkloads, generatorKey, type WorkloadTally } from "../workload/synthetic.js";
+import { runTraceWorkload, runTraceWorkloads, type TraceTally } from "../workload/trace-driven.js";
 import type { Machine } from "../engine/machine.js";
 import type { StudyPoint } from "./config.js";
 import type { PointResult } from "./results.js";
-import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../kvm/costs.js";
+import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../model/costs.js";
 import { SCALAR_COUNTERS } from "../types.js";
-import { KVM_COUNTERS } from "../engine/machine.js";
+import { KVM_COUNTERS } from "../engine/records.js";
 
 const round = (x: number, digits = 4) => {
   const f = 10 ** digits;

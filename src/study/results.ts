@@ -4,11 +4,11 @@
  * byte-identical results whatever the number of workers or shards (wall-clock time lives in
  * timing.json, never here).
  */
-import type { CostCategory } from "../kvm/costs.js";
-import type { PolicyName } from "../kvm/policies.js";
+import type { CostCategory } from "../model/costs.js";
+import type { PolicyName } from "../model/policies.js";
 
-/** How the guests use H_LOCAL (docs/study.md). */
-export type HLocalMode = "never" | "honest" | "lying";
+import type { HLocalMode } from "../workload/synthetic.js";
+export type { HLocalMode };
 
 /** The parameters of one sweep point (one simulated run). */
 export interface PointParams {

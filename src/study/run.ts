@@ -12,7 +12,7 @@ import { runPoints, type PointOutcome } from "./point.js";
 import { scenarioEvidence } from "./scenarios.js";
 import { hptlabVersion } from "../version.js";
 export { hptlabVersion };
-import { pointMemoryBytes, generatorKey } from "./workload.js";
+import { pointMemoryBytes, generatorKey } from "../workload/synthetic.js";
 import { MAX_BYTES, PAGE_BYTES, formatBytes } from "../engine/layout.js";
 import type { PointResult, StudyResults } from "./results.js";
 import { loadHcallProgram, type HcallProgram } from "../trace/hcall-program.js";

@@ -9,13 +9,14 @@
  * `mergeResults` recomputes it from the config, so shards merged equal one run byte for byte.
  */
 import { SCENARIOS, runScenario } from "../kvm/scenarios.js";
-import { POLICIES, type DeferredOverflow, type PolicyName } from "../kvm/policies.js";
+import { POLICIES, POLICY_PARAMS, takesParam, type DeferredOverflow, type PolicyName } from "../model/policies.js";
 import { expandStudy, type StudyConfig } from "./config.js";
 import type { ScenarioEvidence, ScenarioOutcome } from "./results.js";
 
-/** The default deferred-va parameters of a policy not in the study (runScenario's). */
-const DEFAULT_CAP = 64;
-const DEFAULT_OVERFLOW = "flush";
+/** A parameter's default (the registry's, as runScenario uses), for a policy not in the study. */
+const paramDefault = (key: string) => POLICY_PARAMS.find((p) => p.key === key)!.default;
+const DEFAULT_CAP = paramDefault("deferredCap") as number;
+const DEFAULT_OVERFLOW = paramDefault("deferredOverflow") as DeferredOverflow;
 
 /** The policy variants a study's scenarios run under: the study's, in point order, then the registry's others. */
 export function scenarioVariants(config: StudyConfig): { policy: PolicyName; deferredCap: number | null; deferredOverflow: string | null; inStudy: boolean }[] {
@@ -31,7 +32,7 @@ export function scenarioVariants(config: StudyConfig): { policy: PolicyName; def
   const present = new Set(out.map((v) => v.policy));
   for (const p of POLICIES) {
     const name = p.name as PolicyName;
-    if (!present.has(name)) add(name, p.deferred ? DEFAULT_CAP : null, p.deferred ? DEFAULT_OVERFLOW : null, false);
+    if (!present.has(name)) add(name, takesParam(p, "deferredCap") ? DEFAULT_CAP : null, takesParam(p, "deferredOverflow") ? DEFAULT_OVERFLOW : null, false);
   }
   return out;
 }

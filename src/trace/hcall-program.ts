@@ -12,7 +12,8 @@
  * receive them without a copy.
  */
 import { createHash } from "node:crypto";
-import { Machine, type Guest } from "../engine/machine.js";
+import { Machine } from "../engine/machine.js";
+import { type Guest } from "../engine/guest.js";
 import { recoverVa } from "../reference/hash.js";
 import { kvmHvPageShift } from "../reference/pagesize.js";
 import { slbVsidWord, type PageShift } from "../hpte.js";

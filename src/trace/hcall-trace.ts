@@ -15,6 +15,7 @@ import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { ConfigError, qemuHptOrder, type GuestOptionsInput } from "../config.js";
 import { HCALL_NAMES, type HcallName, type Semantics } from "../types.js";
+import { PAGE_SHIFTS, type PageShift } from "../model/page-sizes.js";
 
 /** A trace line was refused. `line` is 1-based (0: the file as a whole); `field` names the key, e.g. `args[1]`. */
 export class TraceError extends Error {
@@ -39,7 +40,7 @@ export interface HeaderConfig {
   semantics?: Semantics;
   ramBytes?: number;
   hptOrder?: number;
-  hptMaxPageShift?: 12 | 16 | 24;
+  hptMaxPageShift?: PageShift;
 }
 
 /** Line 1 of a trace, when it is `{"config": {...}}`. `raw` is the whole `config` object, unknown keys included. */
@@ -151,7 +152,7 @@ function guestValueProblem(key: "semantics" | "ramBytes" | "hptOrder" | "hptMaxP
     case "hptOrder":
       return typeof v === "number" && Number.isInteger(v) && v >= 18 && v <= 46 ? undefined : `${show(v)} is not an integer in 18..46`;
     case "hptMaxPageShift":
-      return v === 12 || v === 16 || v === 24 ? undefined : `${show(v)} is not 12, 16 or 24`;
+      return PAGE_SHIFTS.includes(v as PageShift) ? undefined : `${show(v)} is not ${PAGE_SHIFTS.slice(0, -1).join(", ")} or ${PAGE_SHIFTS[PAGE_SHIFTS.length - 1]}`;
   }
 }
 
@@ -353,7 +354,7 @@ export function headerToGuestOptions(
     semantics: (overrides.semantics as Semantics | undefined) ?? cfg.semantics ?? "kvm-hv",
     ramBytes,
     hptOrder: overrides.hptOrder ?? cfg.hptOrder ?? qemuHptOrder(ramBytes),
-    hptMaxPageShift: (overrides.hptMaxPageShift as 12 | 16 | 24 | undefined) ?? cfg.hptMaxPageShift ?? TRACE_DEFAULT_HPT_MAX_PAGE_SHIFT,
+    hptMaxPageShift: (overrides.hptMaxPageShift as PageShift | undefined) ?? cfg.hptMaxPageShift ?? TRACE_DEFAULT_HPT_MAX_PAGE_SHIFT,
   };
 }
 

@@ -38,6 +38,7 @@ import Table from "cli-table3";
 import { ConfigError } from "../config.js";
 import { isGzipError, readByteChunks } from "./byte-chunks.js";
 import { TraceError } from "./hcall-trace.js";
+import { PAGE_SIZES as MODEL_PAGE_SIZES } from "../model/page-sizes.js";
 
 // ---- access kinds, page sizes, limits ----
 
@@ -48,8 +49,8 @@ export const ACCESS_S = 2;
 export const ACCESS_M = 3;
 export const ACCESS_KIND_NAMES = ["I", "L", "S", "M"] as const;
 
-/** The page sizes of `--page-size`. */
-export const PAGE_SIZES = { "4k": 4096, "64k": 65536, "16m": 16777216 } as const;
+/** The page sizes of `--page-size`: the page-size table's (src/model/page-sizes.ts), by lower-case name. */
+export const PAGE_SIZES = Object.fromEntries(MODEL_PAGE_SIZES.map((s) => [s.name.toLowerCase(), 2 ** s.shift])) as { readonly "4k": 4096; readonly "64k": 65536; readonly "16m": 16777216 };
 export type PageSizeName = keyof typeof PAGE_SIZES;
 export type PageSize = (typeof PAGE_SIZES)[PageSizeName];
 
@@ -447,7 +448,7 @@ export function parseTlbGeometry(text: string, flag = "geometry"): TlbGeometry {
 /** `4k`, `64k` or `16m` (any case) → bytes; a ConfigError naming `flag` otherwise. */
 export function parsePageSize(text: string, flag = "--page-size"): PageSize {
   const size = (PAGE_SIZES as Record<string, PageSize>)[text.toLowerCase()];
-  if (size === undefined) throw new ConfigError(flag, `${JSON.stringify(text)} is not 4k, 64k or 16m`);
+  if (size === undefined) throw new ConfigError(flag, `${JSON.stringify(text)} is not ${Object.keys(PAGE_SIZES).slice(0, -1).join(", ")} or ${Object.keys(PAGE_SIZES).at(-1)}`);
   return size;
 }
 

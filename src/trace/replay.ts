@@ -5,7 +5,8 @@
 import { ConfigError, type MachineConfigInput } from "../config.js";
 import type { HcallName, HcallOptions, HcallResult, Semantics, SimGuest, SimMachine } from "../types.js";
 import { headerToGuestOptions, readHcallTrace, TraceError, type TraceCall, type TraceHeader } from "./hcall-trace.js";
-import { Machine, type Guest } from "../engine/machine.js";
+import { Machine } from "../engine/machine.js";
+import { type Guest } from "../engine/guest.js";
 import type { OpBatch } from "../engine/batch.js";
 
 /** Machine a replay runs on unless told otherwise: 64 cores × SMT 4, so trace cpus 0..255 fit. */

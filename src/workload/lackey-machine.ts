@@ -6,12 +6,14 @@
  * model, costs and detector as in a study. When the guest's RAM is full, the oldest mapping is
  * removed (H_REMOVE) first, as a guest kernel reclaiming memory would.
  */
-import { Machine, type KvmCounters } from "../engine/machine.js";
-import { OP, OP_BYTES } from "../engine/layout.js";
+import { Machine } from "../engine/machine.js";
+import { type KvmCounters } from "../engine/records.js";
+import { OP } from "../engine/layout.js";
+import { OpWriter } from "./op-writer.js";
 import { makeHpte } from "../hpte.js";
-import { Scheduler } from "../kvm/scheduler.js";
+import { Scheduler } from "./scheduler.js";
 import { lackeyBatches, ACCESS_I, ACCESS_S, ACCESS_M } from "../trace/lackey.js";
-import type { PolicyName } from "../kvm/policies.js";
+import type { PolicyName } from "../model/policies.js";
 import type { CounterBlock } from "../types.js";
 
 export interface LackeyMachineOptions {
@@ -38,7 +40,6 @@ export interface LackeyMachineResult {
   kvm: KvmCounters;
 }
 
-const WORDS = OP_BYTES / 4;
 const H_EXACT_HI = 0x80;
 
 export async function runLackeyOnMachine(source: string | AsyncIterable<Uint8Array>, opts: LackeyMachineOptions = {}): Promise<LackeyMachineResult> {
@@ -51,18 +52,9 @@ export async function runLackeyOnMachine(source: string | AsyncIterable<Uint8Arr
   sched.tick(b);
   b.run();
   const cpus = sched.cpusOf(g);
-  const ops = m.opWords;
-  const u32 = new Uint32Array(ops.buffer, ops.byteOffset, ops.length * 2);
-  const cap = b.capacity - 2;
-  let n = 0;
-  const flush = () => { if (n) { m.runOps(n); n = 0; } };
-  const op = (opcode: number, cpu: number): number => {
-    if (n >= cap) flush();
-    const o = n++ * WORDS;
-    u32[o] = opcode;
-    u32[o + 1] = cpu | (g.slot << 16);
-    return o;
-  };
+  const ow = new OpWriter(m, b.capacity - 2);
+  const u32 = ow.u32;
+  const op = (opcode: number, cpu: number, slot = g.slot): number => ow.op(opcode, cpu, slot);
 
   const ramPages = ram / 4096;
   const slotOf = new Map<number, number>(); // virtual page → ptex
@@ -116,8 +108,7 @@ export async function runLackeyOnMachine(source: string | AsyncIterable<Uint8Arr
     if (!slotOf.has(vpage)) map(vpage, cpu);
     const seg = Math.floor(vpage / 65536);
     const slb = slbOf.get(seg)!;
-    const o = op(OP.TRANSLATE, cpu);
-    u32[o + 1] = cpu; // machine op: no guest slot
+    const o = op(OP.TRANSLATE, cpu, 0); // machine op: no guest slot
     u32[o + 4] = slb[0]; u32[o + 5] = slb[1];
     u32[o + 6] = (vpage % 65536) * 4096; u32[o + 7] = 0;
     u32[o + 8] = kind === ACCESS_I ? 2 : kind === ACCESS_S || kind === ACCESS_M ? 1 : 0; u32[o + 9] = 0;
@@ -138,6 +129,6 @@ export async function runLackeyOnMachine(source: string | AsyncIterable<Uint8Arr
       accesses++;
     }
   }
-  flush();
+  ow.flush();
   return { lines, accesses, pages, evictions, counters: m.counters(), kvm: m.kvmCounters() };
 }

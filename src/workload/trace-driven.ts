@@ -26,12 +26,13 @@
  * The clock of scheduling and paging is the guest's own operations (trace calls + accesses), which
  * the H_LOCAL rewrite does not change.
  */
-import type { Machine, Guest } from "../engine/machine.js";
+import type { Machine } from "../engine/machine.js";
+import type { Guest } from "../engine/guest.js";
 import { OP } from "../engine/layout.js";
-import { Scheduler, mulberry32, Draws } from "../kvm/scheduler.js";
+import { Scheduler, mulberry32, Draws } from "./scheduler.js";
 import { HC, CALL_WORDS, TOUCH_WORDS, type HcallProgram } from "../trace/hcall-program.js";
 import { OpWriter } from "./op-writer.js";
-import { GuestPages, ZipfSampler, NEIGHBOUR_PAGES, traceHostMemoryBytes, translateOp, hostPressure, pointMachines, type PointRun, type WorkloadTally } from "./workload.js";
+import { GuestPages, ZipfSampler, NEIGHBOUR_PAGES, traceHostMemoryBytes, translateOp, hostPressure, pointMachines, type PointRun, type WorkloadTally } from "./synthetic.js";
 
 export interface TraceWorkloadParams {
   /** Accesses by the issuing vcpu to translations it touched recently, after each call. */

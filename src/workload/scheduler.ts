@@ -4,7 +4,8 @@
  * guests, vcores"). It keeps its own picture of which vcore runs where, so its decisions are
  * always valid for the engine, and writes them as ops into a batch: scheduling is bulk work too.
  */
-import type { Guest, Machine } from "../engine/machine.js";
+import type { Guest } from "../engine/guest.js";
+import type { Machine } from "../engine/machine.js";
 
 export interface SchedulerOptions {
   /** Seed of every random choice (same seed, same schedule). */

@@ -6,15 +6,15 @@
  * preemption, and H_LOCAL used never, honestly or always. Ops are written straight into the shared
  * op buffer as 32-bit halves (no BigInt on the hot path) and run in batches.
  */
-import { Machine, type Guest } from "../engine/machine.js";
+import { Machine } from "../engine/machine.js";
+import { type Guest } from "../engine/guest.js";
 import { OP, planLayout, guestParts } from "../engine/layout.js";
 import { OpWriter } from "./op-writer.js";
 import { resolveMachineConfig } from "../config.js";
 import { makeHpte } from "../hpte.js";
-import { Scheduler, Draws } from "../kvm/scheduler.js";
-import type { HLocalMode } from "./results.js";
+import { Scheduler, Draws } from "./scheduler.js";
 import type { HcallProgram } from "../trace/hcall-program.js";
-import type { TraceWorkloadParams } from "./trace-workload.js";
+import type { TraceWorkloadParams } from "./trace-driven.js";
 
 export interface WorkloadParams {
   /** Processes (segments) of the guest under study, and 4 KiB pages each maps. */
@@ -75,7 +75,7 @@ export interface PointRun {
   seed: number;
   costs?: Record<string, number>;
   workload: WorkloadParams;
-  /** Trace-driven points (src/study/trace-workload.ts): the trace, as the config names it, and how much of it to replay. */
+  /** Trace-driven points (src/workload/trace-driven.ts): the trace, as the config names it, and how much of it to replay. */
   trace?: { file: string; maxCalls: number | null };
   traceWorkload?: TraceWorkloadParams;
   /** The compiled trace, attached before the point runs (attachTracePrograms); shared, not copied, with workers. */
@@ -86,6 +86,9 @@ export interface PointRun {
   onEpoch?: (m: Machine, tally: WorkloadTally) => boolean | void;
   epochOps?: number;
 }
+
+/** How the guests use H_LOCAL (docs/study.md). */
+export type HLocalMode = "never" | "honest" | "lying";
 
 const H_LOCAL_LO = 0x10000000;
 const H_EXACT_HI = 0x80; // H_EXACT = 1 << 39

@@ -12,12 +12,14 @@
  * at a time is hot in the caches, measured no faster: the default study 21.7–22.0 s against
  * 21.2–21.8 s.)
  */
-import type { Guest, Machine } from "../engine/machine.js";
-import type { VcoreOps } from "../kvm/scheduler.js";
-import { OP, OP_BYTES } from "../engine/layout.js";
+import type { Guest } from "../engine/guest.js";
+import type { Machine } from "../engine/machine.js";
+import type { VcoreOps } from "./scheduler.js";
+import { OP } from "../engine/layout.js";
+import { OP_HALVES, encodeOpHeader32 } from "../engine/ops.js";
 
 /** u32 halves per op. */
-export const OP_WORDS = OP_BYTES / 4;
+export const OP_WORDS = OP_HALVES;
 
 export class OpWriter implements VcoreOps {
   readonly m: Machine;
@@ -70,9 +72,7 @@ export class OpWriter implements VcoreOps {
   op(opcode: number, cpu: number, slot: number, flags = 0): number {
     if (this.#n === this.#cap) this.flush();
     const o = this.#n++ * OP_WORDS;
-    const u32 = this.u32;
-    u32[o] = opcode | (flags << 16);
-    u32[o + 1] = cpu | (slot << 16);
+    encodeOpHeader32(this.u32, o, opcode, cpu, slot, flags);
     return o;
   }
 

@@ -1,0 +1,211 @@
+/**
+ * The invalidation policies (docs/kvm-model.md): the one registry of each policy's id, name,
+ * expected safety verdict, source, parameters with their schema, and how reports draw it. The CLI
+ * (`hptlab policies`, `hptlab scenario`), guest options (src/config.ts), study configs
+ * (src/study/config.ts) and the reports (src/report/) read it; none of them names a policy.
+ *
+ * Position in POLICIES = the id the engine uses (assembly/policies/table.ts has the same order; a
+ * test checks it). Adding a policy: one file in assembly/policies/ and its line in table.ts, one
+ * entry here, and its tests.
+ */
+import { z } from "zod";
+
+// ─── parameters ──────────────────────────────────────────────────────────────────────────────────
+
+/** deferred-va's overflow rules, in the order reports list them (the first is the default). */
+export const DEFERRED_OVERFLOW = ["flush", "tlbie", "drain"] as const;
+export type DeferredOverflow = (typeof DEFERRED_OVERFLOW)[number];
+
+/**
+ * A policy parameter. `key` is its name in guest options, in a study point's params and in
+ * results.json (null there for policies without it); `studyKey` its name in a study config's policy
+ * entry, a list of values to sweep when `studyList`, else one value.
+ */
+export interface PolicyParam<T extends number | string = number | string> {
+  key: string;
+  studyKey: string;
+  studyList: boolean;
+  /** `hptlab scenario` option, e.g. "--deferred-cap <k>". */
+  flag: string;
+  /** One line for --help and `hptlab policies`. */
+  summary: string;
+  /** Validates one value (the study schema and guest options use it). */
+  schema: z.ZodType<T>;
+  default: T;
+  /** An enum's values in report order; numbers order by value. */
+  values?: readonly T[];
+  /** How a variant's label names the value ("cap 64"), or null to leave it out (the default overflow rule). */
+  label: (v: T) => string | null;
+}
+
+/** deferred-va's cap K: records of locally invalidated VAs per guest (docs/model/policies.md §6). */
+const DEFERRED_CAP: PolicyParam<number> = {
+  key: "deferredCap", studyKey: "deferredCaps", studyList: true, flag: "--deferred-cap <k>",
+  summary: "cap K of the list of locally invalidated VAs",
+  schema: z.number().int().min(1).max(1 << 20), default: 64,
+  label: (k) => `cap ${k}`,
+};
+
+/** deferred-va's rule for a full list (docs/model/policies.md §6.3: c = flush, a = tlbie, b = drain). */
+const DEFERRED_OVERFLOW_PARAM: PolicyParam<DeferredOverflow> = {
+  key: "deferredOverflow", studyKey: "deferredOverflow", studyList: false, flag: "--deferred-overflow <rule>",
+  summary: "what a full list does: flush (docs/model/policies.md §6.3 c), tlbie (a) or drain (b)",
+  schema: z.enum(DEFERRED_OVERFLOW), default: "flush", values: DEFERRED_OVERFLOW,
+  label: (o) => (o === "flush" ? null : `${o} overflow`),
+};
+
+/** Every parameter of every policy, each once, in registry order (the order of results.json's fields). */
+export const POLICY_PARAMS: readonly PolicyParam[] = [DEFERRED_CAP as unknown as PolicyParam, DEFERRED_OVERFLOW_PARAM as unknown as PolicyParam];
+export type PolicyParamKey = "deferredCap" | "deferredOverflow";
+/** A variant's parameter values (null: its policy has no such parameter). */
+export type PolicyParamValues = { deferredCap: number | null; deferredOverflow: string | null };
+
+// ─── how reports draw a policy ───────────────────────────────────────────────────────────────────
+
+/**
+ * What the reports compare a policy with, and as what:
+ * - "baseline": what KVM does today; the findings state every saving against it (one policy);
+ * - "local": honours H_LOCAL with a tlbiel — the local-flush candidates of the 2012 thread;
+ * - "full-flush": flushes the whole TLB at every guest entry and exit, and pins guest memory;
+ * - "variant": another version of the baseline's bookkeeping (historical or broken on purpose).
+ */
+export type PolicyFamily = "baseline" | "local" | "full-flush" | "variant";
+
+export interface PolicyDrawing {
+  /** Hue (Tableau 10), the same in every plot. */
+  color: string;
+  /** Shades from light to dark for its variants when a study sweeps its parameters. */
+  shades?: readonly string[];
+  /** Colors of its series in a plot along its swept parameter (one line per value of the others). */
+  series?: readonly string[];
+  /** Vega-Lite strokeDash and point shape, so that overlapping lines stay visible. */
+  dash: readonly number[];
+  shape: string;
+}
+
+// ─── the registry ────────────────────────────────────────────────────────────────────────────────
+
+/** A registry entry. */
+export interface PolicyEntry {
+  id: number;
+  name: string;
+  /** One line for `hptlab policies` and reports. */
+  summary: string;
+  /** Where its behaviour comes from: kernel release, file and function, or the thread. */
+  source: string;
+  /**
+   * The expected verdict: never lets a guest reach a page it no longer owns (the scenarios and the
+   * report's safety findings check it).
+   */
+  safe: boolean;
+  /** A deliberately broken variant, for proving the detector; excluded from default studies. */
+  broken?: boolean;
+  /** Guest memory is pinned (no MMU notifiers): the engine refuses the host's page-outs (KVM_PINNED). */
+  pinsMemory?: boolean;
+  /** Its parameters (POLICY_PARAMS entries), in sweep order. */
+  params: readonly PolicyParam[];
+  family: PolicyFamily;
+  draw: PolicyDrawing;
+}
+
+const REGISTRY = [
+  {
+    id: 0, name: "need-tlb-flush",
+    summary: "need_tlb_flush cpumask; local only for a 1-vcore VM running here (later kernels, every hcall)",
+    source: "Linux v3.12+ arch/powerpc/kvm/book3s_hv_rm_mmu.c global_invalidates() (H_BULK_REMOVE calls it; v3.16+ tests kvm_hstate.kvm_vcpu); docs/model/kvm.md §4.2, §6",
+    safe: true, params: [], family: "baseline",
+    draw: { color: "#4c78a8", dash: [1, 0], shape: "circle" },
+  },
+  {
+    id: 1, name: "need-tlb-flush-3.8",
+    summary: "commit 1b400ba0 as merged: stale kvm_vcore test; H_BULK_REMOVE local iff 1 vcpu without need_tlb_flush",
+    source: "Linux v3.8–v3.11, commit 1b400ba0 \"KVM: PPC: Book3S HV: Improve handling of local vs. global TLB invalidations\"; book3s_hv_rm_mmu.c kvmppc_h_bulk_remove(); docs/model/kvm.md §4, §9.2",
+    safe: false, params: [], family: "variant",
+    draw: { color: "#72b7b2", dash: [6, 3], shape: "square" },
+  },
+  {
+    id: 2, name: "last-vcpu",
+    summary: "Linux 3.6/3.7: honour H_LOCAL; per-thread flush on entry when last_cpu/last_vcpu differ",
+    source: "Linux v3.6/v3.7 arch/powerpc/kvm/book3s_hv_rm_mmu.c kvmppc_h_remove() (H_LOCAL → tlbiel) and book3s_hv_rmhandlers.S (last_vcpu flush at entry); docs/model/kvm.md §3",
+    safe: false, params: [], family: "local",
+    draw: { color: "#e45756", dash: [1, 0], shape: "triangle-up" },
+  },
+  {
+    id: 3, name: "flush-always",
+    summary: "PPC970: flush the whole TLB at every guest entry and exit; memory pinned, no host paging",
+    source: "Linux v3.7 arch/powerpc/kvm/book3s_hv_rmhandlers.S, PPC970 entry and exit paths (no LPID in TLB entries); docs/model/kvm.md §5",
+    safe: true, pinsMemory: true, params: [], family: "full-flush",
+    draw: { color: "#b279a2", dash: [1, 0], shape: "diamond" },
+  },
+  {
+    id: 4, name: "deferred-va",
+    summary: "Graf: honour H_LOCAL with tlbiel, record the VA (cap K); host paging tlbies the records",
+    source: "Alexander Graf's proposal in the 2012 kvm-ppc thread \"Improve handling of local vs. global TLB invalidations\"; docs/model/policies.md §6 (overflow rules a/b/c)",
+    safe: true, params: [DEFERRED_CAP as unknown as PolicyParam, DEFERRED_OVERFLOW_PARAM as unknown as PolicyParam], family: "local",
+    draw: { color: "#54a24b", shades: ["#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"], series: ["#54a24b", "#2e7d32", "#9ccc65"], dash: [1, 0], shape: "triangle-down" },
+  },
+  {
+    id: 5, name: "need-tlb-flush-no-init",
+    summary: "BROKEN on purpose: need-tlb-flush without the set-all at VM start",
+    source: "test variant: need-tlb-flush without kvmppc_core_init_vm()'s cpumask_setall(need_tlb_flush) (LPID recycling; docs/model/kvm.md §1.4)",
+    safe: false, broken: true, params: [], family: "variant",
+    draw: { color: "#f58518", dash: [2, 2], shape: "cross" },
+  },
+  {
+    id: 6, name: "need-tlb-flush-no-reset",
+    summary: "BROKEN on purpose: need-tlb-flush without the set-all at HPT reset",
+    source: "test variant: need-tlb-flush without kvmppc_alloc_reset_hpt()'s cpumask_setall(need_tlb_flush) (arch/powerpc/kvm/book3s_64_mmu_hv.c, v3.8)",
+    safe: false, broken: true, params: [], family: "variant",
+    draw: { color: "#9d755d", dash: [4, 2], shape: "triangle-left" },
+  },
+] as const satisfies readonly PolicyEntry[];
+
+/** A policy's name: one of the registry's. */
+export type PolicyName = (typeof REGISTRY)[number]["name"];
+export type PolicyInfo = PolicyEntry & { name: PolicyName };
+export const POLICIES: readonly PolicyInfo[] = REGISTRY;
+
+export const POLICY_NAMES = POLICIES.map((p) => p.name) as unknown as readonly [PolicyName, ...PolicyName[]];
+
+export function policyByName(name: string): PolicyInfo | undefined {
+  return POLICIES.find((p) => p.name === name);
+}
+
+/** Whether `policy` takes the parameter `key`. */
+export function takesParam(policy: PolicyInfo, key: PolicyParamKey): boolean {
+  return policy.params.some((p) => p.key === key);
+}
+
+/** The policy every saving is stated against (family "baseline"). */
+export function baselinePolicy(): PolicyInfo {
+  return POLICIES.find((p) => p.family === "baseline")!;
+}
+
+/** The policies of a family, in registry order. */
+export function policiesOf(family: PolicyFamily): PolicyInfo[] {
+  return POLICIES.filter((p) => p.family === family);
+}
+
+/** A parameter by key. */
+export function policyParam(key: PolicyParamKey): PolicyParam {
+  return POLICY_PARAMS.find((p) => p.key === key)!;
+}
+
+/** Every parameter value of a variant: the policy's own (default where not given), null for the others. */
+export function paramValues(policy: PolicyInfo, given: Partial<Record<PolicyParamKey, number | string | null | undefined>> = {}): PolicyParamValues {
+  const out: Record<string, number | string | null> = {};
+  for (const p of POLICY_PARAMS) out[p.key] = takesParam(policy, p.key as PolicyParamKey) ? (given[p.key as PolicyParamKey] ?? p.default) : null;
+  return out as PolicyParamValues;
+}
+
+/** "deferred-va (cap 64, tlbie overflow)": the policy and the labels of its parameter values. */
+export function variantLabel(policy: string, values: Partial<Record<PolicyParamKey, number | string | null>>): string {
+  const parts: string[] = [];
+  for (const p of POLICY_PARAMS) {
+    const v = values[p.key as PolicyParamKey];
+    if (v === null || v === undefined) continue;
+    const l = p.label(v);
+    if (l !== null) parts.push(l);
+  }
+  return parts.length > 0 ? `${policy} (${parts.join(", ")})` : policy;
+}
