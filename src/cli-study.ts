@@ -1,7 +1,7 @@
 /**
  * `hptlab study` and `hptlab merge` (docs/study.md). Registered in src/cli.ts's COMMANDS.
  */
-import { readFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { readFileSync, existsSync, writeFileSync } from "node:fs";
 import { resolve, join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -12,6 +12,20 @@ import { integerOption } from "./cli-options.js";
 import type { StudyResults, PointResult } from "./study/results.js";
 import type { Progress } from "./study/run.js";
 import { hugePagesUnavailable } from "./engine/hugepages.js";
+import { makeOutDir, writeError } from "./out-dir.js";
+import { OutFolderError, claimOutFolder, checkpointPointFiles } from "./study/out-folder.js";
+
+/** A word of a shell command, quoted when it needs to be. */
+const shellWord = (s: string) => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+
+/** The one line for an output folder that holds something else (OutFolderError), with the command that goes on. */
+function outFolderMessage(e: OutFolderError, out: string, resumeCommand: string | null): ConfigError {
+  if (e.kind === "different") {
+    const what = e.held.name === null ? "files that are not an hptlab study's" : `a different study (${JSON.stringify(e.held.name)}: config, point count or traces differ)`;
+    return new ConfigError(`--out ${out}`, `holds ${what} (${e.held.file}); choose another --out, or add --force to overwrite it`);
+  }
+  return new ConfigError(`--out ${out}`, `holds ${e.held.points} finished points of this study from an interrupted run; run \`${resumeCommand}\` to run only the missing ones, or add --force to start over`);
+}
 
 /** The default study shipped with the package. */
 export function defaultStudyPath(): string {
@@ -112,8 +126,13 @@ export async function headlineTable(results: StudyResults): Promise<string> {
 
 async function writeOutputs(ctx: CliContext, results: StudyResults, out: string, timing: object | null, json: boolean): Promise<void> {
   const { writeStudyOutputs, findings } = await import("./report/study-report.js");
-  const { files } = await writeStudyOutputs(results, out);
-  if (timing) writeFileSync(join(out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+  let files: string[];
+  try {
+    ({ files } = await writeStudyOutputs(results, out));
+    if (timing) writeFileSync(join(out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+  } catch (e) {
+    throw writeError(e, "--out", out) ?? e;
+  }
   const found = findings(results);
   if (json) {
     ctx.stdout.write(JSON.stringify({ out, files, points: results.points.length, timing, findings: found }) + "\n");
@@ -138,8 +157,11 @@ timing.json are written; join the shards with hptlab merge.
 
 Every finished point is saved at once in DIR/points/ (written to a temporary file, then renamed):
 after an interrupt (Ctrl-C, kill, a failed point) run the same command with --resume and only the
-missing points run; the results equal an uninterrupted run's. A point that fails is reported
-(which point, why) and the others still finish; the exit status is then 1.
+missing points run; the results equal an uninterrupted run's (Ctrl-C prints that command). A
+point that fails is reported (which point, why) and the others still finish; the exit status is
+then 1. What DIR holds is kept: a different study there is refused (--force overwrites it), and
+this study's unfinished points there are refused without --resume (--force starts over); a
+finished run of the same study is simply run again.
 
 Examples:
   hptlab study
@@ -156,10 +178,11 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--shard <k/n>", "run only points with id % N = K − 1")
     .option("--ops <n>", "guest operations per point of synthetic sweeps (overrides the config; trace sweeps replay their trace)", integerOption("--ops", 1, 1e9))
     .option("--resume", "continue an interrupted study in --out: run only the points not finished there")
+    .option("--force", "overwrite a different study in --out, or start this study over there")
     .option("--quiet", "no progress output")
     .option("--json", "print one JSON object {out, files, points, timing, findings}")
     .addHelpText("after", STUDY_HELP)
-    .action(async (file: string | undefined, flags: { out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; quiet?: boolean; json?: boolean }) => {
+    .action(async (file: string | undefined, flags: { out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; force?: boolean; quiet?: boolean; json?: boolean }) => {
       const { resolveStudy, parseShard } = await import("./study/config.js");
       const { runStudy, StudyError, writeFileDurably } = await import("./study/run.js");
       const path = file ?? defaultStudyPath();
@@ -170,32 +193,49 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
       }
       const config = resolveStudy(raw, file ? path : undefined);
       const shard = flags.shard ? parseShard(flags.shard) : undefined;
+      // the command that finishes this study after an interrupt
+      const resumeCommand = ["hptlab", "study", ...(file ? [file] : []), "--out", flags.out, ...(flags.shard ? ["--shard", flags.shard] : []), ...(flags.ops ? ["--ops", String(flags.ops)] : []), "--resume"].map(shellWord).join(" ");
+      // the folder is checked (and made) before anything runs: a bad --out is one line, never a hang
+      makeOutDir(flags.out);
       const progress = progressReporter(ctx, !!flags.quiet || !!flags.json);
+      // Ctrl-C: every finished point is already saved (temp file + rename); say how to go on
+      const onInterrupt = () => {
+        progress.stop();
+        ctx.stderr.write(`\nhptlab: interrupted; ${checkpointPointFiles(flags.out).length} finished points are saved in ${join(flags.out, "points")}; run \`${resumeCommand}\` to run only the missing ones\n`);
+        process.exit(130);
+      };
+      process.once("SIGINT", onInterrupt);
       let run;
       try {
         run = await runStudy(config, {
           ...(flags.workers ? { workers: flags.workers } : {}), ...(shard ? { shard } : {}), onProgress: progress.update,
-          checkpointDir: flags.out, resume: !!flags.resume, baseDir: dirname(path),
+          checkpointDir: flags.out, resume: !!flags.resume, force: !!flags.force, baseDir: dirname(path),
           onTraceLoad: (f, n) => { if (n === 0 && !flags.quiet && !flags.json) ctx.stderr.write(`study: loading trace ${f}\n`); },
           onPointError: (f) => ctx.stderr.write(`hptlab: point ${f.id} failed (${f.what}): ${f.message}\n`),
         });
       } catch (e) {
         progress.stop();
         if (e instanceof StudyError) {
-          ctx.stderr.write(`hptlab: ${e.failures.length} point(s) failed, ${e.finished} finished and saved in ${join(flags.out, "points")}; fix the cause and run again with --resume\n`);
+          ctx.stderr.write(`hptlab: ${e.failures.length} point(s) failed, ${e.finished} finished and saved in ${join(flags.out, "points")}; fix the cause and run \`${resumeCommand}\`\n`);
           ctx.exitCode = 1;
           return;
         }
+        if (e instanceof OutFolderError) throw outFolderMessage(e, flags.out, resumeCommand);
         if (e instanceof RangeError) throw new ConfigError("study", e.message);
-        throw e;
+        throw writeError(e, "--out", flags.out) ?? e;
+      } finally {
+        process.off("SIGINT", onInterrupt);
       }
       progress.stop();
-      mkdirSync(flags.out, { recursive: true });
       // the pages the engine's memory had: the speed of memory-bound points depends on it (docs/memory.md)
       const timing = { ...run.timing, shard: shard ?? null, hugePages: hugePagesUnavailable() === "" };
       if (shard && shard.n > 1) {
-        writeFileDurably(join(flags.out, "results.json"), JSON.stringify(run.results, null, 1) + "\n");
-        writeFileDurably(join(flags.out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+        try {
+          writeFileDurably(join(flags.out, "results.json"), JSON.stringify(run.results, null, 1) + "\n");
+          writeFileDurably(join(flags.out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+        } catch (e) {
+          throw writeError(e, "--out", flags.out) ?? e;
+        }
         const msg = { out: flags.out, files: [join(flags.out, "results.json"), join(flags.out, "timing.json")], points: run.results.points.length, timing };
         ctx.stdout.write(flags.json ? JSON.stringify(msg) + "\n" : `shard ${shard.k}/${shard.n}: ${msg.points} of ${run.results.totalPoints} points in ${run.timing.seconds.toFixed(1)} s → ${msg.files[0]}\n`);
         return;
@@ -214,8 +254,9 @@ export const registerMerge: RegisterCommand = (program, ctx) => {
     .argument("<files...>", "results.json of each shard")
     .option("--out <dir>", "output folder", "hptlab-results")
     .option("--partial", "write the outputs even if some points are missing")
+    .option("--force", "overwrite a different study in --out")
     .option("--json", "print one JSON object {out, files, points, findings}")
-    .action(async (files: string[], flags: { out: string; partial?: boolean; json?: boolean }) => {
+    .action(async (files: string[], flags: { out: string; partial?: boolean; force?: boolean; json?: boolean }) => {
       const { mergeResults } = await import("./study/run.js");
       const parts = files.map((f) => ({ file: f, results: readJsonFile(f, "merge") as StudyResults }));
       let merged: StudyResults;
@@ -225,7 +266,14 @@ export const registerMerge: RegisterCommand = (program, ctx) => {
         if (e instanceof RangeError) throw new ConfigError("merge", e.message);
         throw e;
       }
-      mkdirSync(flags.out, { recursive: true });
+      makeOutDir(flags.out);
+      try {
+        // a checkpoint of this study there is fine (merge writes its outputs beside it); another study is not
+        claimOutFolder(flags.out, merged.config, merged.totalPoints, { resume: true, force: !!flags.force });
+      } catch (e) {
+        if (e instanceof OutFolderError) throw outFolderMessage(e, flags.out, null);
+        throw e;
+      }
       await writeOutputs(ctx, merged, flags.out, null, !!flags.json);
     });
 };
