@@ -18,13 +18,15 @@ import { OutFolderError, claimOutFolder, checkpointPointFiles } from "./study/ou
 /** A word of a shell command, quoted when it needs to be. */
 const shellWord = (s: string) => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 
+const pointsWord = (n: number) => `${n} finished point${n === 1 ? "" : "s"}`;
+
 /** The one line for an output folder that holds something else (OutFolderError), with the command that goes on. */
 function outFolderMessage(e: OutFolderError, out: string, resumeCommand: string | null): ConfigError {
   if (e.kind === "different") {
     const what = e.held.name === null ? "files that are not an hptlab study's" : `a different study (${JSON.stringify(e.held.name)}: config, point count or traces differ)`;
     return new ConfigError(`--out ${out}`, `holds ${what} (${e.held.file}); choose another --out, or add --force to overwrite it`);
   }
-  return new ConfigError(`--out ${out}`, `holds ${e.held.points} finished points of this study from an interrupted run; run \`${resumeCommand}\` to run only the missing ones, or add --force to start over`);
+  return new ConfigError(`--out ${out}`, `holds ${pointsWord(e.held.points)} of this study from an interrupted run; run \`${resumeCommand}\` to run only the missing ones, or add --force to start over`);
 }
 
 /** The default study shipped with the package. */
@@ -201,7 +203,7 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
       // Ctrl-C: every finished point is already saved (temp file + rename); say how to go on
       const onInterrupt = () => {
         progress.stop();
-        ctx.stderr.write(`\nhptlab: interrupted; ${checkpointPointFiles(flags.out).length} finished points are saved in ${join(flags.out, "points")}; run \`${resumeCommand}\` to run only the missing ones\n`);
+        ctx.stderr.write(`\nhptlab: interrupted; ${pointsWord(checkpointPointFiles(flags.out).length)} saved in ${join(flags.out, "points")}; run \`${resumeCommand}\` to run only the missing ones\n`);
         process.exit(130);
       };
       process.once("SIGINT", onInterrupt);

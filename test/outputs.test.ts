@@ -109,6 +109,18 @@ describe("a folder that holds a study", () => {
     expect((await go(["study", join(dir, "b.json"), "--out", out])).code).toBe(0);
   });
 
+  it("another shard of the same study in the folder: its points are kept (refused without --resume)", async () => {
+    const out = join(dir, "shards");
+    expect((await go(["study", join(dir, "a.json"), "--out", out, "--shard", "1/2"])).code).toBe(0);
+    const r = await go(["study", join(dir, "a.json"), "--out", out, "--shard", "2/2"]);
+    expect([r.code, r.stderr]).toEqual([2, `hptlab: --out ${out}: holds 1 finished point of this study from an interrupted run; run \`hptlab study ${join(dir, "a.json")} --out ${out} --shard 2/2 --resume\` to run only the missing ones, or add --force to start over\n`]);
+    expect(readdirSync(join(out, "points"))).toEqual(["0.json"]);
+    expect((await go(["study", join(dir, "a.json"), "--out", out, "--shard", "2/2", "--resume"])).code).toBe(0);
+    expect(readdirSync(join(out, "points")).sort()).toEqual(["0.json", "1.json"]);
+    // the same shard again: a finished run, simply run again
+    expect((await go(["study", join(dir, "a.json"), "--out", out, "--shard", "2/2"])).code).toBe(0);
+  });
+
   it("merge into a folder of another study is refused; --force overwrites", async () => {
     const [s1, s2, out] = ["m1", "m2", "mo"].map((x) => join(dir, x));
     expect((await go(["study", join(dir, "a.json"), "--out", s1!, "--shard", "1/2"])).code).toBe(0);

@@ -109,10 +109,10 @@ describe("checkpoints and --resume", () => {
     const line = stopped.stderr.trim();
     expect(line.split("\n")).toHaveLength(1);
     const saved = readdirSync(pointsDir).filter((f) => /^\d+\.json$/.test(f)).length;
-    expect(line).toBe(`hptlab: interrupted; ${saved} finished points are saved in cut/points; run \`hptlab study study.json --out cut --resume\` to run only the missing ones`);
+    expect(line).toBe(`hptlab: interrupted; ${saved} finished point${saved === 1 ? "" : "s"} saved in cut/points; run \`hptlab study study.json --out cut --resume\` to run only the missing ones`);
     // the same command without --resume keeps the points and says how to go on
     const again = await go(["study", "study.json", "--out", "cut", "--quiet"]).done;
-    expect([again.code, again.stderr]).toEqual([2, `hptlab: --out cut: holds ${saved} finished points of this study from an interrupted run; run \`hptlab study study.json --out cut --resume\` to run only the missing ones, or add --force to start over\n`]);
+    expect([again.code, again.stderr]).toEqual([2, `hptlab: --out cut: holds ${saved} finished point${saved === 1 ? "" : "s"} of this study from an interrupted run; run \`hptlab study study.json --out cut --resume\` to run only the missing ones, or add --force to start over\n`]);
     // the printed command, as printed
     const command = /`hptlab (.*)`/.exec(line)![1]!.split(" ");
     const resumed = await go([...command, "--quiet"]).done;

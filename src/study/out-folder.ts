@@ -20,7 +20,7 @@ export interface HeldStudy {
   same: boolean;
   /** Finished points in DIR/points/. */
   points: number;
-  /** DIR/results.json holds this study's results (a finished run). */
+  /** DIR/results.json holds this study's results, of the same shard (a finished run). */
   finished: boolean;
 }
 
@@ -53,7 +53,7 @@ export function checkpointPointFiles(dir: string): string[] {
  * What study `dir` holds, compared with the study at hand (its resolved config and point count; the
  * traces' digests when known), or null when it holds none.
  */
-export function heldStudy(dir: string, config: unknown, totalPoints: number, traces?: readonly string[]): HeldStudy | null {
+export function heldStudy(dir: string, config: unknown, totalPoints: number, traces?: readonly string[], shard: { k: number; n: number } = { k: 1, n: 1 }): HeldStudy | null {
   const stampFile = join(dir, "study.json");
   const resultsFile = join(dir, "results.json");
   const hasStamp = existsSync(stampFile);
@@ -62,6 +62,7 @@ export function heldStudy(dir: string, config: unknown, totalPoints: number, tra
   const key = JSON.stringify(config);
   const results = hasResults ? readJson(resultsFile) : null;
   const resultsSame = results !== null && results.format === "hptlab-results" && JSON.stringify(results.config) === key && results.totalPoints === totalPoints;
+  const sameShard = resultsSame && (results.shard as { k?: number; n?: number } | undefined)?.k === shard.k && (results.shard as { n?: number } | undefined)?.n === shard.n;
   const points = checkpointPointFiles(dir).length;
   if (hasStamp) {
     const stamp = readJson(stampFile);
@@ -69,10 +70,10 @@ export function heldStudy(dir: string, config: unknown, totalPoints: number, tra
     const same = ok && JSON.stringify(stamp.config) === key && stamp.totalPoints === totalPoints &&
       (traces === undefined || JSON.stringify(stamp.traces ?? []) === JSON.stringify(traces));
     const name = ok && stamp.config && typeof (stamp.config as { name?: unknown }).name === "string" ? (stamp.config as { name: string }).name : null;
-    return { file: stampFile, name, same, points, finished: same && resultsSame };
+    return { file: stampFile, name, same, points, finished: same && sameShard };
   }
   const name = results !== null && results.format === "hptlab-results" && typeof results.study === "string" ? results.study : null;
-  return { file: resultsFile, name, same: resultsSame, points, finished: resultsSame };
+  return { file: resultsFile, name, same: resultsSame, points, finished: sameShard };
 }
 
 /**
@@ -80,8 +81,8 @@ export function heldStudy(dir: string, config: unknown, totalPoints: number, tra
  * without `force`; this study's unfinished checkpoint without `resume` or `force`), or clear what
  * must go (everything of a different study under `force`). Returns what the folder held.
  */
-export function claimOutFolder(dir: string, config: unknown, totalPoints: number, opts: { resume?: boolean; force?: boolean; traces?: readonly string[] } = {}): HeldStudy | null {
-  const held = heldStudy(dir, config, totalPoints, opts.traces);
+export function claimOutFolder(dir: string, config: unknown, totalPoints: number, opts: { resume?: boolean; force?: boolean; traces?: readonly string[]; shard?: { k: number; n: number } } = {}): HeldStudy | null {
+  const held = heldStudy(dir, config, totalPoints, opts.traces, opts.shard);
   if (held === null) return null;
   if (!held.same) {
     if (!opts.force) throw new OutFolderError(dir, held, "different", totalPoints);

@@ -115,9 +115,9 @@ function describePoint(p: StudyPoint): string {
  * folder holds is claimed first (claimOutFolder): another study's files or this study's unfinished
  * points are never dropped unasked.
  */
-function openCheckpoint(dir: string, config: StudyConfig, totalPoints: number, resume: boolean, force: boolean, traces: string[]): Map<number, PointResult> {
+function openCheckpoint(dir: string, config: StudyConfig, totalPoints: number, resume: boolean, force: boolean, traces: string[], shard?: { k: number; n: number }): Map<number, PointResult> {
   const pointsDir = join(dir, "points");
-  claimOutFolder(dir, config, totalPoints, { resume, force, traces });
+  claimOutFolder(dir, config, totalPoints, { resume, force, traces, ...(shard ? { shard } : {}) });
   mkdirSync(pointsDir, { recursive: true });
   // the traces' digests too: points of a trace that changed since are not reused
   const stamp = JSON.stringify({ format: "hptlab-checkpoint", version: 1, totalPoints, config, ...(traces.length ? { traces } : {}) });
@@ -241,7 +241,7 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   const t0 = performance.now();
   const results: (PointResult | undefined)[] = new Array(points.length);
   const traces = [...new Set(points.filter((p) => p.run.program).map((p) => `${p.run.trace!.file} ${p.run.program!.digest}`))];
-  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, all.length, !!opts.resume, !!opts.force, traces) : new Map<number, PointResult>();
+  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, all.length, !!opts.resume, !!opts.force, traces, opts.shard) : new Map<number, PointResult>();
   const todo: number[] = [];
   points.forEach((p, i) => {
     const r = saved.get(p.id);
