@@ -185,7 +185,7 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--json", "print one JSON object {out, files, points, timing, findings}")
     .addHelpText("after", STUDY_HELP)
     .action(async (file: string | undefined, flags: { out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; force?: boolean; quiet?: boolean; json?: boolean }) => {
-      const { resolveStudy, parseShard } = await import("./study/config.js");
+      const { resolveStudy, parseShard, expandStudy } = await import("./study/config.js");
       const { runStudy, StudyError, writeFileDurably } = await import("./study/run.js");
       const path = file ?? defaultStudyPath();
       const raw = readJsonFile(path, "study") as Record<string, unknown>;
@@ -199,6 +199,13 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
       const resumeCommand = ["hptlab", "study", ...(file ? [file] : []), "--out", flags.out, ...(flags.shard ? ["--shard", flags.shard] : []), ...(flags.ops ? ["--ops", String(flags.ops)] : []), "--resume"].map(shellWord).join(" ");
       // the folder is checked (and made) before anything runs: a bad --out is one line, never a hang
       makeOutDir(flags.out);
+      try {
+        // what the folder holds, before any trace is loaded (runStudy checks again, with the traces' digests)
+        claimOutFolder(flags.out, config, expandStudy(config).length, { resume: !!flags.resume, force: !!flags.force, ...(shard ? { shard } : {}) });
+      } catch (e) {
+        if (e instanceof OutFolderError) throw outFolderMessage(e, flags.out, resumeCommand);
+        throw e;
+      }
       const progress = progressReporter(ctx, !!flags.quiet || !!flags.json);
       // Ctrl-C: every finished point is already saved (temp file + rename); say how to go on
       const onInterrupt = () => {
