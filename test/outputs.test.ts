@@ -79,6 +79,15 @@ describe("--out that cannot be made or written", () => {
   });
   if (root) it("a folder without write permission: skipped, running as root (permission bits do not stop root)", () => {});
 
+  it("a file that cannot be written at the end: one line naming it, exit 2; the points and results.json are kept", async () => {
+    const out = join(dir, "blocked");
+    mkdirSync(join(out, "report.html"), { recursive: true }); // a folder where the report goes
+    const r = await cli(["study", join(dir, "s.json"), "--out", out, "--workers", "1", "--quiet"]);
+    expect([r.code, r.stderr]).toEqual([2, `hptlab: --out ${out}: cannot open ${join(out, "report.html")}: EISDIR (is a folder)\n`]);
+    expect(readdirSync(join(out, "points")).sort()).toEqual(["0.json", "1.json"]);
+    expect(JSON.parse(readFileSync(join(out, "results.json"), "utf8")).points).toHaveLength(2);
+  });
+
   it("the check walks up to the first existing ancestor and creates nothing", () => {
     const deep = join(dir, "a-file", "x", "y");
     expect(outDirProblem(deep)).toBe(`${join(dir, "a-file")} is a file, not a folder`);
