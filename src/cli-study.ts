@@ -12,6 +12,22 @@ import { integerOption } from "./cli-options.js";
 import type { StudyResults } from "./study/results.js";
 import type { Progress } from "./study/run.js";
 import { hugePagesUnavailable } from "./engine/hugepages.js";
+import { makeOutDir, writeError } from "./out-dir.js";
+import { OutFolderError, claimOutFolder, checkpointPointFiles } from "./study/out-folder.js";
+
+/** A word of a shell command, quoted when it needs to be. */
+const shellWord = (s: string) => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+
+const pointsWord = (n: number) => `${n} finished point${n === 1 ? "" : "s"}`;
+
+/** The one line for an output folder that holds something else (OutFolderError), with the command that goes on. */
+function outFolderMessage(e: OutFolderError, out: string, resumeCommand: string | null): ConfigError {
+  if (e.kind === "different") {
+    const what = e.held.name === null ? "files that are not an hptlab study's" : `a different study (${JSON.stringify(e.held.name)}: config, point count or traces differ)`;
+    return new ConfigError(`--out ${out}`, `holds ${what} (${e.held.file}); choose another --out, or add --force to overwrite it`);
+  }
+  return new ConfigError(`--out ${out}`, `holds ${pointsWord(e.held.points)} of this study from an interrupted run; run \`${resumeCommand}\` to run only the missing ones, or add --force to start over`);
+}
 
 /** The default study shipped with the package. */
 export function defaultStudyPath(): string {
@@ -121,9 +137,16 @@ export async function headlineTable(results: StudyResults): Promise<string> {
 /** Write every output of a study into `out` and print its table and findings. `timing` may be computed once the files are written. */
 async function writeOutputs(ctx: CliContext, results: StudyResults, out: string, timingOf: object | null | (() => object), json: boolean): Promise<void> {
   const { writeStudyOutputs, findings } = await import("./report/study-report.js");
-  const { files } = await writeStudyOutputs(results, out);
-  const timing = typeof timingOf === "function" ? timingOf() : timingOf;
-  if (timing) writeFileSync(join(out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+  let files: string[];
+  let timing: object | null;
+  try {
+    ({ files } = await writeStudyOutputs(results, out));
+    // computed once the files are written (study --slurm times the merge)
+    timing = typeof timingOf === "function" ? timingOf() : timingOf;
+    if (timing) writeFileSync(join(out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+  } catch (e) {
+    throw writeError(e, "--out", out) ?? e;
+  }
   const found = findings(results);
   if (json) {
     ctx.stdout.write(JSON.stringify({ out, files, points: results.points.length, timing, findings: found }) + "\n");
@@ -155,8 +178,11 @@ timing.json are written; join the shards with hptlab merge.
 
 Every finished point is saved at once in DIR/points/ (written to a temporary file, then renamed):
 after an interrupt (Ctrl-C, kill, a failed point) run the same command with --resume and only the
-missing points run; the results equal an uninterrupted run's. A point that fails is reported
-(which point, why) and the others still finish; the exit status is then 1.
+missing points run; the results equal an uninterrupted run's (Ctrl-C prints that command). A
+point that fails is reported (which point, why) and the others still finish; the exit status is
+then 1. What DIR holds is kept: a different study there is refused (--force overwrites it), and
+this study's unfinished points there are refused without --resume (--force starts over); a
+finished run of the same study is simply run again.
 
 On a Slurm cluster, --slurm N writes DIR/slurm/study.sbatch, a job array of N tasks (task K runs
 --shard K/N --resume into DIR/shard-K with a worker per CPU it gets), submits it with sbatch,
@@ -173,7 +199,7 @@ Examples:
   hptlab study my-study.json --slurm 16 --slurm-opt "--partition=long --cpus-per-task=8" --out /shared/run1`;
 
 interface StudyFlags {
-  out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; quiet?: boolean; json?: boolean;
+  out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; force?: boolean; quiet?: boolean; json?: boolean;
   slurm?: number; slurmOpt?: string; slurmScriptOnly?: boolean;
 }
 
@@ -201,6 +227,14 @@ async function studyOnSlurm(ctx: CliContext, config: string, study: import("./st
   if (!flags.slurmScriptOnly) {
     const missing = slurm.missingCommands();
     if (missing.length) throw new ConfigError("--slurm", `Slurm's ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not on PATH (a Slurm login node has them; --slurm-script-only writes the script without them)`);
+  }
+  // a different study's outputs in DIR are refused (--force overwrites them), as a local run does
+  makeOutDir(flags.out);
+  try {
+    claimOutFolder(flags.out, study, expandStudy(study).length, { resume: true, force: !!flags.force });
+  } catch (e) {
+    if (e instanceof OutFolderError) throw outFolderMessage(e, flags.out, null);
+    throw e;
   }
   mkdirSync(dirname(script), { recursive: true });
   writeFileSync(script, slurm.sbatchScript(spec), { mode: 0o755 });
@@ -298,6 +332,7 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--shard <k/n>", "run only points with id % N = K − 1")
     .option("--ops <n>", "guest operations per point of synthetic sweeps (overrides the config; trace sweeps replay their trace)", integerOption("--ops", 1, 1e9))
     .option("--resume", "continue an interrupted study in --out: run only the points not finished there")
+    .option("--force", "overwrite a different study in --out, or start this study over there")
     .option("--slurm <n>", "run as a Slurm job array of N shards, then merge into --out (which every node must see)", integerOption("--slurm", 1, 100000))
     .option("--slurm-opt <options>", "with --slurm: sbatch options for every task, e.g. \"--partition=long --time=2:00:00 --cpus-per-task=8\"")
     .option("--slurm-script-only", "with --slurm: write the sbatch script into --out and print how to submit and merge; submit nothing")
@@ -305,7 +340,7 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--json", "print one JSON object {out, files, points, timing, findings}")
     .addHelpText("after", STUDY_HELP)
     .action(async (file: string | undefined, flags: StudyFlags) => {
-      const { resolveStudy, parseShard } = await import("./study/config.js");
+      const { resolveStudy, parseShard, expandStudy } = await import("./study/config.js");
       const { runStudy, StudyError, writeFileDurably } = await import("./study/run.js");
       const path = file ?? defaultStudyPath();
       const raw = readJsonFile(path, "study") as Record<string, unknown>;
@@ -317,32 +352,56 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
       if (flags.slurm !== undefined) return studyOnSlurm(ctx, resolve(path), config, flags);
       if (flags.slurmOpt !== undefined || flags.slurmScriptOnly) throw new ConfigError(flags.slurmOpt !== undefined ? "--slurm-opt" : "--slurm-script-only", "needs --slurm N");
       const shard = flags.shard ? parseShard(flags.shard) : undefined;
+      // the command that finishes this study after an interrupt
+      const resumeCommand = ["hptlab", "study", ...(file ? [file] : []), "--out", flags.out, ...(flags.shard ? ["--shard", flags.shard] : []), ...(flags.ops ? ["--ops", String(flags.ops)] : []), "--resume"].map(shellWord).join(" ");
+      // the folder is checked (and made) before anything runs: a bad --out is one line, never a hang
+      makeOutDir(flags.out);
+      try {
+        // what the folder holds, before any trace is loaded (runStudy checks again, with the traces' digests)
+        claimOutFolder(flags.out, config, expandStudy(config).length, { resume: !!flags.resume, force: !!flags.force, ...(shard ? { shard } : {}) });
+      } catch (e) {
+        if (e instanceof OutFolderError) throw outFolderMessage(e, flags.out, resumeCommand);
+        throw e;
+      }
       const progress = progressReporter(ctx, !!flags.quiet || !!flags.json);
+      // Ctrl-C: every finished point is already saved (temp file + rename); say how to go on
+      const onInterrupt = () => {
+        progress.stop();
+        ctx.stderr.write(`\nhptlab: interrupted; ${pointsWord(checkpointPointFiles(flags.out).length)} saved in ${join(flags.out, "points")}; run \`${resumeCommand}\` to run only the missing ones\n`);
+        process.exit(130);
+      };
+      process.once("SIGINT", onInterrupt);
       let run;
       try {
         run = await runStudy(config, {
           ...(flags.workers ? { workers: flags.workers } : {}), ...(shard ? { shard } : {}), onProgress: progress.update,
-          checkpointDir: flags.out, resume: !!flags.resume, baseDir: dirname(path),
+          checkpointDir: flags.out, resume: !!flags.resume, force: !!flags.force, baseDir: dirname(path),
           onTraceLoad: (f, n) => { if (n === 0 && !flags.quiet && !flags.json) ctx.stderr.write(`study: loading trace ${f}\n`); },
           onPointError: (f) => ctx.stderr.write(`hptlab: point ${f.id} failed (${f.what}): ${f.message}\n`),
         });
       } catch (e) {
         progress.stop();
         if (e instanceof StudyError) {
-          ctx.stderr.write(`hptlab: ${e.failures.length} point(s) failed, ${e.finished} finished and saved in ${join(flags.out, "points")}; fix the cause and run again with --resume\n`);
+          ctx.stderr.write(`hptlab: ${e.failures.length} point(s) failed, ${e.finished} finished and saved in ${join(flags.out, "points")}; fix the cause and run \`${resumeCommand}\`\n`);
           ctx.exitCode = 1;
           return;
         }
+        if (e instanceof OutFolderError) throw outFolderMessage(e, flags.out, resumeCommand);
         if (e instanceof RangeError) throw new ConfigError("study", e.message);
-        throw e;
+        throw writeError(e, "--out", flags.out) ?? e;
+      } finally {
+        process.off("SIGINT", onInterrupt);
       }
       progress.stop();
-      mkdirSync(flags.out, { recursive: true });
       // the pages the engine's memory had: the speed of memory-bound points depends on it (docs/memory.md)
       const timing = { ...run.timing, shard: shard ?? null, hugePages: hugePagesUnavailable() === "" };
       if (shard && shard.n > 1) {
-        writeFileDurably(join(flags.out, "results.json"), JSON.stringify(run.results, null, 1) + "\n");
-        writeFileDurably(join(flags.out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+        try {
+          writeFileDurably(join(flags.out, "results.json"), JSON.stringify(run.results, null, 1) + "\n");
+          writeFileDurably(join(flags.out, "timing.json"), JSON.stringify(timing, null, 1) + "\n");
+        } catch (e) {
+          throw writeError(e, "--out", flags.out) ?? e;
+        }
         const msg = { out: flags.out, files: [join(flags.out, "results.json"), join(flags.out, "timing.json")], points: run.results.points.length, timing };
         ctx.stdout.write(flags.json ? JSON.stringify(msg) + "\n" : `shard ${shard.k}/${shard.n}: ${msg.points} of ${run.results.totalPoints} points in ${run.timing.seconds.toFixed(1)} s → ${msg.files[0]}\n`);
         return;
@@ -361,14 +420,15 @@ export const registerMerge: RegisterCommand = (program, ctx) => {
     .argument("<files...>", "results.json of each shard")
     .option("--out <dir>", "output folder", "hptlab-results")
     .option("--partial", "write the outputs even if some points are missing")
+    .option("--force", "overwrite a different study in --out")
     .option("--json", "print one JSON object {out, files, points, findings}")
-    .action(async (files: string[], flags: { out: string; partial?: boolean; json?: boolean }) => {
-      await mergeInto(ctx, files, flags.out, !!flags.partial, null, !!flags.json);
+    .action(async (files: string[], flags: { out: string; partial?: boolean; force?: boolean; json?: boolean }) => {
+      await mergeInto(ctx, files, flags.out, !!flags.partial, null, !!flags.json, !!flags.force);
     });
 };
 
 /** `hptlab merge FILES --out DIR`: join shards' results.json and write every output (also the end of `study --slurm`). */
-export async function mergeInto(ctx: CliContext, files: string[], out: string, partial: boolean, timing: object | null | (() => object), json: boolean): Promise<void> {
+export async function mergeInto(ctx: CliContext, files: string[], out: string, partial: boolean, timing: object | null | (() => object), json: boolean, force = false): Promise<void> {
   const { mergeResults } = await import("./study/run.js");
   const parts = files.map((f) => ({ file: f, results: readJsonFile(f, "merge") as StudyResults }));
   let merged: StudyResults;
@@ -378,6 +438,13 @@ export async function mergeInto(ctx: CliContext, files: string[], out: string, p
     if (e instanceof RangeError) throw new ConfigError("merge", e.message);
     throw e;
   }
-  mkdirSync(out, { recursive: true });
+  makeOutDir(out);
+  try {
+    // a checkpoint of this study there is fine (merge writes its outputs beside it); another study is not
+    claimOutFolder(out, merged.config, merged.totalPoints, { resume: true, force });
+  } catch (e) {
+    if (e instanceof OutFolderError) throw outFolderMessage(e, out, null);
+    throw e;
+  }
   await writeOutputs(ctx, merged, out, timing, json);
 }

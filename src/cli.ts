@@ -352,12 +352,22 @@ export function buildProgram(deps: CliDeps, commands: readonly RegisterCommand[]
   return program;
 }
 
+/**
+ * An error message as hptlab's one line: its first line, without a prefix said twice — errors are
+ * wrapped on their way up (`merge: merge: …`, `hptlab: hptlab: …`), and the reader needs it once.
+ */
+export function oneLine(message: string): string {
+  let s = message.split("\n")[0]!.replace(/^(hptlab: |error: )+/, "");
+  for (let m = /^([^\s:]+(?: [^\s:]+)?: )\1+/.exec(s); m; m = /^([^\s:]+(?: [^\s:]+)?: )\1+/.exec(s)) s = m[1]! + s.slice(m[0].length);
+  return s;
+}
+
 /** Parses `argv` (node, script, args...), runs the command and returns the exit code. Never throws. */
 export async function run(argv: readonly string[], deps: CliDeps, commands?: readonly RegisterCommand[]): Promise<number> {
   const program = buildProgram(deps, commands);
   const ctx = contexts.get(program)!;
   const fail = (message: string, code: number) => {
-    ctx.stderr.write(`hptlab: ${message.split("\n")[0]}\n`);
+    ctx.stderr.write(`hptlab: ${oneLine(message)}\n`);
     return code;
   };
   try {

@@ -263,6 +263,26 @@ describe("host paging and the HV fault path (docs/model/kvm.md §8)", () => {
     expect(g.rmapChain(5)).toEqual([Number(p)]);
     expect(g.kvmCounters().hvFaults).toBe(1n);
   });
+
+  it("an HPTE in the secondary group: paged out ABSENT, the HV fault finds it in the secondary PTEG and re-validates it", () => {
+    // VSID 0x1000, EA 5·4K, order 18 (htab_mask 0x7ff): hash = 0x1000 ^ 5 → primary PTEG 0x005 (ptex 0x28),
+    // secondary ~hash & 0x7ff = 0x7fa (ptex 0x3fd0). Eight other pages (VSID 0x2000) fill the primary.
+    const { m, g } = setup();
+    expect(g.hptOrder).toBe(18);
+    for (let i = 0n; i < 8n; i++) expect(g.hEnter(0n, 0x28n + i, (0x2000n << 12n) | (i << 7n) | 1n, ((0x20n + i) << 16n) | 0x12n).ret).toBe(0);
+    const h = page(5);
+    expect(g.hEnter(0n, 0x28n, h.v, h.r).ret).toBe(-6); // H_PTEG_FULL
+    const r = g.hEnter(0n, 0x3fd0n, h.v | 0x2n, h.r);
+    expect([r.ret, r.out[0]]).toEqual([0, 0x3fd0n]);
+    expect(m.translate(0, 1, SLB, ea(5)).kind).toBe("miss");
+    expect(g.pageOut(5)).toBe(1);
+    expect(g.hpte(0x3fd0).v & 0x23n).toBe(0x22n); // ABSENT and H, not VALID
+    expect(m.tlbEntries(0)).toEqual([]);
+    expect(m.access(0, 1, SLB, ea(5)).kind).toBe("miss"); // not a guest fault: found ABSENT in the secondary group
+    expect(g.kvmCounters().hvFaults).toBe(1n);
+    expect(g.hpte(0x3fd0).v & 0x23n).toBe(0x3n); // VALID and H again
+    expect(g.rmapChain(5)).toEqual([0x3fd0]);
+  });
 });
 
 describe("the stale-translation detector", () => {

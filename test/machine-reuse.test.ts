@@ -54,6 +54,35 @@ describe("machines on reused memory", () => {
     "every byte a machine has taken equals a fresh machine's after the same work",
     (coresA, coresB, order) => {
       drainPool();
+      // the lookahead pinned: in its default "measured" mode the engine times both ways and keeps the
+      // cheaper, and what it chose (wall-clock, so load-dependent) lies in its scratch bytes — two
+      // machines that chose differently differ there, though every simulated byte is the same
+      process.env.HPTLAB_LOOKAHEAD = "always";
+      try {
+        sameBytes(coresA, coresB, order);
+      } finally {
+        delete process.env.HPTLAB_LOOKAHEAD;
+      }
+    },
+  );
+
+  test("a machine's lookahead choice is pinned by HPTLAB_LOOKAHEAD (the byte comparison above relies on it)", () => {
+    for (const [mode, on] of [["always", true], ["never", false]] as const) {
+      process.env.HPTLAB_LOOKAHEAD = mode;
+      try {
+        const m = new Machine({ cores: 4, smt: 4 });
+        const g = m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18, vcpus: 4, policy: "need-tlb-flush" });
+        for (let i = 0n; i < 16n; i++) g.hEnter(0n, i * 8n, ((0x300n + i) << 12n) | 1n, (i << 12n) | 0x10n);
+        expect(m._lookahead, mode).toBe(on);
+        m.dispose();
+      } finally {
+        delete process.env.HPTLAB_LOOKAHEAD;
+      }
+    }
+  });
+
+  function sameBytes(coresA: number, coresB: number, order: number): void {
+    {
       const a = new Machine({ cores: coresA, smt: 4, hostMemoryBytes: 2 ** 28 });
       const ga = a.createGuest({ ramBytes: 2 ** 24, hptOrder: 20, vcpus: 4, policy: "need-tlb-flush" });
       for (let i = 0n; i < 64n; i++) ga.hEnter(0n, i * 8n, ((0x100n + i) << 12n) | 1n, (i << 12n) | 0x10n);
@@ -75,8 +104,8 @@ describe("machines on reused memory", () => {
       expect(b._u32[(b.plan.header + HDR.ARENA_END) / 4]).toBe(n);
       const same = Buffer.compare(Buffer.from(new Uint8Array(b.memory.buffer, 0, n)), Buffer.from(new Uint8Array(c.memory.buffer, 0, n)));
       expect(same).toBe(0);
-    },
-  );
+    }
+  }
 
   test("each engine build reuses only its own machines' memories (their static data differ)", () => {
     drainPool();

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { tempDir } from "./tmp.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cli } from "./cli-run.js";
@@ -55,7 +56,7 @@ describe("the sbatch script", () => {
   });
 
   it("the script runs: task 3 of 4 is `hptlab study --shard 3/4 --resume` into shard-3", () => {
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-sbatch-"));
+    const dir = tempDir("sbatch");
     const fake = join(dir, "fake-node");
     // a stand-in for node that prints its arguments: the script's shell expansions, as a task sees them
     writeFileSync(fake, "#!/bin/sh\nprintf '%s\\n' \"$@\"\n");
@@ -86,7 +87,7 @@ describe("the sbatch script", () => {
   });
 
   it("--slurm-script-only writes the script and prints how to submit and merge", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-sbatch-"));
+    const dir = tempDir("sbatch");
     const cfg = writeStudy(dir);
     const out = join(dir, "out");
     const r = await cli(["study", cfg, "--slurm", "4", "--slurm-script-only", "--slurm-opt", "--partition=long", "--out", out]);
@@ -100,9 +101,9 @@ describe("the sbatch script", () => {
   });
 
   it("without Slurm's commands, or with flags that do not go with it: one line, exit 2, nothing submitted", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-sbatch-"));
+    const dir = tempDir("sbatch");
     const cfg = writeStudy(dir);
-    const empty = mkdtempSync(join(tmpdir(), "hptlab-nopath-"));
+    const empty = tempDir("nopath");
     expect(missingCommands(empty)).toEqual(["sbatch", "squeue", "scancel"]);
     const saved = process.env.PATH;
     process.env.PATH = empty;
@@ -129,7 +130,7 @@ describe("the failure a retry passes (HPTLAB_FAIL_ONCE_DIR)", () => {
     const { runStudy, StudyError } = await import("../src/study/run.js");
     const config = resolveStudy(study);
     const whole = JSON.stringify((await runStudy(config, { workers: 1 })).results);
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-once-"));
+    const dir = tempDir("once");
     const once = join(dir, "once");
     mkdirSync(once);
     Object.assign(process.env, { HPTLAB_FAIL_POINTS: "4", HPTLAB_FAIL_ONCE_DIR: once });

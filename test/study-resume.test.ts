@@ -1,12 +1,13 @@
 // Nothing computed is lost: every finished point is saved as it finishes; a failed point is reported
 // while the others finish; an interrupted study (a failure, or SIGKILL) resumes to the same results.
+import { tempDir } from "./tmp.js";
 import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { resolveStudy } from "../src/study/config.js";
 import { runStudy, StudyError } from "../src/study/run.js";
+import { OutFolderError } from "../src/study/out-folder.js";
 
 const config = resolveStudy({
   name: "resume", seed: 11, opsPerPoint: 3000,
@@ -15,7 +16,7 @@ const config = resolveStudy({
 
 describe("checkpoints and --resume", () => {
   it("a failed point is reported, the others finish and are saved; resume runs only what is missing", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-resume-"));
+    const dir = tempDir("resume");
     const whole = JSON.stringify((await runStudy(config, { workers: 1 })).results);
     process.env.HPTLAB_FAIL_POINTS = "2,5";
     const seen: number[] = [];
@@ -39,18 +40,20 @@ describe("checkpoints and --resume", () => {
     expect(JSON.stringify(resumed.results)).toBe(whole);
   });
 
-  it("resume refuses points of another study; a fresh run clears the folder", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-resume-"));
+  it("another study's folder is refused, with or without resume; force overwrites it", async () => {
+    const dir = tempDir("resume");
     await runStudy(config, { workers: 1, checkpointDir: dir });
     const other = resolveStudy({ ...config, seed: 12 });
     await expect(runStudy(other, { workers: 1, checkpointDir: dir, resume: true })).rejects.toThrow(/different study/);
-    const fresh = await runStudy(other, { workers: 1, checkpointDir: dir });
+    await expect(runStudy(other, { workers: 1, checkpointDir: dir })).rejects.toThrow(OutFolderError);
+    expect(readdirSync(join(dir, "points"))).toHaveLength(9); // nothing of the first study lost
+    const fresh = await runStudy(other, { workers: 1, checkpointDir: dir, force: true });
     expect(fresh.timing.resumed).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, "points", "0.json"), "utf8")).params.seed).toBe(fresh.results.points[0]!.params.seed);
   });
 
   it("SIGKILL in the middle of `hptlab study`, then --resume: the same results.json as an uninterrupted run", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-kill-"));
+    const dir = tempDir("kill");
     const cfg = join(dir, "study.json");
     // points long enough (60,000 ops) that the kill lands while the study runs, however fast the engine gets
     writeFileSync(cfg, JSON.stringify({ ...JSON.parse(JSON.stringify(config)), opsPerPoint: 60000, sweeps: [{ ...config.sweeps[0], cores: [1, 2, 4, 8, 16, 32, 64] }] }));
@@ -77,13 +80,52 @@ describe("checkpoints and --resume", () => {
     expect(code).toBe(0);
     expect(readFileSync(join(cut, "results.json"), "utf8")).toBe(readFileSync(join(full, "results.json"), "utf8"));
   }, 60000);
+
+  it("Ctrl-C (SIGINT) in the middle of `hptlab study` prints the exact command that finishes it; that command gives the full results", async () => {
+    const dir = tempDir("int");
+    const cfg = join(dir, "study.json");
+    writeFileSync(cfg, JSON.stringify({ ...JSON.parse(JSON.stringify(config)), opsPerPoint: 60000, sweeps: [{ ...config.sweeps[0], cores: [1, 2, 4, 8, 16, 32, 64] }] }));
+    const bin = new URL("../bin/hptlab.js", import.meta.url).pathname;
+    const go = (args: string[]) => {
+      const child = spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+      return { child, done: new Promise<{ code: number | null; stderr: string }>((r) => child.on("close", (code) => r({ code, stderr }))) };
+    };
+    const full = await go(["study", "study.json", "--out", "full", "--workers", "1", "--quiet"]).done;
+    expect(full.code).toBe(0);
+    const cut = go(["study", "study.json", "--out", "cut", "--workers", "2", "--quiet"]);
+    const pointsDir = join(dir, "cut", "points");
+    await new Promise<void>((resolveWait, reject) => {
+      const t0 = Date.now();
+      const poll = setInterval(() => {
+        const n = existsSync(pointsDir) ? readdirSync(pointsDir).filter((f) => f.endsWith(".json")).length : 0;
+        if (n >= 3) { clearInterval(poll); cut.child.kill("SIGINT"); resolveWait(); }
+        else if (Date.now() - t0 > 30000) { clearInterval(poll); reject(new Error("no points saved in 30 s")); }
+      }, 5);
+    });
+    const stopped = await cut.done;
+    expect(stopped.code).toBe(130);
+    const line = stopped.stderr.trim();
+    expect(line.split("\n")).toHaveLength(1);
+    const saved = readdirSync(pointsDir).filter((f) => /^\d+\.json$/.test(f)).length;
+    expect(line).toBe(`hptlab: interrupted; ${saved} finished point${saved === 1 ? "" : "s"} saved in cut/points; run \`hptlab study study.json --out cut --resume\` to run only the missing ones`);
+    // the same command without --resume keeps the points and says how to go on
+    const again = await go(["study", "study.json", "--out", "cut", "--quiet"]).done;
+    expect([again.code, again.stderr]).toEqual([2, `hptlab: --out cut: holds ${saved} finished point${saved === 1 ? "" : "s"} of this study from an interrupted run; run \`hptlab study study.json --out cut --resume\` to run only the missing ones, or add --force to start over\n`]);
+    // the printed command, as printed
+    const command = /`hptlab (.*)`/.exec(line)![1]!.split(" ");
+    const resumed = await go([...command, "--quiet"]).done;
+    expect(resumed.code).toBe(0);
+    expect(readFileSync(join(dir, "cut", "results.json"), "utf8")).toBe(readFileSync(join(dir, "full", "results.json"), "utf8"));
+  }, 90000);
 });
 
 import { cli } from "./cli-run.js";
 
 describe("hptlab study: a failed point", () => {
   it("names the point and the cause, keeps the rest, exits 1; --resume finishes the job", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-fail-"));
+    const dir = tempDir("fail");
     const cfg = join(dir, "s.json");
     writeFileSync(cfg, JSON.stringify(config));
     const go = (args: string[]) => cli(["study", cfg, "--out", join(dir, "o"), "--workers", "1", "--quiet", ...args]);

@@ -1,4 +1,5 @@
 // Studies: config validation, point expansion, determinism whatever the workers or shards, merge.
+import { tempDir } from "./tmp.js";
 import { describe, expect, it } from "vitest";
 import { resolveStudy, expandStudy, pointSeed, parseShard } from "../src/study/config.js";
 import { runStudy, mergeResults, shardPoints, taskGroups, type Progress } from "../src/study/run.js";
@@ -188,13 +189,12 @@ describe("running studies", () => {
 });
 
 import { cli } from "./cli-run.js";
-import { mkdtempSync, writeFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 
 describe("hptlab study / merge", () => {
-  const dir = mkdtempSync(join(tmpdir(), "hptlab-study-"));
+  const dir = tempDir("study");
   const cfgFile = join(dir, "small.json");
   writeFileSync(cfgFile, JSON.stringify({
     name: "cli", seed: 3, opsPerPoint: 3000,

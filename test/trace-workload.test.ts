@@ -1,10 +1,10 @@
 // Real guests as study workloads: the compiled trace, the trace-driven workload, the H_LOCAL
 // transforms, trace sweeps in studies and their report section.
+import { tempDir } from "./tmp.js";
 import { describe, expect, it, beforeAll } from "vitest";
 import { fc, test as fcTest } from "@fast-check/vitest";
-import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { writeFileSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { loadHcallProgram, hpteTouch, HC, type HcallProgram } from "../src/trace/hcall-program.js";
 import { runTraceWorkload, runTraceWorkloads, slotIds, DEFAULT_TRACE_WORKLOAD, type TraceWorkloadParams } from "../src/workload/trace-driven.js";
@@ -74,7 +74,7 @@ describe("compiled trace (loadHcallProgram)", () => {
   });
 
   it("reads the same calls from the gzip file and a plain copy (streamed either way)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-trace-"));
+    const dir = tempDir("trace");
     const lines = gunzipSync(readFileSync(TRACE)).toString("utf8").split("\n").slice(0, 2001).join("\n") + "\n";
     writeFileSync(join(dir, "plain.jsonl"), lines);
     const plain = await loadHcallProgram(join(dir, "plain.jsonl"));
@@ -85,7 +85,7 @@ describe("compiled trace (loadHcallProgram)", () => {
   });
 
   it("a bad line is refused with file, line and field", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hptlab-trace-"));
+    const dir = tempDir("trace");
     const f = join(dir, "bad.jsonl");
     writeFileSync(f, '{"hcall":"H_ENTER","flags":"0x0","args":["0x0","0x1","0x2"]}\n{"hcall":"H_REMOVE","flags":"0x0","args":["0x0","0xZZ"]}\n');
     await expect(loadHcallProgram(f)).rejects.toThrow(`${f}:2: args[1]: "0xZZ" is not a hex value of at most 16 digits`);
@@ -224,7 +224,7 @@ describe("trace-driven workload", () => {
 });
 
 describe("trace sweeps in studies", () => {
-  const configFile = join(mkdtempSync(join(tmpdir(), "hptlab-tstudy-")), "study.json");
+  const configFile = join(tempDir("tstudy"), "study.json");
   const config = (over: Record<string, unknown> = {}) => resolveStudy({
     name: "real", seed: 5,
     sweeps: [{

@@ -3,7 +3,7 @@
  * pool (piscina; workers share nothing but results) or inline, and gather the results in point
  * order — so results.json is byte-identical whatever --workers is. `mergeResults` joins shards.
  */
-import { existsSync, readFileSync, readdirSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, rmSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { resolve, join, isAbsolute } from "node:path";
 import { availableParallelism } from "node:os";
@@ -18,6 +18,7 @@ import type { PointResult, StudyResults } from "./results.js";
 import { loadHcallProgram, type HcallProgram } from "../trace/hcall-program.js";
 import { TraceError } from "../trace/hcall-trace.js";
 import { ConfigError } from "../config.js";
+import { claimOutFolder, checkpointPointFiles } from "./out-folder.js";
 
 export interface Progress {
   done: number;
@@ -44,6 +45,11 @@ export interface RunStudyOptions {
   checkpointDir?: string;
   /** With checkpointDir: reuse the points already there (same study only) and run only the rest. */
   resume?: boolean;
+  /**
+   * With checkpointDir: overwrite a different study's files there, or start this study over
+   * (without it both are refused: OutFolderError).
+   */
+  force?: boolean;
   /** A point failed (its error); the others still run. */
   onPointError?: (e: PointFailure) => void;
   /** Folder that relative trace paths of the config are taken from (the config file's; default: the working directory). */
@@ -105,24 +111,27 @@ function describePoint(p: StudyPoint): string {
   return `${q.sweep}: ${q.cores} cores, ${q.shape}, ${q.policy}${q.deferredCap !== null ? ` cap ${q.deferredCap}` : ""}, H_LOCAL ${q.hLocal}, ${q.pageOutsPerMop} page-outs/Mop`;
 }
 
-/** The checkpoint folder: study.json names the study; points/<id>.json hold finished points. */
-function openCheckpoint(dir: string, config: StudyConfig, totalPoints: number, resume: boolean, traces: string[]): Map<number, PointResult> {
+/**
+ * The checkpoint folder: study.json names the study; points/<id>.json hold finished points. What the
+ * folder holds is claimed first (claimOutFolder): another study's files or this study's unfinished
+ * points are never dropped unasked.
+ */
+function openCheckpoint(dir: string, config: StudyConfig, totalPoints: number, resume: boolean, force: boolean, traces: string[], shard?: { k: number; n: number }): Map<number, PointResult> {
   const pointsDir = join(dir, "points");
+  claimOutFolder(dir, config, totalPoints, { resume, force, traces, ...(shard ? { shard } : {}) });
   mkdirSync(pointsDir, { recursive: true });
   // the traces' digests too: points of a trace that changed since are not reused
   const stamp = JSON.stringify({ format: "hptlab-checkpoint", version: 1, totalPoints, config, ...(traces.length ? { traces } : {}) });
   const stampFile = join(dir, "study.json");
   const done = new Map<number, PointResult>();
-  const existing = existsSync(stampFile) ? readFileSync(stampFile, "utf8") : null;
-  const files = readdirSync(pointsDir).filter((f) => /^\d+\.json$/.test(f));
+  const files = checkpointPointFiles(dir);
   if (!resume) {
-    // a fresh run: the points of an earlier run in this folder go (pass resume to keep them)
+    // a fresh run of this study (a finished one, or --force): its earlier points go
     for (const f of files) rmSync(join(pointsDir, f), { force: true });
     writeFileDurably(stampFile, stamp + "\n");
     return done;
   }
-  if (existing !== null && existing.trim() !== stamp) throw new RangeError(`${stampFile}: the points there belong to a different study (config, point count or traces differ); choose another --out`);
-  if (existing === null) writeFileDurably(stampFile, stamp + "\n");
+  if (!existsSync(stampFile)) writeFileDurably(stampFile, stamp + "\n");
   for (const f of files) {
     try {
       const r = JSON.parse(readFileSync(join(pointsDir, f), "utf8")) as PointResult;
@@ -233,7 +242,7 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   const t0 = performance.now();
   const results: (PointResult | undefined)[] = new Array(points.length);
   const traces = [...new Set(points.filter((p) => p.run.program).map((p) => `${p.run.trace!.file} ${p.run.program!.digest}`))];
-  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, all.length, !!opts.resume, traces) : new Map<number, PointResult>();
+  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, all.length, !!opts.resume, !!opts.force, traces, opts.shard) : new Map<number, PointResult>();
   const todo: number[] = [];
   points.forEach((p, i) => {
     const r = saved.get(p.id);
@@ -310,15 +319,21 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
 
 /** Join shards of one study into one results object (points by id). Throws on mismatched studies. */
 export function mergeResults(parts: { file: string; results: StudyResults }[], allowPartial = false): StudyResults {
-  if (parts.length === 0) throw new RangeError("merge: no results files given");
+  if (parts.length === 0) throw new RangeError("no results files given");
   const first = parts[0]!;
   const key = JSON.stringify(first.results.config);
   const byId = new Map<number, { file: string; point: PointResult }>();
+  const shards = new Map<string, string>();
   for (const { file, results } of parts) {
     if (results.format !== "hptlab-results" || results.version !== 1) throw new RangeError(`${file}: not an hptlab results.json (format ${String(results.format)}, version ${String(results.version)})`);
     if (JSON.stringify(results.config) !== key || results.totalPoints !== first.results.totalPoints) {
       throw new RangeError(`${file}: a different study than ${first.file} (config or point count differ)`);
     }
+    // a shard given twice (the same file, or a copy): a slip of the command line, never meant
+    const shard = `${results.shard?.k}/${results.shard?.n}`;
+    const twin = shards.get(shard);
+    if (twin !== undefined) throw new RangeError(twin === file ? `${file} is given twice` : `${twin} and ${file} are both shard ${shard}`);
+    shards.set(shard, file);
     for (const p of results.points) {
       const seen = byId.get(p.id);
       if (seen && JSON.stringify(seen.point) !== JSON.stringify(p)) throw new RangeError(`${file}: point ${p.id} differs from the one in ${seen.file}`);
@@ -329,7 +344,7 @@ export function mergeResults(parts: { file: string; results: StudyResults }[], a
   if (byId.size !== total && !allowPartial) {
     const missing: number[] = [];
     for (let i = 0; i < total && missing.length < 10; i++) if (!byId.has(i)) missing.push(i);
-    throw new RangeError(`merge: ${total - byId.size} of ${total} points are missing (e.g. ${missing.join(", ")}); pass every shard, or --partial`);
+    throw new RangeError(`${total - byId.size} of ${total} points are missing (e.g. ${missing.join(", ")}); pass every shard, or --partial`);
   }
   const points = [...byId.values()].map((x) => x.point).sort((a, b) => a.id - b.id);
   // the catalogue again, from the config: the same as every shard's (deterministic), and there for shards written without it
