@@ -1,0 +1,24 @@
+/**
+ * `flush-always` (id 3): the PPC970 (SPEC §6c). Its TLB entries carry no LPID, so the whole TLB of
+ * the core (every congruence class, every LPID) is flushed at every guest entry and every exit; it
+ * has no MMU notifiers, so guest memory is pinned and host page-outs are refused.
+ * - H_REMOVE / H_PROTECT: local iff the 3.8 one-vcore rule (online_vcores = 1 and a non-NULL paca
+ *   kvm_vcore) or H_LOCAL (honoured: using_mmu_notifiers = 0). H_BULK_REMOVE: local iff
+ *   online_vcpus = 1. need_tlb_flush plays no part: the 970's own flushes cover every core.
+ */
+import { H_LOCAL, type KvmPolicy } from "../policy.js";
+
+export const flushAlways: KvmPolicy = {
+  id: 3,
+  name: "flush-always",
+  pinned: true,
+  vmStart: () => {},
+  hptReset: () => {},
+  enter: (k, g, _core, threads) => k.wholeTlbFlush(threads[0]!.cpu, g),
+  exit: (k, g, _core, threads) => k.wholeTlbFlush(threads[0]!.cpu, g),
+  decide(k, g, req) {
+    if (req.kind === "H_BULK_REMOVE") return g.onlineVcpus === 1 ? "local" : "global";
+    const oneVcore = g.onlineVcores === 1 && k.kvmVcoreOf(req.cpu) !== null;
+    return oneVcore || (req.flags & H_LOCAL) !== 0n ? "local" : "global";
+  },
+};

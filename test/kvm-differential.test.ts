@@ -1,0 +1,280 @@
+// The engine's KVM layer against the plain-TypeScript reference (src/reference/kvm/): the same
+// random machines, guests and op streams — guests created and destroyed, vcores placed and
+// migrated, hcalls with honest and lying H_LOCAL aimed mostly at live entries, accesses,
+// page-outs, page-ins, reclaim, HPT resets, guest work — under every policy and deferred-va
+// cap / overflow rule, compared after EVERY op: counters, KVM counters with cycles per category,
+// every cpu's clock and cycles, the fabric, violations with their provenance, TLB contents and
+// stale marks per core, need_tlb_flush, last_vcpu, vcpu / vcore state, deferred lists, HPTEs,
+// rmap rings and frames. HPTLAB_FUZZ_RUNS scales the number of runs.
+import { describe, expect, test } from "vitest";
+import fc from "fast-check";
+import { Machine, KvmOpError } from "../src/engine/index.js";
+import { POLICIES, policyByName } from "../src/index.js";
+import { RefKvmMachine } from "../src/reference/kvm/index.js";
+import { makeHpte, slbVsidWord, H_LOCAL, H_AVPN } from "../src/hpte.js";
+import type { MachineConfigInput } from "../src/config.js";
+
+const RUNS = Math.max(1, Math.round(Number(process.env.HPTLAB_FUZZ_RUNS ?? 60) / 4));
+const PAGES = 8; // EA k·4K of the guest's segment → gpa k·64K
+const VSID = (lpid: number) => 0x3000n + BigInt(lpid);
+
+/** Policies to run: the engine's, plus the reference-only ones once the engine knows them. */
+const POLICY_NAMES_RUN = [...POLICIES.map((p) => p.name), "need-tlb-flush-no-reset"].filter((n, i, a) => a.indexOf(n) === i && policyByName(n) !== undefined);
+
+// ───────── what both machines offer ─────────
+
+type AnyMachine = Machine | RefKvmMachine;
+type AnyGuest = ReturnType<AnyMachine["createGuest"]>;
+
+// ───────── generators ─────────
+
+interface Shape {
+  machine: MachineConfigInput;
+  policy: string;
+  deferredCap: number;
+  deferredOverflow: "flush" | "tlbie" | "drain";
+}
+
+const shapeArb: fc.Arbitrary<Shape> = fc.record({
+  machine: fc.record({
+    cores: fc.integer({ min: 2, max: 4 }),
+    smt: fc.constantFrom(1 as const, 2 as const, 4 as const),
+    tlbSets: fc.constantFrom(4, 16),
+    tlbWays: fc.constantFrom(1, 2, 4),
+    replacement: fc.constantFrom("lru" as const, "random" as const),
+    seed: fc.integer({ min: 0, max: 0xffffffff }),
+    hostPageShift: fc.constantFrom(16 as const, 16 as const, 12 as const),
+    hostMemoryBytes: fc.constant(2 ** 24),
+    violationRecords: fc.constantFrom(2, 64),
+    costs: fc.record({ tlbieBase: fc.constantFrom(800, 3000, 20000), coresPerChip: fc.constantFrom(1, 8) }),
+  }),
+  policy: fc.constantFrom(...POLICY_NAMES_RUN),
+  deferredCap: fc.constantFrom(1, 2, 64),
+  deferredOverflow: fc.constantFrom("flush" as const, "tlbie" as const, "drain" as const),
+});
+
+type Op =
+  | { t: "create"; vcpus: number; tpv: 1 | 2 | 4; qemu: boolean }
+  | { t: "destroy"; g: number }
+  | { t: "run"; g: number; vc: number; core: number; mask: number }
+  | { t: "exit"; g: number; vc: number }
+  | { t: "enter"; g: number; k: number; cpu: number }
+  | { t: "remove"; g: number; pick: number; local: boolean; cpu: number; avpn: boolean }
+  | { t: "protect"; g: number; pick: number; local: boolean; cpu: number }
+  | { t: "bulk"; g: number; picks: number[]; cpu: number }
+  | { t: "access"; g: number; k: number; cpu: number; store: boolean }
+  | { t: "pageOut"; g: number; k: number; cpu: number }
+  | { t: "pageIn"; g: number; k: number }
+  | { t: "reclaim"; g: number; ks: number[]; cpu: number }
+  | { t: "reset"; g: number; cpu: number }
+  | { t: "work"; cpu: number; cycles: number }
+  | { t: "tlbOp"; kind: "tlbiel" | "tlbie" | "flushLpid" | "tlbielSet"; g: number; k: number; cpu: number };
+
+const g = fc.nat(7);
+const cpu = fc.nat(15); // "a cpu running the guest" when one exists (see pickCpu), else cpu % cpus
+const k = fc.nat(PAGES - 1);
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("create" as const), vcpus: fc.integer({ min: 1, max: 6 }), tpv: fc.constantFrom(1 as const, 2 as const, 4 as const), qemu: fc.boolean().map((b) => b && Math.random() < 0.15) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("destroy" as const), g }) },
+  { weight: 5, arbitrary: fc.record({ t: fc.constant("run" as const), g, vc: fc.nat(3), core: fc.nat(3), mask: fc.constantFrom(0, 0, 1, 2, 3, 5, 8) }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant("exit" as const), g, vc: fc.nat(3) }) },
+  { weight: 5, arbitrary: fc.record({ t: fc.constant("enter" as const), g, k, cpu }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant("remove" as const), g, pick: fc.nat(20), local: fc.boolean(), cpu, avpn: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant("protect" as const), g, pick: fc.nat(20), local: fc.boolean(), cpu }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant("bulk" as const), g, picks: fc.array(fc.nat(20), { minLength: 0, maxLength: 4 }), cpu }) },
+  { weight: 12, arbitrary: fc.record({ t: fc.constant("access" as const), g, k, cpu, store: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant("pageOut" as const), g, k, cpu }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant("pageIn" as const), g, k }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("reclaim" as const), g, ks: fc.array(k, { minLength: 1, maxLength: 4 }), cpu }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("reset" as const), g, cpu }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant("work" as const), cpu, cycles: fc.integer({ min: 0, max: 50_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("tlbOp" as const), kind: fc.constantFrom("tlbiel" as const, "tlbie" as const, "flushLpid" as const, "tlbielSet" as const), g, k, cpu }) },
+);
+
+// ───────── one side of the run ─────────
+
+/** One machine and what the driver knows about it (the same on both sides while they agree). */
+class Side {
+  readonly guests: AnyGuest[] = [];
+  /** Live HPTEs entered per guest (lpid → page k → ptex). */
+  readonly live = new Map<number, Map<number, bigint>>();
+  constructor(readonly m: AnyMachine, readonly shape: Shape) {}
+
+  get cpus(): number {
+    return this.m.config.cores * this.m.config.smt;
+  }
+
+  guestAt(i: number): AnyGuest | undefined {
+    return this.guests.length ? this.guests[i % this.guests.length] : undefined;
+  }
+
+  /** Mostly a cpu running a vcpu of g (hcalls and accesses come from running vcpus), sometimes any cpu. */
+  pickCpu(gu: AnyGuest, n: number): number {
+    const cpus: number[] = [];
+    for (let c = 0; c < this.cpus; c++) if (this.m.cpuState(c).lpid === gu.lpid) cpus.push(c);
+    if (cpus.length && n % 5 !== 4) return cpus[n % cpus.length]!;
+    return n % this.cpus;
+  }
+
+  /** Live entries of g, and a pick among them (mostly live, sometimes a slot that is not). */
+  pickLive(gu: AnyGuest, n: number): { k: number | null; ptex: bigint } {
+    const ent = [...(this.live.get(gu.lpid) ?? new Map<number, bigint>()).entries()];
+    if (ent.length && n % 7 !== 6) {
+      const [kk, p] = ent[n % ent.length]!;
+      return { k: kk, ptex: p };
+    }
+    return { k: null, ptex: BigInt(n * 8 + 3) };
+  }
+
+  /** Apply one op; returns what it returned (for comparison), or the error. */
+  apply(op: Op): unknown {
+    const m = this.m;
+    if (op.t === "create") {
+      const tpv = Math.min(op.tpv, m.config.smt) as 1 | 2 | 4;
+      const gu = m.createGuest({
+        ramBytes: 2 ** 20, hptOrder: 18, vcpus: op.vcpus, threadsPerVcore: tpv, semantics: op.qemu ? "qemu" : "kvm-hv",
+        policy: this.shape.policy as never, deferredCap: this.shape.deferredCap, deferredOverflow: this.shape.deferredOverflow,
+      });
+      this.guests.push(gu);
+      this.live.set(gu.lpid, new Map());
+      return gu.lpid;
+    }
+    if (op.t === "work") {
+      m.work(op.cpu % this.cpus, op.cycles);
+      return null;
+    }
+    const gu = this.guestAt(op.g);
+    if (!gu) return "no guest";
+    const slb = slbVsidWord(VSID(gu.lpid));
+    const hpte = (kk: number) => makeHpte({ vsid: VSID(gu.lpid), ea: BigInt(kk) << 12n, gpa: BigInt(kk) << 16n });
+    const gfn = (kk: number) => Number((BigInt(kk) << 16n) >> BigInt(m.config.hostPageShift));
+    const live = this.live.get(gu.lpid)!;
+    switch (op.t) {
+      case "destroy":
+        m.destroyGuest(gu.lpid);
+        this.guests.splice(this.guests.indexOf(gu), 1);
+        this.live.delete(gu.lpid);
+        return null;
+      case "run":
+        gu.runVcore(op.vc % Math.max(1, gu.vcores + (op.vc === 3 ? 1 : 0)), op.core % m.config.cores, op.mask);
+        return null;
+      case "exit":
+        gu.exitVcore(op.vc % gu.vcores);
+        return null;
+      case "enter": {
+        const h = hpte(op.k);
+        const r = gu.hEnter(0n, h.ptex(gu.hptOrder), h.v, h.r, { cpu: this.pickCpu(gu, op.cpu) });
+        if (r.ret === 0) live.set(op.k, r.out[0]!);
+        return r;
+      }
+      case "remove": {
+        const { k: kk, ptex } = this.pickLive(gu, op.pick);
+        const avpn = op.avpn && kk !== null ? hpte(kk).v & ~0x7fn : 0n;
+        const r = gu.hRemove((op.local ? H_LOCAL : 0n) | (op.avpn ? H_AVPN : 0n), ptex, avpn, { cpu: this.pickCpu(gu, op.cpu) });
+        if (r.ret === 0) for (const [kk2, p] of live) if (p === ptex) live.delete(kk2);
+        return r;
+      }
+      case "protect": {
+        const { ptex } = this.pickLive(gu, op.pick);
+        return gu.hProtect((op.local ? H_LOCAL : 0n) | BigInt(op.pick & 3), ptex, 0n, { cpu: this.pickCpu(gu, op.cpu) });
+      }
+      case "bulk": {
+        const ptexes = op.picks.map((p) => this.pickLive(gu, p).ptex);
+        const words = ptexes.flatMap((p) => [0x4000000000000000n | p, 0n]);
+        if (words.length < 8) words.push(0xc000000000000000n);
+        const r = gu.hBulkRemove(words, { cpu: this.pickCpu(gu, op.cpu) });
+        for (const p of ptexes) for (const [kk2, q] of live) if (q === p) live.delete(kk2);
+        return r;
+      }
+      case "access":
+        return m.access(this.pickCpu(gu, op.cpu), gu.lpid, slb, BigInt(op.k) << 12n, op.store ? "store" : "load");
+      case "pageOut":
+        return gu.pageOut(gfn(op.k), this.pickCpu(gu, op.cpu + 4));
+      case "pageIn":
+        return gu.pageIn(gfn(op.k));
+      case "reclaim":
+        return gu.reclaim(op.ks.map(gfn), op.cpu % this.cpus);
+      case "reset":
+        gu.resetHpt(op.cpu % this.cpus);
+        live.clear();
+        return null;
+      case "tlbOp": {
+        const c = op.cpu % this.cpus;
+        const ea = BigInt(op.k) << 12n;
+        if (op.kind === "tlbiel") return m.tlbiel(c, gu.lpid, slb, ea);
+        if (op.kind === "tlbie") return m.tlbie(gu.lpid, slb, ea);
+        if (op.kind === "flushLpid") return m.flushLpid(c, gu.lpid);
+        return m.tlbielSet(c, op.k % m.config.tlbSets, op.k & 1 ? "all" : gu.lpid);
+      }
+    }
+  }
+
+  /** Everything observable, as plain data. */
+  snapshot(): unknown {
+    const m = this.m;
+    const cpus = Array.from({ length: this.cpus }, (_, c) => ({ ...m.cpuCycles(c), state: m.cpuState(c) }));
+    const cores = Array.from({ length: m.config.cores }, (_, c) => ({ tlb: m.tlbEntries(c), stale: m.staleEntries(c) }));
+    const guests = this.guests.map((gu) => {
+      const ptexes = [...this.live.get(gu.lpid)!.values()];
+      const pages = gu.semantics === "kvm-hv" ? Math.min(32, (2 ** 20) / 2 ** m.config.hostPageShift) : 0;
+      return {
+        lpid: gu.lpid,
+        counters: gu.counters(),
+        kvm: gu.kvmCounters(),
+        needTlbFlush: gu.needTlbFlush(),
+        deferred: gu.deferred(),
+        vcores: Array.from({ length: gu.vcores }, (_, i) => gu.vcoreState(i)),
+        vcpus: Array.from({ length: gu.vcpus }, (_, i) => gu.vcpuState(i)),
+        lastVcpu: Array.from({ length: Math.ceil(this.cpus / 4) * 4 }, (_, s) => gu.lastVcpu(s)),
+        hptes: ptexes.map((p) => ({ p, ...gu.hpte(Number(p)), g: gu.guestRpte(Number(p)) })),
+        frames: Array.from({ length: pages }, (_, i) => ({ frame: gu.frame(i), rmap: gu.rmap(i), chain: gu.rmapChain(i) })),
+      };
+    });
+    return {
+      counters: m.counters(), kvm: m.kvmCounters(), cpus, cores, guests, violations: m.violations(), fabric: m.fabricFreeAt,
+    };
+  }
+}
+
+function outcome(side: Side, op: Op): unknown {
+  try {
+    return { ok: side.apply(op) };
+  } catch (e) {
+    if (e instanceof KvmOpError) return { refused: e.code };
+    return { error: (e as Error).constructor.name };
+  }
+}
+
+/** Known, documented disagreements (engine bugs kept as they are; see the test's notes). */
+function knownException(_op: Op): boolean {
+  return false;
+}
+
+function play(shape: Shape, ops: Op[]): void {
+  const engine = new Side(new Machine(shape.machine), shape);
+  const ref = new Side(new RefKvmMachine(shape.machine), shape);
+  try {
+    // two guests to start with
+    for (const op of [{ t: "create", vcpus: 1, tpv: 1, qemu: false }, { t: "create", vcpus: 5, tpv: 4, qemu: false }] as Op[]) {
+      expect(outcome(ref, op)).toEqual(outcome(engine, op));
+    }
+    ops.forEach((op, i) => {
+      const a = outcome(engine, op);
+      const b = outcome(ref, op);
+      if (knownException(op)) return;
+      expect({ i, op, result: b }).toEqual({ i, op, result: a });
+      expect(ref.snapshot(), `after op ${i} ${JSON.stringify(op)}`).toEqual(engine.snapshot());
+    });
+  } finally {
+    (engine.m as Machine).dispose();
+  }
+}
+
+describe("the KVM layer: engine = reference after every op", () => {
+  test.each(POLICY_NAMES_RUN)("random op streams under %s", (policy) => {
+    fc.assert(
+      fc.property(shapeArb.map((s) => ({ ...s, policy })), fc.array(opArb, { minLength: 1, maxLength: 120 }), (shape, ops) => play(shape, ops)),
+      { numRuns: RUNS },
+    );
+  });
+});
