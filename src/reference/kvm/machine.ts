@@ -88,10 +88,10 @@ const HANDLERS: Record<Semantics, Record<HcallName, Handler>> = {
 };
 const OPCODES: Record<HcallName, number> = { H_ENTER, H_REMOVE, H_PROTECT, H_READ, H_BULK_REMOVE };
 
-/** The invalidations of one hcall: each kind forms one instruction sequence for the cost model. */
+/** The invalidations of one hcall so far: each kind forms one instruction sequence for the cost model. */
 interface PendingSequences {
-  local: Va[];
-  global: Va[];
+  local: number;
+  global: number;
 }
 
 export class RefKvmMachine implements SimMachine, KvmHost {
@@ -107,7 +107,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   private readonly cpuCycleTab: Record<CostCategory, bigint>[];
   /** What runs on each cpu: the guest and vcpu (paca kvm_vcpu), and the 3.8 paca kvm_vcore. */
   private readonly running: ({ guest: RefKvmGuest; vcpu: number } | null)[];
-  private readonly pacaVcore: ({ guest: RefKvmGuest; vcore: number } | null)[];
+  private readonly pacaVcore: ({ lpid: number; vcore: number } | null)[];
   /** The vcore running on each core (POWER7: one partition per core). */
   private readonly coreVcore: ({ guest: RefKvmGuest; vcore: number } | null)[];
   private readonly fabric = new TlbieFabric();
@@ -188,7 +188,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     // every host page of guest RAM gets a frame at creation, lowest free first, in gfn order
     for (let gfn = 0; gfn < hostPages; gfn++) g.frames[gfn] = this.takeFrame(g.instance);
     this.live.set(lpid, g);
-    if (kvm) policy.vmStart(this, g);
+    policy.vmStart(this, g); // for qemu guests too (their invalidations never ask the policy)
     return g;
   }
 
@@ -265,13 +265,38 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     return tlb.invalidateInSet(set, (e) => sameTag(e, lpid, va.b, va.vpn4k, va.pageShift));
   }
 
+  /** tlbie of one VA: every core's entries of it go (counted now; the sequence is charged apart). */
+  private tlbieVa(g: RefKvmGuest | null, lpid: number, va: Va): number {
+    let n = 0;
+    for (const tlb of this.tlbs) n += this.removeVa(tlb, lpid, va);
+    const count = this.sinkFor(g);
+    count.add("globalTlbies");
+    count.add("globalTlbieEntries", n);
+    return n;
+  }
+
   /**
-   * One global sequence (lock; ptesync; n × tlbie; eieio; tlbsync; ptesync) from `cpu`: it waits for
-   * the fabric, holds it 800 + 60·S + 100·(n − 1) cycles, and removes the VAs from every core.
+   * tlbiel of one VA of g from cpu: it acts on the LPID in the core's LPIDR, so it removes g's entry
+   * only when g runs on that core. Every copy it leaves behind — other cores', and this core's own
+   * when its LPIDR is not g's — is marked stale (cause local-invalidation, cpu, its clock now).
    */
-  private tlbieSequence(cpu: number, g: RefKvmGuest | null, lpid: number, vas: readonly Va[]): number {
+  private tlbielVa(cpu: number, g: RefKvmGuest, va: Va): void {
+    const core = this.coreOf(cpu);
+    const lpidr = this.lpidr(core);
+    const n = this.removeVa(this.tlbs[core]!, lpidr, va);
+    const count = this.sinkFor(g);
+    count.add("localTlbiels");
+    count.add("localTlbielEntries", n);
+    this.markVaStale(g, va, lpidr === g.lpid ? core : -1, { cause: "local-invalidation", cpu, time: this.clock[cpu]! });
+  }
+
+  /**
+   * Charge one global sequence of n tlbie (lock; ptesync; n × tlbie; eieio; tlbsync; ptesync) to
+   * cpu: it waits for the fabric, then holds it 800 + 60·S + 100·(n − 1) cycles.
+   */
+  private chargeGlobalSequence(cpu: number, g: RefKvmGuest | null, n: number): void {
     const c = this.config.costs;
-    const hold = BigInt(c.tlbieBase) + BigInt(c.tlbiePerChip) * this.chips + BigInt(c.tlbieExtra) * BigInt(vas.length - 1);
+    const hold = BigInt(c.tlbieBase) + BigInt(c.tlbiePerChip) * this.chips + BigInt(c.tlbieExtra) * BigInt(n - 1);
     const t = this.clock[cpu]!;
     const start = this.fabric.reserve(t, hold);
     if (start > t) {
@@ -280,37 +305,21 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     }
     this.charge(cpu, "tlbie", hold, g);
     this.countKvm(g, "tlbieSequences");
-    const count = this.sinkFor(g);
-    let removed = 0;
-    for (const va of vas) {
-      let n = 0;
-      for (const tlb of this.tlbs) n += this.removeVa(tlb, lpid, va);
-      count.add("globalTlbies");
-      count.add("globalTlbieEntries", n);
-      removed += n;
-    }
-    return removed;
   }
 
-  /**
-   * One local sequence (ptesync; n × tlbiel; ptesync) on cpu's core: 220 + 10·(n − 1) cycles. tlbiel
-   * acts on the LPID in LPIDR, so it removes g's entries only when g runs on that core. Copies of
-   * the VAs on other cores are left behind: the detector marks them stale.
-   */
-  private tlbielSequence(cpu: number, g: RefKvmGuest, vas: readonly Va[]): void {
+  /** Charge one local sequence of n tlbiel (ptesync; n × tlbiel; ptesync): 220 + 10·(n − 1). */
+  private chargeLocalSequence(cpu: number, g: RefKvmGuest | null, n: number): void {
     const c = this.config.costs;
-    const time = this.clock[cpu]!;
-    this.charge(cpu, "tlbiel", BigInt(c.tlbiel) + BigInt(c.tlbielExtra) * BigInt(vas.length - 1), g);
+    this.charge(cpu, "tlbiel", BigInt(c.tlbiel) + BigInt(c.tlbielExtra) * BigInt(n - 1), g);
     this.countKvm(g, "tlbielSequences");
-    const count = this.sinkFor(g);
-    const core = this.coreOf(cpu);
-    const lpidr = this.lpidr(core);
-    for (const va of vas) {
-      const n = this.removeVa(this.tlbs[core]!, lpidr, va);
-      count.add("localTlbiels");
-      count.add("localTlbielEntries", n);
-      this.markVaStale(g, va, core, { cause: "local-invalidation", cpu, time });
-    }
+  }
+
+  /** A whole global sequence: the VAs' tlbies, then its charge. */
+  private tlbieSequence(cpu: number, g: RefKvmGuest | null, lpid: number, vas: readonly Va[]): number {
+    let n = 0;
+    for (const va of vas) n += this.tlbieVa(g, lpid, va);
+    this.chargeGlobalSequence(cpu, g, vas.length);
+    return n;
   }
 
   /** KVM's entry flush: tlbiel IS = 0b10 over every set for g's LPID on cpu's core. */
@@ -343,6 +352,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     const count = this.sinkFor(null);
     count.add("localTlbiels");
     count.add("localTlbielEntries", n);
+    this.countKvm(null, "tlbielSequences");
     this.charge(cpu, "tlbiel", BigInt(this.config.costs.tlbiel), null);
     return n;
   }
@@ -401,9 +411,11 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     for (const tlb of this.tlbs) for (const { e } of tlb.valid()) if (e.lpid === g.lpid) this.mark(g, e as KvmTlbEntry, why);
   }
 
-  private mark(g: RefKvmGuest, e: KvmTlbEntry, why: StaleCause): void {
+  /** An entry is marked once: it keeps the first event that left it behind. Counted machine-wide only. */
+  private mark(_g: RefKvmGuest, e: KvmTlbEntry, why: StaleCause): void {
+    if (e.stale) return;
     e.stale = { ...why, time: why.time & 0xffffffffffn };
-    this.countKvm(g, "staleMarked");
+    this.countKvm(null, "staleMarked");
   }
 
   // ───────── translation, the HV fault path and the detector ─────────
@@ -556,7 +568,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   hcall(g: RefKvmGuest, name: HcallName, regs: Regs, cpu: number, problemState: boolean): number {
     this.charge(cpu, "hcall", BigInt(this.config.costs.hcall), g);
     if (problemState) return g.semantics === "qemu" ? H_PRIVILEGE : OPCODES[name];
-    const pending: PendingSequences = { local: [], global: [] };
+    const pending: PendingSequences = { local: 0, global: 0 };
     // H_BULK_REMOVE asks the policy once, at the top, before any entry is examined (v3.12+)
     let bulkDecision: Decision | null = null;
     if (g.semantics === "kvm-hv" && name === "H_BULK_REMOVE") {
@@ -571,57 +583,68 @@ export class RefKvmMachine implements SimMachine, KvmHost {
       frameOf: (gfn) => g.frames[gfn] ?? -1,
       invalidateHpte: (v, r, ptex, flags, kind) => {
         const va = this.vaOf(g, v, r, ptex);
-        if (g.semantics === "qemu") {
-          pending.global.push(va); // QEMU: no KVM policy, every invalidation global
+        // QEMU has no KVM policy: every invalidation is global
+        const d = g.semantics === "qemu" ? "global" : bulkDecision ?? g.policy.decide(this, g, { kind, flags, cpu });
+        // the TLB work happens now; the instruction sequences are charged when the hcall ends
+        if (d === "global") {
+          this.tlbieVa(g, g.lpid, va);
+          this.countKvm(g, "globalInvalidations");
+          pending.global++;
           return;
         }
-        let d = bulkDecision ?? g.policy.decide(this, g, { kind, flags, cpu });
-        if (d === "local-record") d = this.record(cpu, g, va, g.gfnOfHpte(v, ptex));
-        this.countKvm(g, d === "global" ? "globalInvalidations" : "localInvalidations");
-        (d === "global" ? pending.global : pending.local).push(va);
+        this.tlbielVa(cpu, g, va);
+        this.countKvm(g, "localInvalidations");
+        pending.local++;
+        if (d === "local-record") this.record(cpu, g, va, g.gfnOfHpte(v, ptex), pending);
       },
       count: this.sinkFor(g),
     };
     const ret = HANDLERS[g.semantics][name](env, regs);
-    if (pending.local.length > 0) this.tlbielSequence(cpu, g, pending.local);
-    if (pending.global.length > 0) this.tlbieSequence(cpu, g, g.lpid, pending.global);
+    if (pending.local > 0) this.chargeLocalSequence(cpu, g, pending.local);
+    if (pending.global > 0) this.chargeGlobalSequence(cpu, g, pending.global);
     return ret;
   }
 
   /**
-   * deferred-va: append the VA to g's list, applying the overflow rule when the list is full
-   * (SPEC §8 3.a–c). Returns what becomes of this invalidation.
+   * deferred-va: append a VA just tlbiel'd to g's list, applying the overflow rule when the list is
+   * full (SPEC §8 3.a–c).
    */
-  private record(cpu: number, g: RefKvmGuest, va: Va, gfn: number | null): Decision {
+  private record(cpu: number, g: RefKvmGuest, va: Va, gfn: number | null, pending: PendingSequences): void {
     if (g.deferredVas.length >= g.deferredCap) {
       this.countKvm(g, "deferredOverflows");
-      if (g.deferredOverflow === "tlbie") return "global"; // (a) this one, and later ones, by tlbie
-      if (g.deferredOverflow === "drain") {
-        // (b) tlbie every record as one sequence, empty the list, then record this one
-        this.tlbieDeferred(cpu, g, g.deferredVas);
-        g.deferredVas = [];
-      } else {
-        // (c) need_tlb_flush = all; every running vcore of the VM is kicked (IPI), exits and
-        // re-enters at once, flushing at entry; then the list is emptied
+      if (g.deferredOverflow === "tlbie") {
+        // (a) this invalidation becomes a tlbie as well (the tlbiel already ran): one more
+        // instruction in the hcall's global sequence; the list is left as it is
+        this.tlbieVa(g, g.lpid, va);
+        pending.global++;
+        return;
+      }
+      if (g.deferredOverflow === "flush") {
+        // (c) need_tlb_flush = all; every running vcore of the VM gets an IPI (charged to its
+        // thread 0), exits and re-enters at once, flushing at entry; then the list is emptied.
+        // This VA was tlbiel'd here and is covered by the flushes: it is not recorded.
         g.needFlush.fill(true);
         this.countKvm(g, "needFlushSets");
         g.vcoreTab.forEach((vc, i) => {
           if (!vc.running) return;
           const core = this.coreOf(vc.pcpu!);
           const mask = vc.vcpuMask;
-          this.countKvm(g, "ipis");
           this.charge(vc.pcpu!, "ipi", BigInt(this.config.costs.ipi), g);
+          this.countKvm(g, "ipis");
           this.exitVcore(g, i);
           this.runVcore(g, i, core, mask === 0xffffffff ? 0 : mask);
         });
         g.deferredVas = [];
-        return "local";
+        return;
       }
+      // (b) drain: tlbie every recorded VA as one sequence (charged now), empty the list, then
+      // record this one
+      this.tlbieDeferred(cpu, g, g.deferredVas);
+      g.deferredVas = [];
     }
     const set = va.pageShift === 0 ? 0 : tlbSetIndex(va.vpn4k, va.pageShift, this.config.tlbSets);
     g.deferredVas.push({ lpid: g.lpid, b: va.b, vpn4k: va.vpn4k, pageShift: va.pageShift, set, gfn });
     this.countKvm(g, "deferredRecords");
-    return "local";
   }
 
   /** tlbie of deferred records, as one sequence. */
@@ -636,8 +659,14 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   runsVcpuOf(cpu: number, g: KvmGuestState): boolean {
     return this.running[cpu]?.guest === g;
   }
-  kvmVcoreOf(cpu: number): { guest: KvmGuestState; vcore: number } | null {
-    return this.pacaVcore[cpu] ?? null;
+  /**
+   * The 3.8 paca kvm_vcore names a vcore by (LPID, index) and is never cleared: once its VM is
+   * destroyed it names the vcore of whichever guest holds that LPID now (the kernel's pointer would
+   * dangle; [model]: docs/kvm-model.md).
+   */
+  kvmVcoreOf(cpu: number): { guest: KvmGuestState | null; vcore: number } | null {
+    const p = this.pacaVcore[cpu];
+    return p ? { guest: this.live.get(p.lpid) ?? null, vcore: p.vcore } : null;
   }
 
   /** @internal Guest.runVcore. */
@@ -649,10 +678,10 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     for (let k = 0; k < g.threadsPerVcore && first + k < g.onlineVcpus; k++) {
       if (vcpuMask === 0 || (vcpuMask >> k) & 1) vcpus.push(first + k);
     }
-    if (vcpus.length === 0) refuse(what, "BAD_VCORE");
     const vc = g.vcoreTab[vcore]!;
     if (vc.running) refuse(what, "VCORE_BUSY");
     if (this.coreVcore[core]) refuse(what, "CORE_BUSY");
+    if (vcpus.length === 0) refuse(what, "BAD_VCORE");
     const T = this.config.smt;
     // runnable vcpus take ptids 0, 1, …; the threads carrying them rendezvous at the latest clock
     const threads: Thread[] = vcpus.map((vcpu, ptid) => ({ cpu: core * T + ptid, vcpu }));
@@ -661,7 +690,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     for (const th of threads) {
       this.clock[th.cpu] = t;
       this.running[th.cpu] = { guest: g, vcpu: th.vcpu };
-      this.pacaVcore[th.cpu] = { guest: g, vcore };
+      this.pacaVcore[th.cpu] = { lpid: g.lpid, vcore };
       g.vcpuTab[th.vcpu]!.runningOn = th.cpu;
     }
     vc.pcpu = core * T;
@@ -699,8 +728,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   /** @internal Guest.pageOut: kvm_unmap_rmapp run by the host on `cpu`. */
   pageOut(g: RefKvmGuest, gfn: number, cpu: number): number {
     const what = `pageOut(gfn ${gfn})`;
-    if (g.policy.pinned) refuse(what, "PINNED");
     if (g.semantics !== "kvm-hv" || gfn >= g.hostPages) refuse(what, "BAD_GFN");
+    if (g.policy.pinned) refuse(what, "PINNED");
     if (g.frames[gfn]! < 0) refuse(what, "NO_FRAME");
     let n = 0;
     for (const ptex of g.table.chain(gfn)) {
@@ -713,7 +742,6 @@ export class RefKvmMachine implements SimMachine, KvmHost {
         n++;
       }
       g.table.removeRevmapChain(gfn, ptex, (v & HPTE_V_VALID) !== 0n ? r : 0n); // unlink, harvest R/C
-      this.sinkFor(g).add("rmapUnlinks");
     }
     // deferred-va: the records of this gfn are tlbie'd too, then dropped
     const mine = g.deferredVas.filter((d) => d.gfn === gfn);
@@ -732,7 +760,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   pageIn(g: RefKvmGuest, gfn: number): number {
     const what = `pageIn(gfn ${gfn})`;
     if (g.semantics !== "kvm-hv" || gfn >= g.hostPages) refuse(what, "BAD_GFN");
-    if (g.frames[gfn]! >= 0) refuse(what, "NO_FRAME");
+    if (g.frames[gfn]! >= 0) return g.frames[gfn]!; // already present: its frame
     const f = this.takeFrame(g.instance);
     if (f < 0) refuse(what, "NO_FRAME");
     g.frames[gfn] = f;
@@ -741,25 +769,34 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   }
 
   /**
-   * @internal Guest.reclaim (kvm_age_rmapp): of the candidates, page out the first not referenced
-   * since the last look (rmap REFERENCED clear and no HPTE of its ring with R), else the first; every
-   * candidate is aged (REFERENCED and the ring's R bits cleared).
+   * @internal Guest.reclaim (kvm_age_rmapp, then kvm_unmap_rmapp): look at the candidates in order —
+   * skipping gfns outside RAM or without a frame — ageing each (REFERENCED cleared in the rmap word,
+   * R cleared in every HPTE of its ring, no tlbie); the first one not referenced since the last look
+   * (neither bit was set) is paged out, else the first candidate looked at.
    */
   reclaim(g: RefKvmGuest, gfns: readonly number[], cpu: number): number {
     const what = `reclaim(${gfns.join(", ")})`;
-    if (g.policy.pinned) refuse(what, "PINNED");
-    for (const gfn of gfns) if (g.semantics !== "kvm-hv" || gfn >= g.hostPages) refuse(what, "BAD_GFN");
-    const referenced = (gfn: number) => (g.table.rmap(gfn) & RMAP_REFERENCED) !== 0n
-      || g.table.chain(gfn).some((ptex) => (g.table.r(ptex) & HPTE_R_R) !== 0n);
-    const present = gfns.filter((gfn) => g.frames[gfn]! >= 0);
-    if (present.length === 0) refuse(what, "NO_FRAME");
-    const victim = present.find((gfn) => !referenced(gfn)) ?? present[0]!;
+    if (g.semantics !== "kvm-hv") refuse(what, "BAD_GFN");
+    let first = -1;
+    let chosen = -1;
     for (const gfn of gfns) {
+      if (gfn >= g.hostPages || g.frames[gfn]! < 0) continue;
+      if (first < 0) first = gfn;
+      let referenced = (g.table.rmap(gfn) & RMAP_REFERENCED) !== 0n;
+      for (const ptex of g.table.chain(gfn)) {
+        const r = g.table.r(ptex);
+        if ((r & HPTE_R_R) !== 0n) {
+          referenced = true;
+          g.table.setR(ptex, r & ~HPTE_R_R);
+        }
+      }
       g.table.setRmap(gfn, g.table.rmap(gfn) & ~RMAP_REFERENCED);
-      for (const ptex of g.table.chain(gfn)) g.table.setR(ptex, g.table.r(ptex) & ~HPTE_R_R);
+      if (!referenced && chosen < 0) chosen = gfn;
     }
-    this.pageOut(g, victim, cpu);
-    return victim;
+    if (chosen < 0) chosen = first;
+    if (chosen < 0) refuse(what, "NO_FRAME");
+    this.pageOut(g, chosen, cpu);
+    return chosen;
   }
 
   /** @internal Guest.resetHpt: KVM_PPC_ALLOCATE_HTAB on an existing HPT. */
@@ -768,7 +805,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     g.table = new Hpt(g.npte, g.semantics === "qemu" ? 0x40n : 0n); // HPT, revmap and rmap zeroed, no tlbie
     this.markLpidStale(g, "hpt-reset", cpu);
     this.countKvm(g, "hptResets");
-    if (g.semantics === "kvm-hv") g.policy.hptReset(this, g);
+    g.policy.hptReset(this, g);
   }
 
   // ───────── inspection ─────────
@@ -793,7 +830,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     return {
       lpid: run ? run.guest.lpid : null,
       vcpu: run ? run.vcpu : null,
-      kvmVcore: vc ? { lpid: vc.guest.lpid, vcore: vc.vcore } : null,
+      kvmVcore: vc ? { lpid: vc.lpid, vcore: vc.vcore } : null,
     };
   }
   get fabricFreeAt(): bigint {

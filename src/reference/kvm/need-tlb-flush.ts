@@ -41,3 +41,17 @@ export function oneVcoreRunningHere(k: KvmHost, g: KvmGuestState, cpu: number): 
   allButCore(k, g, k.coreOf(cpu));
   return true;
 }
+
+/**
+ * The one-vcore rule as merged in 3.8–3.15 (paca kvm_hstate.kvm_vcore, set when a vcore thread
+ * starts on the cpu and never cleared): local iff the VM has one vcore and this cpu ever started a
+ * vcore of any VM; then every core but that (possibly foreign) vcore's pcpu is marked.
+ */
+export function oneVcoreStalePointer(k: KvmHost, g: KvmGuestState, cpu: number): boolean {
+  const vc = k.kvmVcoreOf(cpu);
+  if (g.onlineVcores !== 1 || vc === null) return false;
+  const pcpu = vc.guest?.vcoreTab[vc.vcore]?.pcpu ?? null;
+  if (pcpu === null) setAll(k, g); // a vcore that never ran has no pcpu: no bit to clear
+  else allButCore(k, g, k.coreOf(pcpu));
+  return true;
+}

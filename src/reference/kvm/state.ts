@@ -58,7 +58,7 @@ export interface KvmHost {
   /** A vcpu of `g` runs on `cpu` now (paca kvm_hstate.kvm_vcpu, v3.16+). */
   runsVcpuOf(cpu: number, g: KvmGuestState): boolean;
   /** paca kvm_hstate.kvm_vcore of `cpu` (3.8–3.15): set when a vcore thread starts there, never cleared. */
-  kvmVcoreOf(cpu: number): { guest: KvmGuestState; vcore: number } | null;
+  kvmVcoreOf(cpu: number): { guest: KvmGuestState | null; vcore: number } | null;
   /** KVM's entry flush of g's LPID from the core of `cpu` (128 × tlbiel IS = 0b10), charged to `cpu`. */
   entryFlush(cpu: number, g: KvmGuestState): void;
   /** PPC970: flush the whole TLB of the core of `cpu`, every LPID, charged to `cpu`. */

@@ -7,7 +7,7 @@
  * - entry, VM start, HPT reset: as need-tlb-flush.
  */
 import type { KvmPolicy } from "../policy.js";
-import { allButCore, entryCheck, setAll } from "../need-tlb-flush.js";
+import { entryCheck, oneVcoreStalePointer, setAll } from "../need-tlb-flush.js";
 
 export const needTlbFlush38: KvmPolicy = {
   id: 1,
@@ -19,10 +19,6 @@ export const needTlbFlush38: KvmPolicy = {
   exit: () => {},
   decide(k, g, req) {
     if (req.kind === "H_BULK_REMOVE") return g.onlineVcpus === 1 ? "local" : "global";
-    const vc = k.kvmVcoreOf(req.cpu);
-    if (g.onlineVcores !== 1 || vc === null) return "global";
-    const pcpu = vc.guest.vcoreTab[vc.vcore]!.pcpu!;
-    allButCore(k, g, k.coreOf(pcpu));
-    return "local";
+    return oneVcoreStalePointer(k, g, req.cpu) ? "local" : "global";
   },
 };
