@@ -29,7 +29,8 @@ A violation is a TLB hit that reaches a host frame the accessing guest no longer
 Examples:
   hptlab scenario --list
   hptlab scenario stale-tlb --policy last-vcpu
-  hptlab scenario bulk-remove-1vcpu --policy need-tlb-flush-3.8 --json`;
+  hptlab scenario bulk-remove-1vcpu --policy need-tlb-flush-3.8 --json
+  hptlab scenario stale-tlb --policy last-vcpu --engine reference --json   (the reference model: same JSON)`;
 
 export const registerScenario: RegisterCommand = (program, ctx) => {
   program
@@ -39,10 +40,11 @@ export const registerScenario: RegisterCommand = (program, ctx) => {
     .addOption(new Option("--policy <id>", "invalidation policy (hptlab policies)").argParser(choice("--policy", POLICY_NAMES)).default("need-tlb-flush"))
     .option("--deferred-cap <k>", "deferred-va: cap K of the list of locally invalidated VAs", integerOption("--deferred-cap", 1, 1 << 20), 64)
     .addOption(new Option("--deferred-overflow <rule>", "deferred-va: a full list does flush (SPEC §8 c), tlbie (a) or drain (b)").argParser(choice("--deferred-overflow", DEFERRED_OVERFLOW)).default("flush"))
+    .addOption(new Option("--engine <engine>", "wasm (the engine) or reference (the plain-TypeScript model, src/reference/kvm: same output)").argParser(choice("--engine", ["wasm", "reference"] as const)).default("wasm"))
     .option("--list", "list the scenarios")
     .option("--json", "print one JSON object (docs/formats.md §3)")
     .addHelpText("after", SCENARIO_HELP)
-    .action(async (name: string | undefined, flags: { policy: PolicyName; deferredCap: number; deferredOverflow: DeferredOverflow; list?: boolean; json?: boolean }) => {
+    .action(async (name: string | undefined, flags: { policy: PolicyName; deferredCap: number; deferredOverflow: DeferredOverflow; engine: "wasm" | "reference"; list?: boolean; json?: boolean }) => {
       const { SCENARIOS, runScenario } = await import("./kvm/scenarios.js");
       if (flags.list || !name) {
         if (flags.json) {
@@ -57,7 +59,8 @@ export const registerScenario: RegisterCommand = (program, ctx) => {
       if (!SCENARIOS.some((s) => s.name === name)) {
         throw new ConfigError("scenario", `unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.map((s) => s.name).join(", ")}`);
       }
-      const r = runScenario(name, { policy: flags.policy, deferredCap: flags.deferredCap, deferredOverflow: flags.deferredOverflow });
+      const machine = flags.engine === "reference" ? (await import("./reference/kvm/index.js")).createReferenceKvmMachine : undefined;
+      const r = runScenario(name, { policy: flags.policy, deferredCap: flags.deferredCap, deferredOverflow: flags.deferredOverflow, ...(machine ? { machine } : {}) });
       if (flags.json) {
         ctx.stdout.write(JSON.stringify(r) + "\n");
         return;

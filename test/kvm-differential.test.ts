@@ -62,7 +62,7 @@ type Op =
   | { t: "remove"; g: number; pick: number; local: boolean; cpu: number; avpn: boolean }
   | { t: "protect"; g: number; pick: number; local: boolean; cpu: number }
   | { t: "bulk"; g: number; picks: number[]; cpu: number }
-  | { t: "access"; g: number; k: number; cpu: number; store: boolean }
+  | { t: "access"; g: number; k: number; cpu: number; store?: boolean }
   | { t: "pageOut"; g: number; k: number; cpu: number }
   | { t: "pageIn"; g: number; k: number }
   | { t: "reclaim"; g: number; ks: number[]; cpu: number }
