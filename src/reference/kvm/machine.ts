@@ -113,6 +113,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   private readonly fabric = new TlbieFabric();
   private readonly violationLog: ViolationRecord[] = [];
   private readonly live = new Map<number, RefKvmGuest>();
+  /** The last guest destroyed on each LPID (what a dangling 3.8 paca kvm_vcore still points at). */
+  private readonly destroyed = new Map<number, RefKvmGuest>();
   private nextInstance = 1;
 
   constructor(input: MachineConfigInput = {}) {
@@ -202,6 +204,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     g.frames.fill(-1);
     g.deferredVas = [];
     this.live.delete(lpid);
+    this.destroyed.set(lpid, g);
     g.dead = true;
   }
 
@@ -660,13 +663,13 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     return this.running[cpu]?.guest === g;
   }
   /**
-   * The 3.8 paca kvm_vcore names a vcore by (LPID, index) and is never cleared: once its VM is
-   * destroyed it names the vcore of whichever guest holds that LPID now (the kernel's pointer would
-   * dangle; [model]: docs/kvm-model.md).
+   * The 3.8 paca kvm_vcore names a vcore by (LPID, index) and is never cleared. Once its VM is
+   * destroyed the kernel's pointer dangles; the model reads the vcore of whichever guest holds that
+   * LPID now, or else the destroyed guest's vcore as it was left ([model]: docs/kvm-model.md).
    */
   kvmVcoreOf(cpu: number): { guest: KvmGuestState | null; vcore: number } | null {
     const p = this.pacaVcore[cpu];
-    return p ? { guest: this.live.get(p.lpid) ?? null, vcore: p.vcore } : null;
+    return p ? { guest: this.live.get(p.lpid) ?? this.destroyed.get(p.lpid) ?? null, vcore: p.vcore } : null;
   }
 
   /** @internal Guest.runVcore. */
