@@ -15,7 +15,8 @@ import { RefKvmMachine } from "../src/reference/kvm/index.js";
 import { makeHpte, slbVsidWord, H_LOCAL, H_AVPN } from "../src/hpte.js";
 import type { MachineConfigInput } from "../src/config.js";
 
-const RUNS = Math.max(1, Math.round(Number(process.env.HPTLAB_FUZZ_RUNS ?? 40) / 4));
+// every op compares whole machines: a run costs ~80 ms, so HPTLAB_FUZZ_RUNS / 20 runs per case
+const RUNS = Math.max(1, Math.round(Number(process.env.HPTLAB_FUZZ_RUNS ?? 200) / 20));
 const PAGES = 8; // EA k·4K of the guest's segment → gpa k·64K
 const VSID = (lpid: number) => 0x3000n + BigInt(lpid);
 
