@@ -473,12 +473,12 @@ export class RefKvmMachine implements SimMachine, KvmHost {
         const r = guest.table.r(ptex);
         if ((v & HPTE_V_COMPARE) !== cmp || (v & HPTE_V_SECONDARY) !== h) continue;
         if (guest.decodePageShift(v, r) !== p) continue;
-        if ((v & HPTE_V_VALID) !== 0n) return this.found(cpu, guest, tlb, set, page, ptex, access, inPage, count);
+        if ((v & HPTE_V_VALID) !== 0n) return this.found(guest, tlb, set, page, ptex, access, inPage, count);
         if ((v & HPTE_V_ABSENT) !== 0n && absent < 0) absent = ptex;
       }
     }
     if (absent >= 0 && guest.semantics === "kvm-hv" && this.hvFault(cpu, guest, absent)) {
-      return this.found(cpu, guest, tlb, set, page, absent, access, inPage, count);
+      return this.found(guest, tlb, set, page, absent, access, inPage, count);
     }
     count.add("hptFaults");
     return { kind: "fault", ra: 0n, verdict: "ok" };
@@ -486,10 +486,9 @@ export class RefKvmMachine implements SimMachine, KvmHost {
 
   /** A VALID HPTE matched: set R (and C on a store), fill the TLB. */
   private found(
-    cpu: number, guest: RefKvmGuest, tlb: CoreTlb, set: number, page: ReturnType<typeof vaPageOf>, ptex: number,
+    guest: RefKvmGuest, tlb: CoreTlb, set: number, page: ReturnType<typeof vaPageOf>, ptex: number,
     access: AccessKind, inPage: bigint, count: CounterSink,
   ): TranslateResult & { verdict: Verdict } {
-    void cpu;
     const p = page.seg.pageShift;
     const r = guest.table.r(ptex);
     let newR = r | HPTE_R_R;
