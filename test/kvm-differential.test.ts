@@ -55,14 +55,21 @@ const shapeArb: fc.Arbitrary<Shape> = fc.record({
   deferredOverflow: fc.constantFrom("flush" as const, "tlbie" as const, "drain" as const),
 });
 
+/**
+ * H_LOCAL: never, honest (only when no other core holds the translation: "used only on the
+ * current vcpu"), or always — lying whenever another core holds it. (true = always.)
+ */
+type HLocal = boolean | "honest";
+const hLocal = fc.constantFrom<HLocal>(false, "honest", true);
+
 type Op =
   | { t: "create"; vcpus: number; tpv: 1 | 2 | 4; qemu: boolean }
   | { t: "destroy"; g: number }
   | { t: "run"; g: number; vc: number; core: number; mask: number }
   | { t: "exit"; g: number; vc: number }
   | { t: "enter"; g: number; k: number; cpu: number }
-  | { t: "remove"; g: number; pick: number; local: boolean; cpu: number; avpn: boolean }
-  | { t: "protect"; g: number; pick: number; local: boolean; cpu: number }
+  | { t: "remove"; g: number; pick: number; local: HLocal; cpu: number; avpn: boolean }
+  | { t: "protect"; g: number; pick: number; local: HLocal; cpu: number }
   | { t: "bulk"; g: number; picks: number[]; cpu: number }
   | { t: "access"; g: number; k: number; cpu: number; store?: boolean }
   | { t: "pageOut"; g: number; k: number; cpu: number }
@@ -83,8 +90,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ t: fc.constant("run" as const), g, vc: fc.nat(3), core: fc.nat(3), mask: fc.constantFrom(0, 0, 1, 2, 3, 5, 8) }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant("exit" as const), g, vc: fc.nat(3) }) },
   { weight: 5, arbitrary: fc.record({ t: fc.constant("enter" as const), g, k, cpu }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant("remove" as const), g, pick: fc.nat(20), local: fc.boolean(), cpu, avpn: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant("protect" as const), g, pick: fc.nat(20), local: fc.boolean(), cpu }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant("remove" as const), g, pick: fc.nat(20), local: hLocal, cpu, avpn: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant("protect" as const), g, pick: fc.nat(20), local: hLocal, cpu }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("bulk" as const), g, picks: fc.array(fc.nat(20), { minLength: 0, maxLength: 4 }), cpu }) },
   { weight: 12, arbitrary: fc.record({ t: fc.constant("access" as const), g, k, cpu, store: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("pageOut" as const), g, k, cpu }) },
@@ -140,6 +147,18 @@ class Side {
     return { k: null, ptex: BigInt(n * 8 + 3) };
   }
 
+  /** The H_LOCAL flag for an invalidation of page k of gu from cpu. */
+  hLocal(mode: HLocal, gu: AnyGuest, k: number | null, cpu: number): bigint {
+    if (mode !== "honest") return mode ? H_LOCAL : 0n;
+    if (k === null || cpu < 0) return 0n;
+    const vpn4k = (VSID(gu.lpid) << 16n) | BigInt(k);
+    const core = Math.floor(cpu / this.m.config.smt);
+    for (let c = 0; c < this.m.config.cores; c++) {
+      if (c !== core && this.m.tlbEntries(c).some((e) => e.lpid === gu.lpid && e.vpn4k === vpn4k)) return 0n;
+    }
+    return H_LOCAL;
+  }
+
   /** Apply one op; returns what it returned (for comparison), or the error. */
   apply(op: Op): unknown {
     const m = this.m;
@@ -192,13 +211,15 @@ class Side {
       case "remove": {
         const { k: kk, ptex } = this.pickLive(gu, op.pick);
         const avpn = op.avpn && kk !== null ? hpte(kk).v & ~0x7fn : 0n;
-        const r = gu.hRemove((op.local ? H_LOCAL : 0n) | (op.avpn ? H_AVPN : 0n), ptex, avpn, { cpu: this.pickCpu(gu, op.cpu) });
+        const cpu = this.pickCpu(gu, op.cpu);
+        const r = gu.hRemove(this.hLocal(op.local, gu, kk, cpu) | (op.avpn ? H_AVPN : 0n), ptex, avpn, { cpu });
         if (r.ret === 0) for (const [kk2, p] of live) if (p === ptex) live.delete(kk2);
         return r;
       }
       case "protect": {
-        const { ptex } = this.pickLive(gu, op.pick);
-        return gu.hProtect((op.local ? H_LOCAL : 0n) | BigInt(op.pick & 3), ptex, 0n, { cpu: this.pickCpu(gu, op.cpu) });
+        const { k: kk, ptex } = this.pickLive(gu, op.pick);
+        const cpu = this.pickCpu(gu, op.cpu);
+        return gu.hProtect(this.hLocal(op.local, gu, kk, cpu) | BigInt(op.pick & 3), ptex, 0n, { cpu });
       }
       case "bulk": {
         const ptexes = op.picks.map((p) => this.pickLive(gu, p).ptex);
