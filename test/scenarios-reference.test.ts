@@ -5,8 +5,8 @@
 // the same bytes as --engine wasm.
 import { describe, expect, test } from "vitest";
 import { SCENARIOS, runScenario } from "../src/kvm/scenarios.js";
-import { POLICIES, policyByName, type PolicyName } from "../src/kvm/policies.js";
-import { createReferenceKvmMachine } from "../src/reference/index.js";
+import { POLICIES, policyByName, type PolicyName } from "../src/index.js";
+import { createReferenceKvmMachine, REFERENCE_POLICIES, referencePolicy } from "../src/reference/index.js";
 import { cli } from "./cli-run.js";
 
 type Case = { policy: PolicyName; deferredCap?: number; deferredOverflow?: "flush" | "tlbie" | "drain" };
@@ -34,6 +34,13 @@ describe("scenarios: reference = engine", () => {
 });
 
 describe("the reference's own policy table", () => {
+  test("one file per policy, at the engine's id, under the registry's name (need-tlb-flush-no-reset: id 6)", () => {
+    expect(REFERENCE_POLICIES.map((p, i) => [p.id, i])).toEqual(REFERENCE_POLICIES.map((_, i) => [i, i]));
+    for (const p of POLICIES) expect([p.name, referencePolicy(p.name)?.id]).toEqual([p.name, p.id]);
+    expect(referencePolicy("need-tlb-flush-no-reset")?.id).toBe(6);
+    expect(REFERENCE_POLICIES.filter((p) => p.pinned).map((p) => p.name)).toEqual(["flush-always"]);
+  });
+
   test("need-tlb-flush-no-reset leaks in hpt-reset on the reference (and nowhere else); need-tlb-flush does not", () => {
     const verdicts = SCENARIOS.map((s) => runScenario(s.name, { policy: "need-tlb-flush-no-reset" as PolicyName, machine: createReferenceKvmMachine }).violations);
     expect(Object.fromEntries(SCENARIOS.map((s, i) => [s.name, verdicts[i]! > 0]))).toEqual({
