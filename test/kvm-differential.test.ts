@@ -285,8 +285,10 @@ class Side {
         frames: Array.from({ length: pages }, (_, i) => ({ frame: gu.frame(i), rmap: gu.rmap(i), chain: gu.rmapChain(i) })),
       };
     });
+    const owners = Array.from({ length: 160 }, (_, f) => m.frameOwner(f));
     return {
       counters: m.counters(), kvm: m.kvmCounters(), cpus, cores, guests, violations: m.violations(), fabric: m.fabricFreeAt,
+      owners, freeFrames: m.freeFrames,
     };
   }
 }
