@@ -6,8 +6,13 @@
  * with its queueing tlbie fabric, and the stale-translation detector.
  *
  * It offers the engine's host API (src/engine: Machine, Guest) so that the same code — the
- * scenarios, the differential tests — drives either. Written from the documentation and the kernel
- * sources, never from the engine's AssemblyScript.
+ * scenarios, the differential tests — drives either. Written from the documentation (docs/
+ * kvm-model.md, docs/semantics.md) and the kernel sources, not from the engine's AssemblyScript;
+ * where the documentation was silent, the rule the two now share is written in docs/kvm-model.md
+ * ("The reference model and the fine print").
+ *
+ * Reading order: cost model and TLB instructions; the detector's marks; translation with the HV
+ * fault path and the detector; hcalls through the policy; vcores; host paging; inspection.
  */
 import { resolveGuestOptions, resolveMachineConfig } from "../../config.js";
 import type { GuestOptions, GuestOptionsInput, MachineConfig, MachineConfigInput } from "../../config.js";
