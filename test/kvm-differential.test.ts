@@ -357,7 +357,12 @@ describe("the KVM layer: engine = reference after every op", () => {
 });
 
 test("the op streams reached every part of the KVM layer", () => {
-  // (runs after the property tests: a generator that stopped reaching a mechanism fails here)
+  // (runs after the property tests: a generator that stopped reaching a mechanism fails here;
+  // meaningless when they were filtered out or cut below the default number of runs)
+  if (reached.size === 0 || RUNS < 10) {
+    console.log(`coverage not checked: ${reached.size === 0 ? "no op stream ran" : `${RUNS} runs per case`}`);
+    return;
+  }
   // (violations, harmless stale hits and IPIs need whole timelines: the directed streams below have them)
   for (const name of ["staleMarked", "entryFlushes", "fullFlushes", "tlbieWaits",
     "pageOutHptes", "pageIns", "hvFaults", "deferredRecords", "deferredOverflows", "deferredTlbies", "hptResets",
