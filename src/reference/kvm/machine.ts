@@ -195,7 +195,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   destroyGuest(lpid: number): void {
     const g = this.live.get(lpid);
     if (!g) throw new RangeError(`destroyGuest: no guest has LPID ${lpid}`);
-    // running vcores exit; the LPID's TLB entries stay where they are (no flush, SPEC §1), marked
+    // running vcores exit; the LPID's TLB entries stay where they are (v3.8 book3s_64_mmu_hv.c kvmppc_free_hpt frees the LPID without a flush), marked
     g.vcoreTab.forEach((vc, i) => { if (vc.running) this.exitVcore(g, i); });
     this.markLpidStale(g, "lpid-freed", 0);
     for (const f of g.frames) if (f >= 0) this.freeFrame(f);
@@ -213,7 +213,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     return [...this.live.values()];
   }
 
-  // ───────── counting and the cost model (SPEC §9) ─────────
+  // ───────── counting and the cost model (the cycle table of src/kvm/costs.ts) ─────────
 
   sinkFor(g: RefKvmGuest | null | undefined): CounterSink {
     return new CounterSink(g ? [this.global, g.block] : [this.global]);
@@ -458,7 +458,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
       return { kind: "fault", ra: 0n, verdict: "ok" };
     }
 
-    // The hardware walk (SPEC §2): primary PTEG (H = 0), then secondary (H = 1).
+    // The hardware walk (Power ISA v2.06 Book III-S, hashed page table search): primary PTEG (H = 0),
+    // then secondary (H = 1).
     count.add("hptWalks");
     const hash = hptHash(b, page.seg.vsid, page.off, p);
     const mask = htabMask(guest.hptOrder);
@@ -611,7 +612,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
 
   /**
    * deferred-va: append a VA just tlbiel'd to g's list, applying the overflow rule when the list is
-   * full (SPEC §8 3.a–c).
+   * full: (a) tlbie, (b) drain, (c) flush — the ways to stay safe with a capped list (Graf and
+   * Mackerras, kvm-ppc thread "Improve handling of local vs. global TLB invalidations", Nov 2012).
    */
   private record(cpu: number, g: RefKvmGuest, va: Va, gfn: number | null, pending: PendingSequences): void {
     if (g.deferredVas.length >= g.deferredCap) {
@@ -727,7 +729,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     this.coreVcore[core] = null;
   }
 
-  // ───────── host paging (SPEC §7) ─────────
+  // ───────── host paging (MMU notifiers: v3.8 book3s_64_mmu_hv.c kvm_unmap_rmapp, kvm_age_rmapp) ─────────
 
   /** @internal Guest.pageOut: kvm_unmap_rmapp run by the host on `cpu`. */
   pageOut(g: RefKvmGuest, gfn: number, cpu: number): number {

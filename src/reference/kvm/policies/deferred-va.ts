@@ -1,5 +1,6 @@
 /**
- * `deferred-va` (id 4): Alexander Graf's proposal (SPEC §8, the 2012 thread) grafted onto the patch.
+ * `deferred-va` (id 4): Alexander Graf's proposal (kvm-ppc thread "Improve handling of local vs.
+ * global TLB invalidations", Nov 2012) grafted onto the patch.
  * - decision: need-tlb-flush's one-vcore rule first (need_tlb_flush covers that case, no record);
  *   else H_LOCAL → tlbiel and a record of the VA (the machine applies the cap and the overflow
  *   rule: flush / tlbie / drain); else tlbie. H_BULK_REMOVE has no H_LOCAL input: the one-vcore

@@ -1,5 +1,6 @@
 /**
- * `flush-always` (id 3): the PPC970 (SPEC §6c). Its TLB entries carry no LPID, so the whole TLB of
+ * `flush-always` (id 3): the PPC970 (v3.7 book3s_hv_rmhandlers.S: whole-TLB flush at
+ * entry and exit; book3s_hv.c: no MMU notifiers). Its TLB entries carry no LPID, so the whole TLB of
  * the core (every congruence class, every LPID) is flushed at every guest entry and every exit; it
  * has no MMU notifiers, so guest memory is pinned and host page-outs are refused.
  * - H_REMOVE / H_PROTECT: local iff the 3.8 one-vcore rule (online_vcores = 1 and a non-NULL paca

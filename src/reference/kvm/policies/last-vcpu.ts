@@ -1,5 +1,6 @@
 /**
- * `last-vcpu` (id 2): Linux 3.6/3.7 before the patch (SPEC §6a).
+ * `last-vcpu` (id 2): Linux 3.6/3.7 before the patch (book3s_hv_rmhandlers.S kvmppc_hv_entry's
+ * last_vcpu check; book3s_hv_rm_mmu.c kvmppc_h_remove, kvmppc_h_protect, kvmppc_h_bulk_remove).
  * - H_REMOVE: global iff !(flags & H_LOCAL) && online_vcpus > 1. H_PROTECT sets H_LOCAL when
  *   online_vcpus == 1, then the same. H_BULK_REMOVE: local iff online_vcpus == 1.
  * - entry: every thread carrying a vcpu computes slot = (cpu & ~3) | (vcpu & 3) (the "& 3" is

@@ -1,5 +1,6 @@
 /**
- * `need-tlb-flush-3.8` (id 1): commit 1b400ba0 as merged in Linux 3.8–3.11 (SPEC §6b, §7).
+ * `need-tlb-flush-3.8` (id 1): commit 1b400ba0 as merged in Linux 3.8–3.11
+ * (book3s_hv_rm_mmu.c global_invalidates and kvmppc_h_bulk_remove, v3.8.13–v3.11).
  * - H_REMOVE / H_PROTECT: global_invalidates() tests paca kvm_hstate.kvm_vcore, which is set when a
  *   vcore thread starts on the cpu and never cleared: local iff online_vcores = 1 and this cpu
  *   ever started a vcore of any VM. The bit cleared is that (possibly foreign) vcore's pcpu.

@@ -1,5 +1,6 @@
 /**
- * `need-tlb-flush` (id 0, the default): commit 1b400ba0 as later kernels apply it (SPEC §6b, §6d).
+ * `need-tlb-flush` (id 0, the default): commit 1b400ba0 as later kernels apply it
+ * (book3s_hv_rm_mmu.c global_invalidates: v3.12 calls it from H_BULK_REMOVE, v3.16 tests kvm_vcpu).
  * - decision (H_REMOVE, H_PROTECT, and H_BULK_REMOVE once per call, v3.12+): tlbiel iff the VM has
  *   one vcore and one of its vcpus runs on this cpu (kvm_vcpu, v3.16+), then need_tlb_flush = all
  *   but this core; else tlbie. H_LOCAL is ignored (POWER7 uses MMU notifiers).
