@@ -28,7 +28,8 @@ A violation is a TLB hit that reaches a host frame the accessing guest no longer
 Examples:
   hptlab scenario --list
   hptlab scenario stale-tlb --policy last-vcpu
-  hptlab scenario bulk-remove-1vcpu --policy need-tlb-flush-3.8 --json`;
+  hptlab scenario bulk-remove-1vcpu --policy need-tlb-flush-3.8 --json
+  hptlab scenario stale-tlb --policy last-vcpu --engine reference --json   (the reference model: same JSON)`;
 
 /** Parse a policy parameter's option value with its schema (src/model/policies.ts). */
 function paramOption(param: PolicyParam) {
@@ -53,10 +54,11 @@ export const registerScenario: RegisterCommand = (program, ctx) => {
   // each policy parameter's option, from the registry (deferred-va: --deferred-cap, --deferred-overflow)
   for (const param of POLICY_PARAMS) cmd.addOption(new Option(param.flag, `${takers(param)}: ${param.summary}`).argParser(paramOption(param)).default(param.default));
   cmd
+    .addOption(new Option("--engine <engine>", "wasm (the engine) or reference (the plain-TypeScript model, src/reference/kvm: same output)").argParser(choice("--engine", ["wasm", "reference"] as const)).default("wasm"))
     .option("--list", "list the scenarios")
     .option("--json", "print one JSON object (docs/formats.md §3)")
     .addHelpText("after", SCENARIO_HELP)
-    .action(async (name: string | undefined, flags: { policy: PolicyName; list?: boolean; json?: boolean } & Record<string, unknown>) => {
+    .action(async (name: string | undefined, flags: { policy: PolicyName; engine: "wasm" | "reference"; list?: boolean; json?: boolean } & Record<string, unknown>) => {
       const { SCENARIOS, runScenario } = await import("./kvm/scenarios.js");
       if (flags.list || !name) {
         if (flags.json) {
@@ -72,7 +74,8 @@ export const registerScenario: RegisterCommand = (program, ctx) => {
         throw new ConfigError("scenario", `unknown scenario ${JSON.stringify(name)}; one of ${SCENARIOS.map((s) => s.name).join(", ")}`);
       }
       const params = Object.fromEntries(POLICY_PARAMS.map((p) => [p.key, flags[p.key]]));
-      const r = runScenario(name, { policy: flags.policy, ...params });
+      const machine = flags.engine === "reference" ? (await import("./reference/kvm/index.js")).createReferenceKvmMachine : undefined;
+      const r = runScenario(name, { policy: flags.policy, ...params, ...(machine ? { machine } : {}) });
       if (flags.json) {
         ctx.stdout.write(JSON.stringify(r) + "\n");
         return;

@@ -3,17 +3,55 @@
  * a TLB entry can outlive the translation it came from, under a chosen policy, and reports what the
  * detector saw. `runScenario` returns the object of docs/formats.md §3 plus the timeline.
  */
-import { Machine } from "../engine/machine.js";
-import { type Guest } from "../engine/guest.js";
-import type { KvmCounters, ViolationRecord, Verdict } from "../engine/records.js";
+import { Machine } from "../engine/index.js";
+import type { KvmCounters, ViolationRecord, Verdict } from "../engine/index.js";
+import type { GuestOptionsInput, MachineConfigInput } from "../config.js";
+import type { CounterBlock, HcallOptions, HcallResult, TranslateResult, AccessKind } from "../types.js";
 import { makeHpte, slbVsidWord, H_LOCAL, H_SUCCESS } from "../hpte.js";
 import { POLICIES, paramValues, type PolicyName, type DeferredOverflow } from "../model/policies.js";
 import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
+
+/** What a scenario needs of a guest: the engine's Guest, or the reference model's (src/reference/kvm). */
+export interface ScenarioGuest {
+  readonly lpid: number;
+  readonly instance: number;
+  readonly vcpus: number;
+  readonly vcores: number;
+  readonly hptOrder: number;
+  frame(gfn: number): number;
+  runVcore(vcore: number, core: number, vcpuMask?: number): void;
+  exitVcore(vcore: number): void;
+  vcoreState(vcore: number): { pcpu: number | null };
+  hEnter(flags: bigint, ptex: bigint, pteh: bigint, ptel: bigint, opts?: HcallOptions): HcallResult;
+  hRemove(flags: bigint, ptex: bigint, avpn: bigint, opts?: HcallOptions): HcallResult;
+  hBulkRemove(words: readonly bigint[], opts?: HcallOptions): HcallResult;
+  pageOut(gfn: number, cpu?: number): number;
+  pageIn(gfn: number): number;
+  resetHpt(cpu?: number): void;
+}
+
+/** What a scenario needs of a machine: the engine's Machine, or the reference model's. */
+export interface ScenarioMachine {
+  readonly config: { readonly smt: number };
+  createGuest(opts: GuestOptionsInput): ScenarioGuest;
+  destroyGuest(lpid: number): void;
+  kvmCounters(): KvmCounters;
+  counters(): CounterBlock;
+  cpuCycles(cpu: number): { clock: bigint };
+  cpuState(cpu: number): { lpid: number | null; vcpu: number | null };
+  access(cpu: number, lpid: number, slbV: bigint, ea: bigint, access?: AccessKind): TranslateResult & { verdict: Verdict };
+  frameOwner(frame: number): number;
+  violations(): ViolationRecord[];
+  /** Gives the machine's memory back (the engine pools it for the next machine). */
+  dispose(): void;
+}
 
 export interface ScenarioOptions {
   policy: PolicyName;
   deferredCap?: number;
   deferredOverflow?: DeferredOverflow;
+  /** Makes the machine the scenario runs on (default: the WASM engine's `Machine`). */
+  machine?: (config: MachineConfigInput) => ScenarioMachine;
 }
 
 export interface TimelineEvent {
@@ -79,17 +117,17 @@ const RAM = 16 * 2 ** 20;
 
 /** A small scripting layer over the engine that logs each step and what the model did. */
 class Script {
-  readonly m: Machine;
+  readonly m: ScenarioMachine;
   readonly timeline: TimelineEvent[] = [];
   readonly opts: ScenarioOptions;
   #names = new Map<number, string>();
 
   constructor(opts: ScenarioOptions) {
     this.opts = opts;
-    this.m = new Machine(MACHINE);
+    this.m = opts.machine ? opts.machine(MACHINE) : new Machine(MACHINE);
   }
 
-  guest(name: string, o: { vcpus?: number; threadsPerVcore?: 1 | 2 | 4 } = {}): Guest {
+  guest(name: string, o: { vcpus?: number; threadsPerVcore?: 1 | 2 | 4 } = {}): ScenarioGuest {
     const before = this.#kvm();
     const g = this.m.createGuest({
       ramBytes: RAM, vcpus: o.vcpus ?? 1, threadsPerVcore: o.threadsPerVcore ?? 4, policy: this.opts.policy,
@@ -103,7 +141,7 @@ class Script {
     return g;
   }
 
-  name(g: Guest): string {
+  name(g: ScenarioGuest): string {
     return `${this.#names.get(g.instance)} (LPID ${g.lpid})`;
   }
 
@@ -123,7 +161,7 @@ class Script {
     return [lpid ? `${lpid} LPID flush${lpid > 1 ? "es" : ""} on entry` : "", full ? `${full} whole-TLB flush${full > 1 ? "es" : ""}` : ""].filter(Boolean).join(", ");
   }
 
-  run(g: Guest, vcore: number, core: number, vcpuMask = 0): void {
+  run(g: ScenarioGuest, vcore: number, core: number, vcpuMask = 0): void {
     const a = this.#kvm();
     g.runVcore(vcore, core, vcpuMask);
     const b = this.#kvm();
@@ -135,7 +173,7 @@ class Script {
     this.#log(core * this.m.config.smt, `${this.name(g)} vcore ${vcore} enters core ${core}: ${cpus.join(", ")}`, this.#flushes(a, b));
   }
 
-  exit(g: Guest, vcore: number): void {
+  exit(g: ScenarioGuest, vcore: number): void {
     const pcpu = g.vcoreState(vcore).pcpu!;
     const a = this.#kvm();
     g.exitVcore(vcore);
@@ -143,14 +181,14 @@ class Script {
     this.#log(pcpu, `${this.name(g)} vcore ${vcore} exits core ${Math.floor(pcpu / this.m.config.smt)}`, this.#flushes(a, b));
   }
 
-  enter(g: Guest, cpu: number): bigint {
+  enter(g: ScenarioGuest, cpu: number): bigint {
     const r = g.hEnter(0n, X.ptex(g.hptOrder), X.v, X.r, { cpu });
     if (r.ret !== H_SUCCESS) throw new Error(`scenario: H_ENTER failed with ${r.ret}`);
     this.#log(cpu, `${this.name(g)} H_ENTER EA 0x${EA.toString(16)} → gpa 0 (slot 0x${r.out[0]!.toString(16)})`, `frame ${g.frame(GFN)}`);
     return r.out[0]!;
   }
 
-  touch(g: Guest, cpu: number): Verdict {
+  touch(g: ScenarioGuest, cpu: number): Verdict {
     const r = this.m.access(cpu, g.lpid, SLB, EA, "load");
     const detail = r.kind === "fault" ? "no translation: guest fault" :
       `${r.kind === "hit" ? "TLB hit" : "TLB miss, HPT walk"} → real 0x${r.ra.toString(16)} (frame ${Number(r.ra >> 16n)})` +
@@ -180,14 +218,14 @@ class Script {
     return parts.length ? parts.join("; ") : `${what}: nothing to invalidate`;
   }
 
-  remove(g: Guest, cpu: number, ptex: bigint, local: boolean): void {
+  remove(g: ScenarioGuest, cpu: number, ptex: bigint, local: boolean): void {
     const a = this.#kvm();
     const r = g.hRemove(local ? H_LOCAL : 0n, ptex, 0n, { cpu });
     const b = this.#kvm();
     this.#log(cpu, `${this.name(g)} H_REMOVE${local ? "(H_LOCAL)" : ""} slot 0x${ptex.toString(16)} → ${r.ret}`, this.#mode(a, b, "H_REMOVE"));
   }
 
-  bulkRemove(g: Guest, cpu: number, ptex: bigint): void {
+  bulkRemove(g: ScenarioGuest, cpu: number, ptex: bigint): void {
     const a = this.#kvm();
     const r = g.hBulkRemove([0x4000000000000000n | ptex, 0n, 0xc000000000000000n], { cpu });
     const b = this.#kvm();
@@ -195,7 +233,7 @@ class Script {
   }
 
   /** The host takes the page away and gives its frame to `to`. False when the policy pins memory. */
-  reclaim(g: Guest, to: Guest): boolean {
+  reclaim(g: ScenarioGuest, to: ScenarioGuest): boolean {
     const frame = g.frame(GFN);
     const a = this.#kvm();
     try {
@@ -214,7 +252,7 @@ class Script {
   }
 
   /** The host hands the lowest free frame (`frame`, freed by `from`) to guest `to`: `to` gives up one of its pages and takes it back. */
-  give(to: Guest, frame: number, from: string): void {
+  give(to: ScenarioGuest, frame: number, from: string): void {
     try {
       to.pageOut(0, 0);
     } catch (e) {
@@ -225,14 +263,14 @@ class Script {
     this.#log(0, `host gives frame ${f} to ${this.name(to)}`, f === frame ? `the frame ${from} used now belongs to ${this.name(to)}` : `frame ${f}`);
   }
 
-  reset(g: Guest): void {
+  reset(g: ScenarioGuest): void {
     const a = this.#kvm();
     g.resetHpt(0);
     const b = this.#kvm();
     this.#log(0, `${this.name(g)} resets its HPT (KVM_PPC_ALLOCATE_HTAB)`, `HPT zeroed, rmap chains emptied, no tlbie${b.needFlushSets > a.needFlushSets ? "; need_tlb_flush = all cores" : ""}`);
   }
 
-  destroy(g: Guest): void {
+  destroy(g: ScenarioGuest): void {
     const name = this.name(g);
     this.m.destroyGuest(g.lpid);
     this.#log(null, `host destroys ${name}`, `LPID ${g.lpid} and frames freed; no TLB flush (docs/model/kvm.md §1.4)`);

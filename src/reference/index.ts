@@ -12,3 +12,5 @@ export { Hpt } from "./hpt.js";
 export { newCounterBlock, copyCounterBlock, retBucket } from "./counters.js";
 export { protectBits } from "./hcalls-kvmhv.js";
 export { RefMachine, RefGuest, createReferenceMachine } from "./machine.js";
+export { RefKvmMachine, RefKvmGuest, createReferenceKvmMachine, REFERENCE_POLICIES, referencePolicy, TlbieFabric } from "./kvm/index.js";
+export type { KvmPolicy, Decision, InvalidationRequest, Thread } from "./kvm/index.js";

@@ -1,0 +1,48 @@
+/**
+ * The tlbie fabric (docs/kvm-model.md, "Cost model"): one machine-wide resource that every global
+ * invalidation sequence holds for its whole length. Time is kept as a calendar of 128-cycle slots
+ * (65,536 of them, reused epoch after epoch): a sequence issued at time t takes the earliest run of
+ * free slots at or after t's slot that is long enough, so a request that comes later in op order
+ * but earlier in simulated time is not queued behind the future.
+ *
+ * Written slot by slot, for reading: slot s of the calendar remembers the epoch of the last
+ * reservation that used it (epoch + 1; 0 = never used).
+ */
+export const FABRIC_SLOTS = 65536;
+export const FABRIC_SLOT_CYCLES = 128n;
+
+export class TlbieFabric {
+  private readonly calendar = new Uint32Array(FABRIC_SLOTS);
+  /** The end of the latest reservation (what the engine calls the fabric's next free time). */
+  freeAt = 0n;
+
+  private reserved(slot: bigint): boolean {
+    const epoch = Number((slot / BigInt(FABRIC_SLOTS)) & 0xffffffffn);
+    return this.calendar[Number(slot % BigInt(FABRIC_SLOTS))] === ((epoch + 1) >>> 0);
+  }
+
+  private take(slot: bigint): void {
+    const epoch = Number((slot / BigInt(FABRIC_SLOTS)) & 0xffffffffn);
+    this.calendar[Number(slot % BigInt(FABRIC_SLOTS))] = (epoch + 1) >>> 0;
+  }
+
+  /**
+   * Reserve the fabric for `hold` cycles for a sequence issued at `t`; returns when it starts
+   * (≥ t; the difference is the issuing cpu's tlbieWait).
+   */
+  reserve(t: bigint, hold: bigint): bigint {
+    const need = (hold + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES;
+    let s = t / FABRIC_SLOT_CYCLES;
+    for (;;) {
+      let k = 0n;
+      while (k < need && !this.reserved(s + k)) k++;
+      if (k === need) break;
+      s += k + 1n; // the run was broken at slot s + k: look after it
+    }
+    for (let k = 0n; k < need; k++) this.take(s + k);
+    const slotStart = s * FABRIC_SLOT_CYCLES;
+    const start = slotStart > t ? slotStart : t;
+    if (start + hold > this.freeAt) this.freeAt = start + hold;
+    return start;
+  }
+}

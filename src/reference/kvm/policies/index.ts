@@ -1,0 +1,26 @@
+/**
+ * The reference policies, by engine id (the order of src/model/policies.ts). Adding a policy: one file
+ * here and one line below.
+ */
+import type { KvmPolicy } from "../policy.js";
+import { needTlbFlush } from "./need-tlb-flush.js";
+import { needTlbFlush38 } from "./need-tlb-flush-3.8.js";
+import { lastVcpu } from "./last-vcpu.js";
+import { flushAlways } from "./flush-always.js";
+import { deferredVa } from "./deferred-va.js";
+import { needTlbFlushNoInit } from "./need-tlb-flush-no-init.js";
+import { needTlbFlushNoReset } from "./need-tlb-flush-no-reset.js";
+
+export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
+  needTlbFlush,
+  needTlbFlush38,
+  lastVcpu,
+  flushAlways,
+  deferredVa,
+  needTlbFlushNoInit,
+  needTlbFlushNoReset,
+];
+
+export function referencePolicy(name: string): KvmPolicy | undefined {
+  return REFERENCE_POLICIES.find((p) => p.name === name);
+}
