@@ -173,7 +173,7 @@ Examples:
   hptlab study my-study.json --slurm 16 --slurm-opt "--partition=long --cpus-per-task=8" --out /shared/run1`;
 
 interface StudyFlags {
-  out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; quiet?: boolean; json?: boolean;
+  out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; quiet?: boolean; json?: boolean; costs?: string;
   slurm?: number; slurmOpt?: string; slurmScriptOnly?: boolean;
 }
 
@@ -297,6 +297,7 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--workers <n>", "worker threads (default: available parallelism)", integerOption("--workers", 1, 256))
     .option("--shard <k/n>", "run only points with id % N = K − 1")
     .option("--ops <n>", "guest operations per point of synthetic sweeps (overrides the config; trace sweeps replay their trace)", integerOption("--ops", 1, 1e9))
+    .option("--costs <file>", "run with the cost profile in FILE (JSON, docs/model/costs.md §7) instead of the config's costProfile")
     .option("--resume", "continue an interrupted study in --out: run only the points not finished there")
     .option("--slurm <n>", "run as a Slurm job array of N shards, then merge into --out (which every node must see)", integerOption("--slurm", 1, 100000))
     .option("--slurm-opt <options>", "with --slurm: sbatch options for every task, e.g. \"--partition=long --time=2:00:00 --cpus-per-task=8\"")
@@ -313,7 +314,14 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
         raw.opsPerPoint = flags.ops;
         for (const sw of (raw.sweeps as Record<string, unknown>[] | undefined) ?? []) delete sw.opsPerPoint;
       }
+      if (flags.costs !== undefined && raw && typeof raw === "object") {
+        // the file's profile goes into the config itself, so results.json, shards and --resume carry it
+        const { loadCostProfile } = await import("./cost-profile.js");
+        loadCostProfile(flags.costs);
+        raw.costProfile = JSON.parse(readFileSync(flags.costs, "utf8")) as unknown;
+      }
       const config = resolveStudy(raw, file ? path : undefined);
+      if (flags.slurm !== undefined && flags.costs !== undefined) throw new ConfigError("--costs", "does not go with --slurm: put the profile in the config's costProfile (docs/study.md)");
       if (flags.slurm !== undefined) return studyOnSlurm(ctx, resolve(path), config, flags);
       if (flags.slurmOpt !== undefined || flags.slurmScriptOnly) throw new ConfigError(flags.slurmOpt !== undefined ? "--slurm-opt" : "--slurm-script-only", "needs --slurm N");
       const shard = flags.shard ? parseShard(flags.shard) : undefined;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, mkdirSync, openSync, writeSync, 
 import { fileURLToPath } from "node:url";
 import { resolve, join, isAbsolute } from "node:path";
 import { availableParallelism } from "node:os";
-import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
+import { expandStudy, studyCosts, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoints, type PointOutcome } from "./point.js";
 import { scenarioEvidence } from "./scenarios.js";
 import { hptlabVersion } from "../version.js";
@@ -302,7 +302,7 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   return {
     results: {
       format: "hptlab-results", version: 1, hptlab: hptlabVersion(), study: config.name, config,
-      totalPoints: all.length, shard: opts.shard ?? { k: 1, n: 1 }, scenarios, points: results as PointResult[],
+      totalPoints: all.length, shard: opts.shard ?? { k: 1, n: 1 }, scenarios, costs: studyCosts(config), points: results as PointResult[],
     },
     timing: { seconds, workers, points: points.length, resumed, guestOps, engineOps, guestOpsPerSecond: guestOps / Math.max(seconds, 1e-9) },
   };
@@ -336,6 +336,6 @@ export function mergeResults(parts: { file: string; results: StudyResults }[], a
   const r = first.results;
   return {
     format: r.format, version: r.version, hptlab: r.hptlab, study: r.study, config: r.config, totalPoints: r.totalPoints,
-    shard: { k: 1, n: 1 }, scenarios: scenarioEvidence(r.config as StudyConfig), points,
+    shard: { k: 1, n: 1 }, scenarios: scenarioEvidence(r.config as StudyConfig), costs: studyCosts(r.config as StudyConfig), points,
   };
 }
