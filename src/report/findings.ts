@@ -18,7 +18,7 @@ import {
 /** The policy every saving is stated against (src/model/policies.ts, family "baseline"). */
 const BASELINE = BASELINE_POLICY.name;
 /** The policies that honour H_LOCAL with a tlbiel (family "local"), compared with the baseline: the safe ones first. */
-const LOCAL_FAMILIES: readonly string[] = policiesOf("local").sort((a, b) => Number(b.safe) - Number(a.safe)).map((p) => p.name);
+export const LOCAL_FAMILIES: readonly string[] = policiesOf("local").sort((a, b) => Number(b.safe) - Number(a.safe)).map((p) => p.name);
 /** The policy that flushes the whole TLB at every entry and exit (family "full-flush"; it pins memory). */
 const FULL_FLUSH: string | undefined = policiesOf("full-flush")[0]?.name;
 /** The policy whose parameter the cap findings sweep (the deferred-VA list). */
@@ -76,7 +76,7 @@ export function headlineSlice(results: StudyResults): { slice: Slice; cores: num
 }
 
 /** The slice of the local-flush comparisons: honest H_LOCAL, the baseline and the local families. */
-function localSlice(cells: Cell[]): Slice | undefined {
+export function localSlice(cells: Cell[]): Slice | undefined {
   const mine = cells.filter((c) => c.context.hLocal === "honest"
     && (c.variant.policy === BASELINE || LOCAL_FAMILIES.includes(c.variant.policy)));
   if (!mine.some((c) => c.variant.policy === BASELINE) || !mine.some((c) => c.variant.policy !== BASELINE)) return undefined;
@@ -376,7 +376,7 @@ function qualifier(s: Slice, lead: readonly string[] = []): string {
 }
 
 /** At most `n` steps spread over a list (first, last, then the middle). */
-function pickProgression<T>(xs: readonly T[], n: number): T[] {
+export function pickProgression<T>(xs: readonly T[], n: number): T[] {
   if (xs.length <= n) return [...xs];
   if (n === 1) return [xs[xs.length - 1]!];
   return [xs[0]!, ...(n > 2 ? [xs[Math.floor((xs.length - 1) / 2)]!] : []), xs[xs.length - 1]!];
