@@ -260,7 +260,7 @@ function fmtValue(f: SensitivityFinding, x: number): string {
 
 /** The robustness clause a finding's sentence ends with. */
 export function robustnessWords(f: SensitivityFinding, factors: readonly number[]): string {
-  const span = f.format === "pct" ? `; ${fmtValue(f, f.range[0])} to ${fmtValue(f, f.range[1])} across them` : "";
+  const span = f.format === "pct" ? `; ${fmtValue(f, f.range[0])} to ${fmtValue(f, f.range[1])} across them` : f.range[1] === 0 ? "; no violation in any re-run" : "";
   if (f.robust) return `Robust to every ${factorWords(factors)} change of one cost value (${plural(f.rows.length, "value")}${span}).`;
   const shown = f.flips.slice(0, 4).map((x) => `${x.param} ×${x.factor} (${fmtValue(f, x.value)})`);
   return `Flips when ${shown.join(", ")}${f.flips.length > 4 ? ` and ${f.flips.length - 4} more` : ""} (of ${factorWords(factors)} changes of one cost value${span}).`;
@@ -275,3 +275,43 @@ export function robustnessOf(results: StudyResults, key: string): string | undef
 
 /** Every cost name, in table order (the default list of values to scale). */
 export const COST_NAMES: readonly CostName[] = COST_ROWS.map((r) => r.key);
+
+/** One tornado plot per finding: each cost value's bar spans the metric from its smallest to its largest factor; the rule is the study's own value. */
+export function tornadoSpecs(results: StudyResults): { name: string; title: string; caption: string; spec: import("vega-lite").TopLevelSpec }[] {
+  const s = results.sensitivity as SensitivityResults | undefined;
+  const fs = s?.findings ?? sensitivityFindings(results);
+  if (!s || !fs) return [];
+  return fs.map((f, i) => {
+    // the values that moved the metric, largest swing first (at most 12)
+    const swing = (r: SensitivityFinding["rows"][number]) => Math.max(0, ...r.points.map((p) => Math.abs(p.value - f.base)));
+    const rows = f.rows.filter((r) => r.points.length > 0).sort((a, b) => swing(b) - swing(a) || COST_NAMES.indexOf(a.param) - COST_NAMES.indexOf(b.param)).slice(0, 12);
+    const data = rows.flatMap((r) => r.points.map((p) => ({ param: r.param, factor: `×${p.factor}`, value: p.value, holds: p.holds ? "holds" : "flips" })));
+    const bars = rows.map((r) => ({ param: r.param, lo: Math.min(f.base, ...r.points.map((p) => p.value)), hi: Math.max(f.base, ...r.points.map((p) => p.value)) }));
+    const format = f.format === "pct" ? ".1%" : "d";
+    return {
+      name: `sensitivity-${i + 1}`,
+      title: f.conclusion,
+      caption: `${f.metric}: each bar spans the values one cost value gives when scaled by ${factorWords(s.factors)}; the grey rule is the study's own value; a red mark is a change that flips the conclusion. ${f.robust ? "Nothing flips it." : `${plural(f.flips.length, "value")} flip${f.flips.length === 1 ? "s" : ""} it.`}`,
+      spec: {
+        $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+        width: 560,
+        height: { step: 18 },
+        layer: [
+          { data: { values: bars }, mark: { type: "bar", color: "#c6dbef", height: 10 }, encoding: {
+            y: { field: "param", type: "nominal", sort: rows.map((r) => r.param), title: null },
+            x: { field: "lo", type: "quantitative", title: f.metric.length > 80 ? f.metric.slice(0, 77) + "…" : f.metric, axis: { format } },
+            x2: { field: "hi" },
+          } },
+          { data: { values: [{ base: f.base }] }, mark: { type: "rule", color: "#777777", strokeDash: [4, 3] }, encoding: { x: { field: "base", type: "quantitative" } } },
+          { data: { values: data }, mark: { type: "point", filled: true, size: 60 }, encoding: {
+            y: { field: "param", type: "nominal", sort: rows.map((r) => r.param) },
+            x: { field: "value", type: "quantitative" },
+            shape: { field: "factor", type: "nominal", title: "factor" },
+            color: { field: "holds", type: "nominal", title: "conclusion", scale: { domain: ["holds", "flips"], range: ["#4e79a7", "#e15759"] } },
+          } },
+        ],
+        config: { font: "Helvetica, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: "normal", gridColor: "#e8e8e8" }, legend: { orient: "bottom", direction: "horizontal" }, view: { stroke: "#cccccc" } },
+      } as import("vega-lite").TopLevelSpec,
+    };
+  });
+}
