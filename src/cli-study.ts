@@ -208,7 +208,11 @@ async function studyOnSlurm(ctx: CliContext, config: string, study: import("./st
     ctx.stdout.write(`${script}\nsubmit: sbatch ${slurm.shellQuote(script)}\nthen:   ${slurm.mergeCommand(dir)}\n`);
     return;
   }
-  const total = expandStudy(study).length;
+  const studyPoints = expandStudy(study);
+  const studyTotal = studyPoints.length;
+  // the progress counts the sensitivity re-runs too (they are points of the shards)
+  const { sensitivityPoints } = await import("./study/run.js");
+  const total = studyTotal + (sensitivityPoints(study, studyPoints)?.points.length ?? 0);
   const shardResults = (k: number) => join(slurm.shardDir(dir, k), "results.json");
   let todo = Array.from({ length: n }, (_, i) => i + 1);
   if (flags.resume) {
@@ -217,7 +221,7 @@ async function studyOnSlurm(ctx: CliContext, config: string, study: import("./st
     todo = todo.filter((k) => {
       try {
         const r = JSON.parse(readFileSync(shardResults(k), "utf8")) as StudyResults;
-        return !(JSON.stringify(r.config) === key && r.totalPoints === total && r.shard.n === n && r.shard.k === k);
+        return !(JSON.stringify(r.config) === key && r.totalPoints === studyTotal && r.shard.n === n && r.shard.k === k);
       } catch {
         return true;
       }
