@@ -111,7 +111,7 @@ export const registerPolicies: RegisterCommand = (program, ctx) => {
         `${p.name.padEnd(w)}  ${p.safe ? "safe  " : p.broken ? "BROKEN" : "leaks "}  ${p.summary} [${p.source}]`,
         ...p.params.map((q) => `${"".padEnd(w)}          ${q.flag} (study: ${q.studyKey}; default ${q.default}): ${q.summary}`),
       ]);
-      lines.push("", "cost table (cycles; override with machine.costs in a study config):");
+      lines.push("", "cost table, power7 profile (cycles; hptlab costs shows every profile and source; override with machine.costs in a study config):");
       const cw = Math.max(...COST_ROWS.map((r) => r.key.length));
       for (const r of COST_ROWS) lines.push(`  ${r.key.padEnd(cw)}  ${String(r.cycles).padStart(5)}  ${r.note}`);
       ctx.stdout.write(lines.join("\n") + "\n");
