@@ -150,7 +150,10 @@ finding's slice as a table, each policy's verdict, and the findings.
 Output (DIR, default ./hptlab-results): results.json (every point, every counter and cost
 category, the scenario outcomes; identical whatever --workers is), results.csv, summary.md,
 report.html (a verdict panel, the findings, plots, the safety evidence), and
-timing.json (wall-clock, the only non-deterministic file). With --shard K/N only results.json and
+timing.json (wall-clock, the only non-deterministic file). A config with "sensitivity" also
+re-runs the points of its headline findings with each cost value scaled (results.json
+"sensitivity", a tornado plot per finding in report.html); "costProfile" or --costs FILE picks the
+cost table (hptlab costs; docs/study.md). With --shard K/N only results.json and
 timing.json are written; join the shards with hptlab merge.
 
 Every finished point is saved at once in DIR/points/ (written to a temporary file, then renamed):
