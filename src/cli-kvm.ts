@@ -6,7 +6,7 @@ import { Option } from "commander";
 import type { RegisterCommand } from "./cli.js";
 import { ConfigError } from "./config.js";
 import { POLICIES, POLICY_NAMES, POLICY_PARAMS, type PolicyInfo, type PolicyName, type PolicyParam } from "./model/policies.js";
-import { COST_ROWS } from "./model/costs.js";
+import { COST_PROFILES, COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COST_PROFILE, costProfileByName, costUnit, type CostProfile } from "./model/costs.js";
 
 function choice<T extends string>(flag: string, choices: readonly T[]) {
   return (text: string): T => {
@@ -114,7 +114,7 @@ export const registerPolicies: RegisterCommand = (program, ctx) => {
         `${p.name.padEnd(w)}  ${p.safe ? "safe  " : p.broken ? "BROKEN" : "leaks "}  ${p.summary} [${p.source}]`,
         ...p.params.map((q) => `${"".padEnd(w)}          ${q.flag} (study: ${q.studyKey}; default ${q.default}): ${q.summary}`),
       ]);
-      lines.push("", "cost table (cycles; override with machine.costs in a study config):");
+      lines.push("", "cost table, power7 profile (cycles; hptlab costs shows every profile and source; override with machine.costs in a study config):");
       const cw = Math.max(...COST_ROWS.map((r) => r.key.length));
       for (const r of COST_ROWS) lines.push(`  ${r.key.padEnd(cw)}  ${String(r.cycles).padStart(5)}  ${r.note}`);
       ctx.stdout.write(lines.join("\n") + "\n");
@@ -129,3 +129,44 @@ function policyJson(p: PolicyInfo) {
     params: params.map((q) => ({ key: q.key, studyKey: q.studyKey, studyList: q.studyList, flag: q.flag, summary: q.summary, default: q.default, ...(q.values ? { values: q.values } : {}) })),
   };
 }
+
+export const registerCosts: RegisterCommand = (program, ctx) => {
+  program
+    .command("costs")
+    .summary("print a cost profile: every value, its unit and its source")
+    .option("--profile <name>", `a built-in profile: ${COST_PROFILE_NAMES.join(", ")} (default ${DEFAULT_COST_PROFILE})`, choice("--profile", COST_PROFILE_NAMES))
+    .option("--costs <file>", "a profile file (JSON, docs/model/costs.md §7), validated")
+    .option("--all", "every built-in profile side by side (values only)")
+    .option("--json", "print one JSON object {name, summary, values: {KEY: {value, unit, source}}} (--all: {profiles: [...]})")
+    .addHelpText("after", `
+Each value is in cycles of the profile's core, except coresPerChip (cores). Sources: a published
+figure, a kernel comment or commit, or "assumed: …" with the reasoning (docs/model/costs.md §6).
+A study takes "costProfile": NAME (docs/study.md); hptlab study --costs FILE runs with a file.
+
+Examples:
+  hptlab costs
+  hptlab costs --profile power9 --json
+  hptlab costs --costs my-power9.json`)
+    .action(async (flags: { profile?: string; costs?: string; all?: boolean; json?: boolean }) => {
+      if (flags.costs !== undefined && flags.profile !== undefined) throw new ConfigError("--costs", "give --profile or --costs, not both");
+      const json = (p: CostProfile) => ({ name: p.name, summary: p.summary, values: Object.fromEntries(COST_ROWS.map((r) => [r.key, { value: p.values[r.key].value, unit: costUnit(r.key), source: p.values[r.key].source }])) });
+      if (flags.all) {
+        if (flags.json) { ctx.stdout.write(JSON.stringify({ profiles: COST_PROFILES.map(json) }) + "\n"); return; }
+        const kw = Math.max(...COST_ROWS.map((r) => r.key.length));
+        const lines = [`${"".padEnd(kw)}  ${COST_PROFILES.map((p) => p.name.padStart(8)).join("")}  unit`];
+        for (const r of COST_ROWS) lines.push(`${r.key.padEnd(kw)}  ${COST_PROFILES.map((p) => String(p.values[r.key].value).padStart(8)).join("")}  ${costUnit(r.key)}`);
+        ctx.stdout.write(lines.join("\n") + "\n");
+        return;
+      }
+      let p: CostProfile;
+      if (flags.costs !== undefined) {
+        const { loadCostProfile } = await import("./cost-profile.js");
+        p = loadCostProfile(flags.costs);
+      } else p = costProfileByName(flags.profile ?? DEFAULT_COST_PROFILE)!;
+      if (flags.json) { ctx.stdout.write(JSON.stringify(json(p)) + "\n"); return; }
+      const kw = Math.max(...COST_ROWS.map((r) => r.key.length));
+      const lines = [`${p.name}: ${p.summary}`, ""];
+      for (const r of COST_ROWS) lines.push(`  ${r.key.padEnd(kw)}  ${String(p.values[r.key].value).padStart(6)} ${costUnit(r.key).padEnd(6)}  ${p.values[r.key].source}`);
+      ctx.stdout.write(lines.join("\n") + "\n");
+    });
+};

@@ -173,7 +173,10 @@ finding's slice as a table, each policy's verdict, and the findings.
 Output (DIR, default ./hptlab-results): results.json (every point, every counter and cost
 category, the scenario outcomes; identical whatever --workers is), results.csv, summary.md,
 report.html (a verdict panel, the findings, plots, the safety evidence), and
-timing.json (wall-clock, the only non-deterministic file). With --shard K/N only results.json and
+timing.json (wall-clock, the only non-deterministic file). A config with "sensitivity" also
+re-runs the points of its headline findings with each cost value scaled (results.json
+"sensitivity", a tornado plot per finding in report.html); "costProfile" or --costs FILE picks the
+cost table (hptlab costs; docs/study.md). With --shard K/N only results.json and
 timing.json are written; join the shards with hptlab merge.
 
 Every finished point is saved at once in DIR/points/ (written to a temporary file, then renamed):
@@ -199,7 +202,7 @@ Examples:
   hptlab study my-study.json --slurm 16 --slurm-opt "--partition=long --cpus-per-task=8" --out /shared/run1`;
 
 interface StudyFlags {
-  out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; force?: boolean; quiet?: boolean; json?: boolean;
+  out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; force?: boolean; quiet?: boolean; json?: boolean; costs?: string;
   slurm?: number; slurmOpt?: string; slurmScriptOnly?: boolean;
 }
 
@@ -242,7 +245,11 @@ async function studyOnSlurm(ctx: CliContext, config: string, study: import("./st
     ctx.stdout.write(`${script}\nsubmit: sbatch ${slurm.shellQuote(script)}\nthen:   ${slurm.mergeCommand(dir)}\n`);
     return;
   }
-  const total = expandStudy(study).length;
+  const studyPoints = expandStudy(study);
+  const studyTotal = studyPoints.length;
+  // the progress counts the sensitivity re-runs too (they are points of the shards)
+  const { sensitivityPoints } = await import("./study/run.js");
+  const total = studyTotal + (sensitivityPoints(study, studyPoints)?.points.length ?? 0);
   const shardResults = (k: number) => join(slurm.shardDir(dir, k), "results.json");
   let todo = Array.from({ length: n }, (_, i) => i + 1);
   if (flags.resume) {
@@ -251,7 +258,7 @@ async function studyOnSlurm(ctx: CliContext, config: string, study: import("./st
     todo = todo.filter((k) => {
       try {
         const r = JSON.parse(readFileSync(shardResults(k), "utf8")) as StudyResults;
-        return !(JSON.stringify(r.config) === key && r.totalPoints === total && r.shard.n === n && r.shard.k === k);
+        return !(JSON.stringify(r.config) === key && r.totalPoints === studyTotal && r.shard.n === n && r.shard.k === k);
       } catch {
         return true;
       }
@@ -331,6 +338,7 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--workers <n>", "worker threads (default: available parallelism)", integerOption("--workers", 1, 256))
     .option("--shard <k/n>", "run only points with id % N = K − 1")
     .option("--ops <n>", "guest operations per point of synthetic sweeps (overrides the config; trace sweeps replay their trace)", integerOption("--ops", 1, 1e9))
+    .option("--costs <file>", "run with the cost profile in FILE (JSON, docs/model/costs.md §7) instead of the config's costProfile")
     .option("--resume", "continue an interrupted study in --out: run only the points not finished there")
     .option("--force", "overwrite a different study in --out, or start this study over there")
     .option("--slurm <n>", "run as a Slurm job array of N shards, then merge into --out (which every node must see)", integerOption("--slurm", 1, 100000))
@@ -348,7 +356,14 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
         raw.opsPerPoint = flags.ops;
         for (const sw of (raw.sweeps as Record<string, unknown>[] | undefined) ?? []) delete sw.opsPerPoint;
       }
+      if (flags.costs !== undefined && raw && typeof raw === "object") {
+        // the file's profile goes into the config itself, so results.json, shards and --resume carry it
+        const { loadCostProfile } = await import("./cost-profile.js");
+        loadCostProfile(flags.costs);
+        raw.costProfile = JSON.parse(readFileSync(flags.costs, "utf8")) as unknown;
+      }
       const config = resolveStudy(raw, file ? path : undefined);
+      if (flags.slurm !== undefined && flags.costs !== undefined) throw new ConfigError("--costs", "does not go with --slurm: put the profile in the config's costProfile (docs/study.md)");
       if (flags.slurm !== undefined) return studyOnSlurm(ctx, resolve(path), config, flags);
       if (flags.slurmOpt !== undefined || flags.slurmScriptOnly) throw new ConfigError(flags.slurmOpt !== undefined ? "--slurm-opt" : "--slurm-script-only", "needs --slurm N");
       const shard = flags.shard ? parseShard(flags.shard) : undefined;

@@ -34,6 +34,70 @@ export const COST_ROWS: readonly CostRow[] = [
 export type CostTable = Record<CostName, number>;
 export const DEFAULT_COSTS: CostTable = Object.fromEntries(COST_ROWS.map((r) => [r.key, r.cycles])) as CostTable;
 
+/** The unit of each value: cycles of the profile's core, except the chip size. */
+export function costUnit(key: CostName): "cycles" | "cores" {
+  return key === "coresPerChip" ? "cores" : "cycles";
+}
+
+/** One value of a cost profile and where it comes from. */
+export interface CostValue {
+  value: number;
+  /** A published figure, a kernel comment, or "assumed: …" with the reasoning (docs/model/costs.md §6). */
+  source: string;
+}
+
+/** A cost table for one POWER generation (or a user's measurements): every value with its source. */
+export interface CostProfile {
+  name: string;
+  summary: string;
+  values: Record<CostName, CostValue>;
+}
+
+const P7 = Object.fromEntries(COST_ROWS.map((r) => [r.key, { value: r.cycles, source: r.note }])) as Record<CostName, CostValue>;
+const same = (from: Record<CostName, CostValue>, key: CostName, why: string): CostValue => ({ value: from[key].value, source: `assumed: as ${why}` });
+
+const P8: Record<CostName, CostValue> = {
+  ...(Object.fromEntries(COST_ROWS.map((r) => [r.key, same(P7, r.key, "power7 — no public POWER8 figure; KVM runs the same real-mode HPT code and entry/exit path (book3s_hv_rmhandlers.S) on both")])) as Record<CostName, CostValue>),
+  coresPerChip: { value: 12, source: "POWER8 single-chip module: up to 12 cores per chip (product summaries; docs/model/costs.md §6.2)" },
+};
+
+const P9_ENTRY_EXIT = 5200;
+const P9: Record<CostName, CostValue> = {
+  ...(Object.fromEntries(COST_ROWS.map((r) => [r.key, same(P7, r.key, "power7 — no public POWER9 figure for this row")])) as Record<CostName, CostValue>),
+  entryExit: { value: P9_ENTRY_EXIT, source: "POWER9 guest entry+exit: the exit tlbsync sequence's 520 cycles were 'nearly 10%' of it (Piggin, commit d5c0e8332d82, Linux 5.16), so ≈5,200 (docs/model/costs.md §6.3)" },
+  hvFault: { value: P9_ENTRY_EXIT, source: "an exit to the host, as entryExit (docs/model/costs.md §3.10)" },
+  tlbieBase: { value: 1120, source: "ptesync 100 + tlbie 100 + eieio;tlbsync;ptesync 520 (the POWER9 exit sequence, Piggin d5c0e8332d82) + the errata's two extra ptesync;tlbie pairs, 2 × 200 (CPU_FTR_P9_TLBIE_STQ_BUG, _ERAT_BUG in do_tlbies) (docs/model/costs.md §6.3)" },
+  coresPerChip: { value: 24, source: "POWER9 scale-out (Nimbus): up to 24 SMT4 cores per chip (product summaries; docs/model/costs.md §6.3)" },
+};
+
+const P10: Record<CostName, CostValue> = {
+  ...(Object.fromEntries(COST_ROWS.map((r) => [r.key, same(P9, r.key, "power9 — no public POWER10 figure for this row")])) as Record<CostName, CostValue>),
+  entryExit: { value: P9_ENTRY_EXIT - 520, source: "the POWER9 figure less the exit tlbsync sequence the 2021 series removed: 5,200 − 520 ≈ 4,700 (assumed: the P9 entry path also runs POWER10 guests; docs/model/costs.md §6.4)" },
+  hvFault: { value: P9_ENTRY_EXIT - 520, source: "an exit to the host, as entryExit (docs/model/costs.md §3.10)" },
+  tlbieBase: { value: 720, source: "the power9 sequence without the POWER9 errata's extra tlbies (no such feature bits on POWER10) (docs/model/costs.md §6.4)" },
+  tlbieExtra: { value: 980, source: "the 2021 'Upgrade va tlbie to PID tlbie' RFC on a 105-core POWER10 LPAR: 32 tlbies per 2 MiB stalled 43% of cycles, one PID tlbie 2.6%, so 32 cost ≈27.7× one: (27.7 − 1) × 1,140 / 31 ≈ 980 (docs/model/costs.md §6.4)" },
+  coresPerChip: { value: 15, source: "POWER10: up to 15 active SMT8 cores per chip (product summaries; docs/model/costs.md §6.4)" },
+};
+
+/** The built-in profiles, oldest first; `power7` is the default table (COST_ROWS). */
+export const COST_PROFILES: readonly CostProfile[] = [
+  { name: "power7", summary: "POWER7 at 4 GHz: the default table (docs/model/costs.md §3)", values: P7 },
+  { name: "power8", summary: "POWER8: the POWER7 table with 12-core chips (docs/model/costs.md §6.2)", values: P8 },
+  { name: "power9", summary: "POWER9: measured entry/exit and tlbsync figures, the tlbie errata (docs/model/costs.md §6.3)", values: P9 },
+  { name: "power10", summary: "POWER10: a tlbie range cost fitted to the 2021 PID-tlbie RFC (docs/model/costs.md §6.4)", values: P10 },
+];
+export const COST_PROFILE_NAMES = COST_PROFILES.map((p) => p.name) as readonly string[];
+export const DEFAULT_COST_PROFILE = "power7";
+
+export function costProfileByName(name: string): CostProfile | undefined {
+  return COST_PROFILES.find((p) => p.name === name);
+}
+
+/** A profile's values as a plain table. */
+export function profileTable(p: CostProfile): CostTable {
+  return Object.fromEntries(COST_ROWS.map((r) => [r.key, p.values[r.key].value])) as CostTable;
+}
+
 /** Cost categories, in CC order. */
 export const COST_CATEGORIES = [
   "translate", "walk", "hcall", "tlbiel", "tlbie", "tlbieWait", "flush", "entryExit", "ipi", "pageOut", "hvFault",

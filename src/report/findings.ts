@@ -10,6 +10,7 @@ import type { StudyResults } from "../study/results.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";
 import { policiesOf } from "../model/policies.js";
 import { policySafety, runWords, scenarioWords } from "./safety.js";
+import { robustnessOf } from "./sensitivity.js";
 import {
   type Cell, type Slice, BASELINE as BASELINE_POLICY, SWEPT, cellsOf, compareVariants, describeField, fmtCycles, fmtInt, fmtPct, fmtRatio,
   distinct, hLocalWords, listWords, pickSlice, plural, pooled, shapeGuests, shapesOf, sliceWords,
@@ -18,7 +19,7 @@ import {
 /** The policy every saving is stated against (src/model/policies.ts, family "baseline"). */
 const BASELINE = BASELINE_POLICY.name;
 /** The policies that honour H_LOCAL with a tlbiel (family "local"), compared with the baseline: the safe ones first. */
-const LOCAL_FAMILIES: readonly string[] = policiesOf("local").sort((a, b) => Number(b.safe) - Number(a.safe)).map((p) => p.name);
+export const LOCAL_FAMILIES: readonly string[] = policiesOf("local").sort((a, b) => Number(b.safe) - Number(a.safe)).map((p) => p.name);
 /** The policy that flushes the whole TLB at every entry and exit (family "full-flush"; it pins memory). */
 const FULL_FLUSH: string | undefined = policiesOf("full-flush")[0]?.name;
 /** The policy whose parameter the cap findings sweep (the deferred-VA list). */
@@ -50,13 +51,19 @@ export function taggedFindings(results: StudyResults): { text: string; headline:
   const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
   const tag = (xs: string[], headline: boolean | ((i: number) => boolean)) =>
     xs.map((text, i) => ({ text, headline: typeof headline === "boolean" ? headline : headline(i) }));
-  if (cells.length === 0) return tag(safety(results), true);
+  // with a sensitivity analysis (docs/study.md, "Sensitivity"), each finding it covers ends with its robustness
+  const robust = (text: string, key: string) => {
+    const w = robustnessOf(results, key);
+    return w ? `${text} ${w}` : text;
+  };
+  const safetyText = safety(results).map((t) => (/ safe here: /.test(t) ? robust(t, "safety") : t));
+  if (cells.length === 0) return tag(safetyText, true);
   return [
-    ...tag(localWins(cells), (i) => i === 0),
+    ...tag(localWins(cells).map((w) => robust(w.text, `local-win ${w.shape}`)), (i) => i === 0),
     ...tag(winVsCores(cells), false),
-    ...tag(safety(results), true),
+    ...tag(safetyText, true),
     ...tag(leaks(cells), false),
-    ...tag(tlbieQueueing(cells), true),
+    ...tag(tlbieQueueing(cells).map((t) => robust(t, "tlbie-queueing")), true),
     ...tag(flushAlwaysCost(cells), false),
     ...tag(bestDeferredCap(cells), false),
   ];
@@ -76,7 +83,7 @@ export function headlineSlice(results: StudyResults): { slice: Slice; cores: num
 }
 
 /** The slice of the local-flush comparisons: honest H_LOCAL, the baseline and the local families. */
-function localSlice(cells: Cell[]): Slice | undefined {
+export function localSlice(cells: Cell[]): Slice | undefined {
   const mine = cells.filter((c) => c.context.hLocal === "honest"
     && (c.variant.policy === BASELINE || LOCAL_FAMILIES.includes(c.variant.policy)));
   if (!mine.some((c) => c.variant.policy === BASELINE) || !mine.some((c) => c.variant.policy !== BASELINE)) return undefined;
@@ -87,10 +94,10 @@ function localSlice(cells: Cell[]): Slice | undefined {
  * 1. At the largest machine, for each guest shape that passes H_LOCAL honestly (largest first): how
  * much less than the baseline each local family (its best cap) spends on invalidation.
  */
-function localWins(cells: Cell[]): string[] {
+function localWins(cells: Cell[]): { text: string; shape: string }[] {
   const slice = localSlice(cells);
   if (!slice) return [];
-  const out: string[] = [];
+  const out: { text: string; shape: string }[] = [];
   const comparable = slice.cells.filter((c) => c.variant.policy === BASELINE && c.invalidationCyclesPerGuestOp > 0
     && slice.cells.some((d) => d.variant.policy !== BASELINE && sameCoresShape(c, d)));
   if (comparable.length === 0) return [];
@@ -114,7 +121,7 @@ function localWins(cells: Cell[]): string[] {
         clauses.push(`${best.variant.label} ${change(b, x) ?? "the same"} on invalidation (${fmtCycles(x)}), ${violations}`);
       }
     }
-    out.push(`On ${coresWord(cores)}${qualifier(slice)}, for ${shapeGuests(shape)}, ${clauses.join("; ")}.`);
+    out.push({ text: `On ${coresWord(cores)}${qualifier(slice)}, for ${shapeGuests(shape)}, ${clauses.join("; ")}.`, shape });
   }
   return out;
 }
@@ -376,7 +383,7 @@ function qualifier(s: Slice, lead: readonly string[] = []): string {
 }
 
 /** At most `n` steps spread over a list (first, last, then the middle). */
-function pickProgression<T>(xs: readonly T[], n: number): T[] {
+export function pickProgression<T>(xs: readonly T[], n: number): T[] {
   if (xs.length <= n) return [...xs];
   if (n === 1) return [xs[xs.length - 1]!];
   return [xs[0]!, ...(n > 2 ? [xs[Math.floor((xs.length - 1) / 2)]!] : []), xs[xs.length - 1]!];

@@ -46,7 +46,7 @@ const CATEGORY_LABELS: Record<string, string> = {
   tlbiel: "tlbiel", tlbie: "tlbie", tlbieWait: "tlbie wait (fabric)", flush: "LPID flush", ipi: "IPI (overflow)",
 };
 
-const CONFIG = {
+export const CONFIG = {
   font: "Helvetica, Arial, sans-serif",
   title: { fontSize: 15, anchor: "start", offset: 12, subtitleFontSize: 11, subtitleColor: "#555555" },
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: "normal", gridColor: "#e8e8e8", labelLimit: 240 },
@@ -392,7 +392,7 @@ function capSweep(cells: readonly Cell[]): PlotSpec | undefined {
 }
 
 /** vega-lite → vega → SVG in Node, with element ids made unique to the plot (several share a page). */
-async function render(name: string, spec: TopLevelSpec): Promise<string> {
+export async function render(name: string, spec: TopLevelSpec): Promise<string> {
   const compiled = vl.compile(spec, { logger: vega.logger(vega.Error) }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none", logLevel: vega.Error });
   try {

@@ -11,7 +11,8 @@ import { COST_CATEGORIES } from "../model/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
 import { headlineSlice, syntheticFindings, taggedFindings } from "./findings.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";
-import { type Plot, plots } from "./plots.js";
+import { type Plot, plots, render } from "./plots.js";
+import { tornadoSpecs, type SensitivityResults } from "./sensitivity.js";
 import { policySafety, variantSafety, type PolicySafety } from "./safety.js";
 import { shapeVerdicts } from "./verdict.js";
 import {
@@ -339,7 +340,9 @@ code { font-size: 13px; }
  * and how it was produced (hptlab version, study, config).
  */
 export async function reportHtml(results: StudyResults): Promise<string> {
-  return renderHtml(results, await plots(results));
+  const tornadoes: Plot[] = [];
+  for (const t of tornadoSpecs(results)) tornadoes.push({ name: t.name, title: t.title, caption: t.caption, svg: await render(t.name, t.spec) });
+  return renderHtml(results, await plots(results), tornadoes);
 }
 
 /** The verdict panel: the first screen answers the study's question. */
@@ -379,7 +382,7 @@ function slug(s: string): string {
   return s.replace(/[^A-Za-z0-9-]+/g, "-");
 }
 
-function renderHtml(results: StudyResults, figures: Plot[]): string {
+function renderHtml(results: StudyResults, figures: Plot[], tornadoes: Plot[] = []): string {
   const h: string[] = [];
   const title = `hptlab study: ${results.study}`;
   h.push("<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
@@ -411,6 +414,13 @@ function renderHtml(results: StudyResults, figures: Plot[]): string {
         ...rest.map((f) => `<li id="${f.id}">${esc(f.text)}</li>`), "</ul>", "</details>");
     }
     for (const [i, r] of real.entries()) h.push(`<p>${esc(r.title)}: ${plural(r.findings.length, "finding")} and tables in <a href="#real-guest-${i + 1}">its section</a>.</p>`);
+  }
+
+  const sens = results.sensitivity as SensitivityResults | undefined;
+  if (sens && tornadoes.length > 0) {
+    h.push('<h2 id="sensitivity">How robust the headline findings are</h2>',
+      `<p>Every cost value (${esc(sens.params.join(", "))}) scaled one at a time by ${esc(sens.factors.map((f) => `×${f}`).join(", "))}, and the ${plural(new Set(sens.targets.flatMap((t) => t.ids)).size, "point")} the headline findings read re-run with it (${plural(sens.runs.length, "re-run")}): does each finding's conclusion still hold? The costs change cycles only, never the guest's operations.</p>`);
+    for (const p of tornadoes) h.push(`<figure id="plot-${esc(p.name)}">`, `<h3>${esc(p.title)}</h3>`, inlineSvg(p.svg), `<figcaption>${esc(p.caption)}</figcaption>`, "</figure>");
   }
 
   const scen = scenarioTable(results);

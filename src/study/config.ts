@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../config.js";
-import { COST_ROWS, type CostTable } from "../model/costs.js";
+import { COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COSTS, DEFAULT_COST_PROFILE, costProfileByName, profileTable, type CostName, type CostProfile, type CostTable } from "../model/costs.js";
+import { CostProfileFileSchema, costProfileFromJson } from "../cost-profile.js";
 import { POLICY_NAMES, POLICY_PARAMS, paramValues, policyByName, type DeferredOverflow, type PolicyName, type PolicyParamValues } from "../model/policies.js";
 import { DEFAULT_WORKLOAD, type PointRun, type WorkloadParams } from "../workload/synthetic.js";
 import type { PointParams, HLocalMode } from "./results.js";
@@ -73,6 +74,22 @@ export const StudySchema = z.strictObject({
     tlbWays: z.number().int().min(1).max(16).default(4),
     costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
   }).default({ smt: 4, tlbSets: 128, tlbWays: 4, costs: {} }),
+  /**
+   * The cost table the points run with (src/model/costs.ts, docs/model/costs.md §6): a built-in
+   * profile's name, or a profile inline (what `--costs FILE` puts here); machine.costs overrides
+   * single values on top.
+   */
+  costProfile: z.union([z.string().refine((n) => COST_PROFILE_NAMES.includes(n), { message: `must be one of ${COST_PROFILE_NAMES.join(", ")} (or a profile object, docs/model/costs.md §7)` }), CostProfileFileSchema]).default(DEFAULT_COST_PROFILE),
+  /**
+   * Scale every cost value one at a time by each factor, re-run the points the headline findings
+   * read and say which findings flip (docs/study.md, "Sensitivity"). Absent: no sensitivity runs.
+   */
+  sensitivity: z.strictObject({
+    factors: z.array(z.number().positive().max(1000).refine((f) => f !== 1, { message: "a factor of 1 changes nothing" })).min(1).max(16).default([0.5, 2]),
+    findings: z.enum(["headline"]).default("headline"),
+    /** The cost values to scale (default: every one). */
+    params: z.array(z.enum(COST_ROWS.map((r) => r.key) as [CostName, ...CostName[]])).min(1).optional(),
+  }).optional(),
   workload: WorkloadSchema.default(DEFAULT_WORKLOAD as never),
   /** How trace-driven sweeps derive memory accesses and H_LOCAL from the trace (src/workload/trace-driven.ts). */
   traceWorkload: TraceWorkloadSchema.default(DEFAULT_TRACE_WORKLOAD as never),
@@ -92,6 +109,7 @@ export function resolveStudy(input: unknown, file?: string): StudyConfig {
     throw new ConfigError(file ? `${file}: ${path}` : path, msg);
   }
   const s = r.data;
+  if (typeof s.costProfile === "object") costProfileFromJson(s.costProfile, file ? `${file}: study.costProfile` : "study.costProfile");
   if ((s.workload.processes | 0) !== s.workload.processes || s.workload.processes < 1) throw new ConfigError("study.workload.processes", "must be a positive integer");
   for (const [i, sw] of s.sweeps.entries()) {
     for (const [j, sh] of sw.shapes.entries()) {
@@ -108,6 +126,35 @@ export function resolveStudy(input: unknown, file?: string): StudyConfig {
     if (sw.traceCalls !== undefined && sw.trace === undefined) throw new ConfigError(`study.sweeps.${i}.traceCalls`, "applies to a sweep with a trace only");
   }
   return s;
+}
+
+/** The study's cost profile (built-in or inline). */
+export function studyCostProfile(s: Pick<StudyConfig, "costProfile">): CostProfile {
+  return typeof s.costProfile === "string" ? costProfileByName(s.costProfile)! : costProfileFromJson(s.costProfile, "study.costProfile");
+}
+
+/** What results.json records about costs: the profile, and every value the points ran with (machine.costs applied) and its source. */
+export interface StudyCosts {
+  profile: string;
+  values: CostTable;
+  sources: Record<CostName, string>;
+}
+
+export function studyCosts(s: Pick<StudyConfig, "costProfile" | "machine">): StudyCosts {
+  const p = studyCostProfile(s);
+  const values = profileTable(p);
+  const sources = Object.fromEntries(COST_ROWS.map((r) => [r.key, p.values[r.key].source])) as Record<CostName, string>;
+  for (const [k, v] of Object.entries(s.machine.costs)) {
+    if (v === undefined) continue;
+    values[k as CostName] = v;
+    sources[k as CostName] = "the study config (machine.costs)";
+  }
+  return { profile: p.name, values, sources };
+}
+
+/** The engine's cost overrides for a table: the values that differ from the default (power7) table. */
+export function costOverrides(values: CostTable): Record<string, number> {
+  return Object.fromEntries(COST_ROWS.filter((r) => values[r.key] !== DEFAULT_COSTS[r.key]).map((r) => [r.key, values[r.key]]));
 }
 
 /** 32-bit mix of the study seed and a configuration's index (splitmix-like): one stream per configuration. */
@@ -141,7 +188,7 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
       }
       for (const c of combos) variants.push({ policy: p.policy, values: paramValues(policy, c) });
     }
-    const costs = Object.fromEntries(Object.entries(s.machine.costs).filter(([, x]) => x !== undefined)) as Record<string, number>;
+    const costs = costOverrides(studyCosts(s).values);
     const push = (cores: number, shape: (typeof sw.shapes)[number], hLocal: HLocalMode, paging: number, mig: number, seed: number) => {
       for (const v of variants) {
         const id = out.length;

@@ -110,5 +110,9 @@ export interface StudyResults {
    * results.json files written before it was part of a study — the reports then call no policy safe.
    */
   scenarios?: ScenarioEvidence;
+  /** The cost profile the points ran with and every effective value (machine.costs applied) with its source; absent from older files. */
+  costs?: { profile: string; values: Record<string, number>; sources: Record<string, string> };
   points: PointResult[];
+  /** The sensitivity of the headline findings to each cost value (docs/study.md, "Sensitivity"); only when the config asks. */
+  sensitivity?: unknown;
 }

@@ -7,9 +7,12 @@ import { existsSync, readFileSync, mkdirSync, openSync, writeSync, fsyncSync, cl
 import { fileURLToPath } from "node:url";
 import { resolve, join, isAbsolute } from "node:path";
 import { availableParallelism } from "node:os";
-import { expandStudy, type StudyConfig, type StudyPoint } from "./config.js";
+import { expandStudy, studyCosts, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoints, type PointOutcome } from "./point.js";
 import { scenarioEvidence } from "./scenarios.js";
+import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
+import { costOverrides } from "./config.js";
+import { COST_NAMES, sensitivityFindings, sensitivityPlan, sensitivityTargets, type SensitivityResults, type SensitivityRun } from "../report/sensitivity.js";
 import { hptlabVersion } from "../version.js";
 export { hptlabVersion };
 import { pointMemoryBytes, generatorKey } from "../workload/synthetic.js";
@@ -234,15 +237,43 @@ export function taskGroups(points: readonly StudyPoint[], todo: readonly number[
   return tasks;
 }
 
+/**
+ * The sensitivity re-runs a study asks for (config.sensitivity, docs/study.md "Sensitivity"): points
+ * with ids after the study's, each a target point with one cost value scaled; their plan.
+ */
+export function sensitivityPoints(config: StudyConfig, all: readonly StudyPoint[]): { points: StudyPoint[]; targets: SensitivityResults["targets"]; plan: ReturnType<typeof sensitivityPlan> } | undefined {
+  const sens = config.sensitivity;
+  if (!sens) return undefined;
+  const targets = sensitivityTargets(all);
+  const costs = studyCosts(config).values;
+  const plan = sensitivityPlan(targets, costs, sens.params ?? COST_NAMES, sens.factors);
+  const points = plan.map((q, j) => {
+    const base = all[q.base]!;
+    const overrides = costOverrides({ ...costs, [q.param]: q.value });
+    const { costs: _old, ...run } = base.run;
+    return { id: all.length + j, params: base.params, run: { ...run, ...(Object.keys(overrides).length ? { costs: overrides } : {}) } };
+  });
+  return { points, targets, plan };
+}
+
+/** A re-run's record (src/report/sensitivity.ts) from its result. */
+function sensitivityRun(r: PointResult, q: { base: number; param: SensitivityRun["param"]; factor: number; value: number }): SensitivityRun {
+  return { id: r.id, base: q.base, param: q.param, factor: q.factor, value: q.value, cycles: Object.fromEntries(COST_CATEGORIES.map((c) => [c, r.cycles[c]])) as Record<CostCategory, number>, violations: r.violations, staleHarmless: r.staleHarmless };
+}
+
 export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}): Promise<StudyRun> {
-  const all = expandStudy(config);
+  const studyPoints = expandStudy(config);
+  const sens = sensitivityPoints(config, studyPoints);
+  // the re-runs are points like the others (ids after the study's): sharded, checkpointed, and run
+  // in the same tasks as the points they re-run (one generator drives both)
+  const all = sens ? [...studyPoints, ...sens.points] : studyPoints;
   const points = shardPoints(all, opts.shard);
   await attachTracePrograms(points, opts.baseDir, opts.onTraceLoad);
   checkStudyLimits(points);
   const t0 = performance.now();
   const results: (PointResult | undefined)[] = new Array(points.length);
   const traces = [...new Set(points.filter((p) => p.run.program).map((p) => `${p.run.trace!.file} ${p.run.program!.digest}`))];
-  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, all.length, !!opts.resume, !!opts.force, traces, opts.shard) : new Map<number, PointResult>();
+  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, studyPoints.length, !!opts.resume, !!opts.force, traces, opts.shard) : new Map<number, PointResult>();
   const todo: number[] = [];
   points.forEach((p, i) => {
     const r = saved.get(p.id);
@@ -308,11 +339,19 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   // the scenario catalogue (deterministic, well under a second): every shard holds the same
   const scenarios = scenarioEvidence(config);
   const seconds = (performance.now() - t0) / 1000;
+  const done_ = results as PointResult[];
+  const mine = done_.filter((r) => r.id < studyPoints.length);
+  const out: StudyResults = {
+    format: "hptlab-results", version: 1, hptlab: hptlabVersion(), study: config.name, config,
+    totalPoints: studyPoints.length, shard: opts.shard ?? { k: 1, n: 1 }, scenarios, costs: studyCosts(config), points: mine,
+  };
+  if (sens) {
+    const runs = done_.filter((r) => r.id >= studyPoints.length).map((r) => sensitivityRun(r, sens.plan[r.id - studyPoints.length]!));
+    out.sensitivity = { factors: config.sensitivity!.factors, params: config.sensitivity!.params ?? [...COST_NAMES], targets: sens.targets, runs } satisfies SensitivityResults;
+    if (!opts.shard || opts.shard.n === 1) (out.sensitivity as SensitivityResults).findings = sensitivityFindings(out);
+  }
   return {
-    results: {
-      format: "hptlab-results", version: 1, hptlab: hptlabVersion(), study: config.name, config,
-      totalPoints: all.length, shard: opts.shard ?? { k: 1, n: 1 }, scenarios, points: results as PointResult[],
-    },
+    results: out,
     timing: { seconds, workers, points: points.length, resumed, guestOps, engineOps, guestOpsPerSecond: guestOps / Math.max(seconds, 1e-9) },
   };
 }
@@ -349,8 +388,19 @@ export function mergeResults(parts: { file: string; results: StudyResults }[], a
   const points = [...byId.values()].map((x) => x.point).sort((a, b) => a.id - b.id);
   // the catalogue again, from the config: the same as every shard's (deterministic), and there for shards written without it
   const r = first.results;
-  return {
+  const merged: StudyResults = {
     format: r.format, version: r.version, hptlab: r.hptlab, study: r.study, config: r.config, totalPoints: r.totalPoints,
-    shard: { k: 1, n: 1 }, scenarios: scenarioEvidence(r.config as StudyConfig), points,
+    shard: { k: 1, n: 1 }, scenarios: scenarioEvidence(r.config as StudyConfig), costs: studyCosts(r.config as StudyConfig), points,
   };
+  const sens = r.sensitivity as SensitivityResults | undefined;
+  if (sens) {
+    const runs = new Map<number, SensitivityRun>();
+    for (const { results } of parts) for (const x of (results.sensitivity as SensitivityResults | undefined)?.runs ?? []) runs.set(x.id, x);
+    const all = [...runs.values()].sort((a, b) => a.id - b.id);
+    const expected = sensitivityPoints(r.config as StudyConfig, expandStudy(r.config as StudyConfig))?.plan.length ?? 0;
+    if (all.length !== expected && !allowPartial) throw new RangeError(`merge: ${expected - all.length} of ${expected} sensitivity re-runs are missing; pass every shard, or --partial`);
+    merged.sensitivity = { factors: sens.factors, params: sens.params, targets: sens.targets, runs: all } satisfies SensitivityResults;
+    if (all.length === expected && byId.size === total) (merged.sensitivity as SensitivityResults).findings = sensitivityFindings(merged);
+  }
+  return merged;
 }
