@@ -230,6 +230,29 @@ export class Machine implements SimMachine {
     this.#exec(count);
   }
 
+  /**
+   * A zeroed block of `bytes` in the arena, above the guests made so far, for the synthetic
+   * generator's state (docs/memory.md, "The synthetic generator's state"); returns its address.
+   */
+  allocGeneratorState(bytes: number): number {
+    const block = this.#arenaAlloc(Math.ceil(bytes / 8) * 8, { hptOrder: 0 } as GuestOptions);
+    this.#wasm.zeroRange(block.offset, block.offset + block.bytes);
+    this.#views();
+    return block.offset;
+  }
+
+  /** The generator's kernel: set up the state block at `state` (perm, every page mapped). */
+  generatorInit(state: number): void {
+    if (this.#disposed) throw new Error("machine: used after dispose()");
+    this.#wasm.synInit(state);
+  }
+
+  /** The generator's kernel: run its loop from `phase`; returns why it stopped (assembly/workload/synthetic.ts synRun). */
+  generatorRun(state: number, phase: number): number {
+    if (this.#disposed) throw new Error("machine: used after dispose()");
+    return this.#wasm.synRun(state, phase);
+  }
+
   /** Run ops 0..count−1; an abort or trap inside the engine becomes an EngineAbort naming the batch and its first op. */
   #exec(count: number): void {
     if (this.#disposed) throw new Error("machine: used after dispose()");
