@@ -132,6 +132,31 @@ describe("the synthetic generator's kernel makes its TypeScript twin's engine ca
     expect(wasm.digests).toEqual(ts.digests);
   });
 
+  it("HPTLAB_GENERATOR picks the loop (ts: the twin); another value is refused in one line", () => {
+    const run = base({ ops: 2000 });
+    const before = process.env.HPTLAB_GENERATOR;
+    try {
+      const kernelRuns = (f: () => unknown): number => {
+        const orig = Machine.prototype.generatorRun;
+        let n = 0;
+        Machine.prototype.generatorRun = function (this: Machine, state: number, phase: number) { n++; return orig.call(this, state, phase); };
+        try { f(); } finally { Machine.prototype.generatorRun = orig; }
+        return n;
+      };
+      delete process.env.HPTLAB_GENERATOR;
+      expect(kernelRuns(() => runWorkloads([run]))).toBeGreaterThan(0);
+      expect(kernelRuns(() => runWorkloads([{ ...run, generator: "ts" }]))).toBe(0);
+      process.env.HPTLAB_GENERATOR = "ts";
+      expect(kernelRuns(() => runWorkloads([run]))).toBe(0);
+      expect(kernelRuns(() => runWorkloads([{ ...run, generator: "wasm" }]))).toBeGreaterThan(0);
+      process.env.HPTLAB_GENERATOR = "fast";
+      expect(() => runWorkloads([run])).toThrow(/^HPTLAB_GENERATOR="fast": expected wasm or ts$/);
+    } finally {
+      if (before === undefined) delete process.env.HPTLAB_GENERATOR;
+      else process.env.HPTLAB_GENERATOR = before;
+    }
+  });
+
   it("the kernel's state block is counted in the point's memory (within a page of what the engine takes)", () => {
     const run = base({ cores: 16, vcpus: 16, guests: 3, workload: { ...DEFAULT_WORKLOAD, processes: 16 } });
     const { machines } = runWorkloads([{ ...run, ops: 10, generator: "wasm" }]);

@@ -401,8 +401,16 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
  * runs, after the scheduler's ops).
  */
 export function runWorkloads(runs: readonly PointRun[]): { machines: Machine[]; tally: WorkloadTally } {
-  const twin = runs[0]!.generator === "ts" || (runs[0]!.generator === undefined && process.env.HPTLAB_GENERATOR === "ts");
+  const twin = (runs[0]!.generator ?? generatorFromEnv()) === "ts";
   return twin || !kernelTakes(runs[0]!) ? runWorkloadsTs(runs) : runWorkloadsWasm(runs);
+}
+
+/** HPTLAB_GENERATOR: which loop makes synthetic points' ops (wasm, the default, or ts); the same ops either way. */
+function generatorFromEnv(): "wasm" | "ts" {
+  const v = process.env.HPTLAB_GENERATOR;
+  if (v === undefined || v === "" || v === "wasm") return "wasm";
+  if (v === "ts") return "ts";
+  throw new Error(`HPTLAB_GENERATOR=${JSON.stringify(v)}: expected wasm or ts`);
 }
 
 /**
