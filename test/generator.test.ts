@@ -35,6 +35,15 @@ function engineCalls<T>(f: () => T): { value: T; digests: string[]; calls: numbe
   }
 }
 
+/** How many times `f` entered the generator's kernel. */
+function kernelRuns(f: () => unknown): number {
+  const orig = Machine.prototype.generatorRun;
+  let n = 0;
+  Machine.prototype.generatorRun = function (this: Machine, state: number, phase: number) { n++; return orig.call(this, state, phase); };
+  try { f(); } finally { Machine.prototype.generatorRun = orig; }
+  return n;
+}
+
 function both(runs: PointRun[]) {
   const one = (generator: "ts" | "wasm") => {
     const epochs: WorkloadTally[] = [];
@@ -128,6 +137,7 @@ describe("the synthetic generator's kernel makes its TypeScript twin's engine ca
 
   it("parameters the kernel does not take (a fractional burstMax) run on the twin, with the twin's results", () => {
     const run = base({ workload: { ...DEFAULT_WORKLOAD, burstMax: 7.5, burstRate: 0.05 } });
+    expect(kernelRuns(() => runWorkloads([{ ...run, generator: "wasm" }]))).toBe(0);
     const { ts, wasm } = both([run]);
     expect(wasm.digests).toEqual(ts.digests);
   });
@@ -136,13 +146,6 @@ describe("the synthetic generator's kernel makes its TypeScript twin's engine ca
     const run = base({ ops: 2000 });
     const before = process.env.HPTLAB_GENERATOR;
     try {
-      const kernelRuns = (f: () => unknown): number => {
-        const orig = Machine.prototype.generatorRun;
-        let n = 0;
-        Machine.prototype.generatorRun = function (this: Machine, state: number, phase: number) { n++; return orig.call(this, state, phase); };
-        try { f(); } finally { Machine.prototype.generatorRun = orig; }
-        return n;
-      };
       delete process.env.HPTLAB_GENERATOR;
       expect(kernelRuns(() => runWorkloads([run]))).toBeGreaterThan(0);
       expect(kernelRuns(() => runWorkloads([{ ...run, generator: "ts" }]))).toBe(0);
