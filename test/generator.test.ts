@@ -10,6 +10,8 @@ import { createHash, type Hash } from "node:crypto";
 import { Machine } from "../src/engine/machine.js";
 import { OP_BYTES, STATS_BYTES } from "../src/engine/layout.js";
 import { Scheduler } from "../src/workload/scheduler.js";
+import { readFileSync } from "node:fs";
+import { S, L, LOAD_BYTES } from "../src/workload/synthetic-wasm.js";
 import { runWorkloads, pointMemoryBytes, DEFAULT_WORKLOAD, type PointRun, type WorkloadTally } from "../src/workload/synthetic.js";
 
 /** Run `f`, hashing every engine call of every machine (keyed by the order machines were first seen). */
@@ -158,6 +160,17 @@ describe("the synthetic generator's kernel makes its TypeScript twin's engine ca
       if (before === undefined) delete process.env.HPTLAB_GENERATOR;
       else process.env.HPTLAB_GENERATOR = before;
     }
+  });
+
+  it("the state block's offsets are the kernel's (assembly/workload/synthetic.ts S_*, L_*, LOAD_BYTES), field by field", () => {
+    const src = readFileSync(new URL("../assembly/workload/synthetic.ts", import.meta.url), "utf8");
+    const inKernel: Record<string, number> = {};
+    for (const m of src.matchAll(/@inline (?:export )?const ((?:S|L)_[A-Z_]+|LOAD_BYTES): usize = (\d+);/g)) inKernel[m[1]!] = Number(m[2]);
+    const inHost: Record<string, number> = { LOAD_BYTES };
+    for (const [k, v] of Object.entries(S)) inHost[`S_${k}`] = v;
+    for (const [k, v] of Object.entries(L)) inHost[`L_${k}`] = v;
+    expect(Object.keys(inKernel).length).toBe(Object.keys(S).length + Object.keys(L).length + 1);
+    expect(inKernel).toEqual(inHost);
   });
 
   it("the kernel's state block is counted in the point's memory (within a page of what the engine takes)", () => {

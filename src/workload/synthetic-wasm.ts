@@ -19,8 +19,8 @@ import {
 } from "./synthetic.js";
 import type { Machine } from "../engine/machine.js";
 
-// the state block's fields (byte offsets; assembly/workload/synthetic.ts S_* and L_*)
-const S = {
+// the state block's fields (byte offsets; assembly/workload/synthetic.ts S_* and L_*, which test/generator.test.ts compares)
+export const S = {
   N: 0, CAP: 4, OPS: 8, RR: 12, PREV: 16, NBGFN: 20, LOADS: 24, LOAD_TAB: 28, VCPU_OF: 32, PERM: 36,
   ZPROB: 40, ZALIAS: 44, ZN: 48, NPROB: 52, NALIAS: 56, NN: 60, RNG: 64, GSLOT: 68, SAMPLES: 72,
   RAM_PAGES: 76, NB_PAGES: 80, HLOCAL: 84, BURST_MAX: 88, PROCESSES: 92, WORK: 96,
@@ -29,11 +29,11 @@ const S = {
   MUNMAP: 224, MPROTECT: 232, BULK: 240, STORE: 248, SEQUENTIAL: 256, HLOCAL_SHARE: 264,
 } as const;
 const HEADER_BYTES = 512;
-const L = {
+export const L = {
   N: 0, PER_PROCESS: 4, SLOT: 8, LPID: 12, PROC: 16, EA: 20, VLO: 24, VHI: 28, RLO: 32, RHI: 36, PTEG: 40,
   PTEX: 44, OWNER: 48, USED: 52, SLB_LO: 56, SLB_HI: 60, CPUS: 64, NCPUS: 68,
 } as const;
-const LOAD_BYTES = 80;
+export const LOAD_BYTES = 80;
 /** synRun's answers. */
 const DONE = 0, EPOCH = 1, TICK = 2, NO_CPU = 3;
 
