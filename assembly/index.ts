@@ -237,3 +237,4 @@ function runChunk(o0: usize, count: u32): void {
     store<u64>(o, <u64>n, 8);
   }
 }
+export { synInit, synRun } from "./workload/synthetic";

@@ -230,6 +230,29 @@ export class Machine implements SimMachine {
     this.#exec(count);
   }
 
+  /**
+   * A zeroed block of `bytes` in the arena, above the guests made so far, for the synthetic
+   * generator's state (docs/memory.md, "The synthetic generator's state"); returns its address.
+   */
+  allocGeneratorState(bytes: number): number {
+    const block = this.#arenaAlloc(Math.ceil(bytes / 8) * 8, "the synthetic generator's state");
+    this.#wasm.zeroRange(block.offset, block.offset + block.bytes);
+    this.#views();
+    return block.offset;
+  }
+
+  /** The generator's kernel: set up the state block at `state` (perm, every page mapped). */
+  generatorInit(state: number): void {
+    if (this.#disposed) throw new Error("machine: used after dispose()");
+    this.#wasm.synInit(state);
+  }
+
+  /** The generator's kernel: run its loop from `phase`; returns why it stopped (assembly/workload/synthetic.ts synRun). */
+  generatorRun(state: number, phase: number): number {
+    if (this.#disposed) throw new Error("machine: used after dispose()");
+    return this.#wasm.synRun(state, phase);
+  }
+
   /** Run ops 0..count−1; an abort or trap inside the engine becomes an EngineAbort naming the batch and its first op. */
   #exec(count: number): void {
     if (this.#disposed) throw new Error("machine: used after dispose()");
@@ -351,7 +374,8 @@ export class Machine implements SimMachine {
     return [...this.#guests.values()];
   }
 
-  #arenaAlloc(bytes: number, opts: GuestOptions): ArenaBlock {
+  /** `opts`: the guest the block is for (named when it does not fit), or a description of what else it holds. */
+  #arenaAlloc(bytes: number, opts: GuestOptions | string): ArenaBlock {
     const i = this.#arenaFree.findIndex((b) => b.bytes >= bytes);
     if (i >= 0) {
       const b = this.#arenaFree[i]!;
@@ -361,6 +385,7 @@ export class Machine implements SimMachine {
     }
     const end = this.#arenaTop + bytes;
     if (end > MAX_BYTES - PAGE_BYTES) {
+      if (typeof opts === "string") throw new RangeError(`machine: ${opts} needs ${formatBytes(bytes)}; one WASM32 memory holds ${formatBytes(MAX_BYTES)} and ${formatBytes(this.#arenaTop)} are in use`);
       throw new RangeError(
         `createGuest: hptOrder ${opts.hptOrder} needs ${formatBytes(bytes)} (HPT ${formatBytes(2 ** opts.hptOrder)}, revmap as much, rmap and frames); ` +
         `one WASM32 memory holds ${formatBytes(MAX_BYTES)} and ${formatBytes(this.#arenaTop)} are in use`,

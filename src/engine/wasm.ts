@@ -22,6 +22,9 @@ export interface HptlabExports {
   policyCount(): number;
   /** Address of policy `id`'s name in the module's static data, 0 if it has none. */
   policyName(id: number): number;
+  /** The synthetic generator's kernel (assembly/workload/synthetic.ts): set up its state block, then run its loop from `phase`. */
+  synInit(state: number): void;
+  synRun(state: number, phase: number): number;
 }
 
 /** An AssemblyScript abort inside the engine, turned into an error that names the operation. */
@@ -59,6 +62,23 @@ export function enginePolicyName(wasm: HptlabExports, memory: WebAssembly.Memory
   return id >= 0 && id < wasm.policyCount() ? readAsString(memory, wasm.policyName(id)) : undefined;
 }
 
+/**
+ * What the synthetic generator's kernel calls when the op buffer is full (env.genFlush, with the ops
+ * written): the running generator sets it (src/workload/synthetic-wasm.ts). One generator runs at a
+ * time on a thread.
+ */
+const noGenerator = (): void => {
+  throw new Error("engine: genFlush called with no generator running");
+};
+let genFlushHook: (n: number) => void = noGenerator;
+
+/** Set the hook (null: none); returns the one it replaces (to put back). */
+export function setGenFlush(hook: ((n: number) => void) | null): ((n: number) => void) | null {
+  const was = genFlushHook === noGenerator ? null : genFlushHook;
+  genFlushHook = hook ?? noGenerator;
+  return was;
+}
+
 let engineClock: () => number = () => performance.now();
 
 /** Tests: give engines made from now on another clock (null: performance.now again). Speed only, never results. */
@@ -72,6 +92,7 @@ export function instantiateEngine(memory: WebAssembly.Memory, module: WebAssembl
     env: {
       memory,
       now: () => clock(),
+      genFlush: (n: number) => genFlushHook(n),
       abort(msg: number, file: number, line: number, col: number): never {
         throw new EngineAbort(`engine abort: ${readAsString(memory, msg) || "(no message)"} at ${readAsString(memory, file)}:${line}:${col}`);
       },

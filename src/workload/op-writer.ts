@@ -48,6 +48,21 @@ export class OpWriter implements VcoreOps {
     });
   }
 
+  /** Ops written and not run yet (a generator kernel that writes the buffer itself reads and sets it). */
+  get pending(): number {
+    return this.#n;
+  }
+
+  set pending(n: number) {
+    if (!(Number.isInteger(n) && n >= 0 && n <= this.#cap)) throw new RangeError(`OpWriter: ${n} pending ops (capacity ${this.#cap})`);
+    this.#n = n;
+  }
+
+  /** Ops per engine call. */
+  get capacity(): number {
+    return this.#cap;
+  }
+
   /** Run what is written (on the mirrors too). */
   flush(): void {
     if (this.#n === 0) return;

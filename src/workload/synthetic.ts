@@ -15,6 +15,7 @@ import { makeHpte } from "../hpte.js";
 import { Scheduler, Draws } from "./scheduler.js";
 import type { HcallProgram } from "../trace/hcall-program.js";
 import type { TraceWorkloadParams } from "./trace-driven.js";
+import { generatorStateBytes, kernelTakes, runWorkloadsWasm } from "./synthetic-wasm.js";
 
 export interface WorkloadParams {
   /** Processes (segments) of the guest under study, and 4 KiB pages each maps. */
@@ -80,6 +81,8 @@ export interface PointRun {
   traceWorkload?: TraceWorkloadParams;
   /** The compiled trace, attached before the point runs (attachTracePrograms); shared, not copied, with workers. */
   program?: HcallProgram;
+  /** Which loop makes a synthetic point's ops: the engine's kernel (default) or its TypeScript twin (also HPTLAB_GENERATOR=ts); the same ops either way. */
+  generator?: "wasm" | "ts";
   /** Ops per engine call (tests: results must not depend on it). Default: the op buffer's capacity. */
   batchOps?: number;
   /** Called every `epochOps` guest operations with the machine between batches (soak runs); return false to stop. */
@@ -92,7 +95,7 @@ export type HLocalMode = "never" | "honest" | "lying";
 
 const H_LOCAL_LO = 0x10000000;
 const H_EXACT_HI = 0x80; // H_EXACT = 1 << 39
-const GUEST_RAM = 64 * 2 ** 20;
+export const GUEST_RAM = 64 * 2 ** 20;
 export const NEIGHBOUR_RAM = 16 * 2 ** 20;
 export const NEIGHBOUR_PAGES = 256;
 
@@ -105,7 +108,7 @@ export function traceHostMemoryBytes(ramBytes: number, guests: number): number {
  * Bytes of linear memory a point's machine needs (fixed regions and every guest), computed before
  * anything is allocated (src/engine/layout.ts planLayout, guestParts).
  */
-export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program">): number {
+export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program"> & Partial<Pick<PointRun, "workload">>): number {
   // a trace point's guest is the trace's (RAM and HPT from its header)
   const ram = run.program?.ramBytes ?? GUEST_RAM;
   const order = run.program?.hptOrder ?? 20;
@@ -116,6 +119,8 @@ export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets"
   const kvm = (vcpus: number, tpv: number, cap: number) => ({ vcpus, vcores: Math.ceil(vcpus / tpv), maskWords: plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4, deferredCap: cap });
   let bytes = plan.arena + guestParts(order, ram / 65536, true, kvm(run.vcpus, run.threadsPerVcore, run.deferredCap ?? 0)).bytes;
   bytes += (run.guests - 1) * guestParts(18, NEIGHBOUR_RAM / 65536, true, kvm(1, run.smt, 0)).bytes;
+  // a synthetic point's generator keeps its state in the arena too (src/workload/synthetic-wasm.ts)
+  if (!run.program && run.workload) bytes += generatorStateBytes(run.workload, run.guests, cpus);
   return bytes;
 }
 
@@ -194,6 +199,9 @@ export class ZipfSampler {
     this.#prob = prob;
     this.#alias = alias;
   }
+  /** The alias table (the generator's kernel gets a copy). */
+  get prob(): Float64Array { return this.#prob; }
+  get alias(): Int32Array { return this.#alias; }
   /** Rank drawn from two uniforms in [0, 1). */
   draw(u: number, v: number): number {
     const i = Math.floor(u * this.#prob.length);
@@ -202,13 +210,13 @@ export class ZipfSampler {
 }
 
 /** The fixed part of a guest's pages (HPTE words, PTEGs, segments): the same for every point of a shape, so computed once per process. */
-interface PageLayout {
+export interface PageLayout {
   proc: Int32Array; ea: Uint32Array; vLo: Uint32Array; vHi: Uint32Array; rLo: Uint32Array; rHi: Uint32Array;
   pteg: Uint32Array; slbLo: Uint32Array; slbHi: Uint32Array;
 }
 const pageLayouts = new Map<string, PageLayout>();
 
-function pageLayout(vsidBase: number, processes: number, perProcess: number, ramPages: number, hptOrder: number): PageLayout {
+export function pageLayout(vsidBase: number, processes: number, perProcess: number, ramPages: number, hptOrder: number): PageLayout {
   const key = `${vsidBase}/${processes}/${perProcess}/${ramPages}/${hptOrder}`;
   const hit = pageLayouts.get(key);
   if (hit) return hit;
@@ -393,6 +401,24 @@ export function runWorkload(run: PointRun): { machine: Machine; tally: WorkloadT
  * runs, after the scheduler's ops).
  */
 export function runWorkloads(runs: readonly PointRun[]): { machines: Machine[]; tally: WorkloadTally } {
+  const twin = (runs[0]!.generator ?? generatorFromEnv()) === "ts";
+  return twin || !kernelTakes(runs[0]!) ? runWorkloadsTs(runs) : runWorkloadsWasm(runs);
+}
+
+/** HPTLAB_GENERATOR: which loop makes synthetic points' ops (wasm, the default, or ts); the same ops either way. */
+function generatorFromEnv(): "wasm" | "ts" {
+  const v = process.env.HPTLAB_GENERATOR;
+  if (v === undefined || v === "" || v === "wasm") return "wasm";
+  if (v === "ts") return "ts";
+  throw new Error(`HPTLAB_GENERATOR=${JSON.stringify(v)}: expected wasm or ts`);
+}
+
+/**
+ * runWorkloads with the per-op loop in TypeScript: the kernel's twin (assembly/workload/synthetic.ts
+ * makes the same draws in the same order and writes the same ops; test/generator.test.ts holds them
+ * to it), and what runs parameters the kernel does not take (kernelTakes).
+ */
+export function runWorkloadsTs(runs: readonly PointRun[]): { machines: Machine[]; tally: WorkloadTally } {
   const run = runs[0]!;
   const w = run.workload;
   // the generator's draws (mulberry32's stream): the hot path calls draws.ensure(k) for its next k
