@@ -149,6 +149,12 @@
 /** u32, engine: every bitmap word below this index is full (where the lowest-free search starts). */
 // @ts-ignore: decorator
 @inline export const HDR_FRAME_HINT: u32 = 140;
+/** log2(TLBs per core) (docs/model/tlb.md §7.2): 0 on POWER7/POWER8 (a core shares one TLB), 1 on SMT8 POWER9/POWER10. */
+// @ts-ignore: decorator
+@inline export const HDR_TLB_SPLIT: u32 = 144;
+/** tlbiels one full LPID flush takes (the kernel's *_TLB_SETS; POWER10: 1), charged by the cost model; 0 = tlbSets. */
+// @ts-ignore: decorator
+@inline export const HDR_TLB_FLUSH_SETS: u32 = 148;
 /** The cost table: COST_COUNT u32 entries (cycles), K_* index. */
 // @ts-ignore: decorator
 @inline export const HDR_COSTS: u32 = 160;

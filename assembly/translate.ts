@@ -25,7 +25,7 @@ import {
   RMAP_PRESENT, RMAP_INDEX,
 } from "./layout";
 import {
-  cores, smt, smtShift, tlbSets, lpidLimit, lpidGuest, guests, guestStats, guestDesc, stats, frameOwner, hostFrames,
+  cores, smt, tlbGroupShift, tlbGroups, tlbSets, lpidLimit, lpidGuest, guests, guestStats, guestDesc, stats, frameOwner, hostFrames,
   hostPageShift, maxGuests, bump, tlbWays,
 } from "./machine";
 import { decodeSlb, hptWalk, hptWalkProbes, xKey, xSet, xShift, xHash, xCmp, setDecoded, HPTE_R_R, HPTE_R_C, HPTE_R_RPN } from "./hpt";
@@ -212,7 +212,7 @@ export function lookahead(o0: usize, n: u32): void {
   // translations are read ahead when their TLB lines are unlikely to be cached (a TLB of 1 MiB or
   // more: over 128 cores of POWER7's) or when they miss into large HPTs; with the lookahead off,
   // nothing is (translations decode for themselves)
-  readTranslations = lookTranslations || (lookaheadOn && ((<usize>tlbSets * <usize>cores * <usize>tlbWays) << 4) >= (1 << 20));
+  readTranslations = lookTranslations || (lookaheadOn && ((<usize>tlbSets * <usize>tlbGroups * <usize>tlbWays) << 4) >= (1 << 20));
   if (!lookaheadOn) return;
   const cpus = cores * smt;
   let nHcalls: u32 = 0;
@@ -235,7 +235,7 @@ export function lookahead(o0: usize, n: u32): void {
       store<u64>(d, xCmp, 16);
       store<u32>(d, xSet, 24);
       store<u32>(d, select<u32>(xShift, 0, ok & (lpid < lpidLimit)), 28);
-      const line = tlbLine(select<u32>(cpu, 0, cpu < cpus) >> smtShift, xSet);
+      const line = tlbLine(select<u32>(cpu, 0, cpu < cpus) >> tlbGroupShift, xSet);
       if (!lookTranslations) {
         sink += load<u64>(line);
         continue;
@@ -367,7 +367,7 @@ export function lookahead(o0: usize, n: u32): void {
   const c = cpuRec(cpu);
   store<u64>(c, load<u64>(c, CPU_CLOCK) + load<u64>(o, 56) + kHit, CPU_CLOCK);
   store<u64>(c, load<u64>(c, CPU_CYCLES) + kHit, CPU_CYCLES + (CC_TRANSLATE << 3));
-  const core = cpu >> smtShift;
+  const core = cpu >> tlbGroupShift; // the cpu's TLB (docs/model/tlb.md §7.2)
   const inPage = (<u64>1 << shift) - 1;
   const line = tlbLine(core, set);
   const way = tlbLookup(line, key, lpid);

@@ -1105,6 +1105,64 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
   });
 
   // ==============================================================================================
+  describe(`${name}: TLBs shared by thread groups (docs/model/tlb.md §7.2)`, () => {
+    /** A POWER9 SMT8 machine of 2 cores: TLBs of 4 threads, cpus 0–3 → TLB 0, 4–7 → 1, 8–11 → 2, 12–15 → 3. */
+    function setup(cfg: MachineConfigInput = {}): { m: SimMachine; a: SimGuest } {
+      const m = make({ generation: "power9", cores: 2, ...cfg });
+      const a = m.createGuest({ semantics: "qemu", ramBytes: 16 * MiB });
+      for (const k of [1, 2]) a.hEnter(H_EXACT, BigInt((0x10 ^ k) * 8), 0x10001n, (BigInt(0x100 + k) << 12n) | 0x10n);
+      return { m, a };
+    }
+    const sizes = (m: SimMachine) => Array.from({ length: m.tlbCount }, (_, t) => m.tlbEntries(t).length);
+
+    it("POWER9 SMT8: 2 TLBs per core; a cpu fills its group's TLB, its group's threads hit, the other group misses", () => {
+      const { m, a } = setup();
+      expect([m.tlbCount, m.tlbOf(3), m.tlbOf(4), m.tlbOf(15)]).toEqual([4, 0, 1, 3]);
+      expect(m.translate(0, a.lpid, 0x10000n, 0x1000n).kind).toBe("miss");
+      expect(m.translate(3, a.lpid, 0x10000n, 0x1008n).kind).toBe("hit"); // thread 3: same TLB
+      expect(m.translate(4, a.lpid, 0x10000n, 0x1010n).kind).toBe("miss"); // thread 4: the core's other TLB
+      expect(m.translate(7, a.lpid, 0x10000n, 0x1018n).kind).toBe("hit");
+      expect(sizes(m)).toEqual([1, 1, 0, 0]);
+    });
+
+    it("tlbiel and the LPID flush act on the issuing thread's group only; tlbie on every TLB", () => {
+      const { m, a } = setup();
+      for (const cpu of [0, 4, 8, 12]) for (const k of [1, 2]) m.translate(cpu, a.lpid, 0x10000n, BigInt(k) << 12n);
+      expect(sizes(m)).toEqual([2, 2, 2, 2]);
+      expect(m.tlbiel(1, a.lpid, 0x10000n, 0x1000n)).toBe(1); // cpu 1: TLB 0 only, not its core's TLB 1
+      expect(sizes(m)).toEqual([1, 2, 2, 2]);
+      expect(m.flushLpid(6, a.lpid)).toBe(2); // cpu 6: TLB 1
+      expect(sizes(m)).toEqual([1, 0, 2, 2]);
+      expect(m.tlbie(a.lpid, 0x10000n, 0x2000n)).toBe(3); // page 2 on TLBs 0, 2, 3
+      expect(sizes(m)).toEqual([0, 0, 1, 1]);
+      // page 1: vpn4k = 0x10001 << 16 | 1, set 1 of 256; cpu 9 clears it from TLB 2 only
+      expect(m.tlbielSet(9, 1, "all")).toBe(1);
+      expect(sizes(m)).toEqual([0, 0, 0, 1]);
+    });
+
+    it("SMT8 with one TLB per core (POWER8, or tlbThreadsPerGroup 8): threads 0 and 7 share it", () => {
+      for (const cfg of [{ generation: "power8" as const }, { generation: "power9" as const, tlbThreadsPerGroup: 8 as const }]) {
+        const { m, a } = setup(cfg);
+        expect(m.tlbCount).toBe(2);
+        expect(m.translate(0, a.lpid, 0x10000n, 0x1000n).kind).toBe("miss");
+        expect(m.translate(7, a.lpid, 0x10000n, 0x1000n).kind).toBe("hit");
+        expect(m.translate(8, a.lpid, 0x10000n, 0x1000n).kind).toBe("miss");
+      }
+    });
+
+    it("POWER10: one tlbiel of a congruence class invalidates every class (tlbFlushSets 1, §7.1)", () => {
+      const { m, a } = setup({ generation: "power10" });
+      for (const k of [1, 2]) m.translate(0, a.lpid, 0x10000n, BigInt(k) << 12n); // sets 1 and 2
+      expect(sizes(m)).toEqual([2, 0, 0, 0]);
+      expect(m.tlbielSet(2, 0, a.lpid)).toBe(2); // set 0 named, both entries gone
+      expect(m.counters().tlbielSets).toBe(1n);
+      const p9 = setup().m;
+      for (const k of [1, 2]) p9.translate(0, 1, 0x10000n, BigInt(k) << 12n);
+      expect(p9.tlbielSet(2, 0, 1)).toBe(0); // POWER9: one set per tlbiel
+    });
+  });
+
+  // ==============================================================================================
   describe(`${name}: counters`, () => {
     it("hcalls per name and bucket, in the guest's block and the global one", () => {
       for (const sem of ["kvm-hv", "qemu"] as const) {

@@ -17,16 +17,24 @@ const NPTE = 2 ** (HPT_ORDER - 4);
 
 // ───────── generators ─────────
 
+// SMT8 with TLBs of 4 (or 2, 1) threads (docs/model/tlb.md §7.2) beside whole-core TLBs, and POWER10's
+// one-tlbiel flush (tlbFlushSets 1, §7.1) beside the per-set one
 const machineArb: fc.Arbitrary<MachineConfigInput> = fc.record({
   cores: fc.integer({ min: 1, max: 3 }),
-  smt: fc.constantFrom(1 as const, 2 as const, 4 as const),
+  smt: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const),
+  split: fc.constantFrom(0, 0, 1, 2),
   tlbSets: fc.constantFrom(1, 2, 8, 32),
   tlbWays: fc.constantFrom(1, 2, 4),
+  oneTlbielFlush: fc.boolean(),
   replacement: fc.constantFrom("lru" as const, "random" as const),
   seed: fc.integer({ min: 0, max: 0xffffffff }),
   hostPageShift: fc.constantFrom(12 as const, 16 as const),
   hostMemoryBytes: fc.constant(64 * 2 ** 20),
-});
+}).map(({ split, oneTlbielFlush, ...c }) => ({
+  ...c,
+  tlbThreadsPerGroup: Math.max(1, c.smt >> Math.min(split, Math.log2(c.smt))) as 1 | 2 | 4 | 8,
+  ...(oneTlbielFlush ? { tlbFlushSets: 1 } : {}),
+}));
 
 const vsidArb = fc.constantFrom(0x1n, 0x2n, 0x7ffn, 0x123456n);
 const pageArb = fc.constantFrom<PageShift>(12, 12, 16, 24);
@@ -190,10 +198,10 @@ class Driver {
 
   /** Everything observable at the end. */
   snapshot(): unknown {
-    const cores = this.cfg.cores ?? 4;
     return {
       counters: this.m.counters(),
-      tlbs: Array.from({ length: cores }, (_, c) => this.m.tlbEntries(c)),
+      tlbCount: this.m.tlbCount,
+      tlbs: Array.from({ length: this.m.tlbCount }, (_, c) => this.m.tlbEntries(c)),
       frames: Array.from({ length: 64 }, (_, f) => this.m.frameOwner(f)),
       guests: this.guests.map((g) => ({
         lpid: g.lpid,
@@ -239,7 +247,9 @@ describe("engine ≡ reference", () => {
     // are at most 6 cores — the engine's holder-mask path, not the full fingerprint scan
     const wideArb = fc.record({
       cores: fc.constantFrom(48, 64),
-      smt: fc.constant(4 as const),
+      // SMT4 cores, or SMT8 cores of two 4-thread TLBs (docs/model/tlb.md §7.2): cpus 0–23 on TLBs 0–5 either way
+      smt: fc.constantFrom(4 as const, 8 as const),
+      tlbThreadsPerGroup: fc.constant(4 as const),
       tlbSets: fc.constantFrom(1, 2, 8),
       tlbWays: fc.constant(4),
       replacement: fc.constantFrom("lru" as const, "random" as const),

@@ -3,7 +3,7 @@
  * (docs/semantics.md "Machine", "Guests", "Translation", "TLB replacement", "TLB invalidation",
  * "Counters"). Written for clarity, not speed.
  */
-import { resolveGuestOptions, resolveMachineConfig } from "../config.js";
+import { resolveGuestOptions, resolveMachineConfig, tlbGroupCount } from "../config.js";
 import type { GuestOptions, GuestOptionsInput, MachineConfig, MachineConfigInput } from "../config.js";
 import type {
   AccessKind, CounterBlock, HcallName, HcallOptions, HcallResult, Semantics, SimGuest, SimMachine,
@@ -64,7 +64,8 @@ export class RefMachine implements SimMachine {
   constructor(config: MachineConfigInput = {}) {
     this.config = resolveMachineConfig(config);
     const c = this.config;
-    this.tlbs = Array.from({ length: c.cores }, () => new CoreTlb(c.tlbSets, c.tlbWays));
+    // one TLB per group of tlbThreadsPerGroup threads: per core on POWER7/POWER8 (docs/model/tlb.md §7.2)
+    this.tlbs = Array.from({ length: tlbGroupCount(c) }, () => new CoreTlb(c.tlbSets, c.tlbWays));
     this.rng = new Xorshift32(c.seed, XORSHIFT_ZERO_SEED);
     this.frames = new HostFrames(c.hostMemoryBytes / 2 ** c.hostPageShift);
   }
@@ -206,7 +207,9 @@ export class RefMachine implements SimMachine {
     this.checkCpu(cpu);
     checkIndex("TLB set", set, this.config.tlbSets);
     if (lpid !== "all") this.checkLpid(lpid);
-    const n = this.tlbOfCpu(cpu).invalidateInSet(set, (e) => lpid === "all" || e.lpid === lpid);
+    const match = (e: { lpid: number }) => lpid === "all" || e.lpid === lpid;
+    // POWER10 (tlbFlushSets 1): a tlbiel of one congruence class invalidates every class (docs/model/tlb.md §7.1)
+    const n = this.config.tlbFlushSets === 1 ? this.tlbOfCpu(cpu).invalidateAll(match) : this.tlbOfCpu(cpu).invalidateInSet(set, match);
     const count = this.sinkFor(undefined);
     count.add("tlbielSets");
     count.add("flushedEntries", n);
@@ -261,8 +264,20 @@ export class RefMachine implements SimMachine {
   // Inspection
   // -------------------------------------------------------------------------------------------
 
+  /** TLBs on the machine (docs/model/tlb.md §7.2). */
+  get tlbCount(): number {
+    return this.tlbs.length;
+  }
+
+  /** The TLB that `cpu` uses: cpu / tlbThreadsPerGroup. */
+  tlbOf(cpu: number): number {
+    this.checkCpu(cpu);
+    return Math.floor(cpu / this.config.tlbThreadsPerGroup);
+  }
+
+  /** Valid entries of TLB `core` (tlbOf(cpu); the core's when a core shares one TLB). */
   tlbEntries(core: number): TlbEntryView[] {
-    checkIndex("core", core, this.config.cores);
+    checkIndex("core", core, this.tlbs.length);
     const out: TlbEntryView[] = [];
     for (const { set, way, e } of this.tlbs[core]!.valid()) {
       out.push({ set, way, lpid: e.lpid, b: e.b, vpn4k: e.vpn4k, pageShift: e.pageShift, rpn: e.rpn });
@@ -301,7 +316,7 @@ export class RefMachine implements SimMachine {
   }
 
   private tlbOfCpu(cpu: number): CoreTlb {
-    return this.tlbs[Math.floor(cpu / this.config.smt)]!;
+    return this.tlbs[Math.floor(cpu / this.config.tlbThreadsPerGroup)]!;
   }
 
   frameOf(runs: readonly FrameRun[], gfn: number): number {
