@@ -22,14 +22,14 @@ import {
   XLATE_FAULT, XLATE_BAD_SLB, STAT_TRANSLATIONS, STAT_TLB_HITS, STAT_TLB_MISSES, STAT_HPT_WALKS, STAT_HPT_FAULTS,
   STAT_CYCLES, STATS_BYTES, CC_TRANSLATE, CPU_CLOCK, CPU_CYCLES, G_FLAGS, G_HPT, G_HTAB_MASK, G_NPTE, G_REVMAP, G_RMAP,
   G_RAM_HOST_PAGES, G_INSTANCE, G_HPT_ORDER, GF_QEMU, K_TLB_HIT, K_PTEG_WALK, CC_WALK, TLBE_RPN, TLBE_STALE, TLBE_RANK,
-  RMAP_PRESENT, RMAP_INDEX,
+  RMAP_PRESENT, RMAP_INDEX, HDR_MIXED_FILLS, TLBE_VPN, TLBE_B_SHIFT,
 } from "./layout";
 import {
   cores, smt, tlbGroupShift, tlbGroups, tlbSets, lpidLimit, lpidGuest, guests, guestStats, guestDesc, stats, frameOwner, hostFrames,
-  hostPageShift, maxGuests, bump, tlbWays,
+  hostPageShift, maxGuests, bump, tlbWays, header,
 } from "./machine";
-import { decodeSlb, hptWalk, hptWalkProbes, xKey, xSet, xShift, xHash, xCmp, setDecoded, HPTE_R_R, HPTE_R_C, HPTE_R_RPN } from "./hpt";
-import { tlbLine, tlbLookup, tlbTouch, tlbFill } from "./tlb";
+import { decodeSlb, hptWalk, hptWalkProbes, xKey, xSet, xShift, xHash, xCmp, setDecoded, pageShiftsOf, pairCode, HPTE_R_R, HPTE_R_C, HPTE_R_RPN } from "./hpt";
+import { tlbLine, tlbLookup, tlbTouch, tlbFill, tlbKey } from "./tlb";
 import { cpuRec } from "./kvm/records";
 import { cost, charge } from "./kvm/costs";
 import { detect } from "./kvm/detector";
@@ -368,9 +368,17 @@ export function lookahead(o0: usize, n: u32): void {
   store<u64>(c, load<u64>(c, CPU_CLOCK) + load<u64>(o, 56) + kHit, CPU_CLOCK);
   store<u64>(c, load<u64>(c, CPU_CYCLES) + kHit, CPU_CYCLES + (CC_TRANSLATE << 3));
   const core = cpu >> tlbGroupShift; // the cpu's TLB (docs/model/tlb.md §7.2)
-  const inPage = (<u64>1 << shift) - 1;
-  const line = tlbLine(core, set);
-  const way = tlbLookup(line, key, lpid);
+  let inPage = (<u64>1 << shift) - 1;
+  let line = tlbLine(core, set);
+  let way = tlbLookup(line, key, lpid);
+  if (way < 0 && shift < 24 && load<u32>(header, HDR_MIXED_FILLS) != 0) {
+    // a larger page in this segment (docs/model/translation.md §2.7): its one entry covers it
+    way = lookupLarger(core, key, lpid, shift);
+    if (way >= 0) {
+      line = largeLine;
+      inPage = (<u64>1 << largeShift) - 1;
+    }
+  }
   if (way >= 0) {
     const e = line + (<usize>way << 4);
     const w1 = load<u64>(e, 8);
@@ -399,6 +407,30 @@ export function lookahead(o0: usize, n: u32): void {
   translateMiss(o, cpu, s, lpid, core, line, key, set, shift, ea);
 }
 
+/** Where lookupLarger found its entry: the line and the actual page shift. */
+let largeLine: usize = 0;
+let largeShift: u32 = 0;
+
+/**
+ * Look up the larger actual page sizes a segment of base `base` may hold (4K: 64K, 16M; 64K: 16M),
+ * each at its own congruence class and tag (docs/model/translation.md §2.7). The way, or -1.
+ */
+function lookupLarger(core: u32, key: u64, lpid: u32, base: u32): i32 {
+  const vpn = key & TLBE_VPN;
+  const b = (key >> TLBE_B_SHIFT) & 1;
+  for (let a: u32 = base == 12 ? 16 : 24; a <= 24; a += 8) {
+    const va = vpn & ~((<u64>1 << (a - 12)) - 1);
+    const line = tlbLine(core, <u32>(va >> (a - 12)) & (tlbSets - 1));
+    const way = tlbLookup(line, tlbKey(va, b, pairCode((a << 8) | base)), lpid);
+    if (way >= 0) {
+      largeLine = line;
+      largeShift = a;
+      return way;
+    }
+  }
+  return -1;
+}
+
 /** The miss path: walk (and HV fault), fill, charge the PTEGs probed. */
 function translateMiss(o: usize, cpu: u32, s: u32, lpid: u32, core: u32, line: usize, key: u64, set: u32, shift: u32, ea: u64): void {
   const slot = s - 1;
@@ -412,7 +444,7 @@ function translateMiss(o: usize, cpu: u32, s: u32, lpid: u32, core: u32, line: u
   } else {
     ++orphanMisses;
   }
-  const inPage = (<u64>1 << shift) - 1;
+  let inPage = (<u64>1 << shift) - 1;
   let hp: usize = 0;
   let ptegs: u32 = 0;
   if (g != 0) {
@@ -431,6 +463,17 @@ function translateMiss(o: usize, cpu: u32, s: u32, lpid: u32, core: u32, line: u
   // the walk sets R, and C on a store (docs/model/translation.md §2.5)
   const r = load<u64>(hp, 8) | HPTE_R_R | (load<u64>(o, 32) == 1 ? HPTE_R_C : 0);
   store<u64>(hp, r, 8);
+  const ps = pageShiftsOf(g, load<u64>(hp), r);
+  if ((ps >> 8) != shift) {
+    // a larger actual page than the segment's base (docs/model/translation.md §2.7): one entry for the
+    // whole page, at the actual page's congruence class
+    const a = ps >> 8;
+    inPage = (<u64>1 << a) - 1;
+    const va = (key & TLBE_VPN) & ~((<u64>1 << (a - 12)) - 1);
+    key = tlbKey(va, (key >> TLBE_B_SHIFT) & 1, pairCode(ps));
+    set = <u32>(va >> (a - 12)) & (tlbSets - 1);
+    store<u32>(header, 1, HDR_MIXED_FILLS);
+  }
   const rpn = (r & HPTE_R_RPN & ~inPage) >> 12;
   tlbFill(core, set, key, lpid, rpn, gs);
   store<u64>(o, XLATE_MISS, 8);

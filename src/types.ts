@@ -84,7 +84,10 @@ export interface TlbEntryView {
   b: number;
   /** VA >> 12 with the in-page bits cleared. */
   vpn4k: bigint;
+  /** The actual page size: the entry covers the whole page (docs/model/translation.md §2.7). */
   pageShift: number;
+  /** Only for a larger page in a segment of smaller base pages: the segment's base page shift. */
+  basePageShift?: number;
   /** Real page number in 4 KiB units. */
   rpn: bigint;
 }

@@ -44,8 +44,13 @@ const u64Arb = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 /** Real addresses inside a small RAM, at its end, and beyond it (MMIO). */
 const gpaArb = fc.oneof(fc.integer({ min: 0, max: 63 }).map((k) => BigInt(k) << 12n), fc.constant(0x3ff000n), fc.constant(0x400000n), fc.constant(0x1000000n), fc.bigInt({ min: 0n, max: (1n << 60n) - 1n }));
 
-interface Mapping { vsid: bigint; pageShift: PageShift; segment: "256M" | "1T"; ea: bigint }
-const mappingArb: fc.Arbitrary<Mapping> = fc.record({ vsid: vsidArb, pageShift: pageArb, segment: segArb, ea: eaArb });
+interface Mapping { vsid: bigint; pageShift: PageShift; actualPageShift?: PageShift; segment: "256M" | "1T"; ea: bigint }
+// base = actual, and the mixed pairs (docs/model/translation.md §2.7): 64K and 16M pages in 4K segments, 16M in 64K
+const mappingArb: fc.Arbitrary<Mapping> = fc.record({ vsid: vsidArb, pageShift: pageArb, segment: segArb, ea: eaArb, larger: fc.constantFrom(0, 0, 0, 1, 2) })
+  .map(({ larger, ...m }) => {
+    const bigger = ([12, 16, 24] as const).filter((a) => a > m.pageShift);
+    return larger === 0 || bigger.length === 0 ? m : { ...m, actualPageShift: bigger[(larger - 1) % bigger.length]! };
+  });
 
 type Op =
   | { k: "enter"; guest: number; m: Mapping; gpa: bigint; wimg: bigint; secondary: boolean; flags: bigint; ptexMode: number; junkV: bigint; junkR: bigint; raw: boolean; cpu: number; problem: boolean }
@@ -138,7 +143,7 @@ class Driver {
       case "enter": {
         const g = this.#guest(op.guest);
         if (!g) return;
-        const h = makeHpte({ vsid: op.m.vsid, segment: op.m.segment, pageShift: op.m.pageShift, ea: op.m.ea, gpa: op.gpa, wimg: op.wimg, secondary: op.secondary });
+        const h = makeHpte({ vsid: op.m.vsid, segment: op.m.segment, pageShift: op.m.pageShift, ...(op.m.actualPageShift ? { actualPageShift: op.m.actualPageShift } : {}), ea: op.m.ea, gpa: op.gpa, wimg: op.wimg, secondary: op.secondary });
         const v = op.raw ? op.junkV : h.v;
         const r = op.raw ? op.junkR : h.r;
         const ptex = op.ptexMode < 7 ? h.ptex(HPT_ORDER) + BigInt(op.ptexMode) : op.ptexMode === 7 ? BigInt(NPTE) : op.ptexMode === 8 ? BigInt(op.ptexMode) : op.junkV;
@@ -220,6 +225,7 @@ function runBoth(cfg: MachineConfigInput, ops: Op[]): [Driver, Driver] {
   for (const d of [a, b]) {
     d.run({ k: "create", semantics: "kvm-hv", ramPages: 16, maxShift: 24 });
     d.run({ k: "create", semantics: "qemu", ramPages: 16, maxShift: 16 });
+    d.run({ k: "create", semantics: "qemu", ramPages: 16, maxShift: 24 }); // takes 16M pages, mixed ones too (§2.6)
   }
   for (const op of ops) {
     a.run(op);
