@@ -333,6 +333,33 @@ export function lookahead(o0: usize, n: u32): void {
 
 // ───────────────────────────── translate ─────────────────────────────
 
+/** A TLB hit at (line, way): the real address, the detector's verdict (kvm-hv guests), LRU. */
+// @ts-ignore: decorator
+@inline function translateHit(o: usize, cpu: u32, s: u32, line: usize, way: i32, ea: u64, inPage: u64): void {
+  const slot = s - 1;
+  const e = line + (<usize>way << 4);
+  const w1 = load<u64>(e, 8);
+  store<u64>(o, XLATE_HIT, 8);
+  store<u64>(o, ((w1 & TLBE_RPN) << 12) | (ea & inPage), 40);
+  let verdict: u64 = 0;
+  if (s != 0) {
+    countTranslation(slot, true);
+    // the detector (kvm-hv guests): the entry's host frame must still be the guest's; the full
+    // check runs only when it is not, or when the entry is marked stale
+    const g = guestDesc(slot);
+    const frame = (w1 & TLBE_RPN) >> <u64>(hostPageShift - 12);
+    const owner = frame < <u64>hostFrames ? load<u32>(frameOwner + (<usize>frame << 2)) : 0;
+    if ((load<u32>(g, G_FLAGS) & GF_QEMU) == 0 && ((w1 & TLBE_STALE) != 0 || owner != load<u32>(g, G_INSTANCE))) {
+      verdict = detect(cpu, g, guestStats + <usize>slot * STATS_BYTES, e, ea);
+    }
+  } else {
+    ++orphanHits;
+  }
+  store<u64>(o, verdict, 48);
+  if ((w1 & TLBE_RANK) != 0) tlbTouch(line, <u32>way); // rank 0: already the most recent
+}
+
+
 /**
  * Translate for op `o`, the `j`-th of its chunk (docs/semantics.md, "Translation"; docs/kvm-model.md,
  * "Detector"): r3 = XLATE_*, word 5 = real address, word 6 = the detector's verdict on a hit.
@@ -368,39 +395,20 @@ export function lookahead(o0: usize, n: u32): void {
   store<u64>(c, load<u64>(c, CPU_CLOCK) + load<u64>(o, 56) + kHit, CPU_CLOCK);
   store<u64>(c, load<u64>(c, CPU_CYCLES) + kHit, CPU_CYCLES + (CC_TRANSLATE << 3));
   const core = cpu >> tlbGroupShift; // the cpu's TLB (docs/model/tlb.md §7.2)
-  let inPage = (<u64>1 << shift) - 1;
-  let line = tlbLine(core, set);
-  let way = tlbLookup(line, key, lpid);
-  if (way < 0 && shift < 24 && load<u32>(header, HDR_MIXED_FILLS) != 0) {
-    // a larger page in this segment (docs/model/translation.md §2.7): its one entry covers it
-    way = lookupLarger(core, key, lpid, shift);
-    if (way >= 0) {
-      line = largeLine;
-      inPage = (<u64>1 << largeShift) - 1;
-    }
-  }
+  const inPage = (<u64>1 << shift) - 1;
+  const line = tlbLine(core, set);
+  const way = tlbLookup(line, key, lpid);
   if (way >= 0) {
-    const e = line + (<usize>way << 4);
-    const w1 = load<u64>(e, 8);
-    store<u64>(o, XLATE_HIT, 8);
-    store<u64>(o, ((w1 & TLBE_RPN) << 12) | (ea & inPage), 40);
-    let verdict: u64 = 0;
-    if (s != 0) {
-      countTranslation(slot, true);
-      // the detector (kvm-hv guests): the entry's host frame must still be the guest's; the full
-      // check runs only when it is not, or when the entry is marked stale
-      const g = guestDesc(slot);
-      const frame = (w1 & TLBE_RPN) >> <u64>(hostPageShift - 12);
-      const owner = frame < <u64>hostFrames ? load<u32>(frameOwner + (<usize>frame << 2)) : 0;
-      if ((load<u32>(g, G_FLAGS) & GF_QEMU) == 0 && ((w1 & TLBE_STALE) != 0 || owner != load<u32>(g, G_INSTANCE))) {
-        verdict = detect(cpu, g, guestStats + <usize>slot * STATS_BYTES, e, ea);
-      }
-    } else {
-      ++orphanHits;
-    }
-    store<u64>(o, verdict, 48);
-    if ((w1 & TLBE_RANK) != 0) tlbTouch(line, <u32>way); // rank 0: already the most recent
+    translateHit(o, cpu, s, line, way, ea, inPage);
     return;
+  }
+  if (shift < 24 && load<u32>(header, HDR_MIXED_FILLS) != 0) {
+    // a larger page in this segment (docs/model/translation.md §2.7): its one entry covers it
+    const w = lookupLarger(core, key, lpid, shift);
+    if (w >= 0) {
+      translateHit(o, cpu, s, largeLine, w, ea, (<u64>1 << largeShift) - 1);
+      return;
+    }
   }
   store<u64>(o, 0, 48);
   if (readTranslations) setDecoded(key, set, shift, load<u64>(d, 8), load<u64>(d, 16));

@@ -27,6 +27,9 @@ import { isU64, vaPageOf } from "./slb.js";
 import { CoreTlb, Xorshift32, sameTag, tlbSetIndex } from "./tlb.js";
 import type { TlbEntry } from "./tlb.js";
 
+/** The actual page sizes a segment of each base page size may hold, the base first (docs/model/translation.md §2.7). */
+const ACTUAL_SHIFTS = new Map(PAGE_SIZES.map((s) => [s.shift as number, s.enc.map((e) => e.shift as number)]));
+
 function checkIndex(what: string, x: number, limit: number): void {
   if (!Number.isInteger(x) || x < 0 || x >= limit) {
     throw new RangeError(`${what} ${String(x)} is out of range 0..${limit - 1}`);
@@ -138,8 +141,8 @@ export class RefMachine implements SimMachine {
     const tlb = this.tlbOfCpu(cpu);
     // the segment's base page first, then the larger pages it may hold (docs/model/translation.md §2.7),
     // each at its own congruence class: one entry covers a whole page
-    for (const a of PAGE_SIZES.find((s) => s.shift === p)!.enc.map((e) => e.shift)) {
-      const vpn = page.vpn4k & ~lowMask(a - 12);
+    for (const a of ACTUAL_SHIFTS.get(p)!) {
+      const vpn = a === p ? page.vpn4k : page.vpn4k & ~lowMask(a - 12);
       const set = tlbSetIndex(vpn, a, this.config.tlbSets);
       const way = tlb.lookup(set, lpid, b, vpn, a, p);
       if (way >= 0) {
