@@ -118,3 +118,24 @@ describe("studies and the CLI name presets", () => {
     expect(t.stdout).toContain("power10-e1080   240 cores, 480 TLBs");
   });
 });
+
+describe("two TLBs per core under KVM's per-core bookkeeping (docs/model/tlb.md §7.2)", () => {
+  // need-tlb-flush as the 2012 patch left it keeps one need_tlb_flush bit per core and flushes from the
+  // vcore's first thread: on a POWER9 SMT8 core that flushes one of its two TLBs (the bug commit
+  // 77bbbc0cf848 fixed). The same seeded points with one TLB per core are the control.
+  const study = (tlbThreadsPerGroup: 4 | 8) => resolveStudy({
+    name: "split", opsPerPoint: 40000, machine: { preset: "power9-e980", tlbThreadsPerGroup },
+    sweeps: [{
+      name: "s", cores: [4], shapes: [{ label: "1 vcore", vcpus: 8, threadsPerVcore: 8 }], policies: [{ policy: "need-tlb-flush" }],
+      hLocal: ["honest"], pageOutsPerMop: [20000], migrationRate: [0.05],
+    }],
+  });
+
+  test("random runs leak on split TLBs and not on whole-core TLBs", async () => {
+    const { runStudy } = await import("../src/study/run.js");
+    const split = (await runStudy(study(4), { workers: 1 })).results.points.map((p) => p.violations);
+    const whole = (await runStudy(study(8), { workers: 1 })).results.points.map((p) => p.violations);
+    expect(split).toEqual([1]);
+    expect(whole).toEqual([0]);
+  }, 60_000);
+});
