@@ -106,6 +106,7 @@ describe("studies and the CLI name presets", () => {
     expect([p.params.generation, p.run.generation, p.run.tlbThreadsPerGroup, p.run.tlbFlushSets]).toEqual(["power10", "power10", 4, 1]);
     expect(() => resolveStudy({ ...base, machine: "power9-e980", sweeps: [{ ...base.sweeps[0], cores: [4, 256] }] })).toThrow("study.sweeps.0.cores.1: 256 cores: power9-e980 has at most 192");
     expect(() => resolveStudy({ ...base, machine: { generation: "power9", smt: 4, tlbThreadsPerGroup: 8 } })).toThrow("study.machine.tlbThreadsPerGroup: 8 threads per TLB do not fit a core of SMT4");
+    expect(() => resolveStudy({ ...base, machine: "power11" }, "s.json")).toThrow('s.json: study.machine: unknown preset "power11" (`hptlab machines` lists power7-795, power8-e880, power9-e980, power10-e1080)');
   });
 
   test("hptlab machines [--json]", async () => {

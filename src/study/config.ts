@@ -128,6 +128,10 @@ function resolveStudyMachine(m: z.output<typeof StudySchema>["machine"], file?: 
 
 /** Validate a study config; errors name the field (`study.sweeps.0.cores.2: …`) and, if given, the file. */
 export function resolveStudy(input: unknown, file?: string): StudyConfig {
+  const named = (input as { machine?: unknown } | null)?.machine;
+  if (typeof named === "string" && !PRESET_NAMES.includes(named)) {
+    throw new ConfigError(`${file ? `${file}: ` : ""}study.machine`, `unknown preset ${JSON.stringify(named)} (\`hptlab machines\` lists ${PRESET_NAMES.join(", ")})`);
+  }
   const r = StudySchema.safeParse(input);
   if (!r.success) {
     const issue = r.error.issues[0]!;
