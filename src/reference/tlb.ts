@@ -10,7 +10,10 @@ export interface TlbEntry {
   b: number;
   /** VA >> 12 with the in-page bits cleared. */
   vpn4k: bigint;
+  /** The actual page size (the entry covers the page). */
   pageShift: number;
+  /** The segment's base page size: pageShift but for a mixed page-size entry (docs/model/translation.md §2.7). */
+  baseShift: number;
   /** Real page number in 4 KiB units. */
   rpn: bigint;
 }
@@ -20,8 +23,8 @@ export function tlbSetIndex(vpn4k: bigint, pageShift: number, sets: number): num
   return Number((vpn4k >> BigInt(pageShift - 12)) & BigInt(sets - 1));
 }
 
-export function sameTag(e: TlbEntry, lpid: number, b: number, vpn4k: bigint, pageShift: number): boolean {
-  return e.lpid === lpid && e.b === b && e.vpn4k === vpn4k && e.pageShift === pageShift;
+export function sameTag(e: TlbEntry, lpid: number, b: number, vpn4k: bigint, pageShift: number, baseShift = pageShift): boolean {
+  return e.lpid === lpid && e.b === b && e.vpn4k === vpn4k && e.pageShift === pageShift && e.baseShift === baseShift;
 }
 
 /**
@@ -68,11 +71,11 @@ export class CoreTlb {
   }
 
   /** The way holding (lpid, b, vpn4k, pageShift) in `set`, or −1. */
-  lookup(set: number, lpid: number, b: number, vpn4k: bigint, pageShift: number): number {
+  lookup(set: number, lpid: number, b: number, vpn4k: bigint, pageShift: number, baseShift = pageShift): number {
     const row = this.entries[set]!;
     for (let w = 0; w < this.ways; w++) {
       const e = row[w];
-      if (e && sameTag(e, lpid, b, vpn4k, pageShift)) return w;
+      if (e && sameTag(e, lpid, b, vpn4k, pageShift, baseShift)) return w;
     }
     return -1;
   }
