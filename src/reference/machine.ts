@@ -22,13 +22,10 @@ import { kvmHBulkRemove, kvmHEnter, kvmHProtect, kvmHRead, kvmHRemove } from "./
 import { qemuHBulkRemove, qemuHEnter, qemuHProtect, qemuHRead, qemuHRemove } from "./hcalls-qemu.js";
 import { Hpt } from "./hpt.js";
 import { kvmHvPagePair, kvmHvPageShift, qemuPagePair, qemuPageShift } from "./pagesize.js";
-import { PAGE_SIZES, type PagePair } from "../model/page-sizes.js";
+import type { PagePair } from "../model/page-sizes.js";
 import { isU64, vaPageOf } from "./slb.js";
-import { CoreTlb, Xorshift32, sameTag, tlbSetIndex } from "./tlb.js";
+import { CoreTlb, Xorshift32, lookupPage, sameTag, tlbSetIndex } from "./tlb.js";
 import type { TlbEntry } from "./tlb.js";
-
-/** The actual page sizes a segment of each base page size may hold, the base first (docs/model/translation.md §2.7). */
-const ACTUAL_SHIFTS = new Map(PAGE_SIZES.map((s) => [s.shift as number, s.enc.map((e) => e.shift as number)]));
 
 function checkIndex(what: string, x: number, limit: number): void {
   if (!Number.isInteger(x) || x < 0 || x >= limit) {
@@ -139,17 +136,12 @@ export class RefMachine implements SimMachine {
     count.add("translations");
 
     const tlb = this.tlbOfCpu(cpu);
-    // the segment's base page first, then the larger pages it may hold (docs/model/translation.md §2.7),
-    // each at its own congruence class: one entry covers a whole page
-    for (const a of ACTUAL_SHIFTS.get(p)!) {
-      const vpn = a === p ? page.vpn4k : page.vpn4k & ~lowMask(a - 12);
-      const set = tlbSetIndex(vpn, a, this.config.tlbSets);
-      const way = tlb.lookup(set, lpid, b, vpn, a, p);
-      if (way >= 0) {
-        count.add("tlbHits");
-        tlb.touch(set, way);
-        return { kind: "hit", ra: (tlb.entry(set, way)!.rpn << 12n) | (ea & lowMask(a)) };
-      }
+    // the segment's base page first, then the larger pages it may hold (docs/model/translation.md §2.7)
+    const hit = lookupPage(tlb, lpid, b, page.vpn4k, p);
+    if (hit) {
+      count.add("tlbHits");
+      tlb.touch(hit.set, hit.way);
+      return { kind: "hit", ra: (tlb.entry(hit.set, hit.way)!.rpn << 12n) | (ea & lowMask(hit.pageShift)) };
     }
     count.add("tlbMisses");
     if (!guest) {
