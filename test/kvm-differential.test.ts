@@ -285,6 +285,8 @@ class Side {
     const m = this.m;
     const cpus = Array.from({ length: this.cpus }, (_, c) => ({ ...m.cpuCycles(c), state: m.cpuState(c) }));
     const tlbs = Array.from({ length: this.tlbs }, (_, t) => ({ tlb: m.tlbEntries(t), stale: m.staleEntries(t) }));
+    for (const { tlb } of tlbs) for (const e of tlb) if (e.basePageShift !== undefined) shapesSeen.add(`${e.pageShift}-in-${e.basePageShift} entry`);
+    if (this.tlbs > m.config.cores && m.counters().tlbFills > 0n) shapesSeen.add("split TLBs filled");
     const guests = this.guests.map((gu) => {
       const ptexes = [...this.live.get(gu.lpid)!.values()];
       const pages = gu.semantics === "kvm-hv" ? Math.min(32, (2 ** 20) / 2 ** m.config.hostPageShift) : 0;
@@ -335,6 +337,8 @@ function outcome(side: Side, op: Op): unknown {
 /** What the runs reached (engine counters summed over every run): the generator must reach them. */
 const reached = new Map<string, bigint>();
 const errorsSeen = new Map<string, number>();
+/** Machine and page shapes the streams reached (TLBs split in thread groups, mixed page-size entries). */
+const shapesSeen = new Set<string>();
 
 function play(shape: Shape, ops: Op[]): { engine: Side; ref: Side } {
   const engine = new Side(new Machine(shape.machine), shape);
@@ -410,6 +414,10 @@ describe("directed streams (timelines random streams rarely complete), engine = 
     { t: "exit", g: 2, vc: 0 }, { t: "run", g: 2, vc: 0, core: 0, mask: 0 }, // entry flush of thread 0's group only
     { t: "access", g: 2, k: 1, cpu: 5 }, { t: "access", g: 2, k: 3, cpu: 5 },
     { t: "tlbOp", kind: "tlbiel", g: 2, k: 2, cpu: 4 }, { t: "tlbOp", kind: "flushLpid", g: 2, k: 0, cpu: 4 }, { t: "access", g: 2, k: 2, cpu: 5 },
+    // a qemu guest's 16M page in its 4K segment: filled once, hit through the larger-page probe, removed by a tlbie of the 16M entry
+    { t: "create", vcpus: 1, tpv: 1, qemu: true }, { t: "enter", g: 3, k: 3, cpu: 6, size: 24 },
+    { t: "access", g: 3, k: 3, cpu: 6 }, { t: "access", g: 3, k: 3, cpu: 6 }, { t: "access", g: 3, k: 3, cpu: 2 },
+    { t: "remove", g: 3, pick: 0, local: false, cpu: 6, avpn: true }, { t: "access", g: 3, k: 3, cpu: 6 },
   ];
   test.each(POLICY_NAMES_RUN)("split SMT8 TLBs: the thread's timeline, and a vcore spanning both groups, under %s", (policy) => {
     play({ machine: split, policy, deferredCap: 1, deferredOverflow: "flush" }, stale);
@@ -457,6 +465,7 @@ test("the op streams reached every part of the KVM layer", () => {
     "localInvalidations", "globalInvalidations"]) {
     expect(reached.get(name) ?? 0n, name).toBeGreaterThan(0n);
   }
+  for (const shape of ["split TLBs filled", "16-in-12 entry", "24-in-12 entry"]) expect([...shapesSeen], shape).toContain(shape);
   for (const code of ["f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8"]) {
     expect([...errorsSeen.keys()].some((k) => k.endsWith(BigInt(`0xfffffffffffffff${code.slice(1)}`).toString())), `KVM error ${code}`).toBe(true);
   }
