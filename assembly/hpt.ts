@@ -51,35 +51,72 @@ import { tlbKey } from "./tlb";
 // @ts-ignore: decorator
 @inline export const HPTE_R_PP: u64 = 0x03;
 
-/** KVM-HV's hpte_page_size as a shift: 4K, 64K (ARCH_206), 16M, else 0 (docs/model/translation.md §2.2). */
+/**
+ * KVM-HV's (base, actual) page sizes (Linux 6.1 kvmppc_hpte_page_shifts, up to 16M; on base = actual
+ * Linux 3.8's hpte_page_size): actual << 8 | base, 0 when refused (docs/model/translation.md §2.2, §2.7).
+ */
+// @ts-ignore: decorator
+@inline export function pageShiftsKvm(v: u64, r: u64): u32 {
+  if ((v & HPTE_V_LARGE) == 0) return 0x0c0c;
+  if ((r & 0xf000) == 0x7000) return 0x100c;
+  if ((r & 0xff000) == 0x38000) return 0x180c;
+  if ((r & 0xf000) == 0x1000) return 0x1010;
+  if ((r & 0xff000) == 0x8000) return 0x1810;
+  if ((r & 0xff000) == 0) return 0x1818;
+  return 0;
+}
+
+/**
+ * QEMU 7.2 pseries' (base, actual) under cap-hpt-max-page-size: its POWER7 table less 64K-in-4K
+ * (spapr_pagesize_cb); 16M checks every in-page RPN bit. actual << 8 | base, 0 when refused.
+ */
+// @ts-ignore: decorator
+@inline export function pageShiftsQemu(v: u64, r: u64, maxShift: u32): u32 {
+  if ((v & HPTE_V_LARGE) == 0) return 0x0c0c;
+  if ((r & 0xfff000) == 0x38000) return maxShift >= 24 ? 0x180c : 0;
+  if ((r & 0xf000) == 0x1000) return maxShift >= 16 ? 0x1010 : 0;
+  if ((r & 0xfff000) == 0x8000) return maxShift >= 24 ? 0x1810 : 0;
+  if ((r & 0xfff000) == 0) return maxShift >= 24 ? 0x1818 : 0;
+  return 0;
+}
+
+/** KVM-HV's actual page shift (kvmppc_actual_pgsz): 12, 16, 24, or 0. */
 // @ts-ignore: decorator
 @inline export function pageShiftKvm(v: u64, r: u64): u32 {
-  if ((v & HPTE_V_LARGE) == 0) return 12;
-  if ((r & 0xf000) == 0x1000) return 16;
-  if ((r & 0xff000) == 0) return 24;
-  return 0;
+  return pageShiftsKvm(v, r) >> 8;
 }
 
-/** QEMU 7.2's decoder under cap-hpt-max-page-size: base = actual only; 16M checks every in-page RPN bit. */
+/** QEMU's actual page shift under the cap: 12, 16, 24, or 0. */
 // @ts-ignore: decorator
 @inline export function pageShiftQemu(v: u64, r: u64, maxShift: u32): u32 {
-  if ((v & HPTE_V_LARGE) == 0) return 12;
-  if ((r & 0xf000) == 0x1000) return maxShift >= 16 ? 16 : 0;
-  if ((r & 0xfff000) == 0) return maxShift >= 24 ? 24 : 0;
-  return 0;
+  return pageShiftsQemu(v, r, maxShift) >> 8;
 }
 
-/** Page shift of an HPTE as the guest's implementation decodes it. */
+/** (base, actual) of an HPTE as the guest's implementation decodes it: actual << 8 | base, 0 when refused. */
+// @ts-ignore: decorator
+@inline export function pageShiftsOf(g: usize, v: u64, r: u64): u32 {
+  return (load<u32>(g, G_FLAGS) & GF_QEMU) != 0
+    ? pageShiftsQemu(v, r, load<u32>(g, G_HPT_MAX_PAGE_SHIFT))
+    : pageShiftsKvm(v, r);
+}
+
+/** Actual page shift of an HPTE as the guest's implementation decodes it. */
 // @ts-ignore: decorator
 @inline export function pageShiftOf(g: usize, v: u64, r: u64): u32 {
-  return (load<u32>(g, G_FLAGS) & GF_QEMU) != 0
-    ? pageShiftQemu(v, r, load<u32>(g, G_HPT_MAX_PAGE_SHIFT))
-    : pageShiftKvm(v, r);
+  return pageShiftsOf(g, v, r) >> 8;
 }
 
 // @ts-ignore: decorator
 @inline export function psizeCode(shift: u32): u64 {
   return shift == 12 ? 0 : shift == 16 ? 1 : 2;
+}
+
+/** The TLB entry's psize code of a (base, actual) pair (actual << 8 | base): psizeCode when equal, else 3 64K-in-4K, 4 16M-in-4K, 5 16M-in-64K. */
+// @ts-ignore: decorator
+@inline export function pairCode(shifts: u32): u64 {
+  const base = shifts & 0xff;
+  const actual = shifts >> 8;
+  return base == actual ? psizeCode(base) : actual == 16 ? 3 : base == 12 ? 4 : 5;
 }
 
 // Results of the last successful decodeSlb()/vaFromHpte(), kept in globals so nothing is allocated.
@@ -132,8 +169,11 @@ export let xCmp: u64 = 0;      // HPTE compare word (B | AVPN | V)
  * number (the hash). False when no TLB can hold it (bad size, B ≥ 2, VA ≥ 2^68).
  */
 export function vaFromHpte(g: usize, v: u64, r: u64, ptex: u64, tlbSets: u32): bool {
-  const p = pageShiftOf(g, v, r);
-  if (p == 0) return false;
+  // the hash was taken at the base page size; the TLB entry is the actual page's (translation.md §2.7)
+  const ps = pageShiftsOf(g, v, r);
+  if (ps == 0) return false;
+  const p = ps & 0xff;
+  const a = ps >> 8;
   const b = v >> 62;
   if (b > 1) return false;
   let vsid: u64, offHi: u64, vsidTerm: u64, segShift: u64;
@@ -159,22 +199,22 @@ export function vaFromHpte(g: usize, v: u64, r: u64, ptex: u64, tlbSets: u32): b
   } else {
     pageIndex = offHi >> (p - 23);
   }
-  const vpn4k = (vsid << segShift) | (pageIndex << (p - 12));
-  xShift = p;
-  xKey = tlbKey(vpn4k, b, psizeCode(p));
-  xSet = <u32>(vpn4k >> (p - 12)) & (tlbSets - 1);
+  const vpn4k = ((vsid << segShift) | (pageIndex << (p - 12))) & ~((<u64>1 << (a - 12)) - 1);
+  xShift = a;
+  xKey = tlbKey(vpn4k, b, pairCode(ps));
+  xSet = <u32>(vpn4k >> (a - 12)) & (tlbSets - 1);
   return true;
 }
 
 /**
  * Search one PTEG for the HPTE matching `cmp` (B|AVPN|V, plus H for the secondary group) whose
- * page size decodes to `shift`. Returns the HPTE address or 0.
+ * base page size decodes to `shift` (the segment's; its actual size may be larger, translation.md §2.7). Returns the HPTE address or 0.
  */
 export function ptegSearch(g: usize, pteg: u32, cmp: u64, shift: u32): usize {
   let p = <usize>load<u32>(g, G_HPT) + (<usize>pteg << 7);
   for (let i = 0; i < 8; ++i, p += 16) {
     const v = load<u64>(p);
-    if ((v & HPTE_V_COMPARE) == cmp && pageShiftOf(g, v, load<u64>(p, 8)) == shift) return p;
+    if ((v & HPTE_V_COMPARE) == cmp && (pageShiftsOf(g, v, load<u64>(p, 8)) & 0xff) == shift) return p;
   }
   return 0;
 }

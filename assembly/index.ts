@@ -9,7 +9,7 @@ import {
   OP_HPT_RESET, OP_WORK, OP_RECLAIM,
 } from "./layout";
 import {
-  attachHeader, header, ops, cores, smt, smtShift, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, bump, lpidGuest,
+  attachHeader, header, ops, cores, smt, tlbGroupShift, tlbFlushSets, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, bump, lpidGuest,
   frameTake, frameFree, frameBitmapInit, takeFrame,
 } from "./machine";
 import { decodeSlb, xKey, xSet, HPTE_V_HPTE_DIRTY } from "./hpt";
@@ -197,7 +197,7 @@ function runChunk(o0: usize, count: u32): void {
       store<u64>(o, OP_REJECTED, 8);
       continue;
     }
-    const core = cpu >> smtShift;
+    const core = cpu >> tlbGroupShift; // the cpu's TLB (docs/model/tlb.md §7.2)
     let n: u32 = 0;
     if (opcode == OP_TLBIEL || opcode == OP_TLBIE) {
       if (!decodeSlb(load<u64>(o, 16), load<u64>(o, 24), tlbSets)) {
@@ -221,7 +221,12 @@ function runChunk(o0: usize, count: u32): void {
         store<u64>(o, OP_REJECTED, 8);
         continue;
       }
-      n = tlbielSet(core, set, lpid, load<u64>(o, 24) != 0);
+      if (tlbFlushSets == 1) {
+        // POWER10: a tlbiel of a congruence class invalidates every class (docs/model/tlb.md §7.1)
+        for (let s: u32 = 0; s < tlbSets; ++s) n += tlbielSet(core, s, lpid, load<u64>(o, 24) != 0);
+      } else {
+        n = tlbielSet(core, set, lpid, load<u64>(o, 24) != 0);
+      }
       bump(STAT_TLBIEL_SETS, 0);
       bump(STAT_FLUSHED_ENTRIES, 0, <u64>n);
       chargeSetFlush(cpu);

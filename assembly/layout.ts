@@ -149,6 +149,15 @@
 /** u32, engine: every bitmap word below this index is full (where the lowest-free search starts). */
 // @ts-ignore: decorator
 @inline export const HDR_FRAME_HINT: u32 = 140;
+/** log2(TLBs per core) (docs/model/tlb.md §7.2): 0 on POWER7/POWER8 (a core shares one TLB), 1 on SMT8 POWER9/POWER10. */
+// @ts-ignore: decorator
+@inline export const HDR_TLB_SPLIT: u32 = 144;
+/** tlbiels one full LPID flush takes (the kernel's *_TLB_SETS; POWER10: 1), charged by the cost model; 0 = tlbSets. */
+// @ts-ignore: decorator
+@inline export const HDR_TLB_FLUSH_SETS: u32 = 148;
+/** u32, engine: 1 once a mixed page-size entry (§2.6) was loaded into a TLB; until then a lookup probes the base size only. */
+// @ts-ignore: decorator
+@inline export const HDR_MIXED_FILLS: u32 = 152;
 /** The cost table: COST_COUNT u32 entries (cycles), K_* index. */
 // @ts-ignore: decorator
 @inline export const HDR_COSTS: u32 = 160;
@@ -487,12 +496,13 @@
 // ── bit layouts of the words the engine packs (src/engine/layout.ts mirrors them: TLBE, PROV, RMAP) ──
 //
 // TLB entry, w0 (the tag word: a lookup compares it whole):
-//   63      62 ─ 59   58 57   56   55 ───────────────────────────────── 0
-//  ┌───────┬─────────┬───────┬────┬─────────────────────────────────────┐
-//  │ VALID │    0    │ psize │ B  │ vpn4k: VA >> 12, a large page's     │
-//  │       │         │       │    │ offset bits cleared                 │
-//  └───────┴─────────┴───────┴────┴─────────────────────────────────────┘
-//   psize: 0 4K, 1 64K, 2 16M; B: segment size (0 256M, 1 1T).
+//   63      62 ─ 60   59 ─ 57   56   55 ───────────────────────────────── 0
+//  ┌───────┬─────────┬─────────┬────┬─────────────────────────────────────┐
+//  │ VALID │    0    │  psize  │ B  │ vpn4k: VA >> 12, the actual page's  │
+//  │       │         │         │    │ offset bits cleared                 │
+//  └───────┴─────────┴─────────┴────┴─────────────────────────────────────┘
+//   psize (base, actual): 0 4K, 1 64K, 2 16M; mixed (docs/model/translation.md §2.7): 3 64K in a
+//   4K segment, 4 16M in 4K, 5 16M in 64K. B: segment size (0 256M, 1 1T).
 // TLB entry, w1:
 //   63 ── 60   59 ──── 48   47      46 ─ 44   43 ─────────────────────── 0
 //  ┌──────────┬────────────┬───────┬─────────┬───────────────────────────┐
@@ -505,9 +515,9 @@
 // @ts-ignore: decorator
 @inline export const TLBE_VALID_SHIFT: u64 = 63;
 // @ts-ignore: decorator
-@inline export const TLBE_PSIZE_SHIFT: u64 = 57; // w0 bits 57..58: 0 4K, 1 64K, 2 16M
+@inline export const TLBE_PSIZE_SHIFT: u64 = 57; // w0 bits 57..59: 0 4K, 1 64K, 2 16M, 3–5 mixed
 // @ts-ignore: decorator
-@inline export const TLBE_PSIZE_MASK: u64 = 3; // after the shift
+@inline export const TLBE_PSIZE_MASK: u64 = 7; // after the shift
 // @ts-ignore: decorator
 @inline export const TLBE_B_SHIFT: u64 = 56; // w0 bit 56: segment size (1 = 1T)
 // @ts-ignore: decorator

@@ -4,6 +4,7 @@ import {
   HDR_STATS, HDR_GUESTS, HDR_GUEST_STATS, HDR_OPS, HDR_OP_SLOTS, HDR_LPID_GUEST, HDR_LPID_MASK, HDR_LPID_COUNT,
   HDR_FRAME_OWNER, HDR_TLB, HDR_MASK_WORDS, GUEST_BYTES, STATS_BYTES, HDR_MAX_GUESTS, HDR_PROV, HDR_CPUS, HDR_CORE_TAB,
   HDR_VIOL, HDR_VIOL_SLOTS, HDR_COSTS, HDR_FABRIC_CAL, HDR_FRAME_USED, HDR_FRAME_HINT, HDR_FREE_FRAMES, NO_FRAME,
+  HDR_TLB_SPLIT, HDR_TLB_FLUSH_SETS,
 } from "./layout";
 
 export let header: usize = 0;
@@ -11,6 +12,12 @@ export let cores: u32 = 0;
 export let smt: u32 = 0;
 export let smtShift: u32 = 0;
 export let tlbSets: u32 = 0;
+/** TLBs on the machine: one per group of 2^tlbGroupShift threads (docs/model/tlb.md §7.2); = cores when a core shares one. */
+export let tlbGroups: u32 = 0;
+/** log2 of the threads per TLB: a cpu's TLB is cpu >> tlbGroupShift. */
+export let tlbGroupShift: u32 = 0;
+/** tlbiels per full LPID flush (cost only; POWER10: 1). */
+export let tlbFlushSets: u32 = 0;
 export let tlbWays: u32 = 0;
 export let randomReplacement: bool = false;
 export let lpidLimit: u32 = 0;
@@ -46,6 +53,10 @@ export function attachHeader(base: usize): void {
   smt = load<u32>(base, HDR_SMT);
   smtShift = <u32>ctz(smt);
   tlbSets = load<u32>(base, HDR_TLB_SETS);
+  tlbGroupShift = smtShift - load<u32>(base, HDR_TLB_SPLIT);
+  tlbGroups = cores << load<u32>(base, HDR_TLB_SPLIT);
+  tlbFlushSets = load<u32>(base, HDR_TLB_FLUSH_SETS);
+  if (tlbFlushSets == 0) tlbFlushSets = tlbSets;
   tlbWays = load<u32>(base, HDR_TLB_WAYS);
   randomReplacement = load<u32>(base, HDR_REPLACEMENT) != 0;
   lpidLimit = load<u32>(base, HDR_LPID_LIMIT);
@@ -65,7 +76,7 @@ export function attachHeader(base: usize): void {
   tlb = <usize>load<u32>(base, HDR_TLB);
   maskWords = load<u32>(base, HDR_MASK_WORDS);
   prov = <usize>load<u32>(base, HDR_PROV);
-  tlbFp = (prov + <usize>tlbSets * <usize>cores * <usize>tlbWays * 8 + 63) & ~(<usize>63);
+  tlbFp = (prov + <usize>tlbSets * <usize>tlbGroups * <usize>tlbWays * 8 + 63) & ~(<usize>63);
   cpuTab = <usize>load<u32>(base, HDR_CPUS);
   coreTab = <usize>load<u32>(base, HDR_CORE_TAB);
   viol = <usize>load<u32>(base, HDR_VIOL);

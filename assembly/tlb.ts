@@ -1,17 +1,19 @@
-// Per-core TLBs: sets × ways, tagged with (B, VA page, page size, LPID), set-major in memory
-// (layout.ts). Replacement: LRU by a rank permutation per set, or seeded xorshift32.
-// Every core that may hold an entry of an LPID is kept in an exact per-LPID core mask, so a
-// tlbie visits only the holders (the *simulated* broadcast still reaches every core).
+// The TLBs: one per group of threads (docs/model/tlb.md §7.2; the whole core on POWER7/POWER8, 4
+// threads of an SMT8 POWER9/POWER10 core), sets × ways, tagged with (B, VA page, page size, LPID),
+// set-major in memory (layout.ts). Replacement: LRU by a rank permutation per set, or seeded xorshift32.
+// Every TLB that may hold an entry of an LPID is kept in an exact per-LPID mask, so a tlbie visits
+// only the holders (the *simulated* broadcast still reaches every TLB). Below, `core` names a TLB's
+// index (cpu >> tlbGroupShift), which is the core's when a core shares one TLB.
 import {
   TLBE_BYTES, TLBE_VALID, TLBE_VALID_SHIFT, TLBE_B_SHIFT, TLBE_PSIZE_SHIFT, TLBE_RPN, TLBE_STALE, TLBE_LPID, TLBE_LPID_SHIFT,
   TLBE_RANK, TLBE_RANK_SHIFT, HDR_RNG, STAT_TLB_FILLS, STAT_TLB_EVICTIONS, STAT_STALE_MARKED,
 } from "./layout";
-import { tlb, prov, tlbFp, cores, tlbWays, tlbSets, header, randomReplacement, lpidCount, lpidMask, maskWords, bump } from "./machine";
+import { tlb, prov, tlbFp, tlbGroups, tlbWays, tlbSets, header, randomReplacement, lpidCount, lpidMask, maskWords, bump } from "./machine";
 
 /** Where touched values go (so that no touch is optimised away). */
 const sinkCell: usize = memory.data(8, 8);
-/** A tlbie's candidates: the holders whose fingerprint bytes may hold the VA, in core order (at most 1024). */
-const candidates: usize = memory.data(4096, 64);
+/** A tlbie's candidates: the holders whose fingerprint bytes may hold the VA, in TLB order (at most 2048 TLBs, src/config.ts). */
+const candidates: usize = memory.data(8192, 64);
 
 /**
  * Tag fingerprints (assembly/layout.ts, "TLB fingerprints"): one byte per TLB entry, same index,
@@ -45,7 +47,7 @@ const candidates: usize = memory.data(4096, 64);
 /** Address of the ways of (core, set). */
 // @ts-ignore: decorator
 @inline export function tlbLine(core: u32, set: u32): usize {
-  return tlb + ((<usize>set * <usize>cores + <usize>core) * <usize>tlbWays) * TLBE_BYTES;
+  return tlb + ((<usize>set * <usize>tlbGroups + <usize>core) * <usize>tlbWays) * TLBE_BYTES;
 }
 
 /**
@@ -99,7 +101,7 @@ export function tlbTouch(line: usize, way: u32): void {
 }
 
 function holderInc(lpid: u32, core: u32): void {
-  const p = lpidCount + ((<usize>lpid * <usize>cores + <usize>core) << 2);
+  const p = lpidCount + ((<usize>lpid * <usize>tlbGroups + <usize>core) << 2);
   const c = load<u32>(p);
   store<u32>(p, c + 1);
   if (c == 0) {
@@ -109,7 +111,7 @@ function holderInc(lpid: u32, core: u32): void {
 }
 
 function holderDec(lpid: u32, core: u32): void {
-  const p = lpidCount + ((<usize>lpid * <usize>cores + <usize>core) << 2);
+  const p = lpidCount + ((<usize>lpid * <usize>tlbGroups + <usize>core) << 2);
   const c = load<u32>(p) - 1;
   store<u32>(p, c);
   if (c == 0) {
@@ -121,7 +123,7 @@ function holderDec(lpid: u32, core: u32): void {
 /** Entries of `lpid` that core `core` holds. */
 // @ts-ignore: decorator
 @inline export function tlbHeld(lpid: u32, core: u32): u32 {
-  return load<u32>(lpidCount + ((<usize>lpid * <usize>cores + <usize>core) << 2));
+  return load<u32>(lpidCount + ((<usize>lpid * <usize>tlbGroups + <usize>core) << 2));
 }
 
 function nextRandom(): u32 {
@@ -296,14 +298,14 @@ export function tlbielVa(core: u32, set: u32, key: u64, lpid: u32): u32 {
  */
 function tlbieCandidates(set: u32, key: u64, lpid: u32): u32 {
   const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
-  const fps = tlbFp + ((<usize>set * <usize>cores) << 2);
+  const fps = tlbFp + ((<usize>set * <usize>tlbGroups) << 2);
   const fp = fingerprint(key, lpid);
   let holders: u32 = 0;
   for (let i: u32 = 0; i < maskWords; ++i) holders += <u32>popcnt(load<u64>(m + (<usize>i << 3)));
   let j: u32 = 0;
-  if (holders * 8 > cores) {
+  if (holders * 8 > tlbGroups) {
     const pat = i8x16.splat(<i8>fp);
-    const groups = cores >> 2;
+    const groups = tlbGroups >> 2;
     for (let q: u32 = 0; q < groups; ++q) {
       const eq = i8x16.eq(v128.load(fps + (<usize>q << 4)), pat);
       if (!v128.any_true(eq)) continue;
@@ -315,7 +317,7 @@ function tlbieCandidates(set: u32, key: u64, lpid: u32): u32 {
         ++j;
       }
     }
-    for (let core = groups << 2; core < cores; ++core) {
+    for (let core = groups << 2; core < tlbGroups; ++core) {
       store<u32>(candidates + (<usize>j << 2), core);
       j += <u32>fpAny(load<u32>(fps + (<usize>core << 2)), fp);
     }
@@ -335,7 +337,7 @@ function tlbieCandidates(set: u32, key: u64, lpid: u32): u32 {
 
 /** Load the TLB lines of the first `j` candidates together (many misses in flight); changes nothing. */
 function touchCandidates(set: u32, j: u32): void {
-  const stripe = tlb + ((<usize>set * <usize>cores) << 6);
+  const stripe = tlb + ((<usize>set * <usize>tlbGroups) << 6);
   let sink: u64 = 0;
   for (let q: u32 = 0; q < j; ++q) sink += load<u64>(stripe + (<usize>load<u32>(candidates + (<usize>q << 2)) << 6));
   store<u64>(sinkCell, load<u64>(sinkCell) + sink);
@@ -349,7 +351,7 @@ export function tlbieVa(set: u32, key: u64, lpid: u32): u32 {
     // in core order
     const j = tlbieCandidates(set, key, lpid);
     touchCandidates(set, j);
-    const stripe = tlb + ((<usize>set * <usize>cores) << 6);
+    const stripe = tlb + ((<usize>set * <usize>tlbGroups) << 6);
     const k1 = <u64>lpid << TLBE_LPID_SHIFT;
     for (let q: u32 = 0; q < j; ++q) {
       const core = load<u32>(candidates + (<usize>q << 2));
@@ -408,7 +410,7 @@ export function flushLpidOnCore(core: u32, lpid: u32): u32 {
 
 /** Every entry invalid, ranks = way numbers; holder counts and masks are zero (fresh memory). */
 export function tlbReset(): void {
-  const total = <usize>tlbSets * <usize>cores;
+  const total = <usize>tlbSets * <usize>tlbGroups;
   let line = tlb;
   for (let i: usize = 0; i < total; ++i) {
     let p = line;

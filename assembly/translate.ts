@@ -22,14 +22,14 @@ import {
   XLATE_FAULT, XLATE_BAD_SLB, STAT_TRANSLATIONS, STAT_TLB_HITS, STAT_TLB_MISSES, STAT_HPT_WALKS, STAT_HPT_FAULTS,
   STAT_CYCLES, STATS_BYTES, CC_TRANSLATE, CPU_CLOCK, CPU_CYCLES, G_FLAGS, G_HPT, G_HTAB_MASK, G_NPTE, G_REVMAP, G_RMAP,
   G_RAM_HOST_PAGES, G_INSTANCE, G_HPT_ORDER, GF_QEMU, K_TLB_HIT, K_PTEG_WALK, CC_WALK, TLBE_RPN, TLBE_STALE, TLBE_RANK,
-  RMAP_PRESENT, RMAP_INDEX,
+  RMAP_PRESENT, RMAP_INDEX, HDR_MIXED_FILLS, TLBE_VPN, TLBE_B_SHIFT,
 } from "./layout";
 import {
-  cores, smt, smtShift, tlbSets, lpidLimit, lpidGuest, guests, guestStats, guestDesc, stats, frameOwner, hostFrames,
-  hostPageShift, maxGuests, bump, tlbWays,
+  cores, smt, tlbGroupShift, tlbGroups, tlbSets, lpidLimit, lpidGuest, guests, guestStats, guestDesc, stats, frameOwner, hostFrames,
+  hostPageShift, maxGuests, bump, tlbWays, header,
 } from "./machine";
-import { decodeSlb, hptWalk, hptWalkProbes, xKey, xSet, xShift, xHash, xCmp, setDecoded, HPTE_R_R, HPTE_R_C, HPTE_R_RPN } from "./hpt";
-import { tlbLine, tlbLookup, tlbTouch, tlbFill } from "./tlb";
+import { decodeSlb, hptWalk, hptWalkProbes, xKey, xSet, xShift, xHash, xCmp, setDecoded, pageShiftsOf, pairCode, HPTE_R_R, HPTE_R_C, HPTE_R_RPN } from "./hpt";
+import { tlbLine, tlbLookup, tlbTouch, tlbFill, tlbKey } from "./tlb";
 import { cpuRec } from "./kvm/records";
 import { cost, charge } from "./kvm/costs";
 import { detect } from "./kvm/detector";
@@ -212,7 +212,7 @@ export function lookahead(o0: usize, n: u32): void {
   // translations are read ahead when their TLB lines are unlikely to be cached (a TLB of 1 MiB or
   // more: over 128 cores of POWER7's) or when they miss into large HPTs; with the lookahead off,
   // nothing is (translations decode for themselves)
-  readTranslations = lookTranslations || (lookaheadOn && ((<usize>tlbSets * <usize>cores * <usize>tlbWays) << 4) >= (1 << 20));
+  readTranslations = lookTranslations || (lookaheadOn && ((<usize>tlbSets * <usize>tlbGroups * <usize>tlbWays) << 4) >= (1 << 20));
   if (!lookaheadOn) return;
   const cpus = cores * smt;
   let nHcalls: u32 = 0;
@@ -235,7 +235,7 @@ export function lookahead(o0: usize, n: u32): void {
       store<u64>(d, xCmp, 16);
       store<u32>(d, xSet, 24);
       store<u32>(d, select<u32>(xShift, 0, ok & (lpid < lpidLimit)), 28);
-      const line = tlbLine(select<u32>(cpu, 0, cpu < cpus) >> smtShift, xSet);
+      const line = tlbLine(select<u32>(cpu, 0, cpu < cpus) >> tlbGroupShift, xSet);
       if (!lookTranslations) {
         sink += load<u64>(line);
         continue;
@@ -333,6 +333,33 @@ export function lookahead(o0: usize, n: u32): void {
 
 // ───────────────────────────── translate ─────────────────────────────
 
+/** A TLB hit at (line, way): the real address, the detector's verdict (kvm-hv guests), LRU. */
+// @ts-ignore: decorator
+@inline function translateHit(o: usize, cpu: u32, s: u32, line: usize, way: i32, ea: u64, inPage: u64): void {
+  const slot = s - 1;
+  const e = line + (<usize>way << 4);
+  const w1 = load<u64>(e, 8);
+  store<u64>(o, XLATE_HIT, 8);
+  store<u64>(o, ((w1 & TLBE_RPN) << 12) | (ea & inPage), 40);
+  let verdict: u64 = 0;
+  if (s != 0) {
+    countTranslation(slot, true);
+    // the detector (kvm-hv guests): the entry's host frame must still be the guest's; the full
+    // check runs only when it is not, or when the entry is marked stale
+    const g = guestDesc(slot);
+    const frame = (w1 & TLBE_RPN) >> <u64>(hostPageShift - 12);
+    const owner = frame < <u64>hostFrames ? load<u32>(frameOwner + (<usize>frame << 2)) : 0;
+    if ((load<u32>(g, G_FLAGS) & GF_QEMU) == 0 && ((w1 & TLBE_STALE) != 0 || owner != load<u32>(g, G_INSTANCE))) {
+      verdict = detect(cpu, g, guestStats + <usize>slot * STATS_BYTES, e, ea);
+    }
+  } else {
+    ++orphanHits;
+  }
+  store<u64>(o, verdict, 48);
+  if ((w1 & TLBE_RANK) != 0) tlbTouch(line, <u32>way); // rank 0: already the most recent
+}
+
+
 /**
  * Translate for op `o`, the `j`-th of its chunk (docs/semantics.md, "Translation"; docs/kvm-model.md,
  * "Detector"): r3 = XLATE_*, word 5 = real address, word 6 = the detector's verdict on a hit.
@@ -367,36 +394,49 @@ export function lookahead(o0: usize, n: u32): void {
   const c = cpuRec(cpu);
   store<u64>(c, load<u64>(c, CPU_CLOCK) + load<u64>(o, 56) + kHit, CPU_CLOCK);
   store<u64>(c, load<u64>(c, CPU_CYCLES) + kHit, CPU_CYCLES + (CC_TRANSLATE << 3));
-  const core = cpu >> smtShift;
+  const core = cpu >> tlbGroupShift; // the cpu's TLB (docs/model/tlb.md §7.2)
   const inPage = (<u64>1 << shift) - 1;
   const line = tlbLine(core, set);
   const way = tlbLookup(line, key, lpid);
   if (way >= 0) {
-    const e = line + (<usize>way << 4);
-    const w1 = load<u64>(e, 8);
-    store<u64>(o, XLATE_HIT, 8);
-    store<u64>(o, ((w1 & TLBE_RPN) << 12) | (ea & inPage), 40);
-    let verdict: u64 = 0;
-    if (s != 0) {
-      countTranslation(slot, true);
-      // the detector (kvm-hv guests): the entry's host frame must still be the guest's; the full
-      // check runs only when it is not, or when the entry is marked stale
-      const g = guestDesc(slot);
-      const frame = (w1 & TLBE_RPN) >> <u64>(hostPageShift - 12);
-      const owner = frame < <u64>hostFrames ? load<u32>(frameOwner + (<usize>frame << 2)) : 0;
-      if ((load<u32>(g, G_FLAGS) & GF_QEMU) == 0 && ((w1 & TLBE_STALE) != 0 || owner != load<u32>(g, G_INSTANCE))) {
-        verdict = detect(cpu, g, guestStats + <usize>slot * STATS_BYTES, e, ea);
-      }
-    } else {
-      ++orphanHits;
-    }
-    store<u64>(o, verdict, 48);
-    if ((w1 & TLBE_RANK) != 0) tlbTouch(line, <u32>way); // rank 0: already the most recent
+    translateHit(o, cpu, s, line, way, ea, inPage);
     return;
+  }
+  if (shift < 24 && load<u32>(header, HDR_MIXED_FILLS) != 0) {
+    // a larger page in this segment (docs/model/translation.md §2.7): its one entry covers it
+    const w = lookupLarger(core, key, lpid, shift);
+    if (w >= 0) {
+      translateHit(o, cpu, s, largeLine, w, ea, (<u64>1 << largeShift) - 1);
+      return;
+    }
   }
   store<u64>(o, 0, 48);
   if (readTranslations) setDecoded(key, set, shift, load<u64>(d, 8), load<u64>(d, 16));
   translateMiss(o, cpu, s, lpid, core, line, key, set, shift, ea);
+}
+
+/** Where lookupLarger found its entry: the line and the actual page shift. */
+let largeLine: usize = 0;
+let largeShift: u32 = 0;
+
+/**
+ * Look up the larger actual page sizes a segment of base `base` may hold (4K: 64K, 16M; 64K: 16M),
+ * each at its own congruence class and tag (docs/model/translation.md §2.7). The way, or -1.
+ */
+function lookupLarger(core: u32, key: u64, lpid: u32, base: u32): i32 {
+  const vpn = key & TLBE_VPN;
+  const b = (key >> TLBE_B_SHIFT) & 1;
+  for (let a: u32 = base == 12 ? 16 : 24; a <= 24; a += 8) {
+    const va = vpn & ~((<u64>1 << (a - 12)) - 1);
+    const line = tlbLine(core, <u32>(va >> (a - 12)) & (tlbSets - 1));
+    const way = tlbLookup(line, tlbKey(va, b, pairCode((a << 8) | base)), lpid);
+    if (way >= 0) {
+      largeLine = line;
+      largeShift = a;
+      return way;
+    }
+  }
+  return -1;
 }
 
 /** The miss path: walk (and HV fault), fill, charge the PTEGs probed. */
@@ -412,7 +452,7 @@ function translateMiss(o: usize, cpu: u32, s: u32, lpid: u32, core: u32, line: u
   } else {
     ++orphanMisses;
   }
-  const inPage = (<u64>1 << shift) - 1;
+  let inPage = (<u64>1 << shift) - 1;
   let hp: usize = 0;
   let ptegs: u32 = 0;
   if (g != 0) {
@@ -431,6 +471,17 @@ function translateMiss(o: usize, cpu: u32, s: u32, lpid: u32, core: u32, line: u
   // the walk sets R, and C on a store (docs/model/translation.md §2.5)
   const r = load<u64>(hp, 8) | HPTE_R_R | (load<u64>(o, 32) == 1 ? HPTE_R_C : 0);
   store<u64>(hp, r, 8);
+  const ps = pageShiftsOf(g, load<u64>(hp), r);
+  if ((ps >> 8) != shift) {
+    // a larger actual page than the segment's base (docs/model/translation.md §2.7): one entry for the
+    // whole page, at the actual page's congruence class
+    const a = ps >> 8;
+    inPage = (<u64>1 << a) - 1;
+    const va = (key & TLBE_VPN) & ~((<u64>1 << (a - 12)) - 1);
+    key = tlbKey(va, (key >> TLBE_B_SHIFT) & 1, pairCode(ps));
+    set = <u32>(va >> (a - 12)) & (tlbSets - 1);
+    store<u32>(header, 1, HDR_MIXED_FILLS);
+  }
   const rpn = (r & HPTE_R_RPN & ~inPage) >> 12;
   tlbFill(core, set, key, lpid, rpn, gs);
   store<u64>(o, XLATE_MISS, 8);

@@ -206,12 +206,21 @@ function translate95Pages(pages: number): Pages[] {
   });
 }
 
-export function translate95(quick: boolean): KernelPair {
+/**
+ * The same stream on POWER10 (docs/model/tlb.md §7): 32 SMT8 cores of two 4-thread TLBs — the same 256
+ * cpus and 64 TLBs (cpu c uses TLB c >> 2 on both machines), 256 × 4 TLBs, one-tlbiel flushes.
+ */
+const P10 = { generation: "power10", cores: 32 } as const;
+
+export function translate95(quick: boolean, power10 = false): KernelPair {
   const pages = quick ? 16384 : 65536;
+  const machine = power10 ? P10 : { cores: T95.cores, smt: T95.smt };
   return {
-    description: `64 cores × SMT4, 128×4 LRU TLBs, 8 guests × ${pages} pages, order-24 HPTs, 95% hot`,
+    description: power10
+      ? `POWER10: 32 cores × SMT8 = 64 TLBs of 4 threads, 256×4 LRU TLBs, 8 guests × ${pages} pages, order-24 HPTs, 95% hot`
+      : `64 cores × SMT4, 128×4 LRU TLBs, 8 guests × ${pages} pages, order-24 HPTs, 95% hot`,
     wasm: () => {
-      const m = new Machine({ cores: T95.cores, smt: T95.smt });
+      const m = new Machine(machine);
       const ps = translate95Pages(pages);
       const gs = ps.map((p) => { const g = m.createGuest({ ramBytes: pages * 4096, hptOrder: T95.order }); mapAll(m, g, p); return g; });
       const s = translate95Stream(pages);
@@ -243,7 +252,7 @@ export function translate95(quick: boolean): KernelPair {
       return k;
     },
     reference: () => {
-      const m = createReferenceMachine({ cores: T95.cores, smt: T95.smt });
+      const m = createReferenceMachine(machine);
       const ps = translate95Pages(pages);
       // the engine's slots: map on a scratch engine machine first (same algorithm, same slots)
       const scratch = new Machine({ cores: 1, smt: 1 });
@@ -683,6 +692,7 @@ export function warmUp(): void {
 
 export const KERNELS = {
   translate95: (quick: boolean) => translate95(quick),
+  translate95Power10: (quick: boolean) => translate95(quick, true),
   hptOpsMix: (_quick: boolean) => hptOpsMix(),
   tlbie1024: (quick: boolean) => tlbie1024(quick),
   endToEnd256: (quick: boolean) => endToEnd256(quick),

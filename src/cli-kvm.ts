@@ -4,7 +4,8 @@
  */
 import { Option } from "commander";
 import type { RegisterCommand } from "./cli.js";
-import { ConfigError } from "./config.js";
+import { ConfigError, resolveMachineConfig, tlbGroupCount } from "./config.js";
+import { GENERATION_ROWS, MACHINE_PRESETS, type GenerationRow } from "./model/machines.js";
 import { POLICIES, POLICY_NAMES, POLICY_PARAMS, type PolicyInfo, type PolicyName, type PolicyParam } from "./model/policies.js";
 import { COST_PROFILES, COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COST_PROFILE, costProfileByName, costUnit, type CostProfile } from "./model/costs.js";
 
@@ -167,6 +168,36 @@ Examples:
       const kw = Math.max(...COST_ROWS.map((r) => r.key.length));
       const lines = [`${p.name}: ${p.summary}`, ""];
       for (const r of COST_ROWS) lines.push(`  ${r.key.padEnd(kw)}  ${String(p.values[r.key].value).padStart(6)} ${costUnit(r.key).padEnd(6)}  ${p.values[r.key].source}`);
+      ctx.stdout.write(lines.join("\n") + "\n");
+    });
+};
+
+export const registerMachines: RegisterCommand = (program, ctx) => {
+  program
+    .command("machines")
+    .summary("list the machine generations and presets (machine.preset / machine.generation)")
+    .option("--json", "print one JSON object {generations, presets}")
+    .action((flags: { json?: boolean }) => {
+      const tlbs = (g: GenerationRow) => (g.tlbThreadsSmt8 < 8 ? `SMT8 core = ${8 / g.tlbThreadsSmt8} TLBs of ${g.tlbThreadsSmt8} threads` : "one TLB per core");
+      if (flags.json) {
+        const presets = MACHINE_PRESETS.map((p) => {
+          const c = resolveMachineConfig({ preset: p.name });
+          return { ...p, smt: c.smt, tlbThreadsPerGroup: c.tlbThreadsPerGroup, tlbs: tlbGroupCount(c), tlbSets: c.tlbSets, tlbWays: c.tlbWays, tlbFlushSets: c.tlbFlushSets, lpidBits: c.lpidBits, coresPerChip: c.costs.coresPerChip };
+        });
+        ctx.stdout.write(JSON.stringify({ generations: GENERATION_ROWS, presets }) + "\n");
+        return;
+      }
+      const lines = ["generations (machine.generation; default power7):"];
+      for (const g of GENERATION_ROWS) {
+        lines.push(`  ${g.generation.padEnd(8)}  SMT${g.smt}, TLB ${g.tlbSets} sets × ${g.tlbWays} ways, full flush ${g.tlbFlushSets} tlbiel${g.tlbFlushSets === 1 ? "" : "s"}, ${tlbs(g)}, ${g.coresPerChip} cores/chip, ${g.lpidBits}-bit LPID`);
+        lines.push(`  ${"".padEnd(8)}  [${g.source}]`);
+      }
+      lines.push("", "presets (machine.preset; a study's \"machine\": \"NAME\"):");
+      const w = Math.max(...MACHINE_PRESETS.map((p) => p.name.length));
+      for (const p of MACHINE_PRESETS) {
+        const c = resolveMachineConfig({ preset: p.name });
+        lines.push(`  ${p.name.padEnd(w)}  ${String(p.cores).padStart(4)} cores, ${tlbGroupCount(c)} TLBs  ${p.system} [${p.source}]`);
+      }
       ctx.stdout.write(lines.join("\n") + "\n");
     });
 };

@@ -13,7 +13,7 @@ import { TraceError } from "./trace/hcall-trace.js";
 import { formatResultLine, replayHcalls, type ReplayResult } from "./trace/replay.js";
 import { DEFAULT_DTLB, DEFAULT_ITLB, formatLackeyReport, lackeyJson, LACKEY_MAX_SIZE, parsePageSize, parseTlbGeometry, replayLackey, type TlbGeometry } from "./trace/lackey.js";
 import type { Semantics, SimMachine } from "./types.js";
-import { registerScenario, registerPolicies, registerCosts } from "./cli-kvm.js";
+import { registerScenario, registerPolicies, registerCosts, registerMachines } from "./cli-kvm.js";
 import { registerStudy, registerMerge } from "./cli-study.js";
 import { integerOption, choiceOption } from "./cli-options.js";
 import { hptlabVersion } from "./version.js";
@@ -319,7 +319,7 @@ export const registerDemo: RegisterCommand = (program, ctx) => {
 };
 
 /** Commands of `hptlab`, in help order. A module adds a command by adding its register function here. */
-export const COMMANDS: readonly RegisterCommand[] = [registerStudy, registerMerge, registerScenario, registerPolicies, registerCosts, registerHcalls, registerTrace, registerDemo];
+export const COMMANDS: readonly RegisterCommand[] = [registerStudy, registerMerge, registerScenario, registerPolicies, registerCosts, registerMachines, registerHcalls, registerTrace, registerDemo];
 
 const contexts = new WeakMap<Command, CliContext>();
 

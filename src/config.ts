@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { Semantics } from "./types.js";
 import { COST_ROWS, DEFAULT_COSTS, type CostTable } from "./model/costs.js";
+import { GENERATIONS, PRESET_NAMES, generationRow, presetByName, type Generation } from "./model/machines.js";
 import { POLICY_NAMES, POLICY_PARAMS, type DeferredOverflow, type PolicyName, type PolicyParamKey } from "./model/policies.js";
 
 /** A configuration value was refused. `path` names the field, e.g. `machine.smt`. */
@@ -21,30 +22,63 @@ const pow2 = (max: number) =>
   z.number().int().min(1).max(max).refine((n) => (n & (n - 1)) === 0, { message: "must be a power of two" });
 
 export const MachineConfigSchema = z.strictObject({
-  /** Physical cores (POWER7 Power 795: 256). */
-  cores: z.number().int().min(1).max(1024).default(4),
-  /** Threads per core; the TLB is per core and shared by them. */
-  smt: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(4),
+  /** A named system (src/model/machines.ts, `hptlab machines`): its generation and core count. */
+  preset: z.enum(PRESET_NAMES).optional(),
+  /** The processor generation (src/model/machines.ts) whose defaults the fields below take; default power7. */
+  generation: z.enum(GENERATIONS).optional(),
+  /** Physical cores (POWER7 Power 795: 256); default the preset's, else 4. */
+  cores: z.number().int().min(1).max(1024).optional(),
+  /** Threads per core; default the generation's (POWER7: 4). */
+  smt: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
+  /** Threads that share one TLB (docs/model/tlb.md §7.2); default 4 on SMT8 POWER9/POWER10, else the whole core. */
+  tlbThreadsPerGroup: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
   /** TLB congruence classes (POWER7: 128, docs/model/tlb.md §1). */
-  tlbSets: pow2(4096).default(128),
+  tlbSets: pow2(4096).optional(),
   /** TLB ways (commonly quoted 4 for POWER7, docs/model/tlb.md §1 [U]). */
-  tlbWays: z.number().int().min(1).max(16).default(4),
+  tlbWays: z.number().int().min(1).max(16).optional(),
+  /** tlbiels one full LPID flush takes (the kernel's *_TLB_SETS; POWER10: 1); default the generation's, else tlbSets. */
+  tlbFlushSets: z.number().int().min(1).max(4096).optional(),
   replacement: z.enum(["lru", "random"]).default("lru"),
   /** Seed of the random-replacement generator (and of nothing else in the engine). */
   seed: z.number().int().min(0).max(0xffffffff).default(1),
   /** LPID width: 10 on POWER7, 12 on POWER8 and later (docs/model/kvm.md §1.3). */
-  lpidBits: z.union([z.literal(10), z.literal(12)]).default(10),
+  lpidBits: z.union([z.literal(10), z.literal(12)]).optional(),
   /** log2 of the host kernel's PAGE_SIZE: 12, 16 (ppc64 distributions) or 24. */
   hostPageShift: z.union([z.literal(12), z.literal(16), z.literal(24)]).default(16),
   /** Host memory that backs guest RAM. */
   hostMemoryBytes: z.number().int().min(1 << 24).max(2 ** 44).default(2 ** 32),
   /** How many violations the detector records in full (all are counted). */
   violationRecords: z.number().int().min(1).max(4096).default(64),
-  /** Cycle cost overrides (src/model/costs.ts; docs/model/costs.md §3). */
+  /** Cycle cost overrides (src/model/costs.ts; docs/model/costs.md §3); coresPerChip defaults to the generation's. */
   costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
 });
 export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
-export type MachineConfig = Omit<z.output<typeof MachineConfigSchema>, "costs"> & { costs: CostTable };
+export interface MachineConfig {
+  /** The preset named, if any. */
+  preset?: string;
+  generation: Generation;
+  cores: number;
+  smt: 1 | 2 | 4 | 8;
+  tlbThreadsPerGroup: 1 | 2 | 4 | 8;
+  tlbSets: number;
+  tlbWays: number;
+  tlbFlushSets: number;
+  replacement: "lru" | "random";
+  seed: number;
+  lpidBits: 10 | 12;
+  hostPageShift: 12 | 16 | 24;
+  hostMemoryBytes: number;
+  violationRecords: number;
+  costs: CostTable;
+}
+
+/** The most TLBs a machine may have (assembly/tlb.ts sizes its tlbie candidate list by it). */
+export const MAX_TLBS = 2048;
+
+/** TLBs on a machine: one per group of tlbThreadsPerGroup threads (docs/model/tlb.md §7.2). */
+export function tlbGroupCount(c: Pick<MachineConfig, "cores" | "smt" | "tlbThreadsPerGroup">): number {
+  return c.cores * (c.smt / c.tlbThreadsPerGroup);
+}
 
 export const GuestOptionsSchema = z.strictObject({
   semantics: z.enum(["kvm-hv", "qemu"]).default("kvm-hv"),
@@ -89,12 +123,33 @@ function fail(prefix: string, err: z.ZodError): never {
 export function resolveMachineConfig(input: MachineConfigInput = {}): MachineConfig {
   const r = MachineConfigSchema.safeParse(input);
   if (!r.success) fail("machine", r.error);
-  const hostPage = 2 ** r.data.hostPageShift;
-  if (r.data.hostMemoryBytes % hostPage !== 0) throw new ConfigError("machine.hostMemoryBytes", `must be a multiple of the host page size (${hostPage})`);
-  const costs = { ...DEFAULT_COSTS };
-  for (const [k, v] of Object.entries(r.data.costs)) if (v !== undefined) costs[k as keyof CostTable] = v;
+  const d = r.data;
+  const preset = d.preset === undefined ? undefined : presetByName(d.preset)!;
+  if (preset && d.generation !== undefined && d.generation !== preset.generation) {
+    throw new ConfigError("machine.generation", `${d.generation} contradicts preset ${preset.name} (${preset.generation})`);
+  }
+  const generation: Generation = preset?.generation ?? d.generation ?? "power7";
+  const row = generationRow(generation);
+  const smt = d.smt ?? row.smt;
+  const cores = d.cores ?? preset?.cores ?? 4;
+  if (preset && cores > preset.cores) throw new ConfigError("machine.cores", `${cores} cores: ${preset.name} has at most ${preset.cores}`);
+  // the whole core shares one TLB unless the generation splits an SMT8 core (docs/model/tlb.md §7.2)
+  const tlbThreadsPerGroup = d.tlbThreadsPerGroup ?? (smt === 8 ? row.tlbThreadsSmt8 : smt);
+  if (tlbThreadsPerGroup > smt) throw new ConfigError("machine.tlbThreadsPerGroup", `${tlbThreadsPerGroup} threads per TLB do not fit a core of SMT${smt}`);
+  if (cores * (smt / tlbThreadsPerGroup) > MAX_TLBS) throw new ConfigError("machine.tlbThreadsPerGroup", `${cores * (smt / tlbThreadsPerGroup)} TLBs: at most ${MAX_TLBS} (1024 SMT8 cores of 2 TLBs each)`);
+  const tlbSets = d.tlbSets ?? row.tlbSets;
+  const tlbFlushSets = d.tlbFlushSets ?? (d.tlbSets === undefined ? row.tlbFlushSets : tlbSets);
+  const hostPage = 2 ** d.hostPageShift;
+  if (d.hostMemoryBytes % hostPage !== 0) throw new ConfigError("machine.hostMemoryBytes", `must be a multiple of the host page size (${hostPage})`);
+  const costs = { ...DEFAULT_COSTS, coresPerChip: row.coresPerChip };
+  for (const [k, v] of Object.entries(d.costs)) if (v !== undefined) costs[k as keyof CostTable] = v;
   if (costs.coresPerChip === 0) throw new ConfigError("machine.costs.coresPerChip", "must be at least 1");
-  return { ...r.data, costs };
+  return {
+    ...(preset ? { preset: preset.name } : {}),
+    generation, cores, smt, tlbThreadsPerGroup, tlbSets, tlbWays: d.tlbWays ?? row.tlbWays, tlbFlushSets,
+    replacement: d.replacement, seed: d.seed, lpidBits: d.lpidBits ?? row.lpidBits, hostPageShift: d.hostPageShift,
+    hostMemoryBytes: d.hostMemoryBytes, violationRecords: d.violationRecords, costs,
+  };
 }
 
 /** QEMU 7.2: max(18, log2(pow2ceil(ram)) − 7), at most 46 (docs/model/translation.md §1.3, docs/model/hcalls.md §3). */

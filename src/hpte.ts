@@ -46,7 +46,10 @@ export function slbVsidWord(vsid: bigint, pageShift: PageShift = 12, segment: Se
 export interface HpteSpec {
   vsid: bigint;
   segment?: SegmentSize;
+  /** The segment's base page size (default 4K). */
   pageShift?: PageShift;
+  /** The page's actual size when larger than the base (a mixed page-size segment, docs/model/translation.md §2.7): LP names the pair. */
+  actualPageShift?: PageShift;
   /** Effective address inside the segment (only the segment offset is used). */
   ea: bigint;
   /** Guest real address of the page (aligned down to the page size). */
@@ -88,12 +91,14 @@ export function makeHpte(spec: HpteSpec): Hpte {
   const epn = spec.ea & offMask & ~(psize - 1n);
   const slbV = slbVsidWord(spec.vsid, p, segment);
   let v = (slbV & 0xfffffffffffff000n) | ((epn >> 16n) & 0x3fffffffffffff80n) | HPTE_V_VALID;
-  const enc = pageSize(p).enc[0]!; // base page = actual page size
+  const a = spec.actualPageShift ?? p;
+  const enc = pageSize(p).enc.find((e) => e.shift === a);
+  if (!enc) throw new RangeError(`makeHpte: a ${pageSize(p).name} segment holds no ${2 ** (a - 10)} KiB pages`);
   if (enc.large) v |= HPTE_V_LARGE;
   if (spec.secondary) v |= HPTE_V_SECONDARY;
   if (spec.bolted) v |= HPTE_V_BOLTED;
-  let r = (spec.gpa & HPTE_R_RPN & ~(psize - 1n)) | (spec.wimg ?? HPTE_R_M) | (spec.pp ?? 2n);
-  r |= enc.lp; // LP encoding of the page size (64K: 0x1000)
+  let r = (spec.gpa & HPTE_R_RPN & ~((1n << BigInt(a)) - 1n)) | (spec.wimg ?? HPTE_R_M) | (spec.pp ?? 2n);
+  r |= enc.lp; // LP: kvmppc_pgsize_lp_encoding(base, actual) << 12 (64K: 0x1000; 16M in 4K: 0x38000)
   const hash = hptHash(spec.vsid, epn, p, segment);
   const pteg = (order: number) => {
     const mask = (1n << BigInt(order - 7)) - 1n;

@@ -3,11 +3,13 @@ export { Machine, Guest, createMachine, createMachineSync, releaseMachineMemory,
 export type { LayoutPlan, KvmCounters, ViolationRecord, StaleCause, Verdict } from "./engine/index.js";
 export { POLICIES, POLICY_NAMES, DEFERRED_OVERFLOW, policyByName, type PolicyInfo, type PolicyName, type DeferredOverflow } from "./model/policies.js";
 export { COST_ROWS, DEFAULT_COSTS, COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostName, type CostTable, type CostCategory } from "./model/costs.js";
+export { GENERATIONS, GENERATION_ROWS, MACHINE_PRESETS, PRESET_NAMES, presetByName, generationRow, type Generation, type GenerationRow, type MachinePreset } from "./model/machines.js";
+export { PAGE_SIZES, pageEncoding, kvmHptePagePair, qemuHptePagePair, type PagePair } from "./model/page-sizes.js";
 export { SCENARIOS, runScenario, type ScenarioOptions, type ScenarioResult, type TimelineEvent } from "./kvm/scenarios.js";
 export { replayLackey, LackeyReplayer, LackeyParser, parseLackeyChunk, lackeyBatches } from "./trace/lackey.js";
 export * from "./hpte.js";
 export * from "./types.js";
-export { ConfigError, resolveMachineConfig, resolveGuestOptions, qemuHptOrder } from "./config.js";
+export { ConfigError, resolveMachineConfig, resolveGuestOptions, qemuHptOrder, tlbGroupCount, MAX_TLBS } from "./config.js";
 export type { MachineConfig, MachineConfigInput, GuestOptions, GuestOptionsInput } from "./config.js";
 export { runDemo, type DemoOptions, type DemoResult } from "./demo.js";
 export { Scheduler, mulberry32, type SchedulerOptions } from "./workload/scheduler.js";

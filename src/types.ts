@@ -84,7 +84,10 @@ export interface TlbEntryView {
   b: number;
   /** VA >> 12 with the in-page bits cleared. */
   vpn4k: bigint;
+  /** The actual page size: the entry covers the whole page (docs/model/translation.md §2.7). */
   pageShift: number;
+  /** Only for a larger page in a segment of smaller base pages: the segment's base page shift. */
+  basePageShift?: number;
   /** Real page number in 4 KiB units. */
   rpn: bigint;
 }
@@ -121,8 +124,12 @@ export interface SimMachine {
   tlbielSet(cpu: number, set: number, lpid: number | "all"): number;
   flushLpid(cpu: number, lpid: number): number;
   tlbie(lpid: number, slbV: bigint, ea: bigint): number;
-  /** Valid entries of one core's TLB, ordered by set then way. */
+  /** Valid entries of one TLB (index tlbOf(cpu); the core's when a core shares one TLB), ordered by set then way. */
   tlbEntries(core: number): TlbEntryView[];
+  /** TLBs on the machine: cores × smt / tlbThreadsPerGroup (docs/model/tlb.md §7.2). */
+  readonly tlbCount: number;
+  /** The TLB a cpu uses. */
+  tlbOf(cpu: number): number;
   /** Owner instance id of a host frame (0 = free). */
   frameOwner(frame: number): number;
   counters(): CounterBlock;

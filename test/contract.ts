@@ -15,6 +15,8 @@ import { ConfigError } from "../src/config.js";
 import type { MachineConfigInput } from "../src/config.js";
 import type { CounterBlock, HcallResult, SimGuest, SimMachine } from "../src/types.js";
 import { RMAP } from "../src/engine/layout.js";
+import { makeHpte } from "../src/hpte.js";
+import type { PageShift } from "../src/model/page-sizes.js";
 
 // ---- PAPR constants (docs/model/hcalls.md §1.1), written out here so the tests do not depend on the model ----------
 const H_SUCCESS = 0;
@@ -456,8 +458,9 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
     it("undecodable page sizes are H_PARAMETER; a 16M page ignores RPN bits 20..23", () => {
       const { g } = kvm();
       expectRet(g.hEnter(0n, P_A, 0x123456205n, 0x52012n), H_PARAMETER, [0n]); // LP 0x2
-      expectRet(g.hEnter(0n, P_A, 0x123456205n, 0x57012n), H_PARAMETER, [0n]); // MPSS 4K/64K
-      expectRet(g.hEnter(0n, P_A, 0x123456205n, 0x53012n), H_PARAMETER, [0n]); // 16G
+      expectRet(g.hEnter(0n, P_A, 0x123456205n, 0x53012n), H_PARAMETER, [0n]); // 16G (never fits a host page)
+      expectRet(g.hEnter(0n, P_A, 0x123456205n, 0x38012n), H_PARAMETER, [0n]); // 16M in a 4K segment: larger than the 64K host page
+      expectRet(g.hEnter(0n, P_A, 0x123456205n, 0x57012n), H_SUCCESS, [P_A]); // 64K in a 4K segment (LP 0x7, kvmppc_actual_pgsz)
       const m = make({ hostPageShift: 24, hostMemoryBytes: 2 ** 28 });
       const h = m.createGuest({ ramBytes: 32 * MiB }); // frames 1, 2
       expectRet(h.hEnter(0n, 0x22a0n, 0x123456205n, 0x1100012n), H_SUCCESS, [0x22a0n]);
@@ -798,9 +801,12 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
       expectRet(g.hEnter(0n, 0x3310n, 0x123456205n, 0x71012n), H_SUCCESS); // 64K
       expectRet(g.hEnter(0n, 0x22a0n, 0x123456205n, 0x0000012n), H_SUCCESS); // 16M
       expectRet(g.hEnter(0n, 0x22a0n, 0x123456205n, 0x0100012n), H_PARAMETER); // 16M with RPN bit 20
-      for (const enc of [0x57012n, 0x38012n, 0x8012n, 0x3012n, 0x52012n]) {
-        expectRet(g.hEnter(0n, 0x22a0n, 0x123456205n, enc), H_PARAMETER, [0n]); // MPSS, 16G, junk
+      for (const enc of [0x57012n, 0x3012n, 0x52012n]) {
+        expectRet(g.hEnter(0n, 0x22a0n, 0x123456205n, enc), H_PARAMETER, [0n]); // 64K in 4K (filtered by pseries), 16G, junk
       }
+      expectRet(g.hEnter(0n, 0x22a0n, 0x123456205n, 0x38012n), H_SUCCESS, [0x22a1n]); // 16M in a 4K segment (LP 0x38)
+      expectRet(g.hEnter(0n, 0x22a0n, 0x123456205n, 0x8012n), H_SUCCESS, [0x22a2n]); // 16M in a 64K segment (LP 0x08)
+      expectRet(g.hEnter(0n, 0x22a0n, 0x123456205n, 0x9012n), H_PARAMETER, [0n]); // LP 0x08 with RPN bit 12: not 16M-aligned
       const { g: g16 } = qemu(16);
       expectRet(g16.hEnter(0n, 0x3310n, 0x123456205n, 0x71012n), H_SUCCESS);
       expectRet(g16.hEnter(0n, 0x22a0n, 0x123456205n, 0x0000012n), H_PARAMETER);
@@ -1101,6 +1107,141 @@ export function machineContract(name: string, make: (cfg?: MachineConfigInput) =
       const c = m.counters();
       expect([c.lpidFlushes, c.flushedEntries, c.tlbielSets]).toEqual([1n, 2n, 0n]);
       expect(b.counters().flushedEntries).toBe(0n);
+    });
+  });
+
+  // ==============================================================================================
+  describe(`${name}: mixed page-size segments, every (base, actual) pair (docs/model/translation.md §2.7)`, () => {
+    const PAIRS = [[12, 12], [12, 16], [12, 24], [16, 16], [16, 24], [24, 24]] as const;
+    /** H_ENTER of page (base, actual) at EA/gpa 16 MiB (aligned for every size) in a guest of 64 MiB; its return code. */
+    function enterRet(semantics: "kvm-hv" | "qemu", base: PageShift, actual: PageShift, cfg: MachineConfigInput, cap?: PageShift): number {
+      const m = make({ hostMemoryBytes: 2 ** 28, ...cfg });
+      const g = m.createGuest({ semantics, ramBytes: 64 * MiB, ...(cap ? { hptMaxPageShift: cap } : {}) });
+      const h = makeHpte({ vsid: 0x777n, ea: 0x1000000n, gpa: 0x1000000n, pageShift: base, actualPageShift: actual });
+      return g.hEnter(0n, h.ptex(g.hptOrder), h.v, h.r).ret;
+    }
+    const accepted = (f: (b: PageShift, a: PageShift) => number) => PAIRS.filter(([b, a]) => f(b, a) === H_SUCCESS).map(([b, a]) => `${b}/${a}`);
+
+    it("kvm-hv (kvmppc_actual_pgsz): every pair decodes; a page larger than the host page is refused (no huge pages)", () => {
+      expect(accepted((b, a) => enterRet("kvm-hv", b, a, { hostPageShift: 16 }))).toEqual(["12/12", "12/16", "16/16"]);
+      expect(accepted((b, a) => enterRet("kvm-hv", b, a, { hostPageShift: 24 }))).toEqual(["12/12", "12/16", "12/24", "16/16", "16/24", "24/24"]);
+      expect(accepted((b, a) => enterRet("kvm-hv", b, a, { hostPageShift: 12 }))).toEqual(["12/12"]);
+    });
+
+    it("qemu (pseries sps table less 64K-in-4K, then the cap): 16M pages in 4K and 64K segments are accepted under a 16M cap", () => {
+      expect(accepted((b, a) => enterRet("qemu", b, a, {}, 24))).toEqual(["12/12", "12/24", "16/16", "16/24", "24/24"]);
+      expect(accepted((b, a) => enterRet("qemu", b, a, {}, 16))).toEqual(["12/12", "16/16"]);
+      expect(accepted((b, a) => enterRet("qemu", b, a, {}, 12))).toEqual(["12/12"]);
+    });
+
+    /**
+     * A (base, actual) page at EA 0x1000000 of segment VSID 0x777 in a 64 MiB guest, translated on cores 0
+     * and 1 (cpus 0 and 4): one TLB entry per core covers the whole page.
+     */
+    function mixed(semantics: "kvm-hv" | "qemu", base: PageShift, actual: PageShift, hostPageShift: 16 | 24) {
+      const m = make({ cores: 2, smt: 4, hostPageShift, hostMemoryBytes: 2 ** 28 });
+      const g = m.createGuest({ semantics, ramBytes: 64 * MiB });
+      const h = makeHpte({ vsid: 0x777n, ea: 0x1000000n, gpa: 0x1000000n, pageShift: base, actualPageShift: actual });
+      const res = g.hEnter(0n, h.ptex(g.hptOrder), h.v, h.r);
+      expect(res.ret).toBe(H_SUCCESS);
+      return { m, g, h, slot: res.out[0]! };
+    }
+    const size = (p: number) => 1n << BigInt(p);
+
+    for (const [semantics, base, actual, host] of [["qemu", 12, 24, 16], ["kvm-hv", 16, 24, 24], ["kvm-hv", 12, 16, 16], ["qemu", 16, 24, 16]] as const) {
+      it(`${semantics} ${2 ** (actual - 10)} KiB page in a ${2 ** (base - 10)} KiB segment: one entry covers the page; H_READ, H_PROTECT, H_REMOVE, H_BULK_REMOVE reach it`, () => {
+        const { m, g, h, slot } = mixed(semantics, base, actual, host);
+        const last = size(actual) - size(base); // the page's last base page
+        // the walk finds the HPTE from the base page it was entered for; later base pages hit the same entry
+        expect(m.translate(0, g.lpid, h.slbV, 0x1000000n + 0x123n).kind).toBe("miss");
+        const hit = m.translate(0, g.lpid, h.slbV, 0x1000000n + last + 0x45n);
+        expect(hit.kind).toBe("hit");
+        if (semantics === "qemu") expect(hit.ra).toBe(0x1000000n + last + 0x45n); // qemu: the HPT holds guest real addresses
+        expect(m.tlbEntries(0).map((e) => [e.pageShift, e.basePageShift, e.vpn4k & 0xfffn])).toEqual([[actual, base, 0n]]);
+        expect(m.translate(4, g.lpid, h.slbV, 0x1000000n).kind).toBe("miss");
+        expect(m.translate(5, g.lpid, h.slbV, 0x1000000n + last).kind).toBe("hit");
+        // H_READ: the entry as stored (V and its page-size bits; r with the LP field)
+        const read = g.hRead(0n, slot);
+        expect(read.ret).toBe(H_SUCCESS);
+        expect(read.out[0]! & ~0x7fn).toBe(h.v & ~0x7fn);
+        expect(read.out[1]! & 0xff000n).toBe(h.r & 0xff000n);
+        // H_PROTECT invalidates the page on every core: the VA recovered at the base size, the tag at the actual one
+        expect(g.hProtect(0n, slot, 0n).ret).toBe(H_SUCCESS);
+        expect([m.tlbEntries(0).length, m.tlbEntries(1).length]).toEqual([0, 0]);
+        expect(m.translate(0, g.lpid, h.slbV, 0x1000000n).kind).toBe("miss");
+        // H_REMOVE (or H_BULK_REMOVE) too
+        const before = m.counters().globalTlbieEntries;
+        if (base === 12) expect(g.hRemove(0n, slot, 0n).ret).toBe(H_SUCCESS);
+        else expect(g.hBulkRemove([bulkReq(slot), 0n, BULK_END, 0n, 0n, 0n, 0n, 0n]).ret).toBe(H_SUCCESS);
+        expect(m.counters().globalTlbieEntries - before).toBe(1n);
+        expect(m.tlbEntries(0)).toEqual([]);
+        expect(m.translate(0, g.lpid, h.slbV, 0x1000000n).kind).toBe("fault");
+      });
+    }
+
+    it("a raw tlbie names the segment's base page: it leaves a mixed entry alone", () => {
+      const { m, g, h } = mixed("qemu", 12, 24, 16);
+      m.translate(0, g.lpid, h.slbV, 0x1000000n);
+      expect(m.tlbie(g.lpid, h.slbV, 0x1000000n)).toBe(0);
+      expect(m.tlbEntries(0).length).toBe(1);
+    });
+  });
+
+  // ==============================================================================================
+  describe(`${name}: TLBs shared by thread groups (docs/model/tlb.md §7.2)`, () => {
+    /** A POWER9 SMT8 machine of 2 cores: TLBs of 4 threads, cpus 0–3 → TLB 0, 4–7 → 1, 8–11 → 2, 12–15 → 3. */
+    function setup(cfg: MachineConfigInput = {}): { m: SimMachine; a: SimGuest } {
+      const m = make({ generation: "power9", cores: 2, ...cfg });
+      const a = m.createGuest({ semantics: "qemu", ramBytes: 16 * MiB });
+      for (const k of [1, 2]) a.hEnter(H_EXACT, BigInt((0x10 ^ k) * 8), 0x10001n, (BigInt(0x100 + k) << 12n) | 0x10n);
+      return { m, a };
+    }
+    const sizes = (m: SimMachine) => Array.from({ length: m.tlbCount }, (_, t) => m.tlbEntries(t).length);
+
+    it("POWER9 SMT8: 2 TLBs per core; a cpu fills its group's TLB, its group's threads hit, the other group misses", () => {
+      const { m, a } = setup();
+      expect([m.tlbCount, m.tlbOf(3), m.tlbOf(4), m.tlbOf(15)]).toEqual([4, 0, 1, 3]);
+      expect(m.translate(0, a.lpid, 0x10000n, 0x1000n).kind).toBe("miss");
+      expect(m.translate(3, a.lpid, 0x10000n, 0x1008n).kind).toBe("hit"); // thread 3: same TLB
+      expect(m.translate(4, a.lpid, 0x10000n, 0x1010n).kind).toBe("miss"); // thread 4: the core's other TLB
+      expect(m.translate(7, a.lpid, 0x10000n, 0x1018n).kind).toBe("hit");
+      expect(sizes(m)).toEqual([1, 1, 0, 0]);
+    });
+
+    it("tlbiel and the LPID flush act on the issuing thread's group only; tlbie on every TLB", () => {
+      const { m, a } = setup();
+      for (const cpu of [0, 4, 8, 12]) for (const k of [1, 2]) m.translate(cpu, a.lpid, 0x10000n, BigInt(k) << 12n);
+      expect(sizes(m)).toEqual([2, 2, 2, 2]);
+      expect(m.tlbiel(1, a.lpid, 0x10000n, 0x1000n)).toBe(1); // cpu 1: TLB 0 only, not its core's TLB 1
+      expect(sizes(m)).toEqual([1, 2, 2, 2]);
+      expect(m.flushLpid(6, a.lpid)).toBe(2); // cpu 6: TLB 1
+      expect(sizes(m)).toEqual([1, 0, 2, 2]);
+      expect(m.tlbie(a.lpid, 0x10000n, 0x2000n)).toBe(3); // page 2 on TLBs 0, 2, 3
+      expect(sizes(m)).toEqual([0, 0, 1, 1]);
+      // page 1: vpn4k = 0x10001 << 16 | 1, set 1 of 256; cpu 9 clears it from TLB 2 only
+      expect(m.tlbielSet(9, 1, "all")).toBe(1);
+      expect(sizes(m)).toEqual([0, 0, 0, 1]);
+    });
+
+    it("SMT8 with one TLB per core (POWER8, or tlbThreadsPerGroup 8): threads 0 and 7 share it", () => {
+      for (const cfg of [{ generation: "power8" as const }, { generation: "power9" as const, tlbThreadsPerGroup: 8 as const }]) {
+        const { m, a } = setup(cfg);
+        expect(m.tlbCount).toBe(2);
+        expect(m.translate(0, a.lpid, 0x10000n, 0x1000n).kind).toBe("miss");
+        expect(m.translate(7, a.lpid, 0x10000n, 0x1000n).kind).toBe("hit");
+        expect(m.translate(8, a.lpid, 0x10000n, 0x1000n).kind).toBe("miss");
+      }
+    });
+
+    it("POWER10: one tlbiel of a congruence class invalidates every class (tlbFlushSets 1, §7.1)", () => {
+      const { m, a } = setup({ generation: "power10" });
+      for (const k of [1, 2]) m.translate(0, a.lpid, 0x10000n, BigInt(k) << 12n); // sets 1 and 2
+      expect(sizes(m)).toEqual([2, 0, 0, 0]);
+      expect(m.tlbielSet(2, 0, a.lpid)).toBe(2); // set 0 named, both entries gone
+      expect(m.counters().tlbielSets).toBe(1n);
+      const p9 = setup().m;
+      for (const k of [1, 2]) p9.translate(0, 1, 0x10000n, BigInt(k) << 12n);
+      expect(p9.tlbielSet(2, 0, 1)).toBe(0); // POWER9: one set per tlbiel
     });
   });
 

@@ -4,8 +4,7 @@
  * fitted to, profile files are validated with one-line errors, and a study runs with the profile
  * it names and records every effective value.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COST_PROFILES, COST_ROWS, DEFAULT_COSTS, costProfileByName, profileTable } from "../src/model/costs.js";
@@ -13,8 +12,9 @@ import { costProfileFromJson } from "../src/cost-profile.js";
 import { ConfigError } from "../src/config.js";
 import { expandStudy, resolveStudy, studyCosts } from "../src/study/config.js";
 import { cli } from "./cli-run.js";
+import { tempDir } from "./tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "hptlab-costs-"));
+const dir = tempDir("costs"); // removed after this file (test/tmp.ts)
 
 describe("cost profiles", () => {
   it("power7 is the default table, value for value", () => {

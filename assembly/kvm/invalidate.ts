@@ -5,7 +5,7 @@ import { NO_CPU, NO_FRAME, G_LPID, G_POLICY, G_REVMAP, G_RAM_HOST_PAGES, STALE_L
   STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_LOCAL_TLBIELS, STAT_LOCAL_TLBIEL_ENTRIES,
   STAT_LOCAL_INVALIDATIONS, STAT_GLOBAL_INVALIDATIONS,
 } from "../layout";
-import { smtShift, tlbSets, hostPageShift, bump } from "../machine";
+import { smtShift, tlbGroupShift, tlbSets, hostPageShift, bump } from "../machine";
 import { tlbieVa, tlbielVa, markStale } from "../tlb";
 import { HPTE_R_RPN, pageShiftKvm, vaFromHpte, xKey, xSet } from "../hpt";
 import { MODE_GLOBAL, MODE_LOCAL_RECORD } from "../policies/events";
@@ -40,9 +40,10 @@ export function invalidateTranslation(cpu: u32, g: usize, gs: usize, mode: u32, 
     ++pendGlobal;
     return;
   }
-  // tlbiel acts on this core with the LPID loaded in LPIDR (the host's, 0, if no guest runs here)
-  const core = cpu >> smtShift;
-  const lpidr = coreLpid(core);
+  // tlbiel acts on this cpu's TLB (docs/model/tlb.md §7.2) with the LPID loaded in LPIDR (the host's,
+  // 0, if no guest runs on the core)
+  const lpidr = coreLpid(cpu >> smtShift);
+  const core = cpu >> tlbGroupShift;
   const n = tlbielVa(core, xSet, xKey, lpidr);
   bump(STAT_LOCAL_TLBIELS, gs);
   bump(STAT_LOCAL_TLBIEL_ENTRIES, gs, <u64>n);

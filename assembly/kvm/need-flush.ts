@@ -6,7 +6,7 @@ import {
   G_LPID, G_NEED_FLUSH, G_LAST_VCPU, G_LAST_VCPU_SLOTS, K_FLUSH_BASE, K_FLUSH_PER_SET, CC_FLUSH, STAT_ENTRY_FLUSHES,
   STAT_FULL_FLUSHES, STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES, STAT_NEED_FLUSH_SETS,
 } from "../layout";
-import { cores, smtShift, tlbSets, maskWords, guestStatsOf, bump } from "../machine";
+import { cores, tlbGroupShift, tlbFlushSets, maskWords, guestStatsOf, bump } from "../machine";
 import { flushLpidOnCore, flushCore } from "../tlb";
 import { cost, charge } from "./costs";
 
@@ -14,8 +14,9 @@ import { cost, charge } from "./costs";
 export function needFlushSetAll(g: usize): void {
   const m = <usize>load<u32>(g, G_NEED_FLUSH);
   for (let i: u32 = 0; i < maskWords; ++i) {
-    const rest = cores - (i << 6);
-    store<u64>(m + (<usize>i << 3), rest >= 64 ? 0xffffffffffffffff : (<u64>1 << rest) - 1);
+    // maskWords counts TLBs (≥ cores): words past the last core stay 0
+    const rest = <i32>cores - <i32>(i << 6);
+    store<u64>(m + (<usize>i << 3), rest >= 64 ? 0xffffffffffffffff : rest <= 0 ? 0 : (<u64>1 << <u64>rest) - 1);
   }
   bump(STAT_NEED_FLUSH_SETS, guestStatsOf(g));
 }
@@ -50,21 +51,21 @@ export function lastVcpuFill(g: usize, x: u16): void {
   for (let i: u32 = 0; i < n; ++i) store<u16>(lastVcpuAddr(g, i), x);
 }
 
-/** KVM's flush on entry: 128 (sets) × tlbiel IS=0b10 of the guest's LPID on cpu's core. */
+/** KVM's flush on entry: tlbFlushSets (POWER7: 128) × tlbiel IS=0b10 of the guest's LPID on cpu's TLB (its core's, or its thread group's: docs/model/tlb.md §7.2). */
 export function entryFlush(cpu: u32, g: usize): void {
   const gs = guestStatsOf(g);
-  const n = flushLpidOnCore(cpu >> smtShift, load<u32>(g, G_LPID));
-  charge(cpu, gs, CC_FLUSH, cost(K_FLUSH_BASE) + cost(K_FLUSH_PER_SET) * <u64>tlbSets);
+  const n = flushLpidOnCore(cpu >> tlbGroupShift, load<u32>(g, G_LPID));
+  charge(cpu, gs, CC_FLUSH, cost(K_FLUSH_BASE) + cost(K_FLUSH_PER_SET) * <u64>tlbFlushSets);
   bump(STAT_ENTRY_FLUSHES, gs);
   bump(STAT_LPID_FLUSHES, gs);
   bump(STAT_FLUSHED_ENTRIES, gs, <u64>n);
 }
 
-/** PPC970: the whole TLB of cpu's core, every LPID (its entries carry none). */
+/** PPC970: the whole TLB of cpu (its core's), every LPID (its entries carry none). */
 export function fullFlush(cpu: u32, g: usize): void {
   const gs = guestStatsOf(g);
-  const n = flushCore(cpu >> smtShift);
-  charge(cpu, gs, CC_FLUSH, cost(K_FLUSH_BASE) + cost(K_FLUSH_PER_SET) * <u64>tlbSets);
+  const n = flushCore(cpu >> tlbGroupShift);
+  charge(cpu, gs, CC_FLUSH, cost(K_FLUSH_BASE) + cost(K_FLUSH_PER_SET) * <u64>tlbFlushSets);
   bump(STAT_FULL_FLUSHES, gs);
   bump(STAT_FLUSHED_ENTRIES, gs, <u64>n);
 }

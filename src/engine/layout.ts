@@ -3,7 +3,7 @@
  * every constant here against the module) and the planner that sizes each region from the
  * machine configuration before anything is allocated.
  */
-import type { MachineConfig } from "../config.js";
+import { tlbGroupCount, type MachineConfig } from "../config.js";
 
 export const LAYOUT_MAGIC = 0x4c545048;
 export const LAYOUT_VERSION = 1;
@@ -23,7 +23,7 @@ export const HDR = {
   LPID_LIMIT: 32, MAX_GUESTS: 36, HOST_PAGE_SHIFT: 40, HOST_FRAMES: 44, STATS: 48, GUESTS: 52,
   GUEST_STATS: 56, OPS: 60, OP_SLOTS: 64, LPID_GUEST: 68, LPID_MASK: 72, LPID_COUNT: 76,
   FRAME_OWNER: 80, TLB: 84, MASK_WORDS: 88, FREE_FRAMES: 92, ARENA: 96, ARENA_END: 100,
-  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, COSTS: 160,
+  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, TLB_SPLIT: 144, TLB_FLUSH_SETS: 148, MIXED_FILLS: 152, COSTS: 160,
 } as const;
 
 /** Cost table entries (u32 cycles at header + HDR.COSTS + 4·index). */
@@ -101,7 +101,7 @@ export const NO_FRAME = 0xffffffff;
 
 /** TLB entry bits (assembly/layout.ts draws both words): w0 = the tag, w1 = rpn | STALE | lpid | LRU rank. */
 export const TLBE = {
-  VALID: 0x8000000000000000n, VALID_SHIFT: 63n, PSIZE_SHIFT: 57n, PSIZE_MASK: 3n, B_SHIFT: 56n, VPN: 0x00ffffffffffffffn,
+  VALID: 0x8000000000000000n, VALID_SHIFT: 63n, PSIZE_SHIFT: 57n, PSIZE_MASK: 7n, B_SHIFT: 56n, VPN: 0x00ffffffffffffffn,
   RPN: 0x00000fffffffffffn, STALE: 0x0000800000000000n, LPID: 0x0fff000000000000n, LPID_SHIFT: 48n,
   RANK: 0xf000000000000000n, RANK_SHIFT: 60n,
 } as const;
@@ -195,7 +195,10 @@ export function guestBytes(hptOrder: number, ramHostPages: number, kvm: boolean,
 export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_OP_SLOTS): LayoutPlan {
   const lpidLimit = 2 ** cfg.lpidBits;
   const maxGuests = lpidLimit - 2; // LPID 0 is the host's, the last is LPID_RSVD
-  const maskWords = Math.ceil(cfg.cores / 64);
+  // one TLB per group of tlbThreadsPerGroup threads (= cores when a core shares one): holder masks,
+  // counts, TLB, provenance and fingerprints are per TLB (docs/memory.md)
+  const tlbs = tlbGroupCount(cfg);
+  const maskWords = Math.ceil(tlbs / 64);
   const hostFrames = cfg.hostMemoryBytes / 2 ** cfg.hostPageShift;
   const sizes: [string, number][] = [
     ["header", HEADER_BYTES],
@@ -205,12 +208,12 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     ["ops", opSlots * OP_BYTES],
     ["lpidGuest", lpidLimit * 4],
     ["lpidMask", lpidLimit * maskWords * 8],
-    ["lpidCount", lpidLimit * cfg.cores * 4],
+    ["lpidCount", lpidLimit * tlbs * 4],
     ["frameOwner", hostFrames * 4],
     ["frameUsed", Math.ceil(hostFrames / 64) * 8],
-    ["tlb", cfg.tlbSets * cfg.cores * cfg.tlbWays * TLBE_BYTES],
-    ["prov", cfg.tlbSets * cfg.cores * cfg.tlbWays * 8],
-    ["tlbFp", cfg.tlbSets * cfg.cores * cfg.tlbWays], // must follow prov directly (the engine finds it there)
+    ["tlb", cfg.tlbSets * tlbs * cfg.tlbWays * TLBE_BYTES],
+    ["prov", cfg.tlbSets * tlbs * cfg.tlbWays * 8],
+    ["tlbFp", cfg.tlbSets * tlbs * cfg.tlbWays], // must follow prov directly (the engine finds it there)
     ["cpuTab", cfg.cores * cfg.smt * REC.CPU_BYTES],
     ["coreTab", cfg.cores * REC.CORE_BYTES],
     ["viol", cfg.violationRecords * REC.VIOL_BYTES],

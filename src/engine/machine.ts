@@ -2,7 +2,7 @@
  * The typed host API over the WASM engine: one shared memory per machine, ops written into the
  * op buffer and executed by one `runBatch` call, counters read straight from memory.
  */
-import { resolveMachineConfig, resolveGuestOptions, type MachineConfig, type MachineConfigInput, type GuestOptionsInput, type GuestOptions } from "../config.js";
+import { resolveMachineConfig, resolveGuestOptions, tlbGroupCount, type MachineConfig, type MachineConfigInput, type GuestOptionsInput, type GuestOptions } from "../config.js";
 import type { AccessKind, CounterBlock, HcallOptions, HcallResult, SimMachine, TlbEntryView, TranslateResult } from "../types.js";
 import {
   planLayout, guestParts, formatBytes, HDR, G, GF_QEMU, OP, OPF_PROBLEM_STATE, XLATE, OP_REJECTED, PAGE_BYTES, MAX_BYTES,
@@ -168,6 +168,9 @@ export class Machine implements SimMachine {
     set(HDR.SMT, c.smt);
     set(HDR.TLB_SETS, c.tlbSets);
     set(HDR.TLB_WAYS, c.tlbWays);
+    // 0 where a core shares one TLB and a flush walks every set: POWER7's header is what it was
+    set(HDR.TLB_SPLIT, Math.log2(c.smt / c.tlbThreadsPerGroup));
+    set(HDR.TLB_FLUSH_SETS, c.tlbFlushSets === c.tlbSets ? 0 : c.tlbFlushSets);
     set(HDR.REPLACEMENT, c.replacement === "random" ? 1 : 0);
     set(HDR.RNG, c.seed === 0 ? 0x9e3779b9 : c.seed);
     set(HDR.LPID_LIMIT, p.lpidLimit);
@@ -455,10 +458,23 @@ export class Machine implements SimMachine {
     return this.#tlbOp(OP.TLBIE, 0, lpid, [checkU64("slbV", slbV), checkU64("ea", ea)]);
   }
 
+  /** TLBs on the machine (one per thread group; = cores when a core shares one: docs/model/tlb.md §7.2). */
+  get tlbCount(): number {
+    return tlbGroupCount(this.config);
+  }
+
+  /** The TLB that `cpu` uses: cpu / tlbThreadsPerGroup (its core when a core shares one TLB). */
+  tlbOf(cpu: number): number {
+    checkInt("cpu", cpu, this.cpus);
+    return Math.floor(cpu / this.config.tlbThreadsPerGroup);
+  }
+
+  /** Valid entries of TLB `core` (a TLB index, tlbOf(cpu); the core's index when a core shares one TLB). */
   tlbEntries(core: number): TlbEntryView[] {
-    checkInt("core", core, this.config.cores);
+    checkInt("core", core, this.tlbCount);
     this.#views();
-    const { tlbSets, tlbWays, cores } = this.config;
+    const { tlbSets, tlbWays } = this.config;
+    const cores = this.tlbCount;
     const out: TlbEntryView[] = [];
     for (let set = 0; set < tlbSets; set++) {
       const line = (this.plan.tlb + (set * cores + core) * tlbWays * TLBE_BYTES) / 8;
@@ -471,7 +487,7 @@ export class Machine implements SimMachine {
     return out;
   }
 
-  /** Cores whose TLB may hold entries of `lpid` (the engine's exact holder mask). */
+  /** TLBs (tlbOf(cpu); cores when a core shares one) that may hold entries of `lpid` (the engine's exact holder mask). */
   lpidHolders(lpid: number): number[] {
     checkInt("lpid", lpid, this.plan.lpidLimit);
     this.#views();
@@ -557,7 +573,8 @@ export class Machine implements SimMachine {
   /** Valid entries of one core's TLB that the detector has marked stale, with why. */
   staleEntries(core: number): (TlbEntryView & { leftBy: StaleCause })[] {
     const all = this.tlbEntries(core);
-    const { cores, tlbWays } = this.config;
+    const { tlbWays } = this.config;
+    const cores = this.tlbCount;
     const out: (TlbEntryView & { leftBy: StaleCause })[] = [];
     for (const e of all) {
       const idx = (e.set * cores + core) * tlbWays + e.way;

@@ -7,7 +7,7 @@
 import type { CounterBlock, HcallName, RetBucket, TlbEntryView } from "../types.js";
 import { HCALL_NAMES, RET_BUCKETS, SCALAR_COUNTERS } from "../types.js";
 import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
-import { tlbPsizeShift } from "../model/page-sizes.js";
+import { tlbPsizePair } from "../model/page-sizes.js";
 import {
   DEFER_REC, NO_CPU, NO_FRAME, PROV, REC, RET_BUCKET_COUNT, STALE, STAT, STAT_CYCLES, STAT_HCALLS, TLBE, VCORE_REC, VCPU_REC, VIOL_REC,
 } from "./layout.js";
@@ -91,10 +91,12 @@ export function decodeProvenance(word: bigint): StaleCause | null {
 }
 
 /** The tag fields of a TLB entry's w0 (also the key of deferred-VA and violation records). */
-export function decodeTlbKey(w0: bigint): { vpn4k: bigint; b: number; pageShift: number } {
+export function decodeTlbKey(w0: bigint): { vpn4k: bigint; b: number; pageShift: number; basePageShift?: number } {
+  const pair = tlbPsizePair(Number((w0 >> TLBE.PSIZE_SHIFT) & TLBE.PSIZE_MASK));
   return {
-    vpn4k: w0 & TLBE.VPN, b: Number((w0 >> TLBE.B_SHIFT) & 1n),
-    pageShift: tlbPsizeShift(Number((w0 >> TLBE.PSIZE_SHIFT) & TLBE.PSIZE_MASK)),
+    vpn4k: w0 & TLBE.VPN, b: Number((w0 >> TLBE.B_SHIFT) & 1n), pageShift: pair.actual,
+    // a mixed page-size entry (docs/model/translation.md §2.7) names its segment's base page too
+    ...(pair.base !== pair.actual ? { basePageShift: pair.base } : {}),
   };
 }
 
@@ -111,7 +113,10 @@ export function tlbEntryStale(w1: bigint): boolean {
 /** A valid TLB entry at (set, way) as the host API shows it. */
 export function decodeTlbEntry(set: number, way: number, w0: bigint, w1: bigint): TlbEntryView {
   const k = decodeTlbKey(w0);
-  return { set, way, lpid: Number((w1 & TLBE.LPID) >> TLBE.LPID_SHIFT), b: k.b, vpn4k: k.vpn4k, pageShift: k.pageShift, rpn: w1 & TLBE.RPN };
+  return {
+    set, way, lpid: Number((w1 & TLBE.LPID) >> TLBE.LPID_SHIFT), b: k.b, vpn4k: k.vpn4k, pageShift: k.pageShift,
+    ...(k.basePageShift !== undefined ? { basePageShift: k.basePageShift } : {}), rpn: w1 & TLBE.RPN,
+  };
 }
 
 /** The violation record at byte `r`. */

@@ -63,8 +63,10 @@ export interface RecoveredVa {
  * - the page-index bits below VA bit 23 come from the PTEG number: x = ptex >> 3, complemented
  *   (within htab_mask) when H is set, XOR the VSID term of the hash (256 MB: VSID = v >> 12;
  *   1 TB: VSID = v >> 24, term VSID ^ VSID << 25).
+ * `pageShift` is the base page size the hash used; a larger `actualShift` (a mixed page-size segment)
+ * clears the actual page's offset bits.
  */
-export function recoverVa(v: bigint, ptex: bigint, mask: bigint, pageShift: number): RecoveredVa {
+export function recoverVa(v: bigint, ptex: bigint, mask: bigint, pageShift: number, actualShift = pageShift): RecoveredVa {
   const b = Number(v >> HPTE_V_B_SHIFT);
   const is1T = b === 1;
   const vsid = is1T ? (v >> 24n) & lowMask(38) : (v >> 12n) & lowMask(50);
@@ -80,6 +82,7 @@ export function recoverVa(v: bigint, ptex: bigint, mask: bigint, pageShift: numb
     const nbits = 23 - pageShift; // 11 for 4K, 7 for 64K
     low = ((pteg ^ vsidTerm) & lowMask(nbits)) << BigInt(pageShift);
   }
-  const va = (high | low) & ~lowMask(pageShift);
-  return { b, va, vpn4k: va >> 12n, pageShift };
+  // the hash was taken at the base page size (pageShift); the page is the actual one (docs/model/translation.md §2.7)
+  const va = (high | low) & ~lowMask(actualShift);
+  return { b, va, vpn4k: va >> 12n, pageShift: actualShift };
 }

@@ -3,7 +3,7 @@
  * (docs/semantics.md "Machine", "Guests", "Translation", "TLB replacement", "TLB invalidation",
  * "Counters"). Written for clarity, not speed.
  */
-import { resolveGuestOptions, resolveMachineConfig } from "../config.js";
+import { resolveGuestOptions, resolveMachineConfig, tlbGroupCount } from "../config.js";
 import type { GuestOptions, GuestOptionsInput, MachineConfig, MachineConfigInput } from "../config.js";
 import type {
   AccessKind, CounterBlock, HcallName, HcallOptions, HcallResult, Semantics, SimGuest, SimMachine,
@@ -21,9 +21,10 @@ import type { HcallEnv, Regs } from "./hcall-env.js";
 import { kvmHBulkRemove, kvmHEnter, kvmHProtect, kvmHRead, kvmHRemove } from "./hcalls-kvmhv.js";
 import { qemuHBulkRemove, qemuHEnter, qemuHProtect, qemuHRead, qemuHRemove } from "./hcalls-qemu.js";
 import { Hpt } from "./hpt.js";
-import { kvmHvPageShift, qemuPageShift } from "./pagesize.js";
+import { kvmHvPagePair, kvmHvPageShift, qemuPagePair, qemuPageShift } from "./pagesize.js";
+import type { PagePair } from "../model/page-sizes.js";
 import { isU64, vaPageOf } from "./slb.js";
-import { CoreTlb, Xorshift32, sameTag, tlbSetIndex } from "./tlb.js";
+import { CoreTlb, Xorshift32, lookupPage, sameTag, tlbSetIndex } from "./tlb.js";
 import type { TlbEntry } from "./tlb.js";
 
 function checkIndex(what: string, x: number, limit: number): void {
@@ -64,7 +65,8 @@ export class RefMachine implements SimMachine {
   constructor(config: MachineConfigInput = {}) {
     this.config = resolveMachineConfig(config);
     const c = this.config;
-    this.tlbs = Array.from({ length: c.cores }, () => new CoreTlb(c.tlbSets, c.tlbWays));
+    // one TLB per group of tlbThreadsPerGroup threads: per core on POWER7/POWER8 (docs/model/tlb.md §7.2)
+    this.tlbs = Array.from({ length: tlbGroupCount(c) }, () => new CoreTlb(c.tlbSets, c.tlbWays));
     this.rng = new Xorshift32(c.seed, XORSHIFT_ZERO_SEED);
     this.frames = new HostFrames(c.hostMemoryBytes / 2 ** c.hostPageShift);
   }
@@ -134,13 +136,12 @@ export class RefMachine implements SimMachine {
     count.add("translations");
 
     const tlb = this.tlbOfCpu(cpu);
-    const set = tlbSetIndex(page.vpn4k, p, this.config.tlbSets);
-    const way = tlb.lookup(set, lpid, b, page.vpn4k, p);
-    const inPage = ea & lowMask(p);
-    if (way >= 0) {
+    // the segment's base page first, then the larger pages it may hold (docs/model/translation.md §2.7)
+    const hit = lookupPage(tlb, lpid, b, page.vpn4k, p);
+    if (hit) {
       count.add("tlbHits");
-      tlb.touch(set, way);
-      return { kind: "hit", ra: (tlb.entry(set, way)!.rpn << 12n) | inPage };
+      tlb.touch(hit.set, hit.way);
+      return { kind: "hit", ra: (tlb.entry(hit.set, hit.way)!.rpn << 12n) | (ea & lowMask(hit.pageShift)) };
     }
     count.add("tlbMisses");
     if (!guest) {
@@ -164,14 +165,17 @@ export class RefMachine implements SimMachine {
         if ((v & HPTE_V_COMPARE) !== cmp) continue;
         if ((v & HPTE_V_VALID) === 0n) continue;
         if ((v & HPTE_V_SECONDARY) !== h) continue;
-        if (guest.decodePageShift(v, r) !== p) continue;
-        // Found: set R (and C on a store) in the HPTE, load the TLB.
+        const pair = guest.decodePagePair(v, r);
+        if (pair?.base !== p) continue; // the HPTE's base page must be the segment's
+        // Found: set R (and C on a store) in the HPTE, load the TLB with one entry for the actual page.
         let newR = r | HPTE_R_R;
         if (access === "store") newR |= HPTE_R_C;
         if (newR !== r) guest.table.setR(ptex, newR);
-        const rpn = (r & HPTE_R_RPN & ~lowMask(p)) >> 12n;
-        this.fill(tlb, set, { lpid, b, vpn4k: page.vpn4k, pageShift: p, rpn }, count);
-        return { kind: "miss", ra: (rpn << 12n) | inPage };
+        const a = pair.actual;
+        const rpn = (r & HPTE_R_RPN & ~lowMask(a)) >> 12n;
+        const vpn = page.vpn4k & ~lowMask(a - 12);
+        this.fill(tlb, tlbSetIndex(vpn, a, this.config.tlbSets), { lpid, b, vpn4k: vpn, pageShift: a, baseShift: p, rpn }, count);
+        return { kind: "miss", ra: (rpn << 12n) | (ea & lowMask(a)) };
       }
     }
     count.add("hptFaults");
@@ -206,7 +210,9 @@ export class RefMachine implements SimMachine {
     this.checkCpu(cpu);
     checkIndex("TLB set", set, this.config.tlbSets);
     if (lpid !== "all") this.checkLpid(lpid);
-    const n = this.tlbOfCpu(cpu).invalidateInSet(set, (e) => lpid === "all" || e.lpid === lpid);
+    const match = (e: { lpid: number }) => lpid === "all" || e.lpid === lpid;
+    // POWER10 (tlbFlushSets 1): a tlbiel of one congruence class invalidates every class (docs/model/tlb.md §7.1)
+    const n = this.config.tlbFlushSets === 1 ? this.tlbOfCpu(cpu).invalidateAll(match) : this.tlbOfCpu(cpu).invalidateInSet(set, match);
     const count = this.sinkFor(undefined);
     count.add("tlbielSets");
     count.add("flushedEntries", n);
@@ -230,11 +236,11 @@ export class RefMachine implements SimMachine {
   }
 
   /** tlbie on every core of entries tagged (lpid, b, vpn4k, pageShift); one globalTlbies. */
-  private globalTlbie(lpid: number, b: number, vpn4k: bigint, pageShift: number, count: CounterSink): number {
+  private globalTlbie(lpid: number, b: number, vpn4k: bigint, pageShift: number, count: CounterSink, baseShift = pageShift): number {
     let n = 0;
     if (pageShift > 0) {
       const set = tlbSetIndex(vpn4k, pageShift, this.config.tlbSets);
-      for (const tlb of this.tlbs) n += tlb.invalidateInSet(set, (e) => sameTag(e, lpid, b, vpn4k, pageShift));
+      for (const tlb of this.tlbs) n += tlb.invalidateInSet(set, (e) => sameTag(e, lpid, b, vpn4k, pageShift, baseShift));
     }
     count.add("globalTlbies");
     count.add("globalTlbieEntries", n);
@@ -248,24 +254,36 @@ export class RefMachine implements SimMachine {
    */
   invalidateHpte(_cpu: number, guest: RefGuest, v: bigint, r: bigint, ptex: number, _flags: bigint, _kind: HcallName): void {
     const count = this.sinkFor(guest);
-    const pageShift = guest.decodePageShift(v, r);
-    if (pageShift === 0) {
+    const pair = guest.decodePagePair(v, r);
+    if (!pair) {
       this.globalTlbie(guest.lpid, 0, 0n, 0, count); // counted, removes nothing
       return;
     }
-    const rec = recoverVa(v, BigInt(ptex), htabMask(guest.hptOrder), pageShift);
-    this.globalTlbie(guest.lpid, rec.b, rec.vpn4k, pageShift, count);
+    const rec = recoverVa(v, BigInt(ptex), htabMask(guest.hptOrder), pair.base, pair.actual);
+    this.globalTlbie(guest.lpid, rec.b, rec.vpn4k, pair.actual, count, pair.base);
   }
 
   // -------------------------------------------------------------------------------------------
   // Inspection
   // -------------------------------------------------------------------------------------------
 
+  /** TLBs on the machine (docs/model/tlb.md §7.2). */
+  get tlbCount(): number {
+    return this.tlbs.length;
+  }
+
+  /** The TLB that `cpu` uses: cpu / tlbThreadsPerGroup. */
+  tlbOf(cpu: number): number {
+    this.checkCpu(cpu);
+    return Math.floor(cpu / this.config.tlbThreadsPerGroup);
+  }
+
+  /** Valid entries of TLB `core` (tlbOf(cpu); the core's when a core shares one TLB). */
   tlbEntries(core: number): TlbEntryView[] {
-    checkIndex("core", core, this.config.cores);
+    checkIndex("core", core, this.tlbs.length);
     const out: TlbEntryView[] = [];
     for (const { set, way, e } of this.tlbs[core]!.valid()) {
-      out.push({ set, way, lpid: e.lpid, b: e.b, vpn4k: e.vpn4k, pageShift: e.pageShift, rpn: e.rpn });
+      out.push({ set, way, lpid: e.lpid, b: e.b, vpn4k: e.vpn4k, pageShift: e.pageShift, ...(e.baseShift !== e.pageShift ? { basePageShift: e.baseShift } : {}), rpn: e.rpn });
     }
     return out;
   }
@@ -301,7 +319,7 @@ export class RefMachine implements SimMachine {
   }
 
   private tlbOfCpu(cpu: number): CoreTlb {
-    return this.tlbs[Math.floor(cpu / this.config.smt)]!;
+    return this.tlbs[Math.floor(cpu / this.config.tlbThreadsPerGroup)]!;
   }
 
   frameOf(runs: readonly FrameRun[], gfn: number): number {
@@ -354,6 +372,11 @@ export class RefGuest implements SimGuest {
   /** Page shift of an HPTE under this guest's semantics (0 = refused encoding). */
   decodePageShift(v: bigint, r: bigint): number {
     return this.semantics === "qemu" ? qemuPageShift(v, r, this.options.hptMaxPageShift) : kvmHvPageShift(v, r);
+  }
+
+  /** (base, actual) of an HPTE under this guest's semantics, undefined when refused (docs/model/translation.md §2.7). */
+  decodePagePair(v: bigint, r: bigint): PagePair | undefined {
+    return this.semantics === "qemu" ? qemuPagePair(v, r, this.options.hptMaxPageShift) : kvmHvPagePair(v, r);
   }
 
   // -------------------------------------------------------------------------------------------

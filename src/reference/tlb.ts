@@ -1,5 +1,7 @@
+import { PAGE_SIZES } from "../model/page-sizes.js";
+
 /**
- * One core's TLB: `sets` congruence classes × `ways` ways (docs/model/tlb.md §1, docs/semantics.md
+ * One TLB (a core's, or a thread group's: docs/model/tlb.md §7.2): `sets` congruence classes × `ways` ways (docs/model/tlb.md §1, docs/semantics.md
  * "TLB replacement"), and the xorshift32 generator of random replacement.
  */
 
@@ -10,7 +12,10 @@ export interface TlbEntry {
   b: number;
   /** VA >> 12 with the in-page bits cleared. */
   vpn4k: bigint;
+  /** The actual page size (the entry covers the page). */
   pageShift: number;
+  /** The segment's base page size: pageShift but for a mixed page-size entry (docs/model/translation.md §2.7). */
+  baseShift: number;
   /** Real page number in 4 KiB units. */
   rpn: bigint;
 }
@@ -20,8 +25,33 @@ export function tlbSetIndex(vpn4k: bigint, pageShift: number, sets: number): num
   return Number((vpn4k >> BigInt(pageShift - 12)) & BigInt(sets - 1));
 }
 
-export function sameTag(e: TlbEntry, lpid: number, b: number, vpn4k: bigint, pageShift: number): boolean {
-  return e.lpid === lpid && e.b === b && e.vpn4k === vpn4k && e.pageShift === pageShift;
+/** The actual page sizes a segment of each base page size may hold, the base first (docs/model/translation.md §2.7). */
+const ACTUAL_SHIFTS = new Map(PAGE_SIZES.map((s) => [s.shift as number, s.enc.map((e) => e.shift as number)]));
+
+/** A TLB hit: where, and the actual page shift of the entry. */
+export interface PageHit {
+  set: number;
+  way: number;
+  pageShift: number;
+}
+
+/**
+ * Look up the page of (lpid, b, vpn4k) in a segment of base page size `baseShift`: the base page
+ * first, then the larger pages the segment may hold (docs/model/translation.md §2.7), each at its own
+ * congruence class — one entry covers a whole page. Null on a miss; touches nothing.
+ */
+export function lookupPage(tlb: CoreTlb, lpid: number, b: number, vpn4k: bigint, baseShift: number): PageHit | null {
+  for (const a of ACTUAL_SHIFTS.get(baseShift)!) {
+    const vpn = a === baseShift ? vpn4k : vpn4k & ~((1n << BigInt(a - 12)) - 1n);
+    const set = tlbSetIndex(vpn, a, tlb.sets);
+    const way = tlb.lookup(set, lpid, b, vpn, a, baseShift);
+    if (way >= 0) return { set, way, pageShift: a };
+  }
+  return null;
+}
+
+export function sameTag(e: TlbEntry, lpid: number, b: number, vpn4k: bigint, pageShift: number, baseShift = pageShift): boolean {
+  return e.lpid === lpid && e.b === b && e.vpn4k === vpn4k && e.pageShift === pageShift && e.baseShift === baseShift;
 }
 
 /**
@@ -68,11 +98,11 @@ export class CoreTlb {
   }
 
   /** The way holding (lpid, b, vpn4k, pageShift) in `set`, or −1. */
-  lookup(set: number, lpid: number, b: number, vpn4k: bigint, pageShift: number): number {
+  lookup(set: number, lpid: number, b: number, vpn4k: bigint, pageShift: number, baseShift = pageShift): number {
     const row = this.entries[set]!;
     for (let w = 0; w < this.ways; w++) {
       const e = row[w];
-      if (e && sameTag(e, lpid, b, vpn4k, pageShift)) return w;
+      if (e && sameTag(e, lpid, b, vpn4k, pageShift, baseShift)) return w;
     }
     return -1;
   }

@@ -5,7 +5,8 @@
  * any subset of points (a shard, one worker's share) reproduces exactly.
  */
 import { z } from "zod";
-import { ConfigError } from "../config.js";
+import { ConfigError, resolveMachineConfig, type MachineConfig } from "../config.js";
+import { GENERATIONS, PRESET_NAMES, presetByName, type Generation } from "../model/machines.js";
 import { COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COSTS, DEFAULT_COST_PROFILE, costProfileByName, profileTable, type CostName, type CostProfile, type CostTable } from "../model/costs.js";
 import { CostProfileFileSchema, costProfileFromJson } from "../cost-profile.js";
 import { POLICY_NAMES, POLICY_PARAMS, paramValues, policyByName, type DeferredOverflow, type PolicyName, type PolicyParamValues } from "../model/policies.js";
@@ -68,12 +69,17 @@ export const StudySchema = z.strictObject({
   seed: z.number().int().min(0).max(0xffffffff).default(1),
   /** Guest operations (translations + hypercalls) per point. */
   opsPerPoint: pos.max(1e9).default(100_000),
-  machine: z.strictObject({
-    smt: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(4),
-    tlbSets: z.number().int().min(1).max(4096).default(128),
-    tlbWays: z.number().int().min(1).max(16).default(4),
+  /** A preset's name (`hptlab machines`) or the machine's fields; geometry defaults from the generation (src/model/machines.ts). */
+  machine: z.union([z.enum(PRESET_NAMES).transform((preset) => ({ preset, costs: {} })), z.strictObject({
+    preset: z.enum(PRESET_NAMES).optional(),
+    generation: z.enum(GENERATIONS).optional(),
+    smt: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
+    tlbThreadsPerGroup: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
+    tlbSets: z.number().int().min(1).max(4096).optional(),
+    tlbWays: z.number().int().min(1).max(16).optional(),
+    tlbFlushSets: z.number().int().min(1).max(4096).optional(),
     costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
-  }).default({ smt: 4, tlbSets: 128, tlbWays: 4, costs: {} }),
+  })]).default({ costs: {} }),
   /**
    * The cost table the points run with (src/model/costs.ts, docs/model/costs.md §6): a built-in
    * profile's name, or a profile inline (what `--costs FILE` puts here); machine.costs overrides
@@ -96,10 +102,53 @@ export const StudySchema = z.strictObject({
   sweeps: z.array(SweepSchema).min(1),
 });
 export type StudyConfigInput = z.input<typeof StudySchema>;
-export type StudyConfig = z.output<typeof StudySchema>;
+/** The study's machine, resolved: geometry filled from the generation; generation fields only where not POWER7's defaults (so a POWER7 study's config reads as before). */
+export interface StudyMachine {
+  preset?: string;
+  generation?: Generation;
+  smt: 1 | 2 | 4 | 8;
+  tlbThreadsPerGroup?: 1 | 2 | 4 | 8;
+  tlbSets: number;
+  tlbWays: number;
+  tlbFlushSets?: number;
+  costs: Partial<CostTable>;
+}
+export type StudyConfig = Omit<z.output<typeof StudySchema>, "machine"> & { machine: StudyMachine };
+
+/** Fill a study machine's geometry from its preset / generation (src/config.ts resolveMachineConfig). */
+function resolveStudyMachine(m: z.output<typeof StudySchema>["machine"], file?: string): StudyMachine {
+  const src = m as Partial<StudyMachine> & { costs: Partial<CostTable> };
+  let c: MachineConfig;
+  try {
+    c = resolveMachineConfig({
+      cores: 1, ...(src.preset ? { preset: src.preset as never } : {}), ...(src.generation ? { generation: src.generation } : {}),
+      ...(src.smt ? { smt: src.smt } : {}), ...(src.tlbThreadsPerGroup ? { tlbThreadsPerGroup: src.tlbThreadsPerGroup } : {}),
+      ...(src.tlbSets ? { tlbSets: src.tlbSets } : {}), ...(src.tlbWays ? { tlbWays: src.tlbWays } : {}),
+      ...(src.tlbFlushSets ? { tlbFlushSets: src.tlbFlushSets } : {}),
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${file ? `${file}: ` : ""}study.${e.path}`, e.message.slice(e.path.length + 2));
+    throw e;
+  }
+  const plain = c.generation === "power7" && c.tlbThreadsPerGroup === c.smt && c.tlbFlushSets === c.tlbSets;
+  return {
+    ...(src.preset ? { preset: src.preset } : {}),
+    ...(plain ? {} : { generation: c.generation }),
+    smt: c.smt,
+    ...(plain ? {} : { tlbThreadsPerGroup: c.tlbThreadsPerGroup }),
+    tlbSets: c.tlbSets,
+    tlbWays: c.tlbWays,
+    ...(plain ? {} : { tlbFlushSets: c.tlbFlushSets }),
+    costs: src.costs,
+  };
+}
 
 /** Validate a study config; errors name the field (`study.sweeps.0.cores.2: …`) and, if given, the file. */
 export function resolveStudy(input: unknown, file?: string): StudyConfig {
+  const named = (input as { machine?: unknown } | null)?.machine;
+  if (typeof named === "string" && !PRESET_NAMES.includes(named)) {
+    throw new ConfigError(`${file ? `${file}: ` : ""}study.machine`, `unknown preset ${JSON.stringify(named)} (\`hptlab machines\` lists ${PRESET_NAMES.join(", ")})`);
+  }
   const r = StudySchema.safeParse(input);
   if (!r.success) {
     const issue = r.error.issues[0]!;
@@ -108,8 +157,11 @@ export function resolveStudy(input: unknown, file?: string): StudyConfig {
     if (issue.code === "unrecognized_keys") msg = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
     throw new ConfigError(file ? `${file}: ${path}` : path, msg);
   }
-  const s = r.data;
+  const s = { ...r.data, machine: resolveStudyMachine(r.data.machine, file) } as StudyConfig;
+  const preset = s.machine.preset ? presetByName(s.machine.preset) : undefined;
   if (typeof s.costProfile === "object") costProfileFromJson(s.costProfile, file ? `${file}: study.costProfile` : "study.costProfile");
+  // no costProfile given: the machine's generation's (power7 unless the machine says otherwise)
+  if ((input as { costProfile?: unknown }).costProfile === undefined && s.machine.generation !== undefined && COST_PROFILE_NAMES.includes(s.machine.generation)) s.costProfile = s.machine.generation;
   if ((s.workload.processes | 0) !== s.workload.processes || s.workload.processes < 1) throw new ConfigError("study.workload.processes", "must be a positive integer");
   for (const [i, sw] of s.sweeps.entries()) {
     for (const [j, sh] of sw.shapes.entries()) {
@@ -122,6 +174,9 @@ export function resolveStudy(input: unknown, file?: string): StudyConfig {
           throw new ConfigError(`study.sweeps.${i}.policies.${j}.${param.studyKey}`, `${p.policy} takes no ${param.key} (${param.summary})`);
         }
       }
+    }
+    for (const [j, n] of sw.cores.entries()) {
+      if (preset && n > preset.cores) throw new ConfigError(`study.sweeps.${i}.cores.${j}`, `${n} cores: ${preset.name} has at most ${preset.cores}`);
     }
     if (sw.traceCalls !== undefined && sw.trace === undefined) throw new ConfigError(`study.sweeps.${i}.traceCalls`, "applies to a sweep with a trace only");
   }
@@ -188,13 +243,15 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
       }
       for (const c of combos) variants.push({ policy: p.policy, values: paramValues(policy, c) });
     }
+    // a POWER9/POWER10 machine's fields (none for POWER7's defaults: its points read as before)
+    const machineExtra = s.machine.generation === undefined ? {} : { generation: s.machine.generation, tlbThreadsPerGroup: s.machine.tlbThreadsPerGroup!, tlbFlushSets: s.machine.tlbFlushSets! };
     const costs = costOverrides(studyCosts(s).values);
     const push = (cores: number, shape: (typeof sw.shapes)[number], hLocal: HLocalMode, paging: number, mig: number, seed: number) => {
       for (const v of variants) {
         const id = out.length;
         const ops = sw.trace !== undefined ? sw.traceCalls ?? 0 : sw.opsPerPoint ?? s.opsPerPoint;
         const params: PointParams = {
-          sweep: sw.name, cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy,
+          sweep: sw.name, cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, ...machineExtra, policy: v.policy,
           ...v.values, shape: shape.label, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore,
           guests: sw.guests, hLocal, pageOutsPerMop: paging, migrationRate: mig, workload: sw.trace !== undefined ? "hcall-trace" : "kernel-churn", ops, seed,
           ...(sw.trace !== undefined ? { trace: sw.trace } : {}),
@@ -202,7 +259,7 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
         out.push({
           id, params,
           run: {
-            cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, policy: v.policy, ...v.values,
+            cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, ...machineExtra, policy: v.policy, ...v.values,
             vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore, guests: sw.guests, hLocal,
             pageOutsPerMop: paging, migrationRate: mig, ops, seed, workload: s.workload as WorkloadParams,
             ...(Object.keys(costs).length ? { costs } : {}),

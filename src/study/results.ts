@@ -18,6 +18,10 @@ export interface PointParams {
   smt: number;
   tlbSets: number;
   tlbWays: number;
+  /** POWER8/9/10 machines only (absent: POWER7, src/model/machines.ts). */
+  generation?: string;
+  tlbThreadsPerGroup?: number;
+  tlbFlushSets?: number;
   policy: PolicyName;
   /** deferred-va only, else null. */
   deferredCap: number | null;

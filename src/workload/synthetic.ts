@@ -10,7 +10,8 @@ import { Machine } from "../engine/machine.js";
 import { type Guest } from "../engine/guest.js";
 import { OP, planLayout, guestParts } from "../engine/layout.js";
 import { OpWriter } from "./op-writer.js";
-import { resolveMachineConfig } from "../config.js";
+import { resolveMachineConfig, type MachineConfigInput } from "../config.js";
+import type { Generation } from "../model/machines.js";
 import { makeHpte } from "../hpte.js";
 import { Scheduler, Draws } from "./scheduler.js";
 import type { HcallProgram } from "../trace/hcall-program.js";
@@ -63,6 +64,10 @@ export interface PointRun {
   smt: number;
   tlbSets: number;
   tlbWays: number;
+  /** POWER8/9/10 machines only (src/model/machines.ts); absent: POWER7. */
+  generation?: Generation;
+  tlbThreadsPerGroup?: 1 | 2 | 4 | 8;
+  tlbFlushSets?: number;
   policy: string;
   deferredCap: number | null;
   deferredOverflow: string | null;
@@ -104,16 +109,24 @@ export function traceHostMemoryBytes(ramBytes: number, guests: number): number {
   return ramBytes + guests * NEIGHBOUR_RAM + 2 ** 26;
 }
 
+/** A point's machine geometry, as createMachine takes it. */
+export function pointMachine(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "generation" | "tlbThreadsPerGroup" | "tlbFlushSets">): MachineConfigInput {
+  return {
+    cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
+    ...(run.generation ? { generation: run.generation, tlbThreadsPerGroup: run.tlbThreadsPerGroup!, tlbFlushSets: run.tlbFlushSets! } : {}),
+  };
+}
+
 /**
  * Bytes of linear memory a point's machine needs (fixed regions and every guest), computed before
  * anything is allocated (src/engine/layout.ts planLayout, guestParts).
  */
-export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program"> & Partial<Pick<PointRun, "workload">>): number {
+export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "generation" | "tlbThreadsPerGroup" | "tlbFlushSets" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program"> & Partial<Pick<PointRun, "workload">>): number {
   // a trace point's guest is the trace's (RAM and HPT from its header)
   const ram = run.program?.ramBytes ?? GUEST_RAM;
   const order = run.program?.hptOrder ?? 20;
   const host = run.program ? traceHostMemoryBytes(ram, run.guests) : 2 ** 28 + run.guests * NEIGHBOUR_RAM;
-  const cfg = resolveMachineConfig({ cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays, hostMemoryBytes: host });
+  const cfg = resolveMachineConfig({ ...pointMachine(run), hostMemoryBytes: host });
   const plan = planLayout(cfg, 65536);
   const cpus = run.cores * run.smt;
   const kvm = (vcpus: number, tpv: number, cap: number) => ({ vcpus, vcores: Math.ceil(vcpus / tpv), maskWords: plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4, deferredCap: cap });
@@ -363,7 +376,7 @@ export function pointMachines(runs: readonly PointRun[], hostMemoryBytes: number
   let first: Guest[] = [];
   for (const r of runs) {
     const m = new Machine({
-      cores: r.cores, smt: r.smt as 1 | 2 | 4 | 8, tlbSets: r.tlbSets, tlbWays: r.tlbWays,
+      ...pointMachine(r),
       hostMemoryBytes, seed: (r.seed >>> 0) || 1, ...(r.costs ? { costs: r.costs } : {}),
     });
     const policy = r.policy as never;

@@ -11,7 +11,8 @@ import { H_READ_4, HPTE_R_RPN, lowMask } from "../constants.js";
 import { copyCounterBlock, newCounterBlock } from "../counters.js";
 import type { Regs } from "../hcall-env.js";
 import { Hpt } from "../hpt.js";
-import { kvmHvPageShift, qemuPageShift } from "../pagesize.js";
+import { kvmHvPagePair, kvmHvPageShift, qemuPagePair, qemuPageShift } from "../pagesize.js";
+import type { PagePair } from "../../model/page-sizes.js";
 import { checkInt, checkU64 } from "./checks.js";
 import { copyKvmCounters, newKvmCounters } from "./counters.js";
 import type { KvmPolicy } from "./policy.js";
@@ -78,8 +79,14 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
     return this.semantics === "kvm-hv" ? this.ramBytes / 2 ** this.m.config.hostPageShift : 0;
   }
 
+  /** The actual page shift of an HPTE under this guest's semantics, 0 when refused. */
   decodePageShift(v: bigint, r: bigint): number {
     return this.semantics === "qemu" ? qemuPageShift(v, r, this.options.hptMaxPageShift) : kvmHvPageShift(v, r);
+  }
+
+  /** (base, actual) of an HPTE under this guest's semantics, undefined when refused (docs/model/translation.md §2.7). */
+  decodePagePair(v: bigint, r: bigint): PagePair | undefined {
+    return this.semantics === "qemu" ? qemuPagePair(v, r, this.options.hptMaxPageShift) : kvmHvPagePair(v, r);
   }
 
   /** The gfn (host page) of the guest page an HPTE maps, from its guest view of r; null for MMIO. */

@@ -14,7 +14,7 @@
  * Reading order: cost model and TLB instructions; the detector's marks; translation with the HV
  * fault path and the detector; hcalls through the policy; vcores; host paging; inspection.
  */
-import { resolveGuestOptions, resolveMachineConfig } from "../../config.js";
+import { resolveGuestOptions, resolveMachineConfig, tlbGroupCount } from "../../config.js";
 import type { GuestOptions, GuestOptionsInput, MachineConfig, MachineConfigInput } from "../../config.js";
 import type {
   AccessKind, CounterBlock, HcallName, HcallOptions, HcallResult, Semantics, SimGuest, SimMachine, TlbEntryView,
@@ -38,7 +38,7 @@ import { kvmHvPageShift } from "../pagesize.js";
 import { vaPageOf } from "../slb.js";
 import { checkInt, checkU64 } from "./checks.js";
 import { RefKvmGuest } from "./guest.js";
-import { CoreTlb, Xorshift32, sameTag, tlbSetIndex } from "../tlb.js";
+import { CoreTlb, Xorshift32, lookupPage, sameTag, tlbSetIndex } from "../tlb.js";
 import type { TlbEntry } from "../tlb.js";
 import { copyKvmCounters, newCycles, newKvmCounters, type KvmCounterName } from "./counters.js";
 import { TlbieFabric } from "./fabric.js";
@@ -75,8 +75,10 @@ interface KvmTlbEntry extends TlbEntry {
 interface Va {
   b: number;
   vpn4k: bigint;
-  /** 0 when the HPTE's encoding gives no page size: the instruction is counted, removes nothing. */
+  /** The actual page (the TLB entry's size); 0 when the HPTE's encoding gives no page size: the instruction is counted, removes nothing. */
   pageShift: number;
+  /** The segment's base page size: pageShift but for a mixed page-size entry (docs/model/translation.md §2.7). */
+  baseShift: number;
 }
 
 type Handler = (env: HcallEnv, regs: Regs) => number;
@@ -118,7 +120,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   constructor(input: MachineConfigInput = {}) {
     this.config = resolveMachineConfig(input);
     const c = this.config;
-    this.tlbs = Array.from({ length: c.cores }, () => new CoreTlb(c.tlbSets, c.tlbWays));
+    // one TLB per group of tlbThreadsPerGroup threads: per core on POWER7/POWER8 (docs/model/tlb.md §7.2)
+    this.tlbs = Array.from({ length: tlbGroupCount(c) }, () => new CoreTlb(c.tlbSets, c.tlbWays));
     this.rng = new Xorshift32(c.seed, XORSHIFT_ZERO_SEED);
     this.hostFrames = c.hostMemoryBytes / 2 ** c.hostPageShift;
     this.owner.set(0, FRAME_HOST);
@@ -141,6 +144,15 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   }
   coreOf(cpu: number): number {
     return Math.floor(cpu / this.config.smt);
+  }
+  /** TLBs on the machine: one per thread group (= cores when a core shares one; docs/model/tlb.md §7.2). */
+  get tlbCount(): number {
+    return this.tlbs.length;
+  }
+  /** The TLB that `cpu` uses: cpu / tlbThreadsPerGroup. */
+  tlbOf(cpu: number): number {
+    checkInt("cpu", cpu, this.cpus);
+    return Math.floor(cpu / this.config.tlbThreadsPerGroup);
   }
 
   // ───────── host frames ─────────
@@ -244,15 +256,17 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   private get chips(): bigint {
     return BigInt(Math.ceil(this.config.cores / this.config.costs.coresPerChip));
   }
+  /** A full LPID flush: tlbFlushSets tlbiels (the kernel's *_TLB_SETS; POWER10: 1, docs/model/tlb.md §7.1). */
   private get flushCycles(): bigint {
     const c = this.config.costs;
-    return BigInt(c.flushBase + c.flushPerSet * this.config.tlbSets);
+    return BigInt(c.flushBase + c.flushPerSet * this.config.tlbFlushSets);
   }
 
   // ───────── TLB instructions ─────────
 
+  /** The TLB of cpu's thread group (its core's when a core shares one: docs/model/tlb.md §7.2). */
   private tlbOfCpu(cpu: number): CoreTlb {
-    return this.tlbs[this.coreOf(cpu)]!;
+    return this.tlbs[Math.floor(cpu / this.config.tlbThreadsPerGroup)]!;
   }
 
   /** The LPID in the LPIDR of a core: the guest running there, or the host's 0. */
@@ -263,10 +277,10 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   private removeVa(tlb: CoreTlb, lpid: number, va: Va): number {
     if (va.pageShift === 0) return 0;
     const set = tlbSetIndex(va.vpn4k, va.pageShift, this.config.tlbSets);
-    return tlb.invalidateInSet(set, (e) => sameTag(e, lpid, va.b, va.vpn4k, va.pageShift));
+    return tlb.invalidateInSet(set, (e) => sameTag(e, lpid, va.b, va.vpn4k, va.pageShift, va.baseShift));
   }
 
-  /** tlbie of one VA: every core's entries of it go (counted now; the sequence is charged apart). */
+  /** tlbie of one VA: every TLB's entries of it go (counted now; the sequence is charged apart). */
   private tlbieVa(g: RefKvmGuest | null, lpid: number, va: Va): number {
     let n = 0;
     for (const tlb of this.tlbs) n += this.removeVa(tlb, lpid, va);
@@ -277,18 +291,19 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   }
 
   /**
-   * tlbiel of one VA of g from cpu: it acts on the LPID in the core's LPIDR, so it removes g's entry
-   * only when g runs on that core. Every copy it leaves behind — other cores', and this core's own
-   * when its LPIDR is not g's — is marked stale (cause local-invalidation, cpu, its clock now).
+   * tlbiel of one VA of g from cpu: it acts on cpu's TLB (its thread group's, docs/model/tlb.md §7.2)
+   * with the LPID in the core's LPIDR, so it removes g's entry only when g runs on that core. Every
+   * copy it leaves behind — other TLBs' (the sibling group of the same core's too), and this TLB's
+   * own when the LPIDR is not g's — is marked stale (cause local-invalidation, cpu, its clock now).
    */
   private tlbielVa(cpu: number, g: RefKvmGuest, va: Va): void {
-    const core = this.coreOf(cpu);
-    const lpidr = this.lpidr(core);
-    const n = this.removeVa(this.tlbs[core]!, lpidr, va);
+    const lpidr = this.lpidr(this.coreOf(cpu));
+    const t = this.tlbOf(cpu);
+    const n = this.removeVa(this.tlbs[t]!, lpidr, va);
     const count = this.sinkFor(g);
     count.add("localTlbiels");
     count.add("localTlbielEntries", n);
-    this.markVaStale(g, va, lpidr === g.lpid ? core : -1, { cause: "local-invalidation", cpu, time: this.clock[cpu]! });
+    this.markVaStale(g, va, lpidr === g.lpid ? t : -1, { cause: "local-invalidation", cpu, time: this.clock[cpu]! });
   }
 
   /**
@@ -323,7 +338,11 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     return n;
   }
 
-  /** KVM's entry flush: tlbiel IS = 0b10 over every set for g's LPID on cpu's core. */
+  /**
+   * KVM's entry flush: tlbiel IS = 0b10 over every set for g's LPID on cpu's TLB — its thread
+   * group's on a split core, so the sibling group is not flushed (the pre-77bbbc0cf848 behaviour,
+   * docs/model/tlb.md §7.2).
+   */
   entryFlush(cpu: number, g: KvmGuestState): void {
     const guest = g as RefKvmGuest;
     const n = this.tlbOfCpu(cpu).invalidateAll((e) => e.lpid === g.lpid);
@@ -334,7 +353,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     this.charge(cpu, "flush", this.flushCycles, guest);
   }
 
-  /** PPC970: 256 × tlbiel(set) over the whole TLB, every LPID. */
+  /** PPC970: 256 × tlbiel(set) over the whole TLB of cpu, every LPID. */
   wholeTlbFlush(cpu: number, g: KvmGuestState): void {
     const guest = g as RefKvmGuest;
     const n = this.tlbOfCpu(cpu).invalidateAll(() => true);
@@ -349,7 +368,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     checkInt("cpu", cpu, this.cpus);
     this.checkLpid(lpid);
     const page = vaPageOf(checkU64("slbV", slbV), checkU64("ea", ea));
-    const n = this.removeVa(this.tlbOfCpu(cpu), lpid, { b: page.seg.b, vpn4k: page.vpn4k, pageShift: page.seg.pageShift });
+    const n = this.removeVa(this.tlbOfCpu(cpu), lpid, segmentPage(page));
     const count = this.sinkFor(null);
     count.add("localTlbiels");
     count.add("localTlbielEntries", n);
@@ -362,7 +381,9 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     checkInt("cpu", cpu, this.cpus);
     checkInt("set", set, this.config.tlbSets);
     if (lpid !== "all") this.checkLpid(lpid);
-    const n = this.tlbOfCpu(cpu).invalidateInSet(set, (e) => lpid === "all" || e.lpid === lpid);
+    const match = (e: TlbEntry) => lpid === "all" || e.lpid === lpid;
+    // POWER10 (tlbFlushSets 1): a tlbiel of one congruence class invalidates every class (docs/model/tlb.md §7.1)
+    const n = this.config.tlbFlushSets === 1 ? this.tlbOfCpu(cpu).invalidateAll(match) : this.tlbOfCpu(cpu).invalidateInSet(set, match);
     const count = this.sinkFor(null);
     count.add("tlbielSets");
     count.add("flushedEntries", n);
@@ -384,7 +405,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   tlbie(lpid: number, slbV: bigint, ea: bigint): number {
     this.checkLpid(lpid);
     const page = vaPageOf(checkU64("slbV", slbV), checkU64("ea", ea));
-    return this.tlbieSequence(0, null, lpid, [{ b: page.seg.b, vpn4k: page.vpn4k, pageShift: page.seg.pageShift }]);
+    return this.tlbieSequence(0, null, lpid, [segmentPage(page)]);
   }
 
   private checkLpid(lpid: number): void {
@@ -393,20 +414,20 @@ export class RefKvmMachine implements SimMachine, KvmHost {
 
   // ───────── the detector's marks ─────────
 
-  /** Mark g's copies of `va` on every core but `exceptCore` stale. */
-  private markVaStale(g: RefKvmGuest, va: Va, exceptCore: number, why: StaleCause): void {
+  /** Mark g's copies of `va` in every TLB but `exceptTlb` stale. */
+  private markVaStale(g: RefKvmGuest, va: Va, exceptTlb: number, why: StaleCause): void {
     if (va.pageShift === 0) return;
     const set = tlbSetIndex(va.vpn4k, va.pageShift, this.config.tlbSets);
-    this.tlbs.forEach((tlb, core) => {
-      if (core === exceptCore) return;
+    this.tlbs.forEach((tlb, t) => {
+      if (t === exceptTlb) return;
       for (let way = 0; way < this.config.tlbWays; way++) {
         const e = tlb.entry(set, way) as KvmTlbEntry | null;
-        if (e && sameTag(e, g.lpid, va.b, va.vpn4k, va.pageShift)) this.mark(g, e, why);
+        if (e && sameTag(e, g.lpid, va.b, va.vpn4k, va.pageShift, va.baseShift)) this.mark(g, e, why);
       }
     });
   }
 
-  /** Mark every entry of g's LPID, on every core (destroy, HPT reset). */
+  /** Mark every entry of g's LPID, in every TLB (destroy, HPT reset). */
   private markLpidStale(g: RefKvmGuest, cause: StaleCause["cause"], cpu: number): void {
     const why: StaleCause = { cause, cpu, time: this.clock[cpu]! };
     for (const tlb of this.tlbs) for (const { e } of tlb.valid()) if (e.lpid === g.lpid) this.mark(g, e as KvmTlbEntry, why);
@@ -442,15 +463,14 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     this.charge(cpu, "translate", BigInt(this.config.costs.tlbHit), guest);
 
     const tlb = this.tlbOfCpu(cpu);
-    const set = tlbSetIndex(page.vpn4k, p, this.config.tlbSets);
-    const way = tlb.lookup(set, lpid, b, page.vpn4k, p);
-    const inPage = ea & lowMask(p);
-    if (way >= 0) {
+    // the segment's base page first, then the larger pages it may hold (docs/model/translation.md §2.7)
+    const hit = lookupPage(tlb, lpid, b, page.vpn4k, p);
+    if (hit) {
       count.add("tlbHits");
-      tlb.touch(set, way);
-      const e = tlb.entry(set, way) as KvmTlbEntry;
+      tlb.touch(hit.set, hit.way);
+      const e = tlb.entry(hit.set, hit.way) as KvmTlbEntry;
       const verdict = guest && guest.semantics === "kvm-hv" ? this.detect(cpu, guest, e, ea) : "ok";
-      return { kind: "hit", ra: (e.rpn << 12n) | inPage, verdict };
+      return { kind: "hit", ra: (e.rpn << 12n) | (ea & lowMask(hit.pageShift)), verdict };
     }
     count.add("tlbMisses");
     if (!guest) {
@@ -475,35 +495,41 @@ export class RefKvmMachine implements SimMachine, KvmHost {
         const v = guest.table.v(ptex);
         const r = guest.table.r(ptex);
         if ((v & HPTE_V_COMPARE) !== cmp || (v & HPTE_V_SECONDARY) !== h) continue;
-        if (guest.decodePageShift(v, r) !== p) continue;
-        if ((v & HPTE_V_VALID) !== 0n) return this.found(guest, tlb, set, page, ptex, access, inPage, count);
+        if (guest.decodePagePair(v, r)?.base !== p) continue; // the HPTE's base page must be the segment's
+        if ((v & HPTE_V_VALID) !== 0n) return this.found(guest, tlb, page, ptex, access, ea, count);
         if ((v & HPTE_V_ABSENT) !== 0n && absent < 0) absent = ptex;
       }
     }
     if (absent >= 0 && guest.semantics === "kvm-hv" && this.hvFault(cpu, guest, absent)) {
-      return this.found(guest, tlb, set, page, absent, access, inPage, count);
+      return this.found(guest, tlb, page, absent, access, ea, count);
     }
     count.add("hptFaults");
     return { kind: "fault", ra: 0n, verdict: "ok" };
   }
 
-  /** A VALID HPTE matched: set R (and C on a store), fill the TLB. */
+  /**
+   * A VALID HPTE matched: set R (and C on a store), fill the TLB with one entry for the actual page
+   * (docs/model/translation.md §2.7).
+   */
   private found(
-    guest: RefKvmGuest, tlb: CoreTlb, set: number, page: ReturnType<typeof vaPageOf>, ptex: number,
-    access: AccessKind, inPage: bigint, count: CounterSink,
+    guest: RefKvmGuest, tlb: CoreTlb, page: ReturnType<typeof vaPageOf>, ptex: number,
+    access: AccessKind, ea: bigint, count: CounterSink,
   ): TranslateResult & { verdict: Verdict } {
     const p = page.seg.pageShift;
     const r = guest.table.r(ptex);
     let newR = r | HPTE_R_R;
     if (access === "store") newR |= HPTE_R_C;
     if (newR !== r) guest.table.setR(ptex, newR);
-    const rpn = (r & HPTE_R_RPN & ~lowMask(p)) >> 12n;
-    const e: KvmTlbEntry = { lpid: guest.lpid, b: page.seg.b, vpn4k: page.vpn4k, pageShift: p, rpn, stale: null };
+    const a = guest.decodePagePair(guest.table.v(ptex), r)!.actual;
+    const rpn = (r & HPTE_R_RPN & ~lowMask(a)) >> 12n;
+    const vpn4k = page.vpn4k & ~lowMask(a - 12);
+    const set = tlbSetIndex(vpn4k, a, this.config.tlbSets);
+    const e: KvmTlbEntry = { lpid: guest.lpid, b: page.seg.b, vpn4k, pageShift: a, baseShift: p, rpn, stale: null };
     const victim = () => (this.config.replacement === "lru" ? tlb.lruWay(set) : this.rng.next() % this.config.tlbWays);
     const res = tlb.fill(set, e, victim);
     count.add("tlbFills");
     if (res.evicted) count.add("tlbEvictions");
-    return { kind: "miss", ra: (rpn << 12n) | inPage, verdict: "ok" };
+    return { kind: "miss", ra: (rpn << 12n) | (ea & lowMask(a)), verdict: "ok" };
   }
 
   /**
@@ -563,10 +589,11 @@ export class RefKvmMachine implements SimMachine, KvmHost {
 
   /** The VA of an HPTE (compute_tlbie_rb). */
   private vaOf(g: RefKvmGuest, v: bigint, r: bigint, ptex: number): Va {
-    const pageShift = g.decodePageShift(v, r);
-    if (pageShift === 0) return { b: 0, vpn4k: 0n, pageShift: 0 };
-    const rec = recoverVa(v, BigInt(ptex), htabMask(g.hptOrder), pageShift);
-    return { b: rec.b, vpn4k: rec.vpn4k, pageShift };
+    const pair = g.decodePagePair(v, r);
+    if (!pair) return { b: 0, vpn4k: 0n, pageShift: 0, baseShift: 0 };
+    // the hash was taken at the base page size; the TLB entry is the actual page's (docs/model/translation.md §2.7)
+    const rec = recoverVa(v, BigInt(ptex), htabMask(g.hptOrder), pair.base, pair.actual);
+    return { b: rec.b, vpn4k: rec.vpn4k, pageShift: pair.actual, baseShift: pair.base };
   }
 
   /** @internal one hypercall of guest g from cpu (RefKvmGuest's hEnter … hBulkRemove). */
@@ -649,7 +676,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
       g.deferredVas = [];
     }
     const set = va.pageShift === 0 ? 0 : tlbSetIndex(va.vpn4k, va.pageShift, this.config.tlbSets);
-    g.deferredVas.push({ lpid: g.lpid, b: va.b, vpn4k: va.vpn4k, pageShift: va.pageShift, set, gfn });
+    g.deferredVas.push({ lpid: g.lpid, b: va.b, vpn4k: va.vpn4k, pageShift: va.pageShift, baseShift: va.baseShift, set, gfn });
     this.countKvm(g, "deferredRecords");
   }
 
@@ -657,7 +684,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   private tlbieDeferred(cpu: number, g: RefKvmGuest, recs: readonly DeferredRecord[]): void {
     if (recs.length === 0) return;
     this.countKvm(g, "deferredTlbies", recs.length);
-    this.tlbieSequence(cpu, g, g.lpid, recs.map((d) => ({ b: d.b, vpn4k: d.vpn4k, pageShift: d.pageShift })));
+    this.tlbieSequence(cpu, g, g.lpid, recs.map((d) => ({ b: d.b, vpn4k: d.vpn4k, pageShift: d.pageShift, baseShift: d.baseShift })));
   }
 
   // ───────── vcores (kvmppc_run_core) ─────────
@@ -845,25 +872,36 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   violations(): ViolationRecord[] {
     return this.violationLog.map((v) => ({ ...v, leftBy: v.leftBy ? { ...v.leftBy } : null }));
   }
+  /** Valid entries of TLB `core` (tlbOf(cpu); the core's when a core shares one TLB). */
   tlbEntries(core: number): TlbEntryView[] {
-    checkInt("core", core, this.config.cores);
-    const out: TlbEntryView[] = [];
-    for (const { set, way, e } of this.tlbs[core]!.valid()) {
-      out.push({ set, way, lpid: e.lpid, b: e.b, vpn4k: e.vpn4k, pageShift: e.pageShift, rpn: e.rpn });
-    }
-    return out;
+    checkInt("core", core, this.tlbs.length);
+    return [...this.tlbs[core]!.valid()].map(({ set, way, e }) => entryView(set, way, e));
   }
+  /** Valid entries of TLB `core` that the detector has marked stale, with why. */
   staleEntries(core: number): (TlbEntryView & { leftBy: StaleCause })[] {
-    checkInt("core", core, this.config.cores);
+    checkInt("core", core, this.tlbs.length);
     const out: (TlbEntryView & { leftBy: StaleCause })[] = [];
     for (const { set, way, e } of this.tlbs[core]!.valid()) {
       const k = e as KvmTlbEntry;
-      if (k.stale) out.push({ set, way, lpid: e.lpid, b: e.b, vpn4k: e.vpn4k, pageShift: e.pageShift, rpn: e.rpn, leftBy: { ...k.stale } });
+      if (k.stale) out.push({ ...entryView(set, way, e), leftBy: { ...k.stale } });
     }
     return out;
   }
   /** No memory to give back (the engine's Machine.dispose pools its memory). */
   dispose(): void {}
+}
+
+/** The host API's view of a TLB entry; a mixed page-size entry names its segment's base page too. */
+function entryView(set: number, way: number, e: TlbEntry): TlbEntryView {
+  return {
+    set, way, lpid: e.lpid, b: e.b, vpn4k: e.vpn4k, pageShift: e.pageShift,
+    ...(e.baseShift !== e.pageShift ? { basePageShift: e.baseShift } : {}), rpn: e.rpn,
+  };
+}
+
+/** The page a machine tlbiel / tlbie names: the segment's base page (an entry of a larger page is not matched). */
+function segmentPage(page: ReturnType<typeof vaPageOf>): Va {
+  return { b: page.seg.b, vpn4k: page.vpn4k, pageShift: page.seg.pageShift, baseShift: page.seg.pageShift };
 }
 
 /** A reference machine with the KVM layer (the plain-TypeScript model the engine's KVM model is held to). */

@@ -26,7 +26,9 @@ export interface DeferredRecord {
   lpid: number;
   b: number;
   vpn4k: bigint;
+  /** The actual page, and the segment's base page (docs/model/translation.md §2.7). */
   pageShift: number;
+  baseShift: number;
   set: number;
   gfn: number | null;
 }
