@@ -23,7 +23,7 @@ export const HDR = {
   LPID_LIMIT: 32, MAX_GUESTS: 36, HOST_PAGE_SHIFT: 40, HOST_FRAMES: 44, STATS: 48, GUESTS: 52,
   GUEST_STATS: 56, OPS: 60, OP_SLOTS: 64, LPID_GUEST: 68, LPID_MASK: 72, LPID_COUNT: 76,
   FRAME_OWNER: 80, TLB: 84, MASK_WORDS: 88, FREE_FRAMES: 92, ARENA: 96, ARENA_END: 100,
-  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, COSTS: 160,
+  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, FABRIC_MODE: 144, FABRIC_SENDER: 148, TLBIE_LOCK: 152, COSTS: 160,
 } as const;
 
 /** Cost table entries (u32 cycles at header + HDR.COSTS + 4·index). */
@@ -54,6 +54,9 @@ export const VIOL_REC = { CPU: 0, LPID: 4, GUEST: 8, OWNER: 12, KEY: 16, RPN: 24
 export const NO_CPU = 0xffffffff;
 export const FABRIC_SLOTS = 65536;
 export const FABRIC_SLOT_SHIFT = 7;
+/** HDR.FABRIC_MODE fields (assembly/layout.ts): model bits 0–3, lock scope bits 4–7, in flight bits 8–15. */
+export const FABRIC_MODEL_CODE = { exclusive: 0, concurrent: 1 } as const;
+export const LOCK_SCOPE_CODE = { none: 0, vm: 1, machine: 2 } as const;
 export const STALE = { LOCAL: 1, LPID_FREE: 2, HPT_RESET: 3 } as const;
 export const DEFER_OVF = { FLUSH: 0, TLBIE: 1, DRAIN: 2 } as const;
 /** r3 of KVM ops that could not be done. */
@@ -68,7 +71,7 @@ export const G = {
   LPID: 0, FLAGS: 4, HPT_ORDER: 8, HTAB_MASK: 12, NPTE: 16, HPT: 20, REVMAP: 24, RMAP: 28, FRAMES: 32,
   RAM_HOST_PAGES: 36, HPT_MAX_PAGE_SHIFT: 40, INSTANCE: 44, RAM_BYTES: 48, POLICY: 56, VCPUS: 60, VCORES: 64,
   TPV: 68, VCPU_TAB: 72, VCORE_TAB: 76, NEED_FLUSH: 80, LAST_VCPU: 84, DEFER: 88, DEFER_CAP: 92, DEFER_COUNT: 96,
-  DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108,
+  DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108, TLBIE_LOCK: 112,
 } as const;
 export const GF_LIVE = 1;
 export const GF_QEMU = 2;
@@ -81,7 +84,7 @@ export const STAT = {
   violations: 17, staleHarmless: 18, guestEntries: 19, entryFlushes: 20, fullFlushes: 21, tlbieSequences: 22,
   tlbielSequences: 23, tlbieWaits: 24, ipis: 25, pageOuts: 26, pageOutHptes: 27, pageIns: 28, hvFaults: 29,
   deferredRecords: 30, deferredOverflows: 31, deferredTlbies: 32, hptResets: 33, staleMarked: 34,
-  localInvalidations: 35, globalInvalidations: 36, needFlushSets: 37, staleHits: 38,
+  localInvalidations: 35, globalInvalidations: 36, needFlushSets: 37, staleHits: 38, tlbieLockWaitCycles: 39,
 } as const;
 export const STAT_HCALLS = 64;
 export const STAT_CYCLES = 96;

@@ -6,7 +6,7 @@ import { resolveMachineConfig, resolveGuestOptions, type MachineConfig, type Mac
 import type { AccessKind, CounterBlock, HcallOptions, HcallResult, SimMachine, TlbEntryView, TranslateResult } from "../types.js";
 import {
   planLayout, guestParts, formatBytes, HDR, G, GF_QEMU, OP, OPF_PROBLEM_STATE, XLATE, OP_REJECTED, PAGE_BYTES, MAX_BYTES,
-  LAYOUT_MAGIC, LAYOUT_VERSION, REC, K, DEFER_OVF, GUEST_BYTES, STAT, TLBE_BYTES,
+  LAYOUT_MAGIC, LAYOUT_VERSION, REC, K, DEFER_OVF, GUEST_BYTES, STAT, TLBE_BYTES, FABRIC_MODEL_CODE, LOCK_SCOPE_CODE,
   type LayoutPlan,
 } from "./layout.js";
 import { COST_ROWS, type CostCategory } from "../model/costs.js";
@@ -194,6 +194,9 @@ export class Machine implements SimMachine {
     set(HDR.VIOL, p.viol);
     set(HDR.VIOL_SLOTS, p.violSlots);
     set(HDR.FABRIC_CAL, p.fabricCal);
+    const f = c.fabric;
+    set(HDR.FABRIC_MODE, FABRIC_MODEL_CODE[f.model] | (LOCK_SCOPE_CODE[f.lockScope] << 4) | (f.inFlight << 8));
+    set(HDR.FABRIC_SENDER, f.senderSlowdown);
     COST_ROWS.forEach((row) => set(HDR.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
   }
 

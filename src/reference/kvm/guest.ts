@@ -42,6 +42,8 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
   readonly deferredCap: number;
   readonly deferredOverflow: "flush" | "tlbie" | "drain";
   dead = false;
+  /** When kvm->arch.tlbie_lock is free again (concurrent fabric, lock scope "vm"). */
+  tlbieLockFree = 0n;
 
   constructor(private readonly m: RefKvmMachine, readonly lpid: number, readonly instance: number, options: GuestOptions, policy: KvmPolicy) {
     this.options = options;
