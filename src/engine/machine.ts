@@ -195,8 +195,11 @@ export class Machine implements SimMachine {
     set(HDR.VIOL_SLOTS, p.violSlots);
     set(HDR.FABRIC_CAL, p.fabricCal);
     const f = c.fabric;
-    set(HDR.FABRIC_MODE, FABRIC_MODEL_CODE[f.model] | (LOCK_SCOPE_CODE[f.lockScope] << 4) | (f.inFlight << 8));
-    set(HDR.FABRIC_SENDER, f.senderSlowdown);
+    if (f.model !== "exclusive") {
+      // (exclusive leaves these words 0: the header of an exclusive machine is what it was before the setting)
+      set(HDR.FABRIC_MODE, FABRIC_MODEL_CODE[f.model] | (LOCK_SCOPE_CODE[f.lockScope] << 4) | (f.inFlight << 8));
+      set(HDR.FABRIC_SENDER, f.senderSlowdown);
+    }
     COST_ROWS.forEach((row) => set(HDR.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
   }
 
