@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../config.js";
-import { COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COSTS, DEFAULT_COST_PROFILE, costProfileByName, profileTable, type CostName, type CostProfile, type CostTable } from "../model/costs.js";
+import { COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COSTS, DEFAULT_COST_PROFILE, FABRIC_MODELS, FABRIC_PROFILES, TLBIE_LOCK_SCOPES, costProfileByName, profileTable, type CostName, type CostProfile, type CostTable, type FabricSettings } from "../model/costs.js";
 import { CostProfileFileSchema, costProfileFromJson } from "../cost-profile.js";
 import { POLICY_NAMES, POLICY_PARAMS, paramValues, policyByName, type DeferredOverflow, type PolicyName, type PolicyParamValues } from "../model/policies.js";
 import { DEFAULT_WORKLOAD, type PointRun, type WorkloadParams } from "../workload/synthetic.js";
@@ -73,6 +73,17 @@ export const StudySchema = z.strictObject({
     tlbSets: z.number().int().min(1).max(4096).default(128),
     tlbWays: z.number().int().min(1).max(16).default(4),
     costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
+    /**
+     * The tlbie fabric (docs/model/costs.md §8): absent or "exclusive", the machine-wide exclusive
+     * fabric; "concurrent" takes lockScope, inFlight and senderSlowdown from the cost profile's
+     * generation (its base, for a profile file) unless given here.
+     */
+    fabric: z.strictObject({
+      model: z.enum(FABRIC_MODELS),
+      lockScope: z.enum(TLBIE_LOCK_SCOPES).optional(),
+      inFlight: z.number().int().min(1).max(255).optional(),
+      senderSlowdown: z.number().int().min(0).max(10_000).optional(),
+    }).optional(),
   }).default({ smt: 4, tlbSets: 128, tlbWays: 4, costs: {} }),
   /**
    * The cost table the points run with (src/model/costs.ts, docs/model/costs.md §6): a built-in
@@ -152,6 +163,23 @@ export function studyCosts(s: Pick<StudyConfig, "costProfile" | "machine">): Stu
   return { profile: p.name, values, sources };
 }
 
+/**
+ * The concurrent fabric the points run with (docs/model/costs.md §8), or null for the exclusive one:
+ * machine.fabric's values over the defaults of the cost profile's generation.
+ */
+export function studyFabric(s: Pick<StudyConfig, "costProfile" | "machine">): FabricSettings | null {
+  const f = s.machine.fabric;
+  if (f === undefined || f.model === "exclusive") return null;
+  const gen = typeof s.costProfile === "string" ? s.costProfile : (s.costProfile as { base?: string }).base ?? DEFAULT_COST_PROFILE;
+  const d = FABRIC_PROFILES[gen] ?? FABRIC_PROFILES[DEFAULT_COST_PROFILE]!;
+  return {
+    model: f.model,
+    lockScope: f.lockScope ?? d.lockScope.value,
+    inFlight: f.inFlight ?? d.inFlight.value,
+    senderSlowdown: f.senderSlowdown ?? d.senderSlowdown.value,
+  };
+}
+
 /** The engine's cost overrides for a table: the values that differ from the default (power7) table. */
 export function costOverrides(values: CostTable): Record<string, number> {
   return Object.fromEntries(COST_ROWS.filter((r) => values[r.key] !== DEFAULT_COSTS[r.key]).map((r) => [r.key, values[r.key]]));
@@ -189,6 +217,7 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
       for (const c of combos) variants.push({ policy: p.policy, values: paramValues(policy, c) });
     }
     const costs = costOverrides(studyCosts(s).values);
+    const fabric = studyFabric(s);
     const push = (cores: number, shape: (typeof sw.shapes)[number], hLocal: HLocalMode, paging: number, mig: number, seed: number) => {
       for (const v of variants) {
         const id = out.length;
@@ -206,6 +235,7 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
             vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore, guests: sw.guests, hLocal,
             pageOutsPerMop: paging, migrationRate: mig, ops, seed, workload: s.workload as WorkloadParams,
             ...(Object.keys(costs).length ? { costs } : {}),
+            ...(fabric ? { fabric } : {}),
             ...(sw.trace !== undefined ? { trace: { file: sw.trace, maxCalls: sw.traceCalls ?? null }, traceWorkload: s.traceWorkload as TraceWorkloadParams } : {}),
           },
         });

@@ -15,6 +15,7 @@ import { makeHpte } from "../hpte.js";
 import { Scheduler, Draws } from "./scheduler.js";
 import type { HcallProgram } from "../trace/hcall-program.js";
 import type { TraceWorkloadParams } from "./trace-driven.js";
+import type { FabricSettings } from "../model/costs.js";
 
 export interface WorkloadParams {
   /** Processes (segments) of the guest under study, and 4 KiB pages each maps. */
@@ -74,6 +75,8 @@ export interface PointRun {
   ops: number;
   seed: number;
   costs?: Record<string, number>;
+  /** The concurrent tlbie fabric (docs/model/costs.md §8); absent: the exclusive one. */
+  fabric?: FabricSettings;
   workload: WorkloadParams;
   /** Trace-driven points (src/workload/trace-driven.ts): the trace, as the config names it, and how much of it to replay. */
   trace?: { file: string; maxCalls: number | null };
@@ -336,7 +339,7 @@ export interface WorkloadTally {
  * cap and overflow) and cost tables, which only the engine sees.
  */
 export function generatorKey(run: PointRun): string {
-  const { policy: _p, deferredCap: _c, deferredOverflow: _o, costs: _k, program, onEpoch: _e, ...rest } = run;
+  const { policy: _p, deferredCap: _c, deferredOverflow: _o, costs: _k, fabric: _f, program, onEpoch: _e, ...rest } = run;
   return JSON.stringify([rest, program ? [program.file, program.digest, program.calls] : null]);
 }
 
@@ -348,7 +351,7 @@ export function generatorKey(run: PointRun): string {
  */
 export function pointMachines(runs: readonly PointRun[], hostMemoryBytes: number, ramBytes: number, hptOrder: number): { machines: Machine[]; guests: Guest[]; neighbours: Guest[] } {
   const key = generatorKey(runs[0]!);
-  for (const r of runs) if (generatorKey(r) !== key) throw new RangeError("study: points that share a generator must differ only in their policies and costs");
+  for (const r of runs) if (generatorKey(r) !== key) throw new RangeError("study: points that share a generator must differ only in their policies, costs and fabric");
   if (runs.length > 1 && runs[0]!.onEpoch) throw new RangeError("study: a run with onEpoch cannot share its generator");
   const machines: Machine[] = [];
   const guests: Guest[] = [];
@@ -356,7 +359,7 @@ export function pointMachines(runs: readonly PointRun[], hostMemoryBytes: number
   for (const r of runs) {
     const m = new Machine({
       cores: r.cores, smt: r.smt as 1 | 2 | 4 | 8, tlbSets: r.tlbSets, tlbWays: r.tlbWays,
-      hostMemoryBytes, seed: (r.seed >>> 0) || 1, ...(r.costs ? { costs: r.costs } : {}),
+      hostMemoryBytes, seed: (r.seed >>> 0) || 1, ...(r.costs ? { costs: r.costs } : {}), ...(r.fabric ? { fabric: r.fabric } : {}),
     });
     const policy = r.policy as never;
     const all = [m.createGuest({
