@@ -149,6 +149,8 @@ export interface StudyCosts {
   profile: string;
   values: CostTable;
   sources: Record<CostName, string>;
+  /** The concurrent tlbie fabric the points ran with (docs/model/costs.md §8); absent: the exclusive one. */
+  fabric?: FabricSettings;
 }
 
 export function studyCosts(s: Pick<StudyConfig, "costProfile" | "machine">): StudyCosts {
@@ -160,7 +162,8 @@ export function studyCosts(s: Pick<StudyConfig, "costProfile" | "machine">): Stu
     values[k as CostName] = v;
     sources[k as CostName] = "the study config (machine.costs)";
   }
-  return { profile: p.name, values, sources };
+  const fabric = studyFabric(s);
+  return { profile: p.name, values, sources, ...(fabric ? { fabric } : {}) };
 }
 
 /**
