@@ -354,7 +354,7 @@
 @inline export const STAT_STALE_HITS: u32 = 38;
 /** Cycles of tlbieWait spent waiting for the tlbie lock (the rest waited for the fabric). */
 // @ts-ignore: decorator
-@inline export const STAT_TLBIE_LOCK_WAIT: u32 = 39;
+@inline export const STAT_TLBIE_LOCK_WAIT_CYCLES: u32 = 39;
 /** hcall counters: STAT_HCALLS + kind × RET_BUCKETS + bucket. */
 // @ts-ignore: decorator
 @inline export const STAT_HCALLS: u32 = 64;

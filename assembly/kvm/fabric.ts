@@ -10,7 +10,7 @@
 //    per other sequence in flight with it.
 import {
   K_TLBIE_BASE, K_TLBIE_PER_CHIP, K_TLBIE_EXTRA, K_CORES_PER_CHIP, CC_TLBIE, CC_TLBIE_WAIT, HDR_FABRIC_FREE, FABRIC_SLOTS,
-  FABRIC_SLOT_SHIFT, STAT_TLBIE_SEQUENCES, STAT_TLBIE_WAITS, STAT_TLBIE_LOCK_WAIT, HDR_FABRIC_MODE, HDR_FABRIC_SENDER,
+  FABRIC_SLOT_SHIFT, STAT_TLBIE_SEQUENCES, STAT_TLBIE_WAITS, STAT_TLBIE_LOCK_WAIT_CYCLES, HDR_FABRIC_MODE, HDR_FABRIC_SENDER,
   HDR_TLBIE_LOCK, FABRIC_EXCLUSIVE, LOCK_VM, LOCK_MACHINE, G_TLBIE_LOCK, GUEST_BYTES, STATS_BYTES,
 } from "../layout";
 import { header, cores, fabricCal, bump, guests, guestStats } from "../machine";
@@ -146,7 +146,7 @@ function sharedReserve(t: u64, hold: u64, cap: u32): u64 {
  * first time at or after the cpu's clock when the fabric is free for its whole length. Concurrent
  * model: it waits for its tlbie lock, then for a share of the fabric, and completes (tlbsync;
  * ptesync) `sender` % of its length later per sequence it shared the fabric with; the lock is held until then.
- * Both waits are tlbieWait; the lock's part is also counted apart (STAT_TLBIE_LOCK_WAIT).
+ * Both waits are tlbieWait; the lock's part is also counted apart (STAT_TLBIE_LOCK_WAIT_CYCLES).
  */
 export function globalSequence(cpu: u32, gs: usize, n: u32): void {
   if (n == 0) return;
@@ -175,7 +175,7 @@ export function globalSequence(cpu: u32, gs: usize, n: u32): void {
   if (start > now) {
     charge(cpu, gs, CC_TLBIE_WAIT, start - now);
     bump(STAT_TLBIE_WAITS, gs);
-    if (t > now) bump(STAT_TLBIE_LOCK_WAIT, gs, t - now);
+    if (t > now) bump(STAT_TLBIE_LOCK_WAIT_CYCLES, gs, t - now);
   }
   charge(cpu, gs, CC_TLBIE, took);
   bump(STAT_TLBIE_SEQUENCES, gs);
