@@ -158,7 +158,7 @@
 /** u32, host: percent of its length a sequence takes longer per other sequence in flight with it. */
 // @ts-ignore: decorator
 @inline export const HDR_FABRIC_SENDER: u32 = 148;
-/** u64, engine: when the machine-wide tlbie lock is free again (lock scope "machine"). */
+/** u32, host: the machine-wide tlbie lock's calendar (lock scope "machine"; FABRIC_SLOTS × u32), or 0. */
 // @ts-ignore: decorator
 @inline export const HDR_TLBIE_LOCK: u32 = 152;
 // @ts-ignore: decorator
@@ -421,7 +421,7 @@
 @inline export const G_RUNNING_VCORES: u32 = 104;
 // @ts-ignore: decorator
 @inline export const G_LAST_VCPU_SLOTS: u32 = 108;
-/** u64: when kvm->arch.tlbie_lock is free again (fabric lock scope "vm", docs/model/costs.md §8). */
+/** u32: kvm->arch.tlbie_lock's calendar (fabric lock scope "vm", docs/model/costs.md §8; FABRIC_SLOTS × u32), or 0. */
 // @ts-ignore: decorator
 @inline export const G_TLBIE_LOCK: u32 = 112;
 // @ts-ignore: decorator

@@ -1,7 +1,7 @@
 // The tlbie fabric (docs/model/costs.md §4, §8). A global invalidation sequence takes
 // K_TLBIE_BASE + K_TLBIE_PER_CHIP·S cycles (S chips; + K_TLBIE_EXTRA per further tlbie) on the
 // fabric, kept as a calendar of reserved slots so that a request made later in op order but earlier
-// in simulated time is not queued behind the future. Two models (HDR_FABRIC_MODE):
+// in simulated time is not queued behind the future (the tlbie locks too). Two models (HDR_FABRIC_MODE):
 //  - exclusive: one machine-wide resource every sequence holds alone (the calendar's slot holds its
 //    epoch + 1);
 //  - concurrent: the sequence first takes the tlbie lock of its scope (none, per VM = KVM's
@@ -113,6 +113,28 @@ function fabricReserve(t: u64, hold: u64): u64 {
   return (e >> 8) == ((<u32>(slot >> <u64>ctz(FABRIC_SLOTS)) + 1) & 0xffffff) ? e & 0xff : 0;
 }
 
+/** A tlbie lock's calendar (concurrent model): slot x is held iff its entry holds x's epoch + 1. */
+// @ts-ignore: decorator
+@inline function lockHeld(cal: usize, slot: u64): bool {
+  return load<u32>(cal + (<usize>(slot & <u64>(FABRIC_SLOTS - 1)) << 2)) == <u32>(slot >> <u64>ctz(FABRIC_SLOTS)) + 1;
+}
+
+/** The first slot p ≥ s of lock calendar `cal` such that slots p … p + need − 1 are all free. */
+function lockFirstFree(cal: usize, s: u64, need: u64): u64 {
+  for (;;) {
+    let k: u64 = 0;
+    while (k < need && !lockHeld(cal, s + k)) ++k;
+    if (k == need) return s;
+    s += k + 1;
+  }
+  return unreachable();
+}
+
+/** Hold the lock over slots from … to − 1 (from when it was taken to the sequence's completion). */
+function lockTake(cal: usize, from: u64, to: u64): void {
+  for (let x = from; x < to; ++x) store<u32>(cal + (<usize>(x & <u64>(FABRIC_SLOTS - 1)) << 2), <u32>(x >> <u64>ctz(FABRIC_SLOTS)) + 1);
+}
+
 /** The most sequences already in flight over the slots the last sharedReserve took. */
 let sharedWith: u32 = 0;
 
@@ -165,13 +187,19 @@ export function globalSequence(cpu: u32, gs: usize, n: u32): void {
   }
   const scope = (mode >> 4) & 15;
   let lock: usize = 0;
-  if (scope == LOCK_VM && gs != 0) lock = guests + ((gs - guestStats) / STATS_BYTES) * GUEST_BYTES + G_TLBIE_LOCK;
-  else if (scope == LOCK_MACHINE) lock = header + HDR_TLBIE_LOCK;
-  const t = lock != 0 ? max(now, load<u64>(lock)) : now;
+  if (scope == LOCK_VM && gs != 0) lock = <usize>load<u32>(guests + ((gs - guestStats) / STATS_BYTES) * GUEST_BYTES, G_TLBIE_LOCK);
+  else if (scope == LOCK_MACHINE) lock = <usize>load<u32>(header, HDR_TLBIE_LOCK);
+  const need = (hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT;
+  let s1: u64 = 0;
+  let t = now;
+  if (lock != 0) {
+    s1 = lockFirstFree(lock, now >> FABRIC_SLOT_SHIFT, need);
+    t = max(now, s1 << FABRIC_SLOT_SHIFT);
+  }
   const start = sharedReserve(t, hold, (mode >> 8) & 0xff);
   const took = hold + (hold * <u64>load<u32>(header, HDR_FABRIC_SENDER) * <u64>sharedWith) / 100;
   const end = start + took;
-  if (lock != 0 && end > load<u64>(lock)) store<u64>(lock, end);
+  if (lock != 0) lockTake(lock, s1, (end + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT);
   if (start > now) {
     charge(cpu, gs, CC_TLBIE_WAIT, start - now);
     bump(STAT_TLBIE_WAITS, gs);

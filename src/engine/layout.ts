@@ -146,6 +146,8 @@ export interface LayoutPlan {
   viol: number;
   violSlots: number;
   fabricCal: number;
+  /** The machine-wide tlbie lock's calendar (concurrent fabric, lock scope "machine"), or 0. */
+  lockCal: number;
   arena: number;
   maskWords: number;
   maxGuests: number;
@@ -167,6 +169,13 @@ export interface GuestKvmSizes {
   maskWords: number;
   lastVcpuSlots: number;
   deferredCap: number;
+  /** Slots of the guest's tlbie-lock calendar (concurrent fabric, lock scope "vm"; docs/model/costs.md §8): FABRIC_SLOTS or 0. */
+  lockSlots?: number;
+}
+
+/** Slots of a guest's tlbie-lock calendar on a machine: FABRIC_SLOTS with the concurrent fabric's per-VM lock, else 0. */
+export function tlbieLockSlots(cfg: Pick<MachineConfig, "fabric">): number {
+  return cfg.fabric.model === "concurrent" && cfg.fabric.lockScope === "vm" ? FABRIC_SLOTS : 0;
 }
 
 /** Byte offsets of a guest's arena block, in order (docs/memory.md). */
@@ -182,11 +191,12 @@ export function guestParts(hptOrder: number, ramHostPages: number, kvm: boolean,
     ["needFlush", align(k.maskWords * 8, 64)],
     ["lastVcpu", align(k.lastVcpuSlots * 2, 64)],
     ["deferred", align(k.deferredCap * REC.DEFER_BYTES, 64)],
+    ["tlbieLock", align((k.lockSlots ?? 0) * 4, 64)],
   ];
   const at: Record<string, number> = {};
   let off = 0;
   for (const [name, bytes] of sizes) { at[name] = off; off += bytes; }
-  return { at: at as Record<"hpt" | "revmap" | "rmap" | "frames" | "vcpus" | "vcores" | "needFlush" | "lastVcpu" | "deferred", number>, bytes: align(off, 4096) };
+  return { at: at as Record<"hpt" | "revmap" | "rmap" | "frames" | "vcpus" | "vcores" | "needFlush" | "lastVcpu" | "deferred" | "tlbieLock", number>, bytes: align(off, 4096) };
 }
 
 /** Bytes a guest takes from the arena: HPT, revmap, (kvm-hv) rmap words and frame numbers, KVM state. */
@@ -218,6 +228,8 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     ["coreTab", cfg.cores * REC.CORE_BYTES],
     ["viol", cfg.violationRecords * REC.VIOL_BYTES],
     ["fabricCal", FABRIC_SLOTS * 4],
+    // the machine-wide tlbie lock's calendar: only with the concurrent fabric and lock scope "machine"
+    ...(cfg.fabric.model === "concurrent" && cfg.fabric.lockScope === "machine" ? [["lockCal", FABRIC_SLOTS * 4] as [string, number]] : []),
   ];
   const regions: Region[] = [];
   let at = base;
@@ -231,7 +243,7 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     base, header: off("header"), stats: off("stats"), guests: off("guests"), guestStats: off("guestStats"),
     ops: off("ops"), opSlots, lpidGuest: off("lpidGuest"), lpidMask: off("lpidMask"), lpidCount: off("lpidCount"),
     frameOwner: off("frameOwner"), frameUsed: off("frameUsed"), tlb: off("tlb"), prov: off("prov"), cpuTab: off("cpuTab"), coreTab: off("coreTab"),
-    viol: off("viol"), violSlots: cfg.violationRecords, fabricCal: off("fabricCal"), arena, maskWords, maxGuests, lpidLimit, hostFrames,
+    viol: off("viol"), violSlots: cfg.violationRecords, fabricCal: off("fabricCal"), lockCal: regions.find((r) => r.name === "lockCal")?.offset ?? 0, arena, maskWords, maxGuests, lpidLimit, hostFrames,
     fixedBytes: arena - base, regions,
   };
 }

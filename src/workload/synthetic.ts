@@ -8,7 +8,7 @@
  */
 import { Machine } from "../engine/machine.js";
 import { type Guest } from "../engine/guest.js";
-import { OP, planLayout, guestParts } from "../engine/layout.js";
+import { OP, planLayout, guestParts, tlbieLockSlots } from "../engine/layout.js";
 import { OpWriter } from "./op-writer.js";
 import { resolveMachineConfig } from "../config.js";
 import { makeHpte } from "../hpte.js";
@@ -108,15 +108,15 @@ export function traceHostMemoryBytes(ramBytes: number, guests: number): number {
  * Bytes of linear memory a point's machine needs (fixed regions and every guest), computed before
  * anything is allocated (src/engine/layout.ts planLayout, guestParts).
  */
-export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program">): number {
+export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program" | "fabric">): number {
   // a trace point's guest is the trace's (RAM and HPT from its header)
   const ram = run.program?.ramBytes ?? GUEST_RAM;
   const order = run.program?.hptOrder ?? 20;
   const host = run.program ? traceHostMemoryBytes(ram, run.guests) : 2 ** 28 + run.guests * NEIGHBOUR_RAM;
-  const cfg = resolveMachineConfig({ cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays, hostMemoryBytes: host });
+  const cfg = resolveMachineConfig({ cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays, hostMemoryBytes: host, ...(run.fabric ? { fabric: run.fabric } : {}) });
   const plan = planLayout(cfg, 65536);
   const cpus = run.cores * run.smt;
-  const kvm = (vcpus: number, tpv: number, cap: number) => ({ vcpus, vcores: Math.ceil(vcpus / tpv), maskWords: plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4, deferredCap: cap });
+  const kvm = (vcpus: number, tpv: number, cap: number) => ({ vcpus, vcores: Math.ceil(vcpus / tpv), maskWords: plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4, deferredCap: cap, lockSlots: tlbieLockSlots(cfg) });
   let bytes = plan.arena + guestParts(order, ram / 65536, true, kvm(run.vcpus, run.threadsPerVcore, run.deferredCap ?? 0)).bytes;
   bytes += (run.guests - 1) * guestParts(18, NEIGHBOUR_RAM / 65536, true, kvm(1, run.smt, 0)).bytes;
   return bytes;

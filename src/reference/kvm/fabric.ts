@@ -92,3 +92,35 @@ export class SharedFabric {
     return { start: slotStart > t ? slotStart : t, sharedWith };
   }
 }
+
+/**
+ * A tlbie lock's calendar (concurrent fabric, docs/model/costs.md §8): like the exclusive fabric's,
+ * slot s holds its epoch + 1 while the lock is held. A sequence takes the lock at the earliest run
+ * of free slots long enough for its own length, and holds it until its completion.
+ */
+export class LockCalendar {
+  private readonly calendar = new Uint32Array(FABRIC_SLOTS);
+
+  private held(slot: bigint): boolean {
+    const epoch = Number((slot / BigInt(FABRIC_SLOTS)) & 0xffffffffn);
+    return this.calendar[Number(slot % BigInt(FABRIC_SLOTS))] === ((epoch + 1) >>> 0);
+  }
+
+  /** The first slot ≥ s with `need` free slots from it. */
+  firstFree(s: bigint, need: bigint): bigint {
+    for (;;) {
+      let k = 0n;
+      while (k < need && !this.held(s + k)) k++;
+      if (k === need) return s;
+      s += k + 1n;
+    }
+  }
+
+  /** Hold slots from … to − 1. */
+  take(from: bigint, to: bigint): void {
+    for (let x = from; x < to; x++) {
+      const epoch = Number((x / BigInt(FABRIC_SLOTS)) & 0xffffffffn);
+      this.calendar[Number(x % BigInt(FABRIC_SLOTS))] = (epoch + 1) >>> 0;
+    }
+  }
+}

@@ -41,7 +41,7 @@ import { RefKvmGuest } from "./guest.js";
 import { CoreTlb, Xorshift32, sameTag, tlbSetIndex } from "../tlb.js";
 import type { TlbEntry } from "../tlb.js";
 import { copyKvmCounters, newCycles, newKvmCounters, type KvmCounterName } from "./counters.js";
-import { SharedFabric, TlbieFabric } from "./fabric.js";
+import { FABRIC_SLOT_CYCLES, LockCalendar, SharedFabric, TlbieFabric } from "./fabric.js";
 import type { Decision, KvmPolicy, Thread } from "./policy.js";
 import { referencePolicy } from "./policies/index.js";
 import type { DeferredRecord, KvmGuestState, KvmHost, VcoreState, VcpuState } from "./state.js";
@@ -111,7 +111,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   private readonly fabric = new TlbieFabric();
   /** The concurrent fabric (machine.fabric.model "concurrent"), and the machine-wide tlbie lock's free time. */
   private readonly shared: SharedFabric;
-  private machineLockFree = 0n;
+  private readonly machineLock = new LockCalendar();
   private readonly violationLog: ViolationRecord[] = [];
   private readonly live = new Map<number, RefKvmGuest>();
   /** The last guest destroyed on each LPID (what a dangling 3.8 paca kvm_vcore still points at). */
@@ -299,8 +299,9 @@ export class RefKvmMachine implements SimMachine, KvmHost {
    * Charge one global sequence of n tlbie (lock; ptesync; n × tlbie; eieio; tlbsync; ptesync) to
    * cpu; it is 800 + 60·S + 100·(n − 1) cycles long. Exclusive fabric: it waits until the fabric is
    * free for all of it. Concurrent fabric (docs/model/costs.md §8): it waits for the tlbie lock of its
-   * scope (a guest's own for "vm", none for the host then), then for a share of the fabric, and
-   * takes senderSlowdown % longer per sequence already in flight with it; the lock is held to its end.
+   * scope (a guest's own for "vm", none for the host then) — the earliest run of the lock's calendar
+   * free for the sequence's length — then for a share of the fabric, and takes senderSlowdown %
+   * longer per sequence already in flight with it; the lock is held from then to its completion.
    */
   private chargeGlobalSequence(cpu: number, g: RefKvmGuest | null, n: number): void {
     const c = this.config.costs;
@@ -317,13 +318,20 @@ export class RefKvmMachine implements SimMachine, KvmHost {
       this.countKvm(g, "tlbieSequences");
       return;
     }
-    const lockFree = f.lockScope === "machine" ? this.machineLockFree : f.lockScope === "vm" && g ? g.tlbieLockFree : null;
-    const t = lockFree !== null && lockFree > now ? lockFree : now;
+    let lock: LockCalendar | null = null;
+    if (f.lockScope === "machine") lock = this.machineLock;
+    else if (f.lockScope === "vm" && g) lock = g.tlbieLock ??= new LockCalendar();
+    const need = (hold + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES;
+    let s1 = 0n;
+    let t = now;
+    if (lock) {
+      s1 = lock.firstFree(now / FABRIC_SLOT_CYCLES, need);
+      if (s1 * FABRIC_SLOT_CYCLES > t) t = s1 * FABRIC_SLOT_CYCLES;
+    }
     const { start, sharedWith } = this.shared.reserve(t, hold);
     const took = hold + (hold * BigInt(f.senderSlowdown) * BigInt(sharedWith)) / 100n;
     const end = start + took;
-    if (f.lockScope === "machine" && end > this.machineLockFree) this.machineLockFree = end;
-    if (f.lockScope === "vm" && g && end > g.tlbieLockFree) g.tlbieLockFree = end;
+    if (lock) lock.take(s1, (end + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES);
     if (start > now) {
       this.charge(cpu, "tlbieWait", start - now, g);
       this.countKvm(g, "tlbieWaits");
