@@ -224,6 +224,26 @@ describe.each(ENGINES)("the concurrent fabric, hand-derived timelines (%s)", (_n
     expect([r.wait, r.lockWait, r.waits]).toEqual([1024n + 2048n, 1024n, 2n]);
   });
 
+  test("the lock is a calendar: a sequence earlier in simulated time does not queue behind a later holder", () => {
+    const m = make({ cores: 8, smt: 1, costs: { tlbieBase: 1024, tlbiePerChip: 0, hcall: 0 }, fabric: conc({ lockScope: "vm", inFlight: 2, senderSlowdown: 50 }) });
+    const g = m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 });
+    const tlbie = (cpu: number) => {
+      const r = g.hEnter(0n, 8n, 0x1001n << 12n | 1n, 0x10n, { cpu });
+      g.hRemove(0n, r.out[0]!, 0n, { cpu });
+    };
+    m.work(0, 100_000);
+    tlbie(0); // VM 0's lock: slots 781–789 (100,000 → 101,024)
+    tlbie(1); // cpu 1 at 0: the lock is free there
+    tlbie(2); // cpu 2 at 0: the lock is held over slots 0–7 by cpu 1: it waits until 1024
+    expect([m.cpuCycles(0).clock, m.cpuCycles(1).clock, m.cpuCycles(2).clock]).toEqual([101_024n, 1024n, 2048n]);
+    expect(m.kvmCounters().tlbieLockWaitCycles).toBe(1024n);
+    // cpu 3 just before cpu 0's hold: slots 775–782 would overlap 781 — it waits for slot 790
+    m.work(3, 775 * 128);
+    tlbie(3);
+    expect(m.cpuCycles(3).clock).toBe(790n * 128n + 1024n);
+    expect(m.kvmCounters().tlbieLockWaitCycles).toBe(1024n + 790n * 128n - 775n * 128n);
+  });
+
   test.prop([fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 5000 })), { minLength: 1, maxLength: 120 }), fc.integer({ min: 0, max: 300 })], { numRuns: 25 })(
     "inFlight 1 with no lock is the exclusive fabric (clocks, waits, fabric end), whatever the slowdown",
     (steps, slowdown) => {
