@@ -158,6 +158,28 @@
 /** u32, engine: 1 once a mixed page-size entry (§2.6) was loaded into a TLB; until then a lookup probes the base size only. */
 // @ts-ignore: decorator
 @inline export const HDR_MIXED_FILLS: u32 = 152;
+/**
+ * (after the cost table, which ends at 224) u32, host: the fabric model (docs/model/costs.md §8): bits 0–3 FABRIC_EXCLUSIVE / FABRIC_CONCURRENT,
+ * bits 4–7 the tlbie lock's scope (LOCK_NONE / LOCK_VM / LOCK_MACHINE), bits 8–15 tlbies in flight.
+ */
+// @ts-ignore: decorator
+@inline export const HDR_FABRIC_MODE: u32 = 224;
+/** u32, host: percent of its length a sequence takes longer per other sequence in flight with it. */
+// @ts-ignore: decorator
+@inline export const HDR_FABRIC_SENDER: u32 = 228;
+/** u32, host: the machine-wide tlbie lock's calendar (lock scope "machine"; FABRIC_SLOTS × u32), or 0. */
+// @ts-ignore: decorator
+@inline export const HDR_TLBIE_LOCK: u32 = 232;
+// @ts-ignore: decorator
+@inline export const FABRIC_EXCLUSIVE: u32 = 0;
+// @ts-ignore: decorator
+@inline export const FABRIC_CONCURRENT: u32 = 1;
+// @ts-ignore: decorator
+@inline export const LOCK_NONE: u32 = 0;
+// @ts-ignore: decorator
+@inline export const LOCK_VM: u32 = 1;
+// @ts-ignore: decorator
+@inline export const LOCK_MACHINE: u32 = 2;
 /** The cost table: COST_COUNT u32 entries (cycles), K_* index. */
 // @ts-ignore: decorator
 @inline export const HDR_COSTS: u32 = 160;
@@ -339,6 +361,9 @@
 @inline export const STAT_NEED_FLUSH_SETS: u32 = 37;
 // @ts-ignore: decorator
 @inline export const STAT_STALE_HITS: u32 = 38;
+/** Cycles of tlbieWait spent waiting for the tlbie lock (the rest waited for the fabric). */
+// @ts-ignore: decorator
+@inline export const STAT_TLBIE_LOCK_WAIT_CYCLES: u32 = 39;
 /** hcall counters: STAT_HCALLS + kind × RET_BUCKETS + bucket. */
 // @ts-ignore: decorator
 @inline export const STAT_HCALLS: u32 = 64;
@@ -405,6 +430,9 @@
 @inline export const G_RUNNING_VCORES: u32 = 104;
 // @ts-ignore: decorator
 @inline export const G_LAST_VCPU_SLOTS: u32 = 108;
+/** u32: kvm->arch.tlbie_lock's calendar (fabric lock scope "vm", docs/model/costs.md §8; FABRIC_SLOTS × u32), or 0. */
+// @ts-ignore: decorator
+@inline export const G_TLBIE_LOCK: u32 = 112;
 // @ts-ignore: decorator
 @inline export const DEFER_OVF_FLUSH: u32 = 0;
 // @ts-ignore: decorator

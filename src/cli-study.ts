@@ -176,7 +176,9 @@ report.html (a verdict panel, the findings, plots, the safety evidence), and
 timing.json (wall-clock, the only non-deterministic file). A config with "sensitivity" also
 re-runs the points of its headline findings with each cost value scaled (results.json
 "sensitivity", a tornado plot per finding in report.html); "costProfile" or --costs FILE picks the
-cost table (hptlab costs; docs/study.md). With --shard K/N only results.json and
+cost table (hptlab costs; docs/study.md); machine.fabric "concurrent" swaps the exclusive tlbie
+fabric for a per-VM (or machine, or no) tlbie lock and a shared fabric, and the report splits the
+wait into lock and fabric (docs/model/costs.md §8). With --shard K/N only results.json and
 timing.json are written; join the shards with hptlab merge.
 
 Every finished point is saved at once in DIR/points/ (written to a temporary file, then renamed):

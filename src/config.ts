@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Semantics } from "./types.js";
-import { COST_ROWS, DEFAULT_COSTS, type CostTable } from "./model/costs.js";
+import { COST_ROWS, DEFAULT_COSTS, DEFAULT_FABRIC, FABRIC_MODELS, TLBIE_LOCK_SCOPES, type CostTable } from "./model/costs.js";
 import { GENERATIONS, PRESET_NAMES, generationRow, presetByName, type Generation } from "./model/machines.js";
 import { POLICY_NAMES, POLICY_PARAMS, type DeferredOverflow, type PolicyName, type PolicyParamKey } from "./model/policies.js";
 
@@ -51,6 +51,17 @@ export const MachineConfigSchema = z.strictObject({
   violationRecords: z.number().int().min(1).max(4096).default(64),
   /** Cycle cost overrides (src/model/costs.ts; docs/model/costs.md §3); coresPerChip defaults to the generation's. */
   costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
+  /**
+   * The tlbie fabric (docs/model/costs.md §8): "exclusive" (one machine-wide resource, §4) or
+   * "concurrent" (a tlbie lock of the given scope, then up to inFlight sequences sharing the fabric,
+   * each senderSlowdown % longer per other sequence in flight with it).
+   */
+  fabric: z.strictObject({
+    model: z.enum(FABRIC_MODELS).default(DEFAULT_FABRIC.model),
+    lockScope: z.enum(TLBIE_LOCK_SCOPES).default(DEFAULT_FABRIC.lockScope),
+    inFlight: z.number().int().min(1).max(255).default(DEFAULT_FABRIC.inFlight),
+    senderSlowdown: z.number().int().min(0).max(10_000).default(DEFAULT_FABRIC.senderSlowdown),
+  }).default({ ...DEFAULT_FABRIC }),
 });
 export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
 export interface MachineConfig {
@@ -70,6 +81,8 @@ export interface MachineConfig {
   hostMemoryBytes: number;
   violationRecords: number;
   costs: CostTable;
+  /** The tlbie fabric (docs/model/costs.md §8). */
+  fabric: { model: (typeof FABRIC_MODELS)[number]; lockScope: (typeof TLBIE_LOCK_SCOPES)[number]; inFlight: number; senderSlowdown: number };
 }
 
 /** The most TLBs a machine may have (assembly/tlb.ts sizes its tlbie candidate list by it). */
@@ -148,7 +161,7 @@ export function resolveMachineConfig(input: MachineConfigInput = {}): MachineCon
     ...(preset ? { preset: preset.name } : {}),
     generation, cores, smt, tlbThreadsPerGroup, tlbSets, tlbWays: d.tlbWays ?? row.tlbWays, tlbFlushSets,
     replacement: d.replacement, seed: d.seed, lpidBits: d.lpidBits ?? row.lpidBits, hostPageShift: d.hostPageShift,
-    hostMemoryBytes: d.hostMemoryBytes, violationRecords: d.violationRecords, costs,
+    hostMemoryBytes: d.hostMemoryBytes, violationRecords: d.violationRecords, costs, fabric: d.fabric,
   };
 }
 

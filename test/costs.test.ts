@@ -6,11 +6,12 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { COST_PROFILES, COST_ROWS, DEFAULT_COSTS, costProfileByName, profileTable } from "../src/model/costs.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { COST_PROFILES, COST_ROWS, DEFAULT_COSTS, FABRIC_PROFILES, costProfileByName, profileTable } from "../src/model/costs.js";
 import { costProfileFromJson } from "../src/cost-profile.js";
 import { ConfigError } from "../src/config.js";
 import { expandStudy, resolveStudy, studyCosts } from "../src/study/config.js";
+import { runPoint } from "../src/study/point.js";
 import { cli } from "./cli-run.js";
 import { tempDir } from "./tmp.js";
 
@@ -140,5 +141,57 @@ describe("a study's cost profile", () => {
     const b = await cli(["study", cfg, "--costs", prof, "--out", out, "--quiet"]);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain(prof);
+  });
+});
+
+describe("a study's tlbie fabric (docs/model/costs.md §8)", () => {
+  const base = { name: "f", opsPerPoint: 3000, sweeps: [{ name: "s", cores: [16], shapes: [{ label: "4 vcores", vcpus: 16, threadsPerVcore: 4 }], policies: [{ policy: "need-tlb-flush" }] }] };
+
+  it("every built-in profile names its generation's lock scope, width and slowdown, each with a source", () => {
+    for (const p of COST_PROFILES) {
+      const f = FABRIC_PROFILES[p.name]!;
+      expect(f, p.name).toBeDefined();
+      for (const v of [f.lockScope, f.inFlight, f.senderSlowdown]) expect(v.source.length, p.name).toBeGreaterThan(10);
+    }
+    // per VM through POWER9 (kvm->arch.tlbie_lock), none in the lockless do_tlbies a POWER10 host runs
+    expect(COST_PROFILES.map((p) => FABRIC_PROFILES[p.name]!.lockScope.value)).toEqual(["vm", "vm", "vm", "none"]);
+  });
+
+  it("absent or exclusive: the points carry no fabric and results record none (the default study runs as before)", () => {
+    for (const machine of [{}, { fabric: { model: "exclusive" } }]) {
+      const s = resolveStudy({ ...base, machine });
+      expect(expandStudy(s)[0]!.run.fabric).toBeUndefined();
+      expect(studyCosts(s).fabric).toBeUndefined();
+    }
+  });
+
+  it("concurrent takes the profile's generation defaults (a profile file's base), the config's values over them", () => {
+    const run = (extra: object) => expandStudy(resolveStudy({ ...base, ...extra })).map((p) => p.run.fabric)[0];
+    expect(run({ machine: { fabric: { model: "concurrent" } } })).toEqual({ model: "concurrent", lockScope: "vm", inFlight: 2, senderSlowdown: 100 });
+    expect(run({ costProfile: "power10", machine: { fabric: { model: "concurrent" } } })).toEqual({ model: "concurrent", lockScope: "none", inFlight: 2, senderSlowdown: 100 });
+    expect(run({ costProfile: { name: "lab", base: "power10", costs: {} }, machine: { fabric: { model: "concurrent", inFlight: 4 } } }))
+      .toEqual({ model: "concurrent", lockScope: "none", inFlight: 4, senderSlowdown: 100 });
+    expect(run({ costProfile: "power9", machine: { fabric: { model: "concurrent", lockScope: "machine", senderSlowdown: 0 } } }))
+      .toEqual({ model: "concurrent", lockScope: "machine", inFlight: 2, senderSlowdown: 0 });
+  });
+
+  it("a bad fabric setting is refused, naming the field", () => {
+    expect(() => resolveStudy({ ...base, machine: { fabric: { model: "pipelined" } } })).toThrow(/^study\.machine\.fabric\.model: /);
+    expect(() => resolveStudy({ ...base, machine: { fabric: { model: "concurrent", inFlight: 0 } } })).toThrow(/^study\.machine\.fabric\.inFlight: /);
+    expect(() => resolveStudy({ ...base, machine: { fabric: { model: "concurrent", lockScope: "cpu" } } })).toThrow(/^study\.machine\.fabric\.lockScope: /);
+  });
+
+  it("a concurrent point records its lock wait; under a per-VM lock and a fabric wide enough for every cpu the wait is the lock's, none without a lock", () => {
+    const point = (lockScope: string) => runPoint(expandStudy(resolveStudy({ ...base, machine: { fabric: { model: "concurrent", lockScope, inFlight: 64 } } }))[0]!);
+    const vm = point("vm");
+    const none = point("none");
+    // inFlight 64 = the 64 cpus of 16 SMT4 cores, one sequence at a time each: the fabric all but never
+    // makes a sequence wait, so under a per-VM lock the wait is the lock's; without a lock there is none
+    expect(vm.counters.tlbieLockWaitCycles).toBeGreaterThan(0);
+    expect(vm.counters.tlbieLockWaitCycles).toBeLessThanOrEqual(vm.cycles.tlbieWait);
+    expect(none.counters.tlbieLockWaitCycles).toBe(0);
+    expect(none.cycles.tlbieWait).toBe(0);
+    const excl = runPoint(expandStudy(resolveStudy(base))[0]!);
+    expect(excl.counters.tlbieLockWaitCycles).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@
 import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine } from "../src/engine/index.js";
+import { RefKvmMachine } from "../src/reference/kvm/index.js";
 
 const SLOTS = 65536;
 const SHIFT = 7n;
@@ -148,4 +149,125 @@ describe("the fabric calendar's search gives the slot-by-slot answers", () => {
       for (let cpu = 0; cpu < 8; cpu++) expect(m.cpuCycles(cpu).clock).toBe(clock[cpu]);
     },
   );
+});
+
+// ── the concurrent fabric (docs/model/costs.md §8): hand-derived timelines on the engine and the reference ──
+
+type Fab = { model?: "exclusive" | "concurrent"; lockScope?: "none" | "vm" | "machine"; inFlight?: number; senderSlowdown?: number };
+type AnyM = Machine | RefKvmMachine;
+const ENGINES: [string, (cfg: ConstructorParameters<typeof Machine>[0]) => AnyM][] = [
+  ["engine", (cfg) => new Machine(cfg)],
+  ["reference", (cfg) => new RefKvmMachine(cfg)],
+];
+
+/**
+ * Each issue is [cpu, guest]: at that cpu's clock, an H_ENTER + H_REMOVE of the guest (hcall = 0),
+ * i.e. one global sequence of 1024 cycles (tlbieBase 1024, tlbiePerChip 0): exactly 8 calendar slots.
+ */
+function timeline(make: (cfg: ConstructorParameters<typeof Machine>[0]) => AnyM, fabric: Fab, issues: [number, number][], guests = 3) {
+  const m = make({ cores: 8, smt: 1, costs: { tlbieBase: 1024, tlbiePerChip: 0, hcall: 0 }, fabric });
+  const gs = Array.from({ length: guests }, () => m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 }));
+  for (const [cpu, gi] of issues) {
+    const g = gs[gi]!;
+    const r = g.hEnter(0n, 8n, 0x1001n << 12n | 1n, 0x10n, { cpu });
+    expect(r.ret).toBe(0);
+    g.hRemove(0n, r.out[0]!, 0n, { cpu });
+  }
+  const k = m.kvmCounters();
+  return {
+    clocks: Array.from({ length: 4 }, (_, cpu) => m.cpuCycles(cpu).clock),
+    wait: k.cycles.tlbieWait, lockWait: k.tlbieLockWaitCycles, tlbie: k.cycles.tlbie, waits: k.tlbieWaits, fabricFree: m.fabricFreeAt,
+  };
+}
+
+describe.each(ENGINES)("the concurrent fabric, hand-derived timelines (%s)", (_name, make) => {
+  const conc = (f: Fab): Fab => ({ model: "concurrent", ...f });
+
+  test("two VMs at the same cycle under per-VM locks: no lock wait, both on the fabric, the second 50% slower", () => {
+    const r = timeline(make, conc({ lockScope: "vm", inFlight: 2, senderSlowdown: 50 }), [[0, 0], [1, 1]]);
+    // cpu 0: slots 0–7, alone: 0 → 1024. cpu 1: slots 0–7 hold one sequence (< 2): starts at 0,
+    // shares with 1, takes 1024 + 1024·50·1/100 = 1536.
+    expect(r.clocks).toEqual([1024n, 1536n, 0n, 0n]);
+    expect([r.wait, r.lockWait, r.waits]).toEqual([0n, 0n, 0n]);
+    expect(r.tlbie).toBe(1024n + 1536n);
+    expect(r.fabricFree).toBe(1536n);
+  });
+
+  test("the same VM from two cpus at the same cycle: the second waits for kvm->arch.tlbie_lock, all of it lock", () => {
+    const r = timeline(make, conc({ lockScope: "vm", inFlight: 2, senderSlowdown: 50 }), [[0, 0], [1, 0]]);
+    // cpu 1 takes the lock at 1024 (cpu 0's end); slot 8 is free: starts at 1024, alone, ends 2048
+    expect(r.clocks).toEqual([1024n, 2048n, 0n, 0n]);
+    expect([r.wait, r.lockWait, r.waits]).toEqual([1024n, 1024n, 1n]);
+  });
+
+  test("a machine-wide lock serialises different VMs (the host's native_tlbie_lock without LOCKLESS_TLBIE)", () => {
+    const r = timeline(make, conc({ lockScope: "machine", inFlight: 2, senderSlowdown: 50 }), [[0, 0], [1, 1], [2, 2]]);
+    expect(r.clocks).toEqual([1024n, 2048n, 3072n, 0n]);
+    expect([r.wait, r.lockWait, r.waits]).toEqual([1024n + 2048n, 1024n + 2048n, 2n]);
+  });
+
+  test("no lock, two in flight: the third VM at the same cycle waits for the fabric, all of it fabric", () => {
+    const r = timeline(make, conc({ lockScope: "none", inFlight: 2, senderSlowdown: 50 }), [[0, 0], [1, 1], [2, 2]]);
+    // slots 0–7 hold two sequences after cpu 1; cpu 2's first run of 8 slots with < 2 starts at slot 8
+    // (the slowdown lengthens cpu 1's completion, not its slots): 1024 → 2048, alone
+    expect(r.clocks).toEqual([1024n, 1536n, 2048n, 0n]);
+    expect([r.wait, r.lockWait, r.waits]).toEqual([1024n, 0n, 1n]);
+  });
+
+  test("a lock wait and a fabric wait in one sequence are told apart", () => {
+    // inFlight 1: cpu 0 (VM 0) takes slots 0–7 and VM 0's lock until 1024; cpu 1 (VM 1) finds 0–7
+    // full and takes 8–15 (1024 → 2048); cpu 2 (VM 0) waits for VM 0's lock until 1024, then for
+    // the fabric until slot 16 (2048 → 3072)
+    const r = timeline(make, conc({ lockScope: "vm", inFlight: 1, senderSlowdown: 50 }), [[0, 0], [1, 1], [2, 0]]);
+    expect(r.clocks).toEqual([1024n, 2048n, 3072n, 0n]);
+    // cpu 1: fabric wait 1024. cpu 2: lock wait 1024 (0 → 1024), fabric wait 2048 − 1024 = 1024
+    expect([r.wait, r.lockWait, r.waits]).toEqual([1024n + 2048n, 1024n, 2n]);
+  });
+
+  test("the lock is a calendar: a sequence earlier in simulated time does not queue behind a later holder", () => {
+    const m = make({ cores: 8, smt: 1, costs: { tlbieBase: 1024, tlbiePerChip: 0, hcall: 0 }, fabric: conc({ lockScope: "vm", inFlight: 2, senderSlowdown: 50 }) });
+    const g = m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 });
+    const tlbie = (cpu: number) => {
+      const r = g.hEnter(0n, 8n, 0x1001n << 12n | 1n, 0x10n, { cpu });
+      g.hRemove(0n, r.out[0]!, 0n, { cpu });
+    };
+    m.work(0, 100_000);
+    tlbie(0); // VM 0's lock: slots 781–789 (100,000 → 101,024)
+    tlbie(1); // cpu 1 at 0: the lock is free there
+    tlbie(2); // cpu 2 at 0: the lock is held over slots 0–7 by cpu 1: it waits until 1024
+    expect([m.cpuCycles(0).clock, m.cpuCycles(1).clock, m.cpuCycles(2).clock]).toEqual([101_024n, 1024n, 2048n]);
+    expect(m.kvmCounters().tlbieLockWaitCycles).toBe(1024n);
+    // cpu 3 just before cpu 0's hold: slots 775–782 would overlap 781 — it waits for slot 790
+    m.work(3, 775 * 128);
+    tlbie(3);
+    expect(m.cpuCycles(3).clock).toBe(790n * 128n + 1024n);
+    expect(m.kvmCounters().tlbieLockWaitCycles).toBe(1024n + 790n * 128n - 775n * 128n);
+  });
+
+  test.prop([fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 5000 })), { minLength: 1, maxLength: 120 }), fc.integer({ min: 0, max: 300 })], { numRuns: 25 })(
+    "inFlight 1 with no lock is the exclusive fabric (clocks, waits, fabric end), whatever the slowdown",
+    (steps, slowdown) => {
+      const run = (fabric: Fab) => {
+        const m = make({ cores: 8, smt: 1, costs: { tlbieBase: 900, tlbiePerChip: 0, hcall: 0 }, fabric });
+        const gs = Array.from({ length: 3 }, () => m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 }));
+        for (const [cpu, gi, work] of steps) {
+          m.work(cpu, work);
+          const r = gs[gi]!.hEnter(0n, 8n, 0x1001n << 12n | 1n, 0x10n, { cpu });
+          gs[gi]!.hRemove(0n, r.out[0]!, 0n, { cpu });
+        }
+        const k = m.kvmCounters();
+        return { clocks: Array.from({ length: 8 }, (_, c) => m.cpuCycles(c).clock), cycles: k.cycles, waits: k.tlbieWaits, free: m.fabricFreeAt };
+      };
+      expect(run(conc({ lockScope: "none", inFlight: 1, senderSlowdown: slowdown }))).toEqual(run({ model: "exclusive" }));
+    },
+  );
+});
+
+describe("the fabric setting is validated", () => {
+  test("unknown model, scope, and inFlight out of range are refused with the field's path", () => {
+    expect(() => new Machine({ fabric: { model: "pipelined" as never } })).toThrow(/machine\.fabric\.model/);
+    expect(() => new Machine({ fabric: { lockScope: "cpu" as never } })).toThrow(/machine\.fabric\.lockScope/);
+    expect(() => new Machine({ fabric: { inFlight: 0 } })).toThrow(/machine\.fabric\.inFlight/);
+    expect(() => new Machine({ fabric: { inFlight: 256 } })).toThrow(/machine\.fabric\.inFlight/);
+  });
 });

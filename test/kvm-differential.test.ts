@@ -57,6 +57,16 @@ const shapeArb: fc.Arbitrary<Shape> = fc.record({
     hostMemoryBytes: fc.constant(2 ** 24),
     violationRecords: fc.constantFrom(2, 64),
     costs: fc.record({ tlbieBase: fc.constantFrom(800, 3000, 20000), coresPerChip: fc.constantFrom(1, 8) }),
+    // the tlbie fabric (docs/model/costs.md §8): exclusive, or concurrent with every lock scope
+    fabric: fc.oneof(
+      fc.constant({ model: "exclusive" as const }),
+      fc.record({
+        model: fc.constant("concurrent" as const),
+        lockScope: fc.constantFrom("none" as const, "vm" as const, "machine" as const),
+        inFlight: fc.integer({ min: 1, max: 4 }),
+        senderSlowdown: fc.constantFrom(0, 50, 100, 250),
+      }),
+    ),
   }).map(({ tlbsPerCore, tlbFlushSets, ...m }): MachineConfigInput => ({
     ...m, tlbThreadsPerGroup: Math.max(1, m.smt / tlbsPerCore) as Smt, ...(tlbFlushSets ? { tlbFlushSets } : {}),
   })),
@@ -460,7 +470,7 @@ test("the op streams reached every part of the KVM layer", () => {
     return;
   }
   // (violations, harmless stale hits, IPIs and overflows need whole timelines: the directed streams have them)
-  for (const name of ["violations", "staleHarmless", "ipis", "staleMarked", "entryFlushes", "fullFlushes", "tlbieWaits",
+  for (const name of ["violations", "staleHarmless", "ipis", "staleMarked", "entryFlushes", "fullFlushes", "tlbieWaits", "tlbieLockWaitCycles",
     "pageOutHptes", "pageIns", "hvFaults", "deferredRecords", "deferredOverflows", "deferredTlbies", "hptResets",
     "localInvalidations", "globalInvalidations"]) {
     expect(reached.get(name) ?? 0n, name).toBeGreaterThan(0n);

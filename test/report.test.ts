@@ -153,6 +153,24 @@ describe("findings", () => {
     ]);
   });
 
+  test("the concurrent fabric's points split the queueing finding into lock and fabric wait", () => {
+    // handStudy's points, each with the lock's part of its wait: 256 cores, need-tlb-flush waits 400 per
+    // op of which 100 are lock (1000 ops: 100,000 cycles); 16 cores: 50 per op, 30 lock
+    const lock: Record<number, number> = { 0: 30_000, 1: 0, 2: 0, 3: 100_000, 4: 0, 5: 0 };
+    const r = handStudy();
+    const pts = r.points.map((p) => ({ ...p, counters: { ...p.counters, tlbieLockWaitCycles: lock[p.id]! } }));
+    // 100 / 1000 = 10.0% lock, 300 / 1000 = 30.0% fabric; at 16 cores 30 / 500 = 6.0% and 20 / 500 = 4.0%
+    expect(findings(study(pts))).toContain("tlbie queueing (waiting for the tlbie lock and the fabric) is 40.0% (lock 10.0%, fabric 30.0%) of need-tlb-flush's invalidation cycles on 256 cores "
+      + "(400 cycles per guest operation), 10.0% (lock 6.0%, fabric 4.0%) on 16 cores (64-vcore guests; sweep main, H_LOCAL honest, 2000 page-outs per M guest ops).");
+  });
+
+  test("breakdown of concurrent-fabric points: the tlbie wait in two bars, lock and fabric", async () => {
+    const r = handStudy();
+    const pts = r.points.map((p) => ({ ...p, counters: { ...p.counters, tlbieLockWaitCycles: p.id === 3 ? 100_000 : 0 } }));
+    const svg = (await plots(study(pts))).find((p) => p.name === "invalidation-breakdown")!.svg;
+    expect(legendLabels(svg)).toEqual(["tlbiel", "tlbie", "tlbie wait (lock)", "tlbie wait (fabric)", "LPID flush", "IPI (overflow)"]);
+  });
+
   test("flush-always against need-tlb-flush per shape, and the best deferred-va cap with its knee", () => {
     const results = study([
       point(0, { ...SHAPES["1 vcpu"] }, { perOp: { hcall: 1000 } }),

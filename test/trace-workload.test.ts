@@ -292,7 +292,7 @@ describe("trace sweeps in studies", () => {
       delete process.env.HPTLAB_FAIL_POINTS;
     }
     // points that differ in more than their policies cannot share a generator
-    expect(() => runTraceWorkloads([lying[0]!.run, { ...lying[0]!.run, seed: 6 }], lying[0]!.run.program!)).toThrow("study: points that share a generator must differ only in their policies and costs");
+    expect(() => runTraceWorkloads([lying[0]!.run, { ...lying[0]!.run, seed: 6 }], lying[0]!.run.program!)).toThrow("study: points that share a generator must differ only in their policies, costs and fabric");
   });
 
   it("relative trace paths come from the config's folder; bad traces and shapes are named", async () => {

@@ -1,12 +1,19 @@
-// The tlbie fabric (docs/kvm-model.md, "Cost model"): one machine-wide resource that every global
-// invalidation sequence holds for K_TLBIE_BASE + K_TLBIE_PER_CHIP·S cycles (S chips; + K_TLBIE_EXTRA
-// per further tlbie), kept as a calendar of reserved slots so that a request made later in op order
-// but earlier in simulated time is not queued behind the future.
+// The tlbie fabric (docs/model/costs.md §4, §8). A global invalidation sequence takes
+// K_TLBIE_BASE + K_TLBIE_PER_CHIP·S cycles (S chips; + K_TLBIE_EXTRA per further tlbie) on the
+// fabric, kept as a calendar of reserved slots so that a request made later in op order but earlier
+// in simulated time is not queued behind the future (the tlbie locks too). Two models (HDR_FABRIC_MODE):
+//  - exclusive: one machine-wide resource every sequence holds alone (the calendar's slot holds its
+//    epoch + 1);
+//  - concurrent: the sequence first takes the tlbie lock of its scope (none, per VM = KVM's
+//    kvm->arch.tlbie_lock, machine-wide), then a share of the fabric: up to `inFlight` sequences at
+//    once (the slot holds (epoch + 1) << 8 | sequences in it), each taking `sender` cycles longer
+//    per other sequence in flight with it.
 import {
   K_TLBIE_BASE, K_TLBIE_PER_CHIP, K_TLBIE_EXTRA, K_CORES_PER_CHIP, CC_TLBIE, CC_TLBIE_WAIT, HDR_FABRIC_FREE, FABRIC_SLOTS,
-  FABRIC_SLOT_SHIFT, STAT_TLBIE_SEQUENCES, STAT_TLBIE_WAITS,
+  FABRIC_SLOT_SHIFT, STAT_TLBIE_SEQUENCES, STAT_TLBIE_WAITS, STAT_TLBIE_LOCK_WAIT_CYCLES, HDR_FABRIC_MODE, HDR_FABRIC_SENDER,
+  HDR_TLBIE_LOCK, FABRIC_EXCLUSIVE, LOCK_VM, LOCK_MACHINE, G_TLBIE_LOCK, GUEST_BYTES, STATS_BYTES,
 } from "../layout";
-import { header, cores, fabricCal, bump } from "../machine";
+import { header, cores, fabricCal, bump, guests, guestStats } from "../machine";
 import { clockOf } from "./records";
 import { cost, charge } from "./costs";
 
@@ -99,20 +106,106 @@ function fabricReserve(t: u64, hold: u64): u64 {
   return start;
 }
 
+/** Sequences in flight in calendar slot `slot` (concurrent model): its count if the entry is of slot's epoch. */
+// @ts-ignore: decorator
+@inline function inFlightAt(slot: u64): u32 {
+  const e = load<u32>(fabricCal + (<usize>(slot & <u64>(FABRIC_SLOTS - 1)) << 2));
+  return (e >> 8) == ((<u32>(slot >> <u64>ctz(FABRIC_SLOTS)) + 1) & 0xffffff) ? e & 0xff : 0;
+}
+
+/** A tlbie lock's calendar (concurrent model): slot x is held iff its entry holds x's epoch + 1. */
+// @ts-ignore: decorator
+@inline function lockHeld(cal: usize, slot: u64): bool {
+  return load<u32>(cal + (<usize>(slot & <u64>(FABRIC_SLOTS - 1)) << 2)) == <u32>(slot >> <u64>ctz(FABRIC_SLOTS)) + 1;
+}
+
+/** The first slot p ≥ s of lock calendar `cal` such that slots p … p + need − 1 are all free. */
+function lockFirstFree(cal: usize, s: u64, need: u64): u64 {
+  for (;;) {
+    let k: u64 = 0;
+    while (k < need && !lockHeld(cal, s + k)) ++k;
+    if (k == need) return s;
+    s += k + 1;
+  }
+  return unreachable();
+}
+
+/** Hold the lock over slots from … to − 1 (from when it was taken to the sequence's completion). */
+function lockTake(cal: usize, from: u64, to: u64): void {
+  for (let x = from; x < to; ++x) store<u32>(cal + (<usize>(x & <u64>(FABRIC_SLOTS - 1)) << 2), <u32>(x >> <u64>ctz(FABRIC_SLOTS)) + 1);
+}
+
+/** The most sequences already in flight over the slots the last sharedReserve took. */
+let sharedWith: u32 = 0;
+
 /**
- * One global sequence of `n` tlbies issued by `cpu` (ptesync; n × tlbie; eieio; tlbsync; ptesync).
- * The fabric is one machine-wide resource: the sequence starts at the first time at or after the
- * cpu's clock when the fabric is free for its whole length; the wait is its own category.
+ * Concurrent model: a share of the fabric for `hold` cycles at or after `t` — the earliest run of
+ * slots each with fewer than `cap` sequences in flight. Sets sharedWith; returns the start time.
+ */
+function sharedReserve(t: u64, hold: u64, cap: u32): u64 {
+  const need = (hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT;
+  let s = t >> FABRIC_SLOT_SHIFT;
+  for (;;) {
+    let k: u64 = 0;
+    while (k < need && inFlightAt(s + k) < cap) ++k;
+    if (k == need) break;
+    s += k + 1; // the run was broken at slot s + k: look after it
+  }
+  let most: u32 = 0;
+  for (let k: u64 = 0; k < need; ++k) {
+    const slot = s + k;
+    const o = inFlightAt(slot);
+    if (o > most) most = o;
+    store<u32>(fabricCal + (<usize>(slot & <u64>(FABRIC_SLOTS - 1)) << 2), (((<u32>(slot >> <u64>ctz(FABRIC_SLOTS)) + 1) & 0xffffff) << 8) | (o + 1));
+  }
+  sharedWith = most;
+  return max(t, s << FABRIC_SLOT_SHIFT);
+}
+
+/**
+ * One global sequence of `n` tlbies issued by `cpu` (ptesync; n × tlbie; eieio; tlbsync; ptesync),
+ * for the guest whose stats block is `gs` (0: the host). Exclusive model: the sequence starts at the
+ * first time at or after the cpu's clock when the fabric is free for its whole length. Concurrent
+ * model: it waits for its tlbie lock, then for a share of the fabric, and completes (tlbsync;
+ * ptesync) `sender` % of its length later per sequence it shared the fabric with; the lock is held until then.
+ * Both waits are tlbieWait; the lock's part is also counted apart (STAT_TLBIE_LOCK_WAIT_CYCLES).
  */
 export function globalSequence(cpu: u32, gs: usize, n: u32): void {
   if (n == 0) return;
   const hold = cost(K_TLBIE_BASE) + cost(K_TLBIE_PER_CHIP) * chips() + cost(K_TLBIE_EXTRA) * <u64>(n - 1);
   const now = clockOf(cpu);
-  const start = fabricReserve(now, hold);
+  const mode = load<u32>(header, HDR_FABRIC_MODE);
+  if ((mode & 15) == FABRIC_EXCLUSIVE) {
+    const start = fabricReserve(now, hold);
+    if (start > now) {
+      charge(cpu, gs, CC_TLBIE_WAIT, start - now);
+      bump(STAT_TLBIE_WAITS, gs);
+    }
+    charge(cpu, gs, CC_TLBIE, hold);
+    bump(STAT_TLBIE_SEQUENCES, gs);
+    return;
+  }
+  const scope = (mode >> 4) & 15;
+  let lock: usize = 0;
+  if (scope == LOCK_VM && gs != 0) lock = <usize>load<u32>(guests + ((gs - guestStats) / STATS_BYTES) * GUEST_BYTES, G_TLBIE_LOCK);
+  else if (scope == LOCK_MACHINE) lock = <usize>load<u32>(header, HDR_TLBIE_LOCK);
+  const need = (hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT;
+  let s1: u64 = 0;
+  let t = now;
+  if (lock != 0) {
+    s1 = lockFirstFree(lock, now >> FABRIC_SLOT_SHIFT, need);
+    t = max(now, s1 << FABRIC_SLOT_SHIFT);
+  }
+  const start = sharedReserve(t, hold, (mode >> 8) & 0xff);
+  const took = hold + (hold * <u64>load<u32>(header, HDR_FABRIC_SENDER) * <u64>sharedWith) / 100;
+  const end = start + took;
+  if (lock != 0) lockTake(lock, s1, (end + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT);
   if (start > now) {
     charge(cpu, gs, CC_TLBIE_WAIT, start - now);
     bump(STAT_TLBIE_WAITS, gs);
+    if (t > now) bump(STAT_TLBIE_LOCK_WAIT_CYCLES, gs, t - now);
   }
-  charge(cpu, gs, CC_TLBIE, hold);
+  charge(cpu, gs, CC_TLBIE, took);
   bump(STAT_TLBIE_SEQUENCES, gs);
+  if (end > load<u64>(header, HDR_FABRIC_FREE)) store<u64>(header, end, HDR_FABRIC_FREE);
 }

@@ -1,7 +1,7 @@
 // A guest's KVM state at creation and teardown, and HPT reset (kvmppc_alloc_reset_hpt).
 import {
   NO_CPU, G_LPID, G_VCPUS, G_VCORES, G_NEED_FLUSH, G_DEFER_COUNT, G_RUNNING_VCORES, G_POLICY, G_HPT, G_HPT_ORDER, G_REVMAP,
-  G_RMAP, G_RAM_HOST_PAGES, STALE_LPID_FREE, STALE_HPT_RESET, STAT_HPT_RESETS, KVM_GUEST_RUNNING,
+  G_RMAP, G_RAM_HOST_PAGES, G_TLBIE_LOCK, FABRIC_SLOTS, STALE_LPID_FREE, STALE_HPT_RESET, STAT_HPT_RESETS, KVM_GUEST_RUNNING,
 } from "../layout";
 import { maskWords, guestStatsOf, bump } from "../machine";
 import { markStaleLpid } from "../tlb";
@@ -31,6 +31,8 @@ export function kvmGuestInit(g: usize): void {
   lastVcpuFill(g, 0);
   store<u32>(g, 0, G_DEFER_COUNT);
   store<u32>(g, 0, G_RUNNING_VCORES);
+  const lockCal = <usize>load<u32>(g, G_TLBIE_LOCK);
+  if (lockCal != 0) memory.fill(lockCal, 0, <usize>FABRIC_SLOTS << 2);
   policyCall(load<u32>(g, G_POLICY), EV_VM_INIT, g, 0, 0, 0);
 }
 

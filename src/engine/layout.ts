@@ -23,7 +23,7 @@ export const HDR = {
   LPID_LIMIT: 32, MAX_GUESTS: 36, HOST_PAGE_SHIFT: 40, HOST_FRAMES: 44, STATS: 48, GUESTS: 52,
   GUEST_STATS: 56, OPS: 60, OP_SLOTS: 64, LPID_GUEST: 68, LPID_MASK: 72, LPID_COUNT: 76,
   FRAME_OWNER: 80, TLB: 84, MASK_WORDS: 88, FREE_FRAMES: 92, ARENA: 96, ARENA_END: 100,
-  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, TLB_SPLIT: 144, TLB_FLUSH_SETS: 148, MIXED_FILLS: 152, COSTS: 160,
+  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, TLB_SPLIT: 144, TLB_FLUSH_SETS: 148, MIXED_FILLS: 152, COSTS: 160, FABRIC_MODE: 224, FABRIC_SENDER: 228, TLBIE_LOCK: 232,
 } as const;
 
 /** Cost table entries (u32 cycles at header + HDR.COSTS + 4·index). */
@@ -54,6 +54,9 @@ export const VIOL_REC = { CPU: 0, LPID: 4, GUEST: 8, OWNER: 12, KEY: 16, RPN: 24
 export const NO_CPU = 0xffffffff;
 export const FABRIC_SLOTS = 65536;
 export const FABRIC_SLOT_SHIFT = 7;
+/** HDR.FABRIC_MODE fields (assembly/layout.ts): model bits 0–3, lock scope bits 4–7, in flight bits 8–15. */
+export const FABRIC_MODEL_CODE = { exclusive: 0, concurrent: 1 } as const;
+export const LOCK_SCOPE_CODE = { none: 0, vm: 1, machine: 2 } as const;
 export const STALE = { LOCAL: 1, LPID_FREE: 2, HPT_RESET: 3 } as const;
 export const DEFER_OVF = { FLUSH: 0, TLBIE: 1, DRAIN: 2 } as const;
 /** r3 of KVM ops that could not be done. */
@@ -68,7 +71,7 @@ export const G = {
   LPID: 0, FLAGS: 4, HPT_ORDER: 8, HTAB_MASK: 12, NPTE: 16, HPT: 20, REVMAP: 24, RMAP: 28, FRAMES: 32,
   RAM_HOST_PAGES: 36, HPT_MAX_PAGE_SHIFT: 40, INSTANCE: 44, RAM_BYTES: 48, POLICY: 56, VCPUS: 60, VCORES: 64,
   TPV: 68, VCPU_TAB: 72, VCORE_TAB: 76, NEED_FLUSH: 80, LAST_VCPU: 84, DEFER: 88, DEFER_CAP: 92, DEFER_COUNT: 96,
-  DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108,
+  DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108, TLBIE_LOCK: 112,
 } as const;
 export const GF_LIVE = 1;
 export const GF_QEMU = 2;
@@ -81,7 +84,7 @@ export const STAT = {
   violations: 17, staleHarmless: 18, guestEntries: 19, entryFlushes: 20, fullFlushes: 21, tlbieSequences: 22,
   tlbielSequences: 23, tlbieWaits: 24, ipis: 25, pageOuts: 26, pageOutHptes: 27, pageIns: 28, hvFaults: 29,
   deferredRecords: 30, deferredOverflows: 31, deferredTlbies: 32, hptResets: 33, staleMarked: 34,
-  localInvalidations: 35, globalInvalidations: 36, needFlushSets: 37, staleHits: 38,
+  localInvalidations: 35, globalInvalidations: 36, needFlushSets: 37, staleHits: 38, tlbieLockWaitCycles: 39,
 } as const;
 export const STAT_HCALLS = 64;
 export const STAT_CYCLES = 96;
@@ -143,6 +146,8 @@ export interface LayoutPlan {
   viol: number;
   violSlots: number;
   fabricCal: number;
+  /** The machine-wide tlbie lock's calendar (concurrent fabric, lock scope "machine"), or 0. */
+  lockCal: number;
   arena: number;
   maskWords: number;
   maxGuests: number;
@@ -164,6 +169,13 @@ export interface GuestKvmSizes {
   maskWords: number;
   lastVcpuSlots: number;
   deferredCap: number;
+  /** Slots of the guest's tlbie-lock calendar (concurrent fabric, lock scope "vm"; docs/model/costs.md §8): FABRIC_SLOTS or 0. */
+  lockSlots?: number;
+}
+
+/** Slots of a guest's tlbie-lock calendar on a machine: FABRIC_SLOTS with the concurrent fabric's per-VM lock, else 0. */
+export function tlbieLockSlots(cfg: Pick<MachineConfig, "fabric">): number {
+  return cfg.fabric.model === "concurrent" && cfg.fabric.lockScope === "vm" ? FABRIC_SLOTS : 0;
 }
 
 /** Byte offsets of a guest's arena block, in order (docs/memory.md). */
@@ -179,11 +191,12 @@ export function guestParts(hptOrder: number, ramHostPages: number, kvm: boolean,
     ["needFlush", align(k.maskWords * 8, 64)],
     ["lastVcpu", align(k.lastVcpuSlots * 2, 64)],
     ["deferred", align(k.deferredCap * REC.DEFER_BYTES, 64)],
+    ["tlbieLock", align((k.lockSlots ?? 0) * 4, 64)],
   ];
   const at: Record<string, number> = {};
   let off = 0;
   for (const [name, bytes] of sizes) { at[name] = off; off += bytes; }
-  return { at: at as Record<"hpt" | "revmap" | "rmap" | "frames" | "vcpus" | "vcores" | "needFlush" | "lastVcpu" | "deferred", number>, bytes: align(off, 4096) };
+  return { at: at as Record<"hpt" | "revmap" | "rmap" | "frames" | "vcpus" | "vcores" | "needFlush" | "lastVcpu" | "deferred" | "tlbieLock", number>, bytes: align(off, 4096) };
 }
 
 /** Bytes a guest takes from the arena: HPT, revmap, (kvm-hv) rmap words and frame numbers, KVM state. */
@@ -218,6 +231,8 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     ["coreTab", cfg.cores * REC.CORE_BYTES],
     ["viol", cfg.violationRecords * REC.VIOL_BYTES],
     ["fabricCal", FABRIC_SLOTS * 4],
+    // the machine-wide tlbie lock's calendar: only with the concurrent fabric and lock scope "machine"
+    ...(cfg.fabric.model === "concurrent" && cfg.fabric.lockScope === "machine" ? [["lockCal", FABRIC_SLOTS * 4] as [string, number]] : []),
   ];
   const regions: Region[] = [];
   let at = base;
@@ -231,7 +246,7 @@ export function planLayout(cfg: MachineConfig, base: number, opSlots = DEFAULT_O
     base, header: off("header"), stats: off("stats"), guests: off("guests"), guestStats: off("guestStats"),
     ops: off("ops"), opSlots, lpidGuest: off("lpidGuest"), lpidMask: off("lpidMask"), lpidCount: off("lpidCount"),
     frameOwner: off("frameOwner"), frameUsed: off("frameUsed"), tlb: off("tlb"), prov: off("prov"), cpuTab: off("cpuTab"), coreTab: off("coreTab"),
-    viol: off("viol"), violSlots: cfg.violationRecords, fabricCal: off("fabricCal"), arena, maskWords, maxGuests, lpidLimit, hostFrames,
+    viol: off("viol"), violSlots: cfg.violationRecords, fabricCal: off("fabricCal"), lockCal: regions.find((r) => r.name === "lockCal")?.offset ?? 0, arena, maskWords, maxGuests, lpidLimit, hostFrames,
     fixedBytes: arena - base, regions,
   };
 }

@@ -5,8 +5,8 @@
 import { resolveMachineConfig, resolveGuestOptions, tlbGroupCount, type MachineConfig, type MachineConfigInput, type GuestOptionsInput, type GuestOptions } from "../config.js";
 import type { AccessKind, CounterBlock, HcallOptions, HcallResult, SimMachine, TlbEntryView, TranslateResult } from "../types.js";
 import {
-  planLayout, guestParts, formatBytes, HDR, G, GF_QEMU, OP, OPF_PROBLEM_STATE, XLATE, OP_REJECTED, PAGE_BYTES, MAX_BYTES,
-  LAYOUT_MAGIC, LAYOUT_VERSION, REC, K, DEFER_OVF, GUEST_BYTES, STAT, TLBE_BYTES,
+  planLayout, guestParts, tlbieLockSlots, formatBytes, HDR, G, GF_QEMU, OP, OPF_PROBLEM_STATE, XLATE, OP_REJECTED, PAGE_BYTES, MAX_BYTES,
+  LAYOUT_MAGIC, LAYOUT_VERSION, REC, K, DEFER_OVF, GUEST_BYTES, STAT, TLBE_BYTES, FABRIC_MODEL_CODE, LOCK_SCOPE_CODE,
   type LayoutPlan,
 } from "./layout.js";
 import { COST_ROWS, type CostCategory } from "../model/costs.js";
@@ -197,6 +197,13 @@ export class Machine implements SimMachine {
     set(HDR.VIOL, p.viol);
     set(HDR.VIOL_SLOTS, p.violSlots);
     set(HDR.FABRIC_CAL, p.fabricCal);
+    const f = c.fabric;
+    if (f.model !== "exclusive") {
+      // (exclusive leaves these words 0: the header of an exclusive machine is what it was before the setting)
+      set(HDR.FABRIC_MODE, FABRIC_MODEL_CODE[f.model] | (LOCK_SCOPE_CODE[f.lockScope] << 4) | (f.inFlight << 8));
+      set(HDR.FABRIC_SENDER, f.senderSlowdown);
+      set(HDR.TLBIE_LOCK, p.lockCal);
+    }
     COST_ROWS.forEach((row) => set(HDR.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
   }
 
@@ -316,6 +323,7 @@ export class Machine implements SimMachine {
     const sizes = {
       vcpus: opts.vcpus, vcores, maskWords: this.plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4,
       deferredCap: takesParam(policy, "deferredCap") ? opts.deferredCap : 0,
+      lockSlots: tlbieLockSlots(this.config),
     };
     const parts = guestParts(opts.hptOrder, ramHostPages, kvm, sizes);
     const block = this.#arenaAlloc(parts.bytes, opts);
@@ -346,6 +354,7 @@ export class Machine implements SimMachine {
     u32[g + G.LAST_VCPU_SLOTS / 4] = sizes.lastVcpuSlots;
     u32[g + G.DEFER / 4] = at("deferred");
     u32[g + G.DEFER_CAP / 4] = sizes.deferredCap;
+    u32[g + G.TLBIE_LOCK / 4] = sizes.lockSlots > 0 ? at("tlbieLock") : 0;
     u32[g + G.DEFER_OVERFLOW / 4] = DEFER_OVF[opts.deferredOverflow.toUpperCase() as keyof typeof DEFER_OVF]; // deferred-va's overflow rule (src/model/policies.ts)
     const instance = this.#nextInstance++;
     u32[g + G.INSTANCE / 4] = instance;

@@ -36,6 +36,8 @@ export interface KvmCounters {
   localInvalidations: bigint;
   globalInvalidations: bigint;
   needFlushSets: bigint;
+  /** Cycles of tlbieWait spent on the tlbie lock (concurrent fabric, docs/model/costs.md §8); the rest waited for the fabric. */
+  tlbieLockWaitCycles: bigint;
   cycles: Record<CostCategory, bigint>;
 }
 export const KVM_COUNTERS = [
@@ -173,6 +175,7 @@ export function decodeKvmCounters(u64: BigUint64Array, byteOffset: number): KvmC
   const base = byteOffset / 8;
   const out = {} as KvmCounters;
   for (const name of KVM_COUNTERS) (out as unknown as Record<string, bigint>)[name] = u64[base + STAT[name]]!;
+  out.tlbieLockWaitCycles = u64[base + STAT.tlbieLockWaitCycles]!;
   const cycles = {} as Record<CostCategory, bigint>;
   COST_CATEGORIES.forEach((name, i) => { cycles[name] = u64[base + STAT_CYCLES + i]!; });
   out.cycles = cycles;

@@ -105,3 +105,56 @@ export const COST_CATEGORIES = [
 export type CostCategory = (typeof COST_CATEGORIES)[number];
 /** The categories that make up "invalidation cost". */
 export const INVALIDATION_CATEGORIES: readonly CostCategory[] = ["tlbiel", "tlbie", "tlbieWait", "flush", "ipi"];
+
+// ── the tlbie fabric model (docs/model/costs.md §8) ──
+
+/** exclusive: one machine-wide fabric every global sequence holds alone (§4); concurrent: lock + shared fabric (§8). */
+export const FABRIC_MODELS = ["exclusive", "concurrent"] as const;
+export type FabricModel = (typeof FABRIC_MODELS)[number];
+/** Whose global sequences a tlbie lock serialises: nobody's, one VM's (kvm->arch.tlbie_lock), the machine's. */
+export const TLBIE_LOCK_SCOPES = ["none", "vm", "machine"] as const;
+export type TlbieLockScope = (typeof TLBIE_LOCK_SCOPES)[number];
+
+/** The concurrent fabric's settings (docs/model/costs.md §8). */
+export interface FabricSettings {
+  model: FabricModel;
+  lockScope: TlbieLockScope;
+  /** Global sequences on the fabric at once (1–255). */
+  inFlight: number;
+  /** Percent of its own length a sequence takes longer per other sequence in flight with it. */
+  senderSlowdown: number;
+}
+
+/** Per generation: the lock scope its KVM uses, the fabric's width and slowdown, each with its source. */
+export interface FabricProfile {
+  lockScope: { value: TlbieLockScope; source: string };
+  inFlight: { value: number; source: string };
+  senderSlowdown: { value: number; source: string };
+}
+
+const LOCK_3X = "kvm->arch.tlbie_lock, one per VM, taken around every global sequence in Linux 3.x book3s_hv_rm_mmu.c (kvmppc_h_remove, later do_tlbies) (docs/model/costs.md §5.1)";
+const IN_FLIGHT_ASSUMED = "assumed: no published figure for sequences in flight; POWER10's PM_TLBIE_FIN 'two TLBIEs can finish each cycle' read as two (docs/model/costs.md §8.2)";
+const SLOWDOWN_ASSUMED = "assumed: arm64 broadcast TLBI reported to slow almost linearly with concurrent senders (no POWER figure found): +100% per other sequence in flight (docs/model/costs.md §8.3)";
+
+export const FABRIC_PROFILES: Readonly<Record<string, FabricProfile>> = {
+  power7: { lockScope: { value: "vm", source: LOCK_3X }, inFlight: { value: 2, source: IN_FLIGHT_ASSUMED }, senderSlowdown: { value: 100, source: SLOWDOWN_ASSUMED } },
+  power8: { lockScope: { value: "vm", source: LOCK_3X }, inFlight: { value: 2, source: IN_FLIGHT_ASSUMED }, senderSlowdown: { value: 100, source: SLOWDOWN_ASSUMED } },
+  power9: {
+    lockScope: { value: "vm", source: "the POWER9 do_tlbies() that issues the 5-operand tlbie (and the 2019 errata version with fixup_tlbie_lpid()) still takes kvm->arch.tlbie_lock (docs/model/costs.md §5.1)" },
+    inFlight: { value: 2, source: IN_FLIGHT_ASSUMED },
+    senderSlowdown: { value: 100, source: SLOWDOWN_ASSUMED },
+  },
+  power10: {
+    lockScope: { value: "none", source: "the later do_tlbies() (torvalds/linux book3s_hv_rm_mmu.c at 010e85f9e47c) takes no lock; assumed: a POWER10 host runs such a kernel (docs/model/costs.md §5.1)" },
+    inFlight: { value: 2, source: "POWER10 PM_TLBIE_FIN: 'Two TLBIEs can finish each cycle' (power10/pipeline.json), read as two sequences in flight — assumed (docs/model/costs.md §8.2)" },
+    senderSlowdown: { value: 100, source: SLOWDOWN_ASSUMED },
+  },
+};
+
+/** The default fabric settings: exclusive, with power7's concurrent settings ready for model "concurrent". */
+export const DEFAULT_FABRIC: FabricSettings = {
+  model: "exclusive",
+  lockScope: FABRIC_PROFILES.power7!.lockScope.value,
+  inFlight: FABRIC_PROFILES.power7!.inFlight.value,
+  senderSlowdown: FABRIC_PROFILES.power7!.senderSlowdown.value,
+};

@@ -235,13 +235,16 @@ function tlbieQueueing(cells: Cell[]): string[] {
   if (shapes.length === 0) return [];
   const steps = sizes.map((cores) => {
     const p = pooled(slice.cells.filter((c) => c.context.cores === cores && shapes.includes(c.context.shape)));
-    return { cores, share: p.tlbieWaitShare, perOp: p.tlbieWaitShare * p.invalidationCyclesPerGuestOp };
+    return { cores, share: p.tlbieWaitShare, lock: p.tlbieLockWaitShare, perOp: p.tlbieWaitShare * p.invalidationCyclesPerGuestOp };
   }).filter((s) => Number.isFinite(s.share));
   if (steps.length < 2) return [];
   // The largest size, then the middle one and the smallest.
   const [hi, ...shown] = pickProgression(steps, 3).reverse() as [typeof steps[0], ...typeof steps];
-  return [`tlbie queueing (waiting for the fabric) is ${fmtPct(hi.share)} of ${BASELINE}'s invalidation cycles on ${coresWord(hi.cores)} `
-    + `(${fmtCycles(hi.perOp)} cycles per guest operation)${shown.map((s) => `, ${fmtPct(s.share)} on ${coresWord(s.cores)}`).join("")}`
+  // the concurrent fabric tells the tlbie lock's part from the fabric's (docs/model/costs.md §8); the exclusive one cannot
+  const split = (s: typeof steps[0]) => Number.isFinite(s.lock) ? ` (lock ${fmtPct(s.lock)}, fabric ${fmtPct(s.share - s.lock)})` : "";
+  const what = Number.isFinite(hi.lock) ? "waiting for the tlbie lock and the fabric" : "waiting for the fabric";
+  return [`tlbie queueing (${what}) is ${fmtPct(hi.share)}${split(hi)} of ${BASELINE}'s invalidation cycles on ${coresWord(hi.cores)} `
+    + `(${fmtCycles(hi.perOp)} cycles per guest operation)${shown.map((s) => `, ${fmtPct(s.share)}${split(s)} on ${coresWord(s.cores)}`).join("")}`
     + `${qualifier(slice, shapes.length === 1 ? [shapeGuests(shapes[0]!)] : [`${shapesGuests(shapes)} pooled`])}.`];
 }
 

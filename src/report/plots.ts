@@ -7,12 +7,12 @@
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
-import { COST_CATEGORIES, INVALIDATION_CATEGORIES } from "../model/costs.js";
+import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../model/costs.js";
 import { isTracePoint } from "./real-guest.js";
 import { variantSafety, type VariantSafety } from "./safety.js";
 import type { StudyResults } from "../study/results.js";
 import {
-  type Cell, type Slice, BASELINE, SWEPT, categoryPerGuestOp, cellsOf, describeSlice, distinct, fmtInt, pickSlice, policyDrawing,
+  type Cell, type Slice, BASELINE, SWEPT, categoryPerGuestOp, cellsOf, lockWaitCycles, describeSlice, distinct, fmtInt, pickSlice, policyDrawing,
   seriesLabel, shapesOf, variantColors, variantDash, variantShape, variantsOf,
 } from "./study-data.js";
 import { policiesOf } from "../model/policies.js";
@@ -40,10 +40,10 @@ const HEIGHT = 230;
 
 /** Colors of the invalidation cost categories (stacked bars). */
 const CATEGORY_COLORS: Record<string, string> = {
-  tlbiel: "#8cd17d", tlbie: "#4e79a7", tlbieWait: "#f28e2b", flush: "#b07aa1", ipi: "#e15759",
+  tlbiel: "#8cd17d", tlbie: "#4e79a7", tlbieWait: "#f28e2b", tlbieLockWait: "#ffbe7d", flush: "#b07aa1", ipi: "#e15759",
 };
 const CATEGORY_LABELS: Record<string, string> = {
-  tlbiel: "tlbiel", tlbie: "tlbie", tlbieWait: "tlbie wait (fabric)", flush: "LPID flush", ipi: "IPI (overflow)",
+  tlbiel: "tlbiel", tlbie: "tlbie", tlbieWait: "tlbie wait (fabric)", tlbieLockWait: "tlbie wait (lock)", flush: "LPID flush", ipi: "IPI (overflow)",
 };
 
 export const CONFIG = {
@@ -210,16 +210,24 @@ function invalidationBreakdown(cells: readonly Cell[]): PlotSpec | undefined {
   const slice = pickSlice(cells.filter((c) => c.context.cores === maxCores), (c) => `${c.variant.key}|${c.context.shape}`,
     (c) => `${c.variant.policy}|${c.context.shape}`);
   if (slice.cells.length === 0) return undefined;
-  const rows = slice.cells.flatMap((c) => INVALIDATION_CATEGORIES.map((cat) => ({
+  // The concurrent fabric splits tlbieWait into the tlbie lock's part and the fabric's (docs/model/costs.md §8).
+  const split = Number.isFinite(lockWaitCycles(slice.cells));
+  const cats: string[] = split ? INVALIDATION_CATEGORIES.flatMap((c) => (c === "tlbieWait" ? ["tlbieLockWait", c] : [c])) : [...INVALIDATION_CATEGORIES];
+  const value = (c: Cell, cat: string): number => {
+    if (!split || (cat !== "tlbieWait" && cat !== "tlbieLockWait")) return categoryPerGuestOp(c, cat as CostCategory);
+    const lock = c.guestOps > 0 ? lockWaitCycles([c]) / c.guestOps : 0;
+    return cat === "tlbieLockWait" ? lock : categoryPerGuestOp(c, "tlbieWait") - lock;
+  };
+  const rows = slice.cells.flatMap((c) => cats.map((cat, i) => ({
     variant: c.variant.label, shape: c.context.shape, category: CATEGORY_LABELS[cat] ?? cat,
-    order: COST_CATEGORIES.indexOf(cat), value: categoryPerGuestOp(c, cat),
+    order: split ? i : COST_CATEGORIES.indexOf(cat as CostCategory), value: value(c, cat),
   })));
   const shapes = shapesOf(slice.cells);
   const variants = variantsOf(slice.cells.flatMap((c) => c.points)).map((v) => v.label);
   const title = `Invalidation cost by category at ${maxCores} cores`;
   return {
     name: "invalidation-breakdown", title,
-    caption: `What each variant's invalidation cycles are made of: global tlbie and its fabric wait, local tlbiel, LPID flushes at guest entry, IPIs on ${policiesOf("local").filter((p) => p.params.length > 0).map((p) => p.name).join(", ")} overflow.`,
+    caption: `What each variant's invalidation cycles are made of: global tlbie and its ${split ? "wait for the tlbie lock and for the fabric" : "fabric wait"}, local tlbiel, LPID flushes at guest entry, IPIs on ${policiesOf("local").filter((p) => p.params.length > 0).map((p) => p.name).join(", ")} overflow.`,
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       title: { text: title, subtitle: subtitle(slice) },
@@ -234,7 +242,7 @@ function invalidationBreakdown(cells: readonly Cell[]): PlotSpec | undefined {
           x: { field: "value", type: "quantitative", stack: "zero", title: "invalidation cycles / guest op", axis: { format: countFormat(rows.map((r) => r.value)) } },
           color: {
             field: "category", type: "nominal", title: "cost category",
-            scale: { domain: INVALIDATION_CATEGORIES.map((c) => CATEGORY_LABELS[c] ?? c), range: INVALIDATION_CATEGORIES.map((c) => CATEGORY_COLORS[c] ?? "#888888") },
+            scale: { domain: cats.map((c) => CATEGORY_LABELS[c] ?? c), range: cats.map((c) => CATEGORY_COLORS[c] ?? "#888888") },
           },
           order: { field: "order", type: "quantitative" },
         },

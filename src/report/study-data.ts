@@ -213,8 +213,23 @@ export function categoryPerGuestOp(cell: Cell, category: CostCategory): number {
   return cell.guestOps > 0 ? cell.cycles[category] / cell.guestOps : 0;
 }
 
+/**
+ * The part of tlbieWait spent on the tlbie lock (counters.tlbieLockWaitCycles, concurrent fabric,
+ * docs/model/costs.md §8) summed over the cells' points; NaN when a point ran the exclusive fabric,
+ * where lock and fabric are one.
+ */
+export function lockWaitCycles(cells: readonly Cell[]): number {
+  let sum = 0;
+  for (const c of cells) for (const p of c.points) {
+    const x = p.counters.tlbieLockWaitCycles;
+    if (x === undefined) return NaN;
+    sum += x;
+  }
+  return sum;
+}
+
 /** Pooled figures of several cells: ratio of sums. */
-export function pooled(cells: readonly Cell[]): { guestOps: number; cyclesPerGuestOp: number; invalidationCyclesPerGuestOp: number; tlbieWaitShare: number; violations: number; runs: number } {
+export function pooled(cells: readonly Cell[]): { guestOps: number; cyclesPerGuestOp: number; invalidationCyclesPerGuestOp: number; tlbieWaitShare: number; tlbieLockWaitShare: number; violations: number; runs: number } {
   const guestOps = cells.reduce((s, c) => s + c.guestOps, 0);
   const weighted = (f: (c: Cell) => number) => guestOps > 0 ? cells.reduce((s, c) => s + f(c) * c.guestOps, 0) / guestOps : NaN;
   const invalidation = cells.reduce((s, c) => s + c.invalidationCycles, 0);
@@ -223,6 +238,7 @@ export function pooled(cells: readonly Cell[]): { guestOps: number; cyclesPerGue
     cyclesPerGuestOp: weighted((c) => c.cyclesPerGuestOp),
     invalidationCyclesPerGuestOp: weighted((c) => c.invalidationCyclesPerGuestOp),
     tlbieWaitShare: invalidation > 0 ? cells.reduce((s, c) => s + c.cycles.tlbieWait, 0) / invalidation : NaN,
+    tlbieLockWaitShare: invalidation > 0 ? lockWaitCycles(cells) / invalidation : NaN,
     violations: cells.reduce((s, c) => s + c.violations, 0),
     runs: cells.reduce((s, c) => s + c.runs, 0),
   };

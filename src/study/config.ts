@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ConfigError, resolveMachineConfig, type MachineConfig } from "../config.js";
 import { GENERATIONS, PRESET_NAMES, presetByName, type Generation } from "../model/machines.js";
-import { COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COSTS, DEFAULT_COST_PROFILE, costProfileByName, profileTable, type CostName, type CostProfile, type CostTable } from "../model/costs.js";
+import { COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COSTS, DEFAULT_COST_PROFILE, FABRIC_MODELS, FABRIC_PROFILES, TLBIE_LOCK_SCOPES, costProfileByName, profileTable, type CostName, type CostProfile, type CostTable, type FabricSettings } from "../model/costs.js";
 import { CostProfileFileSchema, costProfileFromJson } from "../cost-profile.js";
 import { POLICY_NAMES, POLICY_PARAMS, paramValues, policyByName, type DeferredOverflow, type PolicyName, type PolicyParamValues } from "../model/policies.js";
 import { DEFAULT_WORKLOAD, type PointRun, type WorkloadParams } from "../workload/synthetic.js";
@@ -79,6 +79,17 @@ export const StudySchema = z.strictObject({
     tlbWays: z.number().int().min(1).max(16).optional(),
     tlbFlushSets: z.number().int().min(1).max(4096).optional(),
     costs: z.strictObject(Object.fromEntries(COST_ROWS.map((r) => [r.key, z.number().int().min(0).max(0xffffffff).optional()])) as Record<keyof CostTable, z.ZodOptional<z.ZodNumber>>).default({}),
+    /**
+     * The tlbie fabric (docs/model/costs.md §8): absent or "exclusive", the machine-wide exclusive
+     * fabric; "concurrent" takes lockScope, inFlight and senderSlowdown from the cost profile's
+     * generation (its base, for a profile file) unless given here.
+     */
+    fabric: z.strictObject({
+      model: z.enum(FABRIC_MODELS),
+      lockScope: z.enum(TLBIE_LOCK_SCOPES).optional(),
+      inFlight: z.number().int().min(1).max(255).optional(),
+      senderSlowdown: z.number().int().min(0).max(10_000).optional(),
+    }).optional(),
   })]).default({ costs: {} }),
   /**
    * The cost table the points run with (src/model/costs.ts, docs/model/costs.md §6): a built-in
@@ -112,6 +123,8 @@ export interface StudyMachine {
   tlbWays: number;
   tlbFlushSets?: number;
   costs: Partial<CostTable>;
+  /** The tlbie fabric as given (docs/model/costs.md §8); absent: the exclusive one. */
+  fabric?: { model: (typeof FABRIC_MODELS)[number]; lockScope?: (typeof TLBIE_LOCK_SCOPES)[number]; inFlight?: number; senderSlowdown?: number };
 }
 export type StudyConfig = Omit<z.output<typeof StudySchema>, "machine"> & { machine: StudyMachine };
 
@@ -140,6 +153,7 @@ function resolveStudyMachine(m: z.output<typeof StudySchema>["machine"], file?: 
     tlbWays: c.tlbWays,
     ...(plain ? {} : { tlbFlushSets: c.tlbFlushSets }),
     costs: src.costs,
+    ...(src.fabric ? { fabric: src.fabric } : {}),
   };
 }
 
@@ -151,7 +165,13 @@ export function resolveStudy(input: unknown, file?: string): StudyConfig {
   }
   const r = StudySchema.safeParse(input);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
+    let issue = r.error.issues[0]!;
+    // a union (machine: a preset's name or its fields): report the branch that got furthest
+    while (issue.code === "invalid_union" && issue.errors.length > 0) {
+      const deepest = issue.errors.map((e) => e[0]).filter((e) => e !== undefined).sort((a, b) => b.path.length - a.path.length)[0];
+      if (!deepest || deepest.path.length === 0) break;
+      issue = { ...deepest, path: [...issue.path, ...deepest.path] };
+    }
     const path = ["study", ...issue.path.map(String)].join(".");
     let msg = issue.message;
     if (issue.code === "unrecognized_keys") msg = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
@@ -193,6 +213,8 @@ export interface StudyCosts {
   profile: string;
   values: CostTable;
   sources: Record<CostName, string>;
+  /** The concurrent tlbie fabric the points ran with (docs/model/costs.md §8); absent: the exclusive one. */
+  fabric?: FabricSettings;
 }
 
 export function studyCosts(s: Pick<StudyConfig, "costProfile" | "machine">): StudyCosts {
@@ -204,7 +226,25 @@ export function studyCosts(s: Pick<StudyConfig, "costProfile" | "machine">): Stu
     values[k as CostName] = v;
     sources[k as CostName] = "the study config (machine.costs)";
   }
-  return { profile: p.name, values, sources };
+  const fabric = studyFabric(s);
+  return { profile: p.name, values, sources, ...(fabric ? { fabric } : {}) };
+}
+
+/**
+ * The concurrent fabric the points run with (docs/model/costs.md §8), or null for the exclusive one:
+ * machine.fabric's values over the defaults of the cost profile's generation.
+ */
+export function studyFabric(s: Pick<StudyConfig, "costProfile" | "machine">): FabricSettings | null {
+  const f = s.machine.fabric;
+  if (f === undefined || f.model === "exclusive") return null;
+  const gen = typeof s.costProfile === "string" ? s.costProfile : (s.costProfile as { base?: string }).base ?? DEFAULT_COST_PROFILE;
+  const d = FABRIC_PROFILES[gen] ?? FABRIC_PROFILES[DEFAULT_COST_PROFILE]!;
+  return {
+    model: f.model,
+    lockScope: f.lockScope ?? d.lockScope.value,
+    inFlight: f.inFlight ?? d.inFlight.value,
+    senderSlowdown: f.senderSlowdown ?? d.senderSlowdown.value,
+  };
 }
 
 /** The engine's cost overrides for a table: the values that differ from the default (power7) table. */
@@ -246,6 +286,7 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
     // a POWER9/POWER10 machine's fields (none for POWER7's defaults: its points read as before)
     const machineExtra = s.machine.generation === undefined ? {} : { generation: s.machine.generation, tlbThreadsPerGroup: s.machine.tlbThreadsPerGroup!, tlbFlushSets: s.machine.tlbFlushSets! };
     const costs = costOverrides(studyCosts(s).values);
+    const fabric = studyFabric(s);
     const push = (cores: number, shape: (typeof sw.shapes)[number], hLocal: HLocalMode, paging: number, mig: number, seed: number) => {
       for (const v of variants) {
         const id = out.length;
@@ -263,6 +304,7 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
             vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore, guests: sw.guests, hLocal,
             pageOutsPerMop: paging, migrationRate: mig, ops, seed, workload: s.workload as WorkloadParams,
             ...(Object.keys(costs).length ? { costs } : {}),
+            ...(fabric ? { fabric } : {}),
             ...(sw.trace !== undefined ? { trace: { file: sw.trace, maxCalls: sw.traceCalls ?? null }, traceWorkload: s.traceWorkload as TraceWorkloadParams } : {}),
           },
         });

@@ -104,6 +104,8 @@ function pointResult(p: StudyPoint, m: Machine, tally: WorkloadTally | TraceTall
   for (const [h, row] of Object.entries(c.hcalls)) for (const [b, x] of Object.entries(row)) counters[`${h}.${b}`] = Number(x);
   counters.faultsMapped = tally.faultsMapped;
   counters.pageOutsTried = tally.pageOutsTried;
+  // the concurrent fabric's split of tlbieWait (docs/model/costs.md §8): the lock's part; the rest is the fabric's
+  if (p.run.fabric) counters.tlbieLockWaitCycles = Number(k.tlbieLockWaitCycles);
   if ("traceCalls" in tally) {
     for (const k of TRACE_TALLY) counters[k] = tally[k];
   }

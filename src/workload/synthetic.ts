@@ -8,7 +8,7 @@
  */
 import { Machine } from "../engine/machine.js";
 import { type Guest } from "../engine/guest.js";
-import { OP, planLayout, guestParts } from "../engine/layout.js";
+import { OP, planLayout, guestParts, tlbieLockSlots } from "../engine/layout.js";
 import { OpWriter } from "./op-writer.js";
 import { resolveMachineConfig, type MachineConfigInput } from "../config.js";
 import type { Generation } from "../model/machines.js";
@@ -17,6 +17,7 @@ import { Scheduler, Draws } from "./scheduler.js";
 import type { HcallProgram } from "../trace/hcall-program.js";
 import type { TraceWorkloadParams } from "./trace-driven.js";
 import { generatorStateBytes, kernelTakes, runWorkloadsWasm } from "./synthetic-wasm.js";
+import type { FabricSettings } from "../model/costs.js";
 
 export interface WorkloadParams {
   /** Processes (segments) of the guest under study, and 4 KiB pages each maps. */
@@ -80,6 +81,8 @@ export interface PointRun {
   ops: number;
   seed: number;
   costs?: Record<string, number>;
+  /** The concurrent tlbie fabric (docs/model/costs.md §8); absent: the exclusive one. */
+  fabric?: FabricSettings;
   workload: WorkloadParams;
   /** Trace-driven points (src/workload/trace-driven.ts): the trace, as the config names it, and how much of it to replay. */
   trace?: { file: string; maxCalls: number | null };
@@ -110,10 +113,11 @@ export function traceHostMemoryBytes(ramBytes: number, guests: number): number {
 }
 
 /** A point's machine geometry, as createMachine takes it. */
-export function pointMachine(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "generation" | "tlbThreadsPerGroup" | "tlbFlushSets">): MachineConfigInput {
+export function pointMachine(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "generation" | "tlbThreadsPerGroup" | "tlbFlushSets" | "fabric">): MachineConfigInput {
   return {
     cores: run.cores, smt: run.smt as 1 | 2 | 4 | 8, tlbSets: run.tlbSets, tlbWays: run.tlbWays,
     ...(run.generation ? { generation: run.generation, tlbThreadsPerGroup: run.tlbThreadsPerGroup!, tlbFlushSets: run.tlbFlushSets! } : {}),
+    ...(run.fabric ? { fabric: run.fabric } : {}),
   };
 }
 
@@ -121,7 +125,7 @@ export function pointMachine(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "
  * Bytes of linear memory a point's machine needs (fixed regions and every guest), computed before
  * anything is allocated (src/engine/layout.ts planLayout, guestParts).
  */
-export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "generation" | "tlbThreadsPerGroup" | "tlbFlushSets" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program"> & Partial<Pick<PointRun, "workload">>): number {
+export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "generation" | "tlbThreadsPerGroup" | "tlbFlushSets" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program" | "fabric"> & Partial<Pick<PointRun, "workload">>): number {
   // a trace point's guest is the trace's (RAM and HPT from its header)
   const ram = run.program?.ramBytes ?? GUEST_RAM;
   const order = run.program?.hptOrder ?? 20;
@@ -129,7 +133,7 @@ export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets"
   const cfg = resolveMachineConfig({ ...pointMachine(run), hostMemoryBytes: host });
   const plan = planLayout(cfg, 65536);
   const cpus = run.cores * run.smt;
-  const kvm = (vcpus: number, tpv: number, cap: number) => ({ vcpus, vcores: Math.ceil(vcpus / tpv), maskWords: plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4, deferredCap: cap });
+  const kvm = (vcpus: number, tpv: number, cap: number) => ({ vcpus, vcores: Math.ceil(vcpus / tpv), maskWords: plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4, deferredCap: cap, lockSlots: tlbieLockSlots(cfg) });
   let bytes = plan.arena + guestParts(order, ram / 65536, true, kvm(run.vcpus, run.threadsPerVcore, run.deferredCap ?? 0)).bytes;
   bytes += (run.guests - 1) * guestParts(18, NEIGHBOUR_RAM / 65536, true, kvm(1, run.smt, 0)).bytes;
   // a synthetic point's generator keeps its state in the arena too (src/workload/synthetic-wasm.ts)
@@ -357,7 +361,7 @@ export interface WorkloadTally {
  * cap and overflow) and cost tables, which only the engine sees.
  */
 export function generatorKey(run: PointRun): string {
-  const { policy: _p, deferredCap: _c, deferredOverflow: _o, costs: _k, program, onEpoch: _e, ...rest } = run;
+  const { policy: _p, deferredCap: _c, deferredOverflow: _o, costs: _k, fabric: _f, program, onEpoch: _e, ...rest } = run;
   return JSON.stringify([rest, program ? [program.file, program.digest, program.calls] : null]);
 }
 
@@ -369,7 +373,7 @@ export function generatorKey(run: PointRun): string {
  */
 export function pointMachines(runs: readonly PointRun[], hostMemoryBytes: number, ramBytes: number, hptOrder: number): { machines: Machine[]; guests: Guest[]; neighbours: Guest[] } {
   const key = generatorKey(runs[0]!);
-  for (const r of runs) if (generatorKey(r) !== key) throw new RangeError("study: points that share a generator must differ only in their policies and costs");
+  for (const r of runs) if (generatorKey(r) !== key) throw new RangeError("study: points that share a generator must differ only in their policies, costs and fabric");
   if (runs.length > 1 && runs[0]!.onEpoch) throw new RangeError("study: a run with onEpoch cannot share its generator");
   const machines: Machine[] = [];
   const guests: Guest[] = [];

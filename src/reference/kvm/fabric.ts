@@ -46,3 +46,81 @@ export class TlbieFabric {
     return start;
   }
 }
+
+/**
+ * The concurrent fabric (docs/model/costs.md §8): up to `cap` global sequences on the fabric at once.
+ * Slot s of the calendar remembers how many sequences of its epoch are in it, as
+ * ((epoch + 1) mod 2^24) << 8 | count (0 = never used).
+ */
+export class SharedFabric {
+  private readonly calendar = new Uint32Array(FABRIC_SLOTS);
+  freeAt = 0n;
+
+  constructor(private readonly cap: number) {}
+
+  private tag(slot: bigint): number {
+    return Number((slot / BigInt(FABRIC_SLOTS) + 1n) & 0xffffffn);
+  }
+
+  /** Sequences in flight in slot `slot`. */
+  inFlight(slot: bigint): number {
+    const e = this.calendar[Number(slot % BigInt(FABRIC_SLOTS))]!;
+    return e >>> 8 === this.tag(slot) ? e & 0xff : 0;
+  }
+
+  /**
+   * A share of the fabric for `hold` cycles at or after `t`: the earliest run of slots each with
+   * fewer than `cap` sequences in flight. Returns the start and the most sequences already in flight
+   * over the run.
+   */
+  reserve(t: bigint, hold: bigint): { start: bigint; sharedWith: number } {
+    const need = (hold + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES;
+    let s = t / FABRIC_SLOT_CYCLES;
+    for (;;) {
+      let k = 0n;
+      while (k < need && this.inFlight(s + k) < this.cap) k++;
+      if (k === need) break;
+      s += k + 1n;
+    }
+    let sharedWith = 0;
+    for (let k = 0n; k < need; k++) {
+      const o = this.inFlight(s + k);
+      if (o > sharedWith) sharedWith = o;
+      this.calendar[Number((s + k) % BigInt(FABRIC_SLOTS))] = ((this.tag(s + k) << 8) | (o + 1)) >>> 0;
+    }
+    const slotStart = s * FABRIC_SLOT_CYCLES;
+    return { start: slotStart > t ? slotStart : t, sharedWith };
+  }
+}
+
+/**
+ * A tlbie lock's calendar (concurrent fabric, docs/model/costs.md §8): like the exclusive fabric's,
+ * slot s holds its epoch + 1 while the lock is held. A sequence takes the lock at the earliest run
+ * of free slots long enough for its own length, and holds it until its completion.
+ */
+export class LockCalendar {
+  private readonly calendar = new Uint32Array(FABRIC_SLOTS);
+
+  private held(slot: bigint): boolean {
+    const epoch = Number((slot / BigInt(FABRIC_SLOTS)) & 0xffffffffn);
+    return this.calendar[Number(slot % BigInt(FABRIC_SLOTS))] === ((epoch + 1) >>> 0);
+  }
+
+  /** The first slot ≥ s with `need` free slots from it. */
+  firstFree(s: bigint, need: bigint): bigint {
+    for (;;) {
+      let k = 0n;
+      while (k < need && !this.held(s + k)) k++;
+      if (k === need) return s;
+      s += k + 1n;
+    }
+  }
+
+  /** Hold slots from … to − 1. */
+  take(from: bigint, to: bigint): void {
+    for (let x = from; x < to; x++) {
+      const epoch = Number((x / BigInt(FABRIC_SLOTS)) & 0xffffffffn);
+      this.calendar[Number(x % BigInt(FABRIC_SLOTS))] = (epoch + 1) >>> 0;
+    }
+  }
+}

@@ -15,6 +15,7 @@ import { kvmHvPagePair, kvmHvPageShift, qemuPagePair, qemuPageShift } from "../p
 import type { PagePair } from "../../model/page-sizes.js";
 import { checkInt, checkU64 } from "./checks.js";
 import { copyKvmCounters, newKvmCounters } from "./counters.js";
+import { LockCalendar } from "./fabric.js";
 import type { KvmPolicy } from "./policy.js";
 import type { DeferredRecord, KvmGuestState, VcoreState, VcpuState } from "./state.js";
 import type { RefKvmMachine } from "./machine.js";
@@ -43,6 +44,8 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
   readonly deferredCap: number;
   readonly deferredOverflow: "flush" | "tlbie" | "drain";
   dead = false;
+  /** kvm->arch.tlbie_lock's calendar (concurrent fabric, lock scope "vm"), made at first use. */
+  tlbieLock: LockCalendar | null = null;
 
   constructor(private readonly m: RefKvmMachine, readonly lpid: number, readonly instance: number, options: GuestOptions, policy: KvmPolicy) {
     this.options = options;

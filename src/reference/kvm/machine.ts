@@ -41,7 +41,7 @@ import { RefKvmGuest } from "./guest.js";
 import { CoreTlb, Xorshift32, lookupPage, sameTag, tlbSetIndex } from "../tlb.js";
 import type { TlbEntry } from "../tlb.js";
 import { copyKvmCounters, newCycles, newKvmCounters, type KvmCounterName } from "./counters.js";
-import { TlbieFabric } from "./fabric.js";
+import { FABRIC_SLOT_CYCLES, LockCalendar, SharedFabric, TlbieFabric } from "./fabric.js";
 import type { Decision, KvmPolicy, Thread } from "./policy.js";
 import { referencePolicy } from "./policies/index.js";
 import type { DeferredRecord, KvmGuestState, KvmHost, VcoreState, VcpuState } from "./state.js";
@@ -111,6 +111,9 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   /** The vcore running on each core (POWER7: one partition per core). */
   private readonly coreVcore: ({ guest: RefKvmGuest; vcore: number } | null)[];
   private readonly fabric = new TlbieFabric();
+  /** The concurrent fabric (machine.fabric.model "concurrent"), and the machine-wide tlbie lock's free time. */
+  private readonly shared: SharedFabric;
+  private readonly machineLock = new LockCalendar();
   private readonly violationLog: ViolationRecord[] = [];
   private readonly live = new Map<number, RefKvmGuest>();
   /** The last guest destroyed on each LPID (what a dangling 3.8 paca kvm_vcore still points at). */
@@ -123,6 +126,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     // one TLB per group of tlbThreadsPerGroup threads: per core on POWER7/POWER8 (docs/model/tlb.md §7.2)
     this.tlbs = Array.from({ length: tlbGroupCount(c) }, () => new CoreTlb(c.tlbSets, c.tlbWays));
     this.rng = new Xorshift32(c.seed, XORSHIFT_ZERO_SEED);
+    this.shared = new SharedFabric(c.fabric.inFlight);
     this.hostFrames = c.hostMemoryBytes / 2 ** c.hostPageShift;
     this.owner.set(0, FRAME_HOST);
     const cpus = this.cpus;
@@ -308,19 +312,49 @@ export class RefKvmMachine implements SimMachine, KvmHost {
 
   /**
    * Charge one global sequence of n tlbie (lock; ptesync; n × tlbie; eieio; tlbsync; ptesync) to
-   * cpu: it waits for the fabric, then holds it 800 + 60·S + 100·(n − 1) cycles.
+   * cpu; it is 800 + 60·S + 100·(n − 1) cycles long. Exclusive fabric: it waits until the fabric is
+   * free for all of it. Concurrent fabric (docs/model/costs.md §8): it waits for the tlbie lock of its
+   * scope (a guest's own for "vm", none for the host then) — the earliest run of the lock's calendar
+   * free for the sequence's length — then for a share of the fabric, and takes senderSlowdown %
+   * longer per sequence already in flight with it; the lock is held from then to its completion.
    */
   private chargeGlobalSequence(cpu: number, g: RefKvmGuest | null, n: number): void {
     const c = this.config.costs;
     const hold = BigInt(c.tlbieBase) + BigInt(c.tlbiePerChip) * this.chips + BigInt(c.tlbieExtra) * BigInt(n - 1);
-    const t = this.clock[cpu]!;
-    const start = this.fabric.reserve(t, hold);
-    if (start > t) {
-      this.charge(cpu, "tlbieWait", start - t, g);
-      this.countKvm(g, "tlbieWaits");
+    const now = this.clock[cpu]!;
+    const f = this.config.fabric;
+    if (f.model === "exclusive") {
+      const start = this.fabric.reserve(now, hold);
+      if (start > now) {
+        this.charge(cpu, "tlbieWait", start - now, g);
+        this.countKvm(g, "tlbieWaits");
+      }
+      this.charge(cpu, "tlbie", hold, g);
+      this.countKvm(g, "tlbieSequences");
+      return;
     }
-    this.charge(cpu, "tlbie", hold, g);
+    let lock: LockCalendar | null = null;
+    if (f.lockScope === "machine") lock = this.machineLock;
+    else if (f.lockScope === "vm" && g) lock = g.tlbieLock ??= new LockCalendar();
+    const need = (hold + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES;
+    let s1 = 0n;
+    let t = now;
+    if (lock) {
+      s1 = lock.firstFree(now / FABRIC_SLOT_CYCLES, need);
+      if (s1 * FABRIC_SLOT_CYCLES > t) t = s1 * FABRIC_SLOT_CYCLES;
+    }
+    const { start, sharedWith } = this.shared.reserve(t, hold);
+    const took = hold + (hold * BigInt(f.senderSlowdown) * BigInt(sharedWith)) / 100n;
+    const end = start + took;
+    if (lock) lock.take(s1, (end + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES);
+    if (start > now) {
+      this.charge(cpu, "tlbieWait", start - now, g);
+      this.countKvm(g, "tlbieWaits");
+      if (t > now) this.countKvm(g, "tlbieLockWaitCycles", t - now);
+    }
+    this.charge(cpu, "tlbie", took, g);
     this.countKvm(g, "tlbieSequences");
+    if (end > this.shared.freeAt) this.shared.freeAt = end;
   }
 
   /** Charge one local sequence of n tlbiel (ptesync; n × tlbiel; ptesync): 220 + 10·(n − 1). */
@@ -867,7 +901,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     };
   }
   get fabricFreeAt(): bigint {
-    return this.fabric.freeAt;
+    return this.config.fabric.model === "exclusive" ? this.fabric.freeAt : this.shared.freeAt;
   }
   violations(): ViolationRecord[] {
     return this.violationLog.map((v) => ({ ...v, leftBy: v.leftBy ? { ...v.leftBy } : null }));
