@@ -7,7 +7,7 @@ import type { RegisterCommand } from "./cli.js";
 import { ConfigError, resolveMachineConfig, tlbGroupCount } from "./config.js";
 import { GENERATION_ROWS, MACHINE_PRESETS, type GenerationRow } from "./model/machines.js";
 import { POLICIES, POLICY_NAMES, POLICY_PARAMS, type PolicyInfo, type PolicyName, type PolicyParam } from "./model/policies.js";
-import { COST_PROFILES, COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COST_PROFILE, costProfileByName, costUnit, type CostProfile } from "./model/costs.js";
+import { COST_PROFILES, COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COST_PROFILE, FABRIC_PROFILES, costProfileByName, costUnit, type CostProfile } from "./model/costs.js";
 
 function choice<T extends string>(flag: string, choices: readonly T[]) {
   return (text: string): T => {
@@ -150,7 +150,15 @@ Examples:
   hptlab costs --costs my-power9.json`)
     .action(async (flags: { profile?: string; costs?: string; all?: boolean; json?: boolean }) => {
       if (flags.costs !== undefined && flags.profile !== undefined) throw new ConfigError("--costs", "give --profile or --costs, not both");
-      const json = (p: CostProfile) => ({ name: p.name, summary: p.summary, values: Object.fromEntries(COST_ROWS.map((r) => [r.key, { value: p.values[r.key].value, unit: costUnit(r.key), source: p.values[r.key].source }])) });
+      // the concurrent tlbie fabric's defaults for the profile's generation (docs/model/costs.md §8)
+      const fabricOf = (p: CostProfile) => FABRIC_PROFILES[p.name] ?? FABRIC_PROFILES[(p as { base?: string }).base ?? ""];
+      const json = (p: CostProfile) => {
+        const f = fabricOf(p);
+        return {
+          name: p.name, summary: p.summary, values: Object.fromEntries(COST_ROWS.map((r) => [r.key, { value: p.values[r.key].value, unit: costUnit(r.key), source: p.values[r.key].source }])),
+          ...(f ? { fabric: { lockScope: f.lockScope, inFlight: { ...f.inFlight, unit: "sequences" }, senderSlowdown: { ...f.senderSlowdown, unit: "% per sender" } } } : {}),
+        };
+      };
       if (flags.all) {
         if (flags.json) { ctx.stdout.write(JSON.stringify({ profiles: COST_PROFILES.map(json) }) + "\n"); return; }
         const kw = Math.max(...COST_ROWS.map((r) => r.key.length));
@@ -168,6 +176,13 @@ Examples:
       const kw = Math.max(...COST_ROWS.map((r) => r.key.length));
       const lines = [`${p.name}: ${p.summary}`, ""];
       for (const r of COST_ROWS) lines.push(`  ${r.key.padEnd(kw)}  ${String(p.values[r.key].value).padStart(6)} ${costUnit(r.key).padEnd(6)}  ${p.values[r.key].source}`);
+      const f = fabricOf(p);
+      if (f) {
+        lines.push("", "concurrent tlbie fabric (machine.fabric {model: \"concurrent\"}; docs/model/costs.md §8):");
+        lines.push(`  ${"lockScope".padEnd(kw)}  ${String(f.lockScope.value).padStart(6)} ${"".padEnd(6)}  ${f.lockScope.source}`);
+        lines.push(`  ${"inFlight".padEnd(kw)}  ${String(f.inFlight.value).padStart(6)} ${"seqs".padEnd(6)}  ${f.inFlight.source}`);
+        lines.push(`  ${"senderSlowdown".padEnd(kw)}  ${String(f.senderSlowdown.value).padStart(6)} ${"%".padEnd(6)}  ${f.senderSlowdown.source}`);
+      }
       ctx.stdout.write(lines.join("\n") + "\n");
     });
 };

@@ -88,6 +88,14 @@ describe("cost profiles", () => {
     expect(Object.keys(j.values)).toEqual(COST_ROWS.map((x) => x.key));
     expect(j.values.entryExit).toMatchObject({ value: 5200, unit: "cycles" });
     expect(j.values.coresPerChip).toMatchObject({ value: 24, unit: "cores" });
+    // the concurrent fabric's defaults for the generation, each with its source (docs/model/costs.md §8):
+    // KVM's per-VM tlbie_lock through POWER9, none for POWER10's lockless do_tlbies()
+    expect(j.fabric.lockScope.value).toBe("vm");
+    expect(j.fabric.lockScope.source).toMatch(/tlbie_lock/);
+    expect(j.fabric.inFlight).toMatchObject({ value: 2, unit: "sequences" });
+    const p10 = JSON.parse((await cli(["costs", "--profile", "power10", "--json"])).stdout);
+    expect(p10.fabric.lockScope.value).toBe("none");
+    expect((await cli(["costs", "--profile", "power10"])).stdout).toMatch(/\n  lockScope +none +the later do_tlbies\(\)/);
     const file = join(dir, "bad.json");
     writeFileSync(file, JSON.stringify({ name: "x", costs: { tlbiel: "fast" } }));
     const b = await cli(["costs", "--costs", file]);
