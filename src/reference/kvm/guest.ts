@@ -19,6 +19,7 @@ import { LockCalendar } from "./fabric.js";
 import type { KvmPolicy } from "./policy.js";
 import type { DeferredRecord, KvmGuestState, VcoreState, VcpuState } from "./state.js";
 import type { RefKvmMachine } from "./machine.js";
+import type { Quarantine } from "./quarantine.js";
 
 export class RefKvmGuest implements SimGuest, KvmGuestState {
   readonly semantics: Semantics;
@@ -46,6 +47,7 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
   dead = false;
   /** kvm->arch.tlbie_lock's calendar (concurrent fabric, lock scope "vm"), made at first use. */
   tlbieLock: LockCalendar | null = null;
+  quarantine: Quarantine | null = null;
 
   constructor(private readonly m: RefKvmMachine, readonly lpid: number, readonly instance: number, options: GuestOptions, policy: KvmPolicy) {
     this.options = options;
