@@ -219,10 +219,10 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     g.frames.fill(-1);
     g.deferredVas = [];
     // lazy-reuse: what its quarantine holds goes with the rest (the LPID is flushed before it runs again)
-    if (g.quarantine) {
-      for (const f of g.quarantine.held) this.freeFrame(f);
-      g.quarantine.held = [];
-      g.quarantine.closing = 0;
+    if (g.quarantineState) {
+      for (const f of g.quarantineState.held) this.freeFrame(f);
+      g.quarantineState.held = [];
+      g.quarantineState.closing = 0;
     }
     this.live.delete(lpid);
     this.destroyed.set(lpid, g);

@@ -29,7 +29,7 @@ export function newQuarantine(variant: LazyVariant, cap: number, cores: number):
 
 /** A lazy page-out's frame: held until its epoch ends. */
 export function hold(k: KvmHost, g: KvmGuestState, frame: number): void {
-  const q = g.quarantine!;
+  const q = g.quarantineState!;
   q.held.push(frame);
   k.countKvm(g, "quarantined");
   k.quarantinePeak(g, q.held.length);
@@ -38,12 +38,12 @@ export function hold(k: KvmHost, g: KvmGuestState, frame: number): void {
 
 /** Whether a lazy page-out can hold one more frame (else it is done eagerly: tlbie, frame freed). */
 export function hasRoom(g: KvmGuestState): boolean {
-  return g.quarantine !== null && g.quarantine.held.length < g.quarantine.cap;
+  return g.quarantineState !== null && g.quarantineState.held.length < g.quarantineState.cap;
 }
 
 /** The VM entered `core` (after need_tlb_flush's check; `flushed`: it flushed thread 0's TLB). */
 export function entered(k: KvmHost, g: KvmGuestState, thread0Cpu: number, flushed: boolean): void {
-  const q = g.quarantine;
+  const q = g.quarantineState;
   if (!q) return;
   const core = k.coreOf(thread0Cpu);
   q.mayHold[core] = true;
@@ -55,7 +55,7 @@ export function entered(k: KvmHost, g: KvmGuestState, thread0Cpu: number, flushe
 
 /** The VM leaves `core`, its LPID still loaded: a pending core flushes here and then holds nothing of it. */
 export function exited(k: KvmHost, g: KvmGuestState, thread0Cpu: number): void {
-  const q = g.quarantine;
+  const q = g.quarantineState;
   if (!q) return;
   const core = k.coreOf(thread0Cpu);
   if (!q.pending[core]) return;

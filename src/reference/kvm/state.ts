@@ -52,7 +52,7 @@ export interface KvmGuestState {
   readonly deferredCap: number;
   readonly deferredOverflow: "flush" | "tlbie" | "drain";
   /** lazy-reuse's quarantine (./quarantine.ts), made at VM start; null for the other policies. */
-  quarantine: Quarantine | null;
+  quarantineState: Quarantine | null;
 }
 
 /** Machine services available to policies. */

@@ -22,7 +22,7 @@ export function lazyReuseFamily(id: number, name: string, variant: LazyVariant):
     vmStart(k, g) {
       setAll(k, g);
       const pages = k.hostPagesOf(g);
-      g.quarantine = pages > 0 ? newQuarantine(variant, pages, k.cores) : null;
+      g.quarantineState = pages > 0 ? newQuarantine(variant, pages, k.cores) : null;
     },
     hptReset: (k, g) => setAll(k, g),
     enter(k, g, core) {
