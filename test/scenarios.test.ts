@@ -96,7 +96,7 @@ describe("scenarios under each policy", () => {
     expect(r.cyclesByCategory.tlbie).toBe(0);
   });
 
-  it("lazy-reuse-running leaks in lazy-core-skipped (the x86 lazy-TLB form, commit b956575bed91); lazy-reuse waits for core B", () => {
+  it("lazy-reuse-running leaks in lazy-core-skipped (the x86 lazy-TLB form, commit 2ff6ddf19c0e); lazy-reuse waits for core B", () => {
     const bad = runScenario("lazy-core-skipped", { policy: "lazy-reuse-running" });
     expect(bad.violations).toBe(1);
     expect(bad.violationRecords[0]).toMatchObject({ cpu: 4, lpid: 1, ea: "0x5000", frame: 1, owner: 2, leftBy: { cause: "lazy-page-out", cpu: 0 } });

@@ -1,6 +1,6 @@
 // lazy-reuse-running (a real bug's form): lazy-reuse whose epoch waits only for the cores running the
-// VM now, not for those that ran it and still hold its entries — x86's fully lazy TLB mode before
-// commit b956575bed91 (docs/model/policies.md §9.5; scenario lazy-core-skipped).
+// VM now, not for those that ran it and still hold its entries — x86's lazy TLB mode before
+// commit 2ff6ddf19c0e (docs/model/policies.md §9.5; scenario lazy-core-skipped).
 import { LAZY_RUNNING } from "../layout";
 import { EV_NAME } from "./events";
 import { lazyReuseEvent } from "./common";

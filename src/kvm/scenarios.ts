@@ -478,7 +478,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "lazy-core-skipped",
     summary: "lazy page-out whose epoch waits only for the cores running the VM: a core the VM left (still holding its entry) is skipped, as x86's lazy TLB mode skipped lazy CPUs",
-    source: "docs/model/policies.md §9.5 (Linux commit b956575bed91 \"x86/mm: Flush more aggressively in lazy TLB mode\", v4.19)",
+    source: "docs/model/policies.md §9.5 (Linux commit 2ff6ddf19c0e \"x86/mm/tlb: Leave lazy TLB mode at page table free time\", v4.19)",
     run(s) {
       const g = s.guest("G", { vcpus: 5, threadsPerVcore: 4 });
       const other = s.guest("H");

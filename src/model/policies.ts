@@ -187,8 +187,8 @@ const REGISTRY = [
   },
   {
     id: LAZY_REUSE_ID + 2, name: "lazy-reuse-running",
-    summary: "lazy-reuse whose epoch waits only for the cores running the VM now, not those that ran it and still hold its entries (x86's lazy TLB mode bug)",
-    source: "the form of Linux commit b956575bed91 \"x86/mm: Flush more aggressively in lazy TLB mode\" (v4.19): after 94b1b03b519b a lazy CPU was skipped by flushes and kept stale entries for freed page tables; docs/model/policies.md §9.5",
+    summary: "BROKEN (a real bug's form): lazy-reuse whose epoch waits only for the cores running the VM now, not those that ran it and still hold its entries (x86's lazy TLB mode bug)",
+    source: "the form of Linux commit 2ff6ddf19c0e \"x86/mm/tlb: Leave lazy TLB mode at page table free time\" (Rik van Riel, v4.19): a CPU in lazy TLB mode was skipped by the shootdown while the page tables it could still walk were freed and reused; the fix flushes lazy CPUs at page-table free time; docs/model/policies.md §9.5",
     safe: false, broken: true, quarantine: true, params: [], family: "lazy",
     draw: { color: "#7f7f7f", dash: [5, 2, 1, 2], shape: "wedge" },
   },
