@@ -446,7 +446,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "lazy-reuse-early-epoch",
     summary: "lazy page-outs (LATR epochs): a frame paged out while an epoch closes is handed out when that epoch ends, before the core that holds its entry has flushed",
-    source: "docs/model/policies.md §9.4 (LATR's reclaim rule, Kumar et al., ASPLOS 2018 §4)",
+    source: "docs/model/policies.md §9.4 (LATR's reclaim rule: Kumar et al., ASPLOS 2018)",
     run(s) {
       const g = s.guest("G", { vcpus: 5, threadsPerVcore: 4 }); // vcpus 0–3: vcore 0, vcpu 4: vcore 1
       const other = s.guest("H");
