@@ -39,8 +39,9 @@ function config() {
  * The leaks each scenario is written to show (src/kvm/scenarios.ts, each scenario's summary and
  * finding): the thread's stale-TLB attack and the vcore migration defeat last-vcpu, the 3.8
  * H_BULK_REMOVE gap defeats need-tlb-flush-3.8, LPID reuse defeats the variant without the
- * set-all at VM start, the HPT reset defeats the variant without the set-all at HPT reset;
- * need-tlb-flush, flush-always and deferred-va pass them all.
+ * set-all at VM start, the HPT reset defeats the variant without the set-all at HPT reset, the
+ * early epoch and the skipped lazy core defeat lazy-reuse's two broken forms;
+ * need-tlb-flush, flush-always, deferred-va and lazy-reuse pass them all.
  */
 const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "need-tlb-flush": [],
@@ -50,6 +51,9 @@ const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "deferred-va": [],
   "need-tlb-flush-no-init": ["lpid-reuse"],
   "need-tlb-flush-no-reset": ["hpt-reset"],
+  "lazy-reuse": [],
+  "lazy-reuse-early": ["lazy-reuse-early-epoch"],
+  "lazy-reuse-running": ["lazy-core-skipped"],
 };
 
 /** Policies a text names: tokens equal to a registered policy's name ("need-tlb-flush" is not "need-tlb-flush-3.8"). */
