@@ -542,7 +542,7 @@ function result(def: ScenarioDef, s: Script, opts: ScenarioOptions): ScenarioRes
     staleHarmless: Number(k.staleHarmless),
     tlbie: Number(c.globalTlbies),
     tlbiel: Number(c.localTlbiels),
-    flushes: Number(k.entryFlushes + k.fullFlushes),
+    flushes: Number(k.entryFlushes + k.fullFlushes + k.epochFlushes),
     cycles: Object.values(cyclesByCategory).reduce((a, b) => a + b, 0),
     cyclesByCategory,
     violationRecords: s.m.violations().map(jsonViolation),
