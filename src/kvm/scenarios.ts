@@ -196,7 +196,7 @@ class Script {
     const { ea, hpte, gfn } = PAGES[page]!;
     const r = g.hEnter(0n, hpte.ptex(g.hptOrder), hpte.v, hpte.r, { cpu });
     if (r.ret !== H_SUCCESS) throw new Error(`scenario: H_ENTER failed with ${r.ret}`);
-    this.#log(cpu, `${this.name(g)} H_ENTER EA 0x${ea.toString(16)} → gpa 0x${(BigInt(gfn) << 16n).toString(16)} (slot 0x${r.out[0]!.toString(16)})`, `frame ${g.frame(gfn)}`);
+    this.#log(cpu, `${this.name(g)} H_ENTER EA 0x${ea.toString(16)} → gpa ${gfn === 0 ? "0" : `0x${(BigInt(gfn) << 16n).toString(16)}`} (slot 0x${r.out[0]!.toString(16)})`, `frame ${g.frame(gfn)}`);
     return r.out[0]!;
   }
 
