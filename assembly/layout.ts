@@ -469,13 +469,15 @@
 @inline export const LZ_VARIANT: u32 = 12;
 // @ts-ignore: decorator
 @inline export const LZ_MASKS: u32 = 16;
-/** Variants (LZ_VARIANT): the scheme; the frame handed out one epoch early; the mask of running cores only. */
+/** Variants (LZ_VARIANT): the scheme; the frame handed out one epoch early; the mask of running cores only; the frame freed at once (the flush still pending). */
 // @ts-ignore: decorator
 @inline export const LAZY_EPOCH: u32 = 0;
 // @ts-ignore: decorator
 @inline export const LAZY_EARLY: u32 = 1;
 // @ts-ignore: decorator
 @inline export const LAZY_RUNNING: u32 = 2;
+// @ts-ignore: decorator
+@inline export const LAZY_FREE_FIRST: u32 = 3;
 // @ts-ignore: decorator
 @inline export const DEFER_OVF_FLUSH: u32 = 0;
 // @ts-ignore: decorator

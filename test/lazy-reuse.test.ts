@@ -26,9 +26,10 @@ describe("lazy-reuse in a study", () => {
     results = (await runStudy(config(), { workers: 1 })).results;
   }, 120_000);
 
-  it("the registry: the lazy family is lazy-reuse and its two broken forms, with sources and hardware notes", () => {
+  it("the registry: the lazy family is lazy-reuse and its three broken forms, with sources and hardware notes", () => {
     expect(policiesOf("lazy").map((p) => [p.name, p.safe, p.broken ?? false, p.quarantine])).toEqual([
       ["lazy-reuse", true, false, true], ["lazy-reuse-early", false, true, true], ["lazy-reuse-running", false, true, true],
+      ["lazy-free-first", false, true, true],
     ]);
     expect(POLICIES.find((p) => p.name === "lazy-reuse")!.source).toMatch(/LATR: Lazy Translation Coherence", ASPLOS 2018/);
     expect(POLICIES.find((p) => p.name === "lazy-reuse")!.hardwareNotes).toMatch(/LPID comes from LPIDR/);

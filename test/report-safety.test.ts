@@ -54,6 +54,7 @@ const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "lazy-reuse": [],
   "lazy-reuse-early": ["lazy-reuse-early-epoch"],
   "lazy-reuse-running": ["lazy-core-skipped"],
+  "lazy-free-first": ["flush-pending-reuse"],
 };
 
 /** Policies a text names: tokens equal to a registered policy's name ("need-tlb-flush" is not "need-tlb-flush-3.8"). */
@@ -81,8 +82,9 @@ describe("safety from every scenario and run", () => {
       "need-tlb-flush|null|true", "need-tlb-flush-3.8|null|true", "last-vcpu|null|true", "flush-always|null|true",
       "deferred-va|8|true", "deferred-va|64|true", "need-tlb-flush-no-init|null|false",
       "need-tlb-flush-no-reset|null|false", "lazy-reuse|null|false", "lazy-reuse-early|null|false", "lazy-reuse-running|null|false",
+      "lazy-free-first|null|false",
     ]);
-    expect(ev.outcomes).toHaveLength(11 * SCENARIOS.length);
+    expect(ev.outcomes).toHaveLength(12 * SCENARIOS.length);
     for (const o of ev.outcomes) {
       expect(o.leaked, `${o.policy} ${o.scenario}`).toBe(EXPECTED_LEAKS[o.policy].includes(o.scenario));
       expect(o.leaked).toBe(o.violations > 0);
@@ -121,7 +123,7 @@ describe("safety from every scenario and run", () => {
 
   it("no output calls a policy safe that a scenario shows leaking", async () => {
     const leaking = new Map(policySafety(results).filter((s) => s.leakingScenarios.length > 0).map((s) => [s.policy, s.leakingScenarios]));
-    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset", "lazy-reuse-early", "lazy-reuse-running"]);
+    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset", "lazy-reuse-early", "lazy-reuse-running", "lazy-free-first"]);
     const html = await reportHtml(results);
     const htmlText = html.replace(/<svg[\s\S]*?<\/svg>/g, "").replace(/<(li|p|tr|h\d)[ >]/g, "\n$&").replace(/<[^>]+>/g, "").replace(/&#39;/g, "'");
     const texts = { findings: findings(results).join("\n"), summary: summaryMarkdown(results), terminal: safetyLines(results).join("\n"), html: htmlText };

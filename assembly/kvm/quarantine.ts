@@ -5,7 +5,7 @@
 // epoch's frames (the first LZ_CLOSING) wait for the cores of the pending mask; frames that come in
 // meanwhile open the next epoch, whose mask is taken when the closing one ends.
 import {
-  G_LAZY, G_LPID, G_VCORES, LZ_COUNT, LZ_CLOSING, LZ_CAP, LZ_VARIANT, LZ_MASKS, LAZY_EARLY, LAZY_RUNNING, K_FLUSH_BASE,
+  G_LAZY, G_LPID, G_VCORES, LZ_COUNT, LZ_CLOSING, LZ_CAP, LZ_VARIANT, LZ_MASKS, LAZY_EARLY, LAZY_RUNNING, LAZY_FREE_FIRST, K_FLUSH_BASE,
   K_FLUSH_PER_SET, CC_FLUSH, STAT_QUARANTINED, STAT_QUARANTINE_RELEASED, STAT_QUARANTINE_PEAK, STAT_EPOCH_FLUSHES,
   STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES,
 } from "../layout";
@@ -71,6 +71,7 @@ export function lazyHold(g: usize, gs: usize, frame: u32): void {
   const n = load<u32>(b, LZ_COUNT);
   store<u32>(heldFrames(b) + (<usize>n << 2), frame);
   store<u32>(b, n + 1, LZ_COUNT);
+  if (load<u32>(b, LZ_VARIANT) == LAZY_FREE_FIRST) frameFree(frame); // the bug: free now, flush later
   bump(STAT_QUARANTINED, gs);
   peak(gs, n + 1);
   if (load<u32>(b, LZ_CLOSING) == 0) openEpoch(g, b, gs);
@@ -105,7 +106,7 @@ export function lazyDestroy(g: usize): void {
   const b = block(g);
   if (b == 0) return;
   const n = load<u32>(b, LZ_COUNT);
-  for (let i: u32 = 0; i < n; ++i) frameFree(load<u32>(heldFrames(b) + (<usize>i << 2)));
+  if (load<u32>(b, LZ_VARIANT) != LAZY_FREE_FIRST) for (let i: u32 = 0; i < n; ++i) frameFree(load<u32>(heldFrames(b) + (<usize>i << 2)));
   store<u32>(b, 0, LZ_COUNT);
   store<u32>(b, 0, LZ_CLOSING);
 }
@@ -138,7 +139,7 @@ function closeEpoch(g: usize, b: usize, gs: usize): void {
   const n = load<u32>(b, LZ_COUNT);
   const k = load<u32>(b, LZ_VARIANT) == LAZY_EARLY ? n : load<u32>(b, LZ_CLOSING);
   const f = heldFrames(b);
-  for (let i: u32 = 0; i < k; ++i) frameFree(load<u32>(f + (<usize>i << 2)));
+  if (load<u32>(b, LZ_VARIANT) != LAZY_FREE_FIRST) for (let i: u32 = 0; i < k; ++i) frameFree(load<u32>(f + (<usize>i << 2)));
   if (k < n) memory.copy(f, f + (<usize>k << 2), <usize>(n - k) << 2);
   store<u32>(b, n - k, LZ_COUNT);
   store<u32>(b, 0, LZ_CLOSING);

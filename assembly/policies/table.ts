@@ -11,6 +11,7 @@ import { needTlbFlushNoReset } from "./need-tlb-flush-no-reset";
 import { lazyReuse } from "./lazy-reuse";
 import { lazyReuseEarly } from "./lazy-reuse-early";
 import { lazyReuseRunning } from "./lazy-reuse-running";
+import { lazyFreeFirst } from "./lazy-free-first";
 import { EV_NAME } from "./events";
 export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, PAGE_OUT_PINNED, PAGE_OUT_LAZY } from "./events";
 
@@ -27,6 +28,7 @@ const POLICIES: StaticArray<Policy> = [
   lazyReuse,           // 7 lazy-reuse (LATR epochs; the lead renumbers on merge)
   lazyReuseEarly,      // 8 lazy-reuse-early (broken on purpose: one epoch early)
   lazyReuseRunning,    // 9 lazy-reuse-running (the x86 lazy-TLB-mode bug's form)
+  lazyFreeFirst,       // 10 lazy-free-first (frame freed before its flush: the migration / mremap bugs' form)
 ];
 
 /** Policies the engine knows: ids 0 … policyCount() − 1. */

@@ -75,7 +75,7 @@ export const G = {
 } as const;
 /** lazy-reuse's block (assembly/layout.ts LZ_*): counts, then two cpumasks, then the held frames; LAZY_* variants. */
 export const LZ = { COUNT: 0, CLOSING: 4, CAP: 8, VARIANT: 12, MASKS: 16 } as const;
-export const LAZY = { EPOCH: 0, EARLY: 1, RUNNING: 2 } as const;
+export const LAZY = { EPOCH: 0, EARLY: 1, RUNNING: 2, FREE_FIRST: 3 } as const;
 export const GF_LIVE = 1;
 export const GF_QEMU = 2;
 

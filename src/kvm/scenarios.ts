@@ -168,7 +168,7 @@ class Script {
     return [
       lpid ? `${lpid} LPID flush${lpid > 1 ? "es" : ""} on entry` : "", full ? `${full} whole-TLB flush${full > 1 ? "es" : ""}` : "",
       epoch ? `${epoch} LPID flush${epoch > 1 ? "es" : ""} at the epoch's flush point` : "",
-      released ? `epoch ends: ${released} quarantined frame${released > 1 ? "s" : ""} freed` : "",
+      released ? `epoch ends: ${released} quarantined frame${released > 1 ? "s" : ""} released` : "",
     ].filter(Boolean).join(", ");
   }
 
@@ -280,7 +280,9 @@ class Script {
     const d = Number(b.deferredTlbies - a.deferredTlbies);
     const held = b.quarantined > a.quarantined;
     const released = Number(b.quarantineReleased - a.quarantineReleased);
-    const fate = !held ? `frame ${frame} freed` : released > 0
+    const fate = !held ? `frame ${frame} freed` : this.m.frameOwner(frame) !== g.instance
+      ? `frame ${frame} freed at once; its flush waits for the epoch`
+      : released > 0
       ? `frame ${frame} quarantined and freed at once (no core may hold the VM's entries)`
       : `frame ${frame} quarantined until its epoch ends (${Number(b.quarantined - b.quarantineReleased)} held)`;
     const how = n === 0 ? "rmap ring empty → no tlbie" : held ? `${n} HPTE(s) on the rmap ring → ABSENT, no tlbie (lazy)` : `${n} HPTE(s) on the rmap ring → ABSENT + tlbie`;
@@ -499,6 +501,28 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       ? `${policy} leaks: the epoch ended without core B, which the VM had left with the entry still in its TLB; vcpu 4 came back and read a frame that now belongs to another guest`
       : policyByName(policy)?.quarantine
         ? `${policy} is safe here: core B was in the epoch's mask although the VM had left it, so the frame waited for B's flush`
+        : `${policy} is safe here: its page-outs tlbie every core before the frame is freed`,
+  },
+  {
+    name: "flush-pending-reuse",
+    summary: "a lazy page-out while the VM runs: its frame is given away with the flush still pending, and the running vcpu keeps using its TLB entry",
+    source: "docs/model/policies.md §9.6 (Linux commits 20841405940e, NUMA migration with a TLB flush pending, and eb66ae030829, mremap, CVE-2018-18281)",
+    run(s) {
+      const g = s.guest("G");
+      const other = s.guest("H");
+      const frames = [g.frame(0)];
+      s.run(g, 0, 0); // vcpu 0 on core A, and it stays there
+      s.enter(g, 0, 0);
+      s.touch(g, 0, 0);
+      s.pageOut(g, 0); // the MMU notifier runs while the vcpu runs: A is the epoch's, it flushes at its exit
+      s.hostReuse(other, 1, g, frames);
+      s.touch(g, 0, 0); // before A's flush point
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: the frame went to another guest while core A still held the entry (its flush was pending until the vcpu's exit), and the running vcpu read it`
+      : policyByName(policy)?.quarantine
+        ? `${policy} is safe here: the frame stays the guest's until core A's flush, so the running vcpu's stale hit reaches only its own old page`
         : `${policy} is safe here: its page-outs tlbie every core before the frame is freed`,
   },
 ];

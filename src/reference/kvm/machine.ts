@@ -220,7 +220,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     g.deferredVas = [];
     // lazy-reuse: what its quarantine holds goes with the rest (the LPID is flushed before it runs again)
     if (g.quarantineState) {
-      for (const f of g.quarantineState.held) this.freeFrame(f);
+      if (g.quarantineState.variant !== "free-first") for (const f of g.quarantineState.held) this.freeFrame(f);
       g.quarantineState.held = [];
       g.quarantineState.closing = 0;
     }

@@ -7,8 +7,8 @@
  */
 import type { KvmGuestState, KvmHost } from "./state.js";
 
-/** The scheme, and its two broken forms: the frame handed out one epoch early; the mask of running cores only. */
-export type LazyVariant = "epoch" | "early" | "running";
+/** The scheme, and its broken forms: the frame handed out one epoch early; the mask of running cores only; the frame freed at once (its flush still pending). */
+export type LazyVariant = "epoch" | "early" | "running" | "free-first";
 
 export interface Quarantine {
   readonly variant: LazyVariant;
@@ -31,6 +31,7 @@ export function newQuarantine(variant: LazyVariant, cap: number, cores: number):
 export function hold(k: KvmHost, g: KvmGuestState, frame: number): void {
   const q = g.quarantineState!;
   q.held.push(frame);
+  if (q.variant === "free-first") k.freeFrame(frame); // the bug: free now, flush later
   k.countKvm(g, "quarantined");
   k.quarantinePeak(g, q.held.length);
   if (q.closing === 0) openEpoch(k, g, q);
@@ -76,7 +77,7 @@ function openEpoch(k: KvmHost, g: KvmGuestState, q: Quarantine): void {
 /** The closing epoch's frames are freed (early: every held frame), the rest open the next epoch. */
 function closeEpoch(k: KvmHost, g: KvmGuestState, q: Quarantine): void {
   const n = q.variant === "early" ? q.held.length : q.closing;
-  for (const f of q.held.slice(0, n)) k.freeFrame(f);
+  if (q.variant !== "free-first") for (const f of q.held.slice(0, n)) k.freeFrame(f);
   q.held = q.held.slice(n);
   q.closing = 0;
   k.countKvm(g, "quarantineReleased", n);

@@ -13,6 +13,7 @@ import { needTlbFlushNoReset } from "./need-tlb-flush-no-reset.js";
 import { lazyReuse } from "./lazy-reuse.js";
 import { lazyReuseEarly } from "./lazy-reuse-early.js";
 import { lazyReuseRunning } from "./lazy-reuse-running.js";
+import { lazyFreeFirst } from "./lazy-free-first.js";
 
 export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   needTlbFlush,
@@ -25,6 +26,7 @@ export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   lazyReuse,
   lazyReuseEarly,
   lazyReuseRunning,
+  lazyFreeFirst,
 ];
 
 export function referencePolicy(name: string): KvmPolicy | undefined {
