@@ -195,7 +195,7 @@ const REGISTRY = [
   {
     id: LAZY_REUSE_ID + 3, name: "lazy-free-first",
     summary: "BROKEN (real bugs' form): lazy page-outs that free the frame at once and leave only the flush to the epoch",
-    source: "the form of Linux commits 20841405940e \"mm: fix TLB flush race between migration, and change_protection_range\" (Rik van Riel, v3.13) and eb66ae030829 \"mremap: properly flush TLB before releasing the page\" (CVE-2018-18281, v4.20): a page reused while a TLB flush for it was pending; docs/model/policies.md §9.6",
+    source: "the form of Linux commits 20841405940e \"mm: fix TLB flush race between migration, and change_protection_range\" (Rik van Riel, v3.13) and eb66ae030829 \"mremap: properly flush TLB before releasing the page\" (CVE-2018-18281, v4.19): a page reused while a TLB flush for it was pending; docs/model/policies.md §9.6",
     safe: false, broken: true, quarantine: true, params: [], family: "lazy",
     draw: { color: "#8c564b", dash: [1, 3], shape: "arrow" },
   },
