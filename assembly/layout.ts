@@ -30,7 +30,8 @@
 //   │                     │ vcpus × VCPU_BYTES, vcores × VCORE_BYTES,  │              │
 //   │                     │ need_tlb_flush maskWords × u64,            │              │
 //   │                     │ last_vcpu lastVcpuSlots × u16,             │              │
-//   │                     │ deferred VAs deferredCap × DEFER_BYTES     │              │
+//   │                     │ deferred VAs deferredCap × DEFER_BYTES,    │              │
+//   │                     │ lazy-reuse block (G_LAZY, LZ_*)            │              │
 //   └─────────────────────┴────────────────────────────────────────────┴──────────────┘
 //
 // TLB, set-major: for congruence class s, all cores' ways side by side, so a tlbie of one
@@ -278,6 +279,9 @@
 @inline export const STALE_LPID_FREE: u32 = 2;
 // @ts-ignore: decorator
 @inline export const STALE_HPT_RESET: u32 = 3;
+/** A lazy page-out (lazy-reuse) left the entry for its epoch's flush point to remove. */
+// @ts-ignore: decorator
+@inline export const STALE_LAZY: u32 = 4;
 
 // ── counters: STAT_* index × 8 bytes inside a stats block ──
 // @ts-ignore: decorator
@@ -364,6 +368,22 @@
 /** Cycles of tlbieWait spent waiting for the tlbie lock (the rest waited for the fabric). */
 // @ts-ignore: decorator
 @inline export const STAT_TLBIE_LOCK_WAIT_CYCLES: u32 = 39;
+// lazy-reuse's quarantine (kvm/quarantine.ts, docs/model/policies.md §9); outside KVM_COUNTERS, like the lock's wait
+/** Frames a lazy page-out put in quarantine instead of freeing them. */
+// @ts-ignore: decorator
+@inline export const STAT_QUARANTINED: u32 = 56;
+/** Quarantined frames freed once every core of their epoch's mask had flushed. */
+// @ts-ignore: decorator
+@inline export const STAT_QUARANTINE_RELEASED: u32 = 57;
+/** The most frames one guest's quarantine held at once (a maximum, not a sum; machine-wide: the largest guest's). */
+// @ts-ignore: decorator
+@inline export const STAT_QUARANTINE_PEAK: u32 = 58;
+/** Lazy page-outs done eagerly (tlbie, frame freed) because the quarantine was full. */
+// @ts-ignore: decorator
+@inline export const STAT_QUARANTINE_FALLBACKS: u32 = 59;
+/** LPID flushes a core made to pass an epoch's flush point (at the VM's exit or entry there). */
+// @ts-ignore: decorator
+@inline export const STAT_EPOCH_FLUSHES: u32 = 60;
 /** hcall counters: STAT_HCALLS + kind × RET_BUCKETS + bucket. */
 // @ts-ignore: decorator
 @inline export const STAT_HCALLS: u32 = 64;
@@ -433,6 +453,31 @@
 /** u32: kvm->arch.tlbie_lock's calendar (fabric lock scope "vm", docs/model/costs.md §8; FABRIC_SLOTS × u32), or 0. */
 // @ts-ignore: decorator
 @inline export const G_TLBIE_LOCK: u32 = 112;
+/** u32: the guest's lazy-reuse block (kvm/quarantine.ts: LZ_*), or 0 for a policy without a quarantine. */
+// @ts-ignore: decorator
+@inline export const G_LAZY: u32 = 116;
+// lazy-reuse block: frames held u32, of which the first LZ_CLOSING are the closing epoch's; capacity; variant;
+// then the pending mask (cores that must still flush for the closing epoch) and the may-hold mask (cores that
+// ran the VM since their last flush of its LPID), maskWords × u64 each; then the held frames, cap × u32
+// @ts-ignore: decorator
+@inline export const LZ_COUNT: u32 = 0;
+// @ts-ignore: decorator
+@inline export const LZ_CLOSING: u32 = 4;
+// @ts-ignore: decorator
+@inline export const LZ_CAP: u32 = 8;
+// @ts-ignore: decorator
+@inline export const LZ_VARIANT: u32 = 12;
+// @ts-ignore: decorator
+@inline export const LZ_MASKS: u32 = 16;
+/** Variants (LZ_VARIANT): the scheme; the frame handed out one epoch early; the mask of running cores only; the frame freed at once (the flush still pending). */
+// @ts-ignore: decorator
+@inline export const LAZY_EPOCH: u32 = 0;
+// @ts-ignore: decorator
+@inline export const LAZY_EARLY: u32 = 1;
+// @ts-ignore: decorator
+@inline export const LAZY_RUNNING: u32 = 2;
+// @ts-ignore: decorator
+@inline export const LAZY_FREE_FIRST: u32 = 3;
 // @ts-ignore: decorator
 @inline export const DEFER_OVF_FLUSH: u32 = 0;
 // @ts-ignore: decorator

@@ -114,6 +114,7 @@ export const registerPolicies: RegisterCommand = (program, ctx) => {
       const lines = POLICIES.flatMap((p) => [
         `${p.name.padEnd(w)}  ${p.safe ? "safe  " : p.broken ? "BROKEN" : "leaks "}  ${p.summary} [${p.source}]`,
         ...p.params.map((q) => `${"".padEnd(w)}          ${q.flag} (study: ${q.studyKey}; default ${q.default}): ${q.summary}`),
+        ...(p.hardwareNotes ? [`${"".padEnd(w)}          hardware: ${p.hardwareNotes}`] : []),
       ]);
       lines.push("", "cost table, power7 profile (cycles; hptlab costs shows every profile and source; override with machine.costs in a study config):");
       const cw = Math.max(...COST_ROWS.map((r) => r.key.length));

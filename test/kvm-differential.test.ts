@@ -5,7 +5,7 @@
 // cap / overflow rule, compared after EVERY op: counters, KVM counters with cycles per category,
 // every cpu's clock and cycles, the fabric, violations with their provenance, TLB contents and
 // stale marks per core, need_tlb_flush, last_vcpu, vcpu / vcore state, deferred lists, HPTEs,
-// rmap rings and frames. Machines include SMT8 cores whose TLB is split between thread groups
+// rmap rings and frames, lazy-reuse's quarantine (held frames, epoch masks). Machines include SMT8 cores whose TLB is split between thread groups
 // (docs/model/tlb.md §7.2), POWER10's one-tlbiel flush (§7.1), and guests enter 64K and 16M pages in
 // their 4K segment besides 4K ones (mixed page-size segments, docs/model/translation.md §2.7: kvm-hv
 // takes 64K-in-4K and refuses 16M above the host page, QEMU the reverse). HPTLAB_FUZZ_RUNS scales the number of runs; HPTLAB_TRACE_OPS=1 prints
@@ -306,6 +306,7 @@ class Side {
         kvm: knownEngineDifference(gu.kvmCounters()),
         needTlbFlush: gu.needTlbFlush(),
         deferred: gu.deferred(),
+        quarantine: gu.quarantine(),
         vcores: Array.from({ length: gu.vcores }, (_, i) => gu.vcoreState(i)),
         vcpus: Array.from({ length: gu.vcpus }, (_, i) => gu.vcpuState(i)),
         lastVcpu: Array.from({ length: Math.ceil(this.cpus / 4) * 4 }, (_, s) => gu.lastVcpu(s)),
@@ -454,6 +455,26 @@ describe("directed streams (timelines random streams rarely complete), engine = 
     { t: "remove", g: 1, pick: 0, local: true, cpu: 0, avpn: false }, { t: "remove", g: 1, pick: 0, local: true, cpu: 0, avpn: false },
     { t: "remove", g: 1, pick: 0, local: true, cpu: 1, avpn: false }, { t: "pageOut", g: 1, k: 3, cpu: 5 },
   ];
+  // lazy-reuse (docs/model/policies.md §9): core 1 ran guest 1 and never returns, so no epoch ends; the
+  // quarantine (16 frames: 1 MiB of RAM in 64K host pages) fills and the 17th page-out is eager (a tlbie)
+  const lazyFill: Op[] = [
+    { t: "run", g: 1, vc: 1, core: 1, mask: 0 }, { t: "enter", g: 1, k: 0, cpu: 0 }, { t: "access", g: 1, k: 0, cpu: 0 }, { t: "exit", g: 1, vc: 1 },
+    { t: "run", g: 1, vc: 0, core: 0, mask: 0 },
+    ...Array.from({ length: 17 }, (): Op[] => [{ t: "pageOut", g: 1, k: 0, cpu: 4 }, { t: "pageIn", g: 1, k: 0 }]).flat(),
+    { t: "exit", g: 1, vc: 0 }, { t: "run", g: 1, vc: 1, core: 1, mask: 0 }, { t: "exit", g: 1, vc: 1 },
+  ];
+  test.each(POLICY_NAMES_RUN.filter((p) => policyByName(p)?.quarantine))("%s: a quarantine that fills up falls back to tlbie; the epoch ends when core 1 returns", (policy) => {
+    const { ref } = play(shape(policy), lazyFill);
+    const k = ref.m.kvmCounters();
+    expect([k.quarantined, k.quarantineFallbacks, k.quarantinePeak]).toEqual([16n, 1n, 16n]);
+    // lazy-reuse: the first epoch (1 frame: cores 0 and 1) ends at core 1's entry, the second (15: core 1) at its exit;
+    // lazy-reuse-early frees all 16 at core 1's entry; lazy-reuse-running's epochs wait for core 0 only, and
+    // the one opened while vcore 0 leaves (still running) waits for core 0's return: 15 frames stay held
+    const running = policy === "lazy-reuse-running";
+    expect(k.quarantineReleased).toBe(running ? 1n : 16n);
+    expect(ref.guests[1]!.quarantine()).toMatchObject(running ? { closing: 15, pending: [0], mayHold: [1] } : { held: [], closing: 0, pending: [] });
+  });
+
   test.each(["flush", "tlbie", "drain"] as const)("deferred-va's overflow rule %s with vcores running", (rule) => {
     const { ref: engine } = play(shape("deferred-va", rule), overflow);
     const k = engine.m.kvmCounters();
@@ -472,7 +493,7 @@ test("the op streams reached every part of the KVM layer", () => {
   // (violations, harmless stale hits, IPIs and overflows need whole timelines: the directed streams have them)
   for (const name of ["violations", "staleHarmless", "ipis", "staleMarked", "entryFlushes", "fullFlushes", "tlbieWaits", "tlbieLockWaitCycles",
     "pageOutHptes", "pageIns", "hvFaults", "deferredRecords", "deferredOverflows", "deferredTlbies", "hptResets",
-    "localInvalidations", "globalInvalidations"]) {
+    "localInvalidations", "globalInvalidations", "quarantined", "quarantineReleased", "quarantinePeak", "quarantineFallbacks", "epochFlushes"]) {
     expect(reached.get(name) ?? 0n, name).toBeGreaterThan(0n);
   }
   for (const shape of ["split TLBs filled", "16-in-12 entry", "24-in-12 entry"]) expect([...shapesSeen], shape).toContain(shape);

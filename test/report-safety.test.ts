@@ -39,8 +39,9 @@ function config() {
  * The leaks each scenario is written to show (src/kvm/scenarios.ts, each scenario's summary and
  * finding): the thread's stale-TLB attack and the vcore migration defeat last-vcpu, the 3.8
  * H_BULK_REMOVE gap defeats need-tlb-flush-3.8, LPID reuse defeats the variant without the
- * set-all at VM start, the HPT reset defeats the variant without the set-all at HPT reset;
- * need-tlb-flush, flush-always and deferred-va pass them all.
+ * set-all at VM start, the HPT reset defeats the variant without the set-all at HPT reset, the
+ * early epoch and the skipped lazy core defeat lazy-reuse's two broken forms;
+ * need-tlb-flush, flush-always, deferred-va and lazy-reuse pass them all.
  */
 const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "need-tlb-flush": [],
@@ -50,6 +51,10 @@ const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "deferred-va": [],
   "need-tlb-flush-no-init": ["lpid-reuse"],
   "need-tlb-flush-no-reset": ["hpt-reset"],
+  "lazy-reuse": [],
+  "lazy-reuse-early": ["lazy-reuse-early-epoch"],
+  "lazy-reuse-running": ["lazy-core-skipped"],
+  "lazy-free-first": ["flush-pending-reuse"],
 };
 
 /** Policies a text names: tokens equal to a registered policy's name ("need-tlb-flush" is not "need-tlb-flush-3.8"). */
@@ -76,9 +81,10 @@ describe("safety from every scenario and run", () => {
     expect(variants).toEqual([
       "need-tlb-flush|null|true", "need-tlb-flush-3.8|null|true", "last-vcpu|null|true", "flush-always|null|true",
       "deferred-va|8|true", "deferred-va|64|true", "need-tlb-flush-no-init|null|false",
-      "need-tlb-flush-no-reset|null|false",
+      "need-tlb-flush-no-reset|null|false", "lazy-reuse|null|false", "lazy-reuse-early|null|false", "lazy-reuse-running|null|false",
+      "lazy-free-first|null|false",
     ]);
-    expect(ev.outcomes).toHaveLength(8 * SCENARIOS.length);
+    expect(ev.outcomes).toHaveLength(12 * SCENARIOS.length);
     for (const o of ev.outcomes) {
       expect(o.leaked, `${o.policy} ${o.scenario}`).toBe(EXPECTED_LEAKS[o.policy].includes(o.scenario));
       expect(o.leaked).toBe(o.violations > 0);
@@ -103,7 +109,8 @@ describe("safety from every scenario and run", () => {
     for (const p of POLICIES) {
       const s = byPolicy[p.name]!;
       expect(s.leakingScenarios, p.name).toEqual(EXPECTED_LEAKS[p.name as PolicyName]);
-      expect(s.verdict, p.name).toBe(s.leakingScenarios.length > 0 || s.runs.leakingRuns > 0 ? "unsafe" : "safe");
+      // a policy no scenario catches and the study does not run (lazy-reuse here) has no random run: untested
+      expect(s.verdict, p.name).toBe(s.leakingScenarios.length > 0 || s.runs.leakingRuns > 0 ? "unsafe" : s.inStudy ? "safe" : "untested");
     }
     // `hptlab policies` marks as safe exactly the policies no scenario catches
     for (const p of POLICIES) expect(p.safe, p.name).toBe(byPolicy[p.name]!.leakingScenarios.length === 0);
@@ -116,7 +123,7 @@ describe("safety from every scenario and run", () => {
 
   it("no output calls a policy safe that a scenario shows leaking", async () => {
     const leaking = new Map(policySafety(results).filter((s) => s.leakingScenarios.length > 0).map((s) => [s.policy, s.leakingScenarios]));
-    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset"]);
+    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset", "lazy-reuse-early", "lazy-reuse-running", "lazy-free-first"]);
     const html = await reportHtml(results);
     const htmlText = html.replace(/<svg[\s\S]*?<\/svg>/g, "").replace(/<(li|p|tr|h\d)[ >]/g, "\n$&").replace(/<[^>]+>/g, "").replace(/&#39;/g, "'");
     const texts = { findings: findings(results).join("\n"), summary: summaryMarkdown(results), terminal: safetyLines(results).join("\n"), html: htmlText };
@@ -131,13 +138,14 @@ describe("safety from every scenario and run", () => {
     // and the report's badges agree with the catalogue
     for (const m of html.matchAll(/<span class="badge (\w+)">\w+<\/span><a href="#safety-[^"]+">([^<]+)<\/a>/g)) {
       const policy = m[2]!.replace(/ \(.*$/, "");
-      expect(m[1], policy).toBe(leaking.has(policy) ? "unsafe" : "safe");
+      const inStudy = policySafety(results).find((x) => x.policy === policy)?.inStudy ?? true;
+      expect(m[1], policy).toBe(leaking.has(policy) ? "unsafe" : inStudy ? "safe" : "untested");
     }
   });
 
   it("every finding names its slice; the terminal table and the verdict show the first finding's", async () => {
     for (const f of syntheticFindings(results)) {
-      const scoped = /\(every sweep, the real guest's included\)|^In the synthetic sweeps? |the study does not run it|^[\w.-]+(?: \([^)]*\))?(?:, [\w.-]+(?: \([^)]*\))?)*(?: and [\w.-]+(?: \([^)]*\))?)? are safe here: .*every sweep/;
+      const scoped = /\(every sweep, the real guest's included\)|^In the synthetic sweeps? |the study does not run it|not in the study's runs|^[\w.-]+(?: \([^)]*\))?(?:, [\w.-]+(?: \([^)]*\))?)*(?: and [\w.-]+(?: \([^)]*\))?)? are safe here: .*every sweep/;
       const sliced = /sweep \S+, H_LOCAL (honest|lying|never), (\d+ page-outs per M guest ops|no host paging)/;
       expect(sliced.test(f) || scoped.test(f), f).toBe(true);
     }

@@ -45,13 +45,28 @@ describe("the reference's own policy table", () => {
     const verdicts = SCENARIOS.map((s) => runScenario(s.name, { policy: "need-tlb-flush-no-reset" as PolicyName, machine: createReferenceKvmMachine }).violations);
     expect(Object.fromEntries(SCENARIOS.map((s, i) => [s.name, verdicts[i]! > 0]))).toEqual({
       "stale-tlb": false, "lpid-reuse": false, "hpt-reset": true, "vcore-migration": false, "bulk-remove-1vcpu": false,
+      "lazy-reuse-early-epoch": false, "lazy-core-skipped": false, "flush-pending-reuse": false,
     });
     expect(runScenario("hpt-reset", { policy: "need-tlb-flush", machine: createReferenceKvmMachine }).violations).toBe(0);
   });
 });
 
+describe("lazy-reuse (docs/model/policies.md §9) on the reference", () => {
+  test("lazy-reuse-early leaks in lazy-reuse-early-epoch, lazy-reuse-running in lazy-core-skipped, lazy-free-first in flush-pending-reuse; lazy-reuse in none; each equal to the engine byte for byte", () => {
+    const verdict = (name: string, policy: string) => {
+      const ref = runScenario(name, { policy: policy as PolicyName, machine: createReferenceKvmMachine });
+      expect(JSON.stringify(ref)).toBe(JSON.stringify(runScenario(name, { policy: policy as PolicyName })));
+      return ref.violations;
+    };
+    expect(["lazy-reuse", "lazy-reuse-early", "lazy-reuse-running", "lazy-free-first"].map((p) => [p, verdict("lazy-reuse-early-epoch", p), verdict("lazy-core-skipped", p), verdict("flush-pending-reuse", p)]))
+      .toEqual([["lazy-reuse", 0, 0, 0], ["lazy-reuse-early", 1, 0, 0], ["lazy-reuse-running", 0, 1, 0], ["lazy-free-first", 0, 0, 1]]);
+    const r = runScenario("lazy-reuse-early-epoch", { policy: "lazy-reuse-early" as PolicyName, machine: createReferenceKvmMachine });
+    expect(r.violationRecords[0]).toMatchObject({ cpu: 0, lpid: 1, ea: "0x6000", frame: 2, owner: 2, leftBy: { cause: "lazy-page-out", cpu: 0 } });
+  });
+});
+
 describe("hptlab scenario --engine reference", () => {
-  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
+  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"], ["lazy-reuse-early-epoch", "lazy-reuse-early"], ["lazy-core-skipped", "lazy-reuse"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
     for (const json of [["--json"], []]) {
       const wasm = await cli(["scenario", name, "--policy", policy, "--engine", "wasm", ...json]);
       const ref = await cli(["scenario", name, "--policy", policy, "--engine", "reference", ...json]);

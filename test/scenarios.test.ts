@@ -8,8 +8,8 @@ import { cli } from "./cli-run.js";
 const NAMES = SCENARIOS.map((s) => s.name);
 
 describe("scenarios under each policy", () => {
-  it("lists the five scenarios the issue names", () => {
-    expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu"]);
+  it("lists the five scenarios the issue names, then issue 16's lazy-reuse failure modes", () => {
+    expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu", "lazy-reuse-early-epoch", "lazy-core-skipped", "flush-pending-reuse"]);
   });
 
   it("last-vcpu: stale-tlb leaks (docs/model/kvm.md §9.1 timeline), the entry left by vcpu 0's tlbiel on core A", () => {
@@ -69,6 +69,66 @@ describe("scenarios under each policy", () => {
     expect(r.finding).toMatch(/gap is real/);
     expect(runScenario("bulk-remove-1vcpu", { policy: "need-tlb-flush" }).violations).toBe(0);
     expect(runScenario("bulk-remove-1vcpu", { policy: "last-vcpu" }).violations).toBe(0); // 3.7 flushed on the core change
+  });
+
+  it("lazy-reuse-early leaks in lazy-reuse-early-epoch: page 1's frame is freed with the epoch before it, core A's entry still there", () => {
+    const r = runScenario("lazy-reuse-early-epoch", { policy: "lazy-reuse-early" });
+    expect(r.violations).toBe(1);
+    // vcpu 0 on cpu 0 reads EA 0x6000 through the entry the lazy page-out of gfn 1 left (marked on cpu 0, the host's); frame 2 is now guest H's (instance 2)
+    expect(r.violationRecords[0]).toMatchObject({ cpu: 0, lpid: 1, guest: 1, owner: 2, ea: "0x6000", frame: 2, leftBy: { cause: "lazy-page-out", cpu: 0 } });
+    expect(r.tlbie).toBe(0);
+    const ends = r.timeline.filter((e) => /epoch ends:/.test(e.result)).map((e) => e.result);
+    expect(ends).toEqual(["1 LPID flush at the epoch's flush point, epoch ends: 2 quarantined frames released"]);
+    expect(r.timeline.some((e) => /frame 2 \(G \(LPID 1\)'s until it was paged out\)/.test(e.result))).toBe(true);
+    expect(r.finding).toMatch(/^lazy-reuse-early leaks/);
+  });
+
+  it("lazy-reuse keeps page 1's frame for the next epoch: freed only after core A's flush at its re-entry, never handed to H", () => {
+    const r = runScenario("lazy-reuse-early-epoch", { policy: "lazy-reuse" });
+    expect([r.violations, r.tlbie, r.staleHarmless]).toEqual([0, 0, 0]);
+    expect(r.timeline.filter((e) => /epoch ends:/.test(e.result)).map((e) => e.result)).toEqual([
+      "1 LPID flush at the epoch's flush point, epoch ends: 1 quarantined frame released", // B's exit: frame 1 (page 0)
+      "1 LPID flush at the epoch's flush point, epoch ends: 1 quarantined frame released", // A's re-entry: frame 2 (page 1)
+    ]);
+    const reuse = r.timeline.find((e) => /host reuses free frames/.test(e.what))!;
+    expect(reuse.result).toBe("frame 1 (G (LPID 1)'s until it was paged out), frame 257");
+    // the page-outs charged no tlbie, two LPID flushes at flush points (A's exit, B's exit) and one at A's re-entry: 3 × (200 + 128 × 20) cycles
+    expect(r.cyclesByCategory.tlbie).toBe(0);
+  });
+
+  it("lazy-reuse-running leaks in lazy-core-skipped (the x86 lazy-TLB form, commit 2ff6ddf19c0e); lazy-reuse waits for core B", () => {
+    const bad = runScenario("lazy-core-skipped", { policy: "lazy-reuse-running" });
+    expect(bad.violations).toBe(1);
+    expect(bad.violationRecords[0]).toMatchObject({ cpu: 4, lpid: 1, ea: "0x5000", frame: 1, owner: 2, leftBy: { cause: "lazy-page-out", cpu: 0 } });
+    const good = runScenario("lazy-core-skipped", { policy: "lazy-reuse" });
+    expect(good.violations).toBe(0);
+    expect(good.timeline.find((e) => /host reuses free frames/.test(e.what))!.result).toBe("frame 257");
+    // the other broken variant is right about the mask: it does not leak here
+    expect(runScenario("lazy-core-skipped", { policy: "lazy-reuse-early" }).violations).toBe(0);
+  });
+
+  it("the lazy scenarios leak under their broken variant only: every other policy (eager page-outs) is safe in all three", () => {
+    const leaks: Record<string, number[]> = { "lazy-reuse-early": [1, 0, 0], "lazy-reuse-running": [0, 1, 0], "lazy-free-first": [0, 0, 1] };
+    for (const p of POLICIES) {
+      const v = ["lazy-reuse-early-epoch", "lazy-core-skipped", "flush-pending-reuse"].map((n) => runScenario(n, { policy: p.name as PolicyName }).violations);
+      expect([p.name, v]).toEqual([p.name, leaks[p.name] ?? [0, 0, 0]]);
+    }
+  });
+
+  it("lazy-free-first leaks in flush-pending-reuse (the form of 20841405940e / CVE-2018-18281): the running vcpu hits its entry after the frame went to H; lazy-reuse's hit is harmless", () => {
+    const bad = runScenario("flush-pending-reuse", { policy: "lazy-free-first" });
+    expect(bad.violations).toBe(1);
+    expect(bad.violationRecords[0]).toMatchObject({ cpu: 0, lpid: 1, ea: "0x5000", frame: 1, owner: 2, leftBy: { cause: "lazy-page-out", cpu: 0 } });
+    expect(bad.timeline.find((e) => /host pages out/.test(e.what))!.result).toBe("1 HPTE(s) on the rmap ring → ABSENT, no tlbie (lazy); frame 1 freed at once; its flush waits for the epoch");
+    const good = runScenario("flush-pending-reuse", { policy: "lazy-reuse" });
+    expect([good.violations, good.staleHarmless]).toEqual([0, 1]);
+    expect(good.timeline.find((e) => /host reuses free frames/.test(e.what))!.result).toBe("frame 257");
+    const eager = runScenario("flush-pending-reuse", { policy: "need-tlb-flush" });
+    expect([eager.violations, eager.staleHarmless, eager.tlbie]).toEqual([0, 0, 1]);
+  });
+
+  it("lazy-reuse passes the five 2012 scenarios (its hcalls are need-tlb-flush's; its page-outs hold the frame)", () => {
+    for (const name of NAMES.slice(0, 5)) expect([name, runScenario(name, { policy: "lazy-reuse" }).violations]).toEqual([name, 0]);
   });
 
   it("last-vcpu leaks in vcore-migration: the per-thread check misses the vcpu that returns alone", () => {

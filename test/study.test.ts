@@ -55,7 +55,10 @@ describe("study config", () => {
     const pts = expandStudy(s);
     expect(pts.reduce((a, p) => a + p.params.ops, 0)).toBeGreaterThanOrEqual(100e6);
     expect(Math.max(...pts.map((p) => p.params.cores))).toBe(256);
-    expect(new Set(pts.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va"]));
+    expect(new Set(pts.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va", "lazy-reuse"]));
+    // lazy-reuse (docs/model/policies.md §9) runs in the POWER7 scaling sweep only: every core count, shape, H_LOCAL mode and paging rate
+    const lazy = pts.filter((p) => p.params.policy === "lazy-reuse");
+    expect([new Set(lazy.map((p) => p.params.sweep)), lazy.length]).toEqual([new Set(["scaling"]), 9 * 4 * 2 * 3]);
     const synthetic = pts.filter((p) => p.params.workload === "kernel-churn");
     expect(new Set(synthetic.map((p) => p.params.shape))).toEqual(new Set(["1 vcpu", "1 vcore", "4 vcores", "64 vcores"]));
     // the real guest: the shipped Linux 6.1 trace, 1 to 256 cores, every H_LOCAL mode, both vcore shapes

@@ -11,6 +11,7 @@ import { vcpuRec, vcoreRec, isQemu } from "./records";
 import { lastVcpuFill } from "./need-flush";
 import { vcoreExit } from "./vcore";
 import { provenance } from "./detector";
+import { lazyDestroy } from "./quarantine";
 
 /** KVM state of a new guest: vcpus never ran, vcores nowhere, empty lists; then the policy's VM init. */
 export function kvmGuestInit(g: usize): void {
@@ -42,6 +43,7 @@ export function kvmGuestDestroy(g: usize, cpu: u32): void {
   for (let v: u32 = 0; v < vcores; ++v) if (load<u32>(vcoreRec(g, v), 4) != 0) vcoreExit(g, v);
   markStaleLpid(load<u32>(g, G_LPID), provenance(STALE_LPID_FREE, cpu));
   store<u32>(g, 0, G_DEFER_COUNT);
+  lazyDestroy(g);
 }
 
 /**

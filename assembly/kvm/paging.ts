@@ -3,26 +3,31 @@
 import {
   NO_FRAME, G_POLICY, G_INSTANCE, G_LPID, G_HPT, G_REVMAP, G_FRAMES, G_RAM_HOST_PAGES, G_DEFER_COUNT, K_PAGE_OUT_HPTE,
   CC_PAGE_OUT, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_PAGE_OUTS, STAT_PAGE_OUT_HPTES, STAT_PAGE_INS,
-  KVM_BAD_GFN, KVM_NO_FRAME, KVM_PINNED, RMAP_PRESENT, RMAP_INDEX, RMAP_RC_SHIFT,
+  KVM_BAD_GFN, KVM_NO_FRAME, KVM_PINNED, RMAP_PRESENT, RMAP_INDEX, RMAP_RC_SHIFT, NO_CPU, STALE_LAZY, STAT_QUARANTINE_FALLBACKS,
 } from "../layout";
 import { tlbSets, guestStatsOf, bump, frameFree, takeFrame } from "../machine";
-import { tlbieVa } from "../tlb";
+import { tlbieVa, markStale } from "../tlb";
 import { HPTE_V_VALID, HPTE_V_ABSENT, HPTE_R_R, HPTE_R_C, vaFromHpte, xKey, xSet } from "../hpt";
 import { rmapAddr, rmapUnlinkHead } from "../rmap";
-import { policyCall, EV_CAN_PAGE_OUT } from "../policies/table";
+import { policyCall, EV_CAN_PAGE_OUT, PAGE_OUT_PINNED, PAGE_OUT_LAZY } from "../policies/table";
 import { isQemu } from "./records";
 import { cost, charge } from "./costs";
 import { globalSequence } from "./fabric";
 import { drainDeferred } from "./deferred";
+import { lazyHasRoom, lazyHold } from "./quarantine";
+import { provenance } from "./detector";
 
 /**
  * The MMU-notifier path (kvm_unmap_rmapp, docs/model/kvm.md §8.3) for host page `gfn` of guest g, run by the host on
  * `cpu`: every HPTE of the ring becomes ABSENT with a global tlbie and its R/C harvested; the deferred
- * VAs of the page are tlbie'd (deferred-va); then the frame is freed. r3 = HPTEs invalidated.
+ * VAs of the page are tlbie'd (deferred-va); then the frame is freed. A lazy page-out (lazy-reuse,
+ * docs/model/policies.md §9) issues no tlbie — the entries it leaves are marked stale — and hands the
+ * frame to the guest's quarantine instead, unless the quarantine is full. r3 = HPTEs invalidated.
  */
 export function pageOut(g: usize, cpu: u32, gfn: u64): u64 {
   if (isQemu(g)) return KVM_BAD_GFN;
-  if (policyCall(load<u32>(g, G_POLICY), EV_CAN_PAGE_OUT, g, cpu, 0, 0) == 0) return KVM_PINNED;
+  const how = policyCall(load<u32>(g, G_POLICY), EV_CAN_PAGE_OUT, g, cpu, 0, 0);
+  if (how == PAGE_OUT_PINNED) return KVM_PINNED;
   if (gfn >= <u64>load<u32>(g, G_RAM_HOST_PAGES)) return KVM_BAD_GFN;
   const fp = <usize>load<u32>(g, G_FRAMES) + (<usize>gfn << 2);
   const frame = load<u32>(fp);
@@ -32,6 +37,11 @@ export function pageOut(g: usize, cpu: u32, gfn: u64): u64 {
   const hptBase = <usize>load<u32>(g, G_HPT);
   const revBase = <usize>load<u32>(g, G_REVMAP);
   const lpid = load<u32>(g, G_LPID);
+  let lazy = false;
+  if (how == PAGE_OUT_LAZY) {
+    lazy = lazyHasRoom(g);
+    if (!lazy) bump(STAT_QUARANTINE_FALLBACKS, gs);
+  }
   let n: u64 = 0;
   let rmap = load<u64>(rp);
   while ((rmap & RMAP_PRESENT) != 0) {
@@ -44,22 +54,27 @@ export function pageOut(g: usize, cpu: u32, gfn: u64): u64 {
       const r = load<u64>(hp, 8);
       store<u64>(hp, (v | HPTE_V_ABSENT) & ~HPTE_V_VALID);
       if (vaFromHpte(g, v, r, i, tlbSets)) {
-        const k = tlbieVa(xSet, xKey, lpid);
-        bump(STAT_GLOBAL_TLBIES, gs);
-        bump(STAT_GLOBAL_TLBIE_ENTRIES, gs, <u64>k);
+        if (lazy) {
+          markStale(xSet, xKey, lpid, NO_CPU, provenance(STALE_LAZY, cpu));
+        } else {
+          const k = tlbieVa(xSet, xKey, lpid);
+          bump(STAT_GLOBAL_TLBIES, gs);
+          bump(STAT_GLOBAL_TLBIE_ENTRIES, gs, <u64>k);
+        }
       }
       const rc = r & (HPTE_R_R | HPTE_R_C);
       rmap |= rc << RMAP_RC_SHIFT;
       store<u64>(rev, load<u64>(rev) | rc);
       charge(cpu, gs, CC_PAGE_OUT, cost(K_PAGE_OUT_HPTE));
-      globalSequence(cpu, gs, 1); // kvmppc_invalidate_hpte: one sequence per HPTE
+      if (!lazy) globalSequence(cpu, gs, 1); // kvmppc_invalidate_hpte: one sequence per HPTE
       bump(STAT_PAGE_OUT_HPTES, gs);
       ++n;
     }
   }
   store<u64>(rp, rmap);
   if (load<u32>(g, G_DEFER_COUNT) != 0) drainDeferred(cpu, g, gs, <u32>gfn);
-  frameFree(frame);
+  if (lazy) lazyHold(g, gs, frame);
+  else frameFree(frame);
   store<u32>(fp, NO_FRAME);
   bump(STAT_PAGE_OUTS, gs);
   return n;

@@ -2,10 +2,13 @@
 // kvmppc_alloc_reset_hpt, kvmppc_run_core; Linux 3.8 arch/powerpc/kvm/) and the two versions of
 // global_invalidates() (docs/model/kvm.md §4.2, §6).
 import { G_VCORES, CPU_VC_SLOT, CPU_VC_IDX, NO_CPU } from "../layout";
-import { smtShift, guestDesc } from "../machine";
 import { cpuRec, vcoreRec, runningGuest } from "../kvm/records";
 import { needFlushSetAll, needFlushSetAllExcept, needFlushTestAndClear, entryFlush } from "../kvm/need-flush";
-import { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY } from "./events";
+import { lazyInit, lazyEntry, lazyExit } from "../kvm/quarantine";
+import { smtShift, guestDesc, guestStatsOf } from "../machine";
+import {
+  EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, MODE_GLOBAL, MODE_LOCAL, PAGE_OUT_LAZY,
+} from "./events";
 
 /** needTlbFlushEvent: set need_tlb_flush in full at VM start (kvmppc_core_init_vm). */
 // @ts-ignore: decorator
@@ -61,4 +64,35 @@ export function globalInvalidates38(g: usize, cpu: u32): bool {
     return false;
   }
   return true;
+}
+
+/**
+ * lazy-reuse and its variants (docs/model/policies.md §9): need-tlb-flush's bookkeeping and decisions
+ * for the guest's hcalls; host page-outs are lazy (no tlbie, the frame quarantined, kvm/quarantine.ts);
+ * a vcore's entry and exit are the flush points of the epochs. `variant`: LAZY_* (layout.ts).
+ */
+export function lazyReuseEvent(ev: u32, g: usize, cpu: u32, variant: u32): u32 {
+  switch (ev) {
+    case EV_DECIDE:
+      return globalInvalidates(g, cpu) ? MODE_GLOBAL : MODE_LOCAL;
+    case EV_CAN_PAGE_OUT:
+      return PAGE_OUT_LAZY;
+    case EV_VM_INIT:
+      needFlushSetAll(g);
+      lazyInit(g, variant);
+      break;
+    case EV_HPT_RESET:
+      needFlushSetAll(g);
+      break;
+    case EV_VCORE_ENTRY: {
+      const flushed = needFlushTestAndClear(g, cpu >> smtShift);
+      if (flushed) entryFlush(cpu, g);
+      lazyEntry(g, guestStatsOf(g), cpu, flushed);
+      break;
+    }
+    case EV_VCORE_EXIT:
+      lazyExit(g, guestStatsOf(g), cpu);
+      break;
+  }
+  return 0;
 }

@@ -8,7 +8,8 @@
 //   EV_VCORE_EXIT    vcore `arg` leaves the core of cpu (thread 0)           → 0
 //   EV_DECIDE        an hcall on cpu invalidates a VALID HPTE: arg = KIND_*, flags = the hcall's
 //                    flags (0 for H_BULK_REMOVE) → MODE_GLOBAL | MODE_LOCAL | MODE_LOCAL_RECORD
-//   EV_CAN_PAGE_OUT  may the host take g's pages away?                       → 1 yes, 0 pinned
+//   EV_CAN_PAGE_OUT  may the host take g's pages away?  → PAGE_OUT_EAGER (tlbie, frame freed), 0 pinned,
+//                    or PAGE_OUT_LAZY (no tlbie, frame quarantined: kvm/quarantine.ts, lazy-reuse)
 //   EV_NAME          (g = 0) the policy's name, as src/model/policies.ts spells it → address of a
 //                    static string (policyName(); test/policy-table.test.ts checks the registry)
 // @ts-ignore: decorator
@@ -27,6 +28,14 @@
 @inline export const EV_CAN_PAGE_OUT: u32 = 6;
 // @ts-ignore: decorator
 @inline export const EV_NAME: u32 = 7;
+
+// ── EV_CAN_PAGE_OUT answers ──
+// @ts-ignore: decorator
+@inline export const PAGE_OUT_PINNED: u32 = 0;
+// @ts-ignore: decorator
+@inline export const PAGE_OUT_EAGER: u32 = 1;
+// @ts-ignore: decorator
+@inline export const PAGE_OUT_LAZY: u32 = 2;
 
 // ── invalidation modes a policy can choose (EV_DECIDE) ──
 // @ts-ignore: decorator

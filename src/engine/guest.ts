@@ -4,7 +4,7 @@
  */
 import type { GuestOptions } from "../config.js";
 import type { CounterBlock, HcallOptions, HcallResult, Semantics, SimGuest } from "../types.js";
-import { G, GUEST_BYTES, NO_FRAME, OP, REC, RMAP, STATS_BYTES } from "./layout.js";
+import { G, GUEST_BYTES, LZ, NO_FRAME, OP, REC, RMAP, STATS_BYTES } from "./layout.js";
 import { checkInt, checkU64, hReadOutCount } from "./ops.js";
 import { decodeDeferred, decodeVcore, decodeVcpu, type KvmCounters } from "./records.js";
 import type { Machine } from "./machine.js";
@@ -199,6 +199,31 @@ export class Guest implements SimGuest {
   vcoreState(vcore: number): { pcpu: number | null; running: boolean; vcpuMask: number; runs: number } {
     checkInt("vcore", vcore, this.vcores);
     return decodeVcore(this.#m._u32, this.#desc(G.VCORE_TAB) + vcore * REC.VCORE_BYTES);
+  }
+
+  /**
+   * lazy-reuse's quarantine (docs/model/policies.md §9), or null for a policy without one: the held
+   * frames oldest first, how many of them the closing epoch holds, its pending cores, and the cores
+   * that may hold the VM's entries.
+   */
+  quarantine(): { held: number[]; closing: number; pending: number[]; mayHold: number[] } | null {
+    const b = this.#desc(G.LAZY);
+    if (b === 0) return null;
+    const u32 = this.#m._u32;
+    const words = this.#m.plan.maskWords;
+    const cores = (mask: number) => {
+      const out: number[] = [];
+      for (let c = 0; c < this.#m.config.cores; c++) if ((this.#m._u64[mask / 8 + (c >> 6)]! >> BigInt(c & 63)) & 1n) out.push(c);
+      return out;
+    };
+    const n = u32[(b + LZ.COUNT) / 4]!;
+    const frames = b + LZ.MASKS + words * 16;
+    return {
+      held: Array.from({ length: n }, (_, i) => u32[frames / 4 + i]!),
+      closing: u32[(b + LZ.CLOSING) / 4]!,
+      pending: cores(b + LZ.MASKS),
+      mayHold: cores(b + LZ.MASKS + words * 8),
+    };
   }
 
   /** deferred-va: the recorded VAs, oldest first. */

@@ -57,7 +57,7 @@ export const FABRIC_SLOT_SHIFT = 7;
 /** HDR.FABRIC_MODE fields (assembly/layout.ts): model bits 0–3, lock scope bits 4–7, in flight bits 8–15. */
 export const FABRIC_MODEL_CODE = { exclusive: 0, concurrent: 1 } as const;
 export const LOCK_SCOPE_CODE = { none: 0, vm: 1, machine: 2 } as const;
-export const STALE = { LOCAL: 1, LPID_FREE: 2, HPT_RESET: 3 } as const;
+export const STALE = { LOCAL: 1, LPID_FREE: 2, HPT_RESET: 3, LAZY: 4 } as const;
 export const DEFER_OVF = { FLUSH: 0, TLBIE: 1, DRAIN: 2 } as const;
 /** r3 of KVM ops that could not be done. */
 export const KVM_ERR = {
@@ -71,8 +71,11 @@ export const G = {
   LPID: 0, FLAGS: 4, HPT_ORDER: 8, HTAB_MASK: 12, NPTE: 16, HPT: 20, REVMAP: 24, RMAP: 28, FRAMES: 32,
   RAM_HOST_PAGES: 36, HPT_MAX_PAGE_SHIFT: 40, INSTANCE: 44, RAM_BYTES: 48, POLICY: 56, VCPUS: 60, VCORES: 64,
   TPV: 68, VCPU_TAB: 72, VCORE_TAB: 76, NEED_FLUSH: 80, LAST_VCPU: 84, DEFER: 88, DEFER_CAP: 92, DEFER_COUNT: 96,
-  DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108, TLBIE_LOCK: 112,
+  DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108, TLBIE_LOCK: 112, LAZY: 116,
 } as const;
+/** lazy-reuse's block (assembly/layout.ts LZ_*): counts, then two cpumasks, then the held frames; LAZY_* variants. */
+export const LZ = { COUNT: 0, CLOSING: 4, CAP: 8, VARIANT: 12, MASKS: 16 } as const;
+export const LAZY = { EPOCH: 0, EARLY: 1, RUNNING: 2, FREE_FIRST: 3 } as const;
 export const GF_LIVE = 1;
 export const GF_QEMU = 2;
 
@@ -85,6 +88,7 @@ export const STAT = {
   tlbielSequences: 23, tlbieWaits: 24, ipis: 25, pageOuts: 26, pageOutHptes: 27, pageIns: 28, hvFaults: 29,
   deferredRecords: 30, deferredOverflows: 31, deferredTlbies: 32, hptResets: 33, staleMarked: 34,
   localInvalidations: 35, globalInvalidations: 36, needFlushSets: 37, staleHits: 38, tlbieLockWaitCycles: 39,
+  quarantined: 56, quarantineReleased: 57, quarantinePeak: 58, quarantineFallbacks: 59, epochFlushes: 60,
 } as const;
 export const STAT_HCALLS = 64;
 export const STAT_CYCLES = 96;
@@ -171,6 +175,8 @@ export interface GuestKvmSizes {
   deferredCap: number;
   /** Slots of the guest's tlbie-lock calendar (concurrent fabric, lock scope "vm"; docs/model/costs.md §8): FABRIC_SLOTS or 0. */
   lockSlots?: number;
+  /** lazy-reuse: frames its quarantine can hold (the guest's RAM in host pages), or 0 for no block (docs/model/policies.md §9). */
+  quarantineCap?: number;
 }
 
 /** Slots of a guest's tlbie-lock calendar on a machine: FABRIC_SLOTS with the concurrent fabric's per-VM lock, else 0. */
@@ -192,11 +198,12 @@ export function guestParts(hptOrder: number, ramHostPages: number, kvm: boolean,
     ["lastVcpu", align(k.lastVcpuSlots * 2, 64)],
     ["deferred", align(k.deferredCap * REC.DEFER_BYTES, 64)],
     ["tlbieLock", align((k.lockSlots ?? 0) * 4, 64)],
+    ["lazy", k.quarantineCap ? align(16 + k.maskWords * 16 + k.quarantineCap * 4, 64) : 0],
   ];
   const at: Record<string, number> = {};
   let off = 0;
   for (const [name, bytes] of sizes) { at[name] = off; off += bytes; }
-  return { at: at as Record<"hpt" | "revmap" | "rmap" | "frames" | "vcpus" | "vcores" | "needFlush" | "lastVcpu" | "deferred" | "tlbieLock", number>, bytes: align(off, 4096) };
+  return { at: at as Record<"hpt" | "revmap" | "rmap" | "frames" | "vcpus" | "vcores" | "needFlush" | "lastVcpu" | "deferred" | "tlbieLock" | "lazy", number>, bytes: align(off, 4096) };
 }
 
 /** Bytes a guest takes from the arena: HPT, revmap, (kvm-hv) rmap words and frame numbers, KVM state. */

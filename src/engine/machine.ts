@@ -5,7 +5,7 @@
 import { resolveMachineConfig, resolveGuestOptions, tlbGroupCount, type MachineConfig, type MachineConfigInput, type GuestOptionsInput, type GuestOptions } from "../config.js";
 import type { AccessKind, CounterBlock, HcallOptions, HcallResult, SimMachine, TlbEntryView, TranslateResult } from "../types.js";
 import {
-  planLayout, guestParts, tlbieLockSlots, formatBytes, HDR, G, GF_QEMU, OP, OPF_PROBLEM_STATE, XLATE, OP_REJECTED, PAGE_BYTES, MAX_BYTES,
+  planLayout, guestParts, tlbieLockSlots, formatBytes, HDR, G, LZ, GF_QEMU, OP, OPF_PROBLEM_STATE, XLATE, OP_REJECTED, PAGE_BYTES, MAX_BYTES,
   LAYOUT_MAGIC, LAYOUT_VERSION, REC, K, DEFER_OVF, GUEST_BYTES, STAT, TLBE_BYTES, FABRIC_MODEL_CODE, LOCK_SCOPE_CODE,
   type LayoutPlan,
 } from "./layout.js";
@@ -324,6 +324,7 @@ export class Machine implements SimMachine {
       vcpus: opts.vcpus, vcores, maskWords: this.plan.maskWords, lastVcpuSlots: Math.ceil(cpus / 4) * 4,
       deferredCap: takesParam(policy, "deferredCap") ? opts.deferredCap : 0,
       lockSlots: tlbieLockSlots(this.config),
+      quarantineCap: policy.quarantine && kvm ? ramHostPages : 0,
     };
     const parts = guestParts(opts.hptOrder, ramHostPages, kvm, sizes);
     const block = this.#arenaAlloc(parts.bytes, opts);
@@ -355,6 +356,8 @@ export class Machine implements SimMachine {
     u32[g + G.DEFER / 4] = at("deferred");
     u32[g + G.DEFER_CAP / 4] = sizes.deferredCap;
     u32[g + G.TLBIE_LOCK / 4] = sizes.lockSlots > 0 ? at("tlbieLock") : 0;
+    u32[g + G.LAZY / 4] = sizes.quarantineCap > 0 ? at("lazy") : 0;
+    if (sizes.quarantineCap > 0) u32[(block.offset + parts.at.lazy + LZ.CAP) / 4] = sizes.quarantineCap; // its variant: the policy's, at VM init
     u32[g + G.DEFER_OVERFLOW / 4] = DEFER_OVF[opts.deferredOverflow.toUpperCase() as keyof typeof DEFER_OVF]; // deferred-va's overflow rule (src/model/policies.ts)
     const instance = this.#nextInstance++;
     u32[g + G.INSTANCE / 4] = instance;

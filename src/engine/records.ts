@@ -38,6 +38,12 @@ export interface KvmCounters {
   needFlushSets: bigint;
   /** Cycles of tlbieWait spent on the tlbie lock (concurrent fabric, docs/model/costs.md §8); the rest waited for the fabric. */
   tlbieLockWaitCycles: bigint;
+  /** lazy-reuse's quarantine (docs/model/policies.md §9): frames put in, freed, the most held at once, page-outs done eagerly when full, flushes made for epochs. */
+  quarantined: bigint;
+  quarantineReleased: bigint;
+  quarantinePeak: bigint;
+  quarantineFallbacks: bigint;
+  epochFlushes: bigint;
   cycles: Record<CostCategory, bigint>;
 }
 export const KVM_COUNTERS = [
@@ -46,6 +52,9 @@ export const KVM_COUNTERS = [
   "deferredRecords", "deferredOverflows", "deferredTlbies", "hptResets", "localInvalidations", "globalInvalidations",
   "needFlushSets",
 ] as const;
+
+/** lazy-reuse's counters, kept outside KVM_COUNTERS (results.json carries them for its family only). */
+export const QUARANTINE_COUNTERS = ["quarantined", "quarantineReleased", "quarantinePeak", "quarantineFallbacks", "epochFlushes"] as const;
 
 /** The detector's verdict on a TLB hit. */
 export type Verdict = "ok" | "stale-harmless" | "violation";
@@ -74,7 +83,7 @@ export interface ViolationRecord {
 }
 
 export interface StaleCause {
-  cause: "local-invalidation" | "lpid-freed" | "hpt-reset";
+  cause: "local-invalidation" | "lpid-freed" | "hpt-reset" | "lazy-page-out";
   /** The cpu that issued the local invalidation (or ran the host operation) … */
   cpu: number;
   /** … and its clock then (low 40 bits). */
@@ -82,7 +91,7 @@ export interface StaleCause {
 }
 
 const STALE_CAUSES: Record<number, StaleCause["cause"]> = {
-  [STALE.LOCAL]: "local-invalidation", [STALE.LPID_FREE]: "lpid-freed", [STALE.HPT_RESET]: "hpt-reset",
+  [STALE.LOCAL]: "local-invalidation", [STALE.LPID_FREE]: "lpid-freed", [STALE.HPT_RESET]: "hpt-reset", [STALE.LAZY]: "lazy-page-out",
 };
 
 /** A TLB provenance word → why its entry is stale, or null when no cause is recorded. */
@@ -176,6 +185,7 @@ export function decodeKvmCounters(u64: BigUint64Array, byteOffset: number): KvmC
   const out = {} as KvmCounters;
   for (const name of KVM_COUNTERS) (out as unknown as Record<string, bigint>)[name] = u64[base + STAT[name]]!;
   out.tlbieLockWaitCycles = u64[base + STAT.tlbieLockWaitCycles]!;
+  for (const name of QUARANTINE_COUNTERS) out[name] = u64[base + STAT[name]]!;
   const cycles = {} as Record<CostCategory, bigint>;
   COST_CATEGORIES.forEach((name, i) => { cycles[name] = u64[base + STAT_CYCLES + i]!; });
   out.cycles = cycles;

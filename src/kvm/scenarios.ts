@@ -8,7 +8,7 @@ import type { KvmCounters, ViolationRecord, Verdict } from "../engine/index.js";
 import type { GuestOptionsInput, MachineConfigInput } from "../config.js";
 import type { CounterBlock, HcallOptions, HcallResult, TranslateResult, AccessKind } from "../types.js";
 import { makeHpte, slbVsidWord, H_LOCAL, H_SUCCESS } from "../hpte.js";
-import { POLICIES, paramValues, type PolicyName, type DeferredOverflow } from "../model/policies.js";
+import { POLICIES, paramValues, policyByName, type PolicyName, type DeferredOverflow } from "../model/policies.js";
 import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
 
 /** What a scenario needs of a guest: the engine's Guest, or the reference model's (src/reference/kvm). */
@@ -111,6 +111,11 @@ const SLB = slbVsidWord(VSID);
 const EA = 0x5000n;
 const X = makeHpte({ vsid: VSID, ea: EA, gpa: 0n });
 const GFN = 0;
+// A second page (the lazy-reuse scenarios need two): EA 0x6000 → gpa 0x10000, the guest's gfn 1.
+const PAGES = [
+  { ea: EA, hpte: X, gfn: GFN },
+  { ea: 0x6000n, hpte: makeHpte({ vsid: VSID, ea: 0x6000n, gpa: 0x10000n }), gfn: 1 },
+] as const;
 
 const MACHINE = { cores: 4, smt: 4 as const, hostMemoryBytes: 2 ** 28 };
 const RAM = 16 * 2 ** 20;
@@ -157,8 +162,14 @@ class Script {
   #flushes(a: KvmCounters, b: KvmCounters): string {
     const lpid = Number(b.entryFlushes - a.entryFlushes);
     const full = Number(b.fullFlushes - a.fullFlushes);
-    if (lpid + full === 0) return "no flush";
-    return [lpid ? `${lpid} LPID flush${lpid > 1 ? "es" : ""} on entry` : "", full ? `${full} whole-TLB flush${full > 1 ? "es" : ""}` : ""].filter(Boolean).join(", ");
+    const epoch = Number(b.epochFlushes - a.epochFlushes);
+    const released = Number(b.quarantineReleased - a.quarantineReleased);
+    if (lpid + full + epoch === 0) return "no flush";
+    return [
+      lpid ? `${lpid} LPID flush${lpid > 1 ? "es" : ""} on entry` : "", full ? `${full} whole-TLB flush${full > 1 ? "es" : ""}` : "",
+      epoch ? `${epoch} LPID flush${epoch > 1 ? "es" : ""} at the epoch's flush point` : "",
+      released ? `epoch ends: ${released} quarantined frame${released > 1 ? "s" : ""} released` : "",
+    ].filter(Boolean).join(", ");
   }
 
   run(g: ScenarioGuest, vcore: number, core: number, vcpuMask = 0): void {
@@ -181,19 +192,21 @@ class Script {
     this.#log(pcpu, `${this.name(g)} vcore ${vcore} exits core ${Math.floor(pcpu / this.m.config.smt)}`, this.#flushes(a, b));
   }
 
-  enter(g: ScenarioGuest, cpu: number): bigint {
-    const r = g.hEnter(0n, X.ptex(g.hptOrder), X.v, X.r, { cpu });
+  enter(g: ScenarioGuest, cpu: number, page = 0): bigint {
+    const { ea, hpte, gfn } = PAGES[page]!;
+    const r = g.hEnter(0n, hpte.ptex(g.hptOrder), hpte.v, hpte.r, { cpu });
     if (r.ret !== H_SUCCESS) throw new Error(`scenario: H_ENTER failed with ${r.ret}`);
-    this.#log(cpu, `${this.name(g)} H_ENTER EA 0x${EA.toString(16)} → gpa 0 (slot 0x${r.out[0]!.toString(16)})`, `frame ${g.frame(GFN)}`);
+    this.#log(cpu, `${this.name(g)} H_ENTER EA 0x${ea.toString(16)} → gpa ${gfn === 0 ? "0" : `0x${(BigInt(gfn) << 16n).toString(16)}`} (slot 0x${r.out[0]!.toString(16)})`, `frame ${g.frame(gfn)}`);
     return r.out[0]!;
   }
 
-  touch(g: ScenarioGuest, cpu: number): Verdict {
-    const r = this.m.access(cpu, g.lpid, SLB, EA, "load");
+  touch(g: ScenarioGuest, cpu: number, page = 0): Verdict {
+    const { ea } = PAGES[page]!;
+    const r = this.m.access(cpu, g.lpid, SLB, ea, "load");
     const detail = r.kind === "fault" ? "no translation: guest fault" :
       `${r.kind === "hit" ? "TLB hit" : "TLB miss, HPT walk"} → real 0x${r.ra.toString(16)} (frame ${Number(r.ra >> 16n)})` +
       (r.verdict === "violation" ? ` — VIOLATION: frame owned by ${this.#ownerName(Number(r.ra >> 16n))}` : r.verdict === "stale-harmless" ? " — stale but still the guest's page" : "");
-    this.#log(cpu, `${this.name(g)} loads EA 0x${EA.toString(16)}`, detail);
+    this.#log(cpu, `${this.name(g)} loads EA 0x${ea.toString(16)}`, detail);
     return r.verdict;
   }
 
@@ -242,13 +255,54 @@ class Script {
       this.#log(0, `host tries to page out ${this.name(g)} gfn ${GFN} (frame ${frame})`, (e as Error).message.replace(/^pageOut\(gfn \d+\): /, "refused: "));
       return false;
     }
+    this.#pagedOut(g, GFN, frame, a);
+    this.give(to, frame, this.name(g));
+    return true;
+  }
+
+  /** The host takes page `gfn` of g away (and keeps its frame for now). */
+  pageOut(g: ScenarioGuest, gfn: number): boolean {
+    const frame = g.frame(gfn);
+    const a = this.#kvm();
+    try {
+      g.pageOut(gfn, 0);
+    } catch (e) {
+      this.#log(0, `host tries to page out ${this.name(g)} gfn ${gfn} (frame ${frame})`, (e as Error).message.replace(/^pageOut\(gfn \d+\): /, "refused: "));
+      return false;
+    }
+    this.#pagedOut(g, gfn, frame, a);
+    return true;
+  }
+
+  #pagedOut(g: ScenarioGuest, gfn: number, frame: number, a: KvmCounters): void {
     const b = this.#kvm();
     const n = Number(b.pageOutHptes - a.pageOutHptes);
     const d = Number(b.deferredTlbies - a.deferredTlbies);
-    this.#log(0, `host pages out ${this.name(g)} gfn ${GFN} (frame ${frame})`,
-      `${n ? `${n} HPTE(s) on the rmap ring → ABSENT + tlbie` : "rmap ring empty → no tlbie"}${d ? `; ${d} deferred VA(s) tlbie'd` : ""}; frame ${frame} freed`);
-    this.give(to, frame, this.name(g));
-    return true;
+    const held = b.quarantined > a.quarantined;
+    const released = Number(b.quarantineReleased - a.quarantineReleased);
+    const fate = !held ? `frame ${frame} freed` : this.m.frameOwner(frame) !== g.instance
+      ? `frame ${frame} freed at once; its flush waits for the epoch`
+      : released > 0
+      ? `frame ${frame} quarantined and freed at once (no core may hold the VM's entries)`
+      : `frame ${frame} quarantined until its epoch ends (${Number(b.quarantined - b.quarantineReleased)} held)`;
+    const how = n === 0 ? "rmap ring empty → no tlbie" : held ? `${n} HPTE(s) on the rmap ring → ABSENT, no tlbie (lazy)` : `${n} HPTE(s) on the rmap ring → ABSENT + tlbie`;
+    this.#log(0, `host pages out ${this.name(g)} gfn ${gfn} (frame ${frame})`, `${how}${d ? `; ${d} deferred VA(s) tlbie'd` : ""}; ${fate}`);
+  }
+
+  /** The host hands every frame it can to guest `to`: `to` gives up its pages 0 … n − 1 and takes them back (lowest free frames first). */
+  hostReuse(to: ScenarioGuest, n: number, from: ScenarioGuest, fromFrames: readonly number[]): void {
+    try {
+      for (let gfn = 0; gfn < n; gfn++) to.pageOut(gfn, 0);
+    } catch {
+      this.#log(0, `host tries to give free frames to ${this.name(to)}`, `refused: ${this.name(to)}'s memory is pinned; the frames stay free`);
+      return;
+    }
+    const got: string[] = [];
+    for (let gfn = 0; gfn < n; gfn++) {
+      const f = to.pageIn(gfn);
+      got.push(fromFrames.includes(f) ? `frame ${f} (${this.name(from)}'s until it was paged out)` : `frame ${f}`);
+    }
+    this.#log(0, `host reuses free frames: ${this.name(to)} gets ${n}`, got.join(", "));
   }
 
   /** The host hands the lowest free frame (`frame`, freed by `from`) to guest `to`: `to` gives up one of its pages and takes it back. */
@@ -391,6 +445,86 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       ? `${policy} leaks: H_BULK_REMOVE used tlbiel on core B without setting need_tlb_flush, so core A kept the entry and the vcpu read a frame the guest no longer owns — the gap is real in this model`
       : `${policy} is safe here: core A flushed before the vcpu returned`,
   },
+  {
+    name: "lazy-reuse-early-epoch",
+    summary: "lazy page-outs (LATR epochs): a frame paged out while an epoch closes is handed out when that epoch ends, before the core that holds its entry has flushed",
+    source: "docs/model/policies.md §9.4 (LATR's reclaim rule: Kumar et al., ASPLOS 2018)",
+    run(s) {
+      const g = s.guest("G", { vcpus: 5, threadsPerVcore: 4 }); // vcpus 0–3: vcore 0, vcpu 4: vcore 1
+      const other = s.guest("H");
+      const frames = [g.frame(0), g.frame(1)];
+      s.run(g, 0, 0, 0b0001); // vcpu 0 on core A
+      s.enter(g, 0, 0);
+      s.enter(g, 0, 1);
+      s.touch(g, 0, 0);
+      s.run(g, 1, 1); // vcpu 4 on core B
+      s.touch(g, 4, 0);
+      s.pageOut(g, 0); // epoch 1: cores A and B must flush
+      s.exit(g, 0); // A's flush point
+      s.run(g, 0, 0, 0b0001);
+      s.touch(g, 0, 1); // A now holds page 1's entry, after its flush
+      s.exit(g, 0); // A owes epoch 1 nothing: no flush
+      s.pageOut(g, 1); // joins the next epoch, which needs A
+      s.exit(g, 1); // B's flush point: epoch 1 ends
+      s.hostReuse(other, 2, g, frames);
+      s.run(g, 0, 0, 0b0001); // A: the next epoch's flush point (if there is one)
+      s.touch(g, 0, 1);
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: page 1's frame went out when the epoch it did not belong to ended; core A still held its entry and vcpu 0 read a frame that now belongs to another guest`
+      : policyByName(policy)?.quarantine
+        ? `${policy} is safe here: page 1's frame waited for an epoch that began after it was paged out, so core A flushed before anyone else got it`
+        : `${policy} is safe here: its page-outs tlbie every core before the frame is freed`,
+  },
+  {
+    name: "lazy-core-skipped",
+    summary: "lazy page-out whose epoch waits only for the cores running the VM: a core the VM left (still holding its entry) is skipped, as x86's lazy TLB mode skipped lazy CPUs",
+    source: "docs/model/policies.md §9.5 (Linux commit 2ff6ddf19c0e \"x86/mm/tlb: Leave lazy TLB mode at page table free time\", v4.19)",
+    run(s) {
+      const g = s.guest("G", { vcpus: 5, threadsPerVcore: 4 });
+      const other = s.guest("H");
+      const frames = [g.frame(0)];
+      s.run(g, 0, 0, 0b0001); // vcpu 0 on core A
+      s.enter(g, 0, 0);
+      s.run(g, 1, 1); // vcpu 4 on core B
+      s.touch(g, 4, 0);
+      s.exit(g, 1); // B leaves the VM, its entry stays: B is "lazy"
+      s.pageOut(g, 0);
+      s.exit(g, 0); // A's flush point
+      s.hostReuse(other, 1, g, frames);
+      s.run(g, 1, 1); // vcpu 4 back on B
+      s.touch(g, 4, 0);
+      s.exit(g, 1);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: the epoch ended without core B, which the VM had left with the entry still in its TLB; vcpu 4 came back and read a frame that now belongs to another guest`
+      : policyByName(policy)?.quarantine
+        ? `${policy} is safe here: core B was in the epoch's mask although the VM had left it, so the frame waited for B's flush`
+        : `${policy} is safe here: its page-outs tlbie every core before the frame is freed`,
+  },
+  {
+    name: "flush-pending-reuse",
+    summary: "a lazy page-out while the VM runs: its frame is given away with the flush still pending, and the running vcpu keeps using its TLB entry",
+    source: "docs/model/policies.md §9.6 (Linux commits 20841405940e, NUMA migration with a TLB flush pending, and eb66ae030829, mremap, CVE-2018-18281)",
+    run(s) {
+      const g = s.guest("G");
+      const other = s.guest("H");
+      const frames = [g.frame(0)];
+      s.run(g, 0, 0); // vcpu 0 on core A, and it stays there
+      s.enter(g, 0, 0);
+      s.touch(g, 0, 0);
+      s.pageOut(g, 0); // the MMU notifier runs while the vcpu runs: A is the epoch's, it flushes at its exit
+      s.hostReuse(other, 1, g, frames);
+      s.touch(g, 0, 0); // before A's flush point
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: the frame went to another guest while core A still held the entry (its flush was pending until the vcpu's exit), and the running vcpu read it`
+      : policyByName(policy)?.quarantine
+        ? `${policy} is safe here: the frame stays the guest's until core A's flush, so the running vcpu's stale hit reaches only its own old page`
+        : `${policy} is safe here: its page-outs tlbie every core before the frame is freed`,
+  },
 ];
 
 export function scenarioByName(name: string): ScenarioDef | undefined {
@@ -432,7 +566,7 @@ function result(def: ScenarioDef, s: Script, opts: ScenarioOptions): ScenarioRes
     staleHarmless: Number(k.staleHarmless),
     tlbie: Number(c.globalTlbies),
     tlbiel: Number(c.localTlbiels),
-    flushes: Number(k.entryFlushes + k.fullFlushes),
+    flushes: Number(k.entryFlushes + k.fullFlushes + k.epochFlushes),
     cycles: Object.values(cyclesByCategory).reduce((a, b) => a + b, 0),
     cyclesByCategory,
     violationRecords: s.m.violations().map(jsonViolation),

@@ -67,9 +67,11 @@ export type PolicyParamValues = { deferredCap: number | null; deferredOverflow: 
  * - "baseline": what KVM does today; the findings state every saving against it (one policy);
  * - "local": honours H_LOCAL with a tlbiel — the local-flush candidates of the 2012 thread;
  * - "full-flush": flushes the whole TLB at every guest entry and exit, and pins guest memory;
- * - "variant": another version of the baseline's bookkeeping (historical or broken on purpose).
+ * - "variant": another version of the baseline's bookkeeping (historical or broken on purpose);
+ * - "lazy": the baseline's hcalls, but host page-outs flush lazily and hold the frame until every
+ *   core has passed a flush point (LATR-style epochs; its variants broken on purpose are "lazy" too).
  */
-export type PolicyFamily = "baseline" | "local" | "full-flush" | "variant";
+export type PolicyFamily = "baseline" | "local" | "full-flush" | "variant" | "lazy";
 
 export interface PolicyDrawing {
   /** Hue (Tableau 10), the same in every plot. */
@@ -102,11 +104,21 @@ export interface PolicyEntry {
   broken?: boolean;
   /** Guest memory is pinned (no MMU notifiers): the engine refuses the host's page-outs (KVM_PINNED). */
   pinsMemory?: boolean;
+  /**
+   * Host page-outs are lazy: no tlbie, the frame quarantined until an epoch of flushes ends
+   * (docs/model/policies.md §9); results.json reports its quarantine counters.
+   */
+  quarantine?: boolean;
+  /** Where the scheme needs hardware help the modelled POWER lacks, and what POWER has instead. */
+  hardwareNotes?: string;
   /** Its parameters (POLICY_PARAMS entries), in sweep order. */
   params: readonly PolicyParam[];
   family: PolicyFamily;
   draw: PolicyDrawing;
 }
+
+/** lazy-reuse's id (its variants follow it); the lead renumbers on merge by changing this one line. */
+export const LAZY_REUSE_ID = 7;
 
 const REGISTRY = [
   {
@@ -157,6 +169,35 @@ const REGISTRY = [
     source: "test variant: need-tlb-flush without kvmppc_alloc_reset_hpt()'s cpumask_setall(need_tlb_flush) (arch/powerpc/kvm/book3s_64_mmu_hv.c, v3.8)",
     safe: false, broken: true, params: [], family: "variant",
     draw: { color: "#9d755d", dash: [4, 2], shape: "triangle-left" },
+  },
+  {
+    id: LAZY_REUSE_ID, name: "lazy-reuse",
+    summary: "LATR epochs: page-outs issue no tlbie; the frame is held until every core that may hold the VM's entries has flushed its LPID at the VM's exit or entry there",
+    source: "Kumar et al., \"LATR: Lazy Translation Coherence\", ASPLOS 2018 (doi:10.1145/3173162.3173198), applied to KVM's kvm_unmap_rmapp; need-tlb-flush for hcalls; docs/model/policies.md §9",
+    safe: true, quarantine: true, params: [], family: "lazy",
+    hardwareNotes: "LATR flushes each core at its scheduler tick and context switch with x86's invlpg/INVPCID, from any context. POWER's tlbiel acts only on the LPID in the core's LPIDR (Linux radix_tlb.c __tlbiel_lpid: \"LPID comes from LPIDR\"), which holds the VM's LPID only between its entry and exit, so a core can flush the VM only at those points: a core that never runs the VM again holds the quarantine until the cap forces a tlbie (no timer-tick flush without an LPIDR switch). No per-core flush-on-exit hardware either: each flush point is 128 tlbiel (POWER7) of software.",
+    draw: { color: "#17becf", dash: [1, 0], shape: "triangle" },
+  },
+  {
+    id: LAZY_REUSE_ID + 1, name: "lazy-reuse-early",
+    summary: "BROKEN on purpose: lazy-reuse whose epoch's end also frees the frames that came in during it (one epoch early)",
+    source: "test variant: an epoch boundary off by one (LATR's reclaim rule: a frame is reusable only after an epoch that began after it was freed); docs/model/policies.md §9.4",
+    safe: false, broken: true, quarantine: true, params: [], family: "lazy",
+    draw: { color: "#bcbd22", dash: [3, 3], shape: "triangle-right" },
+  },
+  {
+    id: LAZY_REUSE_ID + 2, name: "lazy-reuse-running",
+    summary: "BROKEN (a real bug's form): lazy-reuse whose epoch waits only for the cores running the VM now, not those that ran it and still hold its entries (x86's lazy TLB mode bug)",
+    source: "the form of Linux commit 2ff6ddf19c0e \"x86/mm/tlb: Leave lazy TLB mode at page table free time\" (Rik van Riel, v4.19): a CPU in lazy TLB mode was skipped by the shootdown while the page tables it could still walk were freed and reused; the fix flushes lazy CPUs at page-table free time; docs/model/policies.md §9.5",
+    safe: false, broken: true, quarantine: true, params: [], family: "lazy",
+    draw: { color: "#7f7f7f", dash: [5, 2, 1, 2], shape: "wedge" },
+  },
+  {
+    id: LAZY_REUSE_ID + 3, name: "lazy-free-first",
+    summary: "BROKEN (real bugs' form): lazy page-outs that free the frame at once and leave only the flush to the epoch",
+    source: "the form of Linux commits 20841405940e \"mm: fix TLB flush race between migration, and change_protection_range\" (Rik van Riel, v3.13) and eb66ae030829 \"mremap: properly flush TLB before releasing the page\" (CVE-2018-18281, v4.19): a page reused while a TLB flush for it was pending; docs/model/policies.md §9.6",
+    safe: false, broken: true, quarantine: true, params: [], family: "lazy",
+    draw: { color: "#8c564b", dash: [1, 3], shape: "arrow" },
   },
 ] as const satisfies readonly PolicyEntry[];
 

@@ -11,6 +11,7 @@ import { COST_CATEGORIES } from "../model/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
 import { headlineSlice, syntheticFindings, taggedFindings } from "./findings.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";
+import { lazySections } from "./lazy.js";
 import { type Plot, plots, render } from "./plots.js";
 import { tornadoSpecs, type SensitivityResults } from "./sensitivity.js";
 import { policySafety, variantSafety, type PolicySafety } from "./safety.js";
@@ -218,6 +219,12 @@ export function summaryMarkdown(results: StudyResults): string {
       out.push(`|${t.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
       for (const row of t.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
     }
+  }
+  for (const l of lazySections(results)) {
+    out.push("", `## ${mdText(l.title)}`, "", mdText(l.lead), "");
+    for (const f of l.findings) out.push(`- ${mdText(f)}`);
+    out.push("", `### ${mdText(l.table.heading)}`, "", `| ${l.table.headers.map(mdCell).join(" | ")} |`, `|${l.table.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
+    for (const row of l.table.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
   }
   out.push(...scenarioMarkdown(results));
   const summary = summaryTables(results);
@@ -444,6 +451,11 @@ function renderHtml(results: StudyResults, figures: Plot[], tornadoes: Plot[] = 
     h.push(`<details><summary>${plural(r.tables.length, "table")}: every machine size and policy variant (${esc(r.slice)})</summary>`);
     for (const t of r.tables) h.push(...htmlTable(t));
     h.push("</details>");
+  }
+
+  for (const [i, l] of lazySections(results).entries()) {
+    h.push(`<h2 id="lazy-${i + 1}">${esc(l.title)}</h2>`, `<p>${esc(l.lead)}</p>`, '<ol class="findings">', ...l.findings.map((f) => `<li>${esc(f)}</li>`), "</ol>");
+    h.push(`<details><summary>${esc(l.table.heading)}: every guest shape, H_LOCAL mode and paging rate</summary>`, ...htmlTable(l.table), "</details>");
   }
 
   const summary = summaryTables(results);

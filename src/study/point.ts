@@ -12,7 +12,8 @@ import type { StudyPoint } from "./config.js";
 import type { PointResult } from "./results.js";
 import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../model/costs.js";
 import { SCALAR_COUNTERS } from "../types.js";
-import { KVM_COUNTERS } from "../engine/records.js";
+import { KVM_COUNTERS, QUARANTINE_COUNTERS } from "../engine/records.js";
+import { policyByName } from "../model/policies.js";
 
 const round = (x: number, digits = 4) => {
   const f = 10 ** digits;
@@ -106,6 +107,8 @@ function pointResult(p: StudyPoint, m: Machine, tally: WorkloadTally | TraceTall
   counters.pageOutsTried = tally.pageOutsTried;
   // the concurrent fabric's split of tlbieWait (docs/model/costs.md §8): the lock's part; the rest is the fabric's
   if (p.run.fabric) counters.tlbieLockWaitCycles = Number(k.tlbieLockWaitCycles);
+  // lazy-reuse's quarantine (docs/model/policies.md §9.3), for the policies that have one
+  if (policyByName(p.params.policy)?.quarantine) for (const name of QUARANTINE_COUNTERS) counters[name] = Number(k[name]);
   if ("traceCalls" in tally) {
     for (const k of TRACE_TALLY) counters[k] = tally[k];
   }

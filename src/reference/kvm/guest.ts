@@ -19,6 +19,7 @@ import { LockCalendar } from "./fabric.js";
 import type { KvmPolicy } from "./policy.js";
 import type { DeferredRecord, KvmGuestState, VcoreState, VcpuState } from "./state.js";
 import type { RefKvmMachine } from "./machine.js";
+import type { Quarantine } from "./quarantine.js";
 
 export class RefKvmGuest implements SimGuest, KvmGuestState {
   readonly semantics: Semantics;
@@ -46,6 +47,7 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
   dead = false;
   /** kvm->arch.tlbie_lock's calendar (concurrent fabric, lock scope "vm"), made at first use. */
   tlbieLock: LockCalendar | null = null;
+  quarantineState: Quarantine | null = null;
 
   constructor(private readonly m: RefKvmMachine, readonly lpid: number, readonly instance: number, options: GuestOptions, policy: KvmPolicy) {
     this.options = options;
@@ -219,6 +221,14 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
     return { ...this.vcoreTab[vcore]! };
   }
   /** deferred-va: the recorded VAs, oldest first. */
+  /** lazy-reuse's quarantine (../quarantine.ts), as the engine's Guest.quarantine() shows it; null without one. */
+  quarantine(): { held: number[]; closing: number; pending: number[]; mayHold: number[] } | null {
+    const q = this.quarantineState;
+    if (!q) return null;
+    const cores = (m: boolean[]) => m.flatMap((x, c) => (x ? [c] : []));
+    return { held: [...q.held], closing: q.closing, pending: cores(q.pending), mayHold: cores(q.mayHold) };
+  }
+
   deferred(): { set: number; vpn4k: bigint; gfn: number | null }[] {
     return this.deferredVas.map((d) => ({ set: d.set, vpn4k: d.vpn4k, gfn: d.gfn }));
   }

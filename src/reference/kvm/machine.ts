@@ -44,6 +44,7 @@ import { copyKvmCounters, newCycles, newKvmCounters, type KvmCounterName } from 
 import { FABRIC_SLOT_CYCLES, LockCalendar, SharedFabric, TlbieFabric } from "./fabric.js";
 import type { Decision, KvmPolicy, Thread } from "./policy.js";
 import { referencePolicy } from "./policies/index.js";
+import { hasRoom, hold } from "./quarantine.js";
 import type { DeferredRecord, KvmGuestState, KvmHost, VcoreState, VcpuState } from "./state.js";
 
 // r3 of the KVM ops the simulated kernel refuses (docs/memory.md, "Op encoding").
@@ -217,6 +218,12 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     for (const f of g.frames) if (f >= 0) this.freeFrame(f);
     g.frames.fill(-1);
     g.deferredVas = [];
+    // lazy-reuse: what its quarantine holds goes with the rest (the LPID is flushed before it runs again)
+    if (g.quarantineState) {
+      if (g.quarantineState.variant !== "free-first") for (const f of g.quarantineState.held) this.freeFrame(f);
+      g.quarantineState.held = [];
+      g.quarantineState.closing = 0;
+    }
     this.live.delete(lpid);
     this.destroyed.set(lpid, g);
     g.dead = true;
@@ -239,6 +246,17 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     const d = BigInt(n);
     this.kvm[name] += d;
     if (g) (g as RefKvmGuest).kvm[name] += d;
+  }
+
+  quarantinePeak(g: KvmGuestState, held: number): void {
+    const h = BigInt(held);
+    const gk = (g as RefKvmGuest).kvm;
+    if (h > gk.quarantinePeak) gk.quarantinePeak = h;
+    if (h > this.kvm.quarantinePeak) this.kvm.quarantinePeak = h;
+  }
+
+  hostPagesOf(g: KvmGuestState): number {
+    return (g as RefKvmGuest).hostPages;
   }
 
   /** Charge `cycles` of `category` to cpu's clock, the machine and the guest it is done for. */
@@ -385,6 +403,26 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     count.add("flushedEntries", n);
     this.countKvm(g, "entryFlushes");
     this.charge(cpu, "flush", this.flushCycles, guest);
+  }
+
+  /**
+   * lazy-reuse's flush point: g's LPID flushed from every TLB of cpu's core (both thread groups of a
+   * split core) but cpu's own when skipOwn (need_tlb_flush just flushed it), each a full KVM flush
+   * charged to cpu (docs/model/policies.md §9.3).
+   */
+  epochFlush(cpu: number, g: KvmGuestState, skipOwn: boolean): void {
+    const guest = g as RefKvmGuest;
+    const per = this.config.tlbThreadsPerGroup;
+    const first = (this.coreOf(cpu) * this.config.smt) / per;
+    for (let t = first; t < first + this.config.smt / per; t++) {
+      if (skipOwn && t === this.tlbOf(cpu)) continue;
+      const n = this.tlbs[t]!.invalidateAll((e) => e.lpid === g.lpid);
+      const count = this.sinkFor(guest);
+      count.add("lpidFlushes");
+      count.add("flushedEntries", n);
+      this.countKvm(g, "epochFlushes");
+      this.charge(cpu, "flush", this.flushCycles, guest);
+    }
   }
 
   /** PPC970: 256 × tlbiel(set) over the whole TLB of cpu, every LPID. */
@@ -798,14 +836,18 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     if (g.semantics !== "kvm-hv" || gfn >= g.hostPages) refuse(what, "BAD_GFN");
     if (g.policy.pinned) refuse(what, "PINNED");
     if (g.frames[gfn]! < 0) refuse(what, "NO_FRAME");
+    // lazy-reuse (docs/model/policies.md §9): no tlbie, the entries left behind marked, the frame held — unless the quarantine is full
+    const lazy = g.policy.lazyPageOut === true && hasRoom(g);
+    if (g.policy.lazyPageOut && !lazy) this.countKvm(g, "quarantineFallbacks");
     let n = 0;
     for (const ptex of g.table.chain(gfn)) {
       const v = g.table.v(ptex);
       const r = g.table.r(ptex);
       if ((v & HPTE_V_VALID) !== 0n) {
         g.table.setV(ptex, (v | HPTE_V_ABSENT) & ~HPTE_V_VALID);
+        if (lazy) this.markVaStale(g, this.vaOf(g, v, r, ptex), -1, { cause: "lazy-page-out", cpu, time: this.clock[cpu]! });
         this.charge(cpu, "pageOut", BigInt(this.config.costs.pageOutHpte), g);
-        this.tlbieSequence(cpu, g, g.lpid, [this.vaOf(g, v, r, ptex)]);
+        if (!lazy) this.tlbieSequence(cpu, g, g.lpid, [this.vaOf(g, v, r, ptex)]);
         n++;
       }
       g.table.removeRevmapChain(gfn, ptex, (v & HPTE_V_VALID) !== 0n ? r : 0n); // unlink, harvest R/C
@@ -816,7 +858,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
       this.tlbieDeferred(cpu, g, mine);
       g.deferredVas = g.deferredVas.filter((d) => d.gfn !== gfn);
     }
-    this.freeFrame(g.frames[gfn]!);
+    if (lazy) hold(this, g, g.frames[gfn]!);
+    else this.freeFrame(g.frames[gfn]!);
     g.frames[gfn] = -1;
     this.countKvm(g, "pageOuts");
     this.countKvm(g, "pageOutHptes", n);

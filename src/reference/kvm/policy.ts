@@ -35,6 +35,8 @@ export interface KvmPolicy {
   readonly name: string;
   /** Guest memory is pinned (PPC970): the host may not page it out. */
   readonly pinned: boolean;
+  /** Host page-outs are lazy (lazy-reuse, docs/model/policies.md §9): no tlbie, the frame quarantined. */
+  readonly lazyPageOut?: boolean;
   /** kvmppc_core_init_vm. */
   vmStart(k: KvmHost, g: KvmGuestState): void;
   /** kvmppc_alloc_reset_hpt on an existing HPT (after it is zeroed). */

@@ -4,6 +4,7 @@
  * calls. The reference machine (./machine.ts) implements `KvmHost`.
  */
 import type { KvmCounterName } from "./counters.js";
+import type { Quarantine } from "./quarantine.js";
 
 export interface VcpuState {
   /** vcpu->arch.last_cpu (3.6/3.7; 0xffff = never ran). */
@@ -50,6 +51,8 @@ export interface KvmGuestState {
   deferredVas: DeferredRecord[];
   readonly deferredCap: number;
   readonly deferredOverflow: "flush" | "tlbie" | "drain";
+  /** lazy-reuse's quarantine (./quarantine.ts), made at VM start; null for the other policies. */
+  quarantineState: Quarantine | null;
 }
 
 /** Machine services available to policies. */
@@ -66,4 +69,12 @@ export interface KvmHost {
   /** PPC970: flush the whole TLB of the core of `cpu`, every LPID, charged to `cpu`. */
   wholeTlbFlush(cpu: number, g: KvmGuestState): void;
   countKvm(g: KvmGuestState | null, name: KvmCounterName, n?: number | bigint): void;
+  /** Frame f is free for anyone (lazy-reuse: an epoch ended). */
+  freeFrame(f: number): void;
+  /** The guest's quarantine holds `held` frames: the most at once, per guest and machine-wide (the largest guest's). */
+  quarantinePeak(g: KvmGuestState, held: number): void;
+  /** A flush point's LPID flush of g: every TLB of cpu's core (skipOwn: not cpu's own, just flushed), each a full KVM flush charged to cpu. */
+  epochFlush(cpu: number, g: KvmGuestState, skipOwn: boolean): void;
+  /** The guest's RAM in host pages (its quarantine's capacity). */
+  hostPagesOf(g: KvmGuestState): number;
 }

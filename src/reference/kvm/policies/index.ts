@@ -10,6 +10,10 @@ import { flushAlways } from "./flush-always.js";
 import { deferredVa } from "./deferred-va.js";
 import { needTlbFlushNoInit } from "./need-tlb-flush-no-init.js";
 import { needTlbFlushNoReset } from "./need-tlb-flush-no-reset.js";
+import { lazyReuse } from "./lazy-reuse.js";
+import { lazyReuseEarly } from "./lazy-reuse-early.js";
+import { lazyReuseRunning } from "./lazy-reuse-running.js";
+import { lazyFreeFirst } from "./lazy-free-first.js";
 
 export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   needTlbFlush,
@@ -19,6 +23,10 @@ export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   deferredVa,
   needTlbFlushNoInit,
   needTlbFlushNoReset,
+  lazyReuse,
+  lazyReuseEarly,
+  lazyReuseRunning,
+  lazyFreeFirst,
 ];
 
 export function referencePolicy(name: string): KvmPolicy | undefined {
