@@ -44,7 +44,7 @@ const CORES = num("--cores", 1024, 8);
 const SEED = num("--seed", 1234, 0);
 let inject: SoakInjection;
 try {
-  inject = injectionFromEnv(value("--inject") ?? process.env.HPTLAB_SOAK_INJECT);
+  inject = value("--inject") !== undefined ? injectionFromEnv(value("--inject"), "--inject ") : injectionFromEnv();
 } catch (e) {
   fail((e as Error).message);
 }

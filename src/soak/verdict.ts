@@ -54,7 +54,7 @@ export interface VerdictOptions {
 }
 
 export const DEFAULT_VERDICT: VerdictOptions = {
-  warmup: 1, stateTolerance: 0.1, stateFloor: 1e-3, minHalf: 2, maxDecay: 0.2, maxGrowthBytes: 8 * 2 ** 20,
+  warmup: 1, stateTolerance: 0.1, stateFloor: 1e-3, minHalf: 3, maxDecay: 0.2, maxGrowthBytes: 8 * 2 ** 20,
 };
 
 export interface Stretch {
