@@ -78,6 +78,14 @@ if (v.early && v.late) {
   console.log(`  M ops/cpu s      ${v.early.mopsCpu.toFixed(2).padStart(10)} ${v.late.mopsCpu.toFixed(2).padStart(10)} (median, as measured)`);
   console.log(`  calibrated       ${v.early.mopsCalibrated.toFixed(2).padStart(10)} ${v.late.mopsCalibrated.toFixed(2).padStart(10)} (judged: ×${v.throughputRatio!.toFixed(3)}, at least ×${(1 - DEFAULT_VERDICT.maxDecay).toFixed(2)} passes)`);
 }
+// recorded, not compared (docs/soak.md): simulated cycles per guest op by category, first and last epochs
+const cyc = (i: number) => {
+  const e = run.epochs[i];
+  if (!e) return "";
+  const parts = Object.entries(e.activity.cyclesPerOp).filter(([, x]) => x >= 0.05).map(([k, x]) => `${k} ${x.toFixed(1)}`);
+  return `epoch ${i}: ${e.activity.cyclesPerOpTotal.toFixed(1)} (${parts.join(", ")})`;
+};
+console.log(`  simulated cycles per guest op (recorded, not compared): ${cyc(0)}; ${cyc(run.epochs.length - 1)}`);
 console.log(`  live memory after a full collection: ${(v.liveFirst / MiB).toFixed(1)} → ${(v.liveLast / MiB).toFixed(1)} MiB (fit ${(v.liveSlopeBytesPerEpoch / 1024).toFixed(1)} KiB per epoch); wasm +${(v.wasmGrowthBytes / MiB).toFixed(1)} MiB`);
 const seconds = run.seconds;
 console.log(problems.length
