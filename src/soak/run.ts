@@ -156,6 +156,12 @@ function extraWork(steps: number): void {
   sink = a;
 }
 
+/** Readings of a machine before its first op (the first epoch's activity counts from them). */
+function zeroReadings(r: Readings): Readings {
+  const zero = <T extends string>(x: Record<T, bigint>) => Object.fromEntries(Object.keys(x).map((k) => [k, 0n])) as Record<T, bigint>;
+  return { guestOps: 0, c: zero(r.c), cycles: zero(r.cycles) };
+}
+
 export function runSoak(o: SoakOptions): SoakRun {
   const inject = o.inject ?? "none";
   const leakBytes = o.leakBytes ?? 8 * 2 ** 20;
@@ -188,45 +194,45 @@ export function runSoak(o: SoakOptions): SoakRun {
 
   const point = soakPoint(o);
   const record = (m: Machine, t: WorkloadTally): void => {
-      const ops = t.guestOps - (epochs.at(-1)?.guestOps ?? 0);
-      let injectedSteps = 0;
-      if (inject === "slow") {
-        injectedSteps = epochs.length * slowWork * ops;
-        extraWork(injectedSteps);
-      }
-      const cpu = process.cpuUsage(cpu0);
-      const wallSeconds = (performance.now() - wall0) / 1000;
-      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-      // outside the window: the leak, the checks, the probe, the collection
-      if (inject === "leak") {
-        const n = Math.floor(leakBytes / 8);
-        leaked.push(Array.from({ length: n }, (_, i) => i + 0.5));
-        injectedBytes += n * 8;
-      }
-      const raw = process.memoryUsage();
-      check(m, t);
-      const now = readings(m, t.guestOps);
-      const guest = m.guests[0]!;
-      const state = machineState(m, guest);
-      const act = activity(last ?? { ...now, guestOps: 0, c: Object.fromEntries(Object.keys(now.c).map((k) => [k, 0n])), cycles: Object.fromEntries(Object.keys(now.cycles).map((k) => [k, 0n])) as Readings["cycles"] }, now);
-      last = now;
-      gc?.();
-      const mem = process.memoryUsage();
-      const h = v8.getHeapStatistics();
-      const calibrationSeconds = calibrate();
-      const e: SoakEpoch = {
-        guestOps: t.guestOps, ops, wallSeconds, cpuSeconds,
-        mopsCpu: ops / cpuSeconds / 1e6, mopsWall: ops / wallSeconds / 1e6,
-        rss: raw.rss, heapUsed: raw.heapUsed,
-        rssAfterGc: mem.rss, heapAfterGc: mem.heapUsed, externalAfterGc: mem.external, arrayBuffersAfterGc: mem.arrayBuffers,
-        v8: { totalHeap: h.total_heap_size, mallocedMemory: h.malloced_memory, nativeContexts: h.number_of_native_contexts, detachedContexts: h.number_of_detached_contexts },
-        wasmBytes: m.memoryBytes, state, activity: act, calibrationSeconds, calibrationBefore, injectedBytes, injectedSteps,
-      };
-      calibrationBefore = calibrationSeconds;
-      epochs.push(e);
-      o.onEpoch?.(e, epochs.length - 1);
-      wall0 = performance.now();
-      cpu0 = process.cpuUsage();
+    const ops = t.guestOps - (epochs.at(-1)?.guestOps ?? 0);
+    let injectedSteps = 0;
+    if (inject === "slow") {
+      injectedSteps = epochs.length * slowWork * ops;
+      extraWork(injectedSteps);
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const wallSeconds = (performance.now() - wall0) / 1000;
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    // outside the window: the leak, the checks, the probe, the collection
+    if (inject === "leak") {
+      const n = Math.floor(leakBytes / 8);
+      leaked.push(Array.from({ length: n }, (_, i) => i + 0.5));
+      injectedBytes += n * 8;
+    }
+    const raw = process.memoryUsage();
+    check(m, t);
+    const now = readings(m, t.guestOps);
+    const guest = m.guests[0]!;
+    const state = machineState(m, guest);
+    const act = activity(last ?? zeroReadings(now), now);
+    last = now;
+    gc?.();
+    const mem = process.memoryUsage();
+    const h = v8.getHeapStatistics();
+    const calibrationSeconds = calibrate();
+    const e: SoakEpoch = {
+      guestOps: t.guestOps, ops, wallSeconds, cpuSeconds,
+      mopsCpu: ops / cpuSeconds / 1e6, mopsWall: ops / wallSeconds / 1e6,
+      rss: raw.rss, heapUsed: raw.heapUsed,
+      rssAfterGc: mem.rss, heapAfterGc: mem.heapUsed, externalAfterGc: mem.external, arrayBuffersAfterGc: mem.arrayBuffers,
+      v8: { totalHeap: h.total_heap_size, mallocedMemory: h.malloced_memory, nativeContexts: h.number_of_native_contexts, detachedContexts: h.number_of_detached_contexts },
+      wasmBytes: m.memoryBytes, state, activity: act, calibrationSeconds, calibrationBefore, injectedBytes, injectedSteps,
+    };
+    calibrationBefore = calibrationSeconds;
+    epochs.push(e);
+    o.onEpoch?.(e, epochs.length - 1);
+    wall0 = performance.now();
+    cpu0 = process.cpuUsage();
   };
   const { machine, tally } = runWorkload({ ...point, onEpoch: record });
   // the ops after the last epoch boundary make the last epoch
