@@ -118,7 +118,8 @@ describe("2048 TLBs: 1024 SMT8 cores of two vs 2048 SMT4 cores of one (issue 19:
     // per TLB: 256 sets × 4 ways × (16 B entry + 8 B provenance + 1 B fingerprint) + 4096 LPIDs × u32 holder count
     const perTlb = 256 * 4 * (16 + 8 + 1) + 4096 * 4;
     expect(perTlb).toBe(41984);
-    expect(sizes(a).tlb + sizes(a).prov + sizes(a).tlbFp + sizes(a).lpidCount).toBe(2048 * perTlb);
+    const sa = sizes(a) as Record<string, number>;
+    expect(sa.tlb! + sa.prov! + sa.tlbFp! + sa.lpidCount!).toBe(2048 * perTlb);
     expect(a.maskWords).toBe(b.maskWords);
   });
 
