@@ -4,7 +4,8 @@
  * study workload does) and on the plain-TypeScript reference model (the same work, call by call).
  * A kernel is `prepare()` (untimed: fresh inputs for the next iteration) and `run()` (timed: the
  * work), with `ops` operations per iteration. bench/index.ts measures them with tinybench;
- * bench/profile.ts runs one in a loop under `node --cpu-prof`.
+ * bench/profile.ts runs one in a loop under `node --cpu-prof`; bench/ab.ts runs one from several checkouts
+ * side by side in one process.
  */
 import { Machine } from "../dist/engine/machine.js";
 import { OP, OP_BYTES } from "../dist/engine/layout.js";
