@@ -4,7 +4,8 @@
  * study workload does) and on the plain-TypeScript reference model (the same work, call by call).
  * A kernel is `prepare()` (untimed: fresh inputs for the next iteration) and `run()` (timed: the
  * work), with `ops` operations per iteration. bench/index.ts measures them with tinybench;
- * bench/profile.ts runs one in a loop under `node --cpu-prof`.
+ * bench/profile.ts runs one in a loop under `node --cpu-prof`; bench/ab.ts runs one from several checkouts
+ * side by side in one process.
  */
 import { Machine } from "../dist/engine/machine.js";
 import { OP, OP_BYTES } from "../dist/engine/layout.js";
@@ -16,6 +17,7 @@ import { runWorkload, DEFAULT_WORKLOAD } from "../dist/workload/synthetic.js";
 import { LackeyReplayer } from "../dist/trace/lackey.js";
 import { referenceReplayLackey } from "../dist/trace/lackey-reference.js";
 import type { Guest } from "../dist/engine/guest.js";
+import type { MachineConfigInput } from "../dist/config.js";
 
 export interface Kernel {
   /** Operations one run() does (translations, HPT ops, tlbies, guest ops, lines). */
@@ -433,12 +435,17 @@ export function hptOpsMix(): KernelPair {
  * iteration: 4096 tlbies (machine op, issued by cpu 0) of random pages of random guests. Before it
  * (untimed) the run goes on: 8 pairs of cores swap guests (vcore migrations) and 16384 translations
  * on the placement refill the TLBs, so the holders stay at a steady state.
+ *
+ * The same stream runs on machines of 2048 TLBs (tlbie2048Smt8, tlbie2048Smt4): the unit a guest is
+ * placed on is a TLB of 4 threads (cpu = unit × 4 + thread, on every machine here), so the op stream
+ * is the same whatever splits the TLBs into cores.
  */
-const TL = { cores: 1024, smt: 4, guests: 32, pages: 4096, epochs: 2, n: 4096, refill: 16384 } as const;
+const TL = { units: 1024, guests: 32, pages: 4096, epochs: 2, n: 4096, refill: 16384 } as const;
+const TLBIE1024_MACHINE: MachineConfigInput = { cores: 1024, smt: 4 };
 
 interface TlbiePlan { pages: Pages[]; placement: Uint8Array[] }
 
-function tlbiePlan(): TlbiePlan {
+function tlbiePlan(units: number): TlbiePlan {
   const next = xorshift(1024);
   const pages = Array.from({ length: TL.guests }, (_, g) => {
     const p = new Pages(TL.pages, 20);
@@ -447,69 +454,73 @@ function tlbiePlan(): TlbiePlan {
     return p;
   });
   const placement = Array.from({ length: TL.epochs }, () => {
-    const perm = Uint16Array.from({ length: TL.cores }, (_, i) => i);
+    const perm = Uint16Array.from({ length: units }, (_, i) => i);
     for (let i = perm.length - 1; i > 0; i--) { const j = next() % (i + 1); [perm[i], perm[j]] = [perm[j]!, perm[i]!]; }
-    const guestOf = new Uint8Array(TL.cores);
-    perm.forEach((core, i) => { guestOf[core] = i % TL.guests; });
+    const guestOf = new Uint8Array(units);
+    perm.forEach((unit, i) => { guestOf[unit] = i % TL.guests; });
     return guestOf;
   });
   return { pages, placement };
+}
+
+/** The tlbie kernel on a machine whose TLB u is shared by cpus 4u … 4u + 3 (`units` TLBs). */
+function tlbieWasm(machine: MachineConfigInput, units: number, perUnit: number): Kernel {
+  const m = new Machine(machine);
+  if (m.config.cores * m.config.smt !== units * 4 || m.config.tlbThreadsPerGroup !== 4) throw new Error("bench: a tlbie kernel's TLBs are 4 threads each");
+  const plan = tlbiePlan(units);
+  const gs = plan.pages.map((p) => { const g = m.createGuest({ ramBytes: 64 * 2 ** 20, hptOrder: 20 }); mapAll(m, g, p); return g; });
+  const u32 = opView(m);
+  const cap = m.plan.opSlots;
+  const next = xorshift(7);
+  const translateBatch = (guestOf: Uint8Array, count: number, unit0: number) => {
+    for (let i = 0; i < count; i++) {
+      const unit = unit0 >= 0 ? unit0 : next() % units;
+      const g = guestOf[unit]!;
+      writeTranslate(u32, i, unit * 4 + (next() & 3), gs[g]!.lpid, plan.pages[g]!, next() % TL.pages, 0);
+    }
+    m.runOps(count);
+  };
+  for (const guestOf of plan.placement) {
+    for (let unit = 0; unit < units; unit++) {
+      for (let done = 0; done < perUnit; done += cap) translateBatch(guestOf, Math.min(cap, perUnit - done), unit);
+    }
+  }
+  const current = plan.placement[TL.epochs - 1]!;
+  const holders = () => gs.reduce((a, g) => a + m.lpidHolders(g.lpid).length, 0) / gs.length;
+  const start = holders();
+  const k: Kernel = {
+    ops: TL.n,
+    prepare() {
+      migrate(current, next, units);
+      for (let done = 0; done < TL.refill; done += cap) translateBatch(current, cap, -1);
+      for (let i = 0; i < TL.n; i++) {
+        const g = next() % TL.guests;
+        const p = plan.pages[g]!;
+        const page = next() % TL.pages;
+        const o = i * WORDS;
+        encodeOpHeader32(u32, o, OP.TLBIE, 0, 0);
+        u32[o + 4] = p.slbLo(page); u32[o + 5] = 0;
+        u32[o + 6] = p.ea(page); u32[o + 7] = 0;
+        u32[o + 20] = gs[g]!.lpid; u32[o + 21] = 0;
+      }
+    },
+    run() { m.runOps(TL.n); },
+    info() {
+      return `holders per LPID ${start.toFixed(0)} → ${holders().toFixed(0)} of ${units} TLBs; memory ${(m.memoryBytes / 2 ** 20).toFixed(1)} MiB`;
+    },
+  };
+  for (let i = 0; i < 2; i++) { k.prepare(); k.run(); }
+  return k;
 }
 
 export function tlbie1024(quick: boolean): KernelPair {
   const perCore = quick ? 512 : 1024;
   return {
     description: `1024 cores × SMT4, 32 guests × 4096 pages, holders from ${TL.epochs} scheduling epochs, tlbie from cpu 0`,
-    wasm: () => {
-      const m = new Machine({ cores: TL.cores, smt: TL.smt });
-      const plan = tlbiePlan();
-      const gs = plan.pages.map((p) => { const g = m.createGuest({ ramBytes: 64 * 2 ** 20, hptOrder: 20 }); mapAll(m, g, p); return g; });
-      const u32 = opView(m);
-      const cap = m.plan.opSlots;
-      const next = xorshift(7);
-      const translateBatch = (guestOf: Uint8Array, count: number, core0: number) => {
-        for (let i = 0; i < count; i++) {
-          const core = core0 >= 0 ? core0 : next() % TL.cores;
-          const g = guestOf[core]!;
-          writeTranslate(u32, i, core * TL.smt + (next() & 3), gs[g]!.lpid, plan.pages[g]!, next() % TL.pages, 0);
-        }
-        m.runOps(count);
-      };
-      for (const guestOf of plan.placement) {
-        for (let core = 0; core < TL.cores; core++) {
-          for (let done = 0; done < perCore; done += cap) translateBatch(guestOf, Math.min(cap, perCore - done), core);
-        }
-      }
-      const current = plan.placement[TL.epochs - 1]!;
-      const holders = () => gs.reduce((a, g) => a + m.lpidHolders(g.lpid).length, 0) / gs.length;
-      const start = holders();
-      const k: Kernel = {
-        ops: TL.n,
-        prepare() {
-          migrate(current, next);
-          for (let done = 0; done < TL.refill; done += cap) translateBatch(current, cap, -1);
-          for (let i = 0; i < TL.n; i++) {
-            const g = next() % TL.guests;
-            const p = plan.pages[g]!;
-            const page = next() % TL.pages;
-            const o = i * WORDS;
-            encodeOpHeader32(u32, o, OP.TLBIE, 0, 0);
-            u32[o + 4] = p.slbLo(page); u32[o + 5] = 0;
-            u32[o + 6] = p.ea(page); u32[o + 7] = 0;
-            u32[o + 20] = gs[g]!.lpid; u32[o + 21] = 0;
-          }
-        },
-        run() { m.runOps(TL.n); },
-        info() {
-          return `holders per LPID ${start.toFixed(0)} → ${holders().toFixed(0)} of ${TL.cores} cores`;
-        },
-      };
-      for (let i = 0; i < 2; i++) { k.prepare(); k.run(); }
-      return k;
-    },
+    wasm: () => tlbieWasm(TLBIE1024_MACHINE, TL.units, perCore),
     reference: () => {
-      const m = createReferenceMachine({ cores: TL.cores, smt: TL.smt });
-      const plan = tlbiePlan();
+      const m = createReferenceMachine(TLBIE1024_MACHINE);
+      const plan = tlbiePlan(TL.units);
       const gs = plan.pages.map((p) => {
         const g = m.createGuest({ ramBytes: 64 * 2 ** 20, hptOrder: 20 });
         mapAllRef2(g, p);
@@ -520,18 +531,18 @@ export function tlbie1024(quick: boolean): KernelPair {
       const eaOf = Array.from({ length: TL.pages }, (_, k) => BigInt(k * 4096));
       const translate = (guestOf: Uint8Array, core: number) => {
         const g = guestOf[core]!;
-        m.translate(core * TL.smt + (next() & 3), gs[g]!.lpid, slb[g]!, eaOf[next() % TL.pages]!);
+        m.translate(core * 4 + (next() & 3), gs[g]!.lpid, slb[g]!, eaOf[next() % TL.pages]!);
       };
       for (const guestOf of plan.placement) {
-        for (let core = 0; core < TL.cores; core++) for (let i = 0; i < perCore; i++) translate(guestOf, core);
+        for (let core = 0; core < TL.units; core++) for (let i = 0; i < perCore; i++) translate(guestOf, core);
       }
       const current = plan.placement[TL.epochs - 1]!;
       const lp = new Array<number>(TL.n), sl = new Array<bigint>(TL.n), ea = new Array<bigint>(TL.n);
       const k: Kernel = {
         ops: TL.n,
         prepare() {
-          migrate(current, next);
-          for (let i = 0; i < TL.refill; i++) translate(current, next() % TL.cores);
+          migrate(current, next, TL.units);
+          for (let i = 0; i < TL.refill; i++) translate(current, next() % TL.units);
           for (let i = 0; i < TL.n; i++) {
             const g = next() % TL.guests;
             lp[i] = gs[g]!.lpid; sl[i] = slb[g]!; ea[i] = eaOf[next() % TL.pages]!;
@@ -547,10 +558,36 @@ export function tlbie1024(quick: boolean): KernelPair {
   };
 }
 
-/** Vcore migrations between iterations: 8 random pairs of cores swap the guests they run. */
-function migrate(guestOf: Uint8Array, next: () => number): void {
+// ───────────────────────────── tlbie2048Smt8, tlbie2048Smt4 ─────────────────────────────
+
+/**
+ * Issue 19: "a 1024-core SMT8 machine stays within memory and within the benchmarks' noise of
+ * today's speed for the same number of TLBs". tlbie1024's stream on 2048 TLBs of POWER10 geometry
+ * (256 × 4, 12-bit LPIDs, docs/model/tlb.md §7.1), two ways: 1024 SMT8 cores of two 4-thread TLBs
+ * (the thread-group machine) and 2048 SMT4 cores of one TLB each (today's one TLB per core). Both
+ * have 8192 cpus and cpu c uses TLB c >> 2, so the ops, the TLB contents and every counter are the
+ * same; only the TLB-per-core split differs. No reference counterpart (2048 TLBs).
+ */
+export const TLBIE2048_MACHINES = {
+  smt8: { generation: "power10", cores: 1024 },
+  smt4: { generation: "power10", cores: 2048, smt: 4 },
+} as const satisfies Record<string, MachineConfigInput>;
+
+export function tlbie2048(quick: boolean, split: "smt8" | "smt4"): KernelPair {
+  const perUnit = quick ? 512 : 1024;
+  return {
+    description: split === "smt8"
+      ? "POWER10: 1024 cores × SMT8 = 2048 TLBs of 4 threads (256×4), 32 guests × 4096 pages, tlbie1024's stream"
+      : "POWER10 geometry: 2048 cores × SMT4 = 2048 TLBs of one core (256×4), 32 guests × 4096 pages, tlbie1024's stream",
+    wasm: () => tlbieWasm(TLBIE2048_MACHINES[split], 2048, perUnit),
+    reference: null,
+  };
+}
+
+/** Vcore migrations between iterations: 8 random pairs of cores (TLBs) swap the guests they run. */
+function migrate(guestOf: Uint8Array, next: () => number, units: number): void {
   for (let i = 0; i < 8; i++) {
-    const a = next() % TL.cores, b = next() % TL.cores;
+    const a = next() % units, b = next() % units;
     const t = guestOf[a]!;
     guestOf[a] = guestOf[b]!;
     guestOf[b] = t;
@@ -695,6 +732,8 @@ export const KERNELS = {
   translate95Power10: (quick: boolean) => translate95(quick, true),
   hptOpsMix: (_quick: boolean) => hptOpsMix(),
   tlbie1024: (quick: boolean) => tlbie1024(quick),
+  tlbie2048Smt8: (quick: boolean) => tlbie2048(quick, "smt8"),
+  tlbie2048Smt4: (quick: boolean) => tlbie2048(quick, "smt4"),
   endToEnd256: (quick: boolean) => endToEnd256(quick),
   lackeyLinesPerSec: (quick: boolean) => lackeyLines(quick),
 } as const;

@@ -26,8 +26,11 @@ export const MachineConfigSchema = z.strictObject({
   preset: z.enum(PRESET_NAMES).optional(),
   /** The processor generation (src/model/machines.ts) whose defaults the fields below take; default power7. */
   generation: z.enum(GENERATIONS).optional(),
-  /** Physical cores (POWER7 Power 795: 256); default the preset's, else 4. */
-  cores: z.number().int().min(1).max(1024).optional(),
+  /**
+   * Physical cores (POWER7 Power 795: 256); default the preset's, else 4. At most 2048, and at most
+   * MAX_TLBS TLBs in all (2048 SMT4 cores, or 1024 SMT8 cores of two TLBs); studies and the CLI take up to 1024.
+   */
+  cores: z.number().int().min(1).max(2048).optional(),
   /** Threads per core; default the generation's (POWER7: 4). */
   smt: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
   /** Threads that share one TLB (docs/model/tlb.md §7.2); default 4 on SMT8 POWER9/POWER10, else the whole core. */
@@ -149,7 +152,7 @@ export function resolveMachineConfig(input: MachineConfigInput = {}): MachineCon
   // the whole core shares one TLB unless the generation splits an SMT8 core (docs/model/tlb.md §7.2)
   const tlbThreadsPerGroup = d.tlbThreadsPerGroup ?? (smt === 8 ? row.tlbThreadsSmt8 : smt);
   if (tlbThreadsPerGroup > smt) throw new ConfigError("machine.tlbThreadsPerGroup", `${tlbThreadsPerGroup} threads per TLB do not fit a core of SMT${smt}`);
-  if (cores * (smt / tlbThreadsPerGroup) > MAX_TLBS) throw new ConfigError("machine.tlbThreadsPerGroup", `${cores * (smt / tlbThreadsPerGroup)} TLBs: at most ${MAX_TLBS} (1024 SMT8 cores of 2 TLBs each)`);
+  if (cores * (smt / tlbThreadsPerGroup) > MAX_TLBS) throw new ConfigError("machine.tlbThreadsPerGroup", `${cores * (smt / tlbThreadsPerGroup)} TLBs: at most ${MAX_TLBS} (2048 cores of one TLB, 1024 SMT8 cores of 2)`);
   const tlbSets = d.tlbSets ?? row.tlbSets;
   const tlbFlushSets = d.tlbFlushSets ?? (d.tlbSets === undefined ? row.tlbFlushSets : tlbSets);
   const hostPage = 2 ** d.hostPageShift;

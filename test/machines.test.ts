@@ -96,6 +96,69 @@ describe("a 1024-core SMT8 machine of 2048 TLBs stays within memory", () => {
   });
 });
 
+describe("2048 TLBs: 1024 SMT8 cores of two vs 2048 SMT4 cores of one (issue 19: memory and work for the same TLBs)", () => {
+  // the same POWER10 geometry (256 × 4 TLBs, 12-bit LPIDs), 8192 cpus on both; cpu c uses TLB c >> 2 on both
+  const SMT8 = { generation: "power10", cores: 1024 } as const;
+  const SMT4 = { generation: "power10", cores: 2048, smt: 4 } as const;
+
+  test("2048 SMT4 cores are accepted (2048 TLBs), 2049 are not; 2048 SMT8 cores of two TLBs are not (4096 TLBs)", () => {
+    const c = resolveMachineConfig(SMT4);
+    expect([c.cores, c.smt, c.tlbThreadsPerGroup, tlbGroupCount(c)]).toEqual([2048, 4, 4, 2048]);
+    expect(() => resolveMachineConfig({ cores: 2049 })).toThrow(/^machine\.cores: /);
+    expect(() => resolveMachineConfig({ generation: "power10", cores: 2048 })).toThrow("machine.tlbThreadsPerGroup: 4096 TLBs: at most 2048 (2048 cores of one TLB, 1024 SMT8 cores of 2)");
+  });
+
+  test("planLayout: every region the same size but the core table (8 B a core); the TLB-indexed regions 41,984 B a TLB", () => {
+    const a = planLayout(resolveMachineConfig(SMT8), 65536);
+    const b = planLayout(resolveMachineConfig(SMT4), 65536);
+    const sizes = (p: typeof a) => Object.fromEntries(p.regions.map((r) => [r.name, r.bytes]));
+    expect({ ...sizes(a), coreTab: 0 }).toEqual({ ...sizes(b), coreTab: 0 });
+    expect([sizes(a).coreTab, sizes(b).coreTab]).toEqual([1024 * 8, 2048 * 8]);
+    expect(b.fixedBytes - a.fixedBytes).toBe(1024 * 8);
+    // per TLB: 256 sets × 4 ways × (16 B entry + 8 B provenance + 1 B fingerprint) + 4096 LPIDs × u32 holder count
+    const perTlb = 256 * 4 * (16 + 8 + 1) + 4096 * 4;
+    expect(perTlb).toBe(41984);
+    const sa = sizes(a) as Record<string, number>;
+    expect(sa.tlb! + sa.prov! + sa.tlbFp! + sa.lpidCount!).toBe(2048 * perTlb);
+    expect(a.maskWords).toBe(b.maskWords);
+  });
+
+  test("the same ops leave the same TLBs, holders and counters on both machines", () => {
+    const run = (cfg: typeof SMT8 | typeof SMT4) => {
+      const m = createMachineSync({ ...cfg, hostMemoryBytes: 2 ** 26 });
+      try {
+        const g = m.createGuest({ semantics: "qemu", ramBytes: 16 * 2 ** 20 }); // order 18: 2048 PTEGs
+        const vsid = 0x10n;
+        for (let k = 0n; k < 64n; k++) {
+          const r = g.hEnter(0n, ((vsid ^ k) & 0x7ffn) * 8n, (vsid << 12n) | 1n, ((0x100n + k) << 12n) | 0x10n);
+          expect(r.ret).toBe(0);
+        }
+        let x = 12345;
+        const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8;
+        const kinds: string[] = [];
+        for (let i = 0; i < 3000; i++) kinds.push(m.translate(next() % 8192, g.lpid, vsid << 12n, BigInt(next() % 64) << 12n).kind);
+        const removed: number[] = [];
+        for (let i = 0; i < 16; i++) removed.push(m.tlbie(g.lpid, vsid << 12n, BigInt(next() % 64) << 12n));
+        for (let i = 0; i < 1000; i++) kinds.push(m.translate(next() % 8192, g.lpid, vsid << 12n, BigInt(next() % 64) << 12n).kind);
+        const holders = m.lpidHolders(g.lpid);
+        const c = m.counters();
+        return {
+          kinds, removed, holders,
+          entries: holders.map((t) => m.tlbEntries(t)),
+          counters: [c.translations, c.tlbHits, c.tlbMisses, c.hptWalks, c.tlbFills],
+        };
+      } finally {
+        m.dispose();
+      }
+    };
+    const a = run(SMT8), b = run(SMT4);
+    expect(a.holders.length).toBeGreaterThan(1000); // spread over most of the 2048 TLBs
+    expect(a.kinds.filter((k) => k === "hit").length).toBeGreaterThan(0);
+    expect(a.removed.some((n) => n > 0)).toBe(true);
+    expect(b).toEqual(a);
+  });
+});
+
 describe("studies and the CLI name presets", () => {
   test('"machine": "power10-e1080" fills the geometry; POWER7 studies read as before', () => {
     const base = { name: "x", sweeps: [{ name: "s", cores: [4], shapes: [{ label: "1", vcpus: 1, threadsPerVcore: 1 }], policies: [{ policy: "need-tlb-flush" }] }] };

@@ -38,15 +38,15 @@ export const GENERATION_ROWS: readonly GenerationRow[] = [
   },
   {
     generation: "power8", smt: 8, tlbSets: 512, tlbWays: 4, tlbFlushSets: 512, tlbThreadsSmt8: 8, coresPerChip: 12, lpidBits: 12,
-    source: "POWER8_TLB_SETS 512 (mmu-hash.h, Linux 6.1); 4 ways assumed; one TLB per core",
+    source: "POWER8_TLB_SETS 512 (mmu-hash.h, Linux 6.1); 4 ways assumed (no public manual text found, docs/model/tlb.md §7.1); one TLB per core",
   },
   {
     generation: "power9", smt: 8, tlbSets: 256, tlbWays: 4, tlbFlushSets: 256, tlbThreadsSmt8: 4, coresPerChip: 12, lpidBits: 12,
-    source: "POWER9_TLB_SETS_HASH 256 (mmu-hash.h, Linux 6.1); 4 ways assumed; SMT8 core = 2 TLBs of 4 threads (commit 77bbbc0cf848, Linux 5.14)",
+    source: "POWER9_TLB_SETS_HASH 256 (mmu-hash.h, Linux 6.1); 4 ways assumed (no public manual text found, docs/model/tlb.md §7.1); SMT8 core = 2 TLBs of 4 threads (commit 77bbbc0cf848, Linux 5.14)",
   },
   {
     generation: "power10", smt: 8, tlbSets: 256, tlbWays: 4, tlbFlushSets: 1, tlbThreadsSmt8: 4, coresPerChip: 15, lpidBits: 12,
-    source: "POWER10_TLB_SETS 1 (mmu-hash.h, Linux 6.1: one tlbiel flushes all); lookup geometry 256 × 4 assumed; SMT8 core = 2 TLBs of 4 threads (commit 77bbbc0cf848)",
+    source: "POWER10_TLB_SETS 1 (mmu-hash.h, Linux 6.1: one tlbiel flushes all); lookup geometry 256 × 4 assumed (a secondary source says 4,096 entries a core, docs/model/tlb.md §7.1); SMT8 core = 2 TLBs of 4 threads (commit 77bbbc0cf848)",
   },
 ];
 
@@ -66,10 +66,10 @@ export interface MachinePreset {
 
 /** The largest enterprise system of each generation (docs/model/tlb.md §7.3). */
 export const MACHINE_PRESETS: readonly MachinePreset[] = [
-  { name: "power7-795", generation: "power7", cores: 256, chips: 32, system: "IBM Power 795 (POWER7, 32 × 8-core chips)", source: "IBM Redpaper REDP-4640, IBM Power 795 Technical Overview and Introduction" },
-  { name: "power8-e880", generation: "power8", cores: 192, chips: 16, system: "IBM Power System E880 (POWER8, 16 × 12-core chips)", source: "IBM Redpaper REDP-5137, IBM Power System E870 and E880 Technical Overview and Introduction" },
-  { name: "power9-e980", generation: "power9", cores: 192, chips: 16, system: "IBM Power System E980 (POWER9 SMT8, 16 × 12-core chips)", source: "IBM Redpaper REDP-5510, IBM Power System E980 Technical Overview and Introduction" },
-  { name: "power10-e1080", generation: "power10", cores: 240, chips: 16, system: "IBM Power E1080 (POWER10 SMT8, 16 × 15-core chips)", source: "IBM Redpaper REDP-5649, IBM Power E1080 Technical Overview and Introduction" },
+  { name: "power7-795", generation: "power7", cores: 256, chips: 32, system: "IBM Power 795 (POWER7, 32 × 8-core chips)", source: "IBM Redpaper REDP-4640, IBM Power 795 Technical Overview and Introduction; 256 POWER7 cores, 1,024 threads: Table 2-2 of REDP-5137 and of the POWER7 and POWER7+ Optimization and Tuning Guide" },
+  { name: "power8-e880", generation: "power8", cores: 192, chips: 16, system: "IBM Power System E880 (POWER8, 16 × 12-core chips)", source: "IBM Redpaper REDP-5137, IBM Power System E870 and E880 Technical Overview and Introduction: Table 2-2, POWER8 192 cores/system at SMT8; a four-node E880" },
+  { name: "power9-e980", generation: "power9", cores: 192, chips: 16, system: "IBM Power System E980 (POWER9 SMT8, 16 × 12-core chips)", source: "IBM Redpaper REDP-5510, IBM Power System E980 Technical Overview and Introduction (192 cores: checked in IBM's E950/E980 announcement deck, 4 nodes = 192 cores, not in the Redpaper's text)" },
+  { name: "power10-e1080", generation: "power10", cores: 240, chips: 16, system: "IBM Power E1080 (POWER10 SMT8, 16 × 15-core chips)", source: "IBM Redpaper REDP-5649, IBM Power E1080 Technical Overview and Introduction; 240 SMT8 cores: REDP-5684 (Power E1050) Table 2-2, the hypervisor's maximum of 240 SMT8 cores (1,920 threads)" },
 ];
 
 export const PRESET_NAMES = MACHINE_PRESETS.map((p) => p.name) as [string, ...string[]];
