@@ -9,6 +9,8 @@
 //   EV_DECIDE        an hcall on cpu invalidates a VALID HPTE: arg = KIND_*, flags = the hcall's
 //                    flags (0 for H_BULK_REMOVE) → MODE_GLOBAL | MODE_LOCAL | MODE_LOCAL_RECORD
 //   EV_CAN_PAGE_OUT  may the host take g's pages away?                       → 1 yes, 0 pinned
+//   EV_TLBIE_FIXUPS  does the policy's kernel apply the POWER9 tlbie errata workarounds in its
+//                    global sequences (fixup_tlbie_lpid in do_tlbies, Linux 5.4+)? → 1 yes, 0 no
 //   EV_NAME          (g = 0) the policy's name, as src/model/policies.ts spells it → address of a
 //                    static string (policyName(); test/policy-table.test.ts checks the registry)
 // @ts-ignore: decorator
@@ -27,6 +29,8 @@
 @inline export const EV_CAN_PAGE_OUT: u32 = 6;
 // @ts-ignore: decorator
 @inline export const EV_NAME: u32 = 7;
+// @ts-ignore: decorator
+@inline export const EV_TLBIE_FIXUPS: u32 = 8;
 
 // ── invalidation modes a policy can choose (EV_DECIDE) ──
 // @ts-ignore: decorator

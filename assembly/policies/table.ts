@@ -8,8 +8,10 @@ import { flushAlways } from "./flush-always";
 import { deferredVa } from "./deferred-va";
 import { needTlbFlushNoInit } from "./need-tlb-flush-no-init";
 import { needTlbFlushNoReset } from "./need-tlb-flush-no-reset";
+import { p9Hash } from "./p9-hash";
+import { p9HashCoreTlb } from "./p9-hash-core-tlb";
 import { EV_NAME } from "./events";
-export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT } from "./events";
+export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, EV_TLBIE_FIXUPS } from "./events";
 
 type Policy = (ev: u32, g: usize, cpu: u32, arg: u32, flags: u64) => u32;
 
@@ -21,6 +23,8 @@ const POLICIES: StaticArray<Policy> = [
   deferredVa,          // 4 deferred-va
   needTlbFlushNoInit,  // 5 need-tlb-flush-no-init (broken on purpose)
   needTlbFlushNoReset, // 6 need-tlb-flush-no-reset (broken on purpose)
+  p9Hash,              // 7 p9-hash
+  p9HashCoreTlb,       // 8 p9-hash-core-tlb (before 77bbbc0cf848)
 ];
 
 /** Policies the engine knows: ids 0 … policyCount() − 1. */

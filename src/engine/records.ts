@@ -38,6 +38,8 @@ export interface KvmCounters {
   needFlushSets: bigint;
   /** Cycles of tlbieWait spent on the tlbie lock (concurrent fabric, docs/model/costs.md §8); the rest waited for the fabric. */
   tlbieLockWaitCycles: bigint;
+  /** Extra tlbies of the POWER9 errata workarounds (one per erratum per global sequence; docs/model/policies.md §9.3). */
+  errataTlbies: bigint;
   cycles: Record<CostCategory, bigint>;
 }
 export const KVM_COUNTERS = [
@@ -176,6 +178,7 @@ export function decodeKvmCounters(u64: BigUint64Array, byteOffset: number): KvmC
   const out = {} as KvmCounters;
   for (const name of KVM_COUNTERS) (out as unknown as Record<string, bigint>)[name] = u64[base + STAT[name]]!;
   out.tlbieLockWaitCycles = u64[base + STAT.tlbieLockWaitCycles]!;
+  out.errataTlbies = u64[base + STAT.errataTlbies]!;
   const cycles = {} as Record<CostCategory, bigint>;
   COST_CATEGORIES.forEach((name, i) => { cycles[name] = u64[base + STAT_CYCLES + i]!; });
   out.cycles = cycles;

@@ -158,6 +158,20 @@ const REGISTRY = [
     safe: false, broken: true, params: [], family: "variant",
     draw: { color: "#9d755d", dash: [4, 2], shape: "triangle-left" },
   },
+  {
+    id: 7, name: "p9-hash",
+    summary: "POWER9/10 radix host: HPT hcalls in virtual mode → always tlbie; need_tlb_flush per TLB thread group at each thread's entry; POWER9 errata tlbies",
+    source: "Linux 5.17+ arch/powerpc/kvm/book3s_hv_rm_mmu.c global_invalidates() (forced global when MSR[IR|DR]), book3s_hv_p9_entry.c check_need_tlb_flush() (commits 77bbbc0cf848, d5c0e8332d82), fixup_tlbie_lpid() in do_tlbies(); docs/model/policies.md §9",
+    safe: true, params: [], family: "variant",
+    draw: { color: "#eeca3b", dash: [1, 0], shape: "wedge" },
+  },
+  {
+    id: 8, name: "p9-hash-core-tlb",
+    summary: "p9-hash before commit 77bbbc0cf848: need_tlb_flush per core, the first thread to enter flushes only its own TLB group",
+    source: "Linux 5.13 book3s_hv_builtin.c kvmppc_check_need_tlb_flush() and book3s_hv_rm_mmu.c global_invalidates() with cpu_first_thread_sibling() (fixed by 77bbbc0cf848, Linux 5.14); docs/model/policies.md §10",
+    safe: false, params: [], family: "variant",
+    draw: { color: "#ff9da6", dash: [3, 3], shape: "stroke" },
+  },
 ] as const satisfies readonly PolicyEntry[];
 
 /** A policy's name: one of the registry's. */

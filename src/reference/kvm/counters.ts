@@ -5,12 +5,13 @@
 import { KVM_COUNTERS, type KvmCounters } from "../../engine/index.js";
 import { COST_CATEGORIES, type CostCategory } from "../../model/costs.js";
 
-export type KvmCounterName = (typeof KVM_COUNTERS)[number] | "tlbieLockWaitCycles";
+export type KvmCounterName = (typeof KVM_COUNTERS)[number] | "tlbieLockWaitCycles" | "errataTlbies";
 
 export function newKvmCounters(): KvmCounters {
   const out = {} as Record<string, unknown>;
   for (const name of KVM_COUNTERS) out[name] = 0n;
   out.tlbieLockWaitCycles = 0n;
+  out.errataTlbies = 0n;
   out.cycles = newCycles();
   return out as unknown as KvmCounters;
 }

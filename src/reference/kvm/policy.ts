@@ -35,6 +35,8 @@ export interface KvmPolicy {
   readonly name: string;
   /** Guest memory is pinned (PPC970): the host may not page it out. */
   readonly pinned: boolean;
+  /** Its kernel applies the POWER9 tlbie errata workarounds in every global sequence (fixup_tlbie_lpid). */
+  readonly tlbieFixups?: boolean;
   /** kvmppc_core_init_vm. */
   vmStart(k: KvmHost, g: KvmGuestState): void;
   /** kvmppc_alloc_reset_hpt on an existing HPT (after it is zeroed). */

@@ -10,6 +10,8 @@ import { flushAlways } from "./flush-always.js";
 import { deferredVa } from "./deferred-va.js";
 import { needTlbFlushNoInit } from "./need-tlb-flush-no-init.js";
 import { needTlbFlushNoReset } from "./need-tlb-flush-no-reset.js";
+import { p9Hash } from "./p9-hash.js";
+import { p9HashCoreTlb } from "./p9-hash-core-tlb.js";
 
 export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   needTlbFlush,
@@ -19,6 +21,8 @@ export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   deferredVa,
   needTlbFlushNoInit,
   needTlbFlushNoReset,
+  p9Hash,
+  p9HashCoreTlb,
 ];
 
 export function referencePolicy(name: string): KvmPolicy | undefined {
