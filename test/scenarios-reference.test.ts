@@ -45,13 +45,25 @@ describe("the reference's own policy table", () => {
     const verdicts = SCENARIOS.map((s) => runScenario(s.name, { policy: "need-tlb-flush-no-reset" as PolicyName, machine: createReferenceKvmMachine }).violations);
     expect(Object.fromEntries(SCENARIOS.map((s, i) => [s.name, verdicts[i]! > 0]))).toEqual({
       "stale-tlb": false, "lpid-reuse": false, "hpt-reset": true, "vcore-migration": false, "bulk-remove-1vcpu": false,
+      "smt8-split-tlb": true, // per-core bookkeeping on a split SMT8 core, as need-tlb-flush
     });
     expect(runScenario("hpt-reset", { policy: "need-tlb-flush", machine: createReferenceKvmMachine }).violations).toBe(0);
   });
 });
 
+describe("smt8-split-tlb on the reference (issue 19)", () => {
+  test("verdicts per policy: p9-hash, last-vcpu and flush-always are safe, every per-core bookkeeping leaks — as on the engine", () => {
+    const ref = Object.fromEntries(POLICIES.map((p) => [p.name, runScenario("smt8-split-tlb", { policy: p.name as PolicyName, machine: createReferenceKvmMachine }).violations]));
+    expect(ref).toEqual({
+      "need-tlb-flush": 1, "need-tlb-flush-3.8": 1, "last-vcpu": 0, "flush-always": 0, "deferred-va": 1,
+      "need-tlb-flush-no-init": 1, "need-tlb-flush-no-reset": 1, "p9-hash": 0, "p9-hash-core-tlb": 1,
+    });
+    expect(REFERENCE_POLICIES.filter((p) => p.tlbieFixups).map((p) => p.name)).toEqual(["p9-hash", "p9-hash-core-tlb"]);
+  });
+});
+
 describe("hptlab scenario --engine reference", () => {
-  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
+  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"], ["smt8-split-tlb", "p9-hash-core-tlb"], ["smt8-split-tlb", "p9-hash"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
     for (const json of [["--json"], []]) {
       const wasm = await cli(["scenario", name, "--policy", policy, "--engine", "wasm", ...json]);
       const ref = await cli(["scenario", name, "--policy", policy, "--engine", "reference", ...json]);

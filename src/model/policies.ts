@@ -9,6 +9,7 @@
  * entry here, and its tests.
  */
 import { z } from "zod";
+import { GENERATIONS, type Generation } from "./machines.js";
 
 // ─── parameters ──────────────────────────────────────────────────────────────────────────────────
 
@@ -102,6 +103,14 @@ export interface PolicyEntry {
   broken?: boolean;
   /** Guest memory is pinned (no MMU notifiers): the engine refuses the host's page-outs (KVM_PINNED). */
   pinsMemory?: boolean;
+  /**
+   * The machines it is KVM's (or the proposed) rule for (docs/model/policies.md §11): its safety
+   * verdict counts only scenarios and runs on these generations; the others are reported apart,
+   * "outside its generations".
+   */
+  generations: readonly Generation[];
+  /** Why those generations, in one line. */
+  generationsWhy: string;
   /** Its parameters (POLICY_PARAMS entries), in sweep order. */
   params: readonly PolicyParam[];
   family: PolicyFamily;
@@ -113,63 +122,72 @@ const REGISTRY = [
     id: 0, name: "need-tlb-flush",
     summary: "need_tlb_flush cpumask; local only for a 1-vcore VM running here (later kernels, every hcall)",
     source: "Linux v3.12+ arch/powerpc/kvm/book3s_hv_rm_mmu.c global_invalidates() (H_BULK_REMOVE calls it; v3.16+ tests kvm_hstate.kvm_vcpu); docs/model/kvm.md §4.2, §6",
-    safe: true, params: [], family: "baseline",
+    safe: true, generations: ["power7", "power8"], generationsWhy: "the 3.12–3.16 kernels' bookkeeping: one need_tlb_flush bit per core, flushed by the vcore's thread 0 — one TLB per core, as on POWER7 and POWER8",
+    params: [], family: "baseline",
     draw: { color: "#4c78a8", dash: [1, 0], shape: "circle" },
   },
   {
     id: 1, name: "need-tlb-flush-3.8",
     summary: "commit 1b400ba0 as merged: stale kvm_vcore test; H_BULK_REMOVE local iff 1 vcpu without need_tlb_flush",
     source: "Linux v3.8–v3.11, commit 1b400ba0 \"KVM: PPC: Book3S HV: Improve handling of local vs. global TLB invalidations\"; book3s_hv_rm_mmu.c kvmppc_h_bulk_remove(); docs/model/kvm.md §4, §9.2",
-    safe: false, params: [], family: "variant",
+    safe: false, generations: ["power7"], generationsWhy: "Linux 3.8–3.11, before KVM-HV ran POWER8 (its 512-set entry flush came with v3.14)",
+    params: [], family: "variant",
     draw: { color: "#72b7b2", dash: [6, 3], shape: "square" },
   },
   {
     id: 2, name: "last-vcpu",
     summary: "Linux 3.6/3.7: honour H_LOCAL; per-thread flush on entry when last_cpu/last_vcpu differ",
     source: "Linux v3.6/v3.7 arch/powerpc/kvm/book3s_hv_rm_mmu.c kvmppc_h_remove() (H_LOCAL → tlbiel) and book3s_hv_rmhandlers.S (last_vcpu flush at entry); docs/model/kvm.md §3",
-    safe: false, params: [], family: "local",
+    safe: false, generations: ["power7"], generationsWhy: "Linux 3.6/3.7, whose HV KVM ran POWER7 (and PPC970, the flush-always rule)",
+    params: [], family: "local",
     draw: { color: "#e45756", dash: [1, 0], shape: "triangle-up" },
   },
   {
     id: 3, name: "flush-always",
     summary: "PPC970: flush the whole TLB at every guest entry and exit; memory pinned, no host paging",
     source: "Linux v3.7 arch/powerpc/kvm/book3s_hv_rmhandlers.S, PPC970 entry and exit paths (no LPID in TLB entries); docs/model/kvm.md §5",
-    safe: true, pinsMemory: true, params: [], family: "full-flush",
+    safe: true, pinsMemory: true, generations: GENERATIONS, generationsWhy: "a yardstick rather than one kernel's rule (PPC970's): it pins guest memory, so no TLB split can let a guest reach a page it no longer owns",
+    params: [], family: "full-flush",
     draw: { color: "#b279a2", dash: [1, 0], shape: "diamond" },
   },
   {
     id: 4, name: "deferred-va",
     summary: "Graf: honour H_LOCAL with tlbiel, record the VA (cap K); host paging tlbies the records",
     source: "Alexander Graf's proposal in the 2012 kvm-ppc thread \"Improve handling of local vs. global TLB invalidations\"; docs/model/policies.md §6 (overflow rules a/b/c)",
-    safe: true, params: [DEFERRED_CAP as unknown as PolicyParam, DEFERRED_OVERFLOW_PARAM as unknown as PolicyParam], family: "local",
+    safe: true, generations: ["power7", "power8"], generationsWhy: "Graf's 2012 proposal, built on need-tlb-flush's per-core bookkeeping for POWER7; on split SMT8 cores it would need 77bbbc0cf848's per-group bits, which the modelled proposal lacks",
+    params: [DEFERRED_CAP as unknown as PolicyParam, DEFERRED_OVERFLOW_PARAM as unknown as PolicyParam], family: "local",
     draw: { color: "#54a24b", shades: ["#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"], series: ["#54a24b", "#2e7d32", "#9ccc65"], dash: [1, 0], shape: "triangle-down" },
   },
   {
     id: 5, name: "need-tlb-flush-no-init",
     summary: "BROKEN on purpose: need-tlb-flush without the set-all at VM start",
     source: "test variant: need-tlb-flush without kvmppc_core_init_vm()'s cpumask_setall(need_tlb_flush) (LPID recycling; docs/model/kvm.md §1.4)",
-    safe: false, broken: true, params: [], family: "variant",
+    safe: false, broken: true, generations: ["power7", "power8"], generationsWhy: "need-tlb-flush's generations (a broken copy of it)",
+    params: [], family: "variant",
     draw: { color: "#f58518", dash: [2, 2], shape: "cross" },
   },
   {
     id: 6, name: "need-tlb-flush-no-reset",
     summary: "BROKEN on purpose: need-tlb-flush without the set-all at HPT reset",
     source: "test variant: need-tlb-flush without kvmppc_alloc_reset_hpt()'s cpumask_setall(need_tlb_flush) (arch/powerpc/kvm/book3s_64_mmu_hv.c, v3.8)",
-    safe: false, broken: true, params: [], family: "variant",
+    safe: false, broken: true, generations: ["power7", "power8"], generationsWhy: "need-tlb-flush's generations (a broken copy of it)",
+    params: [], family: "variant",
     draw: { color: "#9d755d", dash: [4, 2], shape: "triangle-left" },
   },
   {
     id: 7, name: "p9-hash",
     summary: "POWER9/10 radix host: HPT hcalls in virtual mode → always tlbie; need_tlb_flush per TLB thread group at each thread's entry; POWER9 errata tlbies",
     source: "Linux 5.17+ arch/powerpc/kvm/book3s_hv_rm_mmu.c global_invalidates() (forced global when MSR[IR|DR]), book3s_hv_p9_entry.c check_need_tlb_flush() (commits 77bbbc0cf848, d5c0e8332d82), fixup_tlbie_lpid() in do_tlbies(); docs/model/policies.md §9",
-    safe: true, params: [], family: "variant",
+    safe: true, generations: ["power9", "power10"], generationsWhy: "the POWER9/POWER10 radix-host P9 entry path (Linux 5.17+) and its per-TLB-group bookkeeping",
+    params: [], family: "variant",
     draw: { color: "#eeca3b", dash: [1, 0], shape: "wedge" },
   },
   {
     id: 8, name: "p9-hash-core-tlb",
     summary: "p9-hash before commit 77bbbc0cf848: need_tlb_flush per core, the first thread to enter flushes only its own TLB group",
     source: "Linux 5.13 book3s_hv_builtin.c kvmppc_check_need_tlb_flush() and book3s_hv_rm_mmu.c global_invalidates() with cpu_first_thread_sibling() (fixed by 77bbbc0cf848, Linux 5.14); docs/model/policies.md §10",
-    safe: false, params: [], family: "variant",
+    safe: false, generations: ["power9", "power10"], generationsWhy: "the same P9 path before 77bbbc0cf848 (Linux 5.13)",
+    params: [], family: "variant",
     draw: { color: "#ff9da6", dash: [3, 3], shape: "stroke" },
   },
 ] as const satisfies readonly PolicyEntry[];
@@ -188,6 +206,11 @@ export function policyByName(name: string): PolicyInfo | undefined {
 /** Whether `policy` takes the parameter `key`. */
 export function takesParam(policy: PolicyInfo, key: PolicyParamKey): boolean {
   return policy.params.some((p) => p.key === key);
+}
+
+/** Whether `generation` is one of the machines `policy` is the rule for (docs/model/policies.md §11). */
+export function onItsGenerations(policy: Pick<PolicyEntry, "generations">, generation: Generation): boolean {
+  return policy.generations.includes(generation);
 }
 
 /** The policy every saving is stated against (family "baseline"). */

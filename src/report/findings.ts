@@ -8,8 +8,9 @@
  */
 import type { StudyResults } from "../study/results.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";
-import { policiesOf } from "../model/policies.js";
-import { policySafety, runWords, scenarioWords } from "./safety.js";
+import { policiesOf, policyByName } from "../model/policies.js";
+import { GENERATIONS } from "../model/machines.js";
+import { outsideWords, policySafety, runWords, scenarioWords } from "./safety.js";
 import { robustnessOf } from "./sensitivity.js";
 import {
   type Cell, type Slice, BASELINE as BASELINE_POLICY, SWEPT, cellsOf, compareVariants, describeField, fmtCycles, fmtInt, fmtPct, fmtRatio,
@@ -183,11 +184,20 @@ function safety(results: StudyResults): string[] {
   if (safe.length > 0) {
     const runs = safe.reduce((a, x) => a + x.runs.runs, 0);
     const paged = safe.reduce((a, x) => a + x.runs.pagedRuns, 0);
-    const catalogue = results.scenarios?.catalogue.length ?? 0;
-    out.push(`${listWords(safe.map((x) => x.label))} ${safe.length === 1 ? "is" : "are"} safe here: no violation in the ${plural(catalogue, "scenario")} `
+    const catalogue = results.scenarios?.catalogue ?? [];
+    // the scenarios of each one's generations (docs/model/policies.md §11)
+    const counts = distinct(safe.map((x) => catalogue.filter((c) => (policyByName(x.policy)?.generations ?? GENERATIONS).includes(c.generation ?? "power7")).length));
+    const scen = counts.length === 1 && counts[0] === catalogue.length ? `the ${plural(catalogue.length, "scenario")}` : `the scenarios of ${safe.length === 1 ? "its" : "their"} generations`;
+    out.push(`${listWords(safe.map((x) => x.label))} ${safe.length === 1 ? "is" : "are"} safe here: no violation in ${scen} `
       + `(under every variant) nor in ${plural(runs, "random run")} (${plural(paged, "run")} with host paging; ${scope}).`);
   }
-  for (const s of all.filter((x) => x.verdict === "untested")) out.push(`${s.label} is untested: ${s.evidence.replace(/^untested: /, "")}.`);
+  for (const s of all.filter((x) => x.verdict === "untested")) {
+    out.push(`${s.label} is untested${s.inStudy ? "" : " (the study does not run it on its generations)"}: ${s.evidence.replace(/^untested: /, "").replace(/; outside its generations.*$/, "")}.`);
+  }
+  // what the policies did on machines they are not the rule for: reported, never counted
+  for (const s of all.filter((x) => x.outside.leakingScenarios.length > 0 || x.outside.runs.leakingRuns > 0)) {
+    out.push(`Outside its generations, ${s.label}${outsideWords(s).replace(/^; outside its generations \(([^)]*)\), on ([^:]*):/, " ($1) on $2")} — not counted in its verdict: ${policyByName(s.policy)?.generationsWhy ?? ""}.`);
+  }
   return out;
 }
 
