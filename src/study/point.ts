@@ -106,6 +106,8 @@ function pointResult(p: StudyPoint, m: Machine, tally: WorkloadTally | TraceTall
   counters.pageOutsTried = tally.pageOutsTried;
   // the concurrent fabric's split of tlbieWait (docs/model/costs.md §8): the lock's part; the rest is the fabric's
   if (p.run.fabric) counters.tlbieLockWaitCycles = Number(k.tlbieLockWaitCycles);
+  // the POWER9 errata workarounds' extra tlbies (docs/model/policies.md §9.3), where a policy issued any
+  if (k.errataTlbies > 0n) counters.errataTlbies = Number(k.errataTlbies);
   if ("traceCalls" in tally) {
     for (const k of TRACE_TALLY) counters[k] = tally[k];
   }
