@@ -205,7 +205,10 @@ export class Machine implements SimMachine {
       set(HDR.FABRIC_SENDER, f.senderSlowdown);
       set(HDR.TLBIE_LOCK, p.lockCal);
     }
-    COST_ROWS.forEach((row) => set(HDR.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
+    // tlbieErrata is charged only on a machine with errata: elsewhere its slot stays 0 (the state of older machines, bit for bit)
+    COST_ROWS.forEach((row) => {
+      if (row.key !== "tlbieErrata" || (c.tlbieErrata ?? []).length > 0) set(HDR.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]);
+    });
   }
 
   get cpus(): number {

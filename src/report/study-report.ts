@@ -364,7 +364,8 @@ function verdictPanel(results: StudyResults, safety: readonly PolicySafety[]): s
   }
   if (safety.length > 0) {
     h.push('<p>Safety, from the scenario catalogue and every random run (<a href="#safety">evidence</a>):</p>', '<ul class="safety">');
-    for (const s of safety) h.push(`<li><span class="badge ${s.verdict}">${s.verdict}</span><a href="#safety-${esc(slug(s.policy))}">${esc(s.label)}</a>: ${linkScenarios(esc(s.evidence.replace(/^\w+: /, "")), s)}</li>`);
+    // (what a policy did outside its generations is in the evidence section, not on the first screen)
+    for (const s of safety) h.push(`<li><span class="badge ${s.verdict}">${s.verdict}</span><a href="#safety-${esc(slug(s.policy))}">${esc(s.label)}</a>: ${linkScenarios(esc(s.evidence.replace(/^\w+: /, "").replace(/; outside its generations.*$/, "")), s)}</li>`);
     h.push("</ul>");
   }
   h.push("</section>");
