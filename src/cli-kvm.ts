@@ -200,14 +200,14 @@ export const registerMachines: RegisterCommand = (program, ctx) => {
       if (flags.json) {
         const presets = MACHINE_PRESETS.map((p) => {
           const c = resolveMachineConfig({ preset: p.name });
-          return { ...p, smt: c.smt, tlbThreadsPerGroup: c.tlbThreadsPerGroup, tlbs: tlbGroupCount(c), tlbSets: c.tlbSets, tlbWays: c.tlbWays, tlbFlushSets: c.tlbFlushSets, lpidBits: c.lpidBits, coresPerChip: c.costs.coresPerChip };
+          return { ...p, smt: c.smt, tlbThreadsPerGroup: c.tlbThreadsPerGroup, tlbs: tlbGroupCount(c), tlbSets: c.tlbSets, tlbWays: c.tlbWays, tlbFlushSets: c.tlbFlushSets, lpidBits: c.lpidBits, coresPerChip: c.costs.coresPerChip, tlbieErrata: c.tlbieErrata ?? [] };
         });
         ctx.stdout.write(JSON.stringify({ generations: GENERATION_ROWS, presets }) + "\n");
         return;
       }
       const lines = ["generations (machine.generation; default power7):"];
       for (const g of GENERATION_ROWS) {
-        lines.push(`  ${g.generation.padEnd(8)}  SMT${g.smt}, TLB ${g.tlbSets} sets × ${g.tlbWays} ways, full flush ${g.tlbFlushSets} tlbiel${g.tlbFlushSets === 1 ? "" : "s"}, ${tlbs(g)}, ${g.coresPerChip} cores/chip, ${g.lpidBits}-bit LPID`);
+        lines.push(`  ${g.generation.padEnd(8)}  SMT${g.smt}, TLB ${g.tlbSets} sets × ${g.tlbWays} ways, full flush ${g.tlbFlushSets} tlbiel${g.tlbFlushSets === 1 ? "" : "s"}, ${tlbs(g)}, ${g.coresPerChip} cores/chip, ${g.lpidBits}-bit LPID${g.tlbieErrata.length ? `, tlbie errata ${g.tlbieErrata.join(" + ")} (docs/model/policies.md §9.3)` : ""}`);
         lines.push(`  ${"".padEnd(8)}  [${g.source}]`);
       }
       lines.push("", "presets (machine.preset; a study's \"machine\": \"NAME\"):");
