@@ -54,3 +54,35 @@ describe("a sweep's own machine", () => {
     expect(() => resolveStudy({ ...base, sweeps: [{ ...base.sweeps[1], machine: "power11" }] })).toThrow(ConfigError);
   });
 });
+
+describe("a study with a POWER9 sweep: the generations finding and the verdicts", async () => {
+  const { runStudy } = await import("../src/study/run.js");
+  const { findings } = await import("../src/report/findings.js");
+  const { policySafety } = await import("../src/report/safety.js");
+  it("the thread's findings read the POWER7 sweep only; power9's finding says p9-hash invalidates nothing locally, with 2 errata tlbies per sequence; each verdict counts its own generations", async () => {
+    const s = resolveStudy({
+      name: "gen", seed: 5, opsPerPoint: 4000, machine: { smt: 4 },
+      sweeps: [
+        { name: "p7", cores: [4], shapes: [{ label: "1 vcore", vcpus: 4, threadsPerVcore: 4 }], policies: [{ policy: "need-tlb-flush" }, { policy: "deferred-va", deferredCaps: [64] }], pageOutsPerMop: [2000] },
+        { name: "p9", machine: "power9-e980", cores: [4], shapes: [{ label: "1 vcore (SMT8)", vcpus: 8, threadsPerVcore: 8 }], policies: [{ policy: "need-tlb-flush" }, { policy: "p9-hash" }], pageOutsPerMop: [2000] },
+      ],
+    });
+    const r = (await runStudy(s, { workers: 1 })).results;
+    const p9 = r.points.filter((p) => p.params.sweep === "p9");
+    const hash = p9.find((p) => p.params.policy === "p9-hash")!;
+    expect(hash.counters.localInvalidations).toBe(0);
+    expect(hash.counters.errataTlbies).toBe(2 * hash.counters.tlbieSequences!);
+    expect(p9.find((p) => p.params.policy === "need-tlb-flush")!.counters.errataTlbies).toBeUndefined();
+    const f = findings(r);
+    const gen = f.filter((x) => x.startsWith("On power9 ("));
+    expect(gen).toHaveLength(1);
+    expect(gen[0]).toMatch(/^On power9 \(sweep p9, .*4 cores × SMT8, 2 TLBs per core\): p9-hash, the rule for power9, spends [\d.,]+ invalidation cycles .* it invalidates 0\.0% locally .* carry 2\.0 errata tlbies each \(need-tlb-flush: 0\.0\)/);
+    // no other finding reads the power9 sweep
+    expect(f.filter((x) => /sweep p9\b/.test(x) && !x.startsWith("On power9"))).toEqual([]);
+    const safety = Object.fromEntries(policySafety(r).map((x) => [x.policy, x]));
+    expect(safety["p9-hash"]!.runs.runs).toBe(1);
+    expect(safety["need-tlb-flush"]!.runs.runs).toBe(1); // its POWER7 run; the POWER9 one is outside
+    expect(safety["need-tlb-flush"]!.outside.runs.runs).toBe(1);
+    expect(safety["need-tlb-flush"]!.outside.generations).toEqual(["power9"]);
+  });
+});

@@ -60,7 +60,7 @@ export function taggedFindings(results: StudyResults): { text: string; headline:
     return w ? `${text} ${w}` : text;
   };
   const safetyText = safety(results).map((t) => (/ safe here: /.test(t) ? robust(t, "safety") : t));
-  if (cells.length === 0) return tag(safetyText, true);
+  if (cells.length === 0) return [...tag(safetyText, true), ...tag(generationFindings(results), false)];
   return [
     ...tag(localWins(cells).map((w) => robust(w.text, `local-win ${w.shape}`)), (i) => i === 0),
     ...tag(winVsCores(cells), false),
@@ -90,7 +90,7 @@ function generationFindings(results: StudyResults): string[] {
   const cells = cellsOf(results.points.filter((p) => !isTracePoint(p) && !isBaselineSynthetic(p)));
   if (cells.length === 0) return [];
   const out: string[] = [];
-  const seen: { gen: Generation; rule: string; perOp: number; errata: number; cores: number }[] = [];
+  const seen: { gen: Generation; rule: string; perOp: number; errata: number; cores: number; wait: number }[] = [];
   for (const gen of GENERATIONS.filter((g) => cells.some((c) => genOf(c) === g))) {
     const mine = cells.filter((c) => genOf(c) === gen);
     const slice = pickSlice(mine, (c) => `${c.variant.key}|${c.context.shape}|${c.context.cores}`);
@@ -105,7 +105,7 @@ function generationFindings(results: StudyResults): string[] {
       const local = sum(xs, (p) => p.counters.localInvalidations ?? 0), global = sum(xs, (p) => p.counters.globalInvalidations ?? 0);
       const seqs = sum(xs, (p) => p.counters.tlbieSequences ?? 0);
       return {
-        perOp: pooled(xs).invalidationCyclesPerGuestOp, localShare: local + global > 0 ? local / (local + global) : 0,
+        perOp: pooled(xs).invalidationCyclesPerGuestOp, waitShare: pooled(xs).tlbieWaitShare, localShare: local + global > 0 ? local / (local + global) : 0,
         errata: seqs > 0 ? sum(xs, (p) => p.counters.errataTlbies ?? 0) / seqs : 0,
         flushesPerMop: 1e6 * sum(xs, (p) => p.counters.entryFlushes ?? 0) / Math.max(1, sum(xs, (p) => p.guestOps)),
         leaking: xs.reduce((a, c) => a + c.leakingRuns, 0), runs: xs.reduce((a, c) => a + c.runs, 0),
@@ -120,14 +120,15 @@ function generationFindings(results: StudyResults): string[] {
       : ` ${BASELINE} has no violation in its ${plural(b.runs, "run")} there`;
     out.push(`On ${gen} (${sliceWords(slice)}, ${machine}): ${rule.name}, the rule for ${gen}, spends ${fmtCycles(r.perOp)} invalidation cycles per guest operation, ${fmtRatio(r.perOp / b.perOp)} ${BASELINE}'s ${fmtCycles(b.perOp)}`
       + ` — it invalidates ${fmtPct(r.localShare)} locally (${BASELINE}: ${fmtPct(b.localShare)}), its global sequences carry ${r.errata.toFixed(1)} errata tlbies each (${BASELINE}: ${b.errata.toFixed(1)})`
-      + ` and it flushes at guest entry ${fmtInt(Math.round(r.flushesPerMop))} times per M guest ops (${BASELINE}: ${fmtInt(Math.round(b.flushesPerMop))}).${leak}.`);
-    seen.push({ gen, rule: rule.name, perOp: r.perOp, errata: r.errata, cores });
+      + `, it flushes at guest entry ${fmtInt(Math.round(r.flushesPerMop))} times per M guest ops (${BASELINE}: ${fmtInt(Math.round(b.flushesPerMop))})`
+      + ` and waits for the tlbie lock and fabric ${fmtPct(r.waitShare)} of its invalidation cycles (${BASELINE}: ${fmtPct(b.waitShare)}).${leak}.`);
+    seen.push({ gen, rule: rule.name, perOp: r.perOp, errata: r.errata, cores, wait: r.waitShare });
   }
   for (let i = 1; i < seen.length; i++) {
     const a = seen[i - 1]!, b = seen[i]!;
     if (a.rule !== b.rule) continue;
     out.push(`From ${a.gen} to ${b.gen}, ${b.rule} goes from ${fmtCycles(a.perOp)} to ${fmtCycles(b.perOp)} invalidation cycles per guest operation (${fmtRatio(b.perOp / a.perOp)}; ${a.cores} vs ${b.cores} cores): `
-      + `errata tlbies per global sequence ${a.errata.toFixed(1)} → ${b.errata.toFixed(1)}, with each generation's cost profile and tlbie fabric (docs/model/costs.md §6, §8).`);
+      + `errata tlbies per global sequence ${a.errata.toFixed(1)} → ${b.errata.toFixed(1)}, waiting for the tlbie lock and fabric ${fmtPct(a.wait)} → ${fmtPct(b.wait)} of its invalidation cycles, under each generation's cost profile and tlbie fabric (docs/model/costs.md §6, §8).`);
   }
   return out;
 }

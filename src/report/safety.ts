@@ -15,7 +15,7 @@
  */
 import type { HLocalMode, PointResult, ScenarioOutcome, StudyResults } from "../study/results.js";
 import { onItsGenerations, policyByName } from "../model/policies.js";
-import type { Generation } from "../model/machines.js";
+import { GENERATIONS, type Generation } from "../model/machines.js";
 import { compareVariants, distinct, fmtInt, listWords, plural, variantOf, type Variant } from "./study-data.js";
 
 export type Verdict = "safe" | "unsafe" | "untested";
@@ -76,6 +76,11 @@ export function pointGeneration(p: PointResult): Generation {
   return (p.params as { generation?: Generation }).generation ?? "power7";
 }
 
+/** Generations in their order (power7 first). */
+function byGeneration(gens: Generation[]): Generation[] {
+  return GENERATIONS.filter((g) => gens.includes(g));
+}
+
 /** Whether `policy` is the rule for `generation` (a policy not in the registry: every generation). */
 function applies(policy: string, generation: Generation): boolean {
   const info = policyByName(policy);
@@ -84,7 +89,7 @@ function applies(policy: string, generation: Generation): boolean {
 
 function outsideEvidence(scenarios: readonly ScenarioOutcome[], points: readonly PointResult[], gen: (o: ScenarioOutcome) => Generation): OutsideEvidence {
   return {
-    generations: distinct([...scenarios.map(gen), ...points.map(pointGeneration)]).sort(),
+    generations: byGeneration(distinct([...scenarios.map(gen), ...points.map(pointGeneration)])),
     scenarios: [...scenarios],
     leakingScenarios: scenarios.filter((o) => o.leaked),
     runs: runEvidence(points),
@@ -149,7 +154,7 @@ export function policySafety(results: StudyResults): PolicySafety[] {
     const outsidePoints = results.points.filter((p) => p.params.policy === policy && !applies(policy, pointGeneration(p)));
     const outsideScenarios = mine.flatMap((v) => v.outside.scenarios);
     const outside: OutsideEvidence = {
-      generations: distinct(mine.flatMap((v) => v.outside.generations)).sort(),
+      generations: byGeneration(distinct(mine.flatMap((v) => v.outside.generations))),
       scenarios: outsideScenarios, leakingScenarios: outsideScenarios.filter((o) => o.leaked), runs: runEvidence(outsidePoints),
     };
     const ownCatalogue = (results.scenarios?.catalogue ?? []).filter((c) => applies(policy, c.generation ?? "power7"));
