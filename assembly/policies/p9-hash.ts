@@ -1,5 +1,5 @@
-// p9-hash: what KVM does today for an HPT guest on POWER9/POWER10 (docs/model/policies.md §9), on a
-// radix host, where HPT guests run through the P9 entry path (book3s_hv_p9_entry.c) and their
+// p9-hash: what KVM does today for an HPT guest on POWER9/POWER10 (docs/model/policies.md §9): every
+// guest runs through the P9 entry path since Linux 5.14 (book3s_hv_p9_entry.c) and its
 // hypercalls in virtual mode (kvmppc_pseries_do_hcall):
 //  - global_invalidates() (book3s_hv_rm_mmu.c) answers global whenever MSR[IR|DR] is set — "LPID has
 //    been switched to host if in virt mode so can't do local" — so every hcall invalidation is a tlbie;

@@ -1,5 +1,5 @@
 /**
- * `p9-hash` (id 7): KVM today for an HPT guest on a POWER9/POWER10 radix host (docs/model/policies.md §9).
+ * `p9-hash` (id 7): KVM today (5.14+) for an HPT guest on a POWER9/POWER10 host (docs/model/policies.md §9).
  * - decision: always global — the hcalls run in virtual mode (kvmppc_pseries_do_hcall on the P9
  *   path) and global_invalidates() (book3s_hv_rm_mmu.c) forces global when MSR[IR|DR] is set.
  * - entry: each thread carrying a vcpu checks its TLB group's bit (check_need_tlb_flush,
