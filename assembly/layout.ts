@@ -171,6 +171,17 @@
 /** u32, host: the machine-wide tlbie lock's calendar (lock scope "machine"; FABRIC_SLOTS × u32), or 0. */
 // @ts-ignore: decorator
 @inline export const HDR_TLBIE_LOCK: u32 = 232;
+/**
+ * u32, host: the POWER9 tlbie errata the machine has (docs/model/policies.md §10.3): bit 0
+ * CPU_FTR_P9_TLBIE_STQ_BUG, bit 1 CPU_FTR_P9_TLBIE_ERAT_BUG; each adds one `ptesync; tlbie` to every
+ * global sequence of a kernel that applies the workarounds (the policy answers EV_TLBIE_FIXUPS).
+ */
+// @ts-ignore: decorator
+@inline export const HDR_TLBIE_ERRATA: u32 = 236;
+// @ts-ignore: decorator
+@inline export const ERRATUM_STQ: u32 = 1;
+// @ts-ignore: decorator
+@inline export const ERRATUM_ERAT: u32 = 2;
 // @ts-ignore: decorator
 @inline export const FABRIC_EXCLUSIVE: u32 = 0;
 // @ts-ignore: decorator
@@ -216,6 +227,9 @@
 @inline export const K_HV_FAULT: u32 = 13;
 // @ts-ignore: decorator
 @inline export const K_CORES_PER_CHIP: u32 = 14;
+/** One erratum workaround's `ptesync; tlbie` in a global sequence (docs/model/costs.md §6.3). */
+// @ts-ignore: decorator
+@inline export const K_TLBIE_ERRATA: u32 = 15;
 // @ts-ignore: decorator
 @inline export const COST_COUNT: u32 = 16;
 
@@ -368,6 +382,9 @@
 /** Cycles of tlbieWait spent waiting for the tlbie lock (the rest waited for the fabric). */
 // @ts-ignore: decorator
 @inline export const STAT_TLBIE_LOCK_WAIT_CYCLES: u32 = 39;
+/** Extra tlbies the POWER9 errata workarounds issued (one per erratum per global sequence). */
+// @ts-ignore: decorator
+@inline export const STAT_ERRATA_TLBIES: u32 = 40;
 // lazy-reuse's quarantine (kvm/quarantine.ts, docs/model/policies.md §9); outside KVM_COUNTERS, like the lock's wait
 /** Frames a lazy page-out put in quarantine instead of freeing them. */
 // @ts-ignore: decorator

@@ -60,13 +60,14 @@ export const registerScenario: RegisterCommand = (program, ctx) => {
     .option("--json", "print one JSON object (docs/formats.md §3)")
     .addHelpText("after", SCENARIO_HELP)
     .action(async (name: string | undefined, flags: { policy: PolicyName; engine: "wasm" | "reference"; list?: boolean; json?: boolean } & Record<string, unknown>) => {
-      const { SCENARIOS, runScenario } = await import("./kvm/scenarios.js");
+      const { SCENARIOS, runScenario, scenarioMachine } = await import("./kvm/scenarios.js");
       if (flags.list || !name) {
         if (flags.json) {
-          ctx.stdout.write(JSON.stringify(SCENARIOS.map((s) => ({ name: s.name, summary: s.summary, source: s.source }))) + "\n");
+          ctx.stdout.write(JSON.stringify(SCENARIOS.map((s) => ({ name: s.name, machine: scenarioMachine(s.name), summary: s.summary, source: s.source }))) + "\n");
         } else {
           const w = Math.max(...SCENARIOS.map((s) => s.name.length));
-          ctx.stdout.write(SCENARIOS.map((s) => `${s.name.padEnd(w)}  ${s.summary} [${s.source}]`).join("\n") + "\n");
+          const machine = (n: string) => { const m = scenarioMachine(n); return `${m.generation}, ${m.cores} cores × SMT${m.smt}, ${m.tlbThreadsPerGroup} threads per TLB`; };
+          ctx.stdout.write(SCENARIOS.map((s) => `${s.name.padEnd(w)}  ${machine(s.name)}: ${s.summary} [${s.source}]`).join("\n") + "\n");
         }
         if (!flags.list && !name) ctx.exitCode = 2;
         return;
@@ -111,11 +112,13 @@ export const registerPolicies: RegisterCommand = (program, ctx) => {
         return;
       }
       const w = Math.max(...POLICIES.map((p) => p.name.length));
+      const gw = Math.max(...POLICIES.map((p) => p.generations.join(", ").length));
       const lines = POLICIES.flatMap((p) => [
-        `${p.name.padEnd(w)}  ${p.safe ? "safe  " : p.broken ? "BROKEN" : "leaks "}  ${p.summary} [${p.source}]`,
+        `${p.name.padEnd(w)}  ${p.safe ? "safe  " : p.broken ? "BROKEN" : "leaks "}  ${p.generations.join(", ").padEnd(gw)}  ${p.summary} [${p.source}]`,
         ...p.params.map((q) => `${"".padEnd(w)}          ${q.flag} (study: ${q.studyKey}; default ${q.default}): ${q.summary}`),
         ...(p.hardwareNotes ? [`${"".padEnd(w)}          hardware: ${p.hardwareNotes}`] : []),
       ]);
+      lines.unshift(`${"policy".padEnd(w)}  verdict ${"generations".padEnd(gw)}  (its verdict counts only scenarios and runs on these machines: docs/model/policies.md §12)`);
       lines.push("", "cost table, power7 profile (cycles; hptlab costs shows every profile and source; override with machine.costs in a study config):");
       const cw = Math.max(...COST_ROWS.map((r) => r.key.length));
       for (const r of COST_ROWS) lines.push(`  ${r.key.padEnd(cw)}  ${String(r.cycles).padStart(5)}  ${r.note}`);
@@ -198,14 +201,14 @@ export const registerMachines: RegisterCommand = (program, ctx) => {
       if (flags.json) {
         const presets = MACHINE_PRESETS.map((p) => {
           const c = resolveMachineConfig({ preset: p.name });
-          return { ...p, smt: c.smt, tlbThreadsPerGroup: c.tlbThreadsPerGroup, tlbs: tlbGroupCount(c), tlbSets: c.tlbSets, tlbWays: c.tlbWays, tlbFlushSets: c.tlbFlushSets, lpidBits: c.lpidBits, coresPerChip: c.costs.coresPerChip };
+          return { ...p, smt: c.smt, tlbThreadsPerGroup: c.tlbThreadsPerGroup, tlbs: tlbGroupCount(c), tlbSets: c.tlbSets, tlbWays: c.tlbWays, tlbFlushSets: c.tlbFlushSets, lpidBits: c.lpidBits, coresPerChip: c.costs.coresPerChip, tlbieErrata: c.tlbieErrata ?? [] };
         });
         ctx.stdout.write(JSON.stringify({ generations: GENERATION_ROWS, presets }) + "\n");
         return;
       }
       const lines = ["generations (machine.generation; default power7):"];
       for (const g of GENERATION_ROWS) {
-        lines.push(`  ${g.generation.padEnd(8)}  SMT${g.smt}, TLB ${g.tlbSets} sets × ${g.tlbWays} ways, full flush ${g.tlbFlushSets} tlbiel${g.tlbFlushSets === 1 ? "" : "s"}, ${tlbs(g)}, ${g.coresPerChip} cores/chip, ${g.lpidBits}-bit LPID`);
+        lines.push(`  ${g.generation.padEnd(8)}  SMT${g.smt}, TLB ${g.tlbSets} sets × ${g.tlbWays} ways, full flush ${g.tlbFlushSets} tlbiel${g.tlbFlushSets === 1 ? "" : "s"}, ${tlbs(g)}, ${g.coresPerChip} cores/chip, ${g.lpidBits}-bit LPID${g.tlbieErrata.length ? `, tlbie errata ${g.tlbieErrata.join(" + ")} (docs/model/policies.md §10.3)` : ""}`);
         lines.push(`  ${"".padEnd(8)}  [${g.source}]`);
       }
       lines.push("", "presets (machine.preset; a study's \"machine\": \"NAME\"):");

@@ -178,7 +178,10 @@ re-runs the points of its headline findings with each cost value scaled (results
 "sensitivity", a tornado plot per finding in report.html); "costProfile" or --costs FILE picks the
 cost table (hptlab costs; docs/study.md); machine.fabric "concurrent" swaps the exclusive tlbie
 fabric for a per-VM (or machine, or no) tlbie lock and a shared fabric, and the report splits the
-wait into lock and fabric (docs/model/costs.md §8). With --shard K/N only results.json and
+wait into lock and fabric (docs/model/costs.md §8). A sweep may name its own "machine" (a
+preset such as "power9-e980") and "costProfile" (default: its machine's generation's); each
+policy's verdict counts only the runs and scenarios on its generations (hptlab policies;
+docs/study.md, "A sweep's own machine"). With --shard K/N only results.json and
 timing.json are written; join the shards with hptlab merge.
 
 Every finished point is saved at once in DIR/points/ (written to a temporary file, then renamed):

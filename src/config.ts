@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { Semantics } from "./types.js";
 import { COST_ROWS, DEFAULT_COSTS, DEFAULT_FABRIC, FABRIC_MODELS, TLBIE_LOCK_SCOPES, type CostTable } from "./model/costs.js";
-import { GENERATIONS, PRESET_NAMES, generationRow, presetByName, type Generation } from "./model/machines.js";
+import { GENERATIONS, PRESET_NAMES, TLBIE_ERRATA, generationRow, presetByName, type Generation, type TlbieErratum } from "./model/machines.js";
 import { POLICY_NAMES, POLICY_PARAMS, type DeferredOverflow, type PolicyName, type PolicyParamKey } from "./model/policies.js";
 
 /** A configuration value was refused. `path` names the field, e.g. `machine.smt`. */
@@ -41,6 +41,12 @@ export const MachineConfigSchema = z.strictObject({
   tlbWays: z.number().int().min(1).max(16).optional(),
   /** tlbiels one full LPID flush takes (the kernel's *_TLB_SETS; POWER10: 1); default the generation's, else tlbSets. */
   tlbFlushSets: z.number().int().min(1).max(4096).optional(),
+  /**
+   * The POWER9 tlbie errata the machine has (docs/model/policies.md §10.3): "stq", "erat"; default the
+   * generation's (power9: both; a Nimbus DD2.3 part has ["erat"]). Policies that apply the kernel's
+   * workarounds add one ptesync; tlbie per erratum to every global sequence.
+   */
+  tlbieErrata: z.array(z.enum(TLBIE_ERRATA)).max(2).refine((a) => new Set(a).size === a.length, { message: "names an erratum twice" }).optional(),
   replacement: z.enum(["lru", "random"]).default("lru"),
   /** Seed of the random-replacement generator (and of nothing else in the engine). */
   seed: z.number().int().min(0).max(0xffffffff).default(1),
@@ -77,6 +83,8 @@ export interface MachineConfig {
   tlbSets: number;
   tlbWays: number;
   tlbFlushSets: number;
+  /** The POWER9 tlbie errata (absent: none). */
+  tlbieErrata?: TlbieErratum[];
   replacement: "lru" | "random";
   seed: number;
   lpidBits: 10 | 12;
@@ -160,9 +168,11 @@ export function resolveMachineConfig(input: MachineConfigInput = {}): MachineCon
   const costs = { ...DEFAULT_COSTS, coresPerChip: row.coresPerChip };
   for (const [k, v] of Object.entries(d.costs)) if (v !== undefined) costs[k as keyof CostTable] = v;
   if (costs.coresPerChip === 0) throw new ConfigError("machine.costs.coresPerChip", "must be at least 1");
+  const tlbieErrata = TLBIE_ERRATA.filter((e) => (d.tlbieErrata ?? row.tlbieErrata).includes(e));
   return {
     ...(preset ? { preset: preset.name } : {}),
     generation, cores, smt, tlbThreadsPerGroup, tlbSets, tlbWays: d.tlbWays ?? row.tlbWays, tlbFlushSets,
+    ...(tlbieErrata.length > 0 ? { tlbieErrata } : {}),
     replacement: d.replacement, seed: d.seed, lpidBits: d.lpidBits ?? row.lpidBits, hostPageShift: d.hostPageShift,
     hostMemoryBytes: d.hostMemoryBytes, violationRecords: d.violationRecords, costs, fabric: d.fabric,
   };

@@ -56,7 +56,9 @@ const shapeArb: fc.Arbitrary<Shape> = fc.record({
     hostPageShift: fc.constantFrom(16 as const, 16 as const, 12 as const),
     hostMemoryBytes: fc.constant(2 ** 24),
     violationRecords: fc.constantFrom(2, 64),
-    costs: fc.record({ tlbieBase: fc.constantFrom(800, 3000, 20000), coresPerChip: fc.constantFrom(1, 8) }),
+    costs: fc.record({ tlbieBase: fc.constantFrom(800, 3000, 20000), coresPerChip: fc.constantFrom(1, 8), tlbieErrata: fc.constantFrom(200, 1000) }),
+    /** The POWER9 tlbie errata (docs/model/policies.md §10.3): extra tlbies in the sequences of p9-hash and p9-hash-core-tlb. */
+    tlbieErrata: fc.constantFrom<("stq" | "erat")[]>([], ["erat"], ["stq", "erat"], ["stq", "erat"]),
     // the tlbie fabric (docs/model/costs.md §8): exclusive, or concurrent with every lock scope
     fabric: fc.oneof(
       fc.constant({ model: "exclusive" as const }),
@@ -491,7 +493,7 @@ test("the op streams reached every part of the KVM layer", () => {
     return;
   }
   // (violations, harmless stale hits, IPIs and overflows need whole timelines: the directed streams have them)
-  for (const name of ["violations", "staleHarmless", "ipis", "staleMarked", "entryFlushes", "fullFlushes", "tlbieWaits", "tlbieLockWaitCycles",
+  for (const name of ["violations", "staleHarmless", "ipis", "staleMarked", "entryFlushes", "fullFlushes", "tlbieWaits", "tlbieLockWaitCycles", "errataTlbies",
     "pageOutHptes", "pageIns", "hvFaults", "deferredRecords", "deferredOverflows", "deferredTlbies", "hptResets",
     "localInvalidations", "globalInvalidations", "quarantined", "quarantineReleased", "quarantinePeak", "quarantineFallbacks", "epochFlushes"]) {
     expect(reached.get(name) ?? 0n, name).toBeGreaterThan(0n);

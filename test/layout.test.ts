@@ -36,6 +36,7 @@ for (const [k, v] of Object.entries(L.TLBE)) hostValue[`TLBE_${k}`] = v;
 for (const [k, v] of Object.entries(L.PROV)) hostValue[`PROV_${k}`] = v;
 for (const [k, v] of Object.entries(L.RMAP)) hostValue[`RMAP_${k}`] = v;
 for (const [k, v] of Object.entries(L.FABRIC_MODEL_CODE)) hostValue[`FABRIC_${k.toUpperCase()}`] = BigInt(v);
+for (const [k, v] of Object.entries(L.ERRATUM_CODE)) hostValue[`ERRATUM_${k.toUpperCase()}`] = BigInt(v);
 for (const [k, v] of Object.entries(L.LOCK_SCOPE_CODE)) hostValue[`LOCK_${k.toUpperCase()}`] = BigInt(v);
 Object.assign(hostValue, {
   COST_COUNT: BigInt(L.COST_COUNT), FABRIC_SLOTS: BigInt(L.FABRIC_SLOTS), FABRIC_SLOT_SHIFT: BigInt(L.FABRIC_SLOT_SHIFT),

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { resolveStudy } from "../src/study/config.js";
 import { runStudy, mergeResults } from "../src/study/run.js";
 import { scenarioEvidence } from "../src/study/scenarios.js";
-import { SCENARIOS, runScenario } from "../src/kvm/scenarios.js";
-import { POLICIES, type PolicyName } from "../src/model/policies.js";
+import { SCENARIOS, runScenario, scenarioMachine } from "../src/kvm/scenarios.js";
+import { POLICIES, onItsGenerations, policyByName, type PolicyName } from "../src/model/policies.js";
 import type { StudyResults } from "../src/study/results.js";
 import {
   findings, syntheticFindings, summaryMarkdown, reportHtml, plots, policySafety, headlineCells, safetyLines, shapeVerdicts,
@@ -40,22 +40,28 @@ function config() {
  * finding): the thread's stale-TLB attack and the vcore migration defeat last-vcpu, the 3.8
  * H_BULK_REMOVE gap defeats need-tlb-flush-3.8, LPID reuse defeats the variant without the
  * set-all at VM start, the HPT reset defeats the variant without the set-all at HPT reset, the
- * early epoch and the skipped lazy core defeat lazy-reuse's two broken forms;
- * need-tlb-flush, flush-always, deferred-va and lazy-reuse pass them all.
+ * early epoch, the skipped lazy core and the pending flush defeat lazy-reuse's three broken forms; the
+ * split SMT8 TLB defeats every rule with per-core bookkeeping (need-tlb-flush's family, deferred-va,
+ * lazy-reuse-running, p9-hash-core-tlb); need-tlb-flush, flush-always, deferred-va, lazy-reuse and p9-hash
+ * pass every scenario of their generations (docs/model/policies.md §12).
  */
 const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
-  "need-tlb-flush": [],
-  "need-tlb-flush-3.8": ["bulk-remove-1vcpu"],
+  "need-tlb-flush": ["smt8-split-tlb"],
+  "need-tlb-flush-3.8": ["bulk-remove-1vcpu", "smt8-split-tlb"],
   "last-vcpu": ["stale-tlb", "vcore-migration"],
   "flush-always": [],
-  "deferred-va": [],
-  "need-tlb-flush-no-init": ["lpid-reuse"],
-  "need-tlb-flush-no-reset": ["hpt-reset"],
+  "deferred-va": ["smt8-split-tlb"],
+  "need-tlb-flush-no-init": ["lpid-reuse", "smt8-split-tlb"],
+  "need-tlb-flush-no-reset": ["hpt-reset", "smt8-split-tlb"],
   "lazy-reuse": [],
   "lazy-reuse-early": ["lazy-reuse-early-epoch"],
-  "lazy-reuse-running": ["lazy-core-skipped"],
+  "lazy-reuse-running": ["lazy-core-skipped", "smt8-split-tlb"],
   "lazy-free-first": ["flush-pending-reuse"],
+  "p9-hash": [],
+  "p9-hash-core-tlb": ["smt8-split-tlb"],
 };
+/** The scenarios of a policy's own generations (the power9 one belongs to the P9 policies and flush-always). */
+const onItsOwn = (policy: string, scenario: string) => onItsGenerations(policyByName(policy)!, scenarioMachine(scenario).generation);
 
 /** Policies a text names: tokens equal to a registered policy's name ("need-tlb-flush" is not "need-tlb-flush-3.8"). */
 function policiesIn(text: string): string[] {
@@ -82,9 +88,10 @@ describe("safety from every scenario and run", () => {
       "need-tlb-flush|null|true", "need-tlb-flush-3.8|null|true", "last-vcpu|null|true", "flush-always|null|true",
       "deferred-va|8|true", "deferred-va|64|true", "need-tlb-flush-no-init|null|false",
       "need-tlb-flush-no-reset|null|false", "lazy-reuse|null|false", "lazy-reuse-early|null|false", "lazy-reuse-running|null|false",
-      "lazy-free-first|null|false",
+      "lazy-free-first|null|false", "p9-hash|null|false", "p9-hash-core-tlb|null|false",
     ]);
-    expect(ev.outcomes).toHaveLength(12 * SCENARIOS.length);
+    expect(ev.outcomes).toHaveLength(14 * SCENARIOS.length);
+    expect(ev.catalogue.map((c) => c.generation)).toEqual(SCENARIOS.map((s) => scenarioMachine(s.name).generation));
     for (const o of ev.outcomes) {
       expect(o.leaked, `${o.policy} ${o.scenario}`).toBe(EXPECTED_LEAKS[o.policy].includes(o.scenario));
       expect(o.leaked).toBe(o.violations > 0);
@@ -108,14 +115,20 @@ describe("safety from every scenario and run", () => {
     expect(Object.keys(byPolicy)).toEqual(POLICIES.map((p) => p.name));
     for (const p of POLICIES) {
       const s = byPolicy[p.name]!;
-      expect(s.leakingScenarios, p.name).toEqual(EXPECTED_LEAKS[p.name as PolicyName]);
-      // a policy no scenario catches and the study does not run (lazy-reuse here) has no random run: untested
-      expect(s.verdict, p.name).toBe(s.leakingScenarios.length > 0 || s.runs.leakingRuns > 0 ? "unsafe" : s.inStudy ? "safe" : "untested");
+      // judged on its own generations; the others are listed apart
+      expect(s.leakingScenarios, p.name).toEqual(EXPECTED_LEAKS[p.name as PolicyName].filter((n) => onItsOwn(p.name, n)));
+      expect([...new Set(s.outside.leakingScenarios.map((o) => o.scenario))], p.name).toEqual(EXPECTED_LEAKS[p.name as PolicyName].filter((n) => !onItsOwn(p.name, n)));
+      // the study's runs are all POWER7: a P9 policy has none of its own, and a policy the study does
+      // not run (lazy-reuse here) has no random run: both untested, not safe
+      const own = p.generations.includes("power7") && s.inStudy;
+      expect(s.verdict, p.name).toBe(s.leakingScenarios.length > 0 || s.runs.leakingRuns > 0 ? "unsafe" : own ? "safe" : "untested");
     }
-    // `hptlab policies` marks as safe exactly the policies no scenario catches
+    // `hptlab policies` marks as safe exactly the policies no scenario of their generations catches
     for (const p of POLICIES) expect(p.safe, p.name).toBe(byPolicy[p.name]!.leakingScenarios.length === 0);
+    expect(byPolicy["need-tlb-flush"]!.evidence).toMatch(/; outside its generations \(power7 and power8\), on power9: leaks in scenario smt8-split-tlb \(1 violation\)$/);
+    expect(byPolicy["p9-hash"]!.evidence).toMatch(/^untested: no violation in the 1 scenario; not in the study's runs; outside its generations \(power9 and power10\), on power7: no violation in 8 scenarios/);
     expect(byPolicy["need-tlb-flush-3.8"]!.evidence).toMatch(/^unsafe: leaks in scenario bulk-remove-1vcpu \(1 violation\); /);
-    expect(byPolicy["need-tlb-flush-no-init"]!.evidence).toBe("unsafe: leaks in scenario lpid-reuse (1 violation); broken on purpose (for the detector), not in the study's runs");
+    expect(byPolicy["need-tlb-flush-no-init"]!.evidence).toBe("unsafe: leaks in scenario lpid-reuse (1 violation); broken on purpose (for the detector), not in the study's runs; outside its generations (power7 and power8), on power9: leaks in scenario smt8-split-tlb (1 violation)");
     // without the catalogue (an older results.json) nothing is called safe
     const old = { ...results, scenarios: undefined };
     expect(policySafety(old).filter((s) => s.verdict === "safe")).toEqual([]);
@@ -123,7 +136,7 @@ describe("safety from every scenario and run", () => {
 
   it("no output calls a policy safe that a scenario shows leaking", async () => {
     const leaking = new Map(policySafety(results).filter((s) => s.leakingScenarios.length > 0).map((s) => [s.policy, s.leakingScenarios]));
-    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset", "lazy-reuse-early", "lazy-reuse-running", "lazy-free-first"]);
+    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset", "lazy-reuse-early", "lazy-reuse-running", "lazy-free-first", "p9-hash-core-tlb"]);
     const html = await reportHtml(results);
     const htmlText = html.replace(/<svg[\s\S]*?<\/svg>/g, "").replace(/<(li|p|tr|h\d)[ >]/g, "\n$&").replace(/<[^>]+>/g, "").replace(/&#39;/g, "'");
     const texts = { findings: findings(results).join("\n"), summary: summaryMarkdown(results), terminal: safetyLines(results).join("\n"), html: htmlText };
@@ -136,16 +149,16 @@ describe("safety from every scenario and run", () => {
       }
     }
     // and the report's badges agree with the catalogue
+    const verdicts = new Map(policySafety(results).map((s) => [s.policy, s.verdict]));
     for (const m of html.matchAll(/<span class="badge (\w+)">\w+<\/span><a href="#safety-[^"]+">([^<]+)<\/a>/g)) {
       const policy = m[2]!.replace(/ \(.*$/, "");
-      const inStudy = policySafety(results).find((x) => x.policy === policy)?.inStudy ?? true;
-      expect(m[1], policy).toBe(leaking.has(policy) ? "unsafe" : inStudy ? "safe" : "untested");
+      expect(m[1], policy).toBe(leaking.has(policy) ? "unsafe" : verdicts.get(policy) === "untested" ? "untested" : "safe");
     }
   });
 
   it("every finding names its slice; the terminal table and the verdict show the first finding's", async () => {
     for (const f of syntheticFindings(results)) {
-      const scoped = /\(every sweep, the real guest's included\)|^In the synthetic sweeps? |the study does not run it|not in the study's runs|^[\w.-]+(?: \([^)]*\))?(?:, [\w.-]+(?: \([^)]*\))?)*(?: and [\w.-]+(?: \([^)]*\))?)? are safe here: .*every sweep/;
+      const scoped = /^Outside its generations, |\(every sweep, the real guest's included\)|^In the synthetic sweeps? |the study does not run it|not in the study's runs|^[\w.-]+(?: \([^)]*\))?(?:, [\w.-]+(?: \([^)]*\))?)*(?: and [\w.-]+(?: \([^)]*\))?)? are safe here: .*every sweep/;
       const sliced = /sweep \S+, H_LOCAL (honest|lying|never), (\d+ page-outs per M guest ops|no host paging)/;
       expect(sliced.test(f) || scoped.test(f), f).toBe(true);
     }

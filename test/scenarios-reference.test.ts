@@ -41,11 +41,12 @@ describe("the reference's own policy table", () => {
     expect(REFERENCE_POLICIES.filter((p) => p.pinned).map((p) => p.name)).toEqual(["flush-always"]);
   });
 
-  test("need-tlb-flush-no-reset leaks in hpt-reset on the reference (and nowhere else); need-tlb-flush does not", () => {
+  test("need-tlb-flush-no-reset leaks in hpt-reset on the reference (and, outside its generations, in smt8-split-tlb); need-tlb-flush does not", () => {
     const verdicts = SCENARIOS.map((s) => runScenario(s.name, { policy: "need-tlb-flush-no-reset" as PolicyName, machine: createReferenceKvmMachine }).violations);
     expect(Object.fromEntries(SCENARIOS.map((s, i) => [s.name, verdicts[i]! > 0]))).toEqual({
       "stale-tlb": false, "lpid-reuse": false, "hpt-reset": true, "vcore-migration": false, "bulk-remove-1vcpu": false,
       "lazy-reuse-early-epoch": false, "lazy-core-skipped": false, "flush-pending-reuse": false,
+      "smt8-split-tlb": true, // per-core bookkeeping on a split SMT8 core, as need-tlb-flush
     });
     expect(runScenario("hpt-reset", { policy: "need-tlb-flush", machine: createReferenceKvmMachine }).violations).toBe(0);
   });
@@ -65,8 +66,20 @@ describe("lazy-reuse (docs/model/policies.md §9) on the reference", () => {
   });
 });
 
+describe("smt8-split-tlb on the reference (issue 19)", () => {
+  test("verdicts per policy: p9-hash, last-vcpu and flush-always are safe, every per-core bookkeeping leaks — as on the engine", () => {
+    const ref = Object.fromEntries(POLICIES.map((p) => [p.name, runScenario("smt8-split-tlb", { policy: p.name as PolicyName, machine: createReferenceKvmMachine }).violations]));
+    expect(ref).toEqual({
+      "need-tlb-flush": 1, "need-tlb-flush-3.8": 1, "last-vcpu": 0, "flush-always": 0, "deferred-va": 1,
+      "need-tlb-flush-no-init": 1, "need-tlb-flush-no-reset": 1, "lazy-reuse": 0, "lazy-reuse-early": 0, "lazy-reuse-running": 1,
+      "lazy-free-first": 0, "p9-hash": 0, "p9-hash-core-tlb": 1,
+    });
+    expect(REFERENCE_POLICIES.filter((p) => p.tlbieFixups).map((p) => p.name)).toEqual(["p9-hash", "p9-hash-core-tlb"]);
+  });
+});
+
 describe("hptlab scenario --engine reference", () => {
-  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"], ["lazy-reuse-early-epoch", "lazy-reuse-early"], ["lazy-core-skipped", "lazy-reuse"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
+  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"], ["lazy-reuse-early-epoch", "lazy-reuse-early"], ["lazy-core-skipped", "lazy-reuse"], ["smt8-split-tlb", "p9-hash-core-tlb"], ["smt8-split-tlb", "p9-hash"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
     for (const json of [["--json"], []]) {
       const wasm = await cli(["scenario", name, "--policy", policy, "--engine", "wasm", ...json]);
       const ref = await cli(["scenario", name, "--policy", policy, "--engine", "reference", ...json]);

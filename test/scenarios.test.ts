@@ -1,15 +1,21 @@
 // The scripted scenarios (hptlab scenario): the expectations issue 3 states, the finding on Linux 3.8's
 // candidate gap (docs/model/kvm.md §9.2), and the JSON shape of docs/formats.md §3.
 import { describe, expect, it } from "vitest";
-import { SCENARIOS, runScenario } from "../src/kvm/scenarios.js";
-import { POLICIES, type PolicyName } from "../src/model/policies.js";
+import { SCENARIOS, runScenario, scenarioMachine } from "../src/kvm/scenarios.js";
+import { POLICIES, policyByName, type PolicyName } from "../src/model/policies.js";
 import { cli } from "./cli-run.js";
 
 const NAMES = SCENARIOS.map((s) => s.name);
+/** The scenarios on a policy's own generations (docs/model/policies.md §12). */
+const ownNames = (policy: string) => NAMES.filter((n) => policyByName(policy)!.generations.includes(scenarioMachine(n).generation));
 
 describe("scenarios under each policy", () => {
-  it("lists the five scenarios the issue names, then issue 16's lazy-reuse failure modes", () => {
-    expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu", "lazy-reuse-early-epoch", "lazy-core-skipped", "flush-pending-reuse"]);
+  it("lists the five scenarios issue 3 names, issue 16's lazy-reuse failure modes, then issue 19's SMT8 one; each declares its machine", () => {
+    expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu", "lazy-reuse-early-epoch", "lazy-core-skipped", "flush-pending-reuse", "smt8-split-tlb"]);
+    expect(NAMES.map((n) => scenarioMachine(n))).toEqual([
+      ...Array(8).fill({ generation: "power7", cores: 4, smt: 4, tlbThreadsPerGroup: 4 }),
+      { generation: "power9", cores: 2, smt: 8, tlbThreadsPerGroup: 4 },
+    ]);
   });
 
   it("last-vcpu: stale-tlb leaks (docs/model/kvm.md §9.1 timeline), the entry left by vcpu 0's tlbiel on core A", () => {
@@ -20,19 +26,61 @@ describe("scenarios under each policy", () => {
     expect(r.tlbie).toBe(0);
   });
 
-  for (const policy of ["flush-always", "need-tlb-flush"] as const) {
-    it(`${policy}: no scenario yields a violation`, () => {
-      for (const name of NAMES) expect([name, runScenario(name, { policy }).violations]).toEqual([name, 0]);
+  for (const policy of ["flush-always", "need-tlb-flush", "p9-hash"] as const) {
+    it(`${policy}: no scenario of its generations yields a violation`, () => {
+      expect(ownNames(policy).length).toBeGreaterThan(0);
+      for (const name of ownNames(policy)) expect([name, runScenario(name, { policy }).violations]).toEqual([name, 0]);
     });
   }
 
   for (const cap of [1, 2, 64, 4096]) {
     for (const deferredOverflow of ["flush", "tlbie", "drain"] as const) {
-      it(`deferred-va cap ${cap}, overflow ${deferredOverflow}: no scenario yields a violation`, () => {
-        for (const name of NAMES) expect([name, runScenario(name, { policy: "deferred-va", deferredCap: cap, deferredOverflow }).violations]).toEqual([name, 0]);
+      it(`deferred-va cap ${cap}, overflow ${deferredOverflow}: no scenario of its generations yields a violation`, () => {
+        for (const name of ownNames("deferred-va")) expect([name, runScenario(name, { policy: "deferred-va", deferredCap: cap, deferredOverflow }).violations]).toEqual([name, 0]);
       });
     }
   }
+
+  // issue 19: the TLB of an SMT8 POWER9 core is split in two thread groups (commit 77bbbc0cf848)
+  const SMT8_LEAKS: Record<PolicyName, number> = {
+    "need-tlb-flush": 1, "need-tlb-flush-3.8": 1, "last-vcpu": 0, "flush-always": 0, "deferred-va": 1,
+    "need-tlb-flush-no-init": 1, "need-tlb-flush-no-reset": 1, "lazy-reuse": 0, "lazy-reuse-early": 0,
+    "lazy-reuse-running": 1, "lazy-free-first": 0, "p9-hash": 0, "p9-hash-core-tlb": 1,
+  };
+  it("smt8-split-tlb: violations per policy — every per-core bookkeeping leaks, p9-hash (per TLB group), last-vcpu (per thread) and the pinned flush-always do not", () => {
+    expect(Object.fromEntries(POLICIES.map((p) => [p.name, runScenario("smt8-split-tlb", { policy: p.name as PolicyName }).violations]))).toEqual(SMT8_LEAKS);
+  });
+
+  it("smt8-split-tlb under p9-hash-core-tlb: TLB 1 kept the entry, the core's flush ran on TLB 0 only, vcpu 5 read through TLB 1", () => {
+    const r = runScenario("smt8-split-tlb", { policy: "p9-hash-core-tlb" });
+    expect(r.violationRecords).toHaveLength(1);
+    expect(r.violationRecords[0]).toMatchObject({ cpu: 5, lpid: 1, ea: "0x5000", frame: 1, leftBy: { cause: "hpt-reset", cpu: 0 } });
+    const enters = r.timeline.filter((e) => / enters core 0/.test(e.what)).map((e) => e.result);
+    expect(enters).toEqual([
+      "1 LPID flush on entry (flushed: TLB 0 (cpus 0–3); not flushed: TLB 1 (cpus 4–7))", // VM start: bit per core
+      "1 LPID flush on entry (flushed: TLB 0 (cpus 0–3); not flushed: TLB 1 (cpus 4–7))", // after the reset: thread 0 alone
+      "no flush (flushed: none; not flushed: TLB 0 (cpus 0–3), TLB 1 (cpus 4–7))", // the core's bit is clear
+    ]);
+    const loads = r.timeline.filter((e) => /loads EA/.test(e.what));
+    expect(loads.map((e) => [e.cpu, e.what.replace(/^.* through /, "")])).toEqual([[5, "TLB 1 (cpus 4–7)"], [5, "TLB 1 (cpus 4–7)"]]);
+    expect(loads[1]!.result).toMatch(/^TLB hit → real 0x10000 \(frame 1\) — VIOLATION: frame owned by guest H/);
+    expect(r.finding).toMatch(/^p9-hash-core-tlb leaks: TLB 1 \(cpus 4–7\) kept the entry/);
+    // global only: the P9 path's hcalls run in virtual mode (docs/model/policies.md §10.1); none here
+    expect([r.tlbie, r.tlbiel]).toEqual([0, 0]);
+  });
+
+  it("smt8-split-tlb under p9-hash: each TLB group's first thread flushes, vcpu 5 faults on the empty HPT", () => {
+    const r = runScenario("smt8-split-tlb", { policy: "p9-hash" });
+    expect(r.violations).toBe(0);
+    const enters = r.timeline.filter((e) => / enters core 0/.test(e.what)).map((e) => e.result);
+    expect(enters).toEqual([
+      "2 LPID flushes on entry (flushed: TLB 0 (cpus 0–3), TLB 1 (cpus 4–7); not flushed: none)",
+      "1 LPID flush on entry (flushed: TLB 0 (cpus 0–3); not flushed: TLB 1 (cpus 4–7))",
+      "1 LPID flush on entry (flushed: TLB 1 (cpus 4–7); not flushed: TLB 0 (cpus 0–3))",
+    ]);
+    expect(r.timeline.filter((e) => /loads EA/.test(e.what)).at(-1)!.result).toBe("no translation: guest fault");
+    expect(r.flushes).toBe(4);
+  });
 
   it("deferred-va keeps stale-tlb local and still safe: the page-out tlbies the recorded VA", () => {
     const r = runScenario("stale-tlb", { policy: "deferred-va", deferredCap: 1 });
@@ -52,11 +100,11 @@ describe("scenarios under each policy", () => {
     expect(r.violations).toBe(1);
     expect(r.violationRecords[0]).toMatchObject({ cpu: 0, lpid: 1, ea: "0x5000", leftBy: { cause: "hpt-reset" } });
     expect(r.finding).toMatch(/leaks: the entry survived the HPT reset/);
-    // it keeps the set-all at VM start, so lpid-reuse stays safe; no other scenario changes
-    for (const name of NAMES.filter((n) => n !== "hpt-reset")) expect([name, runScenario(name, { policy: "need-tlb-flush-no-reset" }).violations]).toEqual([name, 0]);
+    // it keeps the set-all at VM start, so lpid-reuse stays safe; no other scenario of its generations changes
+    for (const name of ownNames("need-tlb-flush-no-reset").filter((n) => n !== "hpt-reset")) expect([name, runScenario(name, { policy: "need-tlb-flush-no-reset" }).violations]).toEqual([name, 0]);
   });
 
-  it("hpt-reset: every other policy's verdict is unchanged (none leaks)", () => {
+  it("hpt-reset: every other policy's verdict is unchanged (none leaks; the P9 policies on its POWER7 machine too)", () => {
     for (const p of POLICIES.filter((q) => q.name !== "need-tlb-flush-no-reset")) {
       expect([p.name, runScenario("hpt-reset", { policy: p.name as PolicyName }).violations]).toEqual([p.name, 0]);
     }
@@ -180,5 +228,17 @@ describe("hptlab scenario / policies", () => {
     const o = JSON.parse((await cli(["policies", "--json"])).stdout);
     expect(o.policies.map((p: { name: string }) => p.name)).toEqual(POLICIES.map((p) => p.name));
     expect(o.costs.find((c: { key: string }) => c.key === "tlbieBase").cycles).toBe(800);
+    expect(o.policies.map((p: { name: string; generations: string[] }) => [p.name, p.generations])).toEqual(POLICIES.map((p) => [p.name, [...p.generations]]));
+    const text = (await cli(["policies"])).stdout;
+    expect(text).toMatch(/^p9-hash-core-tlb\s+leaks\s+power9, power10 /m);
+    expect(text).toMatch(/^need-tlb-flush\s+safe\s+power7, power8 /m);
+  });
+
+  it("scenario --list names each scenario's machine", async () => {
+    const l = (await cli(["scenario", "--list"])).stdout;
+    expect(l).toMatch(/^smt8-split-tlb\s+power9, 2 cores × SMT8, 4 threads per TLB: /m);
+    expect(l).toMatch(/^stale-tlb\s+power7, 4 cores × SMT4, 4 threads per TLB: /m);
+    const j = JSON.parse((await cli(["scenario", "--list", "--json"])).stdout);
+    expect(j.find((x: { name: string }) => x.name === "smt8-split-tlb").machine).toEqual({ generation: "power9", cores: 2, smt: 8, tlbThreadsPerGroup: 4 });
   });
 });

@@ -1,7 +1,7 @@
 // Studies: config validation, point expansion, determinism whatever the workers or shards, merge.
 import { tempDir } from "./tmp.js";
 import { describe, expect, it } from "vitest";
-import { resolveStudy, expandStudy, pointSeed, parseShard } from "../src/study/config.js";
+import { resolveStudy, expandStudy, pointSeed, parseShard, studyCosts } from "../src/study/config.js";
 import { runStudy, mergeResults, shardPoints, taskGroups, type Progress } from "../src/study/run.js";
 import { etaSeconds } from "../src/cli-study.js";
 import { runPoint, runPoints } from "../src/study/point.js";
@@ -55,12 +55,20 @@ describe("study config", () => {
     const pts = expandStudy(s);
     expect(pts.reduce((a, p) => a + p.params.ops, 0)).toBeGreaterThanOrEqual(100e6);
     expect(Math.max(...pts.map((p) => p.params.cores))).toBe(256);
-    expect(new Set(pts.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va", "lazy-reuse"]));
+    expect(new Set(pts.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va", "lazy-reuse", "p9-hash", "p9-hash-core-tlb"]));
     // lazy-reuse (docs/model/policies.md §9) runs in the POWER7 scaling sweep only: every core count, shape, H_LOCAL mode and paging rate
     const lazy = pts.filter((p) => p.params.policy === "lazy-reuse");
     expect([new Set(lazy.map((p) => p.params.sweep)), lazy.length]).toEqual([new Set(["scaling"]), 9 * 4 * 2 * 3]);
-    const synthetic = pts.filter((p) => p.params.workload === "kernel-churn");
+    const synthetic = pts.filter((p) => p.params.workload === "kernel-churn" && p.params.generation === undefined);
     expect(new Set(synthetic.map((p) => p.params.shape))).toEqual(new Set(["1 vcpu", "1 vcore", "4 vcores", "64 vcores"]));
+    // issue 19: the POWER9 (E980) and POWER10 (E1080) sweeps beside the POWER7 ones, each on its preset with its generation's profile
+    const today = pts.filter((p) => p.params.generation !== undefined);
+    expect(new Set(today.map((p) => `${p.params.sweep}:${p.params.generation}:${p.params.smt}:${p.params.tlbThreadsPerGroup}`))).toEqual(new Set(["power9:power9:8:4", "power10:power10:8:4"]));
+    expect(new Set(today.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "p9-hash", "p9-hash-core-tlb", "deferred-va", "flush-always"]));
+    expect(Math.max(...today.filter((p) => p.params.generation === "power9").map((p) => p.params.cores))).toBe(192);
+    expect(Math.max(...today.filter((p) => p.params.generation === "power10").map((p) => p.params.cores))).toBe(240);
+    expect(today).toHaveLength(2 * 3 * 2 * 5);
+    expect(Object.fromEntries(Object.entries(studyCosts(s).sweeps!).map(([k, v]) => [k, v.profile]))).toEqual({ power9: "power9", power10: "power10" });
     // the real guest: the shipped Linux 6.1 trace, 1 to 256 cores, every H_LOCAL mode, both vcore shapes
     const real = pts.filter((p) => p.params.workload === "hcall-trace");
     expect(new Set(real.map((p) => p.params.trace))).toEqual(new Set(["../data/traces/linux-6.1-guest-boot-wl20.jsonl.gz"]));
@@ -253,7 +261,7 @@ describe("docs/study.md", () => {
     const errors: unknown[] = [];
     const s = resolveStudy(parse(block, errors as never));
     expect(errors).toEqual([]);
-    expect(expandStudy(s)).toHaveLength(3 * 2 * 2 * 2 * 4); // cores × shapes × hLocal × paging × (1 + 3 caps)
+    expect(expandStudy(s)).toHaveLength(3 * 2 * 2 * 2 * 4 + 3 * 1 * 1 * 1 * 2); // cores × shapes × hLocal × paging × (1 + 3 caps); the power9 sweep
     expect(s.machine.costs.tlbieBase).toBe(800);
   });
 });

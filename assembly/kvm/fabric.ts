@@ -12,9 +12,11 @@ import {
   K_TLBIE_BASE, K_TLBIE_PER_CHIP, K_TLBIE_EXTRA, K_CORES_PER_CHIP, CC_TLBIE, CC_TLBIE_WAIT, HDR_FABRIC_FREE, FABRIC_SLOTS,
   FABRIC_SLOT_SHIFT, STAT_TLBIE_SEQUENCES, STAT_TLBIE_WAITS, STAT_TLBIE_LOCK_WAIT_CYCLES, HDR_FABRIC_MODE, HDR_FABRIC_SENDER,
   HDR_TLBIE_LOCK, FABRIC_EXCLUSIVE, LOCK_VM, LOCK_MACHINE, G_TLBIE_LOCK, GUEST_BYTES, STATS_BYTES,
+  HDR_TLBIE_ERRATA, K_TLBIE_ERRATA, STAT_ERRATA_TLBIES, G_POLICY,
 } from "../layout";
+import { policyCall, EV_TLBIE_FIXUPS } from "../policies/table";
 import { header, cores, fabricCal, bump, guests, guestStats } from "../machine";
-import { clockOf } from "./records";
+import { clockOf, isQemu } from "./records";
 import { cost, charge } from "./costs";
 
 /** Chips in the broadcast domain: S of the 800 + 60·S of docs/model/costs.md §3.5. */
@@ -163,8 +165,21 @@ function sharedReserve(t: u64, hold: u64, cap: u32): u64 {
 }
 
 /**
+ * The POWER9 errata workarounds' extra `ptesync; tlbie` pairs in one global sequence of the guest
+ * whose stats block is `gs`: one per erratum the machine has (HDR_TLBIE_ERRATA) when the guest's
+ * policy applies the workarounds (fixup_tlbie_lpid, docs/model/policies.md §10.3); 0 for the host.
+ */
+function erratumTlbies(gs: usize): u32 {
+  const errata = load<u32>(header, HDR_TLBIE_ERRATA);
+  if (errata == 0 || gs == 0) return 0;
+  const g = guests + ((gs - guestStats) / STATS_BYTES) * GUEST_BYTES;
+  if (isQemu(g) || policyCall(load<u32>(g, G_POLICY), EV_TLBIE_FIXUPS, g, 0, 0, 0) == 0) return 0;
+  return <u32>popcnt(errata);
+}
+
+/**
  * One global sequence of `n` tlbies issued by `cpu` (ptesync; n × tlbie; eieio; tlbsync; ptesync),
- * for the guest whose stats block is `gs` (0: the host). Exclusive model: the sequence starts at the
+ * for the guest whose stats block is `gs` (0: the host), with the errata's extra tlbies where they apply (erratumTlbies). Exclusive model: the sequence starts at the
  * first time at or after the cpu's clock when the fabric is free for its whole length. Concurrent
  * model: it waits for its tlbie lock, then for a share of the fabric, and completes (tlbsync;
  * ptesync) `sender` % of its length later per sequence it shared the fabric with; the lock is held until then.
@@ -172,7 +187,9 @@ function sharedReserve(t: u64, hold: u64, cap: u32): u64 {
  */
 export function globalSequence(cpu: u32, gs: usize, n: u32): void {
   if (n == 0) return;
-  const hold = cost(K_TLBIE_BASE) + cost(K_TLBIE_PER_CHIP) * chips() + cost(K_TLBIE_EXTRA) * <u64>(n - 1);
+  const e = erratumTlbies(gs);
+  const hold = cost(K_TLBIE_BASE) + cost(K_TLBIE_PER_CHIP) * chips() + cost(K_TLBIE_EXTRA) * <u64>(n - 1) + cost(K_TLBIE_ERRATA) * <u64>e;
+  if (e != 0) bump(STAT_ERRATA_TLBIES, gs, <u64>e);
   const now = clockOf(cpu);
   const mode = load<u32>(header, HDR_FABRIC_MODE);
   if ((mode & 15) == FABRIC_EXCLUSIVE) {

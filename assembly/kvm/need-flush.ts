@@ -6,7 +6,7 @@ import {
   G_LPID, G_NEED_FLUSH, G_LAST_VCPU, G_LAST_VCPU_SLOTS, K_FLUSH_BASE, K_FLUSH_PER_SET, CC_FLUSH, STAT_ENTRY_FLUSHES,
   STAT_FULL_FLUSHES, STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES, STAT_NEED_FLUSH_SETS,
 } from "../layout";
-import { cores, tlbGroupShift, tlbFlushSets, maskWords, guestStatsOf, bump } from "../machine";
+import { cores, tlbGroups, tlbGroupShift, tlbFlushSets, maskWords, guestStatsOf, bump } from "../machine";
 import { flushLpidOnCore, flushCore } from "../tlb";
 import { cost, charge } from "./costs";
 
@@ -16,6 +16,21 @@ export function needFlushSetAll(g: usize): void {
   for (let i: u32 = 0; i < maskWords; ++i) {
     // maskWords counts TLBs (≥ cores): words past the last core stay 0
     const rest = <i32>cores - <i32>(i << 6);
+    store<u64>(m + (<usize>i << 3), rest >= 64 ? 0xffffffffffffffff : rest <= 0 ? 0 : (<u64>1 << <u64>rest) - 1);
+  }
+  bump(STAT_NEED_FLUSH_SETS, guestStatsOf(g));
+}
+
+/**
+ * need_tlb_flush = ALL with one bit per TLB (thread group) instead of per core: the bits of the
+ * first thread of each TLB group, cpu_first_tlb_thread_sibling() (commit 77bbbc0cf848), which is
+ * what the kernel's per-cpu mask comes to when every thread of a group is set and cleared together
+ * (docs/model/policies.md §10.2).
+ */
+export function needFlushSetAllTlbs(g: usize): void {
+  const m = <usize>load<u32>(g, G_NEED_FLUSH);
+  for (let i: u32 = 0; i < maskWords; ++i) {
+    const rest = <i32>tlbGroups - <i32>(i << 6);
     store<u64>(m + (<usize>i << 3), rest >= 64 ? 0xffffffffffffffff : rest <= 0 ? 0 : (<u64>1 << <u64>rest) - 1);
   }
   bump(STAT_NEED_FLUSH_SETS, guestStatsOf(g));

@@ -10,6 +10,8 @@
 //                    flags (0 for H_BULK_REMOVE) → MODE_GLOBAL | MODE_LOCAL | MODE_LOCAL_RECORD
 //   EV_CAN_PAGE_OUT  may the host take g's pages away?  → PAGE_OUT_EAGER (tlbie, frame freed), 0 pinned,
 //                    or PAGE_OUT_LAZY (no tlbie, frame quarantined: kvm/quarantine.ts, lazy-reuse)
+//   EV_TLBIE_FIXUPS  does the policy's kernel apply the POWER9 tlbie errata workarounds in its
+//                    global sequences (fixup_tlbie_lpid in do_tlbies, Linux 5.4+)? → 1 yes, 0 no
 //   EV_NAME          (g = 0) the policy's name, as src/model/policies.ts spells it → address of a
 //                    static string (policyName(); test/policy-table.test.ts checks the registry)
 // @ts-ignore: decorator
@@ -28,6 +30,8 @@
 @inline export const EV_CAN_PAGE_OUT: u32 = 6;
 // @ts-ignore: decorator
 @inline export const EV_NAME: u32 = 7;
+// @ts-ignore: decorator
+@inline export const EV_TLBIE_FIXUPS: u32 = 8;
 
 // ── EV_CAN_PAGE_OUT answers ──
 // @ts-ignore: decorator

@@ -12,8 +12,10 @@ import { lazyReuse } from "./lazy-reuse";
 import { lazyReuseEarly } from "./lazy-reuse-early";
 import { lazyReuseRunning } from "./lazy-reuse-running";
 import { lazyFreeFirst } from "./lazy-free-first";
+import { p9Hash } from "./p9-hash";
+import { p9HashCoreTlb } from "./p9-hash-core-tlb";
 import { EV_NAME } from "./events";
-export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, PAGE_OUT_PINNED, PAGE_OUT_LAZY } from "./events";
+export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, PAGE_OUT_PINNED, PAGE_OUT_LAZY, EV_TLBIE_FIXUPS } from "./events";
 
 type Policy = (ev: u32, g: usize, cpu: u32, arg: u32, flags: u64) => u32;
 
@@ -25,10 +27,12 @@ const POLICIES: StaticArray<Policy> = [
   deferredVa,          // 4 deferred-va
   needTlbFlushNoInit,  // 5 need-tlb-flush-no-init (broken on purpose)
   needTlbFlushNoReset, // 6 need-tlb-flush-no-reset (broken on purpose)
-  lazyReuse,           // 7 lazy-reuse (LATR epochs; the lead renumbers on merge)
+  lazyReuse,           // 7 lazy-reuse (LATR epochs)
   lazyReuseEarly,      // 8 lazy-reuse-early (broken on purpose: one epoch early)
   lazyReuseRunning,    // 9 lazy-reuse-running (the x86 lazy-TLB-mode bug's form)
   lazyFreeFirst,       // 10 lazy-free-first (frame freed before its flush: the migration / mremap bugs' form)
+  p9Hash,              // 11 p9-hash
+  p9HashCoreTlb,       // 12 p9-hash-core-tlb (before 77bbbc0cf848)
 ];
 
 /** Policies the engine knows: ids 0 … policyCount() − 1. */

@@ -173,11 +173,11 @@ export class Guest implements SimGuest {
     return this.#m._readKvm(this.#m.plan.guestStats + this.slot * STATS_BYTES);
   }
 
-  /** Cores whose need_tlb_flush bit is set. */
+  /** Cores (or, under p9-hash, TLBs: docs/model/policies.md §10.2) whose need_tlb_flush bit is set. */
   needTlbFlush(): number[] {
     const base = this.#desc(G.NEED_FLUSH) / 8;
     const out: number[] = [];
-    for (let core = 0; core < this.#m.config.cores; core++) {
+    for (let core = 0; core < this.#m.tlbCount; core++) {
       if ((this.#m._u64[base + (core >> 6)]! >> BigInt(core & 63)) & 1n) out.push(core);
     }
     return out;

@@ -23,13 +23,13 @@ export const HDR = {
   LPID_LIMIT: 32, MAX_GUESTS: 36, HOST_PAGE_SHIFT: 40, HOST_FRAMES: 44, STATS: 48, GUESTS: 52,
   GUEST_STATS: 56, OPS: 60, OP_SLOTS: 64, LPID_GUEST: 68, LPID_MASK: 72, LPID_COUNT: 76,
   FRAME_OWNER: 80, TLB: 84, MASK_WORDS: 88, FREE_FRAMES: 92, ARENA: 96, ARENA_END: 100,
-  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, TLB_SPLIT: 144, TLB_FLUSH_SETS: 148, MIXED_FILLS: 152, COSTS: 160, FABRIC_MODE: 224, FABRIC_SENDER: 228, TLBIE_LOCK: 232,
+  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, TLB_SPLIT: 144, TLB_FLUSH_SETS: 148, MIXED_FILLS: 152, COSTS: 160, FABRIC_MODE: 224, FABRIC_SENDER: 228, TLBIE_LOCK: 232, TLBIE_ERRATA: 236,
 } as const;
 
 /** Cost table entries (u32 cycles at header + HDR.COSTS + 4·index). */
 export const K = {
   TLB_HIT: 0, PTEG_WALK: 1, HCALL: 2, TLBIEL: 3, TLBIEL_EXTRA: 4, TLBIE_BASE: 5, TLBIE_PER_CHIP: 6, TLBIE_EXTRA: 7,
-  FLUSH_BASE: 8, FLUSH_PER_SET: 9, ENTRY_EXIT: 10, IPI: 11, PAGE_OUT_HPTE: 12, HV_FAULT: 13, CORES_PER_CHIP: 14,
+  FLUSH_BASE: 8, FLUSH_PER_SET: 9, ENTRY_EXIT: 10, IPI: 11, PAGE_OUT_HPTE: 12, HV_FAULT: 13, CORES_PER_CHIP: 14, TLBIE_ERRATA: 15,
 } as const;
 export const COST_COUNT = 16;
 
@@ -79,6 +79,9 @@ export const LAZY = { EPOCH: 0, EARLY: 1, RUNNING: 2, FREE_FIRST: 3 } as const;
 export const GF_LIVE = 1;
 export const GF_QEMU = 2;
 
+/** The POWER9 tlbie errata bits of HDR.TLBIE_ERRATA (docs/model/policies.md §10.3). */
+export const ERRATUM_CODE = { stq: 1, erat: 2 } as const;
+
 /** Counter indices inside a stats block (u64 each). */
 export const STAT = {
   translations: 0, tlbHits: 1, tlbMisses: 2, hptWalks: 3, ptegsProbed: 4, hptFaults: 5, tlbFills: 6,
@@ -87,7 +90,7 @@ export const STAT = {
   violations: 17, staleHarmless: 18, guestEntries: 19, entryFlushes: 20, fullFlushes: 21, tlbieSequences: 22,
   tlbielSequences: 23, tlbieWaits: 24, ipis: 25, pageOuts: 26, pageOutHptes: 27, pageIns: 28, hvFaults: 29,
   deferredRecords: 30, deferredOverflows: 31, deferredTlbies: 32, hptResets: 33, staleMarked: 34,
-  localInvalidations: 35, globalInvalidations: 36, needFlushSets: 37, staleHits: 38, tlbieLockWaitCycles: 39,
+  localInvalidations: 35, globalInvalidations: 36, needFlushSets: 37, staleHits: 38, tlbieLockWaitCycles: 39, errataTlbies: 40,
   quarantined: 56, quarantineReleased: 57, quarantinePeak: 58, quarantineFallbacks: 59, epochFlushes: 60,
 } as const;
 export const STAT_HCALLS = 64;

@@ -6,7 +6,7 @@ import { resolveMachineConfig, resolveGuestOptions, tlbGroupCount, type MachineC
 import type { AccessKind, CounterBlock, HcallOptions, HcallResult, SimMachine, TlbEntryView, TranslateResult } from "../types.js";
 import {
   planLayout, guestParts, tlbieLockSlots, formatBytes, HDR, G, LZ, GF_QEMU, OP, OPF_PROBLEM_STATE, XLATE, OP_REJECTED, PAGE_BYTES, MAX_BYTES,
-  LAYOUT_MAGIC, LAYOUT_VERSION, REC, K, DEFER_OVF, GUEST_BYTES, STAT, TLBE_BYTES, FABRIC_MODEL_CODE, LOCK_SCOPE_CODE,
+  LAYOUT_MAGIC, LAYOUT_VERSION, REC, K, DEFER_OVF, GUEST_BYTES, STAT, TLBE_BYTES, FABRIC_MODEL_CODE, LOCK_SCOPE_CODE, ERRATUM_CODE,
   type LayoutPlan,
 } from "./layout.js";
 import { COST_ROWS, type CostCategory } from "../model/costs.js";
@@ -28,7 +28,7 @@ const KEY_OF: Partial<Record<string, keyof typeof K>> = {
   tlbHit: "TLB_HIT", ptegWalk: "PTEG_WALK", hcall: "HCALL", tlbiel: "TLBIEL", tlbielExtra: "TLBIEL_EXTRA",
   tlbieBase: "TLBIE_BASE", tlbiePerChip: "TLBIE_PER_CHIP", tlbieExtra: "TLBIE_EXTRA", flushBase: "FLUSH_BASE",
   flushPerSet: "FLUSH_PER_SET", entryExit: "ENTRY_EXIT", ipi: "IPI", pageOutHpte: "PAGE_OUT_HPTE", hvFault: "HV_FAULT",
-  coresPerChip: "CORES_PER_CHIP",
+  coresPerChip: "CORES_PER_CHIP", tlbieErrata: "TLBIE_ERRATA",
 };
 
 /**
@@ -171,6 +171,7 @@ export class Machine implements SimMachine {
     // 0 where a core shares one TLB and a flush walks every set: POWER7's header is what it was
     set(HDR.TLB_SPLIT, Math.log2(c.smt / c.tlbThreadsPerGroup));
     set(HDR.TLB_FLUSH_SETS, c.tlbFlushSets === c.tlbSets ? 0 : c.tlbFlushSets);
+    set(HDR.TLBIE_ERRATA, (c.tlbieErrata ?? []).reduce((m, e) => m | ERRATUM_CODE[e], 0));
     set(HDR.REPLACEMENT, c.replacement === "random" ? 1 : 0);
     set(HDR.RNG, c.seed === 0 ? 0x9e3779b9 : c.seed);
     set(HDR.LPID_LIMIT, p.lpidLimit);
@@ -204,7 +205,10 @@ export class Machine implements SimMachine {
       set(HDR.FABRIC_SENDER, f.senderSlowdown);
       set(HDR.TLBIE_LOCK, p.lockCal);
     }
-    COST_ROWS.forEach((row) => set(HDR.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]));
+    // tlbieErrata is charged only on a machine with errata: elsewhere its slot stays 0 (the state of older machines, bit for bit)
+    COST_ROWS.forEach((row) => {
+      if (row.key !== "tlbieErrata" || (c.tlbieErrata ?? []).length > 0) set(HDR.COSTS + 4 * K[KEY_OF[row.key]!], c.costs[row.key]);
+    });
   }
 
   get cpus(): number {

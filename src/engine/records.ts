@@ -44,6 +44,8 @@ export interface KvmCounters {
   quarantinePeak: bigint;
   quarantineFallbacks: bigint;
   epochFlushes: bigint;
+  /** Extra tlbies of the POWER9 errata workarounds (one per erratum per global sequence; docs/model/policies.md §10.3). */
+  errataTlbies: bigint;
   cycles: Record<CostCategory, bigint>;
 }
 export const KVM_COUNTERS = [
@@ -186,6 +188,7 @@ export function decodeKvmCounters(u64: BigUint64Array, byteOffset: number): KvmC
   for (const name of KVM_COUNTERS) (out as unknown as Record<string, bigint>)[name] = u64[base + STAT[name]]!;
   out.tlbieLockWaitCycles = u64[base + STAT.tlbieLockWaitCycles]!;
   for (const name of QUARANTINE_COUNTERS) out[name] = u64[base + STAT[name]]!;
+  out.errataTlbies = u64[base + STAT.errataTlbies]!;
   const cycles = {} as Record<CostCategory, bigint>;
   COST_CATEGORIES.forEach((name, i) => { cycles[name] = u64[base + STAT_CYCLES + i]!; });
   out.cycles = cycles;

@@ -10,6 +10,7 @@ import type { CounterBlock, HcallOptions, HcallResult, TranslateResult, AccessKi
 import { makeHpte, slbVsidWord, H_LOCAL, H_SUCCESS } from "../hpte.js";
 import { POLICIES, paramValues, policyByName, type PolicyName, type DeferredOverflow } from "../model/policies.js";
 import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
+import type { Generation } from "../model/machines.js";
 
 /** What a scenario needs of a guest: the engine's Guest, or the reference model's (src/reference/kvm). */
 export interface ScenarioGuest {
@@ -32,12 +33,12 @@ export interface ScenarioGuest {
 
 /** What a scenario needs of a machine: the engine's Machine, or the reference model's. */
 export interface ScenarioMachine {
-  readonly config: { readonly smt: number };
+  readonly config: { readonly smt: number; readonly tlbThreadsPerGroup: number };
   createGuest(opts: GuestOptionsInput): ScenarioGuest;
   destroyGuest(lpid: number): void;
   kvmCounters(): KvmCounters;
   counters(): CounterBlock;
-  cpuCycles(cpu: number): { clock: bigint };
+  cpuCycles(cpu: number): { clock: bigint; cycles: Record<CostCategory, bigint> };
   cpuState(cpu: number): { lpid: number | null; vcpu: number | null };
   access(cpu: number, lpid: number, slbV: bigint, ea: bigint, access?: AccessKind): TranslateResult & { verdict: Verdict };
   frameOwner(frame: number): number;
@@ -94,9 +95,19 @@ export interface JsonViolation {
   leftBy: { cause: string; cpu: number; time: number } | null;
 }
 
+/** The machine a scenario runs on: its generation, SMT mode and threads per TLB (docs/model/tlb.md §7). */
+export interface ScenarioMachineSpec {
+  generation: Generation;
+  cores: number;
+  smt: 1 | 2 | 4 | 8;
+  tlbThreadsPerGroup: 1 | 2 | 4 | 8;
+}
+
 interface ScenarioDef {
   name: string;
   summary: string;
+  /** Its machine (default: 4 POWER7 SMT4 cores). */
+  machine?: ScenarioMachineSpec;
   /** Section of docs/model/ the timeline follows. */
   source: string;
   run(s: Script): void;
@@ -117,7 +128,9 @@ const PAGES = [
   { ea: 0x6000n, hpte: makeHpte({ vsid: VSID, ea: 0x6000n, gpa: 0x10000n }), gfn: 1 },
 ] as const;
 
-const MACHINE = { cores: 4, smt: 4 as const, hostMemoryBytes: 2 ** 28 };
+/** The machine of the 2012 thread's timelines: 4 POWER7 SMT4 cores, one TLB each. */
+export const POWER7_SCENARIO_MACHINE: ScenarioMachineSpec = { generation: "power7", cores: 4, smt: 4, tlbThreadsPerGroup: 4 };
+const HOST_MEMORY = 2 ** 28;
 const RAM = 16 * 2 ** 20;
 
 /** A small scripting layer over the engine that logs each step and what the model did. */
@@ -127,12 +140,13 @@ class Script {
   readonly opts: ScenarioOptions;
   #names = new Map<number, string>();
 
-  constructor(opts: ScenarioOptions) {
+  constructor(opts: ScenarioOptions, spec: ScenarioMachineSpec) {
     this.opts = opts;
-    this.m = opts.machine ? opts.machine(MACHINE) : new Machine(MACHINE);
+    const config: MachineConfigInput = { ...spec, hostMemoryBytes: HOST_MEMORY };
+    this.m = opts.machine ? opts.machine(config) : new Machine(config);
   }
 
-  guest(name: string, o: { vcpus?: number; threadsPerVcore?: 1 | 2 | 4 } = {}): ScenarioGuest {
+  guest(name: string, o: { vcpus?: number; threadsPerVcore?: 1 | 2 | 4 | 8 } = {}): ScenarioGuest {
     const before = this.#kvm();
     const g = this.m.createGuest({
       ramBytes: RAM, vcpus: o.vcpus ?? 1, threadsPerVcore: o.threadsPerVcore ?? 4, policy: this.opts.policy,
@@ -172,16 +186,35 @@ class Script {
     ].filter(Boolean).join(", ");
   }
 
+  /** Which TLBs of `core` flushed during `step` (only said on cores with more than one TLB). */
+  #whereFlushed(core: number, step: () => void): string {
+    const T = this.m.config.smt;
+    const per = this.m.config.tlbThreadsPerGroup;
+    const before = Array.from({ length: T }, (_, t) => this.m.cpuCycles(core * T + t).cycles.flush);
+    step();
+    if (per >= T) return "";
+    const tlbs = new Set<number>();
+    for (let t = 0; t < T; t++) if (this.m.cpuCycles(core * T + t).cycles.flush > before[t]!) tlbs.add(Math.floor((core * T + t) / per));
+    const all = Array.from({ length: T / per }, (_, i) => core * (T / per) + i);
+    return ` (flushed: ${tlbs.size ? [...tlbs].map((x) => this.tlbName(x)).join(", ") : "none"}; not flushed: ${all.filter((x) => !tlbs.has(x)).map((x) => this.tlbName(x)).join(", ") || "none"})`;
+  }
+
+  /** "TLB 1 (threads 4–7)": a TLB and the cpus of its thread group. */
+  tlbName(tlb: number): string {
+    const per = this.m.config.tlbThreadsPerGroup;
+    return per === 1 ? `TLB ${tlb} (cpu ${tlb})` : `TLB ${tlb} (cpus ${tlb * per}–${tlb * per + per - 1})`;
+  }
+
   run(g: ScenarioGuest, vcore: number, core: number, vcpuMask = 0): void {
     const a = this.#kvm();
-    g.runVcore(vcore, core, vcpuMask);
+    const where = this.#whereFlushed(core, () => g.runVcore(vcore, core, vcpuMask));
     const b = this.#kvm();
     const cpus = [];
     for (let t = 0; t < this.m.config.smt; t++) {
       const st = this.m.cpuState(core * this.m.config.smt + t);
       if (st.lpid === g.lpid) cpus.push(`vcpu ${st.vcpu} on cpu ${core * this.m.config.smt + t}`);
     }
-    this.#log(core * this.m.config.smt, `${this.name(g)} vcore ${vcore} enters core ${core}: ${cpus.join(", ")}`, this.#flushes(a, b));
+    this.#log(core * this.m.config.smt, `${this.name(g)} vcore ${vcore} enters core ${core}: ${cpus.join(", ")}`, this.#flushes(a, b) + where);
   }
 
   exit(g: ScenarioGuest, vcore: number): void {
@@ -206,7 +239,8 @@ class Script {
     const detail = r.kind === "fault" ? "no translation: guest fault" :
       `${r.kind === "hit" ? "TLB hit" : "TLB miss, HPT walk"} → real 0x${r.ra.toString(16)} (frame ${Number(r.ra >> 16n)})` +
       (r.verdict === "violation" ? ` — VIOLATION: frame owned by ${this.#ownerName(Number(r.ra >> 16n))}` : r.verdict === "stale-harmless" ? " — stale but still the guest's page" : "");
-    this.#log(cpu, `${this.name(g)} loads EA 0x${ea.toString(16)}`, detail);
+    const split = this.m.config.tlbThreadsPerGroup < this.m.config.smt;
+    this.#log(cpu, `${this.name(g)} loads EA 0x${ea.toString(16)}${split ? ` through ${this.tlbName(Math.floor(cpu / this.m.config.tlbThreadsPerGroup))}` : ""}`, detail);
     return r.verdict;
   }
 
@@ -525,7 +559,36 @@ export const SCENARIOS: readonly ScenarioDef[] = [
         ? `${policy} is safe here: the frame stays the guest's until core A's flush, so the running vcpu's stale hit reaches only its own old page`
         : `${policy} is safe here: its page-outs tlbie every core before the frame is freed`,
   },
+  {
+    name: "smt8-split-tlb",
+    summary: "an SMT8 POWER9 core has two TLBs (threads 0–3, 4–7); a vcpu on the second caches a translation, the HPT is reset, the host reuses the page, and the entry flush of the core's first thread does not reach the second TLB",
+    source: "docs/model/policies.md §10.2, §11 (commit 77bbbc0cf848); docs/model/tlb.md §7.2",
+    machine: { generation: "power9", cores: 2, smt: 8, tlbThreadsPerGroup: 4 },
+    run(s) {
+      const g = s.guest("G", { vcpus: 8, threadsPerVcore: 8 }); // one vcore of 8 vcpus: vcpu k on thread k
+      const other = s.guest("H");
+      s.run(g, 0, 0); // vcpus 0–3 on TLB 0, vcpus 4–7 on TLB 1
+      s.enter(g, 0);
+      s.touch(g, 5); // vcpu 5 caches the translation in TLB 1
+      s.exit(g, 0);
+      s.reset(g); // no tlbie: TLB 1 keeps the entry; need_tlb_flush = all
+      s.reclaim(g, other); // the rmap ring is empty after the reset: no tlbie
+      s.run(g, 0, 0, 0b0000_0001); // only vcpu 0 is runnable: thread 0 enters alone (TLB 0)
+      s.exit(g, 0);
+      s.run(g, 0, 0); // all eight again: the threads of TLB 1 enter
+      s.touch(g, 5); // vcpu 5 through TLB 1
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: TLB 1 (cpus 4–7) kept the entry vcpu 5 cached, the core's flush ran on TLB 0 only (thread 0 entered first and cleared the core's bit), and vcpu 5 read through TLB 1 a frame the guest no longer owns (${violations} violation${violations > 1 ? "s" : ""})`
+      : `${policy} is safe here: TLB 1 (cpus 4–7) was flushed before a vcpu used it after the reset, or the page was never reused`,
+  },
 ];
+
+/** The machine scenario `name` runs on. */
+export function scenarioMachine(name: string): ScenarioMachineSpec {
+  return scenarioByName(name)?.machine ?? POWER7_SCENARIO_MACHINE;
+}
 
 export function scenarioByName(name: string): ScenarioDef | undefined {
   return SCENARIOS.find((s) => s.name === name);
@@ -543,7 +606,7 @@ function jsonViolation(v: ViolationRecord): JsonViolation {
 export function runScenario(name: string, opts: ScenarioOptions): ScenarioResult {
   const def = scenarioByName(name);
   if (!def) throw new RangeError(`unknown scenario "${name}" (hptlab scenario --list)`);
-  const s = new Script(opts);
+  const s = new Script(opts, def.machine ?? POWER7_SCENARIO_MACHINE);
   try {
     def.run(s);
     return result(def, s, opts);

@@ -6,6 +6,14 @@
  */
 
 export const GENERATIONS = ["power7", "power8", "power9", "power10"] as const;
+
+/**
+ * The POWER9 tlbie errata (docs/model/policies.md §10.3): "stq" = CPU_FTR_P9_TLBIE_STQ_BUG (tlbie vs
+ * store ordering; Nimbus below DD2.3, Cumulus below DD1.3), "erat" = CPU_FTR_P9_TLBIE_ERAT_BUG (every
+ * POWER9): arch/powerpc/kernel/dt_cpu_ftrs.c update_tlbie_feature_flag(), Linux 5.4+.
+ */
+export const TLBIE_ERRATA = ["stq", "erat"] as const;
+export type TlbieErratum = (typeof TLBIE_ERRATA)[number];
 export type Generation = (typeof GENERATIONS)[number];
 
 export interface GenerationRow {
@@ -27,25 +35,27 @@ export interface GenerationRow {
   coresPerChip: number;
   /** LPID width (docs/model/kvm.md §1.3): 10 on POWER7, 12 from POWER8. */
   lpidBits: 10 | 12;
+  /** The tlbie errata a part of this generation has by default (POWER9: both, i.e. a part below Nimbus DD2.3 / Cumulus DD1.3). */
+  tlbieErrata: readonly TlbieErratum[];
   /** Where the numbers come from. */
   source: string;
 }
 
 export const GENERATION_ROWS: readonly GenerationRow[] = [
   {
-    generation: "power7", smt: 4, tlbSets: 128, tlbWays: 4, tlbFlushSets: 128, tlbThreadsSmt8: 8, coresPerChip: 8, lpidBits: 10,
+    generation: "power7", smt: 4, tlbSets: 128, tlbWays: 4, tlbFlushSets: 128, tlbThreadsSmt8: 8, coresPerChip: 8, lpidBits: 10, tlbieErrata: [],
     source: "POWER7_TLB_SETS 128 (arch/powerpc/include/asm/book3s/64/mmu-hash.h, Linux 6.1); 4 ways assumed (docs/model/tlb.md §1)",
   },
   {
-    generation: "power8", smt: 8, tlbSets: 512, tlbWays: 4, tlbFlushSets: 512, tlbThreadsSmt8: 8, coresPerChip: 12, lpidBits: 12,
+    generation: "power8", smt: 8, tlbSets: 512, tlbWays: 4, tlbFlushSets: 512, tlbThreadsSmt8: 8, coresPerChip: 12, lpidBits: 12, tlbieErrata: [],
     source: "POWER8_TLB_SETS 512 (mmu-hash.h, Linux 6.1); 4 ways assumed (no public manual text found, docs/model/tlb.md §7.1); one TLB per core",
   },
   {
-    generation: "power9", smt: 8, tlbSets: 256, tlbWays: 4, tlbFlushSets: 256, tlbThreadsSmt8: 4, coresPerChip: 12, lpidBits: 12,
+    generation: "power9", smt: 8, tlbSets: 256, tlbWays: 4, tlbFlushSets: 256, tlbThreadsSmt8: 4, coresPerChip: 12, lpidBits: 12, tlbieErrata: ["stq", "erat"],
     source: "POWER9_TLB_SETS_HASH 256 (mmu-hash.h, Linux 6.1); 4 ways assumed (no public manual text found, docs/model/tlb.md §7.1); SMT8 core = 2 TLBs of 4 threads (commit 77bbbc0cf848, Linux 5.14)",
   },
   {
-    generation: "power10", smt: 8, tlbSets: 256, tlbWays: 4, tlbFlushSets: 1, tlbThreadsSmt8: 4, coresPerChip: 15, lpidBits: 12,
+    generation: "power10", smt: 8, tlbSets: 256, tlbWays: 4, tlbFlushSets: 1, tlbThreadsSmt8: 4, coresPerChip: 15, lpidBits: 12, tlbieErrata: [],
     source: "POWER10_TLB_SETS 1 (mmu-hash.h, Linux 6.1: one tlbiel flushes all); lookup geometry 256 × 4 assumed (a secondary source says 4,096 entries a core, docs/model/tlb.md §7.1); SMT8 core = 2 TLBs of 4 threads (commit 77bbbc0cf848)",
   },
 ];

@@ -9,6 +9,7 @@
  * entry here, and its tests.
  */
 import { z } from "zod";
+import { GENERATIONS, type Generation } from "./machines.js";
 
 // ─── parameters ──────────────────────────────────────────────────────────────────────────────────
 
@@ -111,6 +112,14 @@ export interface PolicyEntry {
   quarantine?: boolean;
   /** Where the scheme needs hardware help the modelled POWER lacks, and what POWER has instead. */
   hardwareNotes?: string;
+  /**
+   * The machines it is KVM's (or the proposed) rule for (docs/model/policies.md §12): its safety
+   * verdict counts only scenarios and runs on these generations; the others are reported apart,
+   * "outside its generations".
+   */
+  generations: readonly Generation[];
+  /** Why those generations, in one line. */
+  generationsWhy: string;
   /** Its parameters (POLICY_PARAMS entries), in sweep order. */
   params: readonly PolicyParam[];
   family: PolicyFamily;
@@ -125,49 +134,56 @@ const REGISTRY = [
     id: 0, name: "need-tlb-flush",
     summary: "need_tlb_flush cpumask; local only for a 1-vcore VM running here (later kernels, every hcall)",
     source: "Linux v3.12+ arch/powerpc/kvm/book3s_hv_rm_mmu.c global_invalidates() (H_BULK_REMOVE calls it; v3.16+ tests kvm_hstate.kvm_vcpu); docs/model/kvm.md §4.2, §6",
-    safe: true, params: [], family: "baseline",
+    safe: true, generations: ["power7", "power8"], generationsWhy: "the 3.12–3.16 kernels' bookkeeping: one need_tlb_flush bit per core, flushed by the vcore's thread 0 — one TLB per core, as on POWER7 and POWER8",
+    params: [], family: "baseline",
     draw: { color: "#4c78a8", dash: [1, 0], shape: "circle" },
   },
   {
     id: 1, name: "need-tlb-flush-3.8",
     summary: "commit 1b400ba0 as merged: stale kvm_vcore test; H_BULK_REMOVE local iff 1 vcpu without need_tlb_flush",
     source: "Linux v3.8–v3.11, commit 1b400ba0 \"KVM: PPC: Book3S HV: Improve handling of local vs. global TLB invalidations\"; book3s_hv_rm_mmu.c kvmppc_h_bulk_remove(); docs/model/kvm.md §4, §9.2",
-    safe: false, params: [], family: "variant",
+    safe: false, generations: ["power7"], generationsWhy: "Linux 3.8–3.11, before KVM-HV ran POWER8 (its 512-set entry flush came with v3.14)",
+    params: [], family: "variant",
     draw: { color: "#72b7b2", dash: [6, 3], shape: "square" },
   },
   {
     id: 2, name: "last-vcpu",
     summary: "Linux 3.6/3.7: honour H_LOCAL; per-thread flush on entry when last_cpu/last_vcpu differ",
     source: "Linux v3.6/v3.7 arch/powerpc/kvm/book3s_hv_rm_mmu.c kvmppc_h_remove() (H_LOCAL → tlbiel) and book3s_hv_rmhandlers.S (last_vcpu flush at entry); docs/model/kvm.md §3",
-    safe: false, params: [], family: "local",
+    safe: false, generations: ["power7"], generationsWhy: "Linux 3.6/3.7, whose HV KVM ran POWER7 (and PPC970, the flush-always rule)",
+    params: [], family: "local",
     draw: { color: "#e45756", dash: [1, 0], shape: "triangle-up" },
   },
   {
     id: 3, name: "flush-always",
     summary: "PPC970: flush the whole TLB at every guest entry and exit; memory pinned, no host paging",
     source: "Linux v3.7 arch/powerpc/kvm/book3s_hv_rmhandlers.S, PPC970 entry and exit paths (no LPID in TLB entries); docs/model/kvm.md §5",
-    safe: true, pinsMemory: true, params: [], family: "full-flush",
+    safe: true, pinsMemory: true, generations: GENERATIONS, generationsWhy: "a yardstick rather than one kernel's rule (PPC970's): it pins guest memory, so no TLB split can let a guest reach a page it no longer owns",
+    params: [], family: "full-flush",
     draw: { color: "#b279a2", dash: [1, 0], shape: "diamond" },
   },
   {
     id: 4, name: "deferred-va",
     summary: "Graf: honour H_LOCAL with tlbiel, record the VA (cap K); host paging tlbies the records",
     source: "Alexander Graf's proposal in the 2012 kvm-ppc thread \"Improve handling of local vs. global TLB invalidations\"; docs/model/policies.md §6 (overflow rules a/b/c)",
-    safe: true, params: [DEFERRED_CAP as unknown as PolicyParam, DEFERRED_OVERFLOW_PARAM as unknown as PolicyParam], family: "local",
+    safe: true, generations: ["power7", "power8"], generationsWhy: "Graf's 2012 proposal, built on need-tlb-flush's per-core bookkeeping for POWER7; on split SMT8 cores it would need 77bbbc0cf848's per-group bits, which the modelled proposal lacks",
+    params: [DEFERRED_CAP as unknown as PolicyParam, DEFERRED_OVERFLOW_PARAM as unknown as PolicyParam], family: "local",
     draw: { color: "#54a24b", shades: ["#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"], series: ["#54a24b", "#2e7d32", "#9ccc65"], dash: [1, 0], shape: "triangle-down" },
   },
   {
     id: 5, name: "need-tlb-flush-no-init",
     summary: "BROKEN on purpose: need-tlb-flush without the set-all at VM start",
     source: "test variant: need-tlb-flush without kvmppc_core_init_vm()'s cpumask_setall(need_tlb_flush) (LPID recycling; docs/model/kvm.md §1.4)",
-    safe: false, broken: true, params: [], family: "variant",
+    safe: false, broken: true, generations: ["power7", "power8"], generationsWhy: "need-tlb-flush's generations (a broken copy of it)",
+    params: [], family: "variant",
     draw: { color: "#f58518", dash: [2, 2], shape: "cross" },
   },
   {
     id: 6, name: "need-tlb-flush-no-reset",
     summary: "BROKEN on purpose: need-tlb-flush without the set-all at HPT reset",
     source: "test variant: need-tlb-flush without kvmppc_alloc_reset_hpt()'s cpumask_setall(need_tlb_flush) (arch/powerpc/kvm/book3s_64_mmu_hv.c, v3.8)",
-    safe: false, broken: true, params: [], family: "variant",
+    safe: false, broken: true, generations: ["power7", "power8"], generationsWhy: "need-tlb-flush's generations (a broken copy of it)",
+    params: [], family: "variant",
     draw: { color: "#9d755d", dash: [4, 2], shape: "triangle-left" },
   },
   {
@@ -175,6 +191,7 @@ const REGISTRY = [
     summary: "LATR epochs: page-outs issue no tlbie; the frame is held until every core that may hold the VM's entries has flushed its LPID at the VM's exit or entry there",
     source: "Kumar et al., \"LATR: Lazy Translation Coherence\", ASPLOS 2018 (doi:10.1145/3173162.3173198), applied to KVM's kvm_unmap_rmapp; need-tlb-flush for hcalls; docs/model/policies.md §9",
     safe: true, quarantine: true, params: [], family: "lazy",
+    generations: ["power7", "power8"], generationsWhy: "its hcalls and entry flushes are need-tlb-flush's, one bit per core (the POWER7/POWER8 rule); on split SMT8 cores its epoch flushes would need per-TLB-group bits",
     hardwareNotes: "LATR flushes each core at its scheduler tick and context switch with x86's invlpg/INVPCID, from any context. POWER's tlbiel acts only on the LPID in the core's LPIDR (Linux radix_tlb.c __tlbiel_lpid: \"LPID comes from LPIDR\"), which holds the VM's LPID only between its entry and exit, so a core can flush the VM only at those points: a core that never runs the VM again holds the quarantine until the cap forces a tlbie (no timer-tick flush without an LPIDR switch). No per-core flush-on-exit hardware either: each flush point is 128 tlbiel (POWER7) of software.",
     draw: { color: "#17becf", dash: [1, 0], shape: "triangle" },
   },
@@ -183,6 +200,7 @@ const REGISTRY = [
     summary: "BROKEN on purpose: lazy-reuse whose epoch's end also frees the frames that came in during it (one epoch early)",
     source: "test variant: an epoch boundary off by one (LATR's reclaim rule: a frame is reusable only after an epoch that began after it was freed); docs/model/policies.md §9.4",
     safe: false, broken: true, quarantine: true, params: [], family: "lazy",
+    generations: ["power7", "power8"], generationsWhy: "lazy-reuse's generations (a broken copy of it)",
     draw: { color: "#bcbd22", dash: [3, 3], shape: "triangle-right" },
   },
   {
@@ -190,6 +208,7 @@ const REGISTRY = [
     summary: "BROKEN (a real bug's form): lazy-reuse whose epoch waits only for the cores running the VM now, not those that ran it and still hold its entries (x86's lazy TLB mode bug)",
     source: "the form of Linux commit 2ff6ddf19c0e \"x86/mm/tlb: Leave lazy TLB mode at page table free time\" (Rik van Riel, v4.19): a CPU in lazy TLB mode was skipped by the shootdown while the page tables it could still walk were freed and reused; the fix flushes lazy CPUs at page-table free time; docs/model/policies.md §9.5",
     safe: false, broken: true, quarantine: true, params: [], family: "lazy",
+    generations: ["power7", "power8"], generationsWhy: "lazy-reuse's generations (a broken copy of it)",
     draw: { color: "#7f7f7f", dash: [5, 2, 1, 2], shape: "wedge" },
   },
   {
@@ -197,7 +216,24 @@ const REGISTRY = [
     summary: "BROKEN (real bugs' form): lazy page-outs that free the frame at once and leave only the flush to the epoch",
     source: "the form of Linux commits 20841405940e \"mm: fix TLB flush race between migration, and change_protection_range\" (Rik van Riel, v3.13) and eb66ae030829 \"mremap: properly flush TLB before releasing the page\" (CVE-2018-18281, v4.19): a page reused while a TLB flush for it was pending; docs/model/policies.md §9.6",
     safe: false, broken: true, quarantine: true, params: [], family: "lazy",
+    generations: ["power7", "power8"], generationsWhy: "lazy-reuse's generations (a broken copy of it)",
     draw: { color: "#8c564b", dash: [1, 3], shape: "arrow" },
+  },
+  {
+    id: 11, name: "p9-hash",
+    summary: "POWER9/10 P9 path: HPT hcalls in virtual mode → always tlbie; need_tlb_flush per TLB thread group at each thread's entry; POWER9 errata tlbies",
+    source: "Linux 5.14+ P9 path (079a09a500c3, fae5c9f3664b): arch/powerpc/kvm/book3s_hv_rm_mmu.c global_invalidates() (forced global when MSR[IR|DR]), book3s_hv_p9_entry.c check_need_tlb_flush() (77bbbc0cf848; per thread since d5c0e8332d82), fixup_tlbie_lpid() in do_tlbies(); docs/model/policies.md §10",
+    safe: true, generations: ["power9", "power10"], generationsWhy: "the P9 entry path every POWER9/POWER10 guest runs through since Linux 5.14, and its per-TLB-group bookkeeping",
+    params: [], family: "variant",
+    draw: { color: "#eeca3b", dash: [1, 0], shape: "wedge" },
+  },
+  {
+    id: 12, name: "p9-hash-core-tlb",
+    summary: "p9-hash before commit 77bbbc0cf848: need_tlb_flush per core, the first thread to enter flushes only its own TLB group",
+    source: "Linux 5.13 book3s_hv_builtin.c kvmppc_check_need_tlb_flush() and book3s_hv_rm_mmu.c global_invalidates() with cpu_first_thread_sibling() (fixed by 77bbbc0cf848, Linux 5.14); docs/model/policies.md §11",
+    safe: false, generations: ["power9", "power10"], generationsWhy: "the P9 path with the per-core bookkeeping 77bbbc0cf848 fixed (Linux 5.14)",
+    params: [], family: "variant",
+    draw: { color: "#ff9da6", dash: [3, 3], shape: "stroke" },
   },
 ] as const satisfies readonly PolicyEntry[];
 
@@ -215,6 +251,11 @@ export function policyByName(name: string): PolicyInfo | undefined {
 /** Whether `policy` takes the parameter `key`. */
 export function takesParam(policy: PolicyInfo, key: PolicyParamKey): boolean {
   return policy.params.some((p) => p.key === key);
+}
+
+/** Whether `generation` is one of the machines `policy` is the rule for (docs/model/policies.md §12). */
+export function onItsGenerations(policy: Pick<PolicyEntry, "generations">, generation: Generation): boolean {
+  return policy.generations.includes(generation);
 }
 
 /** The policy every saving is stated against (family "baseline"). */

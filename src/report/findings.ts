@@ -7,9 +7,12 @@
  * subset of the sweep.
  */
 import type { StudyResults } from "../study/results.js";
-import { isTracePoint, realGuestSections } from "./real-guest.js";
-import { policiesOf } from "../model/policies.js";
-import { policySafety, runWords, scenarioWords } from "./safety.js";
+import { isBaselineSynthetic, isTracePoint, realGuestSections } from "./real-guest.js";
+import { POLICIES, policiesOf, policyByName } from "../model/policies.js";
+import type { PointResult } from "../study/results.js";
+import type { Generation } from "../model/machines.js";
+import { GENERATIONS } from "../model/machines.js";
+import { outsideWords, policySafety, runWords, scenarioWords } from "./safety.js";
 import { robustnessOf } from "./sensitivity.js";
 import {
   type Cell, type Slice, BASELINE as BASELINE_POLICY, SWEPT, cellsOf, compareVariants, describeField, fmtCycles, fmtInt, fmtPct, fmtRatio,
@@ -48,7 +51,7 @@ export function syntheticFindings(results: StudyResults): string[] {
  * finding, the safety verdicts, tlbie queueing) and folds the rest.
  */
 export function taggedFindings(results: StudyResults): { text: string; headline: boolean }[] {
-  const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
+  const cells = cellsOf(results.points.filter(isBaselineSynthetic));
   const tag = (xs: string[], headline: boolean | ((i: number) => boolean)) =>
     xs.map((text, i) => ({ text, headline: typeof headline === "boolean" ? headline : headline(i) }));
   // with a sensitivity analysis (docs/study.md, "Sensitivity"), each finding it covers ends with its robustness
@@ -57,7 +60,7 @@ export function taggedFindings(results: StudyResults): { text: string; headline:
     return w ? `${text} ${w}` : text;
   };
   const safetyText = safety(results).map((t) => (/ safe here: /.test(t) ? robust(t, "safety") : t));
-  if (cells.length === 0) return tag(safetyText, true);
+  if (cells.length === 0) return [...tag(safetyText, true), ...tag(generationFindings(results), false)];
   return [
     ...tag(localWins(cells).map((w) => robust(w.text, `local-win ${w.shape}`)), (i) => i === 0),
     ...tag(winVsCores(cells), false),
@@ -66,7 +69,68 @@ export function taggedFindings(results: StudyResults): { text: string; headline:
     ...tag(tlbieQueueing(cells).map((t) => robust(t, "tlbie-queueing")), true),
     ...tag(flushAlwaysCost(cells), false),
     ...tag(bestDeferredCap(cells), false),
+    ...tag(generationFindings(results), false),
   ];
+}
+
+/** A point's machine generation (absent from POWER7 points). */
+const genOf = (c: Cell): Generation => (c.points[0]!.params as { generation?: Generation }).generation ?? "power7";
+
+/**
+ * 7. What changed between generations (docs/model/policies.md §10–§12): for each generation other
+ * than the baseline's that the synthetic sweeps ran, at its largest machine (one slice, honest
+ * H_LOCAL and host paging preferred, guest shapes pooled): the rule of that generation (the safe
+ * policy that does not pin memory and whose generations include it) against the baseline, in
+ * invalidation cycles per guest operation, with why from the counters — the share of invalidations
+ * done locally (tlbiel), the extra errata tlbies per global sequence, the LPID flushes at guest
+ * entry, and the baseline's leaking runs there (outside its generations); then each generation
+ * against the one before.
+ */
+function generationFindings(results: StudyResults): string[] {
+  const cells = cellsOf(results.points.filter((p) => !isTracePoint(p) && !isBaselineSynthetic(p)));
+  if (cells.length === 0) return [];
+  const out: string[] = [];
+  const seen: { gen: Generation; rule: string; perOp: number; errata: number; cores: number; wait: number }[] = [];
+  for (const gen of GENERATIONS.filter((g) => cells.some((c) => genOf(c) === g))) {
+    const mine = cells.filter((c) => genOf(c) === gen);
+    const slice = pickSlice(mine, (c) => `${c.variant.key}|${c.context.shape}|${c.context.cores}`);
+    const cores = Math.max(...slice.cells.map((c) => c.context.cores));
+    const top = slice.cells.filter((c) => c.context.cores === cores);
+    const rule = POLICIES.find((p) => p.safe && !p.broken && !p.pinsMemory && p.generations.includes(gen) && top.some((c) => c.variant.policy === p.name));
+    const base = top.filter((c) => c.variant.policy === BASELINE);
+    if (!rule || base.length === 0) continue;
+    const of = (policy: string) => top.filter((c) => c.variant.policy === policy);
+    const sum = (xs: Cell[], f: (p: PointResult) => number) => xs.reduce((a, c) => a + c.points.reduce((b, p) => b + f(p), 0), 0);
+    const stats = (xs: Cell[]) => {
+      const local = sum(xs, (p) => p.counters.localInvalidations ?? 0), global = sum(xs, (p) => p.counters.globalInvalidations ?? 0);
+      const seqs = sum(xs, (p) => p.counters.tlbieSequences ?? 0);
+      return {
+        perOp: pooled(xs).invalidationCyclesPerGuestOp, waitShare: pooled(xs).tlbieWaitShare, localShare: local + global > 0 ? local / (local + global) : 0,
+        errata: seqs > 0 ? sum(xs, (p) => p.counters.errataTlbies ?? 0) / seqs : 0,
+        flushesPerMop: 1e6 * sum(xs, (p) => p.counters.entryFlushes ?? 0) / Math.max(1, sum(xs, (p) => p.guestOps)),
+        leaking: xs.reduce((a, c) => a + c.leakingRuns, 0), runs: xs.reduce((a, c) => a + c.runs, 0),
+      };
+    };
+    const r = stats(of(rule.name)), b = stats(base);
+    const m = top[0]!.context;
+    const tlbs = (top[0]!.points[0]!.params as { tlbThreadsPerGroup?: number }).tlbThreadsPerGroup;
+    const machine = `${cores} cores × SMT${m.smt}${tlbs && tlbs < m.smt ? `, ${m.smt / tlbs} TLBs per core` : ""}`;
+    const leak = b.leaking > 0
+      ? ` ${BASELINE} leaks there in ${fmtInt(b.leaking)} of ${plural(b.runs, "run")} — outside its generations (${listWords([...BASELINE_POLICY.generations])}): ${BASELINE_POLICY.generationsWhy}`
+      : ` ${BASELINE} has no violation in its ${plural(b.runs, "run")} there`;
+    out.push(`On ${gen} (${sliceWords(slice)}, ${machine}): ${rule.name}, the rule for ${gen}, spends ${fmtCycles(r.perOp)} invalidation cycles per guest operation, ${fmtRatio(r.perOp / b.perOp)} ${BASELINE}'s ${fmtCycles(b.perOp)}`
+      + ` — it invalidates ${fmtPct(r.localShare)} locally (${BASELINE}: ${fmtPct(b.localShare)}), its global sequences carry ${r.errata.toFixed(1)} errata tlbies each (${BASELINE}: ${b.errata.toFixed(1)})`
+      + `, it flushes at guest entry ${fmtInt(Math.round(r.flushesPerMop))} times per M guest ops (${BASELINE}: ${fmtInt(Math.round(b.flushesPerMop))})`
+      + ` and waits for the tlbie lock and fabric ${fmtPct(r.waitShare)} of its invalidation cycles (${BASELINE}: ${fmtPct(b.waitShare)}).${leak}.`);
+    seen.push({ gen, rule: rule.name, perOp: r.perOp, errata: r.errata, cores, wait: r.waitShare });
+  }
+  for (let i = 1; i < seen.length; i++) {
+    const a = seen[i - 1]!, b = seen[i]!;
+    if (a.rule !== b.rule) continue;
+    out.push(`From ${a.gen} to ${b.gen}, ${b.rule} goes from ${fmtCycles(a.perOp)} to ${fmtCycles(b.perOp)} invalidation cycles per guest operation (${fmtRatio(b.perOp / a.perOp)}; ${a.cores} vs ${b.cores} cores): `
+      + `errata tlbies per global sequence ${a.errata.toFixed(1)} → ${b.errata.toFixed(1)}, waiting for the tlbie lock and fabric ${fmtPct(a.wait)} → ${fmtPct(b.wait)} of its invalidation cycles, under each generation's cost profile and tlbie fabric (docs/model/costs.md §6, §8).`);
+  }
+  return out;
 }
 
 /**
@@ -76,7 +140,7 @@ export function taggedFindings(results: StudyResults): { text: string; headline:
  * largest machine in it.
  */
 export function headlineSlice(results: StudyResults): { slice: Slice; cores: number } | undefined {
-  const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
+  const cells = cellsOf(results.points.filter(isBaselineSynthetic));
   if (cells.length === 0) return undefined;
   const slice = localSlice(cells) ?? pickSlice(cells, (c) => `${c.variant.key}|${c.context.shape}|${c.context.cores}`);
   return { slice, cores: Math.max(...slice.cells.map((c) => c.context.cores)) };
@@ -183,11 +247,20 @@ function safety(results: StudyResults): string[] {
   if (safe.length > 0) {
     const runs = safe.reduce((a, x) => a + x.runs.runs, 0);
     const paged = safe.reduce((a, x) => a + x.runs.pagedRuns, 0);
-    const catalogue = results.scenarios?.catalogue.length ?? 0;
-    out.push(`${listWords(safe.map((x) => x.label))} ${safe.length === 1 ? "is" : "are"} safe here: no violation in the ${plural(catalogue, "scenario")} `
+    const catalogue = results.scenarios?.catalogue ?? [];
+    // the scenarios of each one's generations (docs/model/policies.md §12)
+    const counts = distinct(safe.map((x) => catalogue.filter((c) => (policyByName(x.policy)?.generations ?? GENERATIONS).includes(c.generation ?? "power7")).length));
+    const scen = counts.length === 1 && counts[0] === catalogue.length ? `the ${plural(catalogue.length, "scenario")}` : `the scenarios of ${safe.length === 1 ? "its" : "their"} generations`;
+    out.push(`${listWords(safe.map((x) => x.label))} ${safe.length === 1 ? "is" : "are"} safe here: no violation in ${scen} `
       + `(under every variant) nor in ${plural(runs, "random run")} (${plural(paged, "run")} with host paging; ${scope}).`);
   }
-  for (const s of all.filter((x) => x.verdict === "untested")) out.push(`${s.label} is untested: ${s.evidence.replace(/^untested: /, "")}.`);
+  for (const s of all.filter((x) => x.verdict === "untested")) {
+    out.push(`${s.label} is untested${s.inStudy ? "" : " (the study does not run it on its generations)"}: ${s.evidence.replace(/^untested: /, "").replace(/; outside its generations.*$/, "")}.`);
+  }
+  // what the policies did on machines they are not the rule for: reported, never counted
+  for (const s of all.filter((x) => x.outside.leakingScenarios.length > 0 || x.outside.runs.leakingRuns > 0)) {
+    out.push(`Outside its generations, ${s.label}${outsideWords(s).replace(/^; outside its generations \(([^)]*)\), on ([^:]*):/, " ($1) on $2")} — not counted in its verdict: ${policyByName(s.policy)?.generationsWhy ?? ""}.`);
+  }
   return out;
 }
 

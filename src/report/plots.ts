@@ -8,7 +8,7 @@ import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
 import { COST_CATEGORIES, INVALIDATION_CATEGORIES, type CostCategory } from "../model/costs.js";
-import { isTracePoint } from "./real-guest.js";
+import { isBaselineSynthetic, isTracePoint } from "./real-guest.js";
 import { variantSafety, type VariantSafety } from "./safety.js";
 import type { StudyResults } from "../study/results.js";
 import {
@@ -62,7 +62,7 @@ export const CONFIG = {
  * cycles, invalidation break-down, tlbie queueing, violations, TLB hit rate, the deferred-VA cap sweep.
  */
 export async function plots(results: StudyResults): Promise<Plot[]> {
-  const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
+  const cells = cellsOf(results.points.filter(isBaselineSynthetic));
   if (cells.length === 0) return [];
   const colors = variantColors(variantsOf(results.points));
   // the violations chart counts every run, the real guests' too

@@ -8,7 +8,8 @@
  */
 import type { PointResult, StudyResults } from "../study/results.js";
 import { POLICIES, policiesOf } from "../model/policies.js";
-import { SWEPT, cellsOf, variantsOf, describeField, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, type Cell } from "./study-data.js";
+import type { Generation } from "../model/machines.js";
+import { BASELINE, SWEPT, cellsOf, variantsOf, describeField, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, type Cell } from "./study-data.js";
 import { policySafety, type PolicySafety } from "./safety.js";
 
 /** The policies that honour H_LOCAL without being safe: a lying guest can make them leak. */
@@ -18,6 +19,16 @@ export const TRACE_WORKLOAD = "hcall-trace";
 
 export function isTracePoint(p: PointResult): boolean {
   return p.params.workload === TRACE_WORKLOAD;
+}
+
+/**
+ * A synthetic point on a machine of the baseline policy's generations (POWER7/POWER8): what the
+ * thread's findings, tables, plots and sensitivity compare. Points of other generations have their
+ * own finding (findings.ts, "generations") and count in the safety verdicts as their policies' own
+ * or outside evidence.
+ */
+export function isBaselineSynthetic(p: PointResult): boolean {
+  return !isTracePoint(p) && BASELINE.generations.includes((p.params as { generation?: Generation }).generation ?? "power7");
 }
 
 export interface RealGuestTable {

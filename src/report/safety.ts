@@ -8,9 +8,14 @@
  * - unsafe: some scenario or some run let a guest reach a frame it no longer owns (which ones, how many);
  * - safe: no violation in every scenario of the catalogue and in at least one random run;
  * - untested: the rest (no scenario outcomes in the results, or no random run of the policy).
+ *
+ * A policy is judged on its own generations only (the registry's `generations`, docs/model/policies.md
+ * §11): scenarios whose machine and runs whose points are of another generation are kept apart as
+ * "outside its generations" — listed in every verdict's evidence, never counted in the verdict.
  */
 import type { HLocalMode, PointResult, ScenarioOutcome, StudyResults } from "../study/results.js";
-import { policyByName } from "../model/policies.js";
+import { onItsGenerations, policyByName } from "../model/policies.js";
+import { GENERATIONS, type Generation } from "../model/machines.js";
 import { compareVariants, distinct, fmtInt, listWords, plural, variantOf, type Variant } from "./study-data.js";
 
 export type Verdict = "safe" | "unsafe" | "untested";
@@ -27,14 +32,24 @@ export interface RunEvidence {
   firstLeak: PointResult | null;
 }
 
+/** Evidence from machines of generations the policy is not the rule for: reported, not judged. */
+export interface OutsideEvidence {
+  /** The generations it came from. */
+  generations: Generation[];
+  scenarios: ScenarioOutcome[];
+  leakingScenarios: ScenarioOutcome[];
+  runs: RunEvidence;
+}
+
 export interface VariantSafety {
   variant: Variant;
   verdict: Verdict;
-  /** The scenarios run under this variant. */
+  /** The scenarios run under this variant on its generations. */
   scenarios: ScenarioOutcome[];
   /** The ones that leaked. */
   leakingScenarios: ScenarioOutcome[];
   runs: RunEvidence;
+  outside: OutsideEvidence;
 }
 
 export interface PolicySafety {
@@ -50,8 +65,35 @@ export interface PolicySafety {
   runs: RunEvidence;
   /** In the study's points (else: only the scenario catalogue ran it). */
   inStudy: boolean;
-  /** The verdict with its evidence, one sentence without the policy's name: "unsafe: …". */
+  /** What its variants showed on other generations (not counted in the verdict). */
+  outside: OutsideEvidence;
+  /** The verdict with its evidence, one sentence without the policy's name: "unsafe: …"; then what happened outside its generations, if anything ran there. */
   evidence: string;
+}
+
+/** A point's machine generation (absent from POWER7 points). */
+export function pointGeneration(p: PointResult): Generation {
+  return (p.params as { generation?: Generation }).generation ?? "power7";
+}
+
+/** Generations in their order (power7 first). */
+function byGeneration(gens: Generation[]): Generation[] {
+  return GENERATIONS.filter((g) => gens.includes(g));
+}
+
+/** Whether `policy` is the rule for `generation` (a policy not in the registry: every generation). */
+function applies(policy: string, generation: Generation): boolean {
+  const info = policyByName(policy);
+  return !info || onItsGenerations(info, generation);
+}
+
+function outsideEvidence(scenarios: readonly ScenarioOutcome[], points: readonly PointResult[], gen: (o: ScenarioOutcome) => Generation): OutsideEvidence {
+  return {
+    generations: byGeneration(distinct([...scenarios.map(gen), ...points.map(pointGeneration)])),
+    scenarios: [...scenarios],
+    leakingScenarios: scenarios.filter((o) => o.leaked),
+    runs: runEvidence(points),
+  };
 }
 
 function runEvidence(points: readonly PointResult[]): RunEvidence {
@@ -81,13 +123,22 @@ export function variantSafety(results: StudyResults): VariantSafety[] {
     return e;
   };
   for (const p of results.points) entry(variantOf(p.params)).points.push(p);
-  const catalogue = results.scenarios?.catalogue.length ?? 0;
+  const catalogue = results.scenarios?.catalogue ?? [];
+  const scenarioGen = new Map(catalogue.map((c) => [c.name, c.generation ?? ("power7" as Generation)]));
+  const gen = (o: ScenarioOutcome): Generation => scenarioGen.get(o.scenario) ?? "power7";
   for (const o of results.scenarios?.outcomes ?? []) {
     entry(variantOf({ policy: o.policy, deferredCap: o.deferredCap, deferredOverflow: o.deferredOverflow } as PointResult["params"])).scenarios.push(o);
   }
   return [...byKey.values()].sort((a, b) => compareVariants(a.variant, b.variant)).map((e) => {
-    const runs = runEvidence(e.points);
-    return { variant: e.variant, verdict: verdictOf(e.scenarios, catalogue, runs), scenarios: e.scenarios, leakingScenarios: e.scenarios.filter((s) => s.leaked), runs };
+    const policy = e.variant.policy;
+    const own = e.scenarios.filter((o) => applies(policy, gen(o)));
+    const ownPoints = e.points.filter((p) => applies(policy, pointGeneration(p)));
+    const runs = runEvidence(ownPoints);
+    const ownCatalogue = catalogue.filter((c) => applies(policy, c.generation ?? "power7")).length;
+    return {
+      variant: e.variant, verdict: verdictOf(own, ownCatalogue, runs), scenarios: own, leakingScenarios: own.filter((s) => s.leaked), runs,
+      outside: outsideEvidence(e.scenarios.filter((o) => !applies(policy, gen(o))), e.points.filter((p) => !applies(policy, pointGeneration(p))), gen),
+    };
   });
 }
 
@@ -98,17 +149,24 @@ export function policySafety(results: StudyResults): PolicySafety[] {
   const out: PolicySafety[] = [];
   for (const policy of [...new Set(variants.map((v) => v.variant.policy))]) {
     const mine = variants.filter((v) => v.variant.policy === policy);
-    const points = results.points.filter((p) => p.params.policy === policy);
+    const points = results.points.filter((p) => p.params.policy === policy && applies(policy, pointGeneration(p)));
     const runs = runEvidence(points);
+    const outsidePoints = results.points.filter((p) => p.params.policy === policy && !applies(policy, pointGeneration(p)));
+    const outsideScenarios = mine.flatMap((v) => v.outside.scenarios);
+    const outside: OutsideEvidence = {
+      generations: byGeneration(distinct(mine.flatMap((v) => v.outside.generations))),
+      scenarios: outsideScenarios, leakingScenarios: outsideScenarios.filter((o) => o.leaked), runs: runEvidence(outsidePoints),
+    };
+    const ownCatalogue = (results.scenarios?.catalogue ?? []).filter((c) => applies(policy, c.generation ?? "power7"));
     const verdict: Verdict = mine.some((v) => v.verdict === "unsafe") ? "unsafe" : mine.every((v) => v.verdict === "safe") ? "safe" : "untested";
     const leakingScenarios = catalogue.filter((n) => mine.some((v) => v.leakingScenarios.some((s) => s.scenario === n)));
     const scenarioRuns = mine.reduce((s, v) => s + v.scenarios.length, 0);
     const caps = distinct(mine.map((v) => v.variant.deferredCap).filter((k): k is number => k !== null));
     const label = caps.length > 1 ? `${policy} (caps ${capRange(caps)})` : mine.length === 1 ? mine[0]!.variant.label : policy;
     const s: PolicySafety = {
-      policy, label, verdict, variants: mine, leakingScenarios, scenarioRuns, runs, inStudy: runs.runs > 0, evidence: "",
+      policy, label, verdict, variants: mine, leakingScenarios, scenarioRuns, runs, inStudy: runs.runs > 0, outside, evidence: "",
     };
-    s.evidence = evidenceWords(s, catalogue.length);
+    s.evidence = evidenceWords(s, ownCatalogue.length) + outsideWords(s);
     out.push(s);
   }
   return out;
@@ -143,6 +201,22 @@ function evidenceWords(s: PolicySafety, catalogue: number): string {
     : s.runs.leakingRuns > 0 ? `leaks in ${runWords(s.runs)}` : runWords(s.runs);
   const why = s.verdict === "unsafe" && s.runs.leakingRuns === 0 && s.inStudy ? " — the random workloads did not produce the scenario's timeline" : "";
   return `${s.verdict}: ${scen}; ${runs}${why}`;
+}
+
+/** "; outside its generations (power9): leaks in scenario smt8-split-tlb (1 violation); no violation in 40 random runs", or "". */
+export function outsideWords(s: PolicySafety): string {
+  const o = s.outside;
+  if (o.scenarios.length === 0 && o.runs.runs === 0) return "";
+  const parts: string[] = [];
+  if (o.scenarios.length > 0) {
+    const names = distinct(o.leakingScenarios.map((x) => x.scenario));
+    parts.push(names.length > 0
+      ? `leaks in scenario${names.length > 1 ? "s" : ""} ${listWords(names.map((n) => `${n} (${plural(o.leakingScenarios.filter((x) => x.scenario === n).reduce((a, x) => a + x.violations, 0), "violation")})`))}`
+      : `no violation in ${plural(distinct(o.scenarios.map((x) => x.scenario)).length, "scenario")}`);
+  }
+  if (o.runs.runs > 0) parts.push(o.runs.leakingRuns > 0 ? `leaks in ${runWords(o.runs)}` : runWords(o.runs));
+  const mine = policyByName(s.policy)?.generations ?? [];
+  return `; outside its generations (${listWords([...mine])}), on ${listWords(o.generations)}: ${parts.join("; ")}`;
 }
 
 /** The policies of each verdict, in policy order. */

@@ -10,7 +10,7 @@ import { COST_CATEGORIES, COST_ROWS, INVALIDATION_CATEGORIES, type CostCategory,
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
 import { BASELINE, cellsOf, distinct, fmtPct, pickSlice, plural, pooled, shapeGuests, shapesOf, type Cell } from "./study-data.js";
 import { LOCAL_FAMILIES, localSlice, pickProgression } from "./findings.js";
-import { isTracePoint } from "./real-guest.js";
+import { isBaselineSynthetic, isTracePoint } from "./real-guest.js";
 import { policySafety } from "./safety.js";
 
 /** One point re-run with one cost value scaled: what changed (cycles) and what must not (violations). */
@@ -107,7 +107,7 @@ const idsOf = (cells: readonly Cell[]) => cells.flatMap((c) => c.points.map((p) 
 
 /** The points each headline finding reads, from the points' parameters (synthetic points only). */
 export function sensitivityTargets(points: readonly { id: number; params: PointParams }[]): { kind: SensitivityKind; ids: number[] }[] {
-  const cells = cellsOf(points.map((p) => bare(p.id, p.params)).filter((p) => !isTracePoint(p)));
+  const cells = cellsOf(points.map((p) => bare(p.id, p.params)).filter(isBaselineSynthetic));
   const out: { kind: SensitivityKind; ids: number[] }[] = [];
   const local = localWinGroups(cells).flatMap((g) => [g.base, ...g.mine]);
   if (local.length > 0) out.push({ kind: "local-win", ids: idsOf(local).sort((a, b) => a - b) });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { COST_CATEGORIES } from "../model/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
 import { headlineSlice, syntheticFindings, taggedFindings } from "./findings.js";
-import { isTracePoint, realGuestSections } from "./real-guest.js";
+import { isBaselineSynthetic, isTracePoint, realGuestSections } from "./real-guest.js";
 import { lazySections } from "./lazy.js";
 import { type Plot, plots, render } from "./plots.js";
 import { tornadoSpecs, type SensitivityResults } from "./sensitivity.js";
@@ -125,7 +125,7 @@ const FIELD_HEADERS: Partial<Record<ContextField, string>> = {
  * (the context fields that differ within the shape lead the row), replicate runs pooled.
  */
 function summaryTables(results: StudyResults): { cores: number; tables: SummaryTable[] } | undefined {
-  const cells = cellsOf(results.points.filter((p) => !isTracePoint(p)));
+  const cells = cellsOf(results.points.filter(isBaselineSynthetic));
   if (cells.length === 0) return undefined;
   const cores = Math.max(...cells.map((c) => c.context.cores));
   const top = cells.filter((c) => c.context.cores === cores);
@@ -168,7 +168,7 @@ export function headlineCells(results: StudyResults): { title: string; cores: nu
   const head = headlineSlice(results);
   if (!head) return undefined;
   const fixed = Object.entries(head.slice.fixed) as [ContextField, string | number][];
-  const all = cellsOf(results.points.filter((p) => !isTracePoint(p)))
+  const all = cellsOf(results.points.filter(isBaselineSynthetic))
     .filter((c) => c.context.cores === head.cores && fixed.every(([f, v]) => c.context[f] === v));
   const shapes = shapesOf(all).reverse();
   const cells = shapes.flatMap((s) => all.filter((c) => c.context.shape === s));
@@ -371,7 +371,8 @@ function verdictPanel(results: StudyResults, safety: readonly PolicySafety[]): s
   }
   if (safety.length > 0) {
     h.push('<p>Safety, from the scenario catalogue and every random run (<a href="#safety">evidence</a>):</p>', '<ul class="safety">');
-    for (const s of safety) h.push(`<li><span class="badge ${s.verdict}">${s.verdict}</span><a href="#safety-${esc(slug(s.policy))}">${esc(s.label)}</a>: ${linkScenarios(esc(s.evidence.replace(/^\w+: /, "")), s)}</li>`);
+    // (what a policy did outside its generations is in the evidence section, not on the first screen)
+    for (const s of safety) h.push(`<li><span class="badge ${s.verdict}">${s.verdict}</span><a href="#safety-${esc(slug(s.policy))}">${esc(s.label)}</a>: ${linkScenarios(esc(s.evidence.replace(/^\w+: /, "").replace(/; outside its generations.*$/, "")), s)}</li>`);
     h.push("</ul>");
   }
   h.push("</section>");

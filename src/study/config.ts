@@ -34,43 +34,8 @@ const PolicyEntrySchema = z.strictObject({
   }),
 });
 
-const SweepSchema = z.strictObject({
-  name: z.string().min(1),
-  cores: z.array(z.number().int().min(1).max(1024)).min(1),
-  shapes: z.array(ShapeSchema).min(1),
-  policies: z.array(PolicyEntrySchema).min(1),
-  hLocal: z.array(z.enum(["never", "honest", "lying"])).min(1).default(["honest"]),
-  pageOutsPerMop: z.array(z.number().min(0).max(1e6)).min(1).default([0]),
-  migrationRate: z.array(z.number().min(0).max(1)).min(1).default([0.05]),
-  /** Guests on the machine: the one under study plus neighbours (which receive reclaimed frames). */
-  guests: z.number().int().min(1).max(64).default(2),
-  /** Guest operations per point (overrides the study's opsPerPoint; synthetic sweeps only). */
-  opsPerPoint: pos.max(1e9).optional(),
-  /**
-   * A hypercall trace (docs/formats.md §1, plain or gzip) that drives the guest under study instead of the
-   * synthetic generator; a relative path is taken from the config file's folder.
-   */
-  trace: z.string().min(1).optional(),
-  /** Replay only the first N calls of the trace (default: all). */
-  traceCalls: pos.max(1e9).optional(),
-});
-
-const WorkloadSchema = z.strictObject(
-  Object.fromEntries(Object.entries(DEFAULT_WORKLOAD).map(([k, v]) => [k, z.number().min(0).max(k === "processes" || k === "pagesPerProcess" || k === "burstMax" || k === "sliceOps" || k === "workCycles" ? 1e7 : k === "reclaimSample" ? 8 : k === "zipf" ? 8 : 1).default(v)])) as Record<keyof WorkloadParams, z.ZodDefault<z.ZodNumber>>,
-);
-
-const TraceWorkloadSchema = z.strictObject(
-  Object.fromEntries(Object.entries(DEFAULT_TRACE_WORKLOAD).map(([k, v]) => [k, (k === "revisitsPerCall" || k === "revisitWindow" ? z.number().int().min(k === "revisitWindow" ? 1 : 0).max(1 << 16) : z.number().min(0).max(k === "locality" ? 8 : 1)).default(v)])) as Record<keyof TraceWorkloadParams, z.ZodDefault<z.ZodNumber>>,
-);
-
-export const StudySchema = z.strictObject({
-  name: z.string().min(1),
-  description: z.string().default(""),
-  seed: z.number().int().min(0).max(0xffffffff).default(1),
-  /** Guest operations (translations + hypercalls) per point. */
-  opsPerPoint: pos.max(1e9).default(100_000),
-  /** A preset's name (`hptlab machines`) or the machine's fields; geometry defaults from the generation (src/model/machines.ts). */
-  machine: z.union([z.enum(PRESET_NAMES).transform((preset) => ({ preset, costs: {} })), z.strictObject({
+/** A study's (or a sweep's) machine: a preset's name or the machine's fields. */
+const MachineSchema = z.union([z.enum(PRESET_NAMES).transform((preset) => ({ preset, costs: {} })), z.strictObject({
     preset: z.enum(PRESET_NAMES).optional(),
     generation: z.enum(GENERATIONS).optional(),
     smt: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
@@ -90,13 +55,61 @@ export const StudySchema = z.strictObject({
       inFlight: z.number().int().min(1).max(255).optional(),
       senderSlowdown: z.number().int().min(0).max(10_000).optional(),
     }).optional(),
-  })]).default({ costs: {} }),
+  })]);
+
+/** A built-in cost profile's name, or a profile inline (docs/model/costs.md §7). */
+const CostProfileSchema = z.union([z.string().refine((n) => COST_PROFILE_NAMES.includes(n), { message: `must be one of ${COST_PROFILE_NAMES.join(", ")} (or a profile object, docs/model/costs.md §7)` }), CostProfileFileSchema]);
+
+const SweepSchema = z.strictObject({
+  name: z.string().min(1),
+  cores: z.array(z.number().int().min(1).max(1024)).min(1),
+  shapes: z.array(ShapeSchema).min(1),
+  policies: z.array(PolicyEntrySchema).min(1),
+  hLocal: z.array(z.enum(["never", "honest", "lying"])).min(1).default(["honest"]),
+  pageOutsPerMop: z.array(z.number().min(0).max(1e6)).min(1).default([0]),
+  migrationRate: z.array(z.number().min(0).max(1)).min(1).default([0.05]),
+  /** Guests on the machine: the one under study plus neighbours (which receive reclaimed frames). */
+  guests: z.number().int().min(1).max(64).default(2),
+  /** Guest operations per point (overrides the study's opsPerPoint; synthetic sweeps only). */
+  opsPerPoint: pos.max(1e9).optional(),
+  /**
+   * A hypercall trace (docs/formats.md §1, plain or gzip) that drives the guest under study instead of the
+   * synthetic generator; a relative path is taken from the config file's folder.
+   */
+  trace: z.string().min(1).optional(),
+  /** Replay only the first N calls of the trace (default: all). */
+  traceCalls: pos.max(1e9).optional(),
+  /**
+   * This sweep's machine instead of the study's (docs/study.md, "A sweep's own machine"): a preset's
+   * name or the machine's fields, as the study's `machine`; nothing of the study's machine carries over.
+   */
+  machine: MachineSchema.optional(),
+  /** This sweep's cost profile; default the study's, or the generation's of the sweep's own machine. */
+  costProfile: CostProfileSchema.optional(),
+});
+
+const WorkloadSchema = z.strictObject(
+  Object.fromEntries(Object.entries(DEFAULT_WORKLOAD).map(([k, v]) => [k, z.number().min(0).max(k === "processes" || k === "pagesPerProcess" || k === "burstMax" || k === "sliceOps" || k === "workCycles" ? 1e7 : k === "reclaimSample" ? 8 : k === "zipf" ? 8 : 1).default(v)])) as Record<keyof WorkloadParams, z.ZodDefault<z.ZodNumber>>,
+);
+
+const TraceWorkloadSchema = z.strictObject(
+  Object.fromEntries(Object.entries(DEFAULT_TRACE_WORKLOAD).map(([k, v]) => [k, (k === "revisitsPerCall" || k === "revisitWindow" ? z.number().int().min(k === "revisitWindow" ? 1 : 0).max(1 << 16) : z.number().min(0).max(k === "locality" ? 8 : 1)).default(v)])) as Record<keyof TraceWorkloadParams, z.ZodDefault<z.ZodNumber>>,
+);
+
+export const StudySchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().default(""),
+  seed: z.number().int().min(0).max(0xffffffff).default(1),
+  /** Guest operations (translations + hypercalls) per point. */
+  opsPerPoint: pos.max(1e9).default(100_000),
+  /** A preset's name (`hptlab machines`) or the machine's fields; geometry defaults from the generation (src/model/machines.ts). */
+  machine: MachineSchema.default({ costs: {} }),
   /**
    * The cost table the points run with (src/model/costs.ts, docs/model/costs.md §6): a built-in
    * profile's name, or a profile inline (what `--costs FILE` puts here); machine.costs overrides
    * single values on top.
    */
-  costProfile: z.union([z.string().refine((n) => COST_PROFILE_NAMES.includes(n), { message: `must be one of ${COST_PROFILE_NAMES.join(", ")} (or a profile object, docs/model/costs.md §7)` }), CostProfileFileSchema]).default(DEFAULT_COST_PROFILE),
+  costProfile: CostProfileSchema.default(DEFAULT_COST_PROFILE),
   /**
    * Scale every cost value one at a time by each factor, re-run the points the headline findings
    * read and say which findings flip (docs/study.md, "Sensitivity"). Absent: no sensitivity runs.
@@ -126,10 +139,13 @@ export interface StudyMachine {
   /** The tlbie fabric as given (docs/model/costs.md §8); absent: the exclusive one. */
   fabric?: { model: (typeof FABRIC_MODELS)[number]; lockScope?: (typeof TLBIE_LOCK_SCOPES)[number]; inFlight?: number; senderSlowdown?: number };
 }
-export type StudyConfig = Omit<z.output<typeof StudySchema>, "machine"> & { machine: StudyMachine };
+type SweepOutput = z.output<typeof SweepSchema>;
+/** A sweep, resolved: its own machine (if it has one) filled in like the study's. */
+export type StudySweep = Omit<SweepOutput, "machine"> & { machine?: StudyMachine };
+export type StudyConfig = Omit<z.output<typeof StudySchema>, "machine" | "sweeps"> & { machine: StudyMachine; sweeps: StudySweep[] };
 
 /** Fill a study machine's geometry from its preset / generation (src/config.ts resolveMachineConfig). */
-function resolveStudyMachine(m: z.output<typeof StudySchema>["machine"], file?: string): StudyMachine {
+function resolveStudyMachine(m: z.output<typeof MachineSchema>, file?: string, where = "study.machine"): StudyMachine {
   const src = m as Partial<StudyMachine> & { costs: Partial<CostTable> };
   let c: MachineConfig;
   try {
@@ -140,7 +156,7 @@ function resolveStudyMachine(m: z.output<typeof StudySchema>["machine"], file?: 
       ...(src.tlbFlushSets ? { tlbFlushSets: src.tlbFlushSets } : {}),
     });
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(`${file ? `${file}: ` : ""}study.${e.path}`, e.message.slice(e.path.length + 2));
+    if (e instanceof ConfigError) throw new ConfigError(`${file ? `${file}: ` : ""}${where}${e.path.replace(/^machine/, "")}`, e.message.slice(e.path.length + 2));
     throw e;
   }
   const plain = c.generation === "power7" && c.tlbThreadsPerGroup === c.smt && c.tlbFlushSets === c.tlbSets;
@@ -159,10 +175,14 @@ function resolveStudyMachine(m: z.output<typeof StudySchema>["machine"], file?: 
 
 /** Validate a study config; errors name the field (`study.sweeps.0.cores.2: …`) and, if given, the file. */
 export function resolveStudy(input: unknown, file?: string): StudyConfig {
-  const named = (input as { machine?: unknown } | null)?.machine;
-  if (typeof named === "string" && !PRESET_NAMES.includes(named)) {
-    throw new ConfigError(`${file ? `${file}: ` : ""}study.machine`, `unknown preset ${JSON.stringify(named)} (\`hptlab machines\` lists ${PRESET_NAMES.join(", ")})`);
-  }
+  const unknownPreset = (named: unknown, where: string) => {
+    if (typeof named === "string" && !PRESET_NAMES.includes(named)) {
+      throw new ConfigError(`${file ? `${file}: ` : ""}${where}`, `unknown preset ${JSON.stringify(named)} (\`hptlab machines\` lists ${PRESET_NAMES.join(", ")})`);
+    }
+  };
+  unknownPreset((input as { machine?: unknown } | null)?.machine, "study.machine");
+  const rawSweeps = (input as { sweeps?: unknown } | null)?.sweeps;
+  if (Array.isArray(rawSweeps)) rawSweeps.forEach((sw, i) => unknownPreset((sw as { machine?: unknown } | null)?.machine, `study.sweeps.${i}.machine`));
   const r = StudySchema.safeParse(input);
   if (!r.success) {
     let issue = r.error.issues[0]!;
@@ -177,15 +197,26 @@ export function resolveStudy(input: unknown, file?: string): StudyConfig {
     if (issue.code === "unrecognized_keys") msg = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
     throw new ConfigError(file ? `${file}: ${path}` : path, msg);
   }
-  const s = { ...r.data, machine: resolveStudyMachine(r.data.machine, file) } as StudyConfig;
-  const preset = s.machine.preset ? presetByName(s.machine.preset) : undefined;
+  const s = {
+    ...r.data, machine: resolveStudyMachine(r.data.machine, file),
+    sweeps: r.data.sweeps.map((sw, i) => {
+      if (sw.machine === undefined) return sw;
+      const machine = resolveStudyMachine(sw.machine, file, `study.sweeps.${i}.machine`);
+      // no costProfile given: the sweep machine's generation's
+      const costProfile = sw.costProfile ?? (machine.generation !== undefined && COST_PROFILE_NAMES.includes(machine.generation) ? machine.generation : undefined);
+      return { ...sw, machine, ...(costProfile !== undefined ? { costProfile } : {}) };
+    }),
+  } as StudyConfig;
   if (typeof s.costProfile === "object") costProfileFromJson(s.costProfile, file ? `${file}: study.costProfile` : "study.costProfile");
   // no costProfile given: the machine's generation's (power7 unless the machine says otherwise)
   if ((input as { costProfile?: unknown }).costProfile === undefined && s.machine.generation !== undefined && COST_PROFILE_NAMES.includes(s.machine.generation)) s.costProfile = s.machine.generation;
   if ((s.workload.processes | 0) !== s.workload.processes || s.workload.processes < 1) throw new ConfigError("study.workload.processes", "must be a positive integer");
   for (const [i, sw] of s.sweeps.entries()) {
+    if (typeof sw.costProfile === "object") costProfileFromJson(sw.costProfile, file ? `${file}: study.sweeps.${i}.costProfile` : `study.sweeps.${i}.costProfile`);
+    const machine = sweepMachine(s, sw);
+    const preset = machine.preset ? presetByName(machine.preset) : undefined;
     for (const [j, sh] of sw.shapes.entries()) {
-      if (sh.threadsPerVcore > s.machine.smt) throw new ConfigError(`study.sweeps.${i}.shapes.${j}.threadsPerVcore`, `${sh.threadsPerVcore} does not fit a core of SMT${s.machine.smt}`);
+      if (sh.threadsPerVcore > machine.smt) throw new ConfigError(`study.sweeps.${i}.shapes.${j}.threadsPerVcore`, `${sh.threadsPerVcore} does not fit a core of SMT${machine.smt}${sw.machine ? " (the sweep's machine)" : ""}`);
     }
     for (const [j, p] of sw.policies.entries()) {
       const policy = policyByName(p.policy)!;
@@ -208,6 +239,16 @@ export function studyCostProfile(s: Pick<StudyConfig, "costProfile">): CostProfi
   return typeof s.costProfile === "string" ? costProfileByName(s.costProfile)! : costProfileFromJson(s.costProfile, "study.costProfile");
 }
 
+/** The machine a sweep runs on: its own, else the study's. */
+export function sweepMachine(s: Pick<StudyConfig, "machine">, sw: Pick<StudySweep, "machine">): StudyMachine {
+  return sw.machine ?? s.machine;
+}
+
+/** What a sweep runs with: its machine and cost profile (its own where it has them), as studyCosts/studyFabric read them. */
+export function sweepSetting(s: Pick<StudyConfig, "costProfile" | "machine">, sw: Pick<StudySweep, "machine" | "costProfile">): Pick<StudyConfig, "costProfile" | "machine"> {
+  return { machine: sweepMachine(s, sw), costProfile: sw.costProfile ?? s.costProfile };
+}
+
 /** What results.json records about costs: the profile, and every value the points ran with (machine.costs applied) and its source. */
 export interface StudyCosts {
   profile: string;
@@ -215,6 +256,8 @@ export interface StudyCosts {
   sources: Record<CostName, string>;
   /** The concurrent tlbie fabric the points ran with (docs/model/costs.md §8); absent: the exclusive one. */
   fabric?: FabricSettings;
+  /** Sweeps with a machine or cost profile of their own (docs/study.md, "A sweep's own machine"): what each ran with. */
+  sweeps?: Record<string, { profile: string; values: CostTable; fabric?: FabricSettings; machine: StudyMachine }>;
 }
 
 export function studyCosts(s: Pick<StudyConfig, "costProfile" | "machine">): StudyCosts {
@@ -227,7 +270,22 @@ export function studyCosts(s: Pick<StudyConfig, "costProfile" | "machine">): Stu
     sources[k as CostName] = "the study config (machine.costs)";
   }
   const fabric = studyFabric(s);
-  return { profile: p.name, values, sources, ...(fabric ? { fabric } : {}) };
+  const own = ((s as { sweeps?: StudySweep[] }).sweeps ?? []).filter((sw) => sw.machine !== undefined || sw.costProfile !== undefined);
+  const sweeps = Object.fromEntries(own.map((sw) => {
+    const set = sweepSetting(s, sw);
+    const c = sweepCostsOnly(set);
+    const f = studyFabric(set);
+    return [sw.name, { profile: c.profile, values: c.values, ...(f ? { fabric: f } : {}), machine: set.machine }];
+  }));
+  return { profile: p.name, values, sources, ...(fabric ? { fabric } : {}), ...(own.length > 0 ? { sweeps } : {}) };
+}
+
+/** The profile and values of a study-like setting (no sweeps). */
+function sweepCostsOnly(s: Pick<StudyConfig, "costProfile" | "machine">): { profile: string; values: CostTable } {
+  const p = studyCostProfile(s);
+  const values = profileTable(p);
+  for (const [k, v] of Object.entries(s.machine.costs)) if (v !== undefined) values[k as CostName] = v;
+  return { profile: p.name, values };
 }
 
 /**
@@ -283,16 +341,19 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
       }
       for (const c of combos) variants.push({ policy: p.policy, values: paramValues(policy, c) });
     }
+    // the sweep's own machine and costs where it has them (docs/study.md, "A sweep's own machine")
+    const set = sweepSetting(s, sw);
+    const machine = set.machine;
     // a POWER9/POWER10 machine's fields (none for POWER7's defaults: its points read as before)
-    const machineExtra = s.machine.generation === undefined ? {} : { generation: s.machine.generation, tlbThreadsPerGroup: s.machine.tlbThreadsPerGroup!, tlbFlushSets: s.machine.tlbFlushSets! };
-    const costs = costOverrides(studyCosts(s).values);
-    const fabric = studyFabric(s);
+    const machineExtra = machine.generation === undefined ? {} : { generation: machine.generation, tlbThreadsPerGroup: machine.tlbThreadsPerGroup!, tlbFlushSets: machine.tlbFlushSets! };
+    const costs = costOverrides(sweepCostsOnly(set).values);
+    const fabric = studyFabric(set);
     const push = (cores: number, shape: (typeof sw.shapes)[number], hLocal: HLocalMode, paging: number, mig: number, seed: number) => {
       for (const v of variants) {
         const id = out.length;
         const ops = sw.trace !== undefined ? sw.traceCalls ?? 0 : sw.opsPerPoint ?? s.opsPerPoint;
         const params: PointParams = {
-          sweep: sw.name, cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, ...machineExtra, policy: v.policy,
+          sweep: sw.name, cores, smt: machine.smt, tlbSets: machine.tlbSets, tlbWays: machine.tlbWays, ...machineExtra, policy: v.policy,
           ...v.values, shape: shape.label, vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore,
           guests: sw.guests, hLocal, pageOutsPerMop: paging, migrationRate: mig, workload: sw.trace !== undefined ? "hcall-trace" : "kernel-churn", ops, seed,
           ...(sw.trace !== undefined ? { trace: sw.trace } : {}),
@@ -300,7 +361,7 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
         out.push({
           id, params,
           run: {
-            cores, smt: s.machine.smt, tlbSets: s.machine.tlbSets, tlbWays: s.machine.tlbWays, ...machineExtra, policy: v.policy, ...v.values,
+            cores, smt: machine.smt, tlbSets: machine.tlbSets, tlbWays: machine.tlbWays, ...machineExtra, policy: v.policy, ...v.values,
             vcpus: shape.vcpus, threadsPerVcore: shape.threadsPerVcore, guests: sw.guests, hLocal,
             pageOutsPerMop: paging, migrationRate: mig, ops, seed, workload: s.workload as WorkloadParams,
             ...(Object.keys(costs).length ? { costs } : {}),

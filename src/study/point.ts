@@ -109,6 +109,8 @@ function pointResult(p: StudyPoint, m: Machine, tally: WorkloadTally | TraceTall
   if (p.run.fabric) counters.tlbieLockWaitCycles = Number(k.tlbieLockWaitCycles);
   // lazy-reuse's quarantine (docs/model/policies.md §9.3), for the policies that have one
   if (policyByName(p.params.policy)?.quarantine) for (const name of QUARANTINE_COUNTERS) counters[name] = Number(k[name]);
+  // the POWER9 errata workarounds' extra tlbies (docs/model/policies.md §10.3), where a policy issued any
+  if (k.errataTlbies > 0n) counters.errataTlbies = Number(k.errataTlbies);
   if ("traceCalls" in tally) {
     for (const k of TRACE_TALLY) counters[k] = tally[k];
   }

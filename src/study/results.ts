@@ -4,6 +4,7 @@
  * byte-identical results whatever the number of workers or shards (wall-clock time lives in
  * timing.json, never here).
  */
+import type { Generation } from "../model/machines.js";
 import type { CostCategory } from "../model/costs.js";
 import type { PolicyName } from "../model/policies.js";
 
@@ -91,7 +92,7 @@ export interface ScenarioOutcome {
 /** The scenario catalogue run for a study (src/study/scenarios.ts). */
 export interface ScenarioEvidence {
   /** The scenarios, in catalogue order, with what each one plays out. */
-  catalogue: { name: string; summary: string }[];
+  catalogue: { name: string; summary: string; generation?: Generation }[];
   /** Every scenario under every variant: variants in study order, then scenarios in catalogue order. */
   outcomes: ScenarioOutcome[];
 }

@@ -10,7 +10,8 @@ import { availableParallelism } from "node:os";
 import { expandStudy, studyCosts, type StudyConfig, type StudyPoint } from "./config.js";
 import { runPoints, type PointOutcome } from "./point.js";
 import { scenarioEvidence } from "./scenarios.js";
-import { COST_CATEGORIES, type CostCategory } from "../model/costs.js";
+import { COST_CATEGORIES, type CostCategory, type CostName } from "../model/costs.js";
+import { generationRow, type Generation } from "../model/machines.js";
 import { costOverrides } from "./config.js";
 import { COST_NAMES, sensitivityFindings, sensitivityPlan, sensitivityTargets, type SensitivityResults, type SensitivityRun } from "../report/sensitivity.js";
 import { hptlabVersion } from "../version.js";
@@ -238,6 +239,19 @@ export function taskGroups(points: readonly StudyPoint[], todo: readonly number[
 }
 
 /**
+ * The cost values the target points can charge (the default `sensitivity.params`): every one but
+ * tlbieErrata where no target runs on a machine with tlbie errata (docs/model/policies.md §10.3) —
+ * scaling it would re-run the points for nothing.
+ */
+function chargeableCosts(targets: readonly { ids: number[] }[], all: readonly StudyPoint[]): CostName[] {
+  const errata = targets.some((t) => t.ids.some((id) => {
+    const gen = (all[id]?.params as { generation?: Generation } | undefined)?.generation;
+    return gen !== undefined && generationRow(gen).tlbieErrata.length > 0;
+  }));
+  return COST_NAMES.filter((n) => errata || n !== "tlbieErrata");
+}
+
+/**
  * The sensitivity re-runs a study asks for (config.sensitivity, docs/study.md "Sensitivity"): points
  * with ids after the study's, each a target point with one cost value scaled; their plan.
  */
@@ -246,7 +260,7 @@ export function sensitivityPoints(config: StudyConfig, all: readonly StudyPoint[
   if (!sens) return undefined;
   const targets = sensitivityTargets(all);
   const costs = studyCosts(config).values;
-  const plan = sensitivityPlan(targets, costs, sens.params ?? COST_NAMES, sens.factors);
+  const plan = sensitivityPlan(targets, costs, sens.params ?? chargeableCosts(targets, all), sens.factors);
   const points = plan.map((q, j) => {
     const base = all[q.base]!;
     const overrides = costOverrides({ ...costs, [q.param]: q.value });
@@ -347,7 +361,7 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   };
   if (sens) {
     const runs = done_.filter((r) => r.id >= studyPoints.length).map((r) => sensitivityRun(r, sens.plan[r.id - studyPoints.length]!));
-    out.sensitivity = { factors: config.sensitivity!.factors, params: config.sensitivity!.params ?? [...COST_NAMES], targets: sens.targets, runs } satisfies SensitivityResults;
+    out.sensitivity = { factors: config.sensitivity!.factors, params: config.sensitivity!.params ?? chargeableCosts(sens.targets, studyPoints), targets: sens.targets, runs } satisfies SensitivityResults;
     if (!opts.shard || opts.shard.n === 1) (out.sensitivity as SensitivityResults).findings = sensitivityFindings(out);
   }
   return {

@@ -4,11 +4,11 @@
  * too) with its default parameters. The outcomes go into results.json (`scenarios`) and, with the
  * random runs, decide each policy's safety verdict in the reports (src/report/safety.ts).
  *
- * Each timeline runs on its own 4-core machine in a few dozen steps (about 5 ms): the whole
+ * Each timeline runs on its own small machine (4 POWER7 cores, or the machine it declares) in a few dozen steps (about 5 ms): the whole
  * catalogue costs well under a second, and being deterministic it is the same in every shard —
  * `mergeResults` recomputes it from the config, so shards merged equal one run byte for byte.
  */
-import { SCENARIOS, runScenario } from "../kvm/scenarios.js";
+import { SCENARIOS, runScenario, scenarioMachine } from "../kvm/scenarios.js";
 import { POLICIES, POLICY_PARAMS, takesParam, type DeferredOverflow, type PolicyName } from "../model/policies.js";
 import { expandStudy, type StudyConfig } from "./config.js";
 import type { ScenarioEvidence, ScenarioOutcome } from "./results.js";
@@ -53,5 +53,5 @@ export function scenarioEvidence(config: StudyConfig): ScenarioEvidence {
       });
     }
   }
-  return { catalogue: SCENARIOS.map((d) => ({ name: d.name, summary: d.summary })), outcomes };
+  return { catalogue: SCENARIOS.map((d) => ({ name: d.name, summary: d.summary, generation: scenarioMachine(d.name).generation })), outcomes };
 }

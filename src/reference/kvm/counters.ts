@@ -5,13 +5,14 @@
 import { KVM_COUNTERS, QUARANTINE_COUNTERS, type KvmCounters } from "../../engine/index.js";
 import { COST_CATEGORIES, type CostCategory } from "../../model/costs.js";
 
-export type KvmCounterName = (typeof KVM_COUNTERS)[number] | "tlbieLockWaitCycles" | (typeof QUARANTINE_COUNTERS)[number];
+export type KvmCounterName = (typeof KVM_COUNTERS)[number] | "tlbieLockWaitCycles" | "errataTlbies" | (typeof QUARANTINE_COUNTERS)[number];
 
 export function newKvmCounters(): KvmCounters {
   const out = {} as Record<string, unknown>;
   for (const name of KVM_COUNTERS) out[name] = 0n;
   out.tlbieLockWaitCycles = 0n;
   for (const name of QUARANTINE_COUNTERS) out[name] = 0n;
+  out.errataTlbies = 0n;
   out.cycles = newCycles();
   return out as unknown as KvmCounters;
 }

@@ -61,7 +61,7 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
     this.onlineVcpus = options.vcpus;
     this.threadsPerVcore = options.threadsPerVcore;
     this.onlineVcores = Math.ceil(options.vcpus / options.threadsPerVcore);
-    this.needFlush = Array.from({ length: m.cores }, () => false);
+    this.needFlush = Array.from({ length: m.tlbCount }, () => false);
     this.lastVcpuTab = Array.from({ length: Math.ceil(m.cpus / 4) * 4 }, () => 0);
     this.vcpuTab = Array.from({ length: this.onlineVcpus }, () => ({ lastCpu: 0xffff, runningOn: null }));
     this.vcoreTab = Array.from({ length: this.onlineVcores }, () => ({ pcpu: null, running: false, vcpuMask: 0, runs: 0 }));
@@ -203,7 +203,7 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
   kvmCounters(): KvmCounters {
     return copyKvmCounters(this.kvm);
   }
-  /** Cores whose need_tlb_flush bit is set. */
+  /** Cores (or, under p9-hash, TLBs) whose need_tlb_flush bit is set. */
   needTlbFlush(): number[] {
     return this.needFlush.flatMap((b, core) => (b ? [core] : []));
   }

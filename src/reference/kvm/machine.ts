@@ -338,7 +338,10 @@ export class RefKvmMachine implements SimMachine, KvmHost {
    */
   private chargeGlobalSequence(cpu: number, g: RefKvmGuest | null, n: number): void {
     const c = this.config.costs;
-    const hold = BigInt(c.tlbieBase) + BigInt(c.tlbiePerChip) * this.chips + BigInt(c.tlbieExtra) * BigInt(n - 1);
+    // the POWER9 errata workarounds: one ptesync; tlbie per erratum the machine has, under a policy whose kernel applies them
+    const errata = g && g.semantics !== "qemu" && g.policy.tlbieFixups ? (this.config.tlbieErrata ?? []).length : 0;
+    if (errata > 0) this.countKvm(g, "errataTlbies", errata);
+    const hold = BigInt(c.tlbieBase) + BigInt(c.tlbiePerChip) * this.chips + BigInt(c.tlbieExtra) * BigInt(n - 1) + BigInt(c.tlbieErrata) * BigInt(errata);
     const now = this.clock[cpu]!;
     const f = this.config.fabric;
     if (f.model === "exclusive") {
@@ -728,7 +731,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
         // (c) need_tlb_flush = all; every running vcore of the VM gets an IPI (charged to its
         // thread 0), exits and re-enters at once, flushing at entry; then the list is emptied.
         // This VA was tlbiel'd here and is covered by the flushes: it is not recorded.
-        g.needFlush.fill(true);
+        g.needFlush.fill(true, 0, this.cores);
         this.countKvm(g, "needFlushSets");
         g.vcoreTab.forEach((vc, i) => {
           if (!vc.running) return;

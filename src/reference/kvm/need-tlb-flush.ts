@@ -7,8 +7,21 @@ import type { KvmHost, KvmGuestState } from "./state.js";
 
 /** cpumask_setall(&kvm->arch.need_tlb_flush): every core must flush this LPID before running it. */
 export function setAll(k: KvmHost, g: KvmGuestState): void {
-  g.needFlush.fill(true);
+  g.needFlush.fill(true, 0, k.cores);
   k.countKvm(g, "needFlushSets");
+}
+
+/** cpumask_setall with one bit per TLB thread group (p9-hash, docs/model/policies.md §10.2). */
+export function setAllTlbs(k: KvmHost, g: KvmGuestState): void {
+  g.needFlush.fill(true, 0, k.tlbCount);
+  k.countKvm(g, "needFlushSets");
+}
+
+/** A thread's entry check on `index` (its TLB's or its core's bit): clear it and flush cpu's TLB if it was set. */
+export function threadCheck(k: KvmHost, g: KvmGuestState, cpu: number, index: number): void {
+  if (!g.needFlush[index]) return;
+  g.needFlush[index] = false;
+  k.entryFlush(cpu, g);
 }
 
 /**

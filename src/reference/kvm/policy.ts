@@ -37,6 +37,8 @@ export interface KvmPolicy {
   readonly pinned: boolean;
   /** Host page-outs are lazy (lazy-reuse, docs/model/policies.md §9): no tlbie, the frame quarantined. */
   readonly lazyPageOut?: boolean;
+  /** Its kernel applies the POWER9 tlbie errata workarounds in every global sequence (fixup_tlbie_lpid). */
+  readonly tlbieFixups?: boolean;
   /** kvmppc_core_init_vm. */
   vmStart(k: KvmHost, g: KvmGuestState): void;
   /** kvmppc_alloc_reset_hpt on an existing HPT (after it is zeroed). */

@@ -41,7 +41,10 @@ export interface KvmGuestState {
   readonly onlineVcpus: number;
   readonly onlineVcores: number;
   readonly threadsPerVcore: number;
-  /** need_tlb_flush, one flag per core. */
+  /**
+   * need_tlb_flush, one flag per core (the need-tlb-flush family: index = core) or per TLB thread
+   * group (p9-hash: index = TLB); as long as the machine's TLBs.
+   */
   readonly needFlush: boolean[];
   /** kvm->arch.last_vcpu[] (3.6/3.7), u16 per slot; zero at creation. */
   readonly lastVcpuTab: number[];
@@ -60,6 +63,9 @@ export interface KvmHost {
   readonly cores: number;
   readonly smt: number;
   coreOf(cpu: number): number;
+  /** The TLB `cpu` uses (its thread group's; docs/model/tlb.md §7.2), and how many there are. */
+  tlbOf(cpu: number): number;
+  readonly tlbCount: number;
   /** A vcpu of `g` runs on `cpu` now (paca kvm_hstate.kvm_vcpu, v3.16+). */
   runsVcpuOf(cpu: number, g: KvmGuestState): boolean;
   /** paca kvm_hstate.kvm_vcore of `cpu` (3.8–3.15): set when a vcore thread starts there, never cleared. */

@@ -14,6 +14,8 @@ import { lazyReuse } from "./lazy-reuse.js";
 import { lazyReuseEarly } from "./lazy-reuse-early.js";
 import { lazyReuseRunning } from "./lazy-reuse-running.js";
 import { lazyFreeFirst } from "./lazy-free-first.js";
+import { p9Hash } from "./p9-hash.js";
+import { p9HashCoreTlb } from "./p9-hash-core-tlb.js";
 
 export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   needTlbFlush,
@@ -27,6 +29,8 @@ export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   lazyReuseEarly,
   lazyReuseRunning,
   lazyFreeFirst,
+  p9Hash,
+  p9HashCoreTlb,
 ];
 
 export function referencePolicy(name: string): KvmPolicy | undefined {
