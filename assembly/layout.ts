@@ -215,6 +215,9 @@
 @inline export const K_HV_FAULT: u32 = 13;
 // @ts-ignore: decorator
 @inline export const K_CORES_PER_CHIP: u32 = 14;
+/** The IPI sender's part, per target: the msgsnd / XICS MFRR write (ipi-tlbiel; docs/model/costs.md §3.11). */
+// @ts-ignore: decorator
+@inline export const K_IPI_SEND: u32 = 15;
 // @ts-ignore: decorator
 @inline export const COST_COUNT: u32 = 16;
 
@@ -259,6 +262,9 @@
 @inline export const CPU_VC_SLOT: u32 = 104;
 // @ts-ignore: decorator
 @inline export const CPU_VC_IDX: u32 = 108;
+/** u32 on a core's thread-0 cpu record: 1 while the core is offline (OP_CORE_ONLINE). */
+// @ts-ignore: decorator
+@inline export const CPU_OFFLINE: u32 = 112;
 // @ts-ignore: decorator
 @inline export const CORE_BYTES: u32 = 8;
 // @ts-ignore: decorator
@@ -364,6 +370,24 @@
 /** Cycles of tlbieWait spent waiting for the tlbie lock (the rest waited for the fabric). */
 // @ts-ignore: decorator
 @inline export const STAT_TLBIE_LOCK_WAIT_CYCLES: u32 = 39;
+/** IPIs that interrupted a core running a guest (ipi-tlbiel, batched-reclaim; docs/model/policies.md §8). */
+// @ts-ignore: decorator
+@inline export const STAT_IPI_INTERRUPTS: u32 = 40;
+/** Of those, IPIs that interrupted a guest other than the one flushed. */
+// @ts-ignore: decorator
+@inline export const STAT_IPI_OTHER_GUEST: u32 = 41;
+/** IPIs to a core whose TLB held no entry of the flushed LPID (the mask's imprecision). */
+// @ts-ignore: decorator
+@inline export const STAT_IPI_EMPTY: u32 = 42;
+/** Cycles (sender's send, target's handler and tlbiels) spent on those IPIs. */
+// @ts-ignore: decorator
+@inline export const STAT_IPI_EMPTY_CYCLES: u32 = 43;
+/** Host page-outs whose frame waits for its batch's flush (batched-reclaim). */
+// @ts-ignore: decorator
+@inline export const STAT_BATCH_HELD: u32 = 44;
+/** Batch flushes (batched-reclaim). */
+// @ts-ignore: decorator
+@inline export const STAT_BATCH_FLUSHES: u32 = 45;
 /** hcall counters: STAT_HCALLS + kind × RET_BUCKETS + bucket. */
 // @ts-ignore: decorator
 @inline export const STAT_HCALLS: u32 = 64;
@@ -433,6 +457,18 @@
 /** u32: kvm->arch.tlbie_lock's calendar (fabric lock scope "vm", docs/model/costs.md §8; FABRIC_SLOTS × u32), or 0. */
 // @ts-ignore: decorator
 @inline export const G_TLBIE_LOCK: u32 = 112;
+/** u32: the VM's "may hold entries" core mask (maskWords × u64, one bit per core; ipi-tlbiel, batched-reclaim), or 0. */
+// @ts-ignore: decorator
+@inline export const G_IPI_MASK: u32 = 116;
+/** u32: batched-reclaim's held frames (BATCH_MAX × u32: frames paged out, not yet flushed), or 0. */
+// @ts-ignore: decorator
+@inline export const G_BATCH: u32 = 120;
+/** u32: frames in the batch now. */
+// @ts-ignore: decorator
+@inline export const G_BATCH_COUNT: u32 = 124;
+/** batched-reclaim's batch: SWAP_CLUSTER_MAX (32) pages, the reclaim batch the 2024 RFC flushes once (docs/model/policies.md §9). */
+// @ts-ignore: decorator
+@inline export const BATCH_MAX: u32 = 32;
 // @ts-ignore: decorator
 @inline export const DEFER_OVF_FLUSH: u32 = 0;
 // @ts-ignore: decorator
@@ -488,6 +524,8 @@
 @inline export const OP_WORK: u32 = 0x1205; // w2 cycles of guest work on cpu (advances its clock)
 // @ts-ignore: decorator
 @inline export const OP_RECLAIM: u32 = 0x1206; // w2..w9 candidate gfns (0xffffffff = none): age them, page out the coldest
+// @ts-ignore: decorator
+@inline export const OP_CORE_ONLINE: u32 = 0x1207; // w2 core, w3 1 = online, 0 = offline (refused while a vcore runs there)
 /** r3 of KVM ops that cannot be done (the host layer turns them into errors). */
 // @ts-ignore: decorator
 @inline export const KVM_BAD_VCORE: u64 = 0xfffffffffffffff1;

@@ -9,6 +9,10 @@
 //   EV_DECIDE        an hcall on cpu invalidates a VALID HPTE: arg = KIND_*, flags = the hcall's
 //                    flags (0 for H_BULK_REMOVE) → MODE_GLOBAL | MODE_LOCAL | MODE_LOCAL_RECORD
 //   EV_CAN_PAGE_OUT  may the host take g's pages away?                       → 1 yes, 0 pinned
+//   EV_PAGE_OUT      the host pages out a page of g on cpu: how its HPTEs' translations go
+//                    → MODE_GLOBAL (tlbie, the default) | MODE_IPI | MODE_BATCH
+//   EV_IPI_RULES     how this policy's IPI handler treats a target core not running g → IPI_RULE_* bits
+//   EV_CORE_OFFLINE  core `arg` goes offline (cpu = its thread 0)                → 0
 //   EV_NAME          (g = 0) the policy's name, as src/model/policies.ts spells it → address of a
 //                    static string (policyName(); test/policy-table.test.ts checks the registry)
 // @ts-ignore: decorator
@@ -27,6 +31,12 @@
 @inline export const EV_CAN_PAGE_OUT: u32 = 6;
 // @ts-ignore: decorator
 @inline export const EV_NAME: u32 = 7;
+// @ts-ignore: decorator
+@inline export const EV_PAGE_OUT: u32 = 8;
+// @ts-ignore: decorator
+@inline export const EV_IPI_RULES: u32 = 9;
+// @ts-ignore: decorator
+@inline export const EV_CORE_OFFLINE: u32 = 10;
 
 // ── invalidation modes a policy can choose (EV_DECIDE) ──
 // @ts-ignore: decorator
@@ -36,6 +46,19 @@
 /** tlbiel, and remember the VA in the guest's deferred list (deferred-va). */
 // @ts-ignore: decorator
 @inline export const MODE_LOCAL_RECORD: u32 = 2;
+/** IPI every core in the VM's "may hold entries" mask; each runs tlbiel (ipi-tlbiel; kvm/ipi.ts). */
+// @ts-ignore: decorator
+@inline export const MODE_IPI: u32 = 3;
+/** EV_PAGE_OUT only: no flush now; the frame waits for its batch's IPI flush (batched-reclaim; kvm/ipi.ts). */
+// @ts-ignore: decorator
+@inline export const MODE_BATCH: u32 = 4;
+/** EV_PAGE_OUT only: as MODE_BATCH, but the frame is freed at once (batched-reclaim-early-reuse, broken). */
+// @ts-ignore: decorator
+@inline export const MODE_BATCH_FREE_EARLY: u32 = 5;
+// ── EV_IPI_RULES bits (0: the kernel's rule — a target not running the VM flushes its LPID and leaves the mask) ──
+/** A target not running the VM flushes nothing now: it sets need_tlb_flush for its core and leaves the mask. */
+// @ts-ignore: decorator
+@inline export const IPI_RULE_DEFER_TO_ENTRY: u32 = 1;
 // ── EV_DECIDE kinds ──
 // @ts-ignore: decorator
 @inline export const KIND_REMOVE: u32 = 0;

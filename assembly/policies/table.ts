@@ -8,8 +8,13 @@ import { flushAlways } from "./flush-always";
 import { deferredVa } from "./deferred-va";
 import { needTlbFlushNoInit } from "./need-tlb-flush-no-init";
 import { needTlbFlushNoReset } from "./need-tlb-flush-no-reset";
+import { ipiTlbiel } from "./ipi-tlbiel";
+import { batchedReclaim } from "./batched-reclaim";
+import { ipiTlbielOfflineKept } from "./ipi-tlbiel-offline-kept";
+import { ipiTlbielWrongClear } from "./ipi-tlbiel-wrong-clear";
+import { batchedReclaimEarlyReuse } from "./batched-reclaim-early-reuse";
 import { EV_NAME } from "./events";
-export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT } from "./events";
+export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, EV_PAGE_OUT, EV_IPI_RULES, EV_CORE_OFFLINE } from "./events";
 
 type Policy = (ev: u32, g: usize, cpu: u32, arg: u32, flags: u64) => u32;
 
@@ -21,6 +26,11 @@ const POLICIES: StaticArray<Policy> = [
   deferredVa,          // 4 deferred-va
   needTlbFlushNoInit,  // 5 need-tlb-flush-no-init (broken on purpose)
   needTlbFlushNoReset, // 6 need-tlb-flush-no-reset (broken on purpose)
+  ipiTlbiel,           // 7 ipi-tlbiel
+  batchedReclaim,      // 8 batched-reclaim
+  ipiTlbielOfflineKept, // 9 ipi-tlbiel-offline-kept (broken on purpose)
+  ipiTlbielWrongClear, // 10 ipi-tlbiel-wrong-clear (broken on purpose)
+  batchedReclaimEarlyReuse, // 11 batched-reclaim-early-reuse (broken on purpose)
 ];
 
 /** Policies the engine knows: ids 0 … policyCount() − 1. */

@@ -38,13 +38,22 @@ export interface KvmCounters {
   needFlushSets: bigint;
   /** Cycles of tlbieWait spent on the tlbie lock (concurrent fabric, docs/model/costs.md §8); the rest waited for the fabric. */
   tlbieLockWaitCycles: bigint;
+  /** IPIs that interrupted a core running a guest; of those, a guest other than the one flushed (ipi-tlbiel, batched-reclaim). */
+  ipiInterrupts: bigint;
+  ipiOtherGuest: bigint;
+  /** IPIs to a core that held no entry of the flushed LPID, and the cycles (send, handler, tlbiels) they cost. */
+  ipiEmpty: bigint;
+  ipiEmptyCycles: bigint;
+  /** batched-reclaim: page-outs whose frame waited for a batch flush, and batch flushes. */
+  batchHeld: bigint;
+  batchFlushes: bigint;
   cycles: Record<CostCategory, bigint>;
 }
 export const KVM_COUNTERS = [
   "violations", "staleHarmless", "staleHits", "staleMarked", "guestEntries", "entryFlushes", "fullFlushes",
   "tlbieSequences", "tlbielSequences", "tlbieWaits", "ipis", "pageOuts", "pageOutHptes", "pageIns", "hvFaults",
   "deferredRecords", "deferredOverflows", "deferredTlbies", "hptResets", "localInvalidations", "globalInvalidations",
-  "needFlushSets",
+  "needFlushSets", "ipiInterrupts", "ipiOtherGuest", "ipiEmpty", "ipiEmptyCycles", "batchHeld", "batchFlushes",
 ] as const;
 
 /** The detector's verdict on a TLB hit. */

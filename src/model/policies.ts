@@ -67,9 +67,13 @@ export type PolicyParamValues = { deferredCap: number | null; deferredOverflow: 
  * - "baseline": what KVM does today; the findings state every saving against it (one policy);
  * - "local": honours H_LOCAL with a tlbiel — the local-flush candidates of the 2012 thread;
  * - "full-flush": flushes the whole TLB at every guest entry and exit, and pins guest memory;
- * - "variant": another version of the baseline's bookkeeping (historical or broken on purpose).
+ * - "variant": another version of the baseline's bookkeeping (historical or broken on purpose);
+ * - "ipi": replaces the broadcast tlbie by IPIs to the cores that may hold the VM's entries, each
+ *   running tlbiel (the radix host's scheme since Linux 5.11, on the HPT model);
+ * - "batched": flushes host page-outs once per batch (IPIs and a whole-LPID tlbiel) and holds the
+ *   frames until then.
  */
-export type PolicyFamily = "baseline" | "local" | "full-flush" | "variant";
+export type PolicyFamily = "baseline" | "local" | "full-flush" | "variant" | "ipi" | "batched";
 
 export interface PolicyDrawing {
   /** Hue (Tableau 10), the same in every plot. */
@@ -157,6 +161,43 @@ const REGISTRY = [
     source: "test variant: need-tlb-flush without kvmppc_alloc_reset_hpt()'s cpumask_setall(need_tlb_flush) (arch/powerpc/kvm/book3s_64_mmu_hv.c, v3.8)",
     safe: false, broken: true, params: [], family: "variant",
     draw: { color: "#9d755d", dash: [4, 2], shape: "triangle-left" },
+  },
+  // ids 7–11 (issue 16): the lead renumbers if another branch took them; the engine's table
+  // (assembly/policies/table.ts) and the reference's (src/reference/kvm/policies/index.ts) follow this order
+  {
+    id: 7, name: "ipi-tlbiel",
+    summary: "IPI the cores in the VM's may-hold mask (trimmed), each runs tlbiel; tlbie above 33 pages",
+    source: "the radix host's scheme transplanted to the HPT model: Linux 5.11 arch/powerpc/mm/book3s64/radix_tlb.c flush_type_needed() and exit_flush_lazy_tlbs() (Piggin, \"powerpc/64s/radix: refactor TLB flush type selection\", Dec 2020: \"a TLBIE tends to be faster than an IPI+TLBIEL\"), tlb_single_page_flush_ceiling = 33, the mm_cpumask trim of the same series; offline cores trimmed, commit 01b0f0eae081; docs/model/policies.md §8",
+    safe: true, params: [], family: "ipi",
+    draw: { color: "#ff9da6", dash: [1, 0], shape: "square" },
+  },
+  {
+    id: 8, name: "batched-reclaim",
+    summary: "host page-outs hold their frames and flush once per 32 with IPIs + a whole-LPID tlbiel",
+    source: "Ritesh Harjani, \"[RFC / PoC v1 1/1] powerpc: Add support for batched unmap TLB flush\" (linuxppc-dev, 22 Sep 2024), on the generic arch_tlbbatch reclaim batching (mm/rmap.c try_to_unmap_flush); batch = SWAP_CLUSTER_MAX (32); guest hcalls as need-tlb-flush; docs/model/policies.md §9",
+    safe: true, params: [], family: "batched",
+    draw: { color: "#bab0ac", dash: [1, 0], shape: "wedge" },
+  },
+  {
+    id: 9, name: "ipi-tlbiel-offline-kept",
+    summary: "BROKEN on purpose: ipi-tlbiel that leaves an offlined core in the masks, unflushed",
+    source: "powerpc/64s before commit 01b0f0eae081 \"powerpc/64s: Trim offlined CPUs from mm_cpumasks\" (Piggin, Linux 5.11): offline CPUs stayed in mm_cpumask without a flush and got no IPI; docs/model/policies.md §8.3",
+    safe: false, broken: true, params: [], family: "variant",
+    draw: { color: "#d67195", dash: [2, 2], shape: "stroke" },
+  },
+  {
+    id: 10, name: "ipi-tlbiel-wrong-clear",
+    summary: "BROKEN on purpose: a deferred flush request (need_tlb_flush) cleared by a thread entering another core",
+    source: "CVE-2019-3016 (x86 KVM paravirt TLB flush: commits 8c6de56a42e0 \"x86/kvm: Be careful not to clear KVM_VCPU_FLUSH_TLB bit\", b043138246a4) in POWER form; docs/model/policies.md §8.3",
+    safe: false, broken: true, params: [], family: "variant",
+    draw: { color: "#8c6d31", dash: [6, 2], shape: "arrow" },
+  },
+  {
+    id: 11, name: "batched-reclaim-early-reuse",
+    summary: "BROKEN on purpose: batched-reclaim that frees the frame before its batch's flush",
+    source: "test variant: batched-reclaim without holding the frame (the RFC keeps unmapped folios off the free list until try_to_unmap_flush()); docs/model/policies.md §9",
+    safe: false, broken: true, params: [], family: "variant",
+    draw: { color: "#637939", dash: [3, 3], shape: "triangle-right" },
   },
 ] as const satisfies readonly PolicyEntry[];
 

@@ -50,6 +50,10 @@ export interface KvmGuestState {
   deferredVas: DeferredRecord[];
   readonly deferredCap: number;
   readonly deferredOverflow: "flush" | "tlbie" | "drain";
+  /** The VM's "may hold entries" core mask (ipi-tlbiel, batched-reclaim; mm_cpumask-like), one flag per core. */
+  readonly mayHold: boolean[];
+  /** batched-reclaim: frames paged out and held until their batch's flush (−1: freed early, by the broken variant). */
+  batch: number[];
 }
 
 /** Machine services available to policies. */
@@ -66,4 +70,6 @@ export interface KvmHost {
   /** PPC970: flush the whole TLB of the core of `cpu`, every LPID, charged to `cpu`. */
   wholeTlbFlush(cpu: number, g: KvmGuestState): void;
   countKvm(g: KvmGuestState | null, name: KvmCounterName, n?: number | bigint): void;
+  /** A core going offline leaves g's IPI mask after flushing g's LPID there (commit 01b0f0eae081). */
+  ipiOfflineTrim(g: KvmGuestState, core: number): void;
 }

@@ -10,6 +10,11 @@ import { flushAlways } from "./flush-always.js";
 import { deferredVa } from "./deferred-va.js";
 import { needTlbFlushNoInit } from "./need-tlb-flush-no-init.js";
 import { needTlbFlushNoReset } from "./need-tlb-flush-no-reset.js";
+import { ipiTlbiel } from "./ipi-tlbiel.js";
+import { batchedReclaim } from "./batched-reclaim.js";
+import { ipiTlbielOfflineKept } from "./ipi-tlbiel-offline-kept.js";
+import { ipiTlbielWrongClear } from "./ipi-tlbiel-wrong-clear.js";
+import { batchedReclaimEarlyReuse } from "./batched-reclaim-early-reuse.js";
 
 export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   needTlbFlush,
@@ -19,6 +24,11 @@ export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   deferredVa,
   needTlbFlushNoInit,
   needTlbFlushNoReset,
+  ipiTlbiel,
+  batchedReclaim,
+  ipiTlbielOfflineKept,
+  ipiTlbielWrongClear,
+  batchedReclaimEarlyReuse,
 ];
 
 export function referencePolicy(name: string): KvmPolicy | undefined {
