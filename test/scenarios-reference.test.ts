@@ -45,13 +45,23 @@ describe("the reference's own policy table", () => {
     const verdicts = SCENARIOS.map((s) => runScenario(s.name, { policy: "need-tlb-flush-no-reset" as PolicyName, machine: createReferenceKvmMachine }).violations);
     expect(Object.fromEntries(SCENARIOS.map((s, i) => [s.name, verdicts[i]! > 0]))).toEqual({
       "stale-tlb": false, "lpid-reuse": false, "hpt-reset": true, "vcore-migration": false, "bulk-remove-1vcpu": false,
+      "cpu-offline-missed-ipi": false, "need-flush-cleared-by-wrong-thread": false, "batch-reuse-before-flush": false,
     });
     expect(runScenario("hpt-reset", { policy: "need-tlb-flush", machine: createReferenceKvmMachine }).violations).toBe(0);
   });
 });
 
+describe("the IPI and batched schemes' failure modes on the reference (issue 16)", () => {
+  test("each leaks under its buggy variant only, as on the engine", () => {
+    const leaks = (name: string) => POLICIES.filter((p) => runScenario(name, { policy: p.name as PolicyName, machine: createReferenceKvmMachine }).violations > 0).map((p) => p.name);
+    expect(leaks("cpu-offline-missed-ipi")).toEqual(["ipi-tlbiel-offline-kept"]);
+    expect(leaks("need-flush-cleared-by-wrong-thread")).toEqual(["ipi-tlbiel-wrong-clear", "batched-reclaim-early-reuse"]);
+    expect(leaks("batch-reuse-before-flush")).toEqual(["batched-reclaim-early-reuse"]);
+  });
+});
+
 describe("hptlab scenario --engine reference", () => {
-  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
+  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"], ["cpu-offline-missed-ipi", "ipi-tlbiel-offline-kept"], ["need-flush-cleared-by-wrong-thread", "ipi-tlbiel-wrong-clear"], ["batch-reuse-before-flush", "batched-reclaim-early-reuse"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
     for (const json of [["--json"], []]) {
       const wasm = await cli(["scenario", name, "--policy", policy, "--engine", "wasm", ...json]);
       const ref = await cli(["scenario", name, "--policy", policy, "--engine", "reference", ...json]);

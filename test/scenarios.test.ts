@@ -9,7 +9,7 @@ const NAMES = SCENARIOS.map((s) => s.name);
 
 describe("scenarios under each policy", () => {
   it("lists the five scenarios the issue names", () => {
-    expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu"]);
+    expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu", "cpu-offline-missed-ipi", "need-flush-cleared-by-wrong-thread", "batch-reuse-before-flush"]);
   });
 
   it("last-vcpu: stale-tlb leaks (docs/model/kvm.md §9.1 timeline), the entry left by vcpu 0's tlbiel on core A", () => {
@@ -73,6 +73,46 @@ describe("scenarios under each policy", () => {
 
   it("last-vcpu leaks in vcore-migration: the per-thread check misses the vcpu that returns alone", () => {
     expect(runScenario("vcore-migration", { policy: "last-vcpu" }).violations).toBe(1);
+  });
+
+  // issue 16: each failure mode of the IPI / batched schemes leaks under its buggy variant only
+  const IPI_SCENARIOS = ["cpu-offline-missed-ipi", "need-flush-cleared-by-wrong-thread", "batch-reuse-before-flush"] as const;
+  const LEAKS: Record<(typeof IPI_SCENARIOS)[number], string[]> = {
+    "cpu-offline-missed-ipi": ["ipi-tlbiel-offline-kept"],
+    "need-flush-cleared-by-wrong-thread": ["ipi-tlbiel-wrong-clear", "batched-reclaim-early-reuse"],
+    "batch-reuse-before-flush": ["batched-reclaim-early-reuse"],
+  };
+  it.each(IPI_SCENARIOS)("%s: the verdict of every policy (leaks only under its buggy variants)", (name) => {
+    const got = Object.fromEntries(POLICIES.map((p) => [p.name, runScenario(name, { policy: p.name as PolicyName }).violations]));
+    expect(got).toEqual(Object.fromEntries(POLICIES.map((p) => [p.name, LEAKS[name].includes(p.name) ? 1 : 0])));
+  });
+
+  it("cpu-offline-missed-ipi: the offline core kept the entry; ipi-tlbiel flushed it when the core went offline", () => {
+    const bad = runScenario("cpu-offline-missed-ipi", { policy: "ipi-tlbiel-offline-kept" });
+    expect(bad.violationRecords[0]).toMatchObject({ cpu: 4, lpid: 1, ea: "0x5000", frame: 1, owner: 2, leftBy: { cause: "local-invalidation", cpu: 0 } });
+    expect(bad.timeline.find((e) => e.what === "core 1 goes offline")!.result).toBe("no flush: its TLB keeps what it held");
+    expect(bad.timeline.find((e) => /host pages out/.test(e.what))!.result).toMatch(/tlbiel on the host's core only/);
+    const good = runScenario("cpu-offline-missed-ipi", { policy: "ipi-tlbiel" });
+    expect(good.timeline.find((e) => e.what === "core 1 goes offline")!.result).toBe("1 LPID flush there; the core leaves the IPI masks");
+    expect(good.finding).toMatch(/safe here/);
+  });
+
+  it("need-flush-cleared-by-wrong-thread: core 1's deferred flush is lost at core 3's entry; ipi-tlbiel flushes core 1 in the shootdown", () => {
+    const bad = runScenario("need-flush-cleared-by-wrong-thread", { policy: "ipi-tlbiel-wrong-clear" });
+    expect(bad.violationRecords[0]).toMatchObject({ cpu: 4, lpid: 1, frame: 1, leftBy: { cause: "local-invalidation", cpu: 0 } });
+    const entries = bad.timeline.filter((e) => /vcore 0 enters core 1/.test(e.what));
+    expect(entries.map((e) => e.result)).toEqual(["1 LPID flush on entry", "no flush"]);
+    const good = runScenario("need-flush-cleared-by-wrong-thread", { policy: "ipi-tlbiel" });
+    expect(good.timeline.find((e) => /host pages out/.test(e.what))!.result).toMatch(/IPI shootdown \(2 IPIs/);
+  });
+
+  it("batch-reuse-before-flush: the frame is held by batched-reclaim, reused at once by the broken variant", () => {
+    const good = runScenario("batch-reuse-before-flush", { policy: "batched-reclaim" });
+    expect(good.timeline.find((e) => /host pages out/.test(e.what))!.result).toMatch(/frame 1 held until the batch is flushed/);
+    expect([good.violations, good.tlbie]).toEqual([0, 0]);
+    const bad = runScenario("batch-reuse-before-flush", { policy: "batched-reclaim-early-reuse" });
+    expect(bad.timeline.find((e) => /host pages out/.test(e.what))!.result).toMatch(/frame 1 freed at once/);
+    expect(bad.violationRecords[0]).toMatchObject({ cpu: 4, frame: 1, owner: 2, leftBy: null });
   });
 
   it("results are deterministic", () => {
