@@ -1,14 +1,16 @@
 // Invalidation by IPI and tlbiel (docs/model/policies.md §8–§9): the radix host's scheme of Linux
-// 5.11+ (arch/powerpc/mm/book3s64/radix_tlb.c, flush_type_needed() and exit_flush_lazy_tlbs())
+// 5.12+ (arch/powerpc/mm/book3s64/radix_tlb.c, flush_type_needed() and exit_flush_lazy_tlbs())
 // transplanted to the HPT model. Instead of a broadcast tlbie, the flushing cpu IPIs every core in
 // the VM's "may hold entries" mask (mm_cpumask-like: set when a vcore of the VM enters the core) and
 // each target runs tlbiel there; a target that no longer runs the VM flushes the VM's whole LPID and
 // leaves the mask (exit_lazy_flush_tlb: _tlbiel_pid(RIC_FLUSH_ALL), cpumask_clear_cpu). Offline
 // cores get no IPI (smp_call_function_many sends to online cpus only).
 //
-// Costs (docs/model/costs.md §3.11): the sender pays K_IPI_SEND per target, then waits for the last
+// Costs (docs/model/costs.md §3.8): the sender pays K_IPI_SEND per target, then waits for the last
 // target's ack; a target pays K_IPI (exit and handler entry, whatever it was running — the guest's
-// work there is interrupted) and its tlbiels. The handler loads the VM's LPID into LPIDR for its
+// work there is interrupted: its clock moves on by the handler's cycles) and its tlbiels. Each cpu
+// keeps its own clock: the handler is taken to start when the IPI is sent (sent + handler is the
+// ack), never to wait for the target's clock. The handler loads the VM's LPID into LPIDR for its
 // tlbiels (assumed, as KVM's entry flush does with the guest's LPID loaded).
 import {
   NO_CPU, NO_FRAME, G_LPID, G_IPI_MASK, G_NEED_FLUSH, G_BATCH, G_BATCH_COUNT, BATCH_MAX, K_IPI, K_IPI_SEND, K_TLBIEL, K_TLBIEL_EXTRA,
@@ -29,7 +31,7 @@ import { provenance } from "./detector";
 /**
  * Above this many pages one request uses tlbie instead: "a TLBIE tends to be faster than an
  * IPI+TLBIEL" (radix_tlb.c flush_type_needed(), commit "powerpc/64s/radix: refactor TLB flush type
- * selection", Linux 5.11); the ceiling is tlb_single_page_flush_ceiling (33, radix_tlb.c).
+ * selection", commit 26418b36a11f, Linux 5.12); the ceiling is tlb_single_page_flush_ceiling (33, radix_tlb.c).
  */
 // @ts-ignore: decorator
 @inline export const IPI_PAGE_CEILING: u32 = 33;
@@ -151,13 +153,12 @@ function shootdown(cpu: u32, g: usize, gs: usize, n: u32): void {
       const empty = coreHeld(core, lpid) == 0;
       let tc = cpu;
       let before = clockOf(cpu);
+      let sent = before;
       if (core != myCore) {
         charge(cpu, gs, CC_IPI, cost(K_IPI_SEND));
         bump(STAT_IPIS, gs);
+        sent = clockOf(cpu);
         tc = core << smtShift;
-        const c = cpuRec(tc);
-        const sent = clockOf(cpu);
-        if (clockOf(tc) < sent) store<u64>(c, sent); // the handler starts when the IPI arrives
         before = clockOf(tc);
         charge(tc, gs, CC_IPI, cost(K_IPI));
         if (slot != 0) {
@@ -177,11 +178,14 @@ function shootdown(cpu: u32, g: usize, gs: usize, n: u32): void {
         flushLpidCore(tc, gs, core, lpid);
         if (!running) ipiMaskClear(g, core);
       }
+      // the handler's cycles delay whatever the target was running; the sender waits for its ack
+      const handler = clockOf(tc) - before;
       if (empty) {
         bump(STAT_IPI_EMPTY, gs);
-        bump(STAT_IPI_EMPTY_CYCLES, gs, clockOf(tc) - before + (core != myCore ? cost(K_IPI_SEND) : 0));
+        bump(STAT_IPI_EMPTY_CYCLES, gs, handler + (core != myCore ? cost(K_IPI_SEND) : 0));
       }
-      if (clockOf(tc) > done) done = clockOf(tc);
+      const ack = core != myCore ? sent + handler : clockOf(cpu);
+      if (ack > done) done = ack;
     }
   }
   const now = clockOf(cpu);
@@ -203,7 +207,7 @@ function tlbielGroups(core: u32, gs: usize, set: u32, key: u64, lpid: u32): void
   }
 }
 
-/** A core goes offline: g's mask loses it after the LPID is flushed there (commit 01b0f0eae081, Linux 5.11). */
+/** A core goes offline: g's mask loses it after the LPID is flushed there (commit 01b0f0eae081, Linux 5.10). */
 export function ipiOfflineTrim(g: usize, core: u32, gs: usize): void {
   if (!ipiMaskTest(g, core)) return;
   flushLpidCore(core << smtShift, gs, core, load<u32>(g, G_LPID));

@@ -1,5 +1,5 @@
 // ipi-tlbiel-offline-kept: ipi-tlbiel as powerpc/64s was before commit 01b0f0eae081 ("Trim offlined
-// CPUs from mm_cpumasks", Linux 5.11): an offlined core stays in the masks with its TLB unflushed, and
+// CPUs from mm_cpumasks", Linux 5.10): an offlined core stays in the masks with its TLB unflushed, and
 // gets no IPI (smp_call_function_many sends to online cpus only), so it keeps a stale translation
 // (scenario cpu-offline-missed-ipi). BROKEN on purpose; never use it for answers.
 import { smtShift } from "../machine";

@@ -1,4 +1,4 @@
-// ipi-tlbiel: the radix host's IPI + tlbiel scheme (Linux 5.11+ arch/powerpc/mm/book3s64/radix_tlb.c
+// ipi-tlbiel: the radix host's IPI + tlbiel scheme (Linux 5.12+ arch/powerpc/mm/book3s64/radix_tlb.c
 // flush_type_needed(), exit_flush_lazy_tlbs(); docs/model/policies.md §8) transplanted to the HPT
 // model. Every invalidation — a guest's hcall and the host's page-out — IPIs the cores in the VM's
 // "may hold entries" mask (set at vcore entry, trimmed when a target no longer running the VM has

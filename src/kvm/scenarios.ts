@@ -411,7 +411,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "cpu-offline-missed-ipi",
     summary: "a core that held a guest's entry goes offline; the host's IPI shootdown skips it (online cpus only); back online, the guest re-enters there",
-    source: "commit 01b0f0eae081 \"powerpc/64s: Trim offlined CPUs from mm_cpumasks\" (Linux 5.11); docs/model/policies.md §8.3",
+    source: "commit 01b0f0eae081 \"powerpc/64s: Trim offlined CPUs from mm_cpumasks\" (Linux 5.10); docs/model/policies.md §8.3",
     run(s) {
       const g = s.guest("G", { vcpus: 2, threadsPerVcore: 1 }); // two vcores of one vcpu
       const other = s.guest("H");

@@ -167,7 +167,7 @@ const REGISTRY = [
   {
     id: 7, name: "ipi-tlbiel",
     summary: "IPI the cores in the VM's may-hold mask (trimmed), each runs tlbiel; tlbie above 33 pages",
-    source: "the radix host's scheme transplanted to the HPT model: Linux 5.11 arch/powerpc/mm/book3s64/radix_tlb.c flush_type_needed() and exit_flush_lazy_tlbs() (Piggin, \"powerpc/64s/radix: refactor TLB flush type selection\", Dec 2020: \"a TLBIE tends to be faster than an IPI+TLBIEL\"), tlb_single_page_flush_ceiling = 33, the mm_cpumask trim of the same series; offline cores trimmed, commit 01b0f0eae081; docs/model/policies.md §8",
+    source: "the radix host's scheme transplanted to the HPT model: arch/powerpc/mm/book3s64/radix_tlb.c flush_type_needed() and exit_flush_lazy_tlbs(), commit 26418b36a11f \"powerpc/64s/radix: refactor TLB flush type selection\" (Piggin, Linux 5.12: \"a TLBIE tends to be faster than an IPI+TLBIEL\"), after 2275d7b5754a \"powerpc/64s: introduce options to disable use of the tlbie instruction\" (2019), tlb_single_page_flush_ceiling = 33, the mm_cpumask trim of the same series; offline cores trimmed, commit 01b0f0eae081 (Linux 5.10); docs/model/policies.md §8",
     safe: true, params: [], family: "ipi",
     draw: { color: "#ff9da6", dash: [1, 0], shape: "square" },
   },
@@ -181,7 +181,7 @@ const REGISTRY = [
   {
     id: 9, name: "ipi-tlbiel-offline-kept",
     summary: "BROKEN on purpose: ipi-tlbiel that leaves an offlined core in the masks, unflushed",
-    source: "powerpc/64s before commit 01b0f0eae081 \"powerpc/64s: Trim offlined CPUs from mm_cpumasks\" (Piggin, Linux 5.11): offline CPUs stayed in mm_cpumask without a flush and got no IPI; docs/model/policies.md §8.3",
+    source: "powerpc/64s before commit 01b0f0eae081 \"powerpc/64s: Trim offlined CPUs from mm_cpumasks\" (Piggin, Linux 5.10): offline CPUs stayed in mm_cpumask without a flush and got no IPI; docs/model/policies.md §8.3",
     safe: false, broken: true, params: [], family: "variant",
     draw: { color: "#d67195", dash: [2, 2], shape: "stroke" },
   },

@@ -98,7 +98,7 @@ interface PendingSequences {
 
 /**
  * Above this many pages one request uses tlbie instead of IPIs: "a TLBIE tends to be faster than an
- * IPI+TLBIEL" (radix_tlb.c flush_type_needed(), Linux 5.11); tlb_single_page_flush_ceiling = 33.
+ * IPI+TLBIEL" (radix_tlb.c flush_type_needed(), commit 26418b36a11f, Linux 5.12); tlb_single_page_flush_ceiling = 33.
  */
 const IPI_PAGE_CEILING = 33;
 /** batched-reclaim: page-outs per batch flush (SWAP_CLUSTER_MAX, docs/model/policies.md §9). */
@@ -794,12 +794,12 @@ export class RefKvmMachine implements SimMachine, KvmHost {
       for (const t of this.tlbsOfCore(core)) for (const { e } of this.tlbs[t]!.valid()) if (e.lpid === g.lpid) held++;
       let tc = cpu;
       let before = this.clock[cpu]!;
+      let sent = before;
       if (core !== myCore) {
         this.charge(cpu, "ipi", BigInt(c.ipiSend), g);
         this.countKvm(g, "ipis");
+        sent = this.clock[cpu]!;
         tc = core * this.config.smt;
-        const sent = this.clock[cpu]!;
-        if (this.clock[tc]! < sent) this.clock[tc] = sent; // the handler starts when the IPI arrives
         before = this.clock[tc]!;
         this.charge(tc, "ipi", BigInt(c.ipi), g);
         if (there) {
@@ -825,11 +825,15 @@ export class RefKvmMachine implements SimMachine, KvmHost {
         this.flushLpidCore(tc, g, core);
         if (!running) g.mayHold[core] = false;
       }
+      // the handler's cycles delay whatever the target ran; it starts when the IPI is sent (every
+      // cpu keeps its own clock), and its end is the ack the sender waits for
+      const handler = this.clock[tc]! - before;
       if (held === 0) {
         this.countKvm(g, "ipiEmpty");
-        this.countKvm(g, "ipiEmptyCycles", this.clock[tc]! - before + (core !== myCore ? BigInt(c.ipiSend) : 0n));
+        this.countKvm(g, "ipiEmptyCycles", handler + (core !== myCore ? BigInt(c.ipiSend) : 0n));
       }
-      if (this.clock[tc]! > done) done = this.clock[tc]!;
+      const ack = core !== myCore ? sent + handler : this.clock[cpu]!;
+      if (ack > done) done = ack;
     }
     const now = this.clock[cpu]!;
     if (done > now) this.charge(cpu, "ipi", done - now, g); // waiting for the last ack

@@ -1,5 +1,5 @@
 /**
- * `ipi-tlbiel` (id 7): the radix host's IPI + tlbiel scheme (Linux 5.11+ radix_tlb.c
+ * `ipi-tlbiel` (id 7): the radix host's IPI + tlbiel scheme (Linux 5.12+ radix_tlb.c
  * flush_type_needed(), exit_flush_lazy_tlbs()) transplanted to the HPT model (docs/model/policies.md §8).
  * - decision: every invalidation, and every host page-out, IPIs the cores in the VM's mask (the
  *   machine's shootdown); a request above 33 pages would use tlbie.
