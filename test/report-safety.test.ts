@@ -39,8 +39,11 @@ function config() {
  * The leaks each scenario is written to show (src/kvm/scenarios.ts, each scenario's summary and
  * finding): the thread's stale-TLB attack and the vcore migration defeat last-vcpu, the 3.8
  * H_BULK_REMOVE gap defeats need-tlb-flush-3.8, LPID reuse defeats the variant without the
- * set-all at VM start, the HPT reset defeats the variant without the set-all at HPT reset;
- * need-tlb-flush, flush-always and deferred-va pass them all.
+ * set-all at VM start, the HPT reset defeats the variant without the set-all at HPT reset; a core
+ * offlined unflushed defeats ipi-tlbiel-offline-kept, a deferred flush cleared by another core's
+ * entry defeats ipi-tlbiel-wrong-clear, and a frame reused before its batch's flush defeats
+ * batched-reclaim-early-reuse (which also leaves a stale copy on a core the guest left);
+ * need-tlb-flush, flush-always, deferred-va, ipi-tlbiel and batched-reclaim pass them all.
  */
 const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "need-tlb-flush": [],
@@ -50,6 +53,11 @@ const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "deferred-va": [],
   "need-tlb-flush-no-init": ["lpid-reuse"],
   "need-tlb-flush-no-reset": ["hpt-reset"],
+  "ipi-tlbiel": [],
+  "batched-reclaim": [],
+  "ipi-tlbiel-offline-kept": ["cpu-offline-missed-ipi"],
+  "ipi-tlbiel-wrong-clear": ["need-flush-cleared-by-wrong-thread"],
+  "batched-reclaim-early-reuse": ["need-flush-cleared-by-wrong-thread", "batch-reuse-before-flush"],
 };
 
 /** Policies a text names: tokens equal to a registered policy's name ("need-tlb-flush" is not "need-tlb-flush-3.8"). */

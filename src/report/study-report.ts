@@ -11,6 +11,7 @@ import { COST_CATEGORIES } from "../model/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
 import { headlineSlice, syntheticFindings, taggedFindings } from "./findings.js";
 import { isTracePoint, realGuestSections } from "./real-guest.js";
+import { schemeSections } from "./schemes.js";
 import { type Plot, plots, render } from "./plots.js";
 import { tornadoSpecs, type SensitivityResults } from "./sensitivity.js";
 import { policySafety, variantSafety, type PolicySafety } from "./safety.js";
@@ -210,6 +211,16 @@ export function summaryMarkdown(results: StudyResults): string {
   if (found.length === 0 && real.length === 0) out.push("No finding: the study holds none of the points the findings compare.");
   for (const f of found) out.push(`- ${mdText(f)}`);
   for (const r of real) {
+    out.push("", `## ${mdText(r.title)}`, "", mdText(r.lead), "");
+    for (const f of r.findings) out.push(`- ${mdText(f)}`);
+    for (const t of r.tables) {
+      out.push("", `### ${mdText(t.heading)}`, "");
+      out.push(`| ${t.headers.map(mdCell).join(" | ")} |`);
+      out.push(`|${t.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
+      for (const row of t.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
+    }
+  }
+  for (const r of schemeSections(results)) {
     out.push("", `## ${mdText(r.title)}`, "", mdText(r.lead), "");
     for (const f of r.findings) out.push(`- ${mdText(f)}`);
     for (const t of r.tables) {
@@ -442,6 +453,13 @@ function renderHtml(results: StudyResults, figures: Plot[], tornadoes: Plot[] = 
   for (const [i, r] of real.entries()) {
     h.push(`<h2 id="real-guest-${i + 1}">${esc(r.title)}</h2>`, `<p>${esc(r.lead)} <small>(${esc(r.slice)})</small></p>`, '<ol class="findings">', ...r.findings.map((f) => `<li>${esc(f)}</li>`), "</ol>");
     h.push(`<details><summary>${plural(r.tables.length, "table")}: every machine size and policy variant (${esc(r.slice)})</summary>`);
+    for (const t of r.tables) h.push(...htmlTable(t));
+    h.push("</details>");
+  }
+
+  for (const r of schemeSections(results)) {
+    h.push(`<h2 id="scheme-${esc(r.family)}">${esc(r.title)}</h2>`, `<p>${esc(r.lead)}</p>`, '<ul class="findings">', ...r.findings.map((f) => `<li>${esc(f)}</li>`), "</ul>");
+    h.push(`<details><summary>${plural(r.tables.length, "table")}: every machine size, against the baseline</summary>`);
     for (const t of r.tables) h.push(...htmlTable(t));
     h.push("</details>");
   }
