@@ -370,7 +370,7 @@
 /** Cycles of tlbieWait spent waiting for the tlbie lock (the rest waited for the fabric). */
 // @ts-ignore: decorator
 @inline export const STAT_TLBIE_LOCK_WAIT_CYCLES: u32 = 39;
-/** IPIs that interrupted a core running a guest (ipi-tlbiel, batched-reclaim; docs/model/policies.md §8). */
+/** IPIs that interrupted a core running a guest (ipi-tlbiel, batched-reclaim; docs/model/policies.md §9). */
 // @ts-ignore: decorator
 @inline export const STAT_IPI_INTERRUPTS: u32 = 40;
 /** Of those, IPIs that interrupted a guest other than the one flushed. */
@@ -466,7 +466,7 @@
 /** u32: frames in the batch now. */
 // @ts-ignore: decorator
 @inline export const G_BATCH_COUNT: u32 = 124;
-/** batched-reclaim's batch: SWAP_CLUSTER_MAX (32) pages, the reclaim batch the 2024 RFC flushes once (docs/model/policies.md §9). */
+/** batched-reclaim's batch: SWAP_CLUSTER_MAX (32) pages, the reclaim batch the 2024 RFC flushes once (docs/model/policies.md §10). */
 // @ts-ignore: decorator
 @inline export const BATCH_MAX: u32 = 32;
 // @ts-ignore: decorator

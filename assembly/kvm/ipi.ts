@@ -1,4 +1,4 @@
-// Invalidation by IPI and tlbiel (docs/model/policies.md §8–§9): the radix host's scheme of Linux
+// Invalidation by IPI and tlbiel (docs/model/policies.md §10–§10): the radix host's scheme of Linux
 // 5.12+ (arch/powerpc/mm/book3s64/radix_tlb.c, flush_type_needed() and exit_flush_lazy_tlbs())
 // transplanted to the HPT model. Instead of a broadcast tlbie, the flushing cpu IPIs every core in
 // the VM's "may hold entries" mask (mm_cpumask-like: set when a vcore of the VM enters the core) and

@@ -1,6 +1,6 @@
 // batched-reclaim: need-tlb-flush for the guest's hcalls, and host page-outs batched as the 2024
 // powerpc "batched unmap TLB flush" RFC proposes (Ritesh Harjani, "[RFC / PoC v1] powerpc: Add
-// support for batched unmap TLB flush", linuxppc-dev, 22 Sep 2024; docs/model/policies.md §9): a
+// support for batched unmap TLB flush", linuxppc-dev, 22 Sep 2024; docs/model/policies.md §10): a
 // page-out makes its HPTEs ABSENT without a tlbie and holds its frame; every BATCH_MAX page-outs
 // one flush IPIs the cores in the VM's mask, each flushing the whole LPID with tlbiel, and only
 // then are the held frames free for reuse.

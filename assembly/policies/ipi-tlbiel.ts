@@ -1,5 +1,5 @@
 // ipi-tlbiel: the radix host's IPI + tlbiel scheme (Linux 5.12+ arch/powerpc/mm/book3s64/radix_tlb.c
-// flush_type_needed(), exit_flush_lazy_tlbs(); docs/model/policies.md §8) transplanted to the HPT
+// flush_type_needed(), exit_flush_lazy_tlbs(); docs/model/policies.md §9) transplanted to the HPT
 // model. Every invalidation — a guest's hcall and the host's page-out — IPIs the cores in the VM's
 // "may hold entries" mask (set at vcore entry, trimmed when a target no longer running the VM has
 // flushed its LPID, and when a core goes offline, commit 01b0f0eae081) and each runs tlbiel;

@@ -74,7 +74,7 @@ export const G = {
   TPV: 68, VCPU_TAB: 72, VCORE_TAB: 76, NEED_FLUSH: 80, LAST_VCPU: 84, DEFER: 88, DEFER_CAP: 92, DEFER_COUNT: 96,
   DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108, TLBIE_LOCK: 112, IPI_MASK: 116, BATCH: 120, BATCH_COUNT: 124,
 } as const;
-/** batched-reclaim's batch: page-outs per flush (SWAP_CLUSTER_MAX; docs/model/policies.md §9). */
+/** batched-reclaim's batch: page-outs per flush (SWAP_CLUSTER_MAX; docs/model/policies.md §10). */
 export const BATCH_MAX = 32;
 export const GF_LIVE = 1;
 export const GF_QEMU = 2;

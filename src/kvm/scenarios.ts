@@ -411,7 +411,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "cpu-offline-missed-ipi",
     summary: "a core that held a guest's entry goes offline; the host's IPI shootdown skips it (online cpus only); back online, the guest re-enters there",
-    source: "commit 01b0f0eae081 \"powerpc/64s: Trim offlined CPUs from mm_cpumasks\" (Linux 5.10); docs/model/policies.md §8.3",
+    source: "commit 01b0f0eae081 \"powerpc/64s: Trim offlined CPUs from mm_cpumasks\" (Linux 5.10); docs/model/policies.md §9.3",
     run(s) {
       const g = s.guest("G", { vcpus: 2, threadsPerVcore: 1 }); // two vcores of one vcpu
       const other = s.guest("H");
@@ -435,7 +435,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "need-flush-cleared-by-wrong-thread",
     summary: "a shootdown defers the flush of a core the guest left to its next entry there; a vcore entering another core clears that request (CVE-2019-3016 in POWER form)",
-    source: "CVE-2019-3016, commits 8c6de56a42e0 and b043138246a4 (x86 KVM_VCPU_FLUSH_TLB); docs/model/policies.md §8.3",
+    source: "CVE-2019-3016, commits 8c6de56a42e0 and b043138246a4 (x86 KVM_VCPU_FLUSH_TLB); docs/model/policies.md §9.3",
     run(s) {
       const g = s.guest("G", { vcpus: 2, threadsPerVcore: 1 });
       const other = s.guest("H");
@@ -460,7 +460,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   {
     name: "batch-reuse-before-flush",
     summary: "the host pages out a running guest's page and batches the flush; the frame is reused before the batch is flushed",
-    source: "the 2024 powerpc batched unmap TLB flush RFC (frames held until try_to_unmap_flush()); docs/model/policies.md §9",
+    source: "the 2024 powerpc batched unmap TLB flush RFC (frames held until try_to_unmap_flush()); docs/model/policies.md §10",
     run(s) {
       const g = s.guest("G", { vcpus: 2, threadsPerVcore: 1 });
       const other = s.guest("H");

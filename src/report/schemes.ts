@@ -33,12 +33,12 @@ const FAMILIES: { family: PolicyFamily; title: string; lead: string }[] = [
   {
     family: "ipi",
     title: "Invalidation by IPI and tlbiel",
-    lead: "Instead of a broadcast tlbie, the cores in the VM's \"may hold entries\" mask get an IPI and run tlbiel (the radix host's scheme since Linux 5.12, moved to the HPT model; docs/model/policies.md §8). Its cost is the IPIs: the sender's send per target, each target's exit and handler, which interrupts the guest running there.",
+    lead: "Instead of a broadcast tlbie, the cores in the VM's \"may hold entries\" mask get an IPI and run tlbiel (the radix host's scheme since Linux 5.12, moved to the HPT model; docs/model/policies.md §9). Its cost is the IPIs: the sender's send per target, each target's exit and handler, which interrupts the guest running there.",
   },
   {
     family: "batched",
     title: "Batched host reclaim",
-    lead: "Host page-outs hold their frames and flush once per batch of 32, with IPIs and a whole-LPID tlbiel on the cores of the VM's mask (the 2024 powerpc batched unmap RFC; docs/model/policies.md §9); the guest's own invalidations are the baseline's.",
+    lead: "Host page-outs hold their frames and flush once per batch of 32, with IPIs and a whole-LPID tlbiel on the cores of the VM's mask (the 2024 powerpc batched unmap RFC; docs/model/policies.md §10); the guest's own invalidations are the baseline's.",
   },
 ];
 

@@ -101,7 +101,7 @@ interface PendingSequences {
  * IPI+TLBIEL" (radix_tlb.c flush_type_needed(), commit 26418b36a11f, Linux 5.12); tlb_single_page_flush_ceiling = 33.
  */
 const IPI_PAGE_CEILING = 33;
-/** batched-reclaim: page-outs per batch flush (SWAP_CLUSTER_MAX, docs/model/policies.md §9). */
+/** batched-reclaim: page-outs per batch flush (SWAP_CLUSTER_MAX, docs/model/policies.md §10). */
 const BATCH_MAX = 32;
 
 export class RefKvmMachine implements SimMachine, KvmHost {
@@ -743,7 +743,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     this.tlbieSequence(cpu, g, g.lpid, recs.map((d) => ({ b: d.b, vpn4k: d.vpn4k, pageShift: d.pageShift, baseShift: d.baseShift })));
   }
 
-  // ───────── invalidation by IPI and tlbiel (ipi-tlbiel, batched-reclaim; docs/model/policies.md §8–§9) ─────────
+  // ───────── invalidation by IPI and tlbiel (ipi-tlbiel, batched-reclaim; docs/model/policies.md §10–§10) ─────────
 
   /** One request's VAs: a shootdown, or (above the ceiling) tlbies. Returns the tlbies for the hcall's global sequence. */
   private finishIpi(cpu: number, g: RefKvmGuest, vas: readonly Va[]): number {

@@ -14,7 +14,7 @@ export type Decision =
   | "local"
   /** deferred-va: as local, and the VA is appended to the guest's deferred list */
   | "local-record"
-  /** ipi-tlbiel: IPI every core in the VM's mask; each runs tlbiel (docs/model/policies.md §8) */
+  /** ipi-tlbiel: IPI every core in the VM's mask; each runs tlbiel (docs/model/policies.md §9) */
   | "ipi";
 
 /** How a host page-out invalidates: tlbie per HPTE (KVM), an IPI shootdown, or the batch (batched-reclaim). */

@@ -1,6 +1,6 @@
 /**
  * `batched-reclaim` (id 8): need-tlb-flush for the guest's hcalls; host page-outs batched as the 2024
- * powerpc "batched unmap TLB flush" RFC proposes (docs/model/policies.md §9): a page-out makes its
+ * powerpc "batched unmap TLB flush" RFC proposes (docs/model/policies.md §10): a page-out makes its
  * HPTEs ABSENT without a tlbie and holds its frame; every 32 page-outs one flush IPIs the cores in
  * the VM's mask, each flushing the whole LPID with tlbiel, and only then are the frames free.
  */

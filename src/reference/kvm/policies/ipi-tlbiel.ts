@@ -1,6 +1,6 @@
 /**
  * `ipi-tlbiel` (id 7): the radix host's IPI + tlbiel scheme (Linux 5.12+ radix_tlb.c
- * flush_type_needed(), exit_flush_lazy_tlbs()) transplanted to the HPT model (docs/model/policies.md §8).
+ * flush_type_needed(), exit_flush_lazy_tlbs()) transplanted to the HPT model (docs/model/policies.md §9).
  * - decision: every invalidation, and every host page-out, IPIs the cores in the VM's mask (the
  *   machine's shootdown); a request above 33 pages would use tlbie.
  * - entry: the core joins the mask (switch_mm's cpumask_set_cpu); need_tlb_flush as need-tlb-flush
