@@ -15,8 +15,10 @@ import {
 } from "../src/report/study-report.js";
 import { headlineTable } from "../src/cli-study.js";
 import { coincidentLines } from "../src/report/plots.js";
+import { schemeSections } from "../src/report/schemes.js";
+import { fmtCycles } from "../src/report/study-data.js";
 
-const POLICY_SET = [{ policy: "need-tlb-flush" }, { policy: "need-tlb-flush-3.8" }, { policy: "last-vcpu" }, { policy: "flush-always" }, { policy: "deferred-va", deferredCaps: [8, 64] }];
+const POLICY_SET = [{ policy: "need-tlb-flush" }, { policy: "need-tlb-flush-3.8" }, { policy: "last-vcpu" }, { policy: "flush-always" }, { policy: "deferred-va", deferredCaps: [8, 64] }, { policy: "ipi-tlbiel" }, { policy: "batched-reclaim" }];
 
 /** Two paging rates and both H_LOCAL modes (the terminal table used to pick the other paging rate), and a real guest. */
 function config() {
@@ -83,10 +85,10 @@ describe("safety from every scenario and run", () => {
     const variants = [...new Set(ev.outcomes.map((o) => `${o.policy}|${o.deferredCap}|${o.inStudy}`))];
     expect(variants).toEqual([
       "need-tlb-flush|null|true", "need-tlb-flush-3.8|null|true", "last-vcpu|null|true", "flush-always|null|true",
-      "deferred-va|8|true", "deferred-va|64|true", "need-tlb-flush-no-init|null|false",
-      "need-tlb-flush-no-reset|null|false",
+      "deferred-va|8|true", "deferred-va|64|true", "ipi-tlbiel|null|true", "batched-reclaim|null|true", "need-tlb-flush-no-init|null|false",
+      "need-tlb-flush-no-reset|null|false", "ipi-tlbiel-offline-kept|null|false", "ipi-tlbiel-wrong-clear|null|false", "batched-reclaim-early-reuse|null|false",
     ]);
-    expect(ev.outcomes).toHaveLength(8 * SCENARIOS.length);
+    expect(ev.outcomes).toHaveLength(13 * SCENARIOS.length);
     for (const o of ev.outcomes) {
       expect(o.leaked, `${o.policy} ${o.scenario}`).toBe(EXPECTED_LEAKS[o.policy].includes(o.scenario));
       expect(o.leaked).toBe(o.violations > 0);
@@ -124,7 +126,7 @@ describe("safety from every scenario and run", () => {
 
   it("no output calls a policy safe that a scenario shows leaking", async () => {
     const leaking = new Map(policySafety(results).filter((s) => s.leakingScenarios.length > 0).map((s) => [s.policy, s.leakingScenarios]));
-    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset"]);
+    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset", "ipi-tlbiel-offline-kept", "ipi-tlbiel-wrong-clear", "batched-reclaim-early-reuse"]);
     const html = await reportHtml(results);
     const htmlText = html.replace(/<svg[\s\S]*?<\/svg>/g, "").replace(/<(li|p|tr|h\d)[ >]/g, "\n$&").replace(/<[^>]+>/g, "").replace(/&#39;/g, "'");
     const texts = { findings: findings(results).join("\n"), summary: summaryMarkdown(results), terminal: safetyLines(results).join("\n"), html: htmlText };
@@ -158,7 +160,7 @@ describe("safety from every scenario and run", () => {
     expect(table.split("\n")[0]).toBe(`At 4 cores × SMT4 (${slice}; the first finding's slice)`);
     const head = headlineCells(results)!;
     expect(head.cells.every((c) => c.context.pageOutsPerMop === 2000 && c.context.hLocal === "honest" && c.context.cores === 4)).toBe(true);
-    expect(head.cells).toHaveLength(2 * 6);
+    expect(head.cells).toHaveLength(2 * 8);
     // the report's verdict: the same slice, the same numbers as the first finding
     const html = await reportHtml(results);
     const verdict = html.slice(html.indexOf('<section class="verdict"'), html.indexOf("</section>"));
@@ -166,6 +168,31 @@ describe("safety from every scenario and run", () => {
     const v = shapeVerdicts(results).find((x) => x.kind === "synthetic" && x.shape === "4 vcores")!;
     const m = /\(([\d.,]+) vs ([\d.,]+)\)/.exec(first);
     expect(v.text).toContain(m ? `(${m[1]} vs ${m[2]} cycles)` : `(${/need-tlb-flush \(([\d.,]+)\)/.exec(first)![1]} cycles either way)`);
+  });
+
+  it("a section per scheme family (ipi, batched): where each stops beating the baseline, its IPIs, from the points", async () => {
+    const secs = schemeSections(results);
+    expect(secs.map((s) => [s.family, s.title])).toEqual([["ipi", "Invalidation by IPI and tlbiel"], ["batched", "Batched host reclaim"]]);
+    const slice = (policy: string, shape: string, cores: number) => results.points.find((p) => p.params.sweep === "scaling" && p.params.hLocal === "honest"
+      && p.params.pageOutsPerMop === 2000 && p.params.policy === policy && p.params.shape === shape && p.params.cores === cores)!;
+    for (const [s, policy] of [[secs[0]!, "ipi-tlbiel"], [secs[1]!, "batched-reclaim"]] as const) {
+      for (const shape of ["1 vcpu", "4 vcores"]) {
+        const wins = [1, 4].map((c) => slice(policy, shape, c).invalidationCyclesPerGuestOp < slice("need-tlb-flush", shape, c).invalidationCyclesPerGuestOp);
+        const firstLoss = wins.indexOf(false);
+        const expected = firstLoss < 0 ? `${shape}: beats need-tlb-flush at every size (1–4 cores)`
+          : wins.every((w) => !w) ? `${shape}: never beats need-tlb-flush (1–4 cores)` : `${shape}: stops beating need-tlb-flush at 4 cores`;
+        expect(s.findings[0], `${policy} ${shape}`).toContain(expected);
+        const table = s.tables.find((t) => t.heading.startsWith(`${shape} (`))!;
+        expect(table.rows.map((r) => [r[0], r[1], r[2], r[3]])).toEqual([1, 4].map((c) => [String(c), policy,
+          fmtCycles(slice(policy, shape, c).invalidationCyclesPerGuestOp), fmtCycles(slice("need-tlb-flush", shape, c).invalidationCyclesPerGuestOp)]));
+        expect(table.rows[1]![4]).toBe((slice(policy, shape, 4).counters.ipis! / slice(policy, shape, 4).guestOps).toFixed(4));
+      }
+      expect(s.findings[0]).toMatch(/^\S+ \(sweep scaling, H_LOCAL honest, 2000 page-outs per M guest ops, migration rate [\d.]+\): /);
+    }
+    expect(summaryMarkdown(results)).toContain("## Invalidation by IPI and tlbiel");
+    const html = await reportHtml(results);
+    expect(html).toContain('<h2 id="scheme-ipi">Invalidation by IPI and tlbiel</h2>');
+    expect(html).toContain('<h2 id="scheme-batched">Batched host reclaim</h2>');
   });
 
   it("the violations chart counts every run, the real guest's too", async () => {

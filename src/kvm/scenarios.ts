@@ -253,7 +253,7 @@ class Script {
     const held = b.batchHeld > a.batchHeld;
     const how = held ? "no flush until the batch's" : b.tlbieSequences > a.tlbieSequences ? "tlbie" : ipis === 0 ? "tlbiel on the host's core only (no other online core in the IPI mask)" : `IPI shootdown (${ipis} IPI${ipis === 1 ? "" : "s"}, tlbiel on each core of the mask)`;
     this.#log(0, `host pages out ${this.name(g)} gfn ${GFN} (frame ${frame})`,
-      `${n ? `${n} HPTE(s) on the rmap ring → ABSENT + ${how}` : "rmap ring empty → nothing to invalidate"}${d ? `; ${d} deferred VA(s) tlbie'd` : ""}; ` +
+      `${n ? `${n} HPTE(s) on the rmap ring → ABSENT + ${how}` : "rmap ring empty → no tlbie"}${d ? `; ${d} deferred VA(s) tlbie'd` : ""}; ` +
       (held ? (this.m.frameOwner(frame) === 0 ? `frame ${frame} freed at once (not held for the batch)` : `frame ${frame} held until the batch is flushed`) : `frame ${frame} freed`));
     this.give(to, frame, this.name(g));
     return true;
