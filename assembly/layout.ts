@@ -30,7 +30,10 @@
 //   │                     │ vcpus × VCPU_BYTES, vcores × VCORE_BYTES,  │              │
 //   │                     │ need_tlb_flush maskWords × u64,            │              │
 //   │                     │ last_vcpu lastVcpuSlots × u16,             │              │
-//   │                     │ deferred VAs deferredCap × DEFER_BYTES     │              │
+//   │                     │ deferred VAs deferredCap × DEFER_BYTES,    │              │
+//   │                     │ tlbie lock FABRIC_SLOTS × u32 (or none),   │              │
+//   │                     │ IPI mask maskWords × u64,                  │              │
+//   │                     │ held frames BATCH_MAX × u32                │              │
 //   └─────────────────────┴────────────────────────────────────────────┴──────────────┘
 //
 // TLB, set-major: for congruence class s, all cores' ways side by side, so a tlbie of one
