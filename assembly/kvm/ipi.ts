@@ -133,7 +133,8 @@ export function ipiFlushAll(cpu: u32, g: usize, gs: usize): void {
 /**
  * IPI every online core in g's mask (the sender's own core without an IPI). A target running g
  * tlbiels the n queued VAs (n = 0: flushes the LPID); one not running g flushes the LPID and leaves
- * the mask — or, under IPI_RULE_DEFER_TO_ENTRY, sets need_tlb_flush for its core and leaves the mask.
+ * the mask — or, under IPI_RULE_DEFER_TO_ENTRY, gets no IPI: the sender sets need_tlb_flush for its
+ * core and it leaves the mask.
  * The sender waits for every target. Copies the shootdown missed are marked stale (detector).
  */
 function shootdown(cpu: u32, g: usize, gs: usize, n: u32): void {
@@ -150,6 +151,14 @@ function shootdown(cpu: u32, g: usize, gs: usize, n: u32): void {
       if (core >= cores || coreOffline(core)) continue;
       const slot = load<u32>(coreRec(core));
       const running = slot != 0 && guestDesc(slot - 1) == g;
+      if (!running && (rules & IPI_RULE_DEFER_TO_ENTRY) != 0) {
+        // no IPI: the sender leaves a flush request for the VM's next entry there (the way x86's
+        // paravirt flush sets KVM_VCPU_FLUSH_TLB for a preempted vcpu) and the core leaves the mask
+        const w = <usize>load<u32>(g, G_NEED_FLUSH) + (<usize>(core >> 6) << 3);
+        store<u64>(w, load<u64>(w) | (<u64>1 << (core & 63)));
+        ipiMaskClear(g, core);
+        continue;
+      }
       const empty = coreHeld(core, lpid) == 0;
       let tc = cpu;
       let before = clockOf(cpu);
@@ -170,10 +179,6 @@ function shootdown(cpu: u32, g: usize, gs: usize, n: u32): void {
         for (let k: u32 = 0; k < n; ++k) tlbielGroups(core, gs, pendSet(k), pendKey(k), lpid);
         charge(tc, gs, CC_TLBIEL, cost(K_TLBIEL) + cost(K_TLBIEL_EXTRA) * <u64>(n - 1));
         bump(STAT_TLBIEL_SEQUENCES, gs);
-      } else if (!running && (rules & IPI_RULE_DEFER_TO_ENTRY) != 0) {
-        const w = <usize>load<u32>(g, G_NEED_FLUSH) + (<usize>(core >> 6) << 3);
-        store<u64>(w, load<u64>(w) | (<u64>1 << (core & 63)));
-        ipiMaskClear(g, core);
       } else {
         flushLpidCore(tc, gs, core, lpid);
         if (!running) ipiMaskClear(g, core);

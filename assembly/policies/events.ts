@@ -56,7 +56,7 @@
 // @ts-ignore: decorator
 @inline export const MODE_BATCH_FREE_EARLY: u32 = 5;
 // ── EV_IPI_RULES bits (0: the kernel's rule — a target not running the VM flushes its LPID and leaves the mask) ──
-/** A target not running the VM flushes nothing now: it sets need_tlb_flush for its core and leaves the mask. */
+/** A core not running the VM gets no IPI: the sender sets need_tlb_flush for it and it leaves the mask. */
 // @ts-ignore: decorator
 @inline export const IPI_RULE_DEFER_TO_ENTRY: u32 = 1;
 // ── EV_DECIDE kinds ──

@@ -1,6 +1,6 @@
-// ipi-tlbiel-wrong-clear: ipi-tlbiel where a target no longer running the VM defers its flush to the
-// VM's next entry there (sets need_tlb_flush for its core, like KVM_VCPU_FLUSH_TLB for a preempted
-// x86 vcpu) — and the entry check then clears the whole need_tlb_flush mask, so a flush requested
+// ipi-tlbiel-wrong-clear: ipi-tlbiel where a core of the mask no longer running the VM gets no IPI:
+// its flush is deferred to the VM's next entry there (need_tlb_flush set for its core, like
+// KVM_VCPU_FLUSH_TLB for a preempted x86 vcpu) — and the entry check then clears the whole need_tlb_flush mask, so a flush requested
 // for one core is cleared by a thread entering another: CVE-2019-3016 (x86 KVM paravirt TLB flush,
 // commits 8c6de56a42e0, b043138246a4) in POWER form (scenario need-flush-cleared-by-wrong-thread).
 // BROKEN on purpose; never use it for answers.

@@ -779,8 +779,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
    * IPI every online core in g's mask (its own core without an IPI): the sender pays ipiSend per
    * target and waits for the last one; a target pays ipi (exit and handler entry, interrupting
    * whatever ran there). A target running g tlbiels the VAs (none: flushes the LPID); one not running
-   * g flushes the LPID and leaves the mask — or, when the policy defers, sets need_tlb_flush for its
-   * core and leaves the mask. Whatever copy no target removed is marked stale.
+   * g flushes the LPID and leaves the mask — or, when the policy defers, gets no IPI: need_tlb_flush
+   * is set for its core and it leaves the mask. Whatever copy no target removed is marked stale.
    */
   private shootdown(cpu: number, g: RefKvmGuest, vas: readonly Va[]): void {
     const c = this.config.costs;
@@ -790,6 +790,12 @@ export class RefKvmMachine implements SimMachine, KvmHost {
       if (!g.mayHold[core] || this.offline[core]) continue;
       const there = this.coreVcore[core];
       const running = there?.guest === g;
+      if (!running && g.policy.ipiDeferToEntry) {
+        // no IPI: a flush request for the VM's next entry there, and the core leaves the mask
+        g.needFlush[core] = true;
+        g.mayHold[core] = false;
+        continue;
+      }
       let held = 0;
       for (const t of this.tlbsOfCore(core)) for (const { e } of this.tlbs[t]!.valid()) if (e.lpid === g.lpid) held++;
       let tc = cpu;
@@ -818,9 +824,6 @@ export class RefKvmMachine implements SimMachine, KvmHost {
         }
         this.charge(tc, "tlbiel", BigInt(c.tlbiel) + BigInt(c.tlbielExtra) * BigInt(vas.length - 1), g);
         this.countKvm(g, "tlbielSequences");
-      } else if (!running && g.policy.ipiDeferToEntry) {
-        g.needFlush[core] = true;
-        g.mayHold[core] = false;
       } else {
         this.flushLpidCore(tc, g, core);
         if (!running) g.mayHold[core] = false;

@@ -52,7 +52,7 @@ export interface KvmPolicy {
   decide(k: KvmHost, g: KvmGuestState, req: InvalidationRequest): Decision;
   /** How host page-outs invalidate (absent: "global", KVM's tlbie per HPTE). */
   readonly pageOut?: PageOutMode;
-  /** IPI handler on a core not running the VM: defer the flush to the VM's next entry there (absent: flush now). */
+  /** A core of the mask not running the VM: no IPI, its flush deferred to the VM's next entry there (absent: IPI, flush now). */
   readonly ipiDeferToEntry?: boolean;
   /** Core `core` goes offline (absent: nothing). */
   coreOffline?(k: KvmHost, g: KvmGuestState, core: number): void;

@@ -1,6 +1,6 @@
 /**
- * `ipi-tlbiel-wrong-clear` (id 10), BROKEN on purpose: a target not running the VM defers its flush
- * to the VM's next entry there (need_tlb_flush for its core), and every entry check clears the whole
+ * `ipi-tlbiel-wrong-clear` (id 10), BROKEN on purpose: a core of the mask not running the VM gets
+ * no IPI; its flush is deferred to the VM's next entry there (need_tlb_flush for its core), and every entry check clears the whole
  * mask — CVE-2019-3016 in POWER form (scenario need-flush-cleared-by-wrong-thread).
  */
 import type { KvmPolicy } from "../policy.js";
