@@ -43,6 +43,8 @@ const FAMILIES: { family: PolicyFamily; title: string; lead: string }[] = [
 ];
 
 const perOp = (p: PointResult, x: number | undefined) => (x ?? 0) / p.guestOps;
+/** A small rate per guest op with three significant digits after the leading zeros (0.000412). */
+const fmtRate = (x: number) => (x === 0 ? "0" : x >= 0.01 ? x.toFixed(3) : x.toFixed(Math.min(8, 2 - Math.floor(Math.log10(x)))));
 const inv = (p: PointResult) => p.invalidationCyclesPerGuestOp;
 
 /** The points of one comparison: a synthetic sweep with the baseline and the family, one H_LOCAL use, paging rate and migration rate. */
@@ -105,7 +107,7 @@ function familyFindings(results: StudyResults, policies: readonly PolicyInfo[], 
       }
       crossings.push(text);
       const top = pairs[pairs.length - 1]!;
-      atTop.push(`${shape} ${fmtCycles(inv(top.mine))} vs ${fmtCycles(inv(top.base))} (${fmtRatio(inv(top.mine) / inv(top.base))}), ${perOp(top.mine, top.mine.counters.ipis).toFixed(3)} IPIs per guest op, ${fmtCycles(perOp(top.mine, top.mine.counters.ipiOtherGuest) * 1e6)} interruptions of other guests per M guest ops`);
+      atTop.push(`${shape} ${fmtCycles(inv(top.mine))} vs ${fmtCycles(inv(top.base))} (${fmtRatio(inv(top.mine) / inv(top.base))}), ${fmtRate(perOp(top.mine, top.mine.counters.ipis))} IPIs per guest op, ${fmtCycles(perOp(top.mine, top.mine.counters.ipiOtherGuest) * 1e6)} interruptions of other guests per M guest ops`);
     }
     if (crossings.length > 0) out.push(`${pol.name} (${words}): ${crossings.join("; ")}.`);
     const top = Math.max(...ps.map((p) => p.params.cores));
@@ -148,8 +150,8 @@ function familyTables(policies: readonly PolicyInfo[], ps: readonly PointResult[
       for (const pol of policies) {
         const p = ps.find((q) => q.params.shape === shape && q.params.cores === cores && q.params.policy === pol.name);
         if (!p) continue;
-        rows.push([String(cores), pol.name, fmtCycles(inv(p)), base ? fmtCycles(inv(base)) : "–", perOp(p, p.counters.ipis).toFixed(4),
-          perOp(p, p.counters.ipiInterrupts).toFixed(4), fmtCycles(perOp(p, p.counters.ipiOtherGuest) * 1e6), fmtPct(p.invalidationCycles > 0 ? (p.counters.ipiEmptyCycles ?? 0) / p.invalidationCycles : NaN), String(p.violations)]);
+        rows.push([String(cores), pol.name, fmtCycles(inv(p)), base ? fmtCycles(inv(base)) : "–", fmtRate(perOp(p, p.counters.ipis)),
+          fmtRate(perOp(p, p.counters.ipiInterrupts)), fmtCycles(perOp(p, p.counters.ipiOtherGuest) * 1e6), fmtPct(p.invalidationCycles > 0 ? (p.counters.ipiEmptyCycles ?? 0) / p.invalidationCycles : NaN), String(p.violations)]);
       }
     }
     return {
