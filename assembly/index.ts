@@ -6,7 +6,7 @@ import {
   STAT_LPID_FLUSHES, STAT_FLUSHED_ENTRIES, STAT_GLOBAL_TLBIES, STAT_GLOBAL_TLBIE_ENTRIES, STAT_HCALLS, RET_BUCKETS,
   STATS_BYTES, G_FLAGS, G_LPID, G_HPT, G_HPT_ORDER, G_REVMAP, G_RMAP, G_FRAMES, G_RAM_HOST_PAGES, G_INSTANCE,
   GF_LIVE, GF_QEMU, HDR_FREE_FRAMES, NO_FRAME, FRAME_HOST, OP_VCORE_RUN, OP_VCORE_EXIT, OP_PAGE_OUT, OP_PAGE_IN,
-  OP_HPT_RESET, OP_WORK, OP_RECLAIM,
+  OP_HPT_RESET, OP_WORK, OP_RECLAIM, OP_CORE_ONLINE,
 } from "./layout";
 import {
   attachHeader, header, ops, cores, smt, tlbGroupShift, tlbFlushSets, tlbSets, lpidLimit, maxGuests, guestDesc, guestStatsOf, bump, lpidGuest,
@@ -25,6 +25,7 @@ import { vcoreRun, vcoreExit } from "./kvm/vcore";
 import { kvmGuestInit, kvmGuestDestroy, hptReset } from "./kvm/guest";
 import { pageOut, pageIn } from "./kvm/paging";
 import { reclaim } from "./kvm/reclaim";
+import { coreOnline } from "./kvm/vcore";
 
 /** First byte the host may use: above the module's static data, page aligned. */
 export function layoutBase(): usize {
@@ -154,7 +155,7 @@ function runChunk(o0: usize, count: u32): void {
       const gs = guestStatsOf(g);
       chargeHcall(cpu, gs);
       const ret = hcall(o, opcode, g, gs, cpu, (opflags & OPF_PROBLEM_STATE) != 0);
-      finishInvalidations(cpu, gs);
+      finishInvalidations(cpu, g, gs);
       store<i64>(o, ret, 8);
       bump(STAT_HCALLS + hcallKind(opcode) * RET_BUCKETS + retBucket(ret), gs);
       continue;
@@ -184,6 +185,10 @@ function runChunk(o0: usize, count: u32): void {
       else if (opcode == OP_RECLAIM) r = reclaim(g, cpu, o);
       else r = hptReset(g, cpu);
       store<u64>(o, r, 8);
+      continue;
+    }
+    if (opcode == OP_CORE_ONLINE) {
+      store<u64>(o, coreOnline(<u32>min(load<u64>(o, 16), 0xffffffff), load<u64>(o, 24) != 0), 8);
       continue;
     }
     if (opcode == OP_WORK) {

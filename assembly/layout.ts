@@ -31,7 +31,9 @@
 //   │                     │ need_tlb_flush maskWords × u64,            │              │
 //   │                     │ last_vcpu lastVcpuSlots × u16,             │              │
 //   │                     │ deferred VAs deferredCap × DEFER_BYTES,    │              │
-//   │                     │ lazy-reuse block (G_LAZY, LZ_*)            │              │
+//   │                     │ lazy-reuse block (G_LAZY, LZ_*),           │              │
+//   │                     │ IPI mask maskWords × u64,                  │              │
+//   │                     │ held frames BATCH_MAX × u32                │              │
 //   └─────────────────────┴────────────────────────────────────────────┴──────────────┘
 //
 // TLB, set-major: for congruence class s, all cores' ways side by side, so a tlbie of one
@@ -160,24 +162,24 @@
 // @ts-ignore: decorator
 @inline export const HDR_MIXED_FILLS: u32 = 152;
 /**
- * (after the cost table, which ends at 224) u32, host: the fabric model (docs/model/costs.md §8): bits 0–3 FABRIC_EXCLUSIVE / FABRIC_CONCURRENT,
+ * (after the cost table, which ends at 228) u32, host: the fabric model (docs/model/costs.md §8): bits 0–3 FABRIC_EXCLUSIVE / FABRIC_CONCURRENT,
  * bits 4–7 the tlbie lock's scope (LOCK_NONE / LOCK_VM / LOCK_MACHINE), bits 8–15 tlbies in flight.
  */
 // @ts-ignore: decorator
-@inline export const HDR_FABRIC_MODE: u32 = 224;
+@inline export const HDR_FABRIC_MODE: u32 = 240;
 /** u32, host: percent of its length a sequence takes longer per other sequence in flight with it. */
 // @ts-ignore: decorator
-@inline export const HDR_FABRIC_SENDER: u32 = 228;
+@inline export const HDR_FABRIC_SENDER: u32 = 244;
 /** u32, host: the machine-wide tlbie lock's calendar (lock scope "machine"; FABRIC_SLOTS × u32), or 0. */
 // @ts-ignore: decorator
-@inline export const HDR_TLBIE_LOCK: u32 = 232;
+@inline export const HDR_TLBIE_LOCK: u32 = 248;
 /**
  * u32, host: the POWER9 tlbie errata the machine has (docs/model/policies.md §10.3): bit 0
  * CPU_FTR_P9_TLBIE_STQ_BUG, bit 1 CPU_FTR_P9_TLBIE_ERAT_BUG; each adds one `ptesync; tlbie` to every
  * global sequence of a kernel that applies the workarounds (the policy answers EV_TLBIE_FIXUPS).
  */
 // @ts-ignore: decorator
-@inline export const HDR_TLBIE_ERRATA: u32 = 236;
+@inline export const HDR_TLBIE_ERRATA: u32 = 252;
 // @ts-ignore: decorator
 @inline export const ERRATUM_STQ: u32 = 1;
 // @ts-ignore: decorator
@@ -230,8 +232,11 @@
 /** One erratum workaround's `ptesync; tlbie` in a global sequence (docs/model/costs.md §6.3). */
 // @ts-ignore: decorator
 @inline export const K_TLBIE_ERRATA: u32 = 15;
+/** The IPI sender's part, per target: the msgsnd / XICS MFRR write (ipi-tlbiel; docs/model/costs.md §3.8). */
 // @ts-ignore: decorator
-@inline export const COST_COUNT: u32 = 16;
+@inline export const K_IPI_SEND: u32 = 16;
+// @ts-ignore: decorator
+@inline export const COST_COUNT: u32 = 17;
 
 // ── cost categories: cycles are kept per cpu, per guest and machine-wide in each ──
 // @ts-ignore: decorator
@@ -274,6 +279,9 @@
 @inline export const CPU_VC_SLOT: u32 = 104;
 // @ts-ignore: decorator
 @inline export const CPU_VC_IDX: u32 = 108;
+/** u32 on a core's thread-0 cpu record: 1 while the core is offline (OP_CORE_ONLINE). */
+// @ts-ignore: decorator
+@inline export const CPU_OFFLINE: u32 = 112;
 // @ts-ignore: decorator
 @inline export const CORE_BYTES: u32 = 8;
 // @ts-ignore: decorator
@@ -401,6 +409,24 @@
 /** LPID flushes a core made to pass an epoch's flush point (at the VM's exit or entry there). */
 // @ts-ignore: decorator
 @inline export const STAT_EPOCH_FLUSHES: u32 = 60;
+/** IPIs that interrupted a core running a guest (ipi-tlbiel, batched-reclaim; docs/model/policies.md §13). */
+// @ts-ignore: decorator
+@inline export const STAT_IPI_INTERRUPTS: u32 = 41;
+/** Of those, IPIs that interrupted a guest other than the one flushed. */
+// @ts-ignore: decorator
+@inline export const STAT_IPI_OTHER_GUEST: u32 = 42;
+/** IPIs to a core whose TLB held no entry of the flushed LPID (the mask's imprecision). */
+// @ts-ignore: decorator
+@inline export const STAT_IPI_EMPTY: u32 = 43;
+/** Cycles (sender's send, target's handler and tlbiels) spent on those IPIs. */
+// @ts-ignore: decorator
+@inline export const STAT_IPI_EMPTY_CYCLES: u32 = 44;
+/** Host page-outs whose frame waits for its batch's flush (batched-reclaim). */
+// @ts-ignore: decorator
+@inline export const STAT_BATCH_HELD: u32 = 45;
+/** Batch flushes (batched-reclaim). */
+// @ts-ignore: decorator
+@inline export const STAT_BATCH_FLUSHES: u32 = 46;
 /** hcall counters: STAT_HCALLS + kind × RET_BUCKETS + bucket. */
 // @ts-ignore: decorator
 @inline export const STAT_HCALLS: u32 = 64;
@@ -412,7 +438,7 @@
 
 // ── guest descriptor (GUEST_BYTES each, indexed by guest slot) ──
 // @ts-ignore: decorator
-@inline export const GUEST_BYTES: u32 = 128;
+@inline export const GUEST_BYTES: u32 = 192;
 // @ts-ignore: decorator
 @inline export const G_LPID: u32 = 0;
 // @ts-ignore: decorator
@@ -495,6 +521,18 @@
 @inline export const LAZY_RUNNING: u32 = 2;
 // @ts-ignore: decorator
 @inline export const LAZY_FREE_FIRST: u32 = 3;
+/** u32: the VM's "may hold entries" core mask (maskWords × u64, one bit per core; ipi-tlbiel, batched-reclaim), or 0. */
+// @ts-ignore: decorator
+@inline export const G_IPI_MASK: u32 = 120;
+/** u32: batched-reclaim's held frames (BATCH_MAX × u32: frames paged out, not yet flushed), or 0. */
+// @ts-ignore: decorator
+@inline export const G_BATCH: u32 = 124;
+/** u32: frames in the batch now. */
+// @ts-ignore: decorator
+@inline export const G_BATCH_COUNT: u32 = 128;
+/** batched-reclaim's batch: SWAP_CLUSTER_MAX (32) pages, the reclaim batch the 2024 RFC flushes once (docs/model/policies.md §14). */
+// @ts-ignore: decorator
+@inline export const BATCH_MAX: u32 = 32;
 // @ts-ignore: decorator
 @inline export const DEFER_OVF_FLUSH: u32 = 0;
 // @ts-ignore: decorator
@@ -550,6 +588,8 @@
 @inline export const OP_WORK: u32 = 0x1205; // w2 cycles of guest work on cpu (advances its clock)
 // @ts-ignore: decorator
 @inline export const OP_RECLAIM: u32 = 0x1206; // w2..w9 candidate gfns (0xffffffff = none): age them, page out the coldest
+// @ts-ignore: decorator
+@inline export const OP_CORE_ONLINE: u32 = 0x1207; // w2 core, w3 1 = online, 0 = offline (refused while a vcore runs there)
 /** r3 of KVM ops that cannot be done (the host layer turns them into errors). */
 // @ts-ignore: decorator
 @inline export const KVM_BAD_VCORE: u64 = 0xfffffffffffffff1;

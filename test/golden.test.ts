@@ -47,7 +47,7 @@ function withOpHashing<T>(h: Hash, f: () => T): T {
 const HEADER_VALUES: [number, number][] = [[0, 48], [64, 68], [88, 96], [120, 124], [128, 256]];
 /** Header bytes of accelerators (the frames-in-use bitmap's address and search hint), hashed as zeros. */
 const HEADER_ACCEL: [number, number] = [136, 144];
-const DESC_ADDRESSES = [G.HPT, G.REVMAP, G.RMAP, G.FRAMES, G.VCPU_TAB, G.VCORE_TAB, G.NEED_FLUSH, G.LAST_VCPU, G.DEFER];
+const DESC_ADDRESSES = [G.HPT, G.REVMAP, G.RMAP, G.FRAMES, G.VCPU_TAB, G.VCORE_TAB, G.NEED_FLUSH, G.LAST_VCPU, G.DEFER, G.IPI_MASK, G.BATCH];
 function stateDigest(m: Machine): string {
   const h = createHash("sha256");
   const buf = m.memory.buffer;

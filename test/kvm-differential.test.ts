@@ -1,10 +1,10 @@
 // The engine's KVM layer against the plain-TypeScript reference (src/reference/kvm/): the same
 // random machines, guests and op streams — guests created and destroyed, vcores placed and
 // migrated, hcalls with honest and lying H_LOCAL aimed mostly at live entries, accesses,
-// page-outs, page-ins, reclaim, HPT resets, guest work — under every policy and deferred-va
+// page-outs, page-ins, reclaim, HPT resets, guest work, cores going offline and online — under every policy and deferred-va
 // cap / overflow rule, compared after EVERY op: counters, KVM counters with cycles per category,
 // every cpu's clock and cycles, the fabric, violations with their provenance, TLB contents and
-// stale marks per core, need_tlb_flush, last_vcpu, vcpu / vcore state, deferred lists, HPTEs,
+// stale marks per core, need_tlb_flush, the IPI mask and held frames, last_vcpu, vcpu / vcore state, deferred lists, HPTEs,
 // rmap rings and frames, lazy-reuse's quarantine (held frames, epoch masks). Machines include SMT8 cores whose TLB is split between thread groups
 // (docs/model/tlb.md §7.2), POWER10's one-tlbiel flush (§7.1), and guests enter 64K and 16M pages in
 // their 4K segment besides 4K ones (mixed page-size segments, docs/model/translation.md §2.7: kvm-hv
@@ -100,6 +100,8 @@ type Op =
   | { t: "reclaim"; g: number; ks: number[]; cpu: number }
   | { t: "reset"; g: number; cpu: number }
   | { t: "work"; cpu: number; cycles: number }
+  /** CPU hotplug of a core (ipi-tlbiel's offline trim; refused while a vcore runs there). */
+  | { t: "online"; core: number; online: boolean }
   | { t: "tlbOp"; kind: "tlbiel" | "tlbie" | "flushLpid" | "tlbielSet"; g: number; k: number; cpu: number }
   /** The thread's pattern: a (possibly lying) H_LOCAL remove of a live entry, the host takes the page and gives its frame to another guest. */
   | { t: "attack"; g: number; pick: number; cpu: number; to: number };
@@ -122,6 +124,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant("reclaim" as const), g, ks: fc.array(k, { minLength: 1, maxLength: 4 }), cpu }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("reset" as const), g, cpu }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("work" as const), cpu, cycles: fc.integer({ min: 0, max: 50_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("online" as const), core: fc.nat(3), online: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant("attack" as const), g, pick: fc.nat(20), cpu, to: g }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("tlbOp" as const), kind: fc.constantFrom("tlbiel" as const, "tlbie" as const, "flushLpid" as const, "tlbielSet" as const), g, k, cpu }) },
 );
@@ -202,6 +205,10 @@ class Side {
     }
     if (op.t === "work") {
       m.work(op.cpu % this.cpus, op.cycles);
+      return null;
+    }
+    if (op.t === "online") {
+      m.setCoreOnline(op.core % m.config.cores, op.online);
       return null;
     }
     const gu = this.guestAt(op.g);
@@ -309,6 +316,8 @@ class Side {
         needTlbFlush: gu.needTlbFlush(),
         deferred: gu.deferred(),
         quarantine: gu.quarantine(),
+        ipiMask: gu.ipiMask(),
+        heldFrames: gu.heldFrames(),
         vcores: Array.from({ length: gu.vcores }, (_, i) => gu.vcoreState(i)),
         vcpus: Array.from({ length: gu.vcpus }, (_, i) => gu.vcpuState(i)),
         lastVcpu: Array.from({ length: Math.ceil(this.cpus / 4) * 4 }, (_, s) => gu.lastVcpu(s)),
@@ -483,6 +492,29 @@ describe("directed streams (timelines random streams rarely complete), engine = 
     expect(k.deferredOverflows).toBeGreaterThan(0n);
     if (rule === "flush") expect(k.ipis).toBe(2n);
   });
+
+  // IPI shootdowns (a target running the guest, one running another guest, one that left), cores
+  // going offline and online (a vcore refused there), and 34 page-outs: one batch flush of 32
+  const pageOuts: Op[] = Array.from({ length: 34 }, (_, i): Op[] => [{ t: "pageOut", g: 1, k: 1 + (i % 3), cpu: 3 }, { t: "pageIn", g: 1, k: 1 + (i % 3) }]).flat();
+  const shootdowns: Op[] = [
+    { t: "run", g: 1, vc: 0, core: 0, mask: 0 }, { t: "run", g: 1, vc: 1, core: 1, mask: 0 },
+    { t: "enter", g: 1, k: 1, cpu: 0 }, { t: "enter", g: 1, k: 2, cpu: 0 }, { t: "enter", g: 1, k: 3, cpu: 0 },
+    { t: "access", g: 1, k: 1, cpu: 4 }, { t: "access", g: 1, k: 2, cpu: 4 }, { t: "access", g: 1, k: 3, cpu: 0 },
+    { t: "exit", g: 1, vc: 1 }, { t: "run", g: 0, vc: 0, core: 1, mask: 0 },
+    { t: "remove", g: 1, pick: 0, local: false, cpu: 0, avpn: false },
+    { t: "online", core: 3, online: false }, { t: "run", g: 1, vc: 1, core: 3, mask: 0 }, { t: "online", core: 3, online: true },
+    { t: "run", g: 1, vc: 1, core: 2, mask: 0 }, { t: "access", g: 1, k: 2, cpu: 8 }, { t: "exit", g: 1, vc: 1 },
+    { t: "online", core: 2, online: false }, { t: "protect", g: 1, pick: 0, local: false, cpu: 0 },
+    { t: "bulk", g: 1, picks: [0, 1], cpu: 0 }, { t: "online", core: 2, online: true },
+    ...pageOuts, { t: "access", g: 1, k: 1, cpu: 0 }, { t: "destroy", g: 1 },
+  ];
+  test.each(POLICY_NAMES_RUN)("IPI shootdowns, cores offline and a batch flush under %s", (policy) => {
+    const { ref } = play(shape(policy), shootdowns);
+    const k = ref.m.kvmCounters();
+    const family = policyByName(policy)!.family;
+    if (family === "ipi") expect([k.ipis > 0n, k.ipiInterrupts > 0n, k.ipiOtherGuest > 0n]).toEqual([true, true, true]);
+    if (family === "batched") expect([k.batchHeld, k.batchFlushes]).toEqual([34n, 1n]);
+  });
 });
 
 test("the op streams reached every part of the KVM layer", () => {
@@ -495,7 +527,7 @@ test("the op streams reached every part of the KVM layer", () => {
   // (violations, harmless stale hits, IPIs and overflows need whole timelines: the directed streams have them)
   for (const name of ["violations", "staleHarmless", "ipis", "staleMarked", "entryFlushes", "fullFlushes", "tlbieWaits", "tlbieLockWaitCycles", "errataTlbies",
     "pageOutHptes", "pageIns", "hvFaults", "deferredRecords", "deferredOverflows", "deferredTlbies", "hptResets",
-    "localInvalidations", "globalInvalidations", "quarantined", "quarantineReleased", "quarantinePeak", "quarantineFallbacks", "epochFlushes"]) {
+    "localInvalidations", "globalInvalidations", "ipiInterrupts", "ipiOtherGuest", "ipiEmpty", "ipiEmptyCycles", "batchHeld", "batchFlushes", "quarantined", "quarantineReleased", "quarantinePeak", "quarantineFallbacks", "epochFlushes"]) {
     expect(reached.get(name) ?? 0n, name).toBeGreaterThan(0n);
   }
   for (const shape of ["split TLBs filled", "16-in-12 entry", "24-in-12 entry"]) expect([...shapesSeen], shape).toContain(shape);

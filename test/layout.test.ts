@@ -40,7 +40,7 @@ for (const [k, v] of Object.entries(L.ERRATUM_CODE)) hostValue[`ERRATUM_${k.toUp
 for (const [k, v] of Object.entries(L.LOCK_SCOPE_CODE)) hostValue[`LOCK_${k.toUpperCase()}`] = BigInt(v);
 Object.assign(hostValue, {
   COST_COUNT: BigInt(L.COST_COUNT), FABRIC_SLOTS: BigInt(L.FABRIC_SLOTS), FABRIC_SLOT_SHIFT: BigInt(L.FABRIC_SLOT_SHIFT),
-  CC_COUNT: BigInt(L.CC_COUNT), NO_CPU: BigInt(L.NO_CPU), STAT_CYCLES: BigInt(L.STAT_CYCLES),
+  CC_COUNT: BigInt(L.CC_COUNT), NO_CPU: BigInt(L.NO_CPU), STAT_CYCLES: BigInt(L.STAT_CYCLES), BATCH_MAX: BigInt(L.BATCH_MAX),
 });
 for (const [k, v] of Object.entries(L.STAT)) hostValue[`STAT_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = BigInt(v);
 

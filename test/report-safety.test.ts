@@ -15,8 +15,10 @@ import {
 } from "../src/report/study-report.js";
 import { headlineTable } from "../src/cli-study.js";
 import { coincidentLines } from "../src/report/plots.js";
+import { schemeSections } from "../src/report/schemes.js";
+import { fmtCycles } from "../src/report/study-data.js";
 
-const POLICY_SET = [{ policy: "need-tlb-flush" }, { policy: "need-tlb-flush-3.8" }, { policy: "last-vcpu" }, { policy: "flush-always" }, { policy: "deferred-va", deferredCaps: [8, 64] }];
+const POLICY_SET = [{ policy: "need-tlb-flush" }, { policy: "need-tlb-flush-3.8" }, { policy: "last-vcpu" }, { policy: "flush-always" }, { policy: "deferred-va", deferredCaps: [8, 64] }, { policy: "ipi-tlbiel" }, { policy: "batched-reclaim" }];
 
 /** Two paging rates and both H_LOCAL modes (the terminal table used to pick the other paging rate), and a real guest. */
 function config() {
@@ -42,8 +44,11 @@ function config() {
  * set-all at VM start, the HPT reset defeats the variant without the set-all at HPT reset, the
  * early epoch, the skipped lazy core and the pending flush defeat lazy-reuse's three broken forms; the
  * split SMT8 TLB defeats every rule with per-core bookkeeping (need-tlb-flush's family, deferred-va,
- * lazy-reuse-running, p9-hash-core-tlb); need-tlb-flush, flush-always, deferred-va, lazy-reuse and p9-hash
- * pass every scenario of their generations (docs/model/policies.md §12).
+ * lazy-reuse-running, p9-hash-core-tlb); a core offlined unflushed defeats ipi-tlbiel-offline-kept, a
+ * deferred flush cleared by another core's entry defeats ipi-tlbiel-wrong-clear, and a frame reused
+ * before its batch's flush defeats batched-reclaim-early-reuse (which also leaves a stale copy on a
+ * core the guest left); need-tlb-flush, flush-always, deferred-va, lazy-reuse, ipi-tlbiel,
+ * batched-reclaim and p9-hash pass every scenario of their generations (docs/model/policies.md §12).
  */
 const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "need-tlb-flush": ["smt8-split-tlb"],
@@ -55,10 +60,15 @@ const EXPECTED_LEAKS: Record<PolicyName, string[]> = {
   "need-tlb-flush-no-reset": ["hpt-reset", "smt8-split-tlb"],
   "lazy-reuse": [],
   "lazy-reuse-early": ["lazy-reuse-early-epoch"],
-  "lazy-reuse-running": ["lazy-core-skipped", "smt8-split-tlb"],
-  "lazy-free-first": ["flush-pending-reuse"],
+  "lazy-reuse-running": ["lazy-core-skipped", "smt8-split-tlb", "cpu-offline-missed-ipi", "need-flush-cleared-by-wrong-thread"],
+  "lazy-free-first": ["flush-pending-reuse", "batch-reuse-before-flush"],
   "p9-hash": [],
   "p9-hash-core-tlb": ["smt8-split-tlb"],
+  "ipi-tlbiel": ["smt8-split-tlb"],
+  "batched-reclaim": [],
+  "ipi-tlbiel-offline-kept": ["smt8-split-tlb", "cpu-offline-missed-ipi"],
+  "ipi-tlbiel-wrong-clear": ["smt8-split-tlb", "need-flush-cleared-by-wrong-thread"],
+  "batched-reclaim-early-reuse": ["lazy-reuse-early-epoch", "lazy-core-skipped", "flush-pending-reuse", "smt8-split-tlb", "need-flush-cleared-by-wrong-thread", "batch-reuse-before-flush"],
 };
 /** The scenarios of a policy's own generations (the power9 one belongs to the P9 policies and flush-always). */
 const onItsOwn = (policy: string, scenario: string) => onItsGenerations(policyByName(policy)!, scenarioMachine(scenario).generation);
@@ -86,11 +96,12 @@ describe("safety from every scenario and run", () => {
     const variants = [...new Set(ev.outcomes.map((o) => `${o.policy}|${o.deferredCap}|${o.inStudy}`))];
     expect(variants).toEqual([
       "need-tlb-flush|null|true", "need-tlb-flush-3.8|null|true", "last-vcpu|null|true", "flush-always|null|true",
-      "deferred-va|8|true", "deferred-va|64|true", "need-tlb-flush-no-init|null|false",
+      "deferred-va|8|true", "deferred-va|64|true", "ipi-tlbiel|null|true", "batched-reclaim|null|true", "need-tlb-flush-no-init|null|false",
       "need-tlb-flush-no-reset|null|false", "lazy-reuse|null|false", "lazy-reuse-early|null|false", "lazy-reuse-running|null|false",
       "lazy-free-first|null|false", "p9-hash|null|false", "p9-hash-core-tlb|null|false",
+      "ipi-tlbiel-offline-kept|null|false", "ipi-tlbiel-wrong-clear|null|false", "batched-reclaim-early-reuse|null|false",
     ]);
-    expect(ev.outcomes).toHaveLength(14 * SCENARIOS.length);
+    expect(ev.outcomes).toHaveLength(19 * SCENARIOS.length);
     expect(ev.catalogue.map((c) => c.generation)).toEqual(SCENARIOS.map((s) => scenarioMachine(s.name).generation));
     for (const o of ev.outcomes) {
       expect(o.leaked, `${o.policy} ${o.scenario}`).toBe(EXPECTED_LEAKS[o.policy].includes(o.scenario));
@@ -126,7 +137,7 @@ describe("safety from every scenario and run", () => {
     // `hptlab policies` marks as safe exactly the policies no scenario of their generations catches
     for (const p of POLICIES) expect(p.safe, p.name).toBe(byPolicy[p.name]!.leakingScenarios.length === 0);
     expect(byPolicy["need-tlb-flush"]!.evidence).toMatch(/; outside its generations \(power7 and power8\), on power9: leaks in scenario smt8-split-tlb \(1 violation\)$/);
-    expect(byPolicy["p9-hash"]!.evidence).toMatch(/^untested: no violation in the 1 scenario; not in the study's runs; outside its generations \(power9 and power10\), on power7: no violation in 8 scenarios/);
+    expect(byPolicy["p9-hash"]!.evidence).toMatch(/^untested: no violation in the 1 scenario; not in the study's runs; outside its generations \(power9 and power10\), on power7: no violation in 11 scenarios/);
     expect(byPolicy["need-tlb-flush-3.8"]!.evidence).toMatch(/^unsafe: leaks in scenario bulk-remove-1vcpu \(1 violation\); /);
     expect(byPolicy["need-tlb-flush-no-init"]!.evidence).toBe("unsafe: leaks in scenario lpid-reuse (1 violation); broken on purpose (for the detector), not in the study's runs; outside its generations (power7 and power8), on power9: leaks in scenario smt8-split-tlb (1 violation)");
     // without the catalogue (an older results.json) nothing is called safe
@@ -136,7 +147,7 @@ describe("safety from every scenario and run", () => {
 
   it("no output calls a policy safe that a scenario shows leaking", async () => {
     const leaking = new Map(policySafety(results).filter((s) => s.leakingScenarios.length > 0).map((s) => [s.policy, s.leakingScenarios]));
-    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset", "lazy-reuse-early", "lazy-reuse-running", "lazy-free-first", "p9-hash-core-tlb"]);
+    expect([...leaking.keys()]).toEqual(["need-tlb-flush-3.8", "last-vcpu", "need-tlb-flush-no-init", "need-tlb-flush-no-reset", "lazy-reuse-early", "lazy-reuse-running", "lazy-free-first", "p9-hash-core-tlb", "ipi-tlbiel-offline-kept", "ipi-tlbiel-wrong-clear", "batched-reclaim-early-reuse"]);
     const html = await reportHtml(results);
     const htmlText = html.replace(/<svg[\s\S]*?<\/svg>/g, "").replace(/<(li|p|tr|h\d)[ >]/g, "\n$&").replace(/<[^>]+>/g, "").replace(/&#39;/g, "'");
     const texts = { findings: findings(results).join("\n"), summary: summaryMarkdown(results), terminal: safetyLines(results).join("\n"), html: htmlText };
@@ -171,7 +182,7 @@ describe("safety from every scenario and run", () => {
     expect(table.split("\n")[0]).toBe(`At 4 cores × SMT4 (${slice}; the first finding's slice)`);
     const head = headlineCells(results)!;
     expect(head.cells.every((c) => c.context.pageOutsPerMop === 2000 && c.context.hLocal === "honest" && c.context.cores === 4)).toBe(true);
-    expect(head.cells).toHaveLength(2 * 6);
+    expect(head.cells).toHaveLength(2 * 8);
     // the report's verdict: the same slice, the same numbers as the first finding
     const html = await reportHtml(results);
     const verdict = html.slice(html.indexOf('<section class="verdict"'), html.indexOf("</section>"));
@@ -179,6 +190,32 @@ describe("safety from every scenario and run", () => {
     const v = shapeVerdicts(results).find((x) => x.kind === "synthetic" && x.shape === "4 vcores")!;
     const m = /\(([\d.,]+) vs ([\d.,]+)\)/.exec(first);
     expect(v.text).toContain(m ? `(${m[1]} vs ${m[2]} cycles)` : `(${/need-tlb-flush \(([\d.,]+)\)/.exec(first)![1]} cycles either way)`);
+  });
+
+  it("a section per scheme family (ipi, batched): where each stops beating the baseline, its IPIs, from the points", async () => {
+    const secs = schemeSections(results);
+    expect(secs.map((s) => [s.family, s.title])).toEqual([["ipi", "Invalidation by IPI and tlbiel"], ["batched", "Batched host reclaim"]]);
+    const slice = (policy: string, shape: string, cores: number) => results.points.find((p) => p.params.sweep === "scaling" && p.params.hLocal === "honest"
+      && p.params.pageOutsPerMop === 2000 && p.params.policy === policy && p.params.shape === shape && p.params.cores === cores)!;
+    for (const [s, policy] of [[secs[0]!, "ipi-tlbiel"], [secs[1]!, "batched-reclaim"]] as const) {
+      for (const shape of ["1 vcpu", "4 vcores"]) {
+        const wins = [1, 4].map((c) => slice(policy, shape, c).invalidationCyclesPerGuestOp < slice("need-tlb-flush", shape, c).invalidationCyclesPerGuestOp);
+        const firstLoss = wins.indexOf(false);
+        const expected = firstLoss < 0 ? `${shape}: beats need-tlb-flush at every size (1–4 cores)`
+          : wins.every((w) => !w) ? `${shape}: never beats need-tlb-flush (1–4 cores)` : `${shape}: stops beating need-tlb-flush at 4 cores`;
+        expect(s.findings[0], `${policy} ${shape}`).toContain(expected);
+        const table = s.tables.find((t) => t.heading.startsWith(`${shape} (`))!;
+        expect(table.rows.map((r) => [r[0], r[1], r[2], r[3]])).toEqual([1, 4].map((c) => [String(c), policy,
+          fmtCycles(slice(policy, shape, c).invalidationCyclesPerGuestOp), fmtCycles(slice("need-tlb-flush", shape, c).invalidationCyclesPerGuestOp)]));
+        const ipis = slice(policy, shape, 4).counters.ipis! / slice(policy, shape, 4).guestOps;
+        expect(Number(table.rows[1]![4])).toBeCloseTo(ipis, ipis === 0 ? 9 : Math.max(3, 3 - Math.floor(Math.log10(ipis))));
+      }
+      expect(s.findings[0]).toMatch(/^\S+ \(sweep scaling, H_LOCAL honest, 2000 page-outs per M guest ops, migration rate [\d.]+\): /);
+    }
+    expect(summaryMarkdown(results)).toContain("## Invalidation by IPI and tlbiel");
+    const html = await reportHtml(results);
+    expect(html).toContain('<h2 id="scheme-ipi">Invalidation by IPI and tlbiel</h2>');
+    expect(html).toContain('<h2 id="scheme-batched">Batched host reclaim</h2>');
   });
 
   it("the violations chart counts every run, the real guest's too", async () => {

@@ -47,6 +47,7 @@ describe("the reference's own policy table", () => {
       "stale-tlb": false, "lpid-reuse": false, "hpt-reset": true, "vcore-migration": false, "bulk-remove-1vcpu": false,
       "lazy-reuse-early-epoch": false, "lazy-core-skipped": false, "flush-pending-reuse": false,
       "smt8-split-tlb": true, // per-core bookkeeping on a split SMT8 core, as need-tlb-flush
+      "cpu-offline-missed-ipi": false, "need-flush-cleared-by-wrong-thread": false, "batch-reuse-before-flush": false,
     });
     expect(runScenario("hpt-reset", { policy: "need-tlb-flush", machine: createReferenceKvmMachine }).violations).toBe(0);
   });
@@ -73,13 +74,23 @@ describe("smt8-split-tlb on the reference (issue 19)", () => {
       "need-tlb-flush": 1, "need-tlb-flush-3.8": 1, "last-vcpu": 0, "flush-always": 0, "deferred-va": 1,
       "need-tlb-flush-no-init": 1, "need-tlb-flush-no-reset": 1, "lazy-reuse": 0, "lazy-reuse-early": 0, "lazy-reuse-running": 1,
       "lazy-free-first": 0, "p9-hash": 0, "p9-hash-core-tlb": 1,
+      "ipi-tlbiel": 1, "batched-reclaim": 0, "ipi-tlbiel-offline-kept": 1, "ipi-tlbiel-wrong-clear": 1, "batched-reclaim-early-reuse": 1,
     });
     expect(REFERENCE_POLICIES.filter((p) => p.tlbieFixups).map((p) => p.name)).toEqual(["p9-hash", "p9-hash-core-tlb"]);
   });
 });
 
+describe("the IPI and batched schemes' failure modes on the reference (issue 16)", () => {
+  test("each leaks under its buggy variant, and under the broken lazy variants whose bug it also shows, as on the engine", () => {
+    const leaks = (name: string) => POLICIES.filter((p) => runScenario(name, { policy: p.name as PolicyName, machine: createReferenceKvmMachine }).violations > 0).map((p) => p.name);
+    expect(leaks("cpu-offline-missed-ipi")).toEqual(["lazy-reuse-running", "ipi-tlbiel-offline-kept"]);
+    expect(leaks("need-flush-cleared-by-wrong-thread")).toEqual(["lazy-reuse-running", "ipi-tlbiel-wrong-clear", "batched-reclaim-early-reuse"]);
+    expect(leaks("batch-reuse-before-flush")).toEqual(["lazy-free-first", "batched-reclaim-early-reuse"]);
+  });
+});
+
 describe("hptlab scenario --engine reference", () => {
-  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"], ["lazy-reuse-early-epoch", "lazy-reuse-early"], ["lazy-core-skipped", "lazy-reuse"], ["smt8-split-tlb", "p9-hash-core-tlb"], ["smt8-split-tlb", "p9-hash"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
+  test.each([["stale-tlb", "last-vcpu"], ["bulk-remove-1vcpu", "need-tlb-flush-3.8"], ["lpid-reuse", "deferred-va"], ["lazy-reuse-early-epoch", "lazy-reuse-early"], ["lazy-core-skipped", "lazy-reuse"], ["smt8-split-tlb", "p9-hash-core-tlb"], ["smt8-split-tlb", "p9-hash"], ["cpu-offline-missed-ipi", "ipi-tlbiel-offline-kept"], ["need-flush-cleared-by-wrong-thread", "ipi-tlbiel-wrong-clear"], ["batch-reuse-before-flush", "batched-reclaim-early-reuse"]])("%s --policy %s prints the same JSON and text as --engine wasm", async (name, policy) => {
     for (const json of [["--json"], []]) {
       const wasm = await cli(["scenario", name, "--policy", policy, "--engine", "wasm", ...json]);
       const ref = await cli(["scenario", name, "--policy", policy, "--engine", "reference", ...json]);

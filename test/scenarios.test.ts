@@ -10,11 +10,13 @@ const NAMES = SCENARIOS.map((s) => s.name);
 const ownNames = (policy: string) => NAMES.filter((n) => policyByName(policy)!.generations.includes(scenarioMachine(n).generation));
 
 describe("scenarios under each policy", () => {
-  it("lists the five scenarios issue 3 names, issue 16's lazy-reuse failure modes, then issue 19's SMT8 one; each declares its machine", () => {
-    expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu", "lazy-reuse-early-epoch", "lazy-core-skipped", "flush-pending-reuse", "smt8-split-tlb"]);
+  it("lists the five scenarios issue 3 names, issue 16's lazy-reuse failure modes, issue 19's SMT8 one, then issue 16's IPI and batched failure modes; each declares its machine", () => {
+    expect(NAMES).toEqual(["stale-tlb", "lpid-reuse", "hpt-reset", "vcore-migration", "bulk-remove-1vcpu", "lazy-reuse-early-epoch", "lazy-core-skipped", "flush-pending-reuse", "smt8-split-tlb",
+      "cpu-offline-missed-ipi", "need-flush-cleared-by-wrong-thread", "batch-reuse-before-flush"]);
     expect(NAMES.map((n) => scenarioMachine(n))).toEqual([
       ...Array(8).fill({ generation: "power7", cores: 4, smt: 4, tlbThreadsPerGroup: 4 }),
       { generation: "power9", cores: 2, smt: 8, tlbThreadsPerGroup: 4 },
+      ...Array(3).fill({ generation: "power7", cores: 4, smt: 4, tlbThreadsPerGroup: 4 }),
     ]);
   });
 
@@ -46,6 +48,7 @@ describe("scenarios under each policy", () => {
     "need-tlb-flush": 1, "need-tlb-flush-3.8": 1, "last-vcpu": 0, "flush-always": 0, "deferred-va": 1,
     "need-tlb-flush-no-init": 1, "need-tlb-flush-no-reset": 1, "lazy-reuse": 0, "lazy-reuse-early": 0,
     "lazy-reuse-running": 1, "lazy-free-first": 0, "p9-hash": 0, "p9-hash-core-tlb": 1,
+    "ipi-tlbiel": 1, "batched-reclaim": 0, "ipi-tlbiel-offline-kept": 1, "ipi-tlbiel-wrong-clear": 1, "batched-reclaim-early-reuse": 1,
   };
   it("smt8-split-tlb: violations per policy — every per-core bookkeeping leaks, p9-hash (per TLB group), last-vcpu (per thread) and the pinned flush-always do not", () => {
     expect(Object.fromEntries(POLICIES.map((p) => [p.name, runScenario("smt8-split-tlb", { policy: p.name as PolicyName }).violations]))).toEqual(SMT8_LEAKS);
@@ -155,8 +158,8 @@ describe("scenarios under each policy", () => {
     expect(runScenario("lazy-core-skipped", { policy: "lazy-reuse-early" }).violations).toBe(0);
   });
 
-  it("the lazy scenarios leak under their broken variant only: every other policy (eager page-outs) is safe in all three", () => {
-    const leaks: Record<string, number[]> = { "lazy-reuse-early": [1, 0, 0], "lazy-reuse-running": [0, 1, 0], "lazy-free-first": [0, 0, 1] };
+  it("the lazy scenarios leak under their broken variant, and under batched-reclaim-early-reuse (a frame freed before its flush): every other policy is safe in all three", () => {
+    const leaks: Record<string, number[]> = { "lazy-reuse-early": [1, 0, 0], "lazy-reuse-running": [0, 1, 0], "lazy-free-first": [0, 0, 1], "batched-reclaim-early-reuse": [1, 1, 1] };
     for (const p of POLICIES) {
       const v = ["lazy-reuse-early-epoch", "lazy-core-skipped", "flush-pending-reuse"].map((n) => runScenario(n, { policy: p.name as PolicyName }).violations);
       expect([p.name, v]).toEqual([p.name, leaks[p.name] ?? [0, 0, 0]]);
@@ -181,6 +184,48 @@ describe("scenarios under each policy", () => {
 
   it("last-vcpu leaks in vcore-migration: the per-thread check misses the vcpu that returns alone", () => {
     expect(runScenario("vcore-migration", { policy: "last-vcpu" }).violations).toBe(1);
+  });
+
+  // issue 16: each failure mode of the IPI / batched schemes leaks under its buggy variant only
+  const IPI_SCENARIOS = ["cpu-offline-missed-ipi", "need-flush-cleared-by-wrong-thread", "batch-reuse-before-flush"] as const;
+  const LEAKS: Record<(typeof IPI_SCENARIOS)[number], string[]> = {
+    // lazy-reuse-running's epoch skips the core the guest left, as the buggy IPI variants skip it
+    "cpu-offline-missed-ipi": ["lazy-reuse-running", "ipi-tlbiel-offline-kept"],
+    "need-flush-cleared-by-wrong-thread": ["lazy-reuse-running", "ipi-tlbiel-wrong-clear", "batched-reclaim-early-reuse"],
+    // lazy-free-first frees the frame before its flush, as batched-reclaim-early-reuse does
+    "batch-reuse-before-flush": ["lazy-free-first", "batched-reclaim-early-reuse"],
+  };
+  it.each(IPI_SCENARIOS)("%s: the verdict of every policy (leaks only under broken variants)", (name) => {
+    const got = Object.fromEntries(POLICIES.map((p) => [p.name, runScenario(name, { policy: p.name as PolicyName }).violations]));
+    expect(got).toEqual(Object.fromEntries(POLICIES.map((p) => [p.name, LEAKS[name].includes(p.name) ? 1 : 0])));
+  });
+
+  it("cpu-offline-missed-ipi: the offline core kept the entry; ipi-tlbiel flushed it when the core went offline", () => {
+    const bad = runScenario("cpu-offline-missed-ipi", { policy: "ipi-tlbiel-offline-kept" });
+    expect(bad.violationRecords[0]).toMatchObject({ cpu: 4, lpid: 1, ea: "0x5000", frame: 1, owner: 2, leftBy: { cause: "local-invalidation", cpu: 0 } });
+    expect(bad.timeline.find((e) => e.what === "core 1 goes offline")!.result).toBe("no flush: its TLB keeps what it held");
+    expect(bad.timeline.find((e) => /host pages out/.test(e.what))!.result).toMatch(/tlbiel on the host's core only/);
+    const good = runScenario("cpu-offline-missed-ipi", { policy: "ipi-tlbiel" });
+    expect(good.timeline.find((e) => e.what === "core 1 goes offline")!.result).toBe("1 LPID flush there; the core leaves the IPI masks");
+    expect(good.finding).toMatch(/safe here/);
+  });
+
+  it("need-flush-cleared-by-wrong-thread: core 1's deferred flush is lost at core 3's entry; ipi-tlbiel flushes core 1 in the shootdown", () => {
+    const bad = runScenario("need-flush-cleared-by-wrong-thread", { policy: "ipi-tlbiel-wrong-clear" });
+    expect(bad.violationRecords[0]).toMatchObject({ cpu: 4, lpid: 1, frame: 1, leftBy: { cause: "local-invalidation", cpu: 0 } });
+    const entries = bad.timeline.filter((e) => /vcore 0 enters core 1/.test(e.what));
+    expect(entries.map((e) => e.result)).toEqual(["1 LPID flush on entry", "no flush"]);
+    const good = runScenario("need-flush-cleared-by-wrong-thread", { policy: "ipi-tlbiel" });
+    expect(good.timeline.find((e) => /host pages out/.test(e.what))!.result).toMatch(/IPI shootdown \(2 IPIs/);
+  });
+
+  it("batch-reuse-before-flush: the frame is held by batched-reclaim, reused at once by the broken variant", () => {
+    const good = runScenario("batch-reuse-before-flush", { policy: "batched-reclaim" });
+    expect(good.timeline.find((e) => /host pages out/.test(e.what))!.result).toMatch(/frame 1 held until the batch is flushed/);
+    expect([good.violations, good.tlbie]).toEqual([0, 0]);
+    const bad = runScenario("batch-reuse-before-flush", { policy: "batched-reclaim-early-reuse" });
+    expect(bad.timeline.find((e) => /host pages out/.test(e.what))!.result).toMatch(/frame 1 freed at once/);
+    expect(bad.violationRecords[0]).toMatchObject({ cpu: 4, frame: 1, owner: 2, leftBy: null });
   });
 
   it("results are deterministic", () => {

@@ -101,6 +101,6 @@ describe("sensitivity", () => {
     expect(() => config({ sensitivity: { params: ["tlbieBsae"] } })).toThrow(ConfigError);
     expect(() => config({ sensitivity: { findings: "all" } })).toThrow(/^study\.sensitivity\.findings: /);
     expect(config({ sensitivity: {} }).sensitivity).toEqual({ factors: [0.5, 2], findings: "headline" });
-    expect(COST_ROWS).toHaveLength(16); // tlbieErrata, the 16th (issue 19): scaled only where a target point has tlbie errata
+    expect(COST_ROWS).toHaveLength(17); // tlbieErrata, the 16th (issue 19): scaled only where a target point has tlbie errata; ipiSend the 17th (issue 16)
   });
 });

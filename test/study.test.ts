@@ -55,10 +55,16 @@ describe("study config", () => {
     const pts = expandStudy(s);
     expect(pts.reduce((a, p) => a + p.params.ops, 0)).toBeGreaterThanOrEqual(100e6);
     expect(Math.max(...pts.map((p) => p.params.cores))).toBe(256);
-    expect(new Set(pts.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va", "lazy-reuse", "p9-hash", "p9-hash-core-tlb"]));
+    expect(new Set(pts.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va", "lazy-reuse", "ipi-tlbiel", "batched-reclaim", "p9-hash", "p9-hash-core-tlb"]));
     // lazy-reuse (docs/model/policies.md §9) runs in the POWER7 scaling sweep only: every core count, shape, H_LOCAL mode and paging rate
     const lazy = pts.filter((p) => p.params.policy === "lazy-reuse");
     expect([new Set(lazy.map((p) => p.params.sweep)), lazy.length]).toEqual([new Set(["scaling"]), 9 * 4 * 2 * 3]);
+    // issue 16: the IPI and batched schemes in the POWER7 scaling sweep, and the mask-precision sweep of the migration rate
+    const scaling = pts.filter((p) => p.params.sweep === "scaling");
+    for (const policy of ["ipi-tlbiel", "batched-reclaim"]) expect(scaling.filter((p) => p.params.policy === policy)).toHaveLength(9 * 4 * 2 * 3);
+    const mask = pts.filter((p) => p.params.sweep === "ipi-mask");
+    expect([new Set(mask.map((p) => p.params.policy)), new Set(mask.map((p) => p.params.migrationRate)), mask.length])
+      .toEqual([new Set(["need-tlb-flush", "ipi-tlbiel"]), new Set([0.01, 0.05, 0.2, 0.5]), 3 * 2 * 2 * 4]);
     const synthetic = pts.filter((p) => p.params.workload === "kernel-churn" && p.params.generation === undefined);
     expect(new Set(synthetic.map((p) => p.params.shape))).toEqual(new Set(["1 vcpu", "1 vcore", "4 vcores", "64 vcores"]));
     // issue 19: the POWER9 (E980) and POWER10 (E1080) sweeps beside the POWER7 ones, each on its preset with its generation's profile

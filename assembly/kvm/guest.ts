@@ -1,7 +1,7 @@
 // A guest's KVM state at creation and teardown, and HPT reset (kvmppc_alloc_reset_hpt).
 import {
   NO_CPU, G_LPID, G_VCPUS, G_VCORES, G_NEED_FLUSH, G_DEFER_COUNT, G_RUNNING_VCORES, G_POLICY, G_HPT, G_HPT_ORDER, G_REVMAP,
-  G_RMAP, G_RAM_HOST_PAGES, G_TLBIE_LOCK, FABRIC_SLOTS, STALE_LPID_FREE, STALE_HPT_RESET, STAT_HPT_RESETS, KVM_GUEST_RUNNING,
+  G_RMAP, G_RAM_HOST_PAGES, G_TLBIE_LOCK, G_IPI_MASK, G_BATCH_COUNT, FABRIC_SLOTS, STALE_LPID_FREE, STALE_HPT_RESET, STAT_HPT_RESETS, KVM_GUEST_RUNNING,
 } from "../layout";
 import { maskWords, guestStatsOf, bump } from "../machine";
 import { markStaleLpid } from "../tlb";
@@ -12,6 +12,7 @@ import { lastVcpuFill } from "./need-flush";
 import { vcoreExit } from "./vcore";
 import { provenance } from "./detector";
 import { lazyDestroy } from "./quarantine";
+import { ipiMaskZero, batchDrop } from "./ipi";
 
 /** KVM state of a new guest: vcpus never ran, vcores nowhere, empty lists; then the policy's VM init. */
 export function kvmGuestInit(g: usize): void {
@@ -32,6 +33,8 @@ export function kvmGuestInit(g: usize): void {
   lastVcpuFill(g, 0);
   store<u32>(g, 0, G_DEFER_COUNT);
   store<u32>(g, 0, G_RUNNING_VCORES);
+  if (load<u32>(g, G_IPI_MASK) != 0) ipiMaskZero(g);
+  store<u32>(g, 0, G_BATCH_COUNT);
   const lockCal = <usize>load<u32>(g, G_TLBIE_LOCK);
   if (lockCal != 0) memory.fill(lockCal, 0, <usize>FABRIC_SLOTS << 2);
   policyCall(load<u32>(g, G_POLICY), EV_VM_INIT, g, 0, 0, 0);
@@ -44,6 +47,7 @@ export function kvmGuestDestroy(g: usize, cpu: u32): void {
   markStaleLpid(load<u32>(g, G_LPID), provenance(STALE_LPID_FREE, cpu));
   store<u32>(g, 0, G_DEFER_COUNT);
   lazyDestroy(g);
+  batchDrop(g); // batched-reclaim's held frames go with the guest's
 }
 
 /**

@@ -8,13 +8,14 @@ import { NO_CPU, NO_FRAME, G_LPID, G_POLICY, G_REVMAP, G_RAM_HOST_PAGES, STALE_L
 import { smtShift, tlbGroupShift, tlbSets, hostPageShift, bump } from "../machine";
 import { tlbieVa, tlbielVa, markStale } from "../tlb";
 import { HPTE_R_RPN, pageShiftKvm, vaFromHpte, xKey, xSet } from "../hpt";
-import { MODE_GLOBAL, MODE_LOCAL_RECORD } from "../policies/events";
+import { MODE_GLOBAL, MODE_LOCAL_RECORD, MODE_IPI } from "../policies/events";
 import { policyCall, EV_DECIDE } from "../policies/table";
 import { isQemu, coreLpid } from "./records";
 import { localSequence } from "./costs";
 import { globalSequence } from "./fabric";
 import { provenance } from "./detector";
 import { deferRecord } from "./deferred";
+import { ipiPend, finishIpi } from "./ipi";
 
 /** Pending instructions of the current hcall, issued as one sequence by finishInvalidations(). */
 let pendGlobal: u32 = 0;
@@ -28,8 +29,14 @@ export function invalidateTranslation(cpu: u32, g: usize, gs: usize, mode: u32, 
   const lpid = load<u32>(g, G_LPID);
   if (!vaFromHpte(g, v, r, ptex, tlbSets)) {
     // no TLB can hold it (undecodable size or VA): the instruction is still issued
-    if (mode == MODE_GLOBAL) { bump(STAT_GLOBAL_TLBIES, gs); bump(STAT_GLOBAL_INVALIDATIONS, gs); ++pendGlobal; }
+    if (mode == MODE_GLOBAL || mode == MODE_IPI) { bump(STAT_GLOBAL_TLBIES, gs); bump(STAT_GLOBAL_INVALIDATIONS, gs); ++pendGlobal; }
     else { bump(STAT_LOCAL_TLBIELS, gs); bump(STAT_LOCAL_INVALIDATIONS, gs); ++pendLocal; }
+    return;
+  }
+  if (mode == MODE_IPI) {
+    // ipi-tlbiel: the shootdown is issued with the hcall's other invalidations (finishInvalidations)
+    bump(STAT_LOCAL_INVALIDATIONS, gs);
+    ipiPend(cpu, g, gs, xSet, xKey);
     return;
   }
   if (mode == MODE_GLOBAL) {
@@ -54,7 +61,8 @@ export function invalidateTranslation(cpu: u32, g: usize, gs: usize, mode: u32, 
 }
 
 /** Charge the sequences of the invalidations made since the last call (one hcall's worth). */
-export function finishInvalidations(cpu: u32, gs: usize): void {
+export function finishInvalidations(cpu: u32, g: usize, gs: usize): void {
+  if (g != 0) pendGlobal += finishIpi(cpu, g, gs);
   if (pendLocal != 0) localSequence(cpu, gs, pendLocal);
   if (pendGlobal != 0) globalSequence(cpu, gs, pendGlobal);
   pendLocal = 0;

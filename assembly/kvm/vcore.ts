@@ -2,10 +2,10 @@
 // the paca fields the policies read, and the policy's entry and exit work.
 import {
   CPU_CLOCK, CPU_RUN_SLOT, CPU_RUN_VCPU, CPU_VC_SLOT, CPU_VC_IDX, K_ENTRY_EXIT, CC_ENTRY_EXIT, G_TPV, G_VCPUS, G_VCORES,
-  G_RUNNING_VCORES, G_POLICY, STAT_GUEST_ENTRIES, KVM_BAD_VCORE, KVM_VCORE_BUSY, KVM_CORE_BUSY, KVM_NOT_RUNNING,
+  G_RUNNING_VCORES, G_POLICY, G_FLAGS, GF_LIVE, GF_QEMU, CPU_OFFLINE, STAT_GUEST_ENTRIES, KVM_BAD_VCORE, KVM_VCORE_BUSY, KVM_CORE_BUSY, KVM_NOT_RUNNING,
 } from "../layout";
-import { cores, smt, smtShift, guestDesc, guestStatsOf, bump } from "../machine";
-import { policyCall, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT } from "../policies/table";
+import { cores, smt, smtShift, maxGuests, guestDesc, guestStatsOf, bump } from "../machine";
+import { policyCall, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_CORE_OFFLINE } from "../policies/table";
 import { cpuRec, coreRec, vcpuRec, vcoreRec, clockOf } from "./records";
 import { cost, charge } from "./costs";
 
@@ -18,7 +18,7 @@ export function vcoreRun(g: usize, vc: u32, core: u32, maskIn: u32): u64 {
   if (vc >= load<u32>(g, G_VCORES) || core >= cores) return KVM_BAD_VCORE;
   const rec = vcoreRec(g, vc);
   if (load<u32>(rec, 4) != 0) return KVM_VCORE_BUSY;
-  if (load<u32>(coreRec(core)) != 0) return KVM_CORE_BUSY;
+  if (load<u32>(coreRec(core)) != 0 || load<u32>(cpuRec(core << smtShift), CPU_OFFLINE) != 0) return KVM_CORE_BUSY;
   const tpv = load<u32>(g, G_TPV);
   const vcpus = load<u32>(g, G_VCPUS);
   const first = vc * tpv;
@@ -85,5 +85,25 @@ export function vcoreExit(g: usize, vc: u32): u64 {
   store<u32>(coreRec(core), 0);
   store<u32>(rec, 0, 4);
   store<u32>(g, load<u32>(g, G_RUNNING_VCORES) - 1, G_RUNNING_VCORES);
+  return 0;
+}
+
+/**
+ * CPU hotplug of a whole core (every thread): offline, it gets no IPI (smp_call_function_many sends
+ * to online cpus only) and runs no vcore; tlbie still reaches its TLB. Going offline, every live
+ * kvm-hv guest's policy is told (EV_CORE_OFFLINE). Refused while a vcore runs there.
+ */
+export function coreOnline(core: u32, online: bool): u64 {
+  if (core >= cores) return KVM_BAD_VCORE;
+  if (load<u32>(coreRec(core)) != 0) return KVM_CORE_BUSY;
+  const c = cpuRec(core << smtShift);
+  const was = load<u32>(c, CPU_OFFLINE) == 0;
+  store<u32>(c, online ? 0 : 1, CPU_OFFLINE);
+  if (online || !was) return 0;
+  for (let s: u32 = 0; s < maxGuests; ++s) {
+    const g = guestDesc(s);
+    if ((load<u32>(g, G_FLAGS) & (GF_LIVE | GF_QEMU)) != GF_LIVE) continue;
+    policyCall(load<u32>(g, G_POLICY), EV_CORE_OFFLINE, g, core << smtShift, core, 0);
+  }
   return 0;
 }

@@ -14,8 +14,13 @@ import { lazyReuseRunning } from "./lazy-reuse-running";
 import { lazyFreeFirst } from "./lazy-free-first";
 import { p9Hash } from "./p9-hash";
 import { p9HashCoreTlb } from "./p9-hash-core-tlb";
+import { ipiTlbiel } from "./ipi-tlbiel";
+import { batchedReclaim } from "./batched-reclaim";
+import { ipiTlbielOfflineKept } from "./ipi-tlbiel-offline-kept";
+import { ipiTlbielWrongClear } from "./ipi-tlbiel-wrong-clear";
+import { batchedReclaimEarlyReuse } from "./batched-reclaim-early-reuse";
 import { EV_NAME } from "./events";
-export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, PAGE_OUT_PINNED, PAGE_OUT_LAZY, EV_TLBIE_FIXUPS } from "./events";
+export { EV_VM_INIT, EV_HPT_RESET, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_DECIDE, EV_CAN_PAGE_OUT, PAGE_OUT_PINNED, PAGE_OUT_LAZY, EV_TLBIE_FIXUPS, EV_PAGE_OUT, EV_IPI_RULES, EV_CORE_OFFLINE } from "./events";
 
 type Policy = (ev: u32, g: usize, cpu: u32, arg: u32, flags: u64) => u32;
 
@@ -33,6 +38,11 @@ const POLICIES: StaticArray<Policy> = [
   lazyFreeFirst,       // 10 lazy-free-first (frame freed before its flush: the migration / mremap bugs' form)
   p9Hash,              // 11 p9-hash
   p9HashCoreTlb,       // 12 p9-hash-core-tlb (before 77bbbc0cf848)
+  ipiTlbiel,           // 13 ipi-tlbiel
+  batchedReclaim,      // 14 batched-reclaim
+  ipiTlbielOfflineKept, // 15 ipi-tlbiel-offline-kept (broken on purpose)
+  ipiTlbielWrongClear, // 16 ipi-tlbiel-wrong-clear (broken on purpose)
+  batchedReclaimEarlyReuse, // 17 batched-reclaim-early-reuse (broken on purpose)
 ];
 
 /** Policies the engine knows: ids 0 … policyCount() − 1. */

@@ -234,5 +234,22 @@ export class Guest implements SimGuest {
     for (let i = 0; i < n; i++) out.push(decodeDeferred(this.#m._u32, this.#m._u64, base + i * REC.DEFER_BYTES));
     return out;
   }
+
+  /** ipi-tlbiel, batched-reclaim: the cores in the VM's "may hold entries" mask, in order. */
+  ipiMask(): number[] {
+    const base = this.#desc(G.IPI_MASK) / 8;
+    const out: number[] = [];
+    for (let core = 0; core < this.#m.config.cores; core++) {
+      if ((this.#m._u64[base + (core >> 6)]! >> BigInt(core & 63)) & 1n) out.push(core);
+    }
+    return out;
+  }
+
+  /** batched-reclaim: the frames paged out and held until the batch's flush (−1: freed early), oldest first. */
+  heldFrames(): number[] {
+    const n = this.#desc(G.BATCH_COUNT);
+    const base = this.#desc(G.BATCH);
+    return Array.from({ length: n }, (_, i) => { const f = this.#m._u32[base / 4 + i]!; return f === NO_FRAME ? -1 : f; });
+  }
 }
 

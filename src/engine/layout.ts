@@ -9,7 +9,7 @@ export const LAYOUT_MAGIC = 0x4c545048;
 export const LAYOUT_VERSION = 1;
 export const HEADER_BYTES = 256;
 export const STATS_BYTES = 1024;
-export const GUEST_BYTES = 128;
+export const GUEST_BYTES = 192;
 export const OP_BYTES = 128;
 export const TLBE_BYTES = 16;
 export const PAGE_BYTES = 65536;
@@ -23,15 +23,15 @@ export const HDR = {
   LPID_LIMIT: 32, MAX_GUESTS: 36, HOST_PAGE_SHIFT: 40, HOST_FRAMES: 44, STATS: 48, GUESTS: 52,
   GUEST_STATS: 56, OPS: 60, OP_SLOTS: 64, LPID_GUEST: 68, LPID_MASK: 72, LPID_COUNT: 76,
   FRAME_OWNER: 80, TLB: 84, MASK_WORDS: 88, FREE_FRAMES: 92, ARENA: 96, ARENA_END: 100,
-  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, TLB_SPLIT: 144, TLB_FLUSH_SETS: 148, MIXED_FILLS: 152, COSTS: 160, FABRIC_MODE: 224, FABRIC_SENDER: 228, TLBIE_LOCK: 232, TLBIE_ERRATA: 236,
+  PROV: 104, CPUS: 108, CORE_TAB: 112, VIOL: 116, VIOL_SLOTS: 120, FABRIC_CAL: 124, FABRIC_FREE: 128, FRAME_USED: 136, FRAME_HINT: 140, TLB_SPLIT: 144, TLB_FLUSH_SETS: 148, MIXED_FILLS: 152, COSTS: 160, FABRIC_MODE: 240, FABRIC_SENDER: 244, TLBIE_LOCK: 248, TLBIE_ERRATA: 252,
 } as const;
 
 /** Cost table entries (u32 cycles at header + HDR.COSTS + 4·index). */
 export const K = {
   TLB_HIT: 0, PTEG_WALK: 1, HCALL: 2, TLBIEL: 3, TLBIEL_EXTRA: 4, TLBIE_BASE: 5, TLBIE_PER_CHIP: 6, TLBIE_EXTRA: 7,
-  FLUSH_BASE: 8, FLUSH_PER_SET: 9, ENTRY_EXIT: 10, IPI: 11, PAGE_OUT_HPTE: 12, HV_FAULT: 13, CORES_PER_CHIP: 14, TLBIE_ERRATA: 15,
+  FLUSH_BASE: 8, FLUSH_PER_SET: 9, ENTRY_EXIT: 10, IPI: 11, PAGE_OUT_HPTE: 12, HV_FAULT: 13, CORES_PER_CHIP: 14, TLBIE_ERRATA: 15, IPI_SEND: 16,
 } as const;
-export const COST_COUNT = 16;
+export const COST_COUNT = 17;
 
 /** Cost categories (cycles per cpu, per guest, machine-wide). */
 export const CC = {
@@ -42,7 +42,7 @@ export const CC_COUNT = 11;
 
 /** cpu, core, vcpu, vcore, deferred-VA and violation records (assembly/layout.ts draws them). */
 export const REC = {
-  CPU_BYTES: 128, CPU_CLOCK: 0, CPU_CYCLES: 8, CPU_RUN_SLOT: 96, CPU_RUN_VCPU: 100, CPU_VC_SLOT: 104, CPU_VC_IDX: 108,
+  CPU_BYTES: 128, CPU_CLOCK: 0, CPU_CYCLES: 8, CPU_RUN_SLOT: 96, CPU_RUN_VCPU: 100, CPU_VC_SLOT: 104, CPU_VC_IDX: 108, CPU_OFFLINE: 112,
   CORE_BYTES: 8, VCPU_BYTES: 8, VCORE_BYTES: 16, DEFER_BYTES: 16, VIOL_BYTES: 64,
 } as const;
 /** Field byte offsets of the vcpu, vcore, deferred-VA and violation records (assembly/layout.ts draws them). */
@@ -71,11 +71,13 @@ export const G = {
   LPID: 0, FLAGS: 4, HPT_ORDER: 8, HTAB_MASK: 12, NPTE: 16, HPT: 20, REVMAP: 24, RMAP: 28, FRAMES: 32,
   RAM_HOST_PAGES: 36, HPT_MAX_PAGE_SHIFT: 40, INSTANCE: 44, RAM_BYTES: 48, POLICY: 56, VCPUS: 60, VCORES: 64,
   TPV: 68, VCPU_TAB: 72, VCORE_TAB: 76, NEED_FLUSH: 80, LAST_VCPU: 84, DEFER: 88, DEFER_CAP: 92, DEFER_COUNT: 96,
-  DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108, TLBIE_LOCK: 112, LAZY: 116,
+  DEFER_OVERFLOW: 100, RUNNING_VCORES: 104, LAST_VCPU_SLOTS: 108, TLBIE_LOCK: 112, LAZY: 116, IPI_MASK: 120, BATCH: 124, BATCH_COUNT: 128,
 } as const;
 /** lazy-reuse's block (assembly/layout.ts LZ_*): counts, then two cpumasks, then the held frames; LAZY_* variants. */
 export const LZ = { COUNT: 0, CLOSING: 4, CAP: 8, VARIANT: 12, MASKS: 16 } as const;
 export const LAZY = { EPOCH: 0, EARLY: 1, RUNNING: 2, FREE_FIRST: 3 } as const;
+/** batched-reclaim's batch: page-outs per flush (SWAP_CLUSTER_MAX; docs/model/policies.md §14). */
+export const BATCH_MAX = 32;
 export const GF_LIVE = 1;
 export const GF_QEMU = 2;
 
@@ -91,6 +93,7 @@ export const STAT = {
   tlbielSequences: 23, tlbieWaits: 24, ipis: 25, pageOuts: 26, pageOutHptes: 27, pageIns: 28, hvFaults: 29,
   deferredRecords: 30, deferredOverflows: 31, deferredTlbies: 32, hptResets: 33, staleMarked: 34,
   localInvalidations: 35, globalInvalidations: 36, needFlushSets: 37, staleHits: 38, tlbieLockWaitCycles: 39, errataTlbies: 40,
+  ipiInterrupts: 41, ipiOtherGuest: 42, ipiEmpty: 43, ipiEmptyCycles: 44, batchHeld: 45, batchFlushes: 46,
   quarantined: 56, quarantineReleased: 57, quarantinePeak: 58, quarantineFallbacks: 59, epochFlushes: 60,
 } as const;
 export const STAT_HCALLS = 64;
@@ -102,7 +105,7 @@ export const OP = {
   H_REMOVE: 0x04, H_ENTER: 0x08, H_READ: 0x0c, H_PROTECT: 0x18, H_BULK_REMOVE: 0x124,
   TRANSLATE: 0x1001, TLBIEL: 0x1002, TLBIEL_SET: 0x1003, FLUSH_LPID: 0x1004, TLBIE: 0x1005,
   GUEST_INIT: 0x1100, GUEST_DESTROY: 0x1101, VCORE_RUN: 0x1200, VCORE_EXIT: 0x1201, PAGE_OUT: 0x1202, PAGE_IN: 0x1203,
-  HPT_RESET: 0x1204, WORK: 0x1205, RECLAIM: 0x1206,
+  HPT_RESET: 0x1204, WORK: 0x1205, RECLAIM: 0x1206, CORE_ONLINE: 0x1207,
 } as const;
 export const OPF_PROBLEM_STATE = 1;
 export const XLATE = { HIT: 0n, MISS: 1n, FAULT: 2n, BAD_SLB: 3n } as const;
@@ -202,11 +205,13 @@ export function guestParts(hptOrder: number, ramHostPages: number, kvm: boolean,
     ["deferred", align(k.deferredCap * REC.DEFER_BYTES, 64)],
     ["tlbieLock", align((k.lockSlots ?? 0) * 4, 64)],
     ["lazy", k.quarantineCap ? align(16 + k.maskWords * 16 + k.quarantineCap * 4, 64) : 0],
+    ["ipiMask", align(k.maskWords * 8, 64)],
+    ["batch", align(BATCH_MAX * 4, 64)],
   ];
   const at: Record<string, number> = {};
   let off = 0;
   for (const [name, bytes] of sizes) { at[name] = off; off += bytes; }
-  return { at: at as Record<"hpt" | "revmap" | "rmap" | "frames" | "vcpus" | "vcores" | "needFlush" | "lastVcpu" | "deferred" | "tlbieLock" | "lazy", number>, bytes: align(off, 4096) };
+  return { at: at as Record<"hpt" | "revmap" | "rmap" | "frames" | "vcpus" | "vcores" | "needFlush" | "lastVcpu" | "deferred" | "tlbieLock" | "lazy" | "ipiMask" | "batch", number>, bytes: align(off, 4096) };
 }
 
 /** Bytes a guest takes from the arena: HPT, revmap, (kvm-hv) rmap words and frame numbers, KVM state. */

@@ -28,7 +28,7 @@ const KEY_OF: Partial<Record<string, keyof typeof K>> = {
   tlbHit: "TLB_HIT", ptegWalk: "PTEG_WALK", hcall: "HCALL", tlbiel: "TLBIEL", tlbielExtra: "TLBIEL_EXTRA",
   tlbieBase: "TLBIE_BASE", tlbiePerChip: "TLBIE_PER_CHIP", tlbieExtra: "TLBIE_EXTRA", flushBase: "FLUSH_BASE",
   flushPerSet: "FLUSH_PER_SET", entryExit: "ENTRY_EXIT", ipi: "IPI", pageOutHpte: "PAGE_OUT_HPTE", hvFault: "HV_FAULT",
-  coresPerChip: "CORES_PER_CHIP", tlbieErrata: "TLBIE_ERRATA",
+  coresPerChip: "CORES_PER_CHIP", tlbieErrata: "TLBIE_ERRATA", ipiSend: "IPI_SEND",
 };
 
 /**
@@ -362,6 +362,8 @@ export class Machine implements SimMachine {
     u32[g + G.TLBIE_LOCK / 4] = sizes.lockSlots > 0 ? at("tlbieLock") : 0;
     u32[g + G.LAZY / 4] = sizes.quarantineCap > 0 ? at("lazy") : 0;
     if (sizes.quarantineCap > 0) u32[(block.offset + parts.at.lazy + LZ.CAP) / 4] = sizes.quarantineCap; // its variant: the policy's, at VM init
+    u32[g + G.IPI_MASK / 4] = at("ipiMask");
+    u32[g + G.BATCH / 4] = at("batch");
     u32[g + G.DEFER_OVERFLOW / 4] = DEFER_OVF[opts.deferredOverflow.toUpperCase() as keyof typeof DEFER_OVF]; // deferred-va's overflow rule (src/model/policies.ts)
     const instance = this.#nextInstance++;
     u32[g + G.INSTANCE / 4] = instance;
@@ -529,6 +531,16 @@ export class Machine implements SimMachine {
     checkInt("cpu", cpu, this.cpus);
     const o = this.#runOne(opHeader(opcode, cpu, slot), regs);
     return kvmCheck(what, this.#u64[o + OPW.R3]!);
+  }
+
+  /**
+   * CPU hotplug of core `core` (all its threads): offline, it gets no IPI and runs no vcore (tlbie
+   * still reaches it); going offline, every kvm-hv guest's policy is told (ipi-tlbiel trims its mask).
+   * Refused while a vcore runs there.
+   */
+  setCoreOnline(core: number, online: boolean): void {
+    checkInt("core", core, this.config.cores);
+    this._kvmOp(`setCoreOnline(${core}, ${online})`, OP.CORE_ONLINE, 0, 0, [BigInt(core), online ? 1n : 0n]);
   }
 
   /** Advance cpu's clock by `cycles` of guest work (no cost category). */

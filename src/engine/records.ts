@@ -46,13 +46,22 @@ export interface KvmCounters {
   epochFlushes: bigint;
   /** Extra tlbies of the POWER9 errata workarounds (one per erratum per global sequence; docs/model/policies.md §10.3). */
   errataTlbies: bigint;
+  /** IPIs that interrupted a core running a guest; of those, a guest other than the one flushed (ipi-tlbiel, batched-reclaim). */
+  ipiInterrupts: bigint;
+  ipiOtherGuest: bigint;
+  /** IPIs to a core that held no entry of the flushed LPID, and the cycles (send, handler, tlbiels) they cost. */
+  ipiEmpty: bigint;
+  ipiEmptyCycles: bigint;
+  /** batched-reclaim: page-outs whose frame waited for a batch flush, and batch flushes. */
+  batchHeld: bigint;
+  batchFlushes: bigint;
   cycles: Record<CostCategory, bigint>;
 }
 export const KVM_COUNTERS = [
   "violations", "staleHarmless", "staleHits", "staleMarked", "guestEntries", "entryFlushes", "fullFlushes",
   "tlbieSequences", "tlbielSequences", "tlbieWaits", "ipis", "pageOuts", "pageOutHptes", "pageIns", "hvFaults",
   "deferredRecords", "deferredOverflows", "deferredTlbies", "hptResets", "localInvalidations", "globalInvalidations",
-  "needFlushSets",
+  "needFlushSets", "ipiInterrupts", "ipiOtherGuest", "ipiEmpty", "ipiEmptyCycles", "batchHeld", "batchFlushes",
 ] as const;
 
 /** lazy-reuse's counters, kept outside KVM_COUNTERS (results.json carries them for its family only). */

@@ -43,6 +43,8 @@ export interface ScenarioMachine {
   access(cpu: number, lpid: number, slbV: bigint, ea: bigint, access?: AccessKind): TranslateResult & { verdict: Verdict };
   frameOwner(frame: number): number;
   violations(): ViolationRecord[];
+  /** CPU hotplug of a whole core (offline: no IPI reaches it, no vcore runs there). */
+  setCoreOnline(core: number, online: boolean): void;
   /** Gives the machine's memory back (the engine pools it for the next machine). */
   dispose(): void;
 }
@@ -256,8 +258,10 @@ class Script {
     const global = Number(b.globalInvalidations - a.globalInvalidations);
     const rec = Number(b.deferredRecords - a.deferredRecords);
     const ovf = Number(b.deferredOverflows - a.deferredOverflows);
+    const ipis = Number(b.ipis - a.ipis);
     const parts: string[] = [];
-    if (local) parts.push(`tlbiel on this core only`);
+    if (local && ipis) parts.push(`IPI shootdown: ${ipis} IPI${ipis === 1 ? "" : "s"}, tlbiel on each core of the mask`);
+    else if (local) parts.push(`tlbiel on this core only`);
     if (global) parts.push(`tlbie to every core`);
     if (rec) parts.push(`VA recorded in the deferred list`);
     if (ovf) parts.push(`deferred list full → overflow rule`);
@@ -314,12 +318,18 @@ class Script {
     const d = Number(b.deferredTlbies - a.deferredTlbies);
     const held = b.quarantined > a.quarantined;
     const released = Number(b.quarantineReleased - a.quarantineReleased);
-    const fate = !held ? `frame ${frame} freed` : this.m.frameOwner(frame) !== g.instance
+    const batchHeld = b.batchHeld > a.batchHeld;
+    const ipis = Number(b.ipis - a.ipis);
+    const fate = batchHeld
+      ? (this.m.frameOwner(frame) === 0 ? `frame ${frame} freed at once (not held for the batch)` : `frame ${frame} held until the batch is flushed`)
+      : !held ? `frame ${frame} freed` : this.m.frameOwner(frame) !== g.instance
       ? `frame ${frame} freed at once; its flush waits for the epoch`
       : released > 0
       ? `frame ${frame} quarantined and freed at once (no core may hold the VM's entries)`
       : `frame ${frame} quarantined until its epoch ends (${Number(b.quarantined - b.quarantineReleased)} held)`;
-    const how = n === 0 ? "rmap ring empty → no tlbie" : held ? `${n} HPTE(s) on the rmap ring → ABSENT, no tlbie (lazy)` : `${n} HPTE(s) on the rmap ring → ABSENT + tlbie`;
+    const flush = batchHeld ? "no flush until the batch's" : b.tlbieSequences > a.tlbieSequences ? "tlbie"
+      : ipis === 0 ? "tlbiel on the host's core only (no other online core in the IPI mask)" : `IPI shootdown (${ipis} IPI${ipis === 1 ? "" : "s"}, tlbiel on each core of the mask)`;
+    const how = n === 0 ? "rmap ring empty → no tlbie" : held ? `${n} HPTE(s) on the rmap ring → ABSENT, no tlbie (lazy)` : `${n} HPTE(s) on the rmap ring → ABSENT + ${flush}`;
     this.#log(0, `host pages out ${this.name(g)} gfn ${gfn} (frame ${frame})`, `${how}${d ? `; ${d} deferred VA(s) tlbie'd` : ""}; ${fate}`);
   }
 
@@ -337,6 +347,15 @@ class Script {
       got.push(fromFrames.includes(f) ? `frame ${f} (${this.name(from)}'s until it was paged out)` : `frame ${f}`);
     }
     this.#log(0, `host reuses free frames: ${this.name(to)} gets ${n}`, got.join(", "));
+  }
+
+  /** Core `core` goes offline or comes back. */
+  online(core: number, on: boolean): void {
+    const before = this.m.counters().lpidFlushes;
+    this.m.setCoreOnline(core, on);
+    const flushed = Number(this.m.counters().lpidFlushes - before);
+    this.#log(core * this.m.config.smt, `core ${core} goes ${on ? "online" : "offline"}`,
+      on ? "it may run vcores again" : flushed > 0 ? `${flushed} LPID flush${flushed > 1 ? "es" : ""} there; the core leaves the IPI masks` : "no flush: its TLB keeps what it held");
   }
 
   /** The host hands the lowest free frame (`frame`, freed by `from`) to guest `to`: `to` gives up one of its pages and takes it back. */
@@ -582,6 +601,73 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     finding: ({ violations, policy }) => violations
       ? `${policy} leaks: TLB 1 (cpus 4–7) kept the entry vcpu 5 cached, the core's flush ran on TLB 0 only (thread 0 entered first and cleared the core's bit), and vcpu 5 read through TLB 1 a frame the guest no longer owns (${violations} violation${violations > 1 ? "s" : ""})`
       : `${policy} is safe here: TLB 1 (cpus 4–7) was flushed before a vcpu used it after the reset, or the page was never reused`,
+  },
+  {
+    name: "cpu-offline-missed-ipi",
+    summary: "a core that held a guest's entry goes offline; the host's IPI shootdown skips it (online cpus only); back online, the guest re-enters there",
+    source: "commit 01b0f0eae081 \"powerpc/64s: Trim offlined CPUs from mm_cpumasks\" (Linux 5.10); docs/model/policies.md §13.3",
+    run(s) {
+      const g = s.guest("G", { vcpus: 2, threadsPerVcore: 1 }); // two vcores of one vcpu
+      const other = s.guest("H");
+      s.run(g, 0, 1); // vcpu 0 on core 1
+      s.enter(g, 4);
+      s.touch(g, 4); // core 1's TLB holds the entry
+      s.exit(g, 0);
+      s.run(g, 0, 0); // vcpu 0 moves to core 0: both cores are in the mask
+      s.online(1, false);
+      s.reclaim(g, other);
+      s.exit(g, 0);
+      s.online(1, true);
+      s.run(g, 0, 1); // back on core 1: need_tlb_flush was cleared at its first entry
+      s.touch(g, 4);
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: the offline core kept the guest's entry through the shootdown and the vcpu read a frame the guest no longer owns after it came back`
+      : `${policy} is safe here: core 1 had no copy left when the vcpu returned (flushed when it went offline, or by the tlbie, or never reused)`,
+  },
+  {
+    name: "need-flush-cleared-by-wrong-thread",
+    summary: "a shootdown defers the flush of a core the guest left to its next entry there; a vcore entering another core clears that request (CVE-2019-3016 in POWER form)",
+    source: "CVE-2019-3016, commits 8c6de56a42e0 and b043138246a4 (x86 KVM_VCPU_FLUSH_TLB); docs/model/policies.md §13.3",
+    run(s) {
+      const g = s.guest("G", { vcpus: 2, threadsPerVcore: 1 });
+      const other = s.guest("H");
+      s.run(g, 0, 1); // vcpu 0 on core 1
+      s.enter(g, 4);
+      s.touch(g, 4);
+      s.exit(g, 0);
+      s.run(g, 0, 0); // vcpu 0 on core 0
+      s.run(g, 1, 2); // vcpu 1 on core 2: the mask holds cores 0, 1, 2
+      s.reclaim(g, other); // core 1 runs no vcore of G: its flush is deferred (or done now)
+      s.exit(g, 1);
+      s.run(g, 1, 3); // vcpu 1 enters core 3: the entry check there
+      s.exit(g, 0);
+      s.run(g, 0, 1); // vcpu 0 back on core 1
+      s.touch(g, 4);
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: core 1's flush request was cleared by the thread entering core 3, so vcpu 0 re-entered core 1 without a flush and read a frame the guest no longer owns`
+      : `${policy} is safe here: core 1's copy was gone before the vcpu returned`,
+  },
+  {
+    name: "batch-reuse-before-flush",
+    summary: "the host pages out a running guest's page and batches the flush; the frame is reused before the batch is flushed",
+    source: "the 2024 powerpc batched unmap TLB flush RFC (frames held until try_to_unmap_flush()); docs/model/policies.md §14",
+    run(s) {
+      const g = s.guest("G", { vcpus: 2, threadsPerVcore: 1 });
+      const other = s.guest("H");
+      s.run(g, 0, 1);
+      s.enter(g, 4);
+      s.touch(g, 4); // core 1's TLB holds the entry; the vcpu keeps running
+      s.reclaim(g, other);
+      s.touch(g, 4);
+      s.exit(g, 0);
+    },
+    finding: ({ violations, policy }) => violations
+      ? `${policy} leaks: the frame went to another guest while the running vcpu's TLB still mapped it (the batch not yet flushed)`
+      : `${policy} is safe here: the running vcpu's entry was flushed, or its frame was still the guest's`,
   },
 ];
 

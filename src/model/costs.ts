@@ -11,7 +11,7 @@ export interface CostRow {
 
 export type CostName =
   | "tlbHit" | "ptegWalk" | "hcall" | "tlbiel" | "tlbielExtra" | "tlbieBase" | "tlbiePerChip" | "tlbieExtra"
-  | "flushBase" | "flushPerSet" | "entryExit" | "ipi" | "pageOutHpte" | "hvFault" | "coresPerChip" | "tlbieErrata";
+  | "flushBase" | "flushPerSet" | "entryExit" | "ipi" | "pageOutHpte" | "hvFault" | "coresPerChip" | "tlbieErrata" | "ipiSend";
 
 export const COST_ROWS: readonly CostRow[] = [
   { key: "tlbHit", cycles: 12, note: "every translation: ERAT miss, TLB hit (docs/model/costs.md §3.1)" },
@@ -25,11 +25,12 @@ export const COST_ROWS: readonly CostRow[] = [
   { key: "flushBase", cycles: 200, note: "LPID flush = 200 + 10·sets: 1480 at 128 sets, 5320 at 512 (docs/model/costs.md §3.6)" },
   { key: "flushPerSet", cycles: 10, note: "per congruence class of the LPID flush (docs/model/costs.md §3.6)" },
   { key: "entryExit", cycles: 6000, note: "full exit to the host kernel and back, per thread (docs/model/costs.md §3.7)" },
-  { key: "ipi", cycles: 8000, note: "IPI to a running vcpu: MFRR write → exit (docs/model/costs.md §3.8)" },
+  { key: "ipi", cycles: 8000, note: "IPI received: the target's exit (or interrupt) and handler entry, per target core; POWER8 real-mode exits averaged 4.2–4.6 µs and interrupts 1.3–1.7 µs (Mackerras, commit 66feed61cdf6) (docs/model/costs.md §3.8)" },
   { key: "pageOutHpte", cycles: 300, note: "host page-out, per HPTE in the ring, plus its tlbie sequence (docs/model/costs.md §3.9)" },
   { key: "hvFault", cycles: 6000, note: "HV page fault re-validating an ABSENT HPTE: an exit to the host (docs/model/costs.md §3.10)" },
   { key: "coresPerChip", cycles: 8, note: "cores per chip, to get S from the core count (POWER7: 8, docs/model/kvm.md §1.1)" },
   { key: "tlbieErrata", cycles: 200, note: "one POWER9 tlbie erratum workaround's ptesync + tlbie in a global sequence, 100 + 100 as §3.4 (assumed); charged only on a machine with the errata under a policy that applies them (docs/model/costs.md §6.3, docs/model/policies.md §10.3)" },
+  { key: "ipiSend", cycles: 300, note: "assumed: the IPI sender's part per target — one cache-inhibited store to the XICS MFRR (icp_native_cause_ipi) or a msgsnd; swept by the sensitivity analysis (docs/model/costs.md §3.8)" },
 ];
 
 export type CostTable = Record<CostName, number>;

@@ -70,9 +70,13 @@ export type PolicyParamValues = { deferredCap: number | null; deferredOverflow: 
  * - "full-flush": flushes the whole TLB at every guest entry and exit, and pins guest memory;
  * - "variant": another version of the baseline's bookkeeping (historical or broken on purpose);
  * - "lazy": the baseline's hcalls, but host page-outs flush lazily and hold the frame until every
- *   core has passed a flush point (LATR-style epochs; its variants broken on purpose are "lazy" too).
+ *   core has passed a flush point (LATR-style epochs; its variants broken on purpose are "lazy" too);
+ * - "ipi": replaces the broadcast tlbie by IPIs to the cores that may hold the VM's entries, each
+ *   running tlbiel (the radix host's scheme since Linux 5.11, on the HPT model);
+ * - "batched": flushes host page-outs once per batch (IPIs and a whole-LPID tlbiel) and holds the
+ *   frames until then.
  */
-export type PolicyFamily = "baseline" | "local" | "full-flush" | "variant" | "lazy";
+export type PolicyFamily = "baseline" | "local" | "full-flush" | "variant" | "lazy" | "ipi" | "batched";
 
 export interface PolicyDrawing {
   /** Hue (Tableau 10), the same in every plot. */
@@ -234,6 +238,48 @@ const REGISTRY = [
     safe: false, generations: ["power9", "power10"], generationsWhy: "the P9 path with the per-core bookkeeping 77bbbc0cf848 fixed (Linux 5.14)",
     params: [], family: "variant",
     draw: { color: "#ff9da6", dash: [3, 3], shape: "stroke" },
+  },
+  // ids 13–17 (issue 16); the engine's table
+  // (assembly/policies/table.ts) and the reference's (src/reference/kvm/policies/index.ts) follow this order
+  {
+    id: 13, name: "ipi-tlbiel",
+    summary: "IPI the cores in the VM's may-hold mask (trimmed), each runs tlbiel; tlbie above 33 pages",
+    source: "the radix host's scheme transplanted to the HPT model: arch/powerpc/mm/book3s64/radix_tlb.c flush_type_needed() and exit_flush_lazy_tlbs(), commit 26418b36a11f \"powerpc/64s/radix: refactor TLB flush type selection\" (Piggin, Linux 5.12: \"a TLBIE tends to be faster than an IPI+TLBIEL\"), after 2275d7b5754a \"powerpc/64s: introduce options to disable use of the tlbie instruction\" (2019), tlb_single_page_flush_ceiling = 33, the mm_cpumask trim of the same series; offline cores trimmed, commit 01b0f0eae081 (Linux 5.10); docs/model/policies.md §13",
+    safe: true, params: [], family: "ipi",
+    generations: ["power7", "power8"], generationsWhy: "its hcalls are need-tlb-flush's and its may-hold mask and need_tlb_flush have one bit per core (the POWER7/POWER8 TLB); a split SMT8 core would need per-TLB-group bits",
+    draw: { color: "#9467bd", dash: [1, 0], shape: "square" },
+  },
+  {
+    id: 14, name: "batched-reclaim",
+    summary: "host page-outs hold their frames and flush once per 32 with IPIs + a whole-LPID tlbiel",
+    source: "Ritesh Harjani, \"[RFC / PoC v1 1/1] powerpc: Add support for batched unmap TLB flush\" (linuxppc-dev, 22 Sep 2024), on the generic arch_tlbbatch reclaim batching (mm/rmap.c try_to_unmap_flush); batch = SWAP_CLUSTER_MAX (32); guest hcalls as need-tlb-flush; docs/model/policies.md §14",
+    safe: true, params: [], family: "batched",
+    generations: ["power7", "power8"], generationsWhy: "its hcalls are need-tlb-flush's and its may-hold mask and need_tlb_flush have one bit per core (the POWER7/POWER8 TLB); a split SMT8 core would need per-TLB-group bits",
+    draw: { color: "#bab0ac", dash: [1, 0], shape: "wedge" },
+  },
+  {
+    id: 15, name: "ipi-tlbiel-offline-kept",
+    summary: "BROKEN on purpose: ipi-tlbiel that leaves an offlined core in the masks, unflushed",
+    source: "powerpc/64s before commit 01b0f0eae081 \"powerpc/64s: Trim offlined CPUs from mm_cpumasks\" (Piggin, Linux 5.10): offline CPUs stayed in mm_cpumask without a flush and got no IPI; docs/model/policies.md §13.3",
+    safe: false, broken: true, params: [], family: "variant",
+    generations: ["power7", "power8"], generationsWhy: "the generations of the scheme it breaks (ipi-tlbiel / batched-reclaim)",
+    draw: { color: "#d67195", dash: [2, 2], shape: "stroke" },
+  },
+  {
+    id: 16, name: "ipi-tlbiel-wrong-clear",
+    summary: "BROKEN on purpose: a deferred flush request (need_tlb_flush) cleared by a thread entering another core",
+    source: "CVE-2019-3016 (x86 KVM paravirt TLB flush: commits 8c6de56a42e0 \"x86/kvm: Be careful not to clear KVM_VCPU_FLUSH_TLB bit\", b043138246a4) in POWER form; docs/model/policies.md §13.3",
+    safe: false, broken: true, params: [], family: "variant",
+    generations: ["power7", "power8"], generationsWhy: "the generations of the scheme it breaks (ipi-tlbiel / batched-reclaim)",
+    draw: { color: "#8c6d31", dash: [6, 2], shape: "arrow" },
+  },
+  {
+    id: 17, name: "batched-reclaim-early-reuse",
+    summary: "BROKEN on purpose: batched-reclaim that frees the frame before its batch's flush",
+    source: "test variant: batched-reclaim without holding the frame (the RFC keeps unmapped folios off the free list until try_to_unmap_flush()); docs/model/policies.md §14",
+    safe: false, broken: true, params: [], family: "variant",
+    generations: ["power7", "power8"], generationsWhy: "the generations of the scheme it breaks (ipi-tlbiel / batched-reclaim)",
+    draw: { color: "#637939", dash: [3, 3], shape: "triangle-right" },
   },
 ] as const satisfies readonly PolicyEntry[];
 

@@ -12,6 +12,7 @@ import type { PointParams, PointResult, StudyResults } from "../study/results.js
 import { headlineSlice, syntheticFindings, taggedFindings } from "./findings.js";
 import { isBaselineSynthetic, isTracePoint, realGuestSections } from "./real-guest.js";
 import { lazySections } from "./lazy.js";
+import { schemeSections } from "./schemes.js";
 import { type Plot, plots, render } from "./plots.js";
 import { tornadoSpecs, type SensitivityResults } from "./sensitivity.js";
 import { policySafety, variantSafety, type PolicySafety } from "./safety.js";
@@ -225,6 +226,16 @@ export function summaryMarkdown(results: StudyResults): string {
     for (const f of l.findings) out.push(`- ${mdText(f)}`);
     out.push("", `### ${mdText(l.table.heading)}`, "", `| ${l.table.headers.map(mdCell).join(" | ")} |`, `|${l.table.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
     for (const row of l.table.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
+  }
+  for (const r of schemeSections(results)) {
+    out.push("", `## ${mdText(r.title)}`, "", mdText(r.lead), "");
+    for (const f of r.findings) out.push(`- ${mdText(f)}`);
+    for (const t of r.tables) {
+      out.push("", `### ${mdText(t.heading)}`, "");
+      out.push(`| ${t.headers.map(mdCell).join(" | ")} |`);
+      out.push(`|${t.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
+      for (const row of t.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
+    }
   }
   out.push(...scenarioMarkdown(results));
   const summary = summaryTables(results);
@@ -457,6 +468,12 @@ function renderHtml(results: StudyResults, figures: Plot[], tornadoes: Plot[] = 
   for (const [i, l] of lazySections(results).entries()) {
     h.push(`<h2 id="lazy-${i + 1}">${esc(l.title)}</h2>`, `<p>${esc(l.lead)}</p>`, '<ol class="findings">', ...l.findings.map((f) => `<li>${esc(f)}</li>`), "</ol>");
     h.push(`<details><summary>${esc(l.table.heading)}: every guest shape, H_LOCAL mode and paging rate</summary>`, ...htmlTable(l.table), "</details>");
+  }
+  for (const r of schemeSections(results)) {
+    h.push(`<h2 id="scheme-${esc(r.family)}">${esc(r.title)}</h2>`, `<p>${esc(r.lead)}</p>`, '<ul class="findings">', ...r.findings.map((f) => `<li>${esc(f)}</li>`), "</ul>");
+    h.push(`<details><summary>${plural(r.tables.length, "table")}: every machine size, against the baseline</summary>`);
+    for (const t of r.tables) h.push(...htmlTable(t));
+    h.push("</details>");
   }
 
   const summary = summaryTables(results);

@@ -42,6 +42,8 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
   readonly vcpuTab: VcpuState[];
   readonly vcoreTab: VcoreState[];
   deferredVas: DeferredRecord[] = [];
+  readonly mayHold: boolean[];
+  batch: number[] = [];
   readonly deferredCap: number;
   readonly deferredOverflow: "flush" | "tlbie" | "drain";
   dead = false;
@@ -62,6 +64,7 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
     this.threadsPerVcore = options.threadsPerVcore;
     this.onlineVcores = Math.ceil(options.vcpus / options.threadsPerVcore);
     this.needFlush = Array.from({ length: m.tlbCount }, () => false);
+    this.mayHold = Array.from({ length: m.cores }, () => false);
     this.lastVcpuTab = Array.from({ length: Math.ceil(m.cpus / 4) * 4 }, () => 0);
     this.vcpuTab = Array.from({ length: this.onlineVcpus }, () => ({ lastCpu: 0xffff, runningOn: null }));
     this.vcoreTab = Array.from({ length: this.onlineVcores }, () => ({ pcpu: null, running: false, vcpuMask: 0, runs: 0 }));
@@ -231,5 +234,13 @@ export class RefKvmGuest implements SimGuest, KvmGuestState {
 
   deferred(): { set: number; vpn4k: bigint; gfn: number | null }[] {
     return this.deferredVas.map((d) => ({ set: d.set, vpn4k: d.vpn4k, gfn: d.gfn }));
+  }
+  /** ipi-tlbiel, batched-reclaim: the cores in the VM's "may hold entries" mask, in order. */
+  ipiMask(): number[] {
+    return this.mayHold.flatMap((b, core) => (b ? [core] : []));
+  }
+  /** batched-reclaim: the frames held until the batch's flush (−1: freed early), oldest first. */
+  heldFrames(): number[] {
+    return [...this.batch];
   }
 }

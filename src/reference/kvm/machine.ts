@@ -93,7 +93,17 @@ const OPCODES: Record<HcallName, number> = { H_ENTER, H_REMOVE, H_PROTECT, H_REA
 interface PendingSequences {
   local: number;
   global: number;
+  /** ipi-tlbiel: the VAs of this hcall's shootdown. */
+  ipi: Va[];
 }
+
+/**
+ * Above this many pages one request uses tlbie instead of IPIs: "a TLBIE tends to be faster than an
+ * IPI+TLBIEL" (radix_tlb.c flush_type_needed(), commit 26418b36a11f, Linux 5.12); tlb_single_page_flush_ceiling = 33.
+ */
+const IPI_PAGE_CEILING = 33;
+/** batched-reclaim: page-outs per batch flush (SWAP_CLUSTER_MAX, docs/model/policies.md §14). */
+const BATCH_MAX = 32;
 
 export class RefKvmMachine implements SimMachine, KvmHost {
   readonly config: MachineConfig;
@@ -111,6 +121,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   private readonly pacaVcore: ({ lpid: number; vcore: number } | null)[];
   /** The vcore running on each core (POWER7: one partition per core). */
   private readonly coreVcore: ({ guest: RefKvmGuest; vcore: number } | null)[];
+  /** Cores taken offline (setCoreOnline): no IPI reaches them, no vcore runs there. */
+  private readonly offline: boolean[];
   private readonly fabric = new TlbieFabric();
   /** The concurrent fabric (machine.fabric.model "concurrent"), and the machine-wide tlbie lock's free time. */
   private readonly shared: SharedFabric;
@@ -136,6 +148,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     this.running = Array.from({ length: cpus }, () => null);
     this.pacaVcore = Array.from({ length: cpus }, () => null);
     this.coreVcore = Array.from({ length: c.cores }, () => null);
+    this.offline = Array.from({ length: c.cores }, () => false);
   }
 
   get cpus(): number {
@@ -217,6 +230,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     this.markLpidStale(g, "lpid-freed", 0);
     for (const f of g.frames) if (f >= 0) this.freeFrame(f);
     g.frames.fill(-1);
+    for (const f of g.batch) if (f >= 0) this.freeFrame(f); // batched-reclaim's held frames
+    g.batch = [];
     g.deferredVas = [];
     // lazy-reuse: what its quarantine holds goes with the rest (the LPID is flushed before it runs again)
     if (g.quarantineState) {
@@ -675,7 +690,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
   hcall(g: RefKvmGuest, name: HcallName, regs: Regs, cpu: number, problemState: boolean): number {
     this.charge(cpu, "hcall", BigInt(this.config.costs.hcall), g);
     if (problemState) return g.semantics === "qemu" ? H_PRIVILEGE : OPCODES[name];
-    const pending: PendingSequences = { local: 0, global: 0 };
+    const pending: PendingSequences = { local: 0, global: 0, ipi: [] };
     // H_BULK_REMOVE asks the policy once, at the top, before any entry is examined (v3.12+)
     let bulkDecision: Decision | null = null;
     if (g.semantics === "kvm-hv" && name === "H_BULK_REMOVE") {
@@ -693,10 +708,16 @@ export class RefKvmMachine implements SimMachine, KvmHost {
         // QEMU has no KVM policy: every invalidation is global
         const d = g.semantics === "qemu" ? "global" : bulkDecision ?? g.policy.decide(this, g, { kind, flags, cpu });
         // the TLB work happens now; the instruction sequences are charged when the hcall ends
-        if (d === "global") {
+        if (d === "global" || (d === "ipi" && va.pageShift === 0)) {
           this.tlbieVa(g, g.lpid, va);
           this.countKvm(g, "globalInvalidations");
           pending.global++;
+          return;
+        }
+        if (d === "ipi") {
+          // the shootdown is issued when the hcall ends, with its other sequences
+          this.countKvm(g, "localInvalidations");
+          pending.ipi.push(va);
           return;
         }
         this.tlbielVa(cpu, g, va);
@@ -707,6 +728,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
       count: this.sinkFor(g),
     };
     const ret = HANDLERS[g.semantics][name](env, regs);
+    if (pending.ipi.length > 0) pending.global += this.finishIpi(cpu, g, pending.ipi);
     if (pending.local > 0) this.chargeLocalSequence(cpu, g, pending.local);
     if (pending.global > 0) this.chargeGlobalSequence(cpu, g, pending.global);
     return ret;
@@ -762,6 +784,143 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     this.tlbieSequence(cpu, g, g.lpid, recs.map((d) => ({ b: d.b, vpn4k: d.vpn4k, pageShift: d.pageShift, baseShift: d.baseShift })));
   }
 
+  // ───────── invalidation by IPI and tlbiel (ipi-tlbiel, batched-reclaim; docs/model/policies.md §13–§14) ─────────
+
+  /** One request's VAs: a shootdown, or (above the ceiling) tlbies. Returns the tlbies for the hcall's global sequence. */
+  private finishIpi(cpu: number, g: RefKvmGuest, vas: readonly Va[]): number {
+    if (vas.length > IPI_PAGE_CEILING) {
+      for (const va of vas) this.tlbieVa(g, g.lpid, va);
+      return vas.length;
+    }
+    this.shootdown(cpu, g, vas);
+    return 0;
+  }
+
+  /** The TLBs of `core` (one per thread group). */
+  private tlbsOfCore(core: number): number[] {
+    const T = this.config.smt;
+    const per = this.config.tlbThreadsPerGroup;
+    const out: number[] = [];
+    for (let t = Math.floor((core * T) / per); t <= Math.floor(((core + 1) * T - 1) / per); t++) out.push(t);
+    return out;
+  }
+
+  /** g's LPID flushed from every TLB of `core`, charged to `cpu` (one flush per thread group). */
+  private flushLpidCore(cpu: number, g: RefKvmGuest, core: number): void {
+    for (const t of this.tlbsOfCore(core)) {
+      const n = this.tlbs[t]!.invalidateAll((e) => e.lpid === g.lpid);
+      const count = this.sinkFor(g);
+      count.add("lpidFlushes");
+      count.add("flushedEntries", n);
+      this.charge(cpu, "flush", this.flushCycles, g);
+    }
+  }
+
+  /**
+   * IPI every online core in g's mask (its own core without an IPI): the sender pays ipiSend per
+   * target and waits for the last one; a target pays ipi (exit and handler entry, interrupting
+   * whatever ran there). A target running g tlbiels the VAs (none: flushes the LPID); one not running
+   * g flushes the LPID and leaves the mask — or, when the policy defers, gets no IPI: need_tlb_flush
+   * is set for its core and it leaves the mask. Whatever copy no target removed is marked stale.
+   */
+  private shootdown(cpu: number, g: RefKvmGuest, vas: readonly Va[]): void {
+    const c = this.config.costs;
+    const myCore = this.coreOf(cpu);
+    let done = this.clock[cpu]!;
+    for (let core = 0; core < this.config.cores; core++) {
+      if (!g.mayHold[core] || this.offline[core]) continue;
+      const there = this.coreVcore[core];
+      const running = there?.guest === g;
+      if (!running && g.policy.ipiDeferToEntry) {
+        // no IPI: a flush request for the VM's next entry there, and the core leaves the mask
+        g.needFlush[core] = true;
+        g.mayHold[core] = false;
+        continue;
+      }
+      let held = 0;
+      for (const t of this.tlbsOfCore(core)) for (const { e } of this.tlbs[t]!.valid()) if (e.lpid === g.lpid) held++;
+      let tc = cpu;
+      let before = this.clock[cpu]!;
+      let sent = before;
+      if (core !== myCore) {
+        this.charge(cpu, "ipi", BigInt(c.ipiSend), g);
+        this.countKvm(g, "ipis");
+        sent = this.clock[cpu]!;
+        tc = core * this.config.smt;
+        before = this.clock[tc]!;
+        this.charge(tc, "ipi", BigInt(c.ipi), g);
+        if (there) {
+          this.countKvm(g, "ipiInterrupts");
+          if (!running) this.countKvm(g, "ipiOtherGuest");
+        }
+      }
+      if (running && vas.length > 0) {
+        for (const va of vas) {
+          for (const t of this.tlbsOfCore(core)) {
+            const n = this.removeVa(this.tlbs[t]!, g.lpid, va);
+            const count = this.sinkFor(g);
+            count.add("localTlbiels");
+            count.add("localTlbielEntries", n);
+          }
+        }
+        this.charge(tc, "tlbiel", BigInt(c.tlbiel) + BigInt(c.tlbielExtra) * BigInt(vas.length - 1), g);
+        this.countKvm(g, "tlbielSequences");
+      } else {
+        this.flushLpidCore(tc, g, core);
+        if (!running) g.mayHold[core] = false;
+      }
+      // the handler's cycles delay whatever the target ran; it starts when the IPI is sent (every
+      // cpu keeps its own clock), and its end is the ack the sender waits for
+      const handler = this.clock[tc]! - before;
+      if (held === 0) {
+        this.countKvm(g, "ipiEmpty");
+        this.countKvm(g, "ipiEmptyCycles", handler + (core !== myCore ? BigInt(c.ipiSend) : 0n));
+      }
+      const ack = core !== myCore ? sent + handler : this.clock[cpu]!;
+      if (ack > done) done = ack;
+    }
+    const now = this.clock[cpu]!;
+    if (done > now) this.charge(cpu, "ipi", done - now, g); // waiting for the last ack
+    if (vas.length === 0) this.markLpidStale(g, "local-invalidation", cpu);
+    else for (const va of vas) this.markVaStale(g, va, -1, { cause: "local-invalidation", cpu, time: this.clock[cpu]! });
+  }
+
+  /** KvmHost: a core going offline leaves g's mask after g's LPID is flushed there (commit 01b0f0eae081). */
+  ipiOfflineTrim(g: KvmGuestState, core: number): void {
+    const guest = g as RefKvmGuest;
+    if (!guest.mayHold[core]) return;
+    this.flushLpidCore(core * this.config.smt, guest, core);
+    guest.mayHold[core] = false;
+  }
+
+  /** batched-reclaim: hold a paged-out frame (the broken variant frees it now) and flush the batch when full. */
+  private batchHold(cpu: number, g: RefKvmGuest, frame: number, early: boolean): void {
+    if (early) this.freeFrame(frame); // the bug: the frame can be reused before its batch's flush
+    g.batch.push(early ? -1 : frame);
+    if (g.batch.length >= BATCH_MAX) {
+      this.shootdown(cpu, g, []);
+      this.countKvm(g, "batchFlushes");
+      for (const f of g.batch) if (f >= 0) this.freeFrame(f);
+      g.batch = [];
+    }
+  }
+
+  /**
+   * CPU hotplug of a whole core: offline, it gets no IPI (smp_call_function_many sends to online
+   * cpus only) and runs no vcore; tlbie still reaches it. Going offline, every kvm-hv guest's policy
+   * is told, in LPID order. Refused while a vcore runs there.
+   */
+  setCoreOnline(core: number, online: boolean): void {
+    checkInt("core", core, this.config.cores);
+    if (this.coreVcore[core]) refuse(`setCoreOnline(${core}, ${online})`, "CORE_BUSY");
+    const was = !this.offline[core];
+    this.offline[core] = !online;
+    if (online || !was) return;
+    for (const g of [...this.live.values()].sort((a, b) => a.lpid - b.lpid)) {
+      if (g.semantics === "kvm-hv") g.policy.coreOffline?.(this, g, core);
+    }
+  }
+
   // ───────── vcores (kvmppc_run_core) ─────────
 
   runsVcpuOf(cpu: number, g: KvmGuestState): boolean {
@@ -788,7 +947,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     }
     const vc = g.vcoreTab[vcore]!;
     if (vc.running) refuse(what, "VCORE_BUSY");
-    if (this.coreVcore[core]) refuse(what, "CORE_BUSY");
+    if (this.coreVcore[core] || this.offline[core]) refuse(what, "CORE_BUSY");
     if (vcpus.length === 0) refuse(what, "BAD_VCORE");
     const T = this.config.smt;
     // runnable vcpus take ptids 0, 1, …; the threads carrying them rendezvous at the latest clock
@@ -842,6 +1001,8 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     // lazy-reuse (docs/model/policies.md §9): no tlbie, the entries left behind marked, the frame held — unless the quarantine is full
     const lazy = g.policy.lazyPageOut === true && hasRoom(g);
     if (g.policy.lazyPageOut && !lazy) this.countKvm(g, "quarantineFallbacks");
+    // an eager page-out goes the policy's way: tlbie per HPTE, an IPI shootdown (ipi-tlbiel) or the batch (batched-reclaim)
+    const mode = lazy ? "global" : g.policy.pageOut ?? "global";
     let n = 0;
     for (const ptex of g.table.chain(gfn)) {
       const v = g.table.v(ptex);
@@ -850,7 +1011,10 @@ export class RefKvmMachine implements SimMachine, KvmHost {
         g.table.setV(ptex, (v | HPTE_V_ABSENT) & ~HPTE_V_VALID);
         if (lazy) this.markVaStale(g, this.vaOf(g, v, r, ptex), -1, { cause: "lazy-page-out", cpu, time: this.clock[cpu]! });
         this.charge(cpu, "pageOut", BigInt(this.config.costs.pageOutHpte), g);
-        if (!lazy) this.tlbieSequence(cpu, g, g.lpid, [this.vaOf(g, v, r, ptex)]);
+        const va = this.vaOf(g, v, r, ptex);
+        if (lazy) { /* no flush now: the epoch's flush points do it */ }
+        else if (mode === "global") this.tlbieSequence(cpu, g, g.lpid, [va]);
+        else if (mode === "ipi" && va.pageShift !== 0) this.finishIpi(cpu, g, [va]); // one shootdown per HPTE
         n++;
       }
       g.table.removeRevmapChain(gfn, ptex, (v & HPTE_V_VALID) !== 0n ? r : 0n); // unlink, harvest R/C
@@ -861,11 +1025,15 @@ export class RefKvmMachine implements SimMachine, KvmHost {
       this.tlbieDeferred(cpu, g, mine);
       g.deferredVas = g.deferredVas.filter((d) => d.gfn !== gfn);
     }
-    if (lazy) hold(this, g, g.frames[gfn]!);
-    else this.freeFrame(g.frames[gfn]!);
+    const frame = g.frames[gfn]!;
     g.frames[gfn] = -1;
     this.countKvm(g, "pageOuts");
     this.countKvm(g, "pageOutHptes", n);
+    if (lazy) hold(this, g, frame);
+    else if (mode === "batch" || mode === "batch-free-early") {
+      this.countKvm(g, "batchHeld");
+      this.batchHold(cpu, g, frame, mode === "batch-free-early");
+    } else this.freeFrame(frame);
     return n;
   }
 

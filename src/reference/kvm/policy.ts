@@ -13,7 +13,12 @@ export type Decision =
   /** tlbiel on the calling cpu's core (acting on the LPID in that core's LPIDR) */
   | "local"
   /** deferred-va: as local, and the VA is appended to the guest's deferred list */
-  | "local-record";
+  | "local-record"
+  /** ipi-tlbiel: IPI every core in the VM's mask; each runs tlbiel (docs/model/policies.md §13) */
+  | "ipi";
+
+/** How a host page-out invalidates: tlbie per HPTE (KVM), an IPI shootdown, or the batch (batched-reclaim). */
+export type PageOutMode = "global" | "ipi" | "batch" | "batch-free-early";
 
 /** One question to the policy: H_REMOVE / H_PROTECT per VALID entry, H_BULK_REMOVE once per call. */
 export interface InvalidationRequest {
@@ -49,6 +54,12 @@ export interface KvmPolicy {
   exit(k: KvmHost, g: KvmGuestState, core: number, threads: readonly Thread[]): void;
   /** tlbie or tlbiel for this invalidation (global_invalidates and its ancestors). */
   decide(k: KvmHost, g: KvmGuestState, req: InvalidationRequest): Decision;
+  /** How host page-outs invalidate (absent: "global", KVM's tlbie per HPTE). */
+  readonly pageOut?: PageOutMode;
+  /** A core of the mask not running the VM: no IPI, its flush deferred to the VM's next entry there (absent: IPI, flush now). */
+  readonly ipiDeferToEntry?: boolean;
+  /** Core `core` goes offline (absent: nothing). */
+  coreOffline?(k: KvmHost, g: KvmGuestState, core: number): void;
 }
 
 /** H_LOCAL (PAPR): "this translation was used only on the current vcpu". */

@@ -56,6 +56,10 @@ export interface KvmGuestState {
   readonly deferredOverflow: "flush" | "tlbie" | "drain";
   /** lazy-reuse's quarantine (./quarantine.ts), made at VM start; null for the other policies. */
   quarantineState: Quarantine | null;
+  /** The VM's "may hold entries" core mask (ipi-tlbiel, batched-reclaim; mm_cpumask-like), one flag per core. */
+  readonly mayHold: boolean[];
+  /** batched-reclaim: frames paged out and held until their batch's flush (−1: freed early, by the broken variant). */
+  batch: number[];
 }
 
 /** Machine services available to policies. */
@@ -83,4 +87,6 @@ export interface KvmHost {
   epochFlush(cpu: number, g: KvmGuestState, skipOwn: boolean): void;
   /** The guest's RAM in host pages (its quarantine's capacity). */
   hostPagesOf(g: KvmGuestState): number;
+  /** A core going offline leaves g's IPI mask after flushing g's LPID there (commit 01b0f0eae081). */
+  ipiOfflineTrim(g: KvmGuestState, core: number): void;
 }

@@ -16,6 +16,11 @@ import { lazyReuseRunning } from "./lazy-reuse-running.js";
 import { lazyFreeFirst } from "./lazy-free-first.js";
 import { p9Hash } from "./p9-hash.js";
 import { p9HashCoreTlb } from "./p9-hash-core-tlb.js";
+import { ipiTlbiel } from "./ipi-tlbiel.js";
+import { batchedReclaim } from "./batched-reclaim.js";
+import { ipiTlbielOfflineKept } from "./ipi-tlbiel-offline-kept.js";
+import { ipiTlbielWrongClear } from "./ipi-tlbiel-wrong-clear.js";
+import { batchedReclaimEarlyReuse } from "./batched-reclaim-early-reuse.js";
 
 export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   needTlbFlush,
@@ -31,6 +36,11 @@ export const REFERENCE_POLICIES: readonly KvmPolicy[] = [
   lazyFreeFirst,
   p9Hash,
   p9HashCoreTlb,
+  ipiTlbiel,
+  batchedReclaim,
+  ipiTlbielOfflineKept,
+  ipiTlbielWrongClear,
+  batchedReclaimEarlyReuse,
 ];
 
 export function referencePolicy(name: string): KvmPolicy | undefined {
