@@ -3,6 +3,7 @@
 import {
   CPU_CLOCK, CPU_RUN_SLOT, CPU_RUN_VCPU, CPU_VC_SLOT, CPU_VC_IDX, K_ENTRY_EXIT, CC_ENTRY_EXIT, G_TPV, G_VCPUS, G_VCORES,
   G_RUNNING_VCORES, G_POLICY, G_FLAGS, GF_LIVE, GF_QEMU, CPU_OFFLINE, STAT_GUEST_ENTRIES, KVM_BAD_VCORE, KVM_VCORE_BUSY, KVM_CORE_BUSY, KVM_NOT_RUNNING,
+  GUEST_BYTES,
 } from "../layout";
 import { cores, smt, smtShift, maxGuests, guestDesc, guestStatsOf, bump } from "../machine";
 import { policyCall, EV_VCORE_ENTRY, EV_THREAD_ENTRY, EV_VCORE_EXIT, EV_CORE_OFFLINE } from "../policies/table";
@@ -27,7 +28,7 @@ export function vcoreRun(g: usize, vc: u32, core: u32, maskIn: u32): u64 {
   let count: u32 = 0;
   for (let k: u32 = 0; k < tpv && first + k < vcpus; ++k) if ((mask & (1 << k)) != 0) ++count;
   if (count == 0 || count > smt) return KVM_BAD_VCORE;
-  const slot = <u32>((g - guestDesc(0)) / 128);
+  const slot = <u32>((g - guestDesc(0)) / GUEST_BYTES);
   const cpu0 = core << smtShift;
   // rendezvous: the threads that carry vcpus start together
   let t0: u64 = 0;

@@ -325,8 +325,8 @@ section.verdict p { margin: 4px 0; }
 section.verdict table { font-size: 13.5px; margin: 4px 0 8px; width: 100%; }
 section.verdict td, section.verdict th { white-space: normal; vertical-align: top; padding: 2px 10px; }
 section.verdict tr.group th { background: none; font-weight: 600; font-size: 12.5px; color: #444; padding-top: 6px; }
-ul.safety { list-style: none; padding: 0; margin: 4px 0; font-size: 13.5px; }
-ul.safety li { margin: 2px 0; }
+ul.safety { list-style: none; padding: 0; margin: 4px 0; font-size: 13.5px; columns: 3 17em; column-gap: 1.5em; }
+ul.safety li { margin: 2px 0; break-inside: avoid; }
 .badge { display: inline-block; min-width: 64px; text-align: center; font-weight: 600; font-size: 12px; border-radius: 3px; padding: 0 6px; margin-right: 6px; color: #fff; }
 .badge.safe { background: #2e7d32; } .badge.unsafe { background: #c62828; } .badge.untested { background: #757575; }
 td.leak { color: #c62828; font-weight: 600; }
@@ -381,9 +381,10 @@ function verdictPanel(results: StudyResults, safety: readonly PolicySafety[]): s
     h.push("</tbody>", "</table>");
   }
   if (safety.length > 0) {
-    h.push('<p>Safety, from the scenario catalogue and every random run (<a href="#safety">evidence</a>):</p>', '<ul class="safety">');
-    // (what a policy did outside its generations is in the evidence section, not on the first screen)
-    for (const s of safety) h.push(`<li><span class="badge ${s.verdict}">${s.verdict}</span><a href="#safety-${esc(slug(s.policy))}">${esc(s.label)}</a>: ${linkScenarios(esc(s.evidence.replace(/^\w+: /, "").replace(/; outside its generations.*$/, "")), s)}</li>`);
+    h.push('<p>Safety, from the scenario catalogue and every random run (each name links to its evidence; hover for it):</p>', '<ul class="safety">');
+    // one short cell per policy (there are many): the badge and the name, the evidence in its title and
+    // under #safety; what a policy did outside its generations is there too, not on the first screen
+    for (const s of safety) h.push(`<li><span class="badge ${s.verdict}">${s.verdict}</span><a href="#safety-${esc(slug(s.policy))}" title="${esc(s.evidence.replace(/^\w+: /, "").replace(/; outside its generations.*$/, ""))}">${esc(s.label)}</a></li>`);
     h.push("</ul>");
   }
   h.push("</section>");
