@@ -242,10 +242,10 @@ export class Machine implements SimMachine {
 
   /**
    * A zeroed block of `bytes` in the arena, above the guests made so far, for a generator kernel's
-   * state (the synthetic or the trace-driven one) (docs/memory.md, "The synthetic generator's state"); returns its address.
+   * state (the synthetic or the trace-driven one) (docs/memory.md, "The synthetic generator's state" and "The trace generator's state"); returns its address.
    */
   allocGeneratorState(bytes: number): number {
-    const block = this.#arenaAlloc(Math.ceil(bytes / 8) * 8, "the synthetic generator's state");
+    const block = this.#arenaAlloc(Math.ceil(bytes / 8) * 8, "a generator's state");
     this.#wasm.zeroRange(block.offset, block.offset + block.bytes);
     this.#views();
     return block.offset;
