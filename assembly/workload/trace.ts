@@ -224,13 +224,29 @@ let S: usize = 0;
 // @ts-ignore: decorator
 @inline function bump(off: usize): void { store<f64>(S + off, load<f64>(S + off) + 1); }
 
-/** mulberry32's next draw in [0, 1) from the state at `at` (src/workload/scheduler.ts mulberry32Fill, the same arithmetic). */
-function rand(at: usize): f64 {
-  let x = load<i32>(S + at) + 0x6d2b79f5;
-  store<i32>(S + at, x);
-  let t = (x ^ (x >>> 15)) * (x | 1);
+/** The workload stream's mulberry32 state while the kernel runs (loaded from T_RNG on entry, stored back on every return). */
+let rng: i32 = 0;
+
+/** mulberry32's next draw in [0, 1) (src/workload/scheduler.ts mulberry32Fill, the same arithmetic; × 2^−32 is the division by 2^32, exactly). */
+// @ts-ignore: decorator
+@inline function step(a: i32): f64 {
+  let t = (a ^ (a >>> 15)) * (a | 1);
   t ^= t + (t ^ (t >>> 7)) * (t | 61);
-  return <f64>(<u32>(t ^ (t >>> 14))) / 4294967296.0;
+  return <f64>(<u32>(t ^ (t >>> 14))) * 2.3283064365386963e-10;
+}
+
+/** The workload's next draw. */
+// @ts-ignore: decorator
+@inline function rand(): f64 {
+  rng += 0x6d2b79f5;
+  return step(rng);
+}
+
+/** Lying H_LOCAL's next draw (its own stream, in the state block: rare). */
+function lie(): f64 {
+  const a = load<i32>(S + T_LIES) + 0x6d2b79f5;
+  store<i32>(S + T_LIES, a);
+  return step(a);
 }
 
 /** Start an op (the OpWriter's op()): the buffer runs first when full. Returns the op's address. */
@@ -266,7 +282,7 @@ function translate(cpu: u32, lpid: u32, slbLo: u32, slbHi: u32, eaLo: u32, eaHi:
 /** vcpu v (on cpu) accesses the page H_ENTER call e mapped; s is its slot while it is live, else −1. */
 function touch(v: i32, cpu: u32, e: u32, s: i32): void {
   const t = a(T_TOUCH) + <usize>e * TOUCH_WORDS * 4;
-  const isStore = rand(T_RNG) < f(T_STORE);
+  const isStore = rand() < f(T_STORE);
   translate(cpu, u(T_GLPID), load<u32>(t), load<u32>(t, 4), load<u32>(t, 8), load<u32>(t, 12), isStore);
   if (s >= 0) {
     const oa = a(T_OWNER) + (<usize>s << 2);
@@ -303,7 +319,7 @@ function markLocal(v: i32, s: i32, found: bool): bool {
   const mode = u(T_HLOCAL);
   let mark = false;
   if (mode == 1) mark = eligible;
-  else if (mode == 2) mark = eligible || (found && rand(T_LIES) < f(T_LIE));
+  else if (mode == 2) mark = eligible || (found && lie() < f(T_LIE));
   if (mark && found) bump(T_MARKED_LOCAL);
   return mark;
 }
@@ -332,8 +348,8 @@ function hostPressure(): void {
     if (k < samples) {
       const n = u(T_USED_N);
       const x = n > 0
-        ? load<u32>(a(T_USED) + (<usize><u32>Math.floor(rand(T_RNG) * <f64>n) << 2))
-        : <u32>Math.floor(rand(T_RNG) * <f64>u(T_RAM_PAGES));
+        ? load<u32>(a(T_USED) + (<usize><u32>Math.floor(rand() * <f64>n) << 2))
+        : <u32>Math.floor(rand() * <f64>u(T_RAM_PAGES));
       store<u32>(b, x); store<u32>(b, 0, 4);
     } else {
       store<u32>(b, 0xffffffff); store<u32>(b, 0xffffffff, 4);
@@ -409,6 +425,13 @@ function bulkRemove(i: u32, c: usize, v: i32, cpu: u32): void {
  */
 export function traceRun(state: usize, phase: u32): u32 {
   S = state;
+  rng = load<i32>(S + T_RNG);
+  const why = traceLoop(phase);
+  store<i32>(S + T_RNG, rng);
+  return why;
+}
+
+function traceLoop(phase: u32): u32 {
   const calls = u(T_CALLS);
   const nbs = u(T_NBS);
   const tpv = u(T_TPV);
@@ -428,12 +451,12 @@ export function traceRun(state: usize, phase: u32): u32 {
         hostPressure();
       }
       // a neighbour's access now and then
-      if (nbs != 0 && rand(T_RNG) < f(T_NEIGHBOUR_SHARE)) {
-        const d = a(T_NB_TAB) + <usize><u32>Math.floor(rand(T_RNG) * <f64>nbs) * NB_BYTES;
+      if (nbs != 0 && rand() < f(T_NEIGHBOUR_SHARE)) {
+        const d = a(T_NB_TAB) + <usize><u32>Math.floor(rand() * <f64>nbs) * NB_BYTES;
         const nc = load<u32>(d + NB_NCPUS);
         if (nc != 0) {
-          const x = rand(T_RNG);
-          const y = rand(T_RNG);
+          const x = rand();
+          const y = rand();
           const k = zipfDraw(nProb, nAlias, nN, x, y);
           if (load<u8>(<usize>load<u32>(d + NB_MAPPED) + <usize>k) != 0) {
             const rr = u(T_RR);
@@ -493,8 +516,8 @@ export function traceRun(state: usize, phase: u32): u32 {
         touch(v, cpu, i, s);
         remember(v, i, s);
         const vcpus = u(T_VCPUS);
-        if (vcpus > 1 && rand(T_RNG) < f(T_SHARED)) {
-          let w = <i32>Math.floor(rand(T_RNG) * <f64>(vcpus - 1));
+        if (vcpus > 1 && rand() < f(T_SHARED)) {
+          let w = <i32>Math.floor(rand() * <f64>(vcpus - 1));
           if (w >= v) w++;
           // owed[w].push(i, gen[s])
           const top = u(T_OWED_TOP);
@@ -527,8 +550,8 @@ export function traceRun(state: usize, phase: u32): u32 {
       const revisits = u(T_REVISITS);
       const ringBase = <usize>v * <usize>W;
       for (let k: u32 = 0; k < revisits; k++) {
-        const x = rand(T_RNG);
-        const y = rand(T_RNG);
+        const x = rand();
+        const y = rand();
         const rank = zipfDraw(rProb, rAlias, W, x, y);
         if (rank >= n) continue;
         let at = load<i32>(a(T_RING_POS) + (<usize>v << 2)) - 1 - <i32>rank; // rank < n ≤ W: one wrap at most
@@ -537,7 +560,7 @@ export function traceRun(state: usize, phase: u32): u32 {
         const e = load<u32>(a(T_RING_CALL) + (ri << 2));
         const s = load<i32>(a(T_SLOT) + (<usize>e << 2));
         if (load<u32>(a(T_GEN) + (<usize>s << 2)) == load<u32>(a(T_RING_GEN) + (ri << 2))) touch(v, cpu, e, s);
-        else if (rand(T_RNG) < f(T_AFTER_UNMAP)) { touch(v, cpu, e, -1); bump(T_AFTER_UNMAP_TOUCHES); }
+        else if (rand() < f(T_AFTER_UNMAP)) { touch(v, cpu, e, -1); bump(T_AFTER_UNMAP_TOUCHES); }
       }
     }
   }
