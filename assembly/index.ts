@@ -248,3 +248,4 @@ function runChunk(o0: usize, count: u32): void {
   }
 }
 export { synInit, synRun } from "./workload/synthetic";
+export { traceRun } from "./workload/trace";

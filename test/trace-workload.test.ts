@@ -3,7 +3,7 @@
 import { tempDir } from "./tmp.js";
 import { describe, expect, it, beforeAll } from "vitest";
 import { fc, test as fcTest } from "@fast-check/vitest";
-import { writeFileSync, readFileSync } from "node:fs";
+import { writeFileSync, readFileSync, readdirSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { join, dirname } from "node:path";
 import { loadHcallProgram, hpteTouch, HC, type HcallProgram } from "../src/trace/hcall-program.js";
@@ -293,6 +293,25 @@ describe("trace sweeps in studies", () => {
     }
     // points that differ in more than their policies cannot share a generator
     expect(() => runTraceWorkloads([lying[0]!.run, { ...lying[0]!.run, seed: 6 }], lying[0]!.run.program!)).toThrow("study: points that share a generator must differ only in their policies, costs and fabric");
+  });
+
+  it("with workers, synthetic tasks run while the trace loads: the same results and checkpoint as one worker; a bad trace still stops the study first", async () => {
+    const mixed = (trace: string) => resolveStudy({
+      name: "mixed", seed: 9, opsPerPoint: 20_000,
+      sweeps: [
+        { name: "syn", cores: [1, 2, 4, 8], shapes: [{ label: "1 vcore", vcpus: 4, threadsPerVcore: 4 }], policies: [{ policy: "need-tlb-flush" }, { policy: "flush-always" }], hLocal: ["honest", "lying"], pageOutsPerMop: [0, 2000] },
+        { name: "rg", trace, traceCalls: 40_000, cores: [1, 4], shapes: [{ label: "2 vcores", vcpus: 2, threadsPerVcore: 1 }], policies: [{ policy: "need-tlb-flush" }, { policy: "last-vcpu" }], hLocal: ["never", "honest"], pageOutsPerMop: [20000] },
+      ],
+    });
+    const one = await runStudy(mixed(TRACE), { workers: 1 });
+    const dir = tempDir("overlap");
+    const two = await runStudy(mixed(TRACE), { workers: 2, checkpointDir: dir });
+    expect(JSON.stringify(two.results)).toBe(JSON.stringify(one.results));
+    expect(two.timing.points).toBe(32 + 8);
+    expect(readdirSync(join(dir, "points")).length).toBe(32 + 8);
+    const bad = tempDir("overlap-bad");
+    await expect(runStudy(mixed("nope.jsonl.gz"), { workers: 2, checkpointDir: bad, baseDir: bad })).rejects.toThrow(/^nope\.jsonl\.gz: cannot read: no such file$/);
+    expect(readdirSync(bad)).toEqual([]); // nothing written: the folder is claimed once the traces are loaded
   });
 
   it("relative trace paths come from the config's folder; bad traces and shapes are named", async () => {

@@ -170,13 +170,17 @@ let S: usize = 0;
 // @ts-ignore: decorator
 @inline function arr(l: usize, field: usize): usize { return <usize>load<u32>(l + field); }
 
-/** mulberry32's next draw in [0, 1) (src/workload/scheduler.ts mulberry32Fill, the same arithmetic). */
-function rand(): f64 {
-  let a = load<i32>(S + S_RNG) + 0x6d2b79f5;
-  store<i32>(S + S_RNG, a);
+/** mulberry32's state while the kernel runs (loaded from S_RNG on entry, stored back on every return: a register, not a memory round trip per draw). */
+let rng: i32 = 0;
+
+/** mulberry32's next draw in [0, 1) (src/workload/scheduler.ts mulberry32Fill, the same arithmetic; × 2^−32 is the division by 2^32, exactly). */
+// @ts-ignore: decorator
+@inline function rand(): f64 {
+  const a = rng + 0x6d2b79f5;
+  rng = a;
   let t = (a ^ (a >>> 15)) * (a | 1);
   t ^= t + (t ^ (t >>> 7)) * (t | 61);
-  return <f64>(<u32>(t ^ (t >>> 14))) / 4294967296.0;
+  return <f64>(<u32>(t ^ (t >>> 14))) * 2.3283064365386963e-10;
 }
 
 /** Start an op (the OpWriter's op()): the buffer runs first when full. Returns the op's address. */
@@ -338,6 +342,12 @@ function hostPressure(): void {
 /** Set up at `state`: shuffle the studied guest's ranks over its pages (the stream's first draws), then map every page by the first running vcpu of its guest. */
 export function synInit(state: usize): void {
   S = state;
+  rng = load<i32>(S + S_RNG);
+  synInitLoop();
+  store<i32>(S + S_RNG, rng);
+}
+
+function synInitLoop(): void {
   const perm = <usize>u(S_PERM);
   const n = load<u32>(loadAt(0) + L_N);
   for (let i: u32 = 0; i < n; i++) store<i32>(perm + (<usize>i << 2), <i32>i);
@@ -366,6 +376,13 @@ export function synInit(state: usize): void {
  */
 export function synRun(state: usize, phase: u32): u32 {
   S = state;
+  rng = load<i32>(S + S_RNG);
+  const why = synLoop(phase);
+  store<i32>(S + S_RNG, rng);
+  return why;
+}
+
+function synLoop(phase: u32): u32 {
   const nbs = u(S_LOADS) - 1;
   const target = f(S_TARGET);
   const neighbourShare = f(S_NEIGHBOUR_SHARE);

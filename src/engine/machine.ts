@@ -245,11 +245,11 @@ export class Machine implements SimMachine {
   }
 
   /**
-   * A zeroed block of `bytes` in the arena, above the guests made so far, for the synthetic
-   * generator's state (docs/memory.md, "The synthetic generator's state"); returns its address.
+   * A zeroed block of `bytes` in the arena, above the guests made so far, for a generator kernel's
+   * state (the synthetic or the trace-driven one) (docs/memory.md, "The synthetic generator's state" and "The trace generator's state"); returns its address.
    */
   allocGeneratorState(bytes: number): number {
-    const block = this.#arenaAlloc(Math.ceil(bytes / 8) * 8, "the synthetic generator's state");
+    const block = this.#arenaAlloc(Math.ceil(bytes / 8) * 8, "a generator's state");
     this.#wasm.zeroRange(block.offset, block.offset + block.bytes);
     this.#views();
     return block.offset;
@@ -265,6 +265,12 @@ export class Machine implements SimMachine {
   generatorRun(state: number, phase: number): number {
     if (this.#disposed) throw new Error("machine: used after dispose()");
     return this.#wasm.synRun(state, phase);
+  }
+
+  /** The trace generator's kernel: run its loop from `phase`; returns why it stopped (assembly/workload/trace.ts traceRun). */
+  traceRun(state: number, phase: number): number {
+    if (this.#disposed) throw new Error("machine: used after dispose()");
+    return this.#wasm.traceRun(state, phase);
   }
 
   /** Run ops 0..count−1; an abort or trap inside the engine becomes an EngineAbort naming the batch and its first op. */

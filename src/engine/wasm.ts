@@ -25,6 +25,7 @@ export interface HptlabExports {
   /** The synthetic generator's kernel (assembly/workload/synthetic.ts): set up its state block, then run its loop from `phase`. */
   synInit(state: number): void;
   synRun(state: number, phase: number): number;
+  traceRun(state: number, phase: number): number;
 }
 
 /** An AssemblyScript abort inside the engine, turned into an error that names the operation. */

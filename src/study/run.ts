@@ -282,12 +282,78 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   // in the same tasks as the points they re-run (one generator drives both)
   const all = sens ? [...studyPoints, ...sens.points] : studyPoints;
   const points = shardPoints(all, opts.shard);
-  await attachTracePrograms(points, opts.baseDir, opts.onTraceLoad);
-  checkStudyLimits(points);
   const t0 = performance.now();
+  const synthetic: number[] = [];
+  const traced: number[] = [];
+  points.forEach((p, i) => (p.run.trace ? traced : synthetic).push(i));
+  const wanted = Math.max(1, Math.min(opts.workers ?? availableParallelism(), points.length || 1));
+  // The traces load (parse, compile replay) on this thread while the workers run synthetic tasks: a
+  // fresh run with workers only (a resumed one reads the checkpoint, which names the traces'
+  // digests, before it knows what to run). Nothing is written before the traces are loaded and the
+  // folder claimed; finished tasks wait for that.
+  const overlap = wanted > 1 && !opts.resume && traced.length > 0 && synthetic.length > 0;
+  const loading = attachTracePrograms(points, opts.baseDir, opts.onTraceLoad);
+  let pool: import("piscina").Piscina | undefined;
+  const early: { group: number[]; outcome: PointOutcome[] | { error: unknown } }[] = [];
+  let deliver = (group: number[], outcome: PointOutcome[] | { error: unknown }) => { early.push({ group, outcome }); };
+  let feeders: Promise<void>[] = [];
+  let synTasks: number[][] = [];
+  let fed = 0;
+  if (overlap) {
+    try {
+      checkStudyLimits(synthetic.map((i) => points[i]!));
+    } catch (e) {
+      await loading; // a bad trace is named first, as when the traces load before anything
+      throw e;
+    }
+    const { Piscina } = await import("piscina");
+    pool = new Piscina({ filename: workerFile(), minThreads: wanted, maxThreads: wanted, idleTimeout: 1000 });
+    const started = pool;
+    synTasks = taskGroups(points, synthetic).map((g) => ({ g, c: g.reduce((a, i) => a + taskCostOf(points[i]!), 0) })).sort((a, b) => b.c - a.c || a.g[0]! - b.g[0]!).map((t) => t.g);
+    let loaded = false;
+    void loading.then(() => { loaded = true; }, () => { loaded = true; });
+    const feed = async () => {
+      while (!loaded && fed < synTasks.length) {
+        const group = synTasks[fed++]!;
+        // the outcome first, then deliver: deliver changes once the folder is claimed, and a call
+        // reads its callee before it evaluates (awaits) its arguments
+        let outcome: PointOutcome[] | { error: unknown };
+        try {
+          outcome = (await started.run(group.map((i) => points[i]!))) as PointOutcome[];
+        } catch (error) {
+          outcome = { error };
+        }
+        deliver(group, outcome);
+      }
+    };
+    feeders = Array.from({ length: wanted }, feed);
+    try {
+      await loading;
+    } catch (e) {
+      await Promise.allSettled(feeders);
+      await started.destroy();
+      throw e;
+    }
+  } else {
+    await loading;
+  }
+  try {
+    checkStudyLimits(points);
+  } catch (e) {
+    await Promise.allSettled(feeders);
+    await pool?.destroy();
+    throw e;
+  }
   const results: (PointResult | undefined)[] = new Array(points.length);
   const traces = [...new Set(points.filter((p) => p.run.program).map((p) => `${p.run.trace!.file} ${p.run.program!.digest}`))];
-  const saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, studyPoints.length, !!opts.resume, !!opts.force, traces, opts.shard) : new Map<number, PointResult>();
+  let saved: Map<number, PointResult>;
+  try {
+    saved = opts.checkpointDir ? openCheckpoint(opts.checkpointDir, config, studyPoints.length, !!opts.resume, !!opts.force, traces, opts.shard) : new Map<number, PointResult>();
+  } catch (e) {
+    await Promise.allSettled(feeders);
+    await pool?.destroy();
+    throw e;
+  }
   const todo: number[] = [];
   points.forEach((p, i) => {
     const r = saved.get(p.id);
@@ -295,7 +361,7 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
     else todo.push(i);
   });
   const resumed = points.length - todo.length;
-  const workers = Math.max(1, Math.min(opts.workers ?? availableParallelism(), todo.length || 1));
+  const workers = overlap ? wanted : Math.max(1, Math.min(opts.workers ?? availableParallelism(), todo.length || 1));
   let done = resumed;
   const workOf = (idx: readonly number[]) => idx.reduce((a, i) => a + taskCostOf(points[i]!), 0);
   let work = 0;
@@ -325,9 +391,16 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
     });
   };
   if (resumed && opts.onProgress) opts.onProgress({ done, total: points.length, guestOps, seconds: 0, work, totalWork });
+  // what the workers finished while the traces loaded, then what they finish from now on
+  deliver = (group, outcome) => {
+    if (Array.isArray(outcome)) settle(group, outcome);
+    else for (const i of group) fail(i, outcome.error);
+  };
+  for (const x of early.splice(0)) deliver(x.group, x.outcome);
   // the tasks: a point, or points that share their generator (runPoints); the longest first (by
   // an estimate), so that no long task starts last and the short ones fill the end
-  const tasks = taskGroups(points, todo).map((g) => ({ g, c: workOf(g) })).sort((a, b) => b.c - a.c || a.g[0]! - b.g[0]!).map((t) => t.g);
+  const left = overlap ? [...synTasks.slice(fed), ...taskGroups(points, traced)] : taskGroups(points, todo);
+  const tasks = left.map((g) => ({ g, c: workOf(g) })).sort((a, b) => b.c - a.c || a.g[0]! - b.g[0]!).map((t) => t.g);
   if (workers === 1) {
     for (const group of tasks) {
       settle(group, runPoints(group.map((i) => points[i]!)));
@@ -335,18 +408,23 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
       if (opts.onProgress) await new Promise((r) => setImmediate(r));
     }
   } else {
-    const { Piscina } = await import("piscina");
-    const pool = new Piscina({ filename: workerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 1000 });
+    if (!pool) {
+      const { Piscina } = await import("piscina");
+      pool = new Piscina({ filename: workerFile(), minThreads: workers, maxThreads: workers, idleTimeout: 1000 });
+    }
+    const running = pool;
     try {
-      await Promise.all(tasks.map(async (group) => {
+      await Promise.all([...feeders, ...tasks.map(async (group) => {
+        let outcome: PointOutcome[] | { error: unknown };
         try {
-          settle(group, (await pool.run(group.map((i) => points[i]!))) as PointOutcome[]);
-        } catch (e) {
-          for (const i of group) fail(i, e);
+          outcome = (await running.run(group.map((i) => points[i]!))) as PointOutcome[];
+        } catch (error) {
+          outcome = { error };
         }
-      }));
+        deliver(group, outcome);
+      })]);
     } finally {
-      await pool.destroy();
+      await running.destroy();
     }
   }
   if (failures.length > 0) throw new StudyError(failures.sort((a, b) => a.id - b.id), done);

@@ -121,6 +121,7 @@ export async function loadHcallProgram(file: string, opts: LoadProgramOptions = 
   let vcpus = 1;
   let hptOrder = 0;
   const hash = createHash("sha256");
+  let digestText = ""; // hashed 64 KiB at a time (the same digest as line by line)
   const stop = new Error("enough calls");
   let guest: Guest | undefined;
   try {
@@ -147,7 +148,8 @@ export async function loadHcallProgram(file: string, opts: LoadProgramOptions = 
         const w = i * CALL_WORDS;
         words[w] = lo(call.flags); words[w + 1] = hi(call.flags);
         call.args.forEach((a, k) => { words[w + 2 + 2 * k] = lo(a); words[w + 3 + 2 * k] = hi(a); });
-        hash.update(`${call.hcall} ${call.cpu} ${call.flags} ${call.args.join(",")}\n`);
+        digestText += `${call.hcall} ${call.cpu} ${call.flags} ${call.args.join(",")}\n`;
+        if (digestText.length > 1 << 16) { hash.update(digestText); digestText = ""; }
         ret[i] = r.ret;
         slot[i] = -1;
         switch (call.hcall) {
@@ -186,6 +188,7 @@ export async function loadHcallProgram(file: string, opts: LoadProgramOptions = 
   } catch (e) {
     if (e !== stop) throw e;
   }
+  hash.update(digestText);
   if (n === 0) throw new TraceError(file, 0, undefined, "has no hypercalls to replay");
   // copy into shared memory, exactly sized
   const sh = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, Ctor: new (b: SharedArrayBuffer) => T, per = 1): T => {

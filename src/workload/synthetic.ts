@@ -17,6 +17,7 @@ import { Scheduler, Draws } from "./scheduler.js";
 import type { HcallProgram } from "../trace/hcall-program.js";
 import type { TraceWorkloadParams } from "./trace-driven.js";
 import { generatorStateBytes, kernelTakes, runWorkloadsWasm } from "./synthetic-wasm.js";
+import { traceStateBytes } from "./trace-wasm.js";
 import type { FabricSettings } from "../model/costs.js";
 
 export interface WorkloadParams {
@@ -125,7 +126,7 @@ export function pointMachine(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "
  * Bytes of linear memory a point's machine needs (fixed regions and every guest), computed before
  * anything is allocated (src/engine/layout.ts planLayout, guestParts).
  */
-export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "generation" | "tlbThreadsPerGroup" | "tlbFlushSets" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program" | "fabric"> & Partial<Pick<PointRun, "workload">>): number {
+export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets" | "tlbWays" | "generation" | "tlbThreadsPerGroup" | "tlbFlushSets" | "vcpus" | "threadsPerVcore" | "guests" | "deferredCap" | "program" | "fabric"> & Partial<Pick<PointRun, "workload" | "traceWorkload" | "trace">>): number {
   // a trace point's guest is the trace's (RAM and HPT from its header)
   const ram = run.program?.ramBytes ?? GUEST_RAM;
   const order = run.program?.hptOrder ?? 20;
@@ -138,6 +139,8 @@ export function pointMemoryBytes(run: Pick<PointRun, "cores" | "smt" | "tlbSets"
   bytes += (run.guests - 1) * guestParts(18, NEIGHBOUR_RAM / 65536, true, kvm(1, run.smt, 0)).bytes;
   // a synthetic point's generator keeps its state in the arena too (src/workload/synthetic-wasm.ts)
   if (!run.program && run.workload) bytes += generatorStateBytes(run.workload, run.guests, cpus);
+  // a trace point's kernel keeps the compiled trace and its state there (src/workload/trace-wasm.ts)
+  if (run.program) bytes += traceStateBytes(run, run.program, cfg.hostPageShift);
   return bytes;
 }
 
@@ -423,7 +426,7 @@ export function runWorkloads(runs: readonly PointRun[]): { machines: Machine[]; 
 }
 
 /** HPTLAB_GENERATOR: which loop makes synthetic points' ops (wasm, the default, or ts); the same ops either way. */
-function generatorFromEnv(): "wasm" | "ts" {
+export function generatorFromEnv(): "wasm" | "ts" {
   const v = process.env.HPTLAB_GENERATOR;
   if (v === undefined || v === "" || v === "wasm") return "wasm";
   if (v === "ts") return "ts";

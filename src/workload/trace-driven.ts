@@ -32,7 +32,8 @@ import { OP } from "../engine/layout.js";
 import { Scheduler, mulberry32, Draws } from "./scheduler.js";
 import { HC, CALL_WORDS, TOUCH_WORDS, type HcallProgram } from "../trace/hcall-program.js";
 import { OpWriter } from "./op-writer.js";
-import { GuestPages, ZipfSampler, NEIGHBOUR_PAGES, traceHostMemoryBytes, translateOp, hostPressure, pointMachines, type PointRun, type WorkloadTally } from "./synthetic.js";
+import { GuestPages, ZipfSampler, NEIGHBOUR_PAGES, traceHostMemoryBytes, translateOp, hostPressure, pointMachines, generatorFromEnv, type PointRun, type WorkloadTally } from "./synthetic.js";
+import { runTraceWorkloadsWasm, traceKernelTakes } from "./trace-wasm.js";
 
 export interface TraceWorkloadParams {
   /** Accesses by the issuing vcpu to translations it touched recently, after each call. */
@@ -130,6 +131,16 @@ export function runTraceWorkload(run: PointRun, p: HcallProgram): { machine: Mac
  * as running each point alone; the generator's work is done once.
  */
 export function runTraceWorkloads(runs: readonly PointRun[], p: HcallProgram): { machines: Machine[]; guests: Guest[]; tally: TraceTally } {
+  const twin = (runs[0]!.generator ?? generatorFromEnv()) === "ts";
+  return twin || !traceKernelTakes(runs[0]!) ? runTraceWorkloadsTs(runs, p) : runTraceWorkloadsWasm(runs, p);
+}
+
+/**
+ * runTraceWorkloads with the per-call loop in TypeScript: the kernel's twin (assembly/workload/trace.ts
+ * makes the same draws in the same order and writes the same ops; test/generator.test.ts holds them
+ * to it), and what runs parameters the kernel does not take (traceKernelTakes).
+ */
+export function runTraceWorkloadsTs(runs: readonly PointRun[], p: HcallProgram): { machines: Machine[]; guests: Guest[]; tally: TraceTally } {
   const run = runs[0]!;
   const w = run.workload;
   const tw = run.traceWorkload ?? DEFAULT_TRACE_WORKLOAD;
