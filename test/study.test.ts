@@ -56,9 +56,10 @@ describe("study config", () => {
     expect(pts.reduce((a, p) => a + p.params.ops, 0)).toBeGreaterThanOrEqual(100e6);
     expect(Math.max(...pts.map((p) => p.params.cores))).toBe(256);
     expect(new Set(pts.map((p) => p.params.policy))).toEqual(new Set(["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va", "lazy-reuse", "ipi-tlbiel", "batched-reclaim", "p9-hash", "p9-hash-core-tlb"]));
-    // lazy-reuse (docs/model/policies.md §9) runs in the POWER7 scaling sweep only: every core count, shape, H_LOCAL mode and paging rate
+    // lazy-reuse (docs/model/policies.md §9) runs in the POWER7 scaling sweep (every core count, shape, H_LOCAL mode and
+    // paging rate) and, outside its generations, in the POWER9/POWER10 sweeps (3 core counts × 2 shapes each)
     const lazy = pts.filter((p) => p.params.policy === "lazy-reuse");
-    expect([new Set(lazy.map((p) => p.params.sweep)), lazy.length]).toEqual([new Set(["scaling"]), 9 * 4 * 2 * 3]);
+    expect([new Set(lazy.map((p) => p.params.sweep)), lazy.length]).toEqual([new Set(["scaling", "power9", "power10"]), 9 * 4 * 2 * 3 + 2 * 3 * 2]);
     // issue 16: the IPI and batched schemes in the POWER7 scaling sweep, and the mask-precision sweep of the migration rate
     const scaling = pts.filter((p) => p.params.sweep === "scaling");
     for (const policy of ["ipi-tlbiel", "batched-reclaim"]) expect(scaling.filter((p) => p.params.policy === policy)).toHaveLength(9 * 4 * 2 * 3);
