@@ -153,8 +153,13 @@ async function writeOutputs(ctx: CliContext, results: StudyResults, out: string,
     return;
   }
   const { safetyLines } = await import("./report/study-report.js");
+  // the newer schemes against the baseline with their robustness to the cost table (their report sections say the rest)
+  const { schemeRobustnessLines } = await import("./report/sensitivity.js");
+  const schemes = schemeRobustnessLines(results);
   ctx.stdout.write(`${await headlineTable(results)}\n\nSafety (every scenario and run):\n${safetyLines(results).map((f) => `- ${f}`).join("\n")}`
-    + `\n\nFindings:\n${found.map((f) => `- ${f}`).join("\n")}\n\nReport: ${resolve(out, "report.html")}\n`);
+    + `\n\nFindings:\n${found.map((f) => `- ${f}`).join("\n")}`
+    + (schemes.length > 0 ? `\n\nNewer schemes (their robustness to the cost table):\n${schemes.map((f) => `- ${f}`).join("\n")}` : "")
+    + `\n\nReport: ${resolve(out, "report.html")}\n`);
 }
 
 const STUDY_HELP = `
