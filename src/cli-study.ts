@@ -153,8 +153,13 @@ async function writeOutputs(ctx: CliContext, results: StudyResults, out: string,
     return;
   }
   const { safetyLines } = await import("./report/study-report.js");
+  // the newer schemes against the baseline with their robustness to the cost table (their report sections say the rest)
+  const { schemeRobustnessLines } = await import("./report/sensitivity.js");
+  const schemes = schemeRobustnessLines(results);
   ctx.stdout.write(`${await headlineTable(results)}\n\nSafety (every scenario and run):\n${safetyLines(results).map((f) => `- ${f}`).join("\n")}`
-    + `\n\nFindings:\n${found.map((f) => `- ${f}`).join("\n")}\n\nReport: ${resolve(out, "report.html")}\n`);
+    + `\n\nFindings:\n${found.map((f) => `- ${f}`).join("\n")}`
+    + (schemes.length > 0 ? `\n\nNewer schemes (their robustness to the cost table):\n${schemes.map((f) => `- ${f}`).join("\n")}` : "")
+    + `\n\nReport: ${resolve(out, "report.html")}\n`);
 }
 
 const STUDY_HELP = `
@@ -168,14 +173,15 @@ folder) replays that trace instead of the synthetic workload.
 
 Every study also replays the scenario catalogue (hptlab scenario --list) under each policy; a
 policy's safety verdict comes from the scenarios and every run. The terminal shows the first
-finding's slice as a table, each policy's verdict, and the findings.
+finding's slice as a table, each policy's verdict, the findings, and (with "sensitivity") each
+newer scheme's ratio to need-tlb-flush with its robustness to the cost table.
 
 Output (DIR, default ./hptlab-results): results.json (every point, every counter and cost
 category, the scenario outcomes; identical whatever --workers is), results.csv, summary.md,
 report.html (a verdict panel, the findings, plots, the safety evidence), and
 timing.json (wall-clock, the only non-deterministic file). A config with "sensitivity" also
 re-runs the points of its headline findings with each cost value scaled (results.json
-"sensitivity", a tornado plot per finding in report.html); "costProfile" or --costs FILE picks the
+"sensitivity", a tornado plot per finding in report.html, one per newer scheme); "costProfile" or --costs FILE picks the
 cost table (hptlab costs; docs/study.md); machine.fabric "concurrent" swaps the exclusive tlbie
 fabric for a per-VM (or machine, or no) tlbie lock and a shared fabric, and the report splits the
 wait into lock and fabric (docs/model/costs.md §8). A sweep may name its own "machine" (a

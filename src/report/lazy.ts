@@ -11,6 +11,7 @@ import type { PointResult, StudyResults } from "../study/results.js";
 import { policiesOf } from "../model/policies.js";
 import { BASELINE, cellsOf, contextKey, distinct, fmtCycles, fmtInt, fmtPct, plural, shapesOf, type Cell } from "./study-data.js";
 import { isTracePoint } from "./real-guest.js";
+import { schemeRobustness } from "./sensitivity.js";
 
 export interface LazyTable {
   heading: string;
@@ -37,10 +38,10 @@ const total = (c: Cell, k: string) => c.points.reduce((s, p) => s + (p.counters[
 export function lazySections(results: StudyResults): LazySection[] {
   const points = results.points.filter((p): p is PointResult => !isTracePoint(p));
   return policiesOf("lazy").filter((p) => !p.broken && points.some((q) => q.params.policy === p.name))
-    .map((p) => section(p.name, points));
+    .map((p) => section(p.name, points, schemeRobustness(results, p.name)));
 }
 
-function section(policy: string, points: readonly PointResult[]): LazySection {
+function section(policy: string, points: readonly PointResult[], robust: string | undefined): LazySection {
   const mine = points.filter((p) => p.params.policy === policy);
   const cores = Math.max(...mine.map((p) => p.params.cores));
   const at = (ps: readonly PointResult[]) => cellsOf(ps.filter((p) => p.params.cores === cores));
@@ -78,6 +79,8 @@ function section(policy: string, points: readonly PointResult[]): LazySection {
     findings.push(`The most frames a quarantine held, over every shape and paging rate: ${peaks.map((x) => `${fmtInt(x.f)} on ${plural(x.n, "core")}`).join(", ")} ` +
       `— frames the host cannot give to anyone until the VM's cores pass their flush points.`);
   }
+  // how robust its comparison at the first finding's largest machine is to the cost table (docs/study.md, "Sensitivity")
+  if (robust) findings.push(robust);
   return {
     title: `Lazy page-outs: ${policy}`,
     lead: `Host page-outs skip the tlbie and hold the frame until every core that may hold the VM's entries has flushed its LPID (docs/model/policies.md §9), compared with ${BASELINE.name} in the same context at ${plural(cores, "core")}.`,

@@ -11,6 +11,7 @@
 import type { PointResult, StudyResults } from "../study/results.js";
 import { policiesOf, type PolicyFamily, type PolicyInfo } from "../model/policies.js";
 import { isTracePoint } from "./real-guest.js";
+import { schemeRobustness } from "./sensitivity.js";
 import { BASELINE, distinct, fmtCycles, fmtPct, fmtRatio, listWords, plural } from "./study-data.js";
 
 export interface SchemeTable {
@@ -112,6 +113,9 @@ function familyFindings(results: StudyResults, policies: readonly PolicyInfo[], 
     if (crossings.length > 0) out.push(`${pol.name} (${words}): ${crossings.join("; ")}.`);
     const top = Math.max(...ps.map((p) => p.params.cores));
     if (atTop.length > 0) out.push(`${pol.name} at ${top} cores, invalidation cycles per guest op against ${BASELINE.name}: ${atTop.join("; ")}.`);
+    // how robust the comparison at the first finding's largest machine is to the cost table (docs/study.md, "Sensitivity")
+    const robust = schemeRobustness(results, pol.name);
+    if (robust) out.push(robust);
     const mine = ps.filter((p) => p.params.policy === pol.name);
     const empty = mine.reduce((a, p) => a + (p.counters.ipiEmptyCycles ?? 0), 0);
     const total = mine.reduce((a, p) => a + p.invalidationCycles, 0);

@@ -8,7 +8,8 @@
  */
 import { COST_CATEGORIES, COST_ROWS, INVALIDATION_CATEGORIES, type CostCategory, type CostName, type CostTable } from "../model/costs.js";
 import type { PointParams, PointResult, StudyResults } from "../study/results.js";
-import { BASELINE, cellsOf, distinct, fmtPct, pickSlice, plural, pooled, shapeGuests, shapesOf, type Cell } from "./study-data.js";
+import { POLICIES, type PolicyFamily } from "../model/policies.js";
+import { BASELINE, cellsOf, contextKey, distinct, fmtPct, fmtRatio, pickSlice, plural, pooled, shapeGuests, shapesOf, sliceWords, type Cell } from "./study-data.js";
 import { LOCAL_FAMILIES, localSlice, pickProgression } from "./findings.js";
 import { isBaselineSynthetic, isTracePoint } from "./real-guest.js";
 import { policySafety } from "./safety.js";
@@ -28,7 +29,10 @@ export interface SensitivityRun {
   staleHarmless: number;
 }
 
-export type SensitivityKind = "local-win" | "tlbie-queueing" | "safety";
+export type SensitivityKind = "local-win" | "tlbie-queueing" | "safety" | "scheme";
+
+/** The registry families whose headline comparison with the baseline is re-run (kind "scheme"): the schemes proposed since 2012. */
+const SCHEME_FAMILIES: readonly PolicyFamily[] = ["lazy", "ipi", "batched"];
 
 /** One headline finding's robustness. */
 export interface SensitivityFinding {
@@ -103,6 +107,41 @@ function queueingCells(cells: Cell[]): Cell[] {
   return slice.cells.filter((c) => shown.includes(c.context.cores) && shapes.includes(c.context.shape));
 }
 
+/** The schemes' policies (not broken), in registry order. */
+const schemePolicies = () => POLICIES.filter((p) => !p.broken && SCHEME_FAMILIES.includes(p.family)).map((p) => p.name);
+
+/** Per scheme policy and guest shape: the baseline's cell and the scheme's in the same context (the pairs among `cells`). */
+function schemePairs(base: readonly Cell[], cells: readonly Cell[]): { policy: string; shape: string; base: Cell; mine: Cell }[] {
+  const out: { policy: string; shape: string; base: Cell; mine: Cell }[] = [];
+  for (const policy of schemePolicies()) {
+    for (const shape of shapesOf(base).reverse()) {
+      const b = base.find((c) => c.context.shape === shape);
+      const mine = b && cells.find((c) => c.variant.policy === policy && contextKey(c.context) === contextKey(b.context));
+      if (b && mine) out.push({ policy, shape, base: b, mine });
+    }
+  }
+  return out;
+}
+
+/**
+ * The schemes' comparison in the first finding's slice (the local-win one): at the largest machine
+ * the baseline runs there, per scheme policy and guest shape where both run, the baseline's cell and
+ * the scheme's in the same context (the slice's sweep, H_LOCAL use, paging rate and the rest).
+ */
+function schemeGroups(cells: Cell[]): { policy: string; shape: string; base: Cell; mine: Cell }[] {
+  const slice = localSlice(cells);
+  if (!slice) return [];
+  const base = slice.cells.filter((c) => c.variant.policy === BASELINE.name);
+  if (base.length === 0) return [];
+  const cores = Math.max(...base.map((c) => c.context.cores));
+  return schemePairs(base.filter((c) => c.context.cores === cores), cells);
+}
+
+/** The scheme pairs among the target points (the baseline's cells there are all at one machine size). */
+function schemeTargetPairs(cells: Cell[]): { policy: string; shape: string; base: Cell; mine: Cell }[] {
+  return schemePairs(cells.filter((c) => c.variant.policy === BASELINE.name), cells);
+}
+
 const idsOf = (cells: readonly Cell[]) => cells.flatMap((c) => c.points.map((p) => p.id));
 
 /** The points each headline finding reads, from the points' parameters (synthetic points only). */
@@ -113,6 +152,8 @@ export function sensitivityTargets(points: readonly { id: number; params: PointP
   if (local.length > 0) out.push({ kind: "local-win", ids: idsOf(local).sort((a, b) => a - b) });
   const queue = queueingCells(cells);
   if (queue.length > 0) out.push({ kind: "tlbie-queueing", ids: idsOf(queue).sort((a, b) => a - b) });
+  const schemes = schemeGroups(cells).flatMap((g) => [g.base, g.mine]);
+  if (schemes.length > 0) out.push({ kind: "scheme", ids: [...new Set(idsOf(schemes))].sort((a, b) => a - b) });
   return out;
 }
 
@@ -192,6 +233,24 @@ function measures(results: StudyResults, targets: readonly { kind: SensitivityKi
       holds: (x, base) => (x > DOMINATES) === (base > DOMINATES),
       conclusion: (base) => base > DOMINATES ? `queueing for the tlbie fabric is most of ${BASELINE.name}'s invalidation cycles on ${top} cores` : `queueing for the tlbie fabric is not most of ${BASELINE.name}'s invalidation cycles on ${top} cores`,
     });
+  }
+  const scheme = targets.find((t) => t.kind === "scheme");
+  if (scheme) {
+    for (const g of schemeTargetPairs(cellsOf(scheme.ids.map((i) => byId.get(i)!).filter(Boolean)))) {
+      const ids = idsOf([g.base, g.mine]);
+      const where = `${shapeGuests(g.shape)} on ${g.base.context.cores} cores`;
+      out.push({
+        key: `scheme ${g.policy} ${g.shape}`, kind: "scheme", metric: `${g.policy}'s invalidation cycles per guest op against ${BASELINE.name}'s, ${where}`, format: "pct",
+        value: (pts) => {
+          const cells = cellsFrom(ids, pts);
+          const b = cells.find((c) => c.variant.policy === BASELINE.name)!.invalidationCyclesPerGuestOp;
+          const mine = cells.find((c) => c.variant.policy === g.policy)!.invalidationCyclesPerGuestOp;
+          return b > 0 ? 1 - mine / b : 0;
+        },
+        holds: (x, base) => Math.sign(x) === Math.sign(base),
+        conclusion: (base) => `${g.policy} spends ${base > 0 ? "fewer" : base < 0 ? "more" : "as many"} invalidation cycles than ${BASELINE.name} for ${where}`,
+      });
+    }
   }
   // the safety verdicts: the policies called safe must not leak in any re-run either
   const safe = new Set(policySafety(results).filter((s) => s.verdict === "safe").map((s) => s.policy));
@@ -273,15 +332,56 @@ export function robustnessOf(results: StudyResults, key: string): string | undef
   return f && s ? robustnessWords(f, s.factors) : undefined;
 }
 
+/**
+ * A scheme's line in its report section (kind "scheme"): at the largest machine of the first
+ * finding's slice, per guest shape, its invalidation cycles per guest op as a ratio of the
+ * baseline's and how robust that comparison is to the cost table; undefined without sensitivity
+ * or when the scheme is not in that slice.
+ */
+export function schemeRobustness(results: StudyResults, policy: string): string | undefined {
+  const s = results.sensitivity as SensitivityResults | undefined;
+  const fs = s?.findings ?? sensitivityFindings(results);
+  const target = s?.targets.find((t) => t.kind === "scheme");
+  if (!s || !fs || !target) return undefined;
+  const byId = new Map(results.points.map((p) => [p.id, p]));
+  const pairs = schemeTargetPairs(cellsOf(target.ids.map((i) => byId.get(i)!).filter(Boolean))).filter((g) => g.policy === policy);
+  const parts = pairs.flatMap((g) => {
+    const f = fs.find((x) => x.key === `scheme ${g.policy} ${g.shape}`);
+    if (!f) return [];
+    return [`${g.shape}: ${fmtRatio(1 - f.base)} (saving ${fmtPct(f.base)}). ${robustnessWords(f, s.factors)}`];
+  });
+  if (parts.length === 0) return undefined;
+  const slice = localSlice(cellsOf(results.points.filter(isBaselineSynthetic)));
+  const words = slice ? ` (${sliceWords(slice)})` : "";
+  return `${policy}'s invalidation cycles per guest op as a ratio of ${BASELINE.name}'s on ${pairs[0]!.base.context.cores} cores${words}, and how robust the saving (1 − ratio; negative: it costs more) is to each cost value scaled by ${factorWords(s.factors)} — ${parts.join(" ")}`;
+}
+
+/** Every scheme's line (schemeRobustness), in registry order: what the terminal prints after the findings. */
+export function schemeRobustnessLines(results: StudyResults): string[] {
+  return schemePolicies().flatMap((p) => schemeRobustness(results, p) ?? []);
+}
+
+/** The findings given a tornado plot: all but the schemes', of which one per policy, its shape whose metric swings most. */
+function plotted(fs: readonly SensitivityFinding[]): SensitivityFinding[] {
+  const swing = (f: SensitivityFinding) => Math.max(0, ...f.rows.flatMap((r) => r.points.map((p) => Math.abs(p.value - f.base))));
+  const policyOf = (f: SensitivityFinding) => f.key.split(" ")[1]!;
+  return fs.filter((f) => f.kind !== "scheme"
+    || fs.filter((g) => g.kind === "scheme" && policyOf(g) === policyOf(f)).reduce((a, g) => (swing(g) > swing(a) ? g : a)) === f);
+}
+
 /** Every cost name, in table order (the default list of values to scale). */
 export const COST_NAMES: readonly CostName[] = COST_ROWS.map((r) => r.key);
 
-/** One tornado plot per finding: each cost value's bar spans the metric from its smallest to its largest factor; the rule is the study's own value. */
+/**
+ * One tornado plot per finding — but per scheme policy (kind "scheme") only the shape whose metric
+ * swings most — each cost value's bar spans the metric from its smallest to its largest factor; the
+ * rule is the study's own value.
+ */
 export function tornadoSpecs(results: StudyResults): { name: string; title: string; caption: string; spec: import("vega-lite").TopLevelSpec }[] {
   const s = results.sensitivity as SensitivityResults | undefined;
   const fs = s?.findings ?? sensitivityFindings(results);
   if (!s || !fs) return [];
-  return fs.map((f, i) => {
+  return plotted(fs).map((f, i) => {
     // the values that moved the metric, largest swing first (at most 12)
     const swing = (r: SensitivityFinding["rows"][number]) => Math.max(0, ...r.points.map((p) => Math.abs(p.value - f.base)));
     const rows = f.rows.filter((r) => r.points.length > 0).sort((a, b) => swing(b) - swing(a) || COST_NAMES.indexOf(a.param) - COST_NAMES.indexOf(b.param)).slice(0, 12);

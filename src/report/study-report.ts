@@ -19,7 +19,7 @@ import { policySafety, variantSafety, type PolicySafety } from "./safety.js";
 import { shapeVerdicts } from "./verdict.js";
 import {
   type Cell, CONTEXT_FIELDS, type ContextField, cellsOf, cmp, distinct, fmtCycles, fmtInt, fmtPct, listWords, plural, shapesOf, sliceWords,
-  studyPoints, variantsOf,
+  BASELINE, studyPoints, variantsOf,
 } from "./study-data.js";
 
 export { findings, syntheticFindings, headlineSlice } from "./findings.js";
@@ -439,7 +439,7 @@ function renderHtml(results: StudyResults, figures: Plot[], tornadoes: Plot[] = 
   const sens = results.sensitivity as SensitivityResults | undefined;
   if (sens && tornadoes.length > 0) {
     h.push('<h2 id="sensitivity">How robust the headline findings are</h2>',
-      `<p>Every cost value (${esc(sens.params.join(", "))}) scaled one at a time by ${esc(sens.factors.map((f) => `×${f}`).join(", "))}, and the ${plural(new Set(sens.targets.flatMap((t) => t.ids)).size, "point")} the headline findings read re-run with it (${plural(sens.runs.length, "re-run")}): does each finding's conclusion still hold? The costs change cycles only, never the guest's operations.</p>`);
+      `<p>Every cost value (${esc(sens.params.join(", "))}) scaled one at a time by ${esc(sens.factors.map((f) => `×${f}`).join(", "))}, and the ${plural(new Set(sens.targets.flatMap((t) => t.ids)).size, "point")} the headline findings read re-run with it (${plural(sens.runs.length, "re-run")}): does each finding's conclusion still hold? The costs change cycles only, never the guest's operations.${sens.targets.some((t) => t.kind === "scheme") ? " The newer schemes against " + esc(BASELINE.name) + " get one plot per policy, for the guest shape whose metric swings most; every shape's verdict is in the scheme's own section." : ""}</p>`);
     for (const p of tornadoes) h.push(`<figure id="plot-${esc(p.name)}">`, `<h3>${esc(p.title)}</h3>`, inlineSvg(p.svg), `<figcaption>${esc(p.caption)}</figcaption>`, "</figure>");
   }
 
