@@ -38,7 +38,8 @@ const total = (c: Cell, k: string) => c.points.reduce((s, p) => s + (p.counters[
 export function lazySections(results: StudyResults): LazySection[] {
   const points = results.points.filter((p): p is PointResult => !isTracePoint(p));
   return policiesOf("lazy").filter((p) => !p.broken && points.some((q) => q.params.policy === p.name))
-    .map((p) => section(p.name, points, schemeRobustness(results, p.name)));
+    // the machines it is the rule for (docs/model/policies.md §12): a POWER7 study point has no generation
+    .map((p) => section(p.name, points.filter((q) => q.params.generation === undefined || p.generations.includes(q.params.generation as never)), schemeRobustness(results, p.name)));
 }
 
 function section(policy: string, points: readonly PointResult[], robust: string | undefined): LazySection {
@@ -76,7 +77,8 @@ function section(policy: string, points: readonly PointResult[], robust: string 
   const peaks = distinct(mine.map((p) => p.params.cores)).sort((a, b) => a - b)
     .map((n) => ({ n, f: Math.max(0, ...mine.filter((p) => p.params.cores === n).map((p) => p.counters.quarantinePeak ?? 0)) }));
   if (peaks.length > 1) {
-    findings.push(`The most frames a quarantine held, over every shape and paging rate: ${peaks.map((x) => `${fmtInt(x.f)} on ${plural(x.n, "core")}`).join(", ")} ` +
+    const sweeps = distinct(mine.map((p) => p.params.sweep)).sort();
+    findings.push(`The most frames a quarantine held, over every shape and paging rate (${sweeps.length === 1 ? "sweep" : "sweeps"} ${sweeps.join(", ")}): ${peaks.map((x) => `${fmtInt(x.f)} on ${plural(x.n, "core")}`).join(", ")} ` +
       `— frames the host cannot give to anyone until the VM's cores pass their flush points.`);
   }
   // how robust its comparison at the first finding's largest machine is to the cost table (docs/study.md, "Sensitivity")

@@ -120,8 +120,11 @@ function familyFindings(results: StudyResults, policies: readonly PolicyInfo[], 
     const empty = mine.reduce((a, p) => a + (p.counters.ipiEmptyCycles ?? 0), 0);
     const total = mine.reduce((a, p) => a + p.invalidationCycles, 0);
     if ((mine.reduce((a, p) => a + (p.counters.ipis ?? 0), 0)) > 0) out.push(`${pol.name}: IPIs to cores that held none of the VM's entries cost ${fmtPct(total > 0 ? empty / total : NaN)} of its invalidation cycles here (${plural(mine.reduce((a, p) => a + (p.counters.ipiEmpty ?? 0), 0), "such IPI")} in ${plural(mine.length, "point")}).`);
-    const violations = results.points.filter((p) => p.params.policy === pol.name).reduce((a, p) => a + p.violations, 0);
-    out.push(`${pol.name}: ${plural(violations, "violation")} in ${plural(results.points.filter((p) => p.params.policy === pol.name).length, "random run")}.`);
+    // its runs on the machines it is the rule for (docs/model/policies.md §12; a POWER7 point has no generation);
+    // the others are the safety findings' "outside its generations"
+    const runs = results.points.filter((p) => p.params.policy === pol.name && (p.params.generation === undefined || pol.generations.includes(p.params.generation as never)));
+    const violations = runs.reduce((a, p) => a + p.violations, 0);
+    out.push(`${pol.name}: ${plural(violations, "violation")} in ${plural(runs.length, "random run")} on its generations (${pol.generations.join(", ")}).`);
   }
   out.push(...maskPrecision(results, policies));
   return out;
