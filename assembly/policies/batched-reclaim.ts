@@ -9,12 +9,13 @@ import { ipiMaskSet, ipiOfflineTrim } from "../kvm/ipi";
 import { EV_VCORE_ENTRY, EV_DECIDE, EV_CAN_PAGE_OUT, EV_NAME, EV_PAGE_OUT, EV_CORE_OFFLINE, MODE_GLOBAL, MODE_LOCAL, MODE_BATCH } from "./events";
 import { globalInvalidates, needTlbFlushEvent, SET_ALL_ALWAYS } from "./common";
 
-export function batchedReclaim(ev: u32, g: usize, cpu: u32, arg: u32, flags: u64): u32 {
+/** The batched family's events; `pageOutMode` is what a page-out does with its frame (MODE_BATCH: held until the batch's flush). */
+export function batchedReclaimEvent(ev: u32, g: usize, cpu: u32, arg: u32, pageOutMode: u32): u32 {
   switch (ev) {
     case EV_DECIDE:
       return globalInvalidates(g, cpu) ? MODE_GLOBAL : MODE_LOCAL;
     case EV_PAGE_OUT:
-      return MODE_BATCH;
+      return pageOutMode;
     case EV_VCORE_ENTRY:
       ipiMaskSet(g, cpu >> smtShift);
       break;
@@ -23,9 +24,12 @@ export function batchedReclaim(ev: u32, g: usize, cpu: u32, arg: u32, flags: u64
       return 0;
     case EV_CAN_PAGE_OUT:
       return 1;
-    case EV_NAME:
-      return <u32>changetype<usize>("batched-reclaim");
   }
   needTlbFlushEvent(ev, g, cpu, SET_ALL_ALWAYS);
   return 0;
+}
+
+export function batchedReclaim(ev: u32, g: usize, cpu: u32, arg: u32, flags: u64): u32 {
+  if (ev == EV_NAME) return <u32>changetype<usize>("batched-reclaim");
+  return batchedReclaimEvent(ev, g, cpu, arg, MODE_BATCH);
 }

@@ -9,7 +9,8 @@ import { ipiMaskSet, ipiOfflineTrim } from "../kvm/ipi";
 import { EV_VCORE_ENTRY, EV_DECIDE, EV_CAN_PAGE_OUT, EV_NAME, EV_PAGE_OUT, EV_IPI_RULES, EV_CORE_OFFLINE, MODE_IPI } from "./events";
 import { needTlbFlushEvent, SET_ALL_ALWAYS } from "./common";
 
-export function ipiTlbiel(ev: u32, g: usize, cpu: u32, arg: u32, flags: u64): u32 {
+/** ipi-tlbiel's events; `trimOffline` false is the bug before 01b0f0eae081 (an offlined core keeps its bit and its entries). */
+export function ipiTlbielEvent(ev: u32, g: usize, cpu: u32, arg: u32, trimOffline: bool): u32 {
   switch (ev) {
     case EV_DECIDE:
     case EV_PAGE_OUT:
@@ -18,15 +19,18 @@ export function ipiTlbiel(ev: u32, g: usize, cpu: u32, arg: u32, flags: u64): u3
       ipiMaskSet(g, cpu >> smtShift);
       break;
     case EV_CORE_OFFLINE:
-      ipiOfflineTrim(g, arg, guestStatsOf(g));
+      if (trimOffline) ipiOfflineTrim(g, arg, guestStatsOf(g));
       return 0;
     case EV_IPI_RULES:
       return 0; // a target not running the VM flushes its LPID now and leaves the mask
     case EV_CAN_PAGE_OUT:
       return 1;
-    case EV_NAME:
-      return <u32>changetype<usize>("ipi-tlbiel");
   }
   needTlbFlushEvent(ev, g, cpu, SET_ALL_ALWAYS);
   return 0;
+}
+
+export function ipiTlbiel(ev: u32, g: usize, cpu: u32, arg: u32, flags: u64): u32 {
+  if (ev == EV_NAME) return <u32>changetype<usize>("ipi-tlbiel");
+  return ipiTlbielEvent(ev, g, cpu, arg, true);
 }

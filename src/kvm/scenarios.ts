@@ -286,14 +286,7 @@ class Script {
   /** The host takes the page away and gives its frame to `to`. False when the policy pins memory. */
   reclaim(g: ScenarioGuest, to: ScenarioGuest): boolean {
     const frame = g.frame(GFN);
-    const a = this.#kvm();
-    try {
-      g.pageOut(GFN, 0);
-    } catch (e) {
-      this.#log(0, `host tries to page out ${this.name(g)} gfn ${GFN} (frame ${frame})`, (e as Error).message.replace(/^pageOut\(gfn \d+\): /, "refused: "));
-      return false;
-    }
-    this.#pagedOut(g, GFN, frame, a);
+    if (!this.pageOut(g, GFN)) return false;
     this.give(to, frame, this.name(g));
     return true;
   }
