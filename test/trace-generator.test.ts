@@ -6,11 +6,10 @@
 // statistics and cpu table after it, hashed per machine; and the same tallies.
 import { describe, expect, it, beforeAll } from "vitest";
 import { test as propTest, fc } from "@fast-check/vitest";
-import { createHash, type Hash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Machine } from "../src/engine/machine.js";
-import { OP_BYTES, STATS_BYTES } from "../src/engine/layout.js";
+import { engineCalls } from "./engine-calls.js";
 import { loadHcallProgram, type HcallProgram } from "../src/trace/hcall-program.js";
 import { runTraceWorkloads, DEFAULT_TRACE_WORKLOAD, type TraceTally } from "../src/workload/trace-driven.js";
 import { T, NB, NB_BYTES } from "../src/workload/trace-wasm.js";
@@ -23,29 +22,6 @@ let slice: HcallProgram;
 beforeAll(async () => {
   slice = await loadHcallProgram(TRACE, { maxCalls: SLICE });
 });
-
-/** Run `f`, hashing every engine call of every machine (keyed by the order machines were first seen). */
-function engineCalls<T>(f: () => T): { value: T; digests: string[]; calls: number[] } {
-  const orig = Machine.prototype.runOps;
-  const seen = new Map<Machine, { h: Hash; calls: number }>();
-  Machine.prototype.runOps = function (this: Machine, count: number): void {
-    orig.call(this, count);
-    let e = seen.get(this);
-    if (!e) seen.set(this, (e = { h: createHash("sha256"), calls: 0 }));
-    const p = this.plan;
-    e.h.update(String(count));
-    e.h.update(new Uint8Array(this.memory.buffer, p.ops, count * OP_BYTES));
-    e.h.update(new Uint8Array(this.memory.buffer, p.stats, STATS_BYTES));
-    e.h.update(new Uint8Array(this.memory.buffer, p.cpuTab, p.regions.find((r) => r.name === "cpuTab")!.bytes));
-    e.calls++;
-  };
-  try {
-    const value = f();
-    return { value, digests: [...seen.values()].map((e) => e.h.digest("hex")), calls: [...seen.values()].map((e) => e.calls) };
-  } finally {
-    Machine.prototype.runOps = orig;
-  }
-}
 
 /** How many times `f` entered the trace generator's kernel. */
 function kernelRuns(f: () => unknown): number {

@@ -167,6 +167,27 @@ export class Scheduler {
     this.#run(batch, g, vcore, core);
   }
 
+  /**
+   * Give vcore `vcore` of g a core now, whatever the schedule (a trace call needs its vcpu running):
+   * a free core drawn with `draw`, else the core of a neighbour's vcore, else of another of g's
+   * vcores, which is stopped. Returns the core.
+   */
+  forcePlace(batch: VcoreOps, g: Guest, vcore: number, draw: () => number): number {
+    const busy = new Set(this.placements().map((x) => x.core));
+    const free: number[] = [];
+    for (let c = 0; c < this.#cores.length; c++) if (!busy.has(c)) free.push(c);
+    let to: number;
+    if (free.length) to = free[Math.floor(draw() * free.length)]!;
+    else {
+      const pl = this.placements();
+      const victim = pl.find((x) => x.guest !== g) ?? pl.find((x) => x.vcore !== vcore)!;
+      to = victim.core;
+      this.stop(batch, victim.guest, victim.vcore);
+    }
+    this.place(batch, g, vcore, to);
+    return to;
+  }
+
   /** Stop a vcore (preempted, or its guest is going away). */
   stop(batch: VcoreOps, g: Guest, vcore: number): void {
     this.#exit(batch, g, vcore);

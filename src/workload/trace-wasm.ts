@@ -190,18 +190,7 @@ export function runTraceWorkloadsWasm(runs: readonly PointRun[], p: HcallProgram
   /** Give vcore vc a core (a free one, else a neighbour's or another vcore's), as the twin's place(). */
   const place = (vc: number) => {
     tally.forcedPlacements++;
-    const busy = new Set(sched.placements().map((x) => x.core));
-    const free: number[] = [];
-    for (let c = 0; c < m.config.cores; c++) if (!busy.has(c)) free.push(c);
-    let to: number;
-    if (free.length) to = free[Math.floor(draw() * free.length)]!;
-    else {
-      const pl = sched.placements();
-      const victim = pl.find((x) => x.guest !== guest) ?? pl.find((x) => x.vcore !== vc)!;
-      to = victim.core;
-      sched.stop(ow, victim.guest, victim.vcore);
-    }
-    sched.place(ow, guest, vc, to);
+    sched.forcePlace(ow, guest, vc, draw);
     refresh();
   };
   // the kernel and the writer share the count of ops written (T.N)
