@@ -27,10 +27,12 @@ for (const spec of specs) {
   const [dir, name] = at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, kernel];
   const m = (await import(pathToFileURL(resolve(dir, "bench/kernels.ts")).href)) as {
     warmUp(): void;
+    setUpKernel?(name: string): Promise<void>;
     KERNELS: Record<string, (quick: boolean) => KernelPair>;
   };
   if (!(name in m.KERNELS)) throw new Error(`ab: ${dir} has no kernel ${name}`);
   m.warmUp();
+  await m.setUpKernel?.(name);
   runs.push({ spec, k: m.KERNELS[name]!(false).wasm() });
 }
 

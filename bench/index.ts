@@ -18,7 +18,7 @@
  */
 import { Bench } from "tinybench";
 import { cpus } from "node:os";
-import { KERNELS, warmUp, type Kernel, type KernelName } from "./kernels.js";
+import { KERNELS, setUpKernel, warmUp, type Kernel, type KernelName } from "./kernels.js";
 import { hugePagesUnavailable } from "../dist/engine/hugepages.js";
 
 const argv = process.argv.slice(2);
@@ -63,11 +63,12 @@ const result: Record<string, { wasm: number | null; reference: number | null; ra
 const rows: Record<string, string | number | null>[] = [];
 for (const [name, make] of Object.entries(KERNELS) as [KernelName, (typeof KERNELS)[KernelName]][]) {
   if (only && !only.includes(name)) continue;
-  const pair = make(quick);
   const t1 = performance.now();
+  await setUpKernel(name);
+  const pair = make(quick);
   const wk = pair.wasm();
   log(`${name}: ${pair.description} (set up in ${((performance.now() - t1) / 1000).toFixed(1)} s)`);
-  const w = await measure(`${name} wasm`, wk, name === "endToEnd256");
+  const w = await measure(`${name} wasm`, wk, name === "endToEnd256" || name === "realGuestTask");
   let ref: Measured | null = null;
   if (pair.reference) {
     const t2 = performance.now();

@@ -12,7 +12,9 @@ import { OP, OP_BYTES } from "../dist/engine/layout.js";
 import { encodeOpHeader32 } from "../dist/engine/ops.js";
 import { createReferenceMachine, type RefMachine, type RefGuest } from "../dist/reference/index.js";
 import { resolveStudy, expandStudy, type StudyPoint } from "../dist/study/config.js";
-import { runPoint } from "../dist/study/point.js";
+import { runPoint, runPoints } from "../dist/study/point.js";
+import { loadHcallProgram, type HcallProgram } from "../dist/trace/hcall-program.js";
+import { fileURLToPath } from "node:url";
 import { runWorkload, DEFAULT_WORKLOAD } from "../dist/workload/synthetic.js";
 import { LackeyReplayer } from "../dist/trace/lackey.js";
 import { referenceReplayLackey } from "../dist/trace/lackey-reference.js";
@@ -635,6 +637,60 @@ export function endToEnd256(quick: boolean): KernelPair {
   };
 }
 
+// ───────────────────────────── realGuestTask ─────────────────────────────
+
+/** The real guest's trace (data/traces), compiled once by setUpKernel before realGuestTask is made. */
+let realGuestProgram: HcallProgram | undefined;
+
+/** What a kernel needs before its factory runs (asynchronous work: loading a trace). Callers await it; untimed. */
+export async function setUpKernel(name: string): Promise<void> {
+  if (name === "realGuestTask" && !realGuestProgram) {
+    realGuestProgram = await loadHcallProgram(fileURLToPath(new URL("../data/traces/linux-6.1-guest-boot-wl20.jsonl.gz", import.meta.url)));
+  }
+}
+
+/**
+ * One task of the default study's real-guest sweep (runPoints: one trace-driven generator driving a
+ * machine per policy, four of them mirrors fed copies of its ops): the Linux 6.1 guest's 206,185
+ * hypercalls on 64 cores × SMT4, 2 vcpus on 2 vcores, honest H_LOCAL, 20,000 page-outs per million
+ * guest ops, the sweep's five policies. Guest ops per second, summed over the five machines.
+ */
+export function realGuestTask(): KernelPair {
+  return {
+    description: "runPoints: the real guest's 206,185 hcalls, 64 cores × SMT4, 2 vcpus on 2 vcores, honest H_LOCAL, 5 policies (1 generator + 4 mirrors)",
+    wasm: () => {
+      const program = realGuestProgram;
+      if (!program) throw new Error("bench: realGuestTask needs `await setUpKernel(\"realGuestTask\")` first");
+      const study = resolveStudy({
+        name: "bench", seed: 2012, opsPerPoint: 130000, machine: { smt: 4, tlbSets: 128, tlbWays: 4, fabric: { model: "concurrent" } },
+        sweeps: [{
+          name: "real-guest", trace: "linux-6.1-guest-boot-wl20.jsonl.gz", cores: [64], shapes: [{ label: "2 vcpus, 2 vcores", vcpus: 2, threadsPerVcore: 1 }],
+          policies: [{ policy: "need-tlb-flush" }, { policy: "need-tlb-flush-3.8" }, { policy: "last-vcpu" }, { policy: "flush-always" }, { policy: "deferred-va", deferredCaps: [64] }],
+          hLocal: ["honest"], pageOutsPerMop: [20000], migrationRate: [0.05],
+        }],
+      });
+      const points = expandStudy(study);
+      for (const p of points) { p.run.program = program; p.params.ops = p.run.ops = program.calls; }
+      let guestOps = 0;
+      const first = () => {
+        let n = 0;
+        for (const o of runPoints(points)) {
+          if (!("result" in o)) throw new Error(`bench: realGuestTask: ${o.error}`);
+          n += o.result.guestOps;
+        }
+        return n;
+      };
+      guestOps = first();
+      return {
+        ops: guestOps,
+        prepare() {},
+        run() { if (first() !== guestOps) throw new Error("bench: realGuestTask guest op count"); },
+      };
+    },
+    reference: null,
+  };
+}
+
 // ───────────────────────────── lackeyLinesPerSec ─────────────────────────────
 
 /**
@@ -735,6 +791,7 @@ export const KERNELS = {
   tlbie2048Smt8: (quick: boolean) => tlbie2048(quick, "smt8"),
   tlbie2048Smt4: (quick: boolean) => tlbie2048(quick, "smt4"),
   endToEnd256: (quick: boolean) => endToEnd256(quick),
+  realGuestTask: (_quick: boolean) => realGuestTask(),
   lackeyLinesPerSec: (quick: boolean) => lackeyLines(quick),
 } as const;
 export type KernelName = keyof typeof KERNELS;

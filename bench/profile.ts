@@ -5,13 +5,14 @@
  * calls alone (the kernel's ops over the time spent in Machine.runOps: for endToEnd256, what is left
  * once everything outside the engine is taken away).
  */
-import { KERNELS, warmUp, type KernelName } from "./kernels.js";
+import { KERNELS, setUpKernel, warmUp, type KernelName } from "./kernels.js";
 import { Machine } from "../dist/engine/machine.js";
 
 const args = process.argv.slice(2);
 const name = args[0] as KernelName;
 if (!(name in KERNELS)) throw new Error(`profile: kernel ${String(name)} is not one of ${Object.keys(KERNELS).join(", ")}`);
 const seconds = Number(args.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? 5);
+await setUpKernel(name);
 const pair = KERNELS[name](args.includes("--quick"));
 warmUp();
 let engineMs = 0;
