@@ -66,7 +66,7 @@ const P8: Record<CostName, CostValue> = {
 const P9_ENTRY_EXIT = 5200;
 const P9: Record<CostName, CostValue> = {
   ...(Object.fromEntries(COST_ROWS.map((r) => [r.key, same(P7, r.key, "power7 — no public POWER9 figure for this row")])) as Record<CostName, CostValue>),
-  entryExit: { value: P9_ENTRY_EXIT, source: "POWER9 guest entry+exit: the exit tlbsync sequence's 520 cycles were 'nearly 10%' of it (Piggin, commit d5c0e8332d82, Linux 5.16), so ≈5,200 (docs/model/costs.md §6.3)" },
+  entryExit: { value: P9_ENTRY_EXIT, source: "POWER9 guest entry+exit: the exit tlbsync sequence's 520 cycles were 'nearly 10%' of it (Piggin, commit d5c0e8332d82, Linux 5.17), so ≈5,200 (docs/model/costs.md §6.3)" },
   hvFault: { value: P9_ENTRY_EXIT, source: "an exit to the host, as entryExit (docs/model/costs.md §3.10)" },
   tlbieBase: { value: 720, source: "ptesync 100 + tlbie 100 + eieio;tlbsync;ptesync 520 (the POWER9 exit sequence, Piggin d5c0e8332d82); the errata's extra ptesync;tlbie pairs are tlbieErrata, charged per erratum (docs/model/costs.md §6.3)" },
   tlbieErrata: { value: 200, source: "ptesync 100 + tlbie 100 (assumed, as §3.4) per erratum workaround: fixup_tlbie_lpid() in do_tlbies, book3s_hv_rm_mmu.c (CPU_FTR_P9_TLBIE_ERAT_BUG: every POWER9; CPU_FTR_P9_TLBIE_STQ_BUG: Nimbus < DD2.3, Cumulus < DD1.3) (docs/model/costs.md §6.3)" },
