@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { expandStudy, resolveStudy, studyCosts } from "../src/study/config.js";
 import { ConfigError } from "../src/config.js";
 import { profileTable, costProfileByName } from "../src/model/costs.js";
+import { Machine } from "../src/engine/machine.js";
+import { pointMachine } from "../src/workload/synthetic.js";
 
 const base = {
   name: "t", seed: 3, opsPerPoint: 1000,
@@ -38,10 +40,28 @@ describe("a sweep's own machine", () => {
     expect(Object.keys(c.sweeps!)).toEqual(["p10"]);
   });
 
-  it("a sweep's costProfile overrides its machine's generation's", () => {
+  it("a sweep's costProfile overrides its machine's generation's, coresPerChip included: the engine runs with what results record", () => {
     const s = resolveStudy({ ...base, sweeps: [{ ...base.sweeps[1], costProfile: "power7" }] });
-    expect(expandStudy(s)[0]!.run.costs).toBeUndefined(); // the power7 table: no overrides
+    const run = expandStudy(s)[0]!.run;
+    // the power7 table: its values are the defaults but for coresPerChip, which a POWER10 machine would
+    // otherwise take from its generation (15) while results record the profile's 8
+    expect(run.costs).toEqual({ coresPerChip: 8 });
     expect(studyCosts(s).sweeps!.p10!.profile).toBe("power7");
+    expect(studyCosts(s).sweeps!.p10!.values.coresPerChip).toBe(8);
+    const m = new Machine({ ...pointMachine(run), costs: run.costs });
+    try {
+      expect(m.config.costs.coresPerChip).toBe(8);
+    } finally {
+      m.dispose();
+    }
+    // a POWER10 machine without a profile of its own keeps its generation's 15
+    const own = expandStudy(resolveStudy(base))[1]!.run;
+    const m10 = new Machine({ ...pointMachine(own), costs: own.costs });
+    try {
+      expect(m10.config.costs.coresPerChip).toBe(15);
+    } finally {
+      m10.dispose();
+    }
   });
 
   it("bad values are one error naming the sweep's field", () => {

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { ConfigError, resolveMachineConfig, type MachineConfig } from "../config.js";
-import { GENERATIONS, PRESET_NAMES, presetByName, type Generation } from "../model/machines.js";
+import { GENERATIONS, PRESET_NAMES, generationRow, presetByName, type Generation } from "../model/machines.js";
 import { COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COSTS, DEFAULT_COST_PROFILE, FABRIC_MODELS, FABRIC_PROFILES, TLBIE_LOCK_SCOPES, costProfileByName, profileTable, type CostName, type CostProfile, type CostTable, type FabricSettings } from "../model/costs.js";
 import { CostProfileFileSchema, costProfileFromJson } from "../cost-profile.js";
 import { POLICY_NAMES, POLICY_PARAMS, paramValues, policyByName, type DeferredOverflow, type PolicyName, type PolicyParamValues } from "../model/policies.js";
@@ -306,8 +306,11 @@ export function studyFabric(s: Pick<StudyConfig, "costProfile" | "machine">): Fa
 }
 
 /** The engine's cost overrides for a table: the values that differ from the default (power7) table. */
-export function costOverrides(values: CostTable): Record<string, number> {
-  return Object.fromEntries(COST_ROWS.filter((r) => values[r.key] !== DEFAULT_COSTS[r.key]).map((r) => [r.key, values[r.key]]));
+export function costOverrides(values: CostTable, generation?: Generation): Record<string, number> {
+  // a machine fills coresPerChip from its generation when the run names none (src/config.ts): a profile's
+  // value equal to POWER7's default must still be named on a machine of another generation
+  const own = generationRow(generation ?? "power7").coresPerChip;
+  return Object.fromEntries(COST_ROWS.filter((r) => values[r.key] !== DEFAULT_COSTS[r.key] || (r.key === "coresPerChip" && values[r.key] !== own)).map((r) => [r.key, values[r.key]]));
 }
 
 /** 32-bit mix of the study seed and a configuration's index (splitmix-like): one stream per configuration. */
@@ -346,7 +349,7 @@ export function expandStudy(s: StudyConfig): StudyPoint[] {
     const machine = set.machine;
     // a POWER9/POWER10 machine's fields (none for POWER7's defaults: its points read as before)
     const machineExtra = machine.generation === undefined ? {} : { generation: machine.generation, tlbThreadsPerGroup: machine.tlbThreadsPerGroup!, tlbFlushSets: machine.tlbFlushSets! };
-    const costs = costOverrides(sweepCostsOnly(set).values);
+    const costs = costOverrides(sweepCostsOnly(set).values, machine.generation);
     const fabric = studyFabric(set);
     const push = (cores: number, shape: (typeof sw.shapes)[number], hLocal: HLocalMode, paging: number, mig: number, seed: number) => {
       for (const v of variants) {

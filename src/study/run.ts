@@ -263,7 +263,7 @@ export function sensitivityPoints(config: StudyConfig, all: readonly StudyPoint[
   const plan = sensitivityPlan(targets, costs, sens.params ?? chargeableCosts(targets, all), sens.factors);
   const points = plan.map((q, j) => {
     const base = all[q.base]!;
-    const overrides = costOverrides({ ...costs, [q.param]: q.value });
+    const overrides = costOverrides({ ...costs, [q.param]: q.value }, base.run.generation);
     const { costs: _old, ...run } = base.run;
     return { id: all.length + j, params: base.params, run: { ...run, ...(Object.keys(overrides).length ? { costs: overrides } : {}) } };
   });
