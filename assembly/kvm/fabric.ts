@@ -56,6 +56,9 @@ import { cost, charge } from "./costs";
  */
 function firstFree(cal: usize, s: u64, need: u64): u64 {
   if (need == 0) return s;
+  // every slot a reservation took starts before the latest end of a sequence (HDR_FABRIC_FREE; a
+  // lock is held no later than its sequence's end): from there on, every slot is free
+  if (s << FABRIC_SLOT_SHIFT >= load<u64>(header, HDR_FABRIC_FREE)) return s;
   let base = s & ~(<u64>63);
   let w = reservedWord(cal, base) | ((<u64>1 << (s - base)) - 1); // slots before s do not count
   let run: u64 = 0; // free slots just before base (a run starting at base − run)
