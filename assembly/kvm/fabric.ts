@@ -158,6 +158,17 @@ function lockTake(cal: usize, from: u64, to: u64): void {
   }
 }
 
+/** Whether none of the n concurrent-calendar entries from c holds the epoch tag `tag` (no sequence in flight there): four entries a compare. */
+function fabricIdle(c: usize, n: usize, tag: u32): bool {
+  const t4 = i32x4.splat(tag);
+  let k: usize = 0;
+  for (; k + 4 <= n; k += 4) {
+    if (v128.any_true(i32x4.eq(i32x4.shr_u(v128.load(c + (k << 2)), 8), t4))) return false;
+  }
+  for (; k < n; ++k) if ((load<u32>(c + (k << 2)) >> 8) == tag) return false;
+  return true;
+}
+
 /** The most sequences already in flight over the slots the last sharedReserve took. */
 let sharedWith: u32 = 0;
 
@@ -168,6 +179,19 @@ let sharedWith: u32 = 0;
 function sharedReserve(t: u64, hold: u64, cap: u32): u64 {
   const need = (hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT;
   let s = t >> FABRIC_SLOT_SHIFT;
+  const i0 = s & <u64>(FABRIC_SLOTS - 1);
+  if (cap != 0 && i0 + need <= <u64>FABRIC_SLOTS && fabricIdle(fabricCal + (<usize>i0 << 2), <usize>need, ((<u32>(s >> <u64>ctz(FABRIC_SLOTS)) + 1) & 0xffffff))) {
+    // the common case: no sequence in flight over the run from s (one epoch): the run is s's, and
+    // each slot gets its first sequence, four entries a store
+    const e1 = (((<u32>(s >> <u64>ctz(FABRIC_SLOTS)) + 1) & 0xffffff) << 8) | 1;
+    const c = fabricCal + (<usize>i0 << 2);
+    const e4 = i32x4.splat(e1);
+    let k: usize = 0;
+    for (; k + 4 <= <usize>need; k += 4) v128.store(c + (k << 2), e4);
+    for (; k < <usize>need; ++k) store<u32>(c + (k << 2), e1);
+    sharedWith = 0;
+    return max(t, s << FABRIC_SLOT_SHIFT);
+  }
   for (;;) {
     let k: u64 = 0;
     while (k < need && inFlightAt(s + k) < cap) ++k;
