@@ -307,7 +307,8 @@ export function tlbielVa(core: u32, set: u32, key: u64, lpid: u32): u32 {
  * a candidate when one byte equals the VA's fingerprint (the entries decide). Compacted without a
  * branch: every holder is written, the count advances only on a match. With holders on most cores
  * (a guest everywhere) the set's whole fingerprint stripe is scanned 16 bytes at a time instead; a
- * core that is no holder has no entry of the LPID, so a false match there removes nothing.
+ * core that is no holder has no entry of the LPID, so a false match there removes nothing. Used by
+ * tlbie (tlbieVa) and by the detector's stale marking (markStale).
  */
 function tlbieCandidates(set: u32, key: u64, lpid: u32): u32 {
   const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
