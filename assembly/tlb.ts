@@ -232,21 +232,34 @@ function invalidateMatching(line: usize, core: u32, key: u64, lpid: u32): u32 {
 export function markStale(set: u32, key: u64, lpid: u32, exceptCore: u32, why: u64): u32 {
   const k1 = <u64>lpid << TLBE_LPID_SHIFT;
   let n: u32 = 0;
-  const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
-  const want = fingerprint(key, lpid);
-  for (let i: u32 = 0; i < maskWords; ++i) {
-    let bits = load<u64>(m + (<usize>i << 3));
-    while (bits != 0) {
-      const core = (i << 6) + <u32>ctz(bits);
-      bits &= bits - 1;
+  if (tlbWays == 4) {
+    // POWER7's 4 ways: the holders whose fingerprint bytes may hold the entry (tlbieCandidates), then
+    // each candidate's 4 ways compared at once
+    const j = tlbieCandidates(set, key, lpid);
+    const stripe = tlb + ((<usize>set * <usize>tlbGroups) << 6);
+    for (let q: u32 = 0; q < j; ++q) {
+      const core = load<u32>(candidates + (<usize>q << 2));
       if (core == exceptCore) continue;
-      let p = tlbLine(core, set);
-      if (tlbWays == 4) {
-        // no fingerprint byte of this holder's line matches: no entry can
-        if (!fpAny(load<u32>(fpOf(p)), want)) continue;
+      const line = stripe + (<usize>core << 6);
+      let hits = hits4(line, key, k1);
+      while (hits != 0) {
+        n += markEntry(line + (<usize>ctz(hits) << 4), why);
+        hits &= hits - 1;
       }
-      for (let w: u32 = 0; w < tlbWays; ++w, p += TLBE_BYTES) {
-        if (load<u64>(p) == key && (load<u64>(p, 8) & TLBE_LPID) == k1) n += markEntry(p, why);
+    }
+  } else {
+    const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);
+    const ways = tlbWays;
+    for (let i: u32 = 0; i < maskWords; ++i) {
+      let bits = load<u64>(m + (<usize>i << 3));
+      while (bits != 0) {
+        const core = (i << 6) + <u32>ctz(bits);
+        bits &= bits - 1;
+        if (core == exceptCore) continue;
+        let p = tlbLine(core, set);
+        for (let w: u32 = 0; w < ways; ++w, p += TLBE_BYTES) {
+          if (load<u64>(p) == key && (load<u64>(p, 8) & TLBE_LPID) == k1) n += markEntry(p, why);
+        }
       }
     }
   }
@@ -294,7 +307,8 @@ export function tlbielVa(core: u32, set: u32, key: u64, lpid: u32): u32 {
  * a candidate when one byte equals the VA's fingerprint (the entries decide). Compacted without a
  * branch: every holder is written, the count advances only on a match. With holders on most cores
  * (a guest everywhere) the set's whole fingerprint stripe is scanned 16 bytes at a time instead; a
- * core that is no holder has no entry of the LPID, so a false match there removes nothing.
+ * core that is no holder has no entry of the LPID, so a false match there removes nothing. Used by
+ * tlbie (tlbieVa) and by the detector's stale marking (markStale).
  */
 function tlbieCandidates(set: u32, key: u64, lpid: u32): u32 {
   const m = lpidMask + ((<usize>lpid * <usize>maskWords) << 3);

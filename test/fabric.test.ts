@@ -124,6 +124,39 @@ describe("the fabric calendar's search gives the slot-by-slot answers", () => {
     },
   );
 
+  test.prop([
+    fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 6000 }), fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 250 }),
+    fc.integer({ min: 1, max: 8000 }),
+    fc.integer({ min: 0, max: 3000 }),
+  ], { numRuns: 150 })(
+    "sequences of 1 to 4 tlbies (holds of different lengths) in a fragmented calendar: the search skips no run a longer or shorter one could use",
+    (steps, tlbieBase, tlbieExtra) => {
+      // an H_BULK_REMOVE of k entries is one sequence of k tlbies: tlbieBase + tlbieExtra·(k − 1) cycles,
+      // so the gaps one length leaves are tried by the others (a search that skipped gaps too short
+      // for one length, and used that for another, fails this)
+      const m = new Machine({ cores: 8, smt: 1, costs: { tlbieBase, tlbiePerChip: 0, tlbieExtra, hcall: 0 } });
+      const model = new CalendarModel();
+      const clock = new Array<bigint>(8).fill(0n);
+      const g = m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 });
+      for (const [cpu, work, k] of steps) {
+        m.work(cpu, work);
+        clock[cpu] = clock[cpu]! + BigInt(work);
+        const words: bigint[] = [];
+        for (let i = 0; i < k; i++) {
+          const r = g.hEnter(0n, 8n, (0x1001n + BigInt(i)) << 12n | 1n, 0x10n, { cpu });
+          expect(r.ret).toBe(0);
+          words.push(0x4000000000000000n | r.out[0]!, 0n);
+        }
+        if (k < 4) words.push(0xc000000000000000n, 0n);
+        expect(g.hBulkRemove(words, { cpu }).ret).toBe(0);
+        const hold = BigInt(tlbieBase + tlbieExtra * (k - 1));
+        const start = model.reserve(clock[cpu]!, hold);
+        clock[cpu] = start + hold;
+      }
+      for (let cpu = 0; cpu < 8; cpu++) expect(m.cpuCycles(cpu).clock).toBe(clock[cpu]);
+    },
+  );
+
   test.prop([fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), workArb), { minLength: 1, maxLength: 400 })], { numRuns: 40 })(
     "many cpus issuing at once queue on the fabric exactly as the model does",
     (steps) => {

@@ -26,10 +26,14 @@ import { cost, charge } from "./costs";
   return <u64>((cores + per - 1) / (per == 0 ? 1 : per));
 }
 
-/** Bit b set iff absolute slot base + b is reserved; base is a multiple of 64 (one epoch, one stretch of the calendar). */
+/**
+ * Bit b set iff absolute slot base + b is reserved in calendar `cal` (the exclusive fabric's, or a
+ * tlbie lock's: slot x is taken iff its entry holds x's epoch + 1); base is a multiple of 64 (one
+ * epoch, one stretch of the calendar).
+ */
 // @ts-ignore: decorator
-@inline function reservedWord(base: u64): u64 {
-  const c = fabricCal + (<usize>(base & <u64>(FABRIC_SLOTS - 1)) << 2);
+@inline function reservedWord(cal: usize, base: u64): u64 {
+  const c = cal + (<usize>(base & <u64>(FABRIC_SLOTS - 1)) << 2);
   const pat = i32x4.splat(<u32>(base >> <u64>ctz(FABRIC_SLOTS)) + 1);
   let w: u64 = 0;
   for (let q: u32 = 0; q < 16; q += 4) {
@@ -43,16 +47,20 @@ import { cost, charge } from "./costs";
 }
 
 /**
- * The first slot p ≥ s such that slots p … p + need − 1 are all free. The calendar is read 64 slots
+ * The first slot p ≥ s such that slots p … p + need − 1 are all free in calendar `cal` (the exclusive
+ * fabric's, or a tlbie lock's). The calendar is read 64 slots
  * at a time as a bit mask of reserved slots: a free run that reaches into the next word is carried
  * over, and the runs inside a word are found by AND-ing the free mask with itself shifted (bit i
  * survives iff slots i … i + need − 1 are free). Reserved stretches cost a few instructions per 64
  * slots, with no pointer chasing.
  */
-function firstFree(s: u64, need: u64): u64 {
+function firstFree(cal: usize, s: u64, need: u64): u64 {
   if (need == 0) return s;
+  // every slot a reservation took starts before the latest end of a sequence (HDR_FABRIC_FREE; a
+  // lock is held no later than its sequence's end): from there on, every slot is free
+  if (s << FABRIC_SLOT_SHIFT >= load<u64>(header, HDR_FABRIC_FREE)) return s;
   let base = s & ~(<u64>63);
-  let w = reservedWord(base) | ((<u64>1 << (s - base)) - 1); // slots before s do not count
+  let w = reservedWord(cal, base) | ((<u64>1 << (s - base)) - 1); // slots before s do not count
   let run: u64 = 0; // free slots just before base (a run starting at base − run)
   for (;;) {
     if (w == 0) {
@@ -73,7 +81,7 @@ function firstFree(s: u64, need: u64): u64 {
       run = <u64>clz(w);
     }
     base += 64;
-    w = reservedWord(base);
+    w = reservedWord(cal, base);
   }
   return unreachable();
 }
@@ -89,7 +97,7 @@ function fabricReserve(t: u64, hold: u64): u64 {
   const need = <u64>((hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT);
   const mask = <u64>(FABRIC_SLOTS - 1);
   const epochShift = <u64>ctz(FABRIC_SLOTS);
-  const s = firstFree(t >> FABRIC_SLOT_SHIFT, need);
+  const s = firstFree(fabricCal, t >> FABRIC_SLOT_SHIFT, need);
   let k: u64 = 0;
   const i0 = s & mask;
   if (i0 + need <= <u64>FABRIC_SLOTS) {
@@ -121,20 +129,44 @@ function fabricReserve(t: u64, hold: u64): u64 {
   return load<u32>(cal + (<usize>(slot & <u64>(FABRIC_SLOTS - 1)) << 2)) == <u32>(slot >> <u64>ctz(FABRIC_SLOTS)) + 1;
 }
 
-/** The first slot p ≥ s of lock calendar `cal` such that slots p … p + need − 1 are all free. */
+/**
+ * The first slot p ≥ s of lock calendar `cal` such that slots p … p + need − 1 are all free: slot by
+ * slot while the lock is free from s (the common case), else past the held slot as the exclusive
+ * fabric's calendar is searched, 64 slots a step (firstFree: the lock's entries are encoded alike).
+ */
 function lockFirstFree(cal: usize, s: u64, need: u64): u64 {
-  for (;;) {
-    let k: u64 = 0;
-    while (k < need && !lockHeld(cal, s + k)) ++k;
-    if (k == need) return s;
-    s += k + 1;
-  }
-  return unreachable();
+  let k: u64 = 0;
+  while (k < need && !lockHeld(cal, s + k)) ++k;
+  return k == need ? s : firstFree(cal, s + k + 1, need);
 }
 
-/** Hold the lock over slots from … to − 1 (from when it was taken to the sequence's completion). */
+/** Hold the lock over slots from … to − 1 (from when it was taken to the sequence's completion): a lock calendar's entry holds its slot's epoch + 1. */
 function lockTake(cal: usize, from: u64, to: u64): void {
-  for (let x = from; x < to; ++x) store<u32>(cal + (<usize>(x & <u64>(FABRIC_SLOTS - 1)) << 2), <u32>(x >> <u64>ctz(FABRIC_SLOTS)) + 1);
+  const mask = <u64>(FABRIC_SLOTS - 1);
+  let x = from;
+  while (x < to) {
+    // the slots of one epoch are consecutive entries: four at a time
+    const end = min(to, (x | mask) + 1);
+    const e = <u32>(x >> <u64>ctz(FABRIC_SLOTS)) + 1;
+    const c = cal + (<usize>(x & mask) << 2);
+    const n = <usize>(end - x);
+    const e4 = i32x4.splat(e);
+    let k: usize = 0;
+    for (; k + 4 <= n; k += 4) v128.store(c + (k << 2), e4);
+    for (; k < n; ++k) store<u32>(c + (k << 2), e);
+    x = end;
+  }
+}
+
+/** Whether none of the n concurrent-calendar entries from c holds the epoch tag `tag` (no sequence in flight there): four entries a compare. */
+function fabricIdle(c: usize, n: usize, tag: u32): bool {
+  const t4 = i32x4.splat(tag);
+  let k: usize = 0;
+  for (; k + 4 <= n; k += 4) {
+    if (v128.any_true(i32x4.eq(i32x4.shr_u(v128.load(c + (k << 2)), 8), t4))) return false;
+  }
+  for (; k < n; ++k) if ((load<u32>(c + (k << 2)) >> 8) == tag) return false;
+  return true;
 }
 
 /** The most sequences already in flight over the slots the last sharedReserve took. */
@@ -147,6 +179,19 @@ let sharedWith: u32 = 0;
 function sharedReserve(t: u64, hold: u64, cap: u32): u64 {
   const need = (hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT;
   let s = t >> FABRIC_SLOT_SHIFT;
+  const i0 = s & <u64>(FABRIC_SLOTS - 1);
+  if (cap != 0 && i0 + need <= <u64>FABRIC_SLOTS && fabricIdle(fabricCal + (<usize>i0 << 2), <usize>need, ((<u32>(s >> <u64>ctz(FABRIC_SLOTS)) + 1) & 0xffffff))) {
+    // the common case: no sequence in flight over the run from s (one epoch): the run is s's, and
+    // each slot gets its first sequence, four entries a store
+    const e1 = (((<u32>(s >> <u64>ctz(FABRIC_SLOTS)) + 1) & 0xffffff) << 8) | 1;
+    const c = fabricCal + (<usize>i0 << 2);
+    const e4 = i32x4.splat(e1);
+    let k: usize = 0;
+    for (; k + 4 <= <usize>need; k += 4) v128.store(c + (k << 2), e4);
+    for (; k < <usize>need; ++k) store<u32>(c + (k << 2), e1);
+    sharedWith = 0;
+    return max(t, s << FABRIC_SLOT_SHIFT);
+  }
   for (;;) {
     let k: u64 = 0;
     while (k < need && inFlightAt(s + k) < cap) ++k;
