@@ -413,12 +413,47 @@ function burst(l: usize, cpu: i32): void {
   }
 }
 
-/** mulberry32's output for state a, in [0, 1) (rand() without the state update: the loop keeps the state in a local). */
+/** mulberry32's output for state a as a u32 (rand() is this × 2^−32, without the state update: the loop keeps the state in a local). */
 // @ts-ignore: decorator
-@inline function mix(a: i32): f64 {
+@inline function hash(a: i32): u32 {
   let t = (a ^ (a >>> 15)) * (a | 1);
   t ^= t + (t ^ (t >>> 7)) * (t | 61);
-  return <f64>(<u32>(t ^ (t >>> 14))) * 2.3283064365386963e-10;
+  return <u32>(t ^ (t >>> 14));
+}
+
+/** The draw in [0, 1) of output t. */
+// @ts-ignore: decorator
+@inline function unit(t: u32): f64 {
+  return <f64>t * 2.3283064365386963e-10;
+}
+
+/**
+ * The outputs t whose draw is below `share` are those with t < below(share): t · 2^−32 < share
+ * ⟺ t < share · 2^32 (a product by a power of two: exact) ⟺ t < ⌈share · 2^32⌉ for an integer t.
+ * Negative, zero or NaN shares give 0 (never), shares of 1 and more 2^32 or 2^33 (always).
+ */
+// @ts-ignore: decorator
+@inline function below(share: f64): u64 {
+  const x = Math.ceil(share * 4294967296.0);
+  return x > 0 ? (x < 8589934592.0 ? <u64>x : 8589934592) : 0;
+}
+
+/**
+ * ⌊draw · n⌋ for output t, as the twin computes it (⌊(t · 2^−32) · n⌋ in doubles). When `exact`
+ * (n ≤ 2^21, so t · n < 2^53 and the double product is exact) it is (t · n) >> 32 in integers.
+ */
+// @ts-ignore: decorator
+@inline function scaled(t: u32, n: u32, exact: bool): u32 {
+  return exact ? <u32>((<u64>t * <u64>n) >> 32) : <u32>Math.floor(unit(t) * <f64>n);
+}
+
+/** The Zipf alias table's draw for outputs ta (the column) and tb (the coin), without a branch. */
+// @ts-ignore: decorator
+@inline function zipfPick(prob: usize, alias: usize, n: u32, exact: bool, ta: u32, tb: u32): u32 {
+  const i = scaled(ta, n, exact);
+  const p = load<f64>(prob + (<usize>i << 3));
+  const a = load<u32>(alias + (<usize>i << 2));
+  return select<u32>(i, a, unit(tb) < p);
 }
 
 // @ts-ignore: decorator
@@ -445,16 +480,15 @@ function burst(l: usize, cpu: i32): void {
 function synLoop(phase: u32): u32 {
   const nbs = u(S_LOADS) - 1;
   const target = f(S_TARGET);
-  const neighbourShare = f(S_NEIGHBOUR_SHARE);
-  const burstRate = f(S_BURST_RATE);
-  const sequential = f(S_SEQUENTIAL);
-  const storeShare = f(S_STORE);
   const nextTick = f(S_NEXT_TICK);
   const nextEpoch = f(S_NEXT_EPOCH);
   const pageEvery = f(S_PAGE_EVERY);
   const perm = <usize>u(S_PERM);
   const zProb = <usize>u(S_ZPROB), zAlias = <usize>u(S_ZALIAS), zN = u(S_ZN);
   const nProb = <usize>u(S_NPROB), nAlias = <usize>u(S_NALIAS), nN = u(S_NN);
+  const zExact = zN <= 1 << 21, nExact = nN <= 1 << 21, nbsExact = nbs <= 1 << 21;
+  const neighbourBelow = below(f(S_NEIGHBOUR_SHARE)), burstBelow = below(f(S_BURST_RATE));
+  const sequentialBelow = below(f(S_SEQUENTIAL)), storeBelow = below(f(S_STORE));
   const cap = u(S_CAP);
   const ops = <usize>u(S_OPS);
   const vcpuOf = <usize>u(S_VCPU_OF);
@@ -467,6 +501,8 @@ function synLoop(phase: u32): u32 {
   const cpus0 = arr(l0, L_CPUS);
   let r = rng;
   let n = u(S_N), rr = u(S_RR), prev = u(S_PREV);
+  // rr % ncpus0, kept as rr steps (rr wraps at 2^32: then it is 0 again)
+  let rr0 = ncpus0 != 0 ? rr % ncpus0 : 0;
   let guestOps = f(S_GUEST_OPS), translations = f(S_TRANSLATIONS);
   let nextPage = f(S_NEXT_PAGE);
   // guest ops below `stop`: no return and no page-out is due (NaN anywhere: every iteration checks)
@@ -491,19 +527,21 @@ function synLoop(phase: u32): u32 {
     let li: u32 = 0;
     if (nbs != 0) {
       r += RNG_STEP;
-      if (mix(r) < neighbourShare) {
+      if (<u64>hash(r) < neighbourBelow) {
         r += RNG_STEP;
-        li = 1 + <u32>Math.floor(mix(r) * <f64>nbs);
+        li = 1 + scaled(hash(r), nbs, nbsExact);
       }
     }
     let l = l0;
     let cpu: i32;
     if (li == 0) {
       if (ncpus0 == 0) { spill(r, n, rr, prev, guestOps, translations); return NO_CPU; }
-      cpu = load<i32>(cpus0 + (<usize>(rr % ncpus0) << 2));
+      cpu = load<i32>(cpus0 + (<usize>rr0 << 2));
       rr++;
+      rr0++;
+      if (rr0 == ncpus0 || rr == 0) rr0 = 0;
       r += RNG_STEP;
-      if (mix(r) < burstRate) {
+      if (<u64>hash(r) < burstBelow) {
         spill(r, n, rr, prev, guestOps, translations);
         burst(l0, cpu);
         r = rng; n = u(S_N); guestOps = f(S_GUEST_OPS);
@@ -515,28 +553,26 @@ function synLoop(phase: u32): u32 {
       if (nc == 0) continue;
       cpu = load<i32>(arr(l, L_CPUS) + (<usize>(rr % nc) << 2));
       rr++;
+      rr0++;
+      if (rr0 == ncpus0 || rr == 0) rr0 = 0;
     }
     let i: u32;
     if (li == 0) {
       r += RNG_STEP;
-      if (mix(r) < sequential && prev + 1 < n0) i = prev + 1;
+      if (<u64>hash(r) < sequentialBelow && prev + 1 < n0) i = prev + 1;
       else {
-        r += RNG_STEP;
-        const a = mix(r);
-        r += RNG_STEP;
-        const b = mix(r);
-        i = load<u32>(perm + (<usize>zipfDraw(zProb, zAlias, zN, a, b) << 2));
+        const ta = hash(r + RNG_STEP);
+        r += 2 * RNG_STEP;
+        i = load<u32>(perm + (<usize>zipfPick(zProb, zAlias, zN, zExact, ta, hash(r)) << 2));
       }
       prev = i;
     } else {
-      r += RNG_STEP;
-      const a = mix(r);
-      r += RNG_STEP;
-      const b = mix(r);
-      i = zipfDraw(nProb, nAlias, nN, a, b);
+      const ta = hash(r + RNG_STEP);
+      r += 2 * RNG_STEP;
+      i = zipfPick(nProb, nAlias, nN, nExact, ta, hash(r));
     }
     r += RNG_STEP;
-    const isStore = mix(r) < storeShare;
+    const isStore = <u64>hash(r) < storeBelow;
     // the access
     const ii = <usize>i << 2;
     if (load<i32>(arr(l, L_PTEX) + ii) < 0) {
@@ -563,8 +599,7 @@ function synLoop(phase: u32): u32 {
     const v = load<i32>(vcpuOf + (<usize>cpu << 2));
     const oa = arr(l, L_OWNER) + ii;
     const ow = load<i32>(oa);
-    if (ow == -1) store<i32>(oa, v);
-    else if (ow != v) store<i32>(oa, -2);
+    store<i32>(oa, select<i32>(v, select<i32>(ow, -2, ow == v), ow == -1)); // −1 nobody, −2 several
     translations += 1;
     guestOps += 1;
   }
