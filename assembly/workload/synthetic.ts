@@ -558,13 +558,11 @@ function synLoop(phase: u32): u32 {
     }
     let i: u32;
     if (li == 0) {
-      r += RNG_STEP;
-      if (<u64>hash(r) < sequentialBelow && prev + 1 < n0) i = prev + 1;
-      else {
-        const ta = hash(r + RNG_STEP);
-        r += 2 * RNG_STEP;
-        i = load<u32>(perm + (<usize>zipfPick(zProb, zAlias, zN, zExact, ta, hash(r)) << 2));
-      }
+      // the next page (a draw), else a Zipf draw (two more): both made, one taken, without a branch
+      const next = <u64>hash(r + RNG_STEP) < sequentialBelow && prev + 1 < n0;
+      const zi = load<u32>(perm + (<usize>zipfPick(zProb, zAlias, zN, zExact, hash(r + 2 * RNG_STEP), hash(r + 3 * RNG_STEP)) << 2));
+      i = select<u32>(prev + 1, zi, next);
+      r += select<i32>(RNG_STEP, 3 * RNG_STEP, next);
       prev = i;
     } else {
       const ta = hash(r + RNG_STEP);
