@@ -333,12 +333,6 @@ function hostPressure(): void {
   store<u32>(S + S_NBGFN, nbGfn + 1);
 }
 
-// @ts-ignore: decorator
-@inline function zipfDraw(prob: usize, alias: usize, n: u32, a: f64, b: f64): u32 {
-  const i = <u32>Math.floor(a * <f64>n);
-  return b < load<f64>(prob + (<usize>i << 3)) ? i : load<u32>(alias + (<usize>i << 2));
-}
-
 /** Set up at `state`: shuffle the studied guest's ranks over its pages (the stream's first draws), then map every page by the first running vcpu of its guest. */
 export function synInit(state: usize): void {
   S = state;

@@ -263,21 +263,16 @@ function op(opcode: u32, cpu: u32, slot: u32): usize {
   return o;
 }
 
+/** Vcpu v touched the entry call e made, in dense slot s: it goes to the head of v's recency ring (window W). */
 // @ts-ignore: decorator
-@inline function zipfDraw(prob: usize, alias: usize, n: u32, x: f64, y: f64): u32 {
-  const i = <u32>Math.floor(x * <f64>n);
-  return y < load<f64>(prob + (<usize>i << 3)) ? i : load<u32>(alias + (<usize>i << 2));
-}
-
-function remember(v: i32, e: u32, s: i32): void {
-  const W = u(T_WINDOW);
-  const pp = a(T_RING_POS) + (<usize>v << 2);
+@inline function remember(ringPos: usize, ringCall: usize, ringGen: usize, ringCount: usize, gen: usize, W: u32, v: i32, e: u32, s: i32): void {
+  const pp = ringPos + (<usize>v << 2);
   const k = load<u32>(pp);
-  const at = <usize>v * <usize>W + <usize>k;
-  store<u32>(a(T_RING_CALL) + (at << 2), e);
-  store<u32>(a(T_RING_GEN) + (at << 2), load<u32>(a(T_GEN) + (<usize>s << 2)));
+  const at = (<usize>v * <usize>W + <usize>k) << 2;
+  store<u32>(ringCall + at, e);
+  store<u32>(ringGen + at, load<u32>(gen + (<usize>s << 2)));
   store<u32>(pp, k + 1 == W ? 0 : k + 1);
-  const cp = a(T_RING_COUNT) + (<usize>v << 2);
+  const cp = ringCount + (<usize>v << 2);
   const c = load<u32>(cp);
   if (c < W) store<u32>(cp, c + 1);
 }
@@ -299,10 +294,11 @@ function markLocal(v: i32, s: i32, found: bool): bool {
 }
 
 /** The entry in dense slot s went: a new generation, nobody touched it. */
-function gone(s: i32): void {
-  const g = a(T_GEN) + (<usize>s << 2);
+// @ts-ignore: decorator
+@inline function gone(gen: usize, owner: usize, s: i32): void {
+  const g = gen + (<usize>s << 2);
   store<u32>(g, load<u32>(g) + 1);
-  store<i32>(a(T_OWNER) + (<usize>s << 2), -1);
+  store<i32>(owner + (<usize>s << 2), -1);
 }
 
 /** Host memory pressure (hostPressure in src/workload/synthetic.ts, sampling the frames the guest used). */
@@ -381,7 +377,7 @@ function bulkRemove(i: u32, c: usize, v: i32, cpu: u32): void {
       bump(T_HCALLS);
     }
   }
-  for (let j: u32 = 0; j < 4; j++) if ((hits & (1 << j)) != 0) gone(load<i32>(bulk + (<usize>j << 2)));
+  for (let j: u32 = 0; j < 4; j++) if ((hits & (1 << j)) != 0) gone(a(T_GEN), a(T_OWNER), load<i32>(bulk + (<usize>j << 2)));
 }
 
 /** mulberry32's output for state a as a u32 (rand() is this × 2^−32, without the state update: the loop keeps the state in a local). */
@@ -584,7 +580,7 @@ function traceLoop(phase: u32): u32 {
           const oa = owner + (<usize>s << 2);
           store<i32>(oa, touchedBy(load<i32>(oa), v));
           touches += 1; translations += 1; guestOps += 1;
-          remember(v, e, s);
+          remember(ringPos, ringCall, ringGen, ringCount, gen, W, v, e, s);
         }
         rec = load<i32>(p, 8);
       }
@@ -625,7 +621,7 @@ function traceLoop(phase: u32): u32 {
       if (kind == HC_ENTER) {
         s = load<i32>(slotAt + (<usize>i << 2));
         if (s >= 0) {
-          gone(s); // a new entry in the slot: a new generation
+          gone(gen, owner, s); // a new entry in the slot: a new generation
           const t = touchAt + <usize>i * TOUCH_WORDS * 4;
           const fr = load<u32>(t, 16) >>> u(T_FRAME_SHIFT);
           if (fr < u(T_RAM_PAGES)) {
@@ -647,7 +643,7 @@ function traceLoop(phase: u32): u32 {
           const oa = owner + (<usize>s << 2);
           store<i32>(oa, touchedBy(load<i32>(oa), v));
           touches += 1; translations += 1; guestOps += 1;
-          remember(v, i, s);
+          remember(ringPos, ringCall, ringGen, ringCount, gen, W, v, i, s);
           if (vcpus > 1) {
             r += RNG_STEP;
             if (<u64>hash(r) < sharedBelow) {
@@ -670,7 +666,7 @@ function traceLoop(phase: u32): u32 {
           }
         }
       } else if (kind == HC_REMOVE && found) {
-        gone(s);
+        gone(gen, owner, s);
       }
     }
     // the vcpu goes on with its work: revisits of what it touched lately
