@@ -333,12 +333,6 @@ function hostPressure(): void {
   store<u32>(S + S_NBGFN, nbGfn + 1);
 }
 
-// @ts-ignore: decorator
-@inline function zipfDraw(prob: usize, alias: usize, n: u32, a: f64, b: f64): u32 {
-  const i = <u32>Math.floor(a * <f64>n);
-  return b < load<f64>(prob + (<usize>i << 3)) ? i : load<u32>(alias + (<usize>i << 2));
-}
-
 /** Set up at `state`: shuffle the studied guest's ranks over its pages (the stream's first draws), then map every page by the first running vcpu of its guest. */
 export function synInit(state: usize): void {
   S = state;
@@ -382,85 +376,225 @@ export function synRun(state: usize, phase: u32): u32 {
   return why;
 }
 
+/** An HPTE burst over a run of pages of one process of load l (the studied guest), by cpu (the loop's rare branch). */
+function burst(l: usize, cpu: i32): void {
+  const len: u32 = 1 + <u32>Math.floor(rand() * <f64>u(S_BURST_MAX));
+  const p = <u32>Math.floor(rand() * <f64>u(S_PROCESSES));
+  const per = load<u32>(l + L_PER_PROCESS);
+  const span = per > len ? per - len : 1;
+  const start = p * per + <u32>Math.floor(rand() * <f64>span);
+  const end = min(start + len, (p + 1) * per);
+  const kind = rand();
+  const vcpu = vcpuOn(cpu);
+  const ptex = arr(l, L_PTEX);
+  if (kind < f(S_MUNMAP)) {
+    if (rand() < f(S_BULK)) {
+      let g0: u32 = 0, g1: u32 = 0, g2: u32 = 0, k: u32 = 0;
+      for (let i = start; i < end; i++) {
+        if (load<i32>(ptex + (<usize>i << 2)) < 0) continue;
+        if (k == 0) g0 = i; else if (k == 1) g1 = i; else if (k == 2) g2 = i;
+        k++;
+        if (k == 4) { bulkRemove(l, g0, g1, g2, i, 4, cpu); k = 0; }
+      }
+      if (k != 0) bulkRemove(l, g0, g1, g2, 0, k, cpu);
+    } else {
+      for (let i = start; i < end; i++) if (load<i32>(ptex + (<usize>i << 2)) >= 0) remove(l, i, cpu, vcpu);
+    }
+  } else if (kind < f(S_MUNMAP) + f(S_MPROTECT)) {
+    for (let i = start; i < end; i++) if (load<i32>(ptex + (<usize>i << 2)) >= 0) protect(l, i, cpu, vcpu);
+  } else {
+    for (let i = start; i < end; i++) if (load<i32>(ptex + (<usize>i << 2)) < 0) enter(l, i, cpu);
+  }
+}
+
+/** mulberry32's output for state a as a u32 (rand() is this × 2^−32, without the state update: the loop keeps the state in a local). */
+// @ts-ignore: decorator
+@inline function hash(a: i32): u32 {
+  let t = (a ^ (a >>> 15)) * (a | 1);
+  t ^= t + (t ^ (t >>> 7)) * (t | 61);
+  return <u32>(t ^ (t >>> 14));
+}
+
+/** The draw in [0, 1) of output t. */
+// @ts-ignore: decorator
+@inline function unit(t: u32): f64 {
+  return <f64>t * 2.3283064365386963e-10;
+}
+
+/**
+ * The outputs t whose draw is below `share` are those with t < below(share): t · 2^−32 < share
+ * ⟺ t < share · 2^32 (a product by a power of two: exact) ⟺ t < ⌈share · 2^32⌉ for an integer t.
+ * Negative, zero or NaN shares give 0 (never), shares of 1 and more 2^32 or 2^33 (always).
+ */
+// @ts-ignore: decorator
+@inline function below(share: f64): u64 {
+  const x = Math.ceil(share * 4294967296.0);
+  return x > 0 ? (x < 8589934592.0 ? <u64>x : 8589934592) : 0;
+}
+
+/**
+ * ⌊draw · n⌋ for output t, as the twin computes it (⌊(t · 2^−32) · n⌋ in doubles). When `exact`
+ * (n ≤ 2^21, so t · n < 2^53 and the double product is exact) it is (t · n) >> 32 in integers.
+ */
+// @ts-ignore: decorator
+@inline function scaled(t: u32, n: u32, exact: bool): u32 {
+  return exact ? <u32>((<u64>t * <u64>n) >> 32) : <u32>Math.floor(unit(t) * <f64>n);
+}
+
+/** The Zipf alias table's draw for outputs ta (the column) and tb (the coin), without a branch. */
+// @ts-ignore: decorator
+@inline function zipfPick(prob: usize, alias: usize, n: u32, exact: bool, ta: u32, tb: u32): u32 {
+  const i = scaled(ta, n, exact);
+  const p = load<f64>(prob + (<usize>i << 3));
+  const a = load<u32>(alias + (<usize>i << 2));
+  return select<u32>(i, a, unit(tb) < p);
+}
+
+// @ts-ignore: decorator
+@inline const RNG_STEP: i32 = 0x6d2b79f5;
+
+/** Write the loop's registers back to the state block (before every call out of the loop's hot path and every return). */
+// @ts-ignore: decorator
+@inline function spill(r: i32, n: u32, rr: u32, prev: u32, guestOps: f64, translations: f64): void {
+  rng = r;
+  store<u32>(S + S_N, n);
+  store<u32>(S + S_RR, rr);
+  store<u32>(S + S_PREV, prev);
+  store<f64>(S + S_GUEST_OPS, guestOps);
+  store<f64>(S + S_TRANSLATIONS, translations);
+}
+
+/**
+ * The loop. Its hot path — an access by the studied guest or a neighbour, with no burst, fault or
+ * page-out — keeps the stream's state, the op count, the round-robin counter, the last page, the
+ * guest-op and translation counts and load 0's arrays in locals; they go back to the state block
+ * (spill) before anything else runs: the rare branches (a burst, a guest page fault, host pressure:
+ * functions that work on the state block), genFlush and every return.
+ */
 function synLoop(phase: u32): u32 {
   const nbs = u(S_LOADS) - 1;
   const target = f(S_TARGET);
-  const neighbourShare = f(S_NEIGHBOUR_SHARE);
-  const burstRate = f(S_BURST_RATE);
-  const sequential = f(S_SEQUENTIAL);
-  const storeShare = f(S_STORE);
+  const nextTick = f(S_NEXT_TICK);
+  const nextEpoch = f(S_NEXT_EPOCH);
+  const pageEvery = f(S_PAGE_EVERY);
   const perm = <usize>u(S_PERM);
   const zProb = <usize>u(S_ZPROB), zAlias = <usize>u(S_ZALIAS), zN = u(S_ZN);
   const nProb = <usize>u(S_NPROB), nAlias = <usize>u(S_NALIAS), nN = u(S_NN);
-  const l0 = loadAt(0);
+  const zExact = zN <= 1 << 21, nExact = nN <= 1 << 21, nbsExact = nbs <= 1 << 21;
+  const neighbourBelow = below(f(S_NEIGHBOUR_SHARE)), burstBelow = below(f(S_BURST_RATE));
+  const sequentialBelow = below(f(S_SEQUENTIAL)), storeBelow = below(f(S_STORE));
+  const cap = u(S_CAP);
+  const ops = <usize>u(S_OPS);
+  const vcpuOf = <usize>u(S_VCPU_OF);
+  const work = <u64>u(S_WORK);
+  const loadTab = <usize>u(S_LOAD_TAB);
+  // load 0 (the studied guest): its cpus change only when the host refreshes them, between calls of synRun
+  const l0 = loadTab;
   const n0 = load<u32>(l0 + L_N);
-  while (phase != 0 || f(S_GUEST_OPS) < target) {
-    const guestOps = f(S_GUEST_OPS);
-    if (phase == 0 && guestOps >= f(S_NEXT_EPOCH)) return EPOCH;
-    if (phase <= 1 && guestOps >= f(S_NEXT_TICK)) return TICK;
-    phase = 0;
-    if (guestOps >= f(S_NEXT_PAGE)) {
-      // host memory pressure: a page of the studied guest goes to a neighbour
-      store<f64>(S + S_NEXT_PAGE, f(S_NEXT_PAGE) + f(S_PAGE_EVERY));
-      bump(S_PAGE_OUTS);
-      hostPressure();
+  const ncpus0 = load<u32>(l0 + L_NCPUS);
+  const cpus0 = arr(l0, L_CPUS);
+  let r = rng;
+  let n = u(S_N), rr = u(S_RR), prev = u(S_PREV);
+  // rr % ncpus0, kept as rr steps (rr wraps at 2^32: then it is 0 again)
+  let rr0 = ncpus0 != 0 ? rr % ncpus0 : 0;
+  let guestOps = f(S_GUEST_OPS), translations = f(S_TRANSLATIONS);
+  let nextPage = f(S_NEXT_PAGE);
+  // guest ops below `stop`: no return and no page-out is due (NaN anywhere: every iteration checks)
+  let stop = min(min(target, nextEpoch), min(nextTick, nextPage));
+  for (;;) {
+    if (!(guestOps < stop) || phase != 0) {
+      if (phase == 0 && !(guestOps < target)) break;
+      if (phase == 0 && guestOps >= nextEpoch) { spill(r, n, rr, prev, guestOps, translations); return EPOCH; }
+      if (phase <= 1 && guestOps >= nextTick) { spill(r, n, rr, prev, guestOps, translations); return TICK; }
+      phase = 0;
+      if (guestOps >= nextPage) {
+        // host memory pressure: a page of the studied guest goes to a neighbour
+        nextPage += pageEvery;
+        store<f64>(S + S_NEXT_PAGE, nextPage);
+        bump(S_PAGE_OUTS);
+        spill(r, n, rr, prev, guestOps, translations);
+        hostPressure();
+        r = rng; n = u(S_N);
+      }
+      stop = min(min(target, nextEpoch), min(nextTick, nextPage));
     }
     let li: u32 = 0;
-    if (nbs != 0 && rand() < neighbourShare) li = 1 + <u32>Math.floor(rand() * <f64>nbs);
-    const l = loadAt(li);
-    const cpu = cpuFor(l);
-    if (cpu < 0) {
-      if (li == 0) return NO_CPU;
-      continue;
-    }
-    if (li == 0 && rand() < burstRate) {
-      // an HPTE burst over a run of pages of one process
-      const len: u32 = 1 + <u32>Math.floor(rand() * <f64>u(S_BURST_MAX));
-      const p = <u32>Math.floor(rand() * <f64>u(S_PROCESSES));
-      const per = load<u32>(l + L_PER_PROCESS);
-      const span = per > len ? per - len : 1;
-      const start = p * per + <u32>Math.floor(rand() * <f64>span);
-      const end = min(start + len, (p + 1) * per);
-      const kind = rand();
-      const vcpu = vcpuOn(cpu);
-      const ptex = arr(l, L_PTEX);
-      if (kind < f(S_MUNMAP)) {
-        if (rand() < f(S_BULK)) {
-          let g0: u32 = 0, g1: u32 = 0, g2: u32 = 0, k: u32 = 0;
-          for (let i = start; i < end; i++) {
-            if (load<i32>(ptex + (<usize>i << 2)) < 0) continue;
-            if (k == 0) g0 = i; else if (k == 1) g1 = i; else if (k == 2) g2 = i;
-            k++;
-            if (k == 4) { bulkRemove(l, g0, g1, g2, i, 4, cpu); k = 0; }
-          }
-          if (k != 0) bulkRemove(l, g0, g1, g2, 0, k, cpu);
-        } else {
-          for (let i = start; i < end; i++) if (load<i32>(ptex + (<usize>i << 2)) >= 0) remove(l, i, cpu, vcpu);
-        }
-      } else if (kind < f(S_MUNMAP) + f(S_MPROTECT)) {
-        for (let i = start; i < end; i++) if (load<i32>(ptex + (<usize>i << 2)) >= 0) protect(l, i, cpu, vcpu);
-      } else {
-        for (let i = start; i < end; i++) if (load<i32>(ptex + (<usize>i << 2)) < 0) enter(l, i, cpu);
+    if (nbs != 0) {
+      r += RNG_STEP;
+      if (<u64>hash(r) < neighbourBelow) {
+        r += RNG_STEP;
+        li = 1 + scaled(hash(r), nbs, nbsExact);
       }
-      continue;
+    }
+    let l = l0;
+    let cpu: i32;
+    if (li == 0) {
+      if (ncpus0 == 0) { spill(r, n, rr, prev, guestOps, translations); return NO_CPU; }
+      cpu = load<i32>(cpus0 + (<usize>rr0 << 2));
+      rr++;
+      rr0++;
+      if (rr0 == ncpus0 || rr == 0) rr0 = 0;
+      r += RNG_STEP;
+      if (<u64>hash(r) < burstBelow) {
+        spill(r, n, rr, prev, guestOps, translations);
+        burst(l0, cpu);
+        r = rng; n = u(S_N); guestOps = f(S_GUEST_OPS);
+        continue;
+      }
+    } else {
+      l = loadTab + <usize>li * LOAD_BYTES;
+      const nc = load<u32>(l + L_NCPUS);
+      if (nc == 0) continue;
+      cpu = load<i32>(arr(l, L_CPUS) + (<usize>(rr % nc) << 2));
+      rr++;
+      rr0++;
+      if (rr0 == ncpus0 || rr == 0) rr0 = 0;
     }
     let i: u32;
     if (li == 0) {
-      const prev = u(S_PREV);
-      if (rand() < sequential && prev + 1 < n0) i = prev + 1;
-      else {
-        const a = rand();
-        const b = rand();
-        i = load<u32>(perm + (<usize>zipfDraw(zProb, zAlias, zN, a, b) << 2));
-      }
-      store<u32>(S + S_PREV, i);
+      // the next page (a draw), else a Zipf draw (two more): both made, one taken, without a branch
+      const next = <u64>hash(r + RNG_STEP) < sequentialBelow && prev + 1 < n0;
+      const zi = load<u32>(perm + (<usize>zipfPick(zProb, zAlias, zN, zExact, hash(r + 2 * RNG_STEP), hash(r + 3 * RNG_STEP)) << 2));
+      i = select<u32>(prev + 1, zi, next);
+      r += select<i32>(RNG_STEP, 3 * RNG_STEP, next);
+      prev = i;
     } else {
-      const a = rand();
-      const b = rand();
-      i = zipfDraw(nProb, nAlias, nN, a, b);
+      const ta = hash(r + RNG_STEP);
+      r += 2 * RNG_STEP;
+      i = zipfPick(nProb, nAlias, nN, nExact, ta, hash(r));
     }
-    const isStore = rand() < storeShare;
-    access(l, i, cpu, isStore);
+    r += RNG_STEP;
+    const isStore = <u64>hash(r) < storeBelow;
+    // the access
+    const ii = <usize>i << 2;
+    if (load<i32>(arr(l, L_PTEX) + ii) < 0) {
+      // a guest page fault: the guest kernel maps the page (H_ENTER), then the access retries
+      spill(r, n, rr, prev, guestOps, translations);
+      enter(l, i, cpu);
+      bump(S_FAULTS);
+      r = rng; n = u(S_N); guestOps = f(S_GUEST_OPS);
+    }
+    if (n == cap) {
+      spill(r, n, rr, prev, guestOps, translations);
+      genFlush(n);
+      n = 0;
+    }
+    const o = ops + <usize>n * OP_BYTES;
+    n++;
+    const p = <usize>load<i32>(arr(l, L_PROC) + ii) << 2;
+    store<u64>(o, <u64>OP_TRANSLATE | (<u64><u32>cpu << 32)); // cpu, guest slot 0
+    store<u32>(o, load<u32>(arr(l, L_SLB_LO) + p), 16); store<u32>(o, load<u32>(arr(l, L_SLB_HI) + p), 20);
+    store<u64>(o, <u64>load<u32>(arr(l, L_EA) + ii), 24);
+    store<u64>(o, isStore ? 1 : 0, 32);
+    store<u64>(o, work, 56);
+    store<u64>(o, <u64>load<u32>(l + L_LPID), 80);
+    const v = load<i32>(vcpuOf + (<usize>cpu << 2));
+    const oa = arr(l, L_OWNER) + ii;
+    const ow = load<i32>(oa);
+    store<i32>(oa, select<i32>(v, select<i32>(ow, -2, ow == v), ow == -1)); // −1 nobody, −2 several
+    translations += 1;
+    guestOps += 1;
   }
+  spill(r, n, rr, prev, guestOps, translations);
   return DONE;
 }

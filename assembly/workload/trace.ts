@@ -263,47 +263,16 @@ function op(opcode: u32, cpu: u32, slot: u32): usize {
   return o;
 }
 
+/** Vcpu v touched the entry call e made, in dense slot s: it goes to the head of v's recency ring (window W). */
 // @ts-ignore: decorator
-@inline function zipfDraw(prob: usize, alias: usize, n: u32, x: f64, y: f64): u32 {
-  const i = <u32>Math.floor(x * <f64>n);
-  return y < load<f64>(prob + (<usize>i << 3)) ? i : load<u32>(alias + (<usize>i << 2));
-}
-
-/** A translation (the twin's translateOp). */
-function translate(cpu: u32, lpid: u32, slbLo: u32, slbHi: u32, eaLo: u32, eaHi: u32, isStore: bool): void {
-  const o = op(OP_TRANSLATE, cpu, 0);
-  store<u32>(o, slbLo, 16); store<u32>(o, slbHi, 20);
-  store<u32>(o, eaLo, 24); store<u32>(o, eaHi, 28);
-  store<u32>(o, isStore ? 1 : 0, 32); store<u32>(o, 0, 36);
-  store<u32>(o, u(T_WORK), 56); store<u32>(o, 0, 60);
-  store<u32>(o, lpid, 80); store<u32>(o, 0, 84);
-}
-
-/** vcpu v (on cpu) accesses the page H_ENTER call e mapped; s is its slot while it is live, else −1. */
-function touch(v: i32, cpu: u32, e: u32, s: i32): void {
-  const t = a(T_TOUCH) + <usize>e * TOUCH_WORDS * 4;
-  const isStore = rand() < f(T_STORE);
-  translate(cpu, u(T_GLPID), load<u32>(t), load<u32>(t, 4), load<u32>(t, 8), load<u32>(t, 12), isStore);
-  if (s >= 0) {
-    const oa = a(T_OWNER) + (<usize>s << 2);
-    const x = load<i32>(oa);
-    if (x == -1) store<i32>(oa, v);
-    else if (x != v) store<i32>(oa, -2);
-  }
-  bump(T_TOUCHES);
-  bump(T_TRANSLATIONS);
-  bump(T_GUEST_OPS);
-}
-
-function remember(v: i32, e: u32, s: i32): void {
-  const W = u(T_WINDOW);
-  const pp = a(T_RING_POS) + (<usize>v << 2);
+@inline function remember(ringPos: usize, ringCall: usize, ringGen: usize, ringCount: usize, gen: usize, W: u32, v: i32, e: u32, s: i32): void {
+  const pp = ringPos + (<usize>v << 2);
   const k = load<u32>(pp);
-  const at = <usize>v * <usize>W + <usize>k;
-  store<u32>(a(T_RING_CALL) + (at << 2), e);
-  store<u32>(a(T_RING_GEN) + (at << 2), load<u32>(a(T_GEN) + (<usize>s << 2)));
+  const at = (<usize>v * <usize>W + <usize>k) << 2;
+  store<u32>(ringCall + at, e);
+  store<u32>(ringGen + at, load<u32>(gen + (<usize>s << 2)));
   store<u32>(pp, k + 1 == W ? 0 : k + 1);
-  const cp = a(T_RING_COUNT) + (<usize>v << 2);
+  const cp = ringCount + (<usize>v << 2);
   const c = load<u32>(cp);
   if (c < W) store<u32>(cp, c + 1);
 }
@@ -324,19 +293,12 @@ function markLocal(v: i32, s: i32, found: bool): bool {
   return mark;
 }
 
-/** The call's own op: flags (low word given), then its words from the trace. */
-function hcallOp(opcode: u32, cpu: u32, c: usize, flagsLo: u32, nargs: usize): void {
-  const o = op(opcode, cpu, u(T_GSLOT));
-  store<u32>(o, flagsLo, 16); store<u32>(o, load<u32>(c, 4), 20);
-  for (let k: usize = 2; k < 2 + 2 * nargs; k++) store<u32>(o + 16 + (k << 2), load<u32>(c + (k << 2)));
-  bump(T_HCALLS);
-}
-
 /** The entry in dense slot s went: a new generation, nobody touched it. */
-function gone(s: i32): void {
-  const g = a(T_GEN) + (<usize>s << 2);
+// @ts-ignore: decorator
+@inline function gone(gen: usize, owner: usize, s: i32): void {
+  const g = gen + (<usize>s << 2);
   store<u32>(g, load<u32>(g) + 1);
-  store<i32>(a(T_OWNER) + (<usize>s << 2), -1);
+  store<i32>(owner + (<usize>s << 2), -1);
 }
 
 /** Host memory pressure (hostPressure in src/workload/synthetic.ts, sampling the frames the guest used). */
@@ -415,7 +377,83 @@ function bulkRemove(i: u32, c: usize, v: i32, cpu: u32): void {
       bump(T_HCALLS);
     }
   }
-  for (let j: u32 = 0; j < 4; j++) if ((hits & (1 << j)) != 0) gone(load<i32>(bulk + (<usize>j << 2)));
+  for (let j: u32 = 0; j < 4; j++) if ((hits & (1 << j)) != 0) gone(a(T_GEN), a(T_OWNER), load<i32>(bulk + (<usize>j << 2)));
+}
+
+/** mulberry32's output for state a as a u32 (rand() is this × 2^−32, without the state update: the loop keeps the state in a local). */
+// @ts-ignore: decorator
+@inline function hash(a: i32): u32 {
+  let t = (a ^ (a >>> 15)) * (a | 1);
+  t ^= t + (t ^ (t >>> 7)) * (t | 61);
+  return <u32>(t ^ (t >>> 14));
+}
+
+/** The draw in [0, 1) of output t. */
+// @ts-ignore: decorator
+@inline function unit(t: u32): f64 {
+  return <f64>t * 2.3283064365386963e-10;
+}
+
+// @ts-ignore: decorator
+@inline const RNG_STEP: i32 = 0x6d2b79f5;
+
+/**
+ * The outputs t whose draw is below `share` are those with t < below(share): t · 2^−32 < share
+ * ⟺ t < share · 2^32 (a product by a power of two: exact) ⟺ t < ⌈share · 2^32⌉ for an integer t.
+ * Negative, zero or NaN shares give 0 (never), shares of 1 and more 2^32 or 2^33 (always).
+ */
+// @ts-ignore: decorator
+@inline function below(share: f64): u64 {
+  const x = Math.ceil(share * 4294967296.0);
+  return x > 0 ? (x < 8589934592.0 ? <u64>x : 8589934592) : 0;
+}
+
+/**
+ * ⌊draw · n⌋ for output t, as the twin computes it (⌊(t · 2^−32) · n⌋ in doubles). When `exact`
+ * (n ≤ 2^21, so t · n < 2^53 and the double product is exact) it is (t · n) >> 32 in integers.
+ */
+// @ts-ignore: decorator
+@inline function scaled(t: u32, n: u32, exact: bool): u32 {
+  return exact ? <u32>((<u64>t * <u64>n) >> 32) : <u32>Math.floor(unit(t) * <f64>n);
+}
+
+/** The Zipf alias table's draw for outputs ta (the column) and tb (the coin), without a branch. */
+// @ts-ignore: decorator
+@inline function zipfPick(prob: usize, alias: usize, n: u32, exact: bool, ta: u32, tb: u32): u32 {
+  const i = scaled(ta, n, exact);
+  const p = load<f64>(prob + (<usize>i << 3));
+  const a = load<u32>(alias + (<usize>i << 2));
+  return select<u32>(i, a, unit(tb) < p);
+}
+
+/** A translation op at o (the twin's translateOp): `slb` the SLB word's halves, `ea` the EA's, as u64. */
+// @ts-ignore: decorator
+@inline function translateOp(o: usize, cpu: u32, slb: u64, ea: u64, isStore: bool, work: u64, lpid: u64): void {
+  store<u64>(o, <u64>OP_TRANSLATE | (<u64>cpu << 32)); // guest slot 0
+  store<u64>(o, slb, 16);
+  store<u64>(o, ea, 24);
+  store<u64>(o, <u64>isStore, 32);
+  store<u64>(o, work, 56);
+  store<u64>(o, lpid, 80);
+}
+
+/** The owner word of a slot after vcpu v touched it (−1 nobody, −2 several, else the vcpu), without a branch. */
+// @ts-ignore: decorator
+@inline function touchedBy(ow: i32, v: i32): i32 {
+  return select<i32>(v, select<i32>(ow, -2, ow == v), ow == -1);
+}
+
+/** Write the loop's registers back to the state block (before every call out of the loop's hot path and every return). */
+// @ts-ignore: decorator
+@inline function spill(r: i32, n: u32, i: u32, guestOps: f64, translations: f64, hcalls: f64, traceCalls: f64, touches: f64): void {
+  rng = r;
+  store<u32>(S + T_N, n);
+  store<u32>(S + T_CALL, i);
+  store<f64>(S + T_GUEST_OPS, guestOps);
+  store<f64>(S + T_TRANSLATIONS, translations);
+  store<f64>(S + T_HCALLS, hcalls);
+  store<f64>(S + T_TRACE_CALLS, traceCalls);
+  store<f64>(S + T_TOUCHES, touches);
 }
 
 /**
@@ -431,139 +469,243 @@ export function traceRun(state: usize, phase: u32): u32 {
   return why;
 }
 
+/**
+ * The loop. The stream's state, the op count, the call, the guest-op, translation, hcall, trace-call
+ * and touch counts and the arrays' addresses live in locals; they go back to the state block (spill)
+ * before anything else runs: the rare branches (host pressure, an H_BULK_REMOVE: functions that work
+ * on the state block), genFlush and every return. Touches and the calls' own ops are written here.
+ */
 function traceLoop(phase: u32): u32 {
   const calls = u(T_CALLS);
   const nbs = u(T_NBS);
   const tpv = u(T_TPV);
+  const tpvShift = <u32>ctz(tpv), tpvPow2 = popcnt(tpv) == 1;
   const T = u(T_SMT);
   const W = u(T_WINDOW);
   const nProb = a(T_NPROB), nAlias = a(T_NALIAS), nN = u(T_NN);
   const rProb = a(T_RPROB), rAlias = a(T_RALIAS);
-  for (let i = u(T_CALL); i < calls; i++, phase = 0) {
-    store<u32>(S + T_CALL, i);
+  const nExact = nN <= 1 << 21, wExact = W <= 1 << 21, nbsExact = nbs <= 1 << 21;
+  const neighbourBelow = below(f(T_NEIGHBOUR_SHARE)), storeBelow = below(f(T_STORE));
+  const sharedBelow = below(f(T_SHARED)), afterUnmapBelow = below(f(T_AFTER_UNMAP));
+  const nextTick = f(T_NEXT_TICK), pageEvery = f(T_PAGE_EVERY);
+  const cap = u(T_CAP);
+  const ops = a(T_OPS);
+  const work = <u64>u(T_WORK);
+  const glpid = <u64>u(T_GLPID), gslot = u(T_GSLOT);
+  const revisits = u(T_REVISITS);
+  const vcpus = u(T_VCPUS);
+  const invalid = <i32>u(T_INVALID);
+  const kindAt = a(T_KIND), vcpuAt = a(T_VCPU), words = a(T_WORDS), hitAt = a(T_HIT), slotAt = a(T_SLOT), touchAt = a(T_TOUCH);
+  const gen = a(T_GEN), owner = a(T_OWNER), coreOf = a(T_CORE_OF);
+  const ringCall = a(T_RING_CALL), ringGen = a(T_RING_GEN), ringPos = a(T_RING_POS), ringCount = a(T_RING_COUNT);
+  const owedHead = a(T_OWED_HEAD), owedTail = a(T_OWED_TAIL), owedPool = a(T_OWED_POOL);
+  const nbTab = a(T_NB_TAB);
+  let r = rng;
+  let n = u(T_N);
+  let guestOps = f(T_GUEST_OPS), translations = f(T_TRANSLATIONS), hcalls = f(T_HCALLS);
+  let traceCalls = f(T_TRACE_CALLS), touches = f(T_TOUCHES);
+  let nextPage = f(T_NEXT_PAGE);
+  // a clock below `stop`: no tick and no page-out is due (NaN anywhere: every call checks)
+  let stop = min(nextTick, nextPage);
+  let i = u(T_CALL);
+  for (; i < calls; i++, phase = 0) {
     if (phase < 2) {
-      const clock = f(T_TRACE_CALLS) + f(T_TOUCHES);
-      if (phase == 0 && clock >= f(T_NEXT_TICK)) return TICK;
-      if (clock >= f(T_NEXT_PAGE)) {
-        // host memory pressure: reclaim samples frames the guest has mapped, and a neighbour's frame cycles out and back in
-        store<f64>(S + T_NEXT_PAGE, f(T_NEXT_PAGE) + f(T_PAGE_EVERY));
-        bump(T_PAGE_OUTS);
-        hostPressure();
+      const clock = traceCalls + touches;
+      if (!(clock < stop) || phase != 0) {
+        if (phase == 0 && clock >= nextTick) { spill(r, n, i, guestOps, translations, hcalls, traceCalls, touches); return TICK; }
+        if (clock >= nextPage) {
+          // host memory pressure: reclaim samples frames the guest has mapped, and a neighbour's frame cycles out and back in
+          nextPage += pageEvery;
+          store<f64>(S + T_NEXT_PAGE, nextPage);
+          bump(T_PAGE_OUTS);
+          spill(r, n, i, guestOps, translations, hcalls, traceCalls, touches);
+          hostPressure();
+          r = rng; n = u(T_N);
+          stop = min(nextTick, nextPage);
+        }
       }
       // a neighbour's access now and then
-      if (nbs != 0 && rand() < f(T_NEIGHBOUR_SHARE)) {
-        const d = a(T_NB_TAB) + <usize><u32>Math.floor(rand() * <f64>nbs) * NB_BYTES;
-        const nc = load<u32>(d + NB_NCPUS);
-        if (nc != 0) {
-          const x = rand();
-          const y = rand();
-          const k = zipfDraw(nProb, nAlias, nN, x, y);
-          if (load<u8>(<usize>load<u32>(d + NB_MAPPED) + <usize>k) != 0) {
-            const rr = u(T_RR);
-            store<u32>(S + T_RR, rr + 1);
-            const cpu = load<u32>(<usize>load<u32>(d + NB_CPUS) + (<usize>(rr % nc) << 2));
-            translate(cpu, load<u32>(d + NB_LPID), load<u32>(d + NB_SLB_LO), load<u32>(d + NB_SLB_HI), load<u32>(<usize>load<u32>(d + NB_EA) + (<usize>k << 2)), 0, false);
-            bump(T_TRANSLATIONS);
-            bump(T_GUEST_OPS);
+      if (nbs != 0) {
+        r += RNG_STEP;
+        if (<u64>hash(r) < neighbourBelow) {
+          r += RNG_STEP;
+          const d = nbTab + <usize>scaled(hash(r), nbs, nbsExact) * NB_BYTES;
+          const nc = load<u32>(d + NB_NCPUS);
+          if (nc != 0) {
+            const ta = hash(r + RNG_STEP);
+            r += 2 * RNG_STEP;
+            const k = zipfPick(nProb, nAlias, nN, nExact, ta, hash(r));
+            if (load<u8>(<usize>load<u32>(d + NB_MAPPED) + <usize>k) != 0) {
+              const rr = u(T_RR);
+              store<u32>(S + T_RR, rr + 1);
+              const cpu = load<u32>(<usize>load<u32>(d + NB_CPUS) + (<usize>(rr % nc) << 2));
+              if (n == cap) { spill(r, n, i, guestOps, translations, hcalls, traceCalls, touches); genFlush(n); n = 0; }
+              const o = ops + <usize>n * OP_BYTES;
+              n++;
+              translateOp(o, cpu, load<u64>(d + NB_SLB_LO), <u64>load<u32>(<usize>load<u32>(d + NB_EA) + (<usize>k << 2)), false, work, <u64>load<u32>(d + NB_LPID));
+              translations += 1;
+              guestOps += 1;
+            }
           }
         }
       }
     }
-    const v = <i32>load<u16>(a(T_VCPU) + (<usize>i << 1));
-    const vc = <u32>v / tpv;
-    const core = load<i32>(a(T_CORE_OF) + (<usize>vc << 2));
+    const v = <i32>load<u16>(vcpuAt + (<usize>i << 1));
+    const vc = tpvPow2 ? <u32>v >> tpvShift : <u32>v / tpv;
+    const core = load<i32>(coreOf + (<usize>vc << 2));
     if (core < 0) {
+      spill(r, n, i, guestOps, translations, hcalls, traceCalls, touches);
       store<u32>(S + T_PLACE, vc);
       return NO_CPU;
     }
-    const cpu = <u32>core * T + <u32>v % tpv;
+    const cpu = <u32>core * T + (tpvPow2 ? <u32>v & (tpv - 1) : <u32>v % tpv);
+    const vv = <usize>v << 2;
     // first touches owed by this vcpu (entries another vcpu made that it shares)
-    const headAt = a(T_OWED_HEAD) + (<usize>v << 2);
-    let r = load<i32>(headAt);
-    if (r >= 0) {
-      const pool = a(T_OWED_POOL);
-      while (r >= 0) {
-        const rec = pool + <usize>r * 12;
-        const e = load<u32>(rec);
-        const s = load<i32>(a(T_SLOT) + (<usize>e << 2));
-        if (load<u32>(a(T_GEN) + (<usize>s << 2)) == load<u32>(rec, 4)) { touch(v, cpu, e, s); remember(v, e, s); }
-        r = load<i32>(rec, 8);
+    const headAt = owedHead + vv;
+    let rec = load<i32>(headAt);
+    if (rec >= 0) {
+      while (rec >= 0) {
+        const p = owedPool + <usize>rec * 12;
+        const e = load<u32>(p);
+        const s = load<i32>(slotAt + (<usize>e << 2));
+        if (load<u32>(gen + (<usize>s << 2)) == load<u32>(p, 4)) {
+          // touch(v, cpu, e, s), then remember(v, e, s)
+          const t = touchAt + <usize>e * TOUCH_WORDS * 4;
+          r += RNG_STEP;
+          const isStore = <u64>hash(r) < storeBelow;
+          if (n == cap) { spill(r, n, i, guestOps, translations, hcalls, traceCalls, touches); genFlush(n); n = 0; }
+          const o = ops + <usize>n * OP_BYTES;
+          n++;
+          translateOp(o, cpu, load<u64>(t), load<u64>(t, 8), isStore, work, glpid);
+          const oa = owner + (<usize>s << 2);
+          store<i32>(oa, touchedBy(load<i32>(oa), v));
+          touches += 1; translations += 1; guestOps += 1;
+          remember(ringPos, ringCall, ringGen, ringCount, gen, W, v, e, s);
+        }
+        rec = load<i32>(p, 8);
       }
       store<i32>(headAt, -1);
-      store<i32>(a(T_OWED_TAIL) + (<usize>v << 2), -1);
+      store<i32>(owedTail + vv, -1);
     }
 
-    const kind = <u32>load<u8>(a(T_KIND) + <usize>i);
-    const c = a(T_WORDS) + <usize>i * CALL_WORDS * 4;
+    const kind = <u32>load<u8>(kindAt + <usize>i);
+    const c = words + <usize>i * CALL_WORDS * 4;
     const flagsLo = load<u32>(c);
-    bump(T_TRACE_CALLS);
-    bump(T_GUEST_OPS);
-    if (kind == HC_ENTER) {
-      hcallOp(OP_H_ENTER, cpu, c, flagsLo, 3);
-      const s = load<i32>(a(T_SLOT) + (<usize>i << 2));
-      if (s >= 0) {
-        gone(s); // a new entry in the slot: a new generation
-        const fr = load<u32>(a(T_TOUCH) + <usize>i * TOUCH_WORDS * 4, 16) >>> u(T_FRAME_SHIFT);
-        if (fr < u(T_RAM_PAGES)) {
-          const ua = a(T_USED_AT) + <usize>fr;
-          if (load<u8>(ua) == 0) {
-            store<u8>(ua, 1);
-            const n = u(T_USED_N);
-            store<u32>(a(T_USED) + (<usize>n << 2), fr);
-            store<u32>(S + T_USED_N, n + 1);
+    traceCalls += 1;
+    guestOps += 1;
+    if (kind > HC_READ) { // H_BULK_REMOVE
+      spill(r, n, i, guestOps, translations, hcalls, traceCalls, touches);
+      bulkRemove(i, c, v, cpu);
+      n = u(T_N); hcalls = f(T_HCALLS);
+    } else {
+      // the call's own op: flags (the low word as the kind decides), then its words from the trace
+      let opcode = OP_H_READ, nargs: usize = 1, lo = flagsLo;
+      let s: i32 = 0;
+      let found = false;
+      if (kind == HC_ENTER) {
+        opcode = OP_H_ENTER; nargs = 3;
+      } else if (kind != HC_READ) {
+        s = load<i32>(slotAt + (<usize>i << 2));
+        found = load<u8>(hitAt + <usize>i) == 1;
+        const isLocal = s != invalid && markLocal(v, s, found);
+        opcode = kind == HC_REMOVE ? OP_H_REMOVE : OP_H_PROTECT; nargs = 2;
+        if (isLocal) lo |= H_LOCAL_LO;
+      }
+      if (n == cap) { spill(r, n, i, guestOps, translations, hcalls, traceCalls, touches); genFlush(n); n = 0; }
+      const o = ops + <usize>n * OP_BYTES;
+      n++;
+      store<u64>(o, <u64>opcode | (<u64>(cpu | (gslot << 16)) << 32));
+      store<u32>(o, lo, 16); store<u32>(o, load<u32>(c, 4), 20);
+      for (let k: usize = 0; k < nargs; k++) store<u64>(o + 24 + (k << 3), load<u64>(c + 8 + (k << 3)));
+      hcalls += 1;
+      if (kind == HC_ENTER) {
+        s = load<i32>(slotAt + (<usize>i << 2));
+        if (s >= 0) {
+          gone(gen, owner, s); // a new entry in the slot: a new generation
+          const t = touchAt + <usize>i * TOUCH_WORDS * 4;
+          const fr = load<u32>(t, 16) >>> u(T_FRAME_SHIFT);
+          if (fr < u(T_RAM_PAGES)) {
+            const ua = a(T_USED_AT) + <usize>fr;
+            if (load<u8>(ua) == 0) {
+              store<u8>(ua, 1);
+              const un = u(T_USED_N);
+              store<u32>(a(T_USED) + (<usize>un << 2), fr);
+              store<u32>(S + T_USED_N, un + 1);
+            }
+          }
+          // touch(v, cpu, i, s), then remember(v, i, s)
+          r += RNG_STEP;
+          const isStore = <u64>hash(r) < storeBelow;
+          if (n == cap) { spill(r, n, i, guestOps, translations, hcalls, traceCalls, touches); genFlush(n); n = 0; }
+          const ot = ops + <usize>n * OP_BYTES;
+          n++;
+          translateOp(ot, cpu, load<u64>(t), load<u64>(t, 8), isStore, work, glpid);
+          const oa = owner + (<usize>s << 2);
+          store<i32>(oa, touchedBy(load<i32>(oa), v));
+          touches += 1; translations += 1; guestOps += 1;
+          remember(ringPos, ringCall, ringGen, ringCount, gen, W, v, i, s);
+          if (vcpus > 1) {
+            r += RNG_STEP;
+            if (<u64>hash(r) < sharedBelow) {
+              r += RNG_STEP;
+              let w = <i32>Math.floor(unit(hash(r)) * <f64>(vcpus - 1));
+              if (w >= v) w++;
+              // owed[w].push(i, gen[s])
+              const top = u(T_OWED_TOP);
+              store<u32>(S + T_OWED_TOP, top + 1);
+              const p = owedPool + <usize>top * 12;
+              store<u32>(p, i);
+              store<u32>(p, load<u32>(gen + (<usize>s << 2)), 4);
+              store<i32>(p, -1, 8);
+              const tailAt = owedTail + (<usize>w << 2);
+              const tail = load<i32>(tailAt);
+              if (tail < 0) store<i32>(owedHead + (<usize>w << 2), <i32>top);
+              else store<i32>(owedPool + <usize>tail * 12, <i32>top, 8);
+              store<i32>(tailAt, <i32>top);
+            }
           }
         }
-        touch(v, cpu, i, s);
-        remember(v, i, s);
-        const vcpus = u(T_VCPUS);
-        if (vcpus > 1 && rand() < f(T_SHARED)) {
-          let w = <i32>Math.floor(rand() * <f64>(vcpus - 1));
-          if (w >= v) w++;
-          // owed[w].push(i, gen[s])
-          const top = u(T_OWED_TOP);
-          store<u32>(S + T_OWED_TOP, top + 1);
-          const rec = a(T_OWED_POOL) + <usize>top * 12;
-          store<u32>(rec, i);
-          store<u32>(rec, load<u32>(a(T_GEN) + (<usize>s << 2)), 4);
-          store<i32>(rec, -1, 8);
-          const tailAt = a(T_OWED_TAIL) + (<usize>w << 2);
-          const tail = load<i32>(tailAt);
-          if (tail < 0) store<i32>(a(T_OWED_HEAD) + (<usize>w << 2), <i32>top);
-          else store<i32>(a(T_OWED_POOL) + <usize>tail * 12, <i32>top, 8);
-          store<i32>(tailAt, <i32>top);
-        }
+      } else if (kind == HC_REMOVE && found) {
+        gone(gen, owner, s);
       }
-    } else if (kind == HC_REMOVE || kind == HC_PROTECT) {
-      const s = load<i32>(a(T_SLOT) + (<usize>i << 2));
-      const found = load<u8>(a(T_HIT) + <usize>i) == 1;
-      const isLocal = s != <i32>u(T_INVALID) && markLocal(v, s, found);
-      hcallOp(kind == HC_REMOVE ? OP_H_REMOVE : OP_H_PROTECT, cpu, c, isLocal ? flagsLo | H_LOCAL_LO : flagsLo, 2);
-      if (kind == HC_REMOVE && found) gone(s);
-    } else if (kind == HC_READ) {
-      hcallOp(OP_H_READ, cpu, c, flagsLo, 1);
-    } else {
-      bulkRemove(i, c, v, cpu);
     }
     // the vcpu goes on with its work: revisits of what it touched lately
-    const n = load<u32>(a(T_RING_COUNT) + (<usize>v << 2));
-    if (n > 0) {
-      const revisits = u(T_REVISITS);
+    const rn = load<u32>(ringCount + vv);
+    if (rn > 0) {
       const ringBase = <usize>v * <usize>W;
+      const pos = load<i32>(ringPos + vv);
       for (let k: u32 = 0; k < revisits; k++) {
-        const x = rand();
-        const y = rand();
-        const rank = zipfDraw(rProb, rAlias, W, x, y);
-        if (rank >= n) continue;
-        let at = load<i32>(a(T_RING_POS) + (<usize>v << 2)) - 1 - <i32>rank; // rank < n ≤ W: one wrap at most
+        const ta = hash(r + RNG_STEP);
+        r += 2 * RNG_STEP;
+        const rank = zipfPick(rProb, rAlias, W, wExact, ta, hash(r));
+        if (rank >= rn) continue;
+        let at = pos - 1 - <i32>rank; // rank < n ≤ W: one wrap at most
         if (at < 0) at += <i32>W;
-        const ri = ringBase + <usize>at;
-        const e = load<u32>(a(T_RING_CALL) + (ri << 2));
-        const s = load<i32>(a(T_SLOT) + (<usize>e << 2));
-        if (load<u32>(a(T_GEN) + (<usize>s << 2)) == load<u32>(a(T_RING_GEN) + (ri << 2))) touch(v, cpu, e, s);
-        else if (rand() < f(T_AFTER_UNMAP)) { touch(v, cpu, e, -1); bump(T_AFTER_UNMAP_TOUCHES); }
+        const ri = (ringBase + <usize>at) << 2;
+        const e = load<u32>(ringCall + ri);
+        const s = load<i32>(slotAt + (<usize>e << 2));
+        let live = load<u32>(gen + (<usize>s << 2)) == load<u32>(ringGen + ri);
+        if (!live) {
+          r += RNG_STEP;
+          if (<u64>hash(r) >= afterUnmapBelow) continue;
+          bump(T_AFTER_UNMAP_TOUCHES); // a touch after the unmap: no owner
+        }
+        // touch(v, cpu, e, live ? s : −1)
+        const t = touchAt + <usize>e * TOUCH_WORDS * 4;
+        r += RNG_STEP;
+        const isStore = <u64>hash(r) < storeBelow;
+        if (n == cap) { spill(r, n, i, guestOps, translations, hcalls, traceCalls, touches); genFlush(n); n = 0; }
+        const o = ops + <usize>n * OP_BYTES;
+        n++;
+        translateOp(o, cpu, load<u64>(t), load<u64>(t, 8), isStore, work, glpid);
+        if (live) {
+          const oa = owner + (<usize>s << 2);
+          store<i32>(oa, touchedBy(load<i32>(oa), v));
+        }
+        touches += 1; translations += 1; guestOps += 1;
       }
     }
   }
-  store<u32>(S + T_CALL, calls);
+  spill(r, n, calls, guestOps, translations, hcalls, traceCalls, touches);
   return DONE;
 }
