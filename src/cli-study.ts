@@ -169,7 +169,10 @@ with and without host paging, the deferred-va cap from 1 to 4096 (over 100 milli
 operations), and a real Linux 6.1 guest's hypercall trace (data/traces/, 2 vcpus) replayed under
 every policy with H_LOCAL never, honest and lying. The config format is documented in
 docs/study.md; a sweep with "trace": FILE (JSON Lines, plain or .gz, relative to the config's
-folder) replays that trace instead of the synthetic workload.
+folder) replays that trace instead of the synthetic workload. A trace is compiled once and the
+program kept in a cache (HPTLAB_TRACE_CACHE, else $XDG_CACHE_HOME/hptlab, else
+node_modules/.cache/hptlab), keyed by the trace's bytes and hptlab's build; a cache file that
+fails its checks is said and not used (docs/study.md, "The compiled-trace cache").
 
 Every study also replays the scenario catalogue (hptlab scenario --list) under each policy; a
 policy's safety verdict comes from the scenarios and every run. The terminal shows the first
@@ -214,6 +217,8 @@ Examples:
 
 interface StudyFlags {
   out: string; workers?: number; shard?: string; ops?: number; resume?: boolean; force?: boolean; quiet?: boolean; json?: boolean; costs?: string;
+  /** false with --no-trace-cache. */
+  traceCache?: boolean;
   slurm?: number; slurmOpt?: string; slurmScriptOnly?: boolean;
 }
 
@@ -355,6 +360,7 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
     .option("--slurm <n>", "run as a Slurm job array of N shards, then merge into --out (which every node must see)", integerOption("--slurm", 1, 100000))
     .option("--slurm-opt <options>", "with --slurm: sbatch options for every task, e.g. \"--partition=long --time=2:00:00 --cpus-per-task=8\"")
     .option("--slurm-script-only", "with --slurm: write the sbatch script into --out and print how to submit and merge; submit nothing")
+    .option("--no-trace-cache", "compile trace sweeps' traces afresh, without reading or writing the compiled-trace cache (HPTLAB_TRACE_CACHE=off does the same)")
     .option("--quiet", "no progress output")
     .option("--json", "print one JSON object {out, files, points, timing, findings}")
     .addHelpText("after", STUDY_HELP)
@@ -403,6 +409,8 @@ export const registerStudy: RegisterCommand = (program, ctx) => {
           ...(flags.workers ? { workers: flags.workers } : {}), ...(shard ? { shard } : {}), onProgress: progress.update,
           checkpointDir: flags.out, resume: !!flags.resume, force: !!flags.force, baseDir: dirname(path),
           onTraceLoad: (f, n) => { if (n === 0 && !flags.quiet && !flags.json) ctx.stderr.write(`study: loading trace ${f}\n`); },
+          ...(flags.traceCache === false ? { traceCache: null } : {}),
+          onNote: (line) => ctx.stderr.write(`hptlab: ${line}\n`),
           onPointError: (f) => ctx.stderr.write(`hptlab: point ${f.id} failed (${f.what}): ${f.message}\n`),
         });
       } catch (e) {

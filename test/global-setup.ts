@@ -8,12 +8,20 @@ import { join } from "node:path";
 export default function setup(): () => void {
   const outer = process.env.TMPDIR;
   const dir = mkdtempSync(join(tmpdir(), "hptlab-test-run-"));
+  // the compiled-trace cache of studies run by tests (src/trace/program-cache.ts): the run's own,
+  // beside its temp folder (tests that check the cache give their own folder), removed at the end
+  const outerCache = process.env.HPTLAB_TRACE_CACHE;
+  const cache = mkdtempSync(join(tmpdir(), "hptlab-test-trace-cache-"));
+  process.env.HPTLAB_TRACE_CACHE = cache;
   // other users may need to reach what tests make here (munged and slurmd run as their own users)
   chmodSync(dir, 0o755);
   process.env.TMPDIR = dir;
   return () => {
     const left = readdirSync(dir);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+    if (outerCache === undefined) delete process.env.HPTLAB_TRACE_CACHE;
+    else process.env.HPTLAB_TRACE_CACHE = outerCache;
     if (outer === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = outer;
     if (left.length > 0) {

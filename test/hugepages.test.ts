@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
 import { Machine } from "../src/engine/machine.js";
-import { MEMORY_POOL_MAX } from "../src/engine/memory-pool.js";
+import { pooledMemories } from "../src/engine/memory-pool.js";
+import { engineModule } from "../src/engine/wasm.js";
 import { MAX_BYTES } from "../src/engine/layout.js";
 import { hugePagesUnavailable } from "../src/engine/hugepages.js";
 import { runPoint } from "../src/study/point.js";
@@ -41,7 +42,7 @@ const withMode = <T>(v: string | undefined, f: () => T): T => {
 /** A machine on a fresh memory (the pool's memories are taken by `hold` first). */
 const hold: Machine[] = [];
 function freshMachine(mode: string | undefined): Machine {
-  for (let i = 0; i < MEMORY_POOL_MAX; i++) hold.push(new Machine({ cores: 1, smt: 1 }));
+  while (pooledMemories(engineModule()) > 0) hold.push(new Machine({ cores: 1, smt: 1 }));
   return withMode(mode, () => new Machine({ cores: 4, smt: 4 }));
 }
 afterEach(() => hold.splice(0).forEach((m) => m.dispose()));
@@ -88,9 +89,9 @@ describe.runIf(canAdvise)("with the native helper (Linux)", () => {
         ops: 20000, seed: 5, workload: DEFAULT_WORKLOAD,
       },
     };
-    for (let i = 0; i < MEMORY_POOL_MAX; i++) hold.push(new Machine({ cores: 1, smt: 1 }));
+    while (pooledMemories(engineModule()) > 0) hold.push(new Machine({ cores: 1, smt: 1 }));
     const advised = withMode("on", () => runPoint(p));
-    for (let i = 0; i < MEMORY_POOL_MAX; i++) hold.push(new Machine({ cores: 1, smt: 1 }));
+    while (pooledMemories(engineModule()) > 0) hold.push(new Machine({ cores: 1, smt: 1 }));
     const plain = withMode("off", () => runPoint(p));
     expect(advised.guestOps).toBe(20000);
     expect(advised.counters.tlbieSequences).toBeGreaterThan(0); // paging and invalidations ran

@@ -5,7 +5,7 @@
 import { describe, expect } from "vitest";
 import { test, fc } from "@fast-check/vitest";
 import { Machine } from "../src/engine/machine.js";
-import { MEMORY_POOL_MAX, releaseMachineMemory } from "../src/engine/memory-pool.js";
+import { pooledMemories, releaseMachineMemory } from "../src/engine/memory-pool.js";
 import { HDR } from "../src/engine/layout.js";
 import { engineModule } from "../src/engine/wasm.js";
 import { runPoint } from "../src/study/point.js";
@@ -24,7 +24,9 @@ const point = (id: number, over: Partial<PointRun>): StudyPoint => ({
 
 /** Machines that hold on to every memory the pool has, so that the next machine starts fresh. */
 function drainPool(): Machine[] {
-  return Array.from({ length: MEMORY_POOL_MAX }, () => new Machine({ cores: 1, smt: 1 }));
+  const held: Machine[] = [];
+  while (pooledMemories(engineModule()) > 0) held.push(new Machine({ cores: 1, smt: 1 }));
+  return held;
 }
 
 const shapeArb = fc.record({
@@ -132,6 +134,20 @@ describe("machines on reused memory", () => {
     expect(next.memory).not.toBe(old);
     next.dispose();
     expect(new Machine({ cores: 2, smt: 1 }).memory).toBe(next.memory); // and reuse goes on
+  });
+
+  test("a new machine takes the largest memory kept, whatever order they were left in", () => {
+    const held = drainPool();
+    const big = new Machine({ cores: 64, smt: 4 });
+    const small = new Machine({ cores: 1, smt: 1 });
+    big.dispose();
+    small.dispose(); // the last left: a stack would hand it out first
+    expect(big.memory.buffer.byteLength).toBeGreaterThan(small.memory.buffer.byteLength);
+    const next = new Machine({ cores: 1, smt: 1 });
+    expect(next.memory).toBe(big.memory);
+    expect(new Machine({ cores: 1, smt: 1 }).memory).toBe(small.memory);
+    expect(pooledMemories(engineModule())).toBe(0);
+    for (const m of held) m.dispose();
   });
 
   test("a disposed machine refuses to run or read", () => {

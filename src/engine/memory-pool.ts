@@ -5,15 +5,18 @@
  * study point); a reused one is already mapped and only needs zeroing, which each machine does
  * lazily: a byte is zeroed when the machine first takes the memory that holds it, so what a machine
  * sees is exactly what a fresh memory would show. Up to MEMORY_POOL_MAX memories of
- * MEMORY_POOL_BYTES in all are kept: a study task runs the machines of a configuration's policy
- * variants at once (5 or 14 in the default study), and the next task reuses all of them (with a pool
- * of one, a task of five 256-core points ran 1.9× slower on 2 MiB pages: each fresh memory faults
- * its huge pages in).
+ * MEMORY_POOL_BYTES in all are kept (the smallest let go first): a study task runs the machines of a
+ * configuration's policy variants at once — with the sensitivity re-runs that share its generator, up
+ * to ~100 small machines in the default study (TASK_MEMORY_BYTES of src/study/run.ts) — and the next
+ * task reuses all of them (with a pool of one, a task of five 256-core points ran 1.9× slower on
+ * 2 MiB pages: each fresh memory faults its huge pages in, and the kernel zeroes every page it faults
+ * in; with a pool of 16, the default study let go of ~700 memories and spent ~10% of its CPU time
+ * in the kernel's clear_page_erms).
  */
 import { MAX_BYTES, MAX_PAGES } from "./layout.js";
 import { adviseHugePages } from "./hugepages.js";
 
-export const MEMORY_POOL_MAX = 16;
+export const MEMORY_POOL_MAX = 256;
 const MEMORY_POOL_BYTES = 2 ** 30;
 
 export interface MemoryPool {
@@ -42,10 +45,21 @@ export function ensurePool(module: WebAssembly.Module, staticEnd: number): Memor
   return pool;
 }
 
-/** A memory a disposed machine left in `pool`, if any (taken out of the pool). */
+/**
+ * The largest memory a disposed machine left in `pool`, if any (taken out of the pool; of equal ones,
+ * the last left). The largest: a task's first machine is made first and holds the generator's state
+ * (a trace-driven task's copy of the trace, ~25 MB) above what its mirrors take; handed the last
+ * mirror's smaller memory, it grew into fresh pages every task — page faults and the kernel's
+ * zeroing of each new page (clear_page_erms in a profile) — and left the large memory to a mirror.
+ */
 export function takePooledMemory(pool: MemoryPool | undefined): WebAssembly.Memory | undefined {
-  const m = pool?.memories.pop();
-  if (m) pool!.bytes -= m.buffer.byteLength;
+  if (!pool || pool.memories.length === 0) return undefined;
+  const ms = pool.memories;
+  let best = ms.length - 1;
+  for (let i = ms.length - 2; i >= 0; i--) if (ms[i]!.buffer.byteLength > ms[best]!.buffer.byteLength) best = i;
+  const m = ms[best]!;
+  ms.splice(best, 1);
+  pool.bytes -= m.buffer.byteLength;
   return m;
 }
 
@@ -57,13 +71,25 @@ export function freshMemory(): WebAssembly.Memory {
   return memory;
 }
 
-/** Leave a disposed machine's memory for the next machine, if the pool has room. */
+/**
+ * Leave a disposed machine's memory for the next machine. Past MEMORY_POOL_MAX memories or
+ * MEMORY_POOL_BYTES, the smallest memories held (this one, if it is) are let go.
+ */
 export function returnMemory(pool: MemoryPool, memory: WebAssembly.Memory): void {
-  const bytes = memory.buffer.byteLength;
-  if (pool.memories.length < MEMORY_POOL_MAX && pool.bytes + bytes <= MEMORY_POOL_BYTES) {
-    pool.memories.push(memory);
-    pool.bytes += bytes;
+  pool.memories.push(memory);
+  pool.bytes += memory.buffer.byteLength;
+  const ms = pool.memories;
+  while (ms.length > MEMORY_POOL_MAX || pool.bytes > MEMORY_POOL_BYTES) {
+    let small = 0;
+    for (let i = 1; i < ms.length; i++) if (ms[i]!.buffer.byteLength < ms[small]!.buffer.byteLength) small = i;
+    pool.bytes -= ms[small]!.buffer.byteLength;
+    ms.splice(small, 1);
   }
+}
+
+/** Memories the pool of `module` holds now (tests: a machine made next starts fresh when it is 0). */
+export function pooledMemories(module: WebAssembly.Module): number {
+  return pools.get(module)?.memories.length ?? 0;
 }
 
 /** The memory's address in this process when it is advised for 2 MiB pages, else 0. */

@@ -19,7 +19,8 @@ export { hptlabVersion };
 import { pointMemoryBytes, generatorKey } from "../workload/synthetic.js";
 import { MAX_BYTES, PAGE_BYTES, formatBytes } from "../engine/layout.js";
 import type { PointResult, StudyResults } from "./results.js";
-import { loadHcallProgram, type HcallProgram } from "../trace/hcall-program.js";
+import { loadHcallProgram, type HcallProgram, type LoadProgramOptions } from "../trace/hcall-program.js";
+import { defaultTraceCacheDir } from "../trace/program-cache.js";
 import { TraceError } from "../trace/hcall-trace.js";
 import { ConfigError } from "../config.js";
 import { claimOutFolder, checkpointPointFiles } from "./out-folder.js";
@@ -60,6 +61,13 @@ export interface RunStudyOptions {
   baseDir?: string;
   /** A trace is being loaded (`calls` so far), before any point runs. */
   onTraceLoad?: (file: string, calls: number) => void;
+  /**
+   * The compiled-trace cache's folder (src/trace/program-cache.ts), or null for none. Default:
+   * defaultTraceCacheDir() (HPTLAB_TRACE_CACHE, $XDG_CACHE_HOME/hptlab, node_modules/.cache/hptlab).
+   */
+  traceCache?: string | null;
+  /** One line about the trace cache: a cache file not used (why), or a folder that cannot be written. */
+  onNote?: (line: string) => void;
 }
 
 export interface PointFailure {
@@ -162,7 +170,7 @@ export function checkStudyLimits(points: StudyPoint[], limit = MAX_BYTES - PAGE_
   }
 }
 
-/** Compiled traces, by absolute path, size and mtime: a process loads each trace once. */
+/** Compiled traces, by absolute path, size, mtime and cache folder: a process loads each trace once. */
 const programs = new Map<string, Promise<HcallProgram>>();
 
 /**
@@ -170,7 +178,7 @@ const programs = new Map<string, Promise<HcallProgram>>();
  * to the point: the program, and the calls the point replays (params.ops). Throws TraceError for a
  * bad trace (file, line, field) and ConfigError for a shape with fewer vcpus than the trace.
  */
-export async function attachTracePrograms(points: StudyPoint[], baseDir = process.cwd(), onLoad?: (file: string, calls: number) => void): Promise<void> {
+export async function attachTracePrograms(points: StudyPoint[], baseDir = process.cwd(), onLoad?: (file: string, calls: number) => void, cache?: LoadProgramOptions["cache"]): Promise<void> {
   for (const p of points) {
     const t = p.run.trace;
     if (!t) continue;
@@ -178,14 +186,14 @@ export async function attachTracePrograms(points: StudyPoint[], baseDir = proces
     let key = abs;
     try {
       const st = statSync(abs);
-      key = `${abs}|${st.size}|${st.mtimeMs}`;
+      key = `${abs}|${st.size}|${st.mtimeMs}|${cache?.dir ?? ""}`;
     } catch {
       // the loader names the file in its error
     }
     let pending = programs.get(key);
     if (!pending) {
       onLoad?.(t.file, 0);
-      pending = loadHcallProgram(abs, { onProgress: (n) => onLoad?.(t.file, n) }).catch((e: unknown) => {
+      pending = loadHcallProgram(abs, { onProgress: (n) => onLoad?.(t.file, n), ...(cache ? { cache } : {}) }).catch((e: unknown) => {
         programs.delete(key);
         // name the trace as the config does
         if (e instanceof TraceError) throw new TraceError(t.file, e.line, e.field, e.detail);
@@ -292,7 +300,8 @@ export async function runStudy(config: StudyConfig, opts: RunStudyOptions = {}):
   // digests, before it knows what to run). Nothing is written before the traces are loaded and the
   // folder claimed; finished tasks wait for that.
   const overlap = wanted > 1 && !opts.resume && traced.length > 0 && synthetic.length > 0;
-  const loading = attachTracePrograms(points, opts.baseDir, opts.onTraceLoad);
+  const cacheDir = opts.traceCache === undefined ? defaultTraceCacheDir() : opts.traceCache;
+  const loading = attachTracePrograms(points, opts.baseDir, opts.onTraceLoad, cacheDir ? { dir: cacheDir, ...(opts.onNote ? { onNote: opts.onNote } : {}) } : undefined);
   let pool: import("piscina").Piscina | undefined;
   const early: { group: number[]; outcome: PointOutcome[] | { error: unknown } }[] = [];
   let deliver = (group: number[], outcome: PointOutcome[] | { error: unknown }) => { early.push({ group, outcome }); };

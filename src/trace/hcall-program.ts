@@ -12,6 +12,7 @@
  * receive them without a copy.
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { Machine } from "../engine/machine.js";
 import { type Guest } from "../engine/guest.js";
 import { recoverVa } from "../reference/hash.js";
@@ -20,6 +21,7 @@ import { slbVsidWord, type PageShift } from "../hpte.js";
 import { replayHcalls } from "./replay.js";
 import { TraceError } from "./hcall-trace.js";
 import type { HcallName } from "../types.js";
+import { fileSha256, readCachedProgram, traceCacheFile, writeCachedProgram } from "./program-cache.js";
 
 /** Kind of each call, as stored in `HcallProgram.kind`. */
 export const HC = { ENTER: 0, REMOVE: 1, PROTECT: 2, READ: 3, BULK: 4 } as const;
@@ -74,6 +76,12 @@ export interface LoadProgramOptions {
   maxCalls?: number;
   /** Called every 16384 calls while loading. */
   onProgress?: (calls: number) => void;
+  /**
+   * Read the program from, and write it to, the compiled-trace cache in `dir` (src/trace/program-cache.ts;
+   * whole traces only: not with maxCalls). `onNote` is told, in one line, of a cache file that failed
+   * its checks (the trace is then compiled again) or could not be written.
+   */
+  cache?: { dir: string; onNote?: (line: string) => void };
 }
 
 /**
@@ -98,9 +106,42 @@ const hi = (x: bigint) => Number((x >> 32n) & 0xffffffffn);
 /**
  * Read, check and compile a hypercall trace. Errors are TraceErrors naming the file, line and field
  * (a bad line, a cpu beyond MAX_TRACE_VCPUS, an entry whose page size KVM refuses), or ConfigErrors
- * for a header the engine cannot hold.
+ * for a header the engine cannot hold. With `cache`, the program compiled earlier from the same bytes
+ * by the same build is read from the cache instead (equal in every field), and a compiled one is written there.
  */
 export async function loadHcallProgram(file: string, opts: LoadProgramOptions = {}): Promise<HcallProgram> {
+  const cache = opts.maxCalls === undefined ? opts.cache : undefined;
+  if (!cache) return compileHcallProgram(file, opts);
+  const note = (line: string) => cache.onNote?.(`trace cache: ${line}`);
+  let key: { sha: string; path: string } | undefined;
+  try {
+    const sha = fileSha256(file);
+    key = { sha, path: traceCacheFile(cache.dir, sha) };
+  } catch (e) {
+    // an unreadable trace: the compiler names it; anything else (the cache key): compile without the cache
+    if (existsSync(file)) note(`${(e as Error).message}; compiling ${file} without the cache`);
+  }
+  if (key) {
+    const r = readCachedProgram(key.path, file, key.sha);
+    if ("program" in r) {
+      opts.onProgress?.(r.program.calls);
+      return r.program;
+    }
+    if ("bad" in r) note(`${key.path} ${r.bad}: not used; compiling ${file} again`);
+  }
+  const program = await compileHcallProgram(file, opts);
+  if (key) {
+    try {
+      writeCachedProgram(key.path, program, key.sha);
+    } catch (e) {
+      note(`cannot write ${key.path} (${(e as Error).message.split("\n")[0]}): the trace is compiled on every run (HPTLAB_TRACE_CACHE=off, or --no-trace-cache, stops trying)`);
+    }
+  }
+  return program;
+}
+
+/** loadHcallProgram without the cache: parse, replay and compile. */
+async function compileHcallProgram(file: string, opts: LoadProgramOptions): Promise<HcallProgram> {
   const max = opts.maxCalls ?? Infinity;
   // grow the arrays as the trace streams in (its length is not known up front)
   let cap = 1 << 14;

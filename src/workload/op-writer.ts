@@ -6,9 +6,10 @@
  *
  * Mirrors: a workload whose ops never depend on what policies change (generatorKey) can drive
  * several machines at once — one per policy variant. Each engine call is made on every mirror
- * first, with a copy of the ops (running overwrites argument words with results), then on the
- * first machine (the one the generator may read): every machine executes exactly the engine calls
- * it would alone. (Replaying a tape of many calls per machine instead, so that one machine's state
+ * first, with a copy of the ops (running overwrites argument words with results), in calls of
+ * MIRROR_CALL_OPS ops, then on the first machine (the one the generator may read, whose op buffer
+ * keeps the results in place): every machine executes exactly the ops it would alone, in the same
+ * order. (Replaying a tape of many calls per machine instead, so that one machine's state
  * at a time is hot in the caches, measured no faster: the default study 21.7–22.0 s against
  * 21.2–21.8 s.)
  */
@@ -20,6 +21,20 @@ import { OP_HALVES, encodeOpHeader32 } from "../engine/ops.js";
 
 /** u32 halves per op. */
 export const OP_WORDS = OP_HALVES;
+
+/**
+ * Ops per engine call on a mirror (64 KiB of them): a mirror runs each of the writer's engine calls
+ * as calls of this many ops, each copied from the writer's buffer to the start of the mirror's own,
+ * so that the copy's source stays in the caches for every mirror and its destination is the same
+ * 64 KiB each time. Copying whole calls (up to 512 KiB, into buffers the engine's state had pushed
+ * out of the caches) was ~5% of a real-guest task (realGuestTask: relaxed_memmove 4.96% of its
+ * samples, 2.1% in 512-op calls; the task's CPU time 0.97×). Shorter calls switch machines more
+ * often: on the default study's largest synthetic task (54 machines of 256 cores, 53 mirrors)
+ * 512-op calls took 0.98× the CPU time of whole calls, 128-op calls 1.06×. A machine's results do not depend on how its ops are split into
+ * engine calls (the engine keeps nothing per call that a result reads; test/study.test.ts runs
+ * grouped points against the same points alone).
+ */
+export const MIRROR_CALL_OPS = 512;
 
 export class OpWriter implements VcoreOps {
   readonly m: Machine;
@@ -69,14 +84,23 @@ export class OpWriter implements VcoreOps {
     this.#call(this.#n);
   }
 
-  /** One engine call of the first `n` ops of the buffer (n may be 0): on the mirrors, then on the first machine. */
+  /**
+   * One engine call of the first `n` ops of the buffer (n may be 0): on the mirrors, then on the first
+   * machine. A mirror runs them MIRROR_CALL_OPS at a time, each copied to the start of its buffer.
+   */
   #call(n: number): void {
     if (this.#mirrors.length) {
-      const src = this.u32.subarray(0, n * OP_WORDS);
-      for (const x of this.#mirrors) {
-        x.u32.set(src);
-        x.m.runOps(n);
-      }
+      const step = MIRROR_CALL_OPS;
+      let a = 0;
+      do {
+        const k = Math.min(step, n - a);
+        const src = this.u32.subarray(a * OP_WORDS, (a + k) * OP_WORDS);
+        for (const x of this.#mirrors) {
+          x.u32.set(src);
+          x.m.runOps(k);
+        }
+        a += k;
+      } while (a < n);
     }
     this.m.runOps(n);
     this.engineOps += n;
