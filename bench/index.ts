@@ -28,7 +28,8 @@ const onlyArg = argv.find((a) => a.startsWith("--only"));
 const only = onlyArg ? (onlyArg.includes("=") ? onlyArg.split("=")[1]! : argv[argv.indexOf(onlyArg) + 1]!).split(",") : null;
 const log = (s: string) => { if (!json) console.log(s); else process.stderr.write(`${s}\n`); };
 
-const TARGETS: Record<KernelName, number> = { translate95: 90, translate95Power10: 90, hptOpsMix: 36, tlbie1024: 4, tlbie2048Smt8: 4, tlbie2048Smt4: 4, endToEnd256: 20, lackeyLinesPerSec: 12 };
+/** Targets in M ops/s (bench/RESULTS.md); endToEnd256's is issue 20's 12 (the earlier 20 was dropped with it); realGuestTask has none. */
+const TARGETS: Record<KernelName, number | null> = { translate95: 90, translate95Power10: 90, hptOpsMix: 36, tlbie1024: 4, tlbie2048Smt8: 4, tlbie2048Smt4: 4, endToEnd256: 12, realGuestTask: null, lackeyLinesPerSec: 12 };
 
 interface Measured { median: number; samples: number; info: string }
 
@@ -80,7 +81,7 @@ for (const [name, make] of Object.entries(KERNELS) as [KernelName, (typeof KERNE
   result[name] = { wasm: round(w.median, 3), reference: ref ? round(ref.median, 4) : null, ratio: ref ? round(ratio, 1) : null };
   rows.push({
     kernel: name, "wasm M/s": round(w.median, 2), "reference M/s": ref ? round(ref.median, 3) : null, ratio: ref ? round(ratio, 1) : null,
-    target: TARGETS[name], met: w.median >= TARGETS[name] ? "yes" : "no", samples: `${w.samples}${ref ? ` / ${ref.samples}` : ""}`, state: w.info,
+    target: TARGETS[name], met: TARGETS[name] === null ? "-" : w.median >= TARGETS[name]! ? "yes" : "no", samples: `${w.samples}${ref ? ` / ${ref.samples}` : ""}`, state: w.info,
   });
 }
 if (!json) {
