@@ -10,7 +10,7 @@ import { runPoint } from "../src/study/point.js";
 import { robustnessWords, schemeRobustness, schemeRobustnessLines, sensitivityFindings, tornadoSpecs, type SensitivityResults } from "../src/report/sensitivity.js";
 import { schemeSections } from "../src/report/schemes.js";
 import { lazySections } from "../src/report/lazy.js";
-import { INVALIDATION_CATEGORIES } from "../src/model/costs.js";
+import { INVALIDATION_CATEGORIES, costProfileByName, profileTable } from "../src/model/costs.js";
 import { POLICIES } from "../src/model/policies.js";
 import type { PointResult, StudyResults } from "../src/study/results.js";
 import { findings } from "../src/report/findings.js";
@@ -37,6 +37,23 @@ describe("sensitivity", () => {
     expect(s.plan[0]).toEqual({ base: 0, param: "tlbieBase", factor: 0.5, value: 400 });
     expect(s.points[0]!.run.costs).toEqual({ tlbieBase: 400 });
     expect(s.plan.find((q) => q.param === "entryExit" && q.factor === 2)!.value).toBe(12000);
+  });
+
+  it("a sweep with a cost profile of its own is re-run with that profile's values scaled, the rest of its table kept", () => {
+    const c = config({ sweeps: [{ ...(config().sweeps[0] as object), costProfile: "power9" }] });
+    const all = expandStudy(c);
+    const p9 = profileTable(costProfileByName("power9")!);
+    expect(all[0]!.run.costs).toMatchObject({ tlbieBase: p9.tlbieBase, entryExit: p9.entryExit });
+    const s = sensitivityPoints(c, all)!;
+    // tlbieBase × 0.5 from power9's own value, not the study's (power7, 800)
+    expect(p9.tlbieBase).not.toBe(800);
+    expect(s.plan[0]).toEqual({ base: 0, param: "tlbieBase", factor: 0.5, value: Math.round(p9.tlbieBase * 0.5) });
+    // the re-run's table is the point's own with one value changed
+    const own = { ...all[0]!.run.costs };
+    expect(s.points[0]!.run.costs).toEqual({ ...own, tlbieBase: Math.round(p9.tlbieBase * 0.5) });
+    const ee = s.plan.findIndex((q) => q.base === 0 && q.param === "entryExit" && q.factor === 2);
+    expect(s.plan[ee]!.value).toBe(p9.entryExit * 2);
+    expect(s.points[ee]!.run.costs).toEqual({ ...own, entryExit: p9.entryExit * 2 });
   });
 
   it("a scaled cost changes timing only: every counter but tlbieWaits (sequences that queued), and the violations, equal the point's own", () => {

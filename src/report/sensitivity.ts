@@ -157,11 +157,12 @@ export function sensitivityTargets(points: readonly { id: number; params: PointP
   return out;
 }
 
-/** The re-runs: every target point × every cost value × every factor whose scaled value differs. */
-export function sensitivityPlan(targets: readonly { ids: number[] }[], costs: CostTable, params: readonly CostName[], factors: readonly number[]): { base: number; param: CostName; factor: number; value: number }[] {
+/** The re-runs: every target point × every cost value × every factor whose scaled value differs; `costsOf(id)` is the table point id ran with. */
+export function sensitivityPlan(targets: readonly { ids: number[] }[], costsOf: (id: number) => CostTable, params: readonly CostName[], factors: readonly number[]): { base: number; param: CostName; factor: number; value: number }[] {
   const ids = [...new Set(targets.flatMap((t) => t.ids))].sort((a, b) => a - b);
   const out: { base: number; param: CostName; factor: number; value: number }[] = [];
   for (const base of ids) {
+    const costs = costsOf(base);
     for (const param of params) {
       for (const factor of factors) {
         const value = scaled(costs[param], factor, param);

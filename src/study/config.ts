@@ -305,6 +305,14 @@ export function studyFabric(s: Pick<StudyConfig, "costProfile" | "machine">): Fa
   };
 }
 
+/**
+ * The whole cost table a point's machine runs with: the defaults, its generation's coresPerChip, then
+ * the run's overrides (what resolveMachineConfig in src/config.ts builds from them).
+ */
+export function runCosts(run: { generation?: Generation; costs?: Record<string, number> }): CostTable {
+  return { ...DEFAULT_COSTS, coresPerChip: generationRow(run.generation ?? "power7").coresPerChip, ...(run.costs ?? {}) } as CostTable;
+}
+
 /** The engine's cost overrides for a table: the values that differ from the default (power7) table. */
 export function costOverrides(values: CostTable, generation?: Generation): Record<string, number> {
   // a machine fills coresPerChip from its generation when the run names none (src/config.ts): a profile's

@@ -12,7 +12,7 @@ import { runPoints, type PointOutcome } from "./point.js";
 import { scenarioEvidence } from "./scenarios.js";
 import { COST_CATEGORIES, type CostCategory, type CostName } from "../model/costs.js";
 import { generationRow, type Generation } from "../model/machines.js";
-import { costOverrides } from "./config.js";
+import { costOverrides, runCosts } from "./config.js";
 import { COST_NAMES, sensitivityFindings, sensitivityPlan, sensitivityTargets, type SensitivityResults, type SensitivityRun } from "../report/sensitivity.js";
 import { hptlabVersion } from "../version.js";
 export { hptlabVersion };
@@ -267,11 +267,11 @@ export function sensitivityPoints(config: StudyConfig, all: readonly StudyPoint[
   const sens = config.sensitivity;
   if (!sens) return undefined;
   const targets = sensitivityTargets(all);
-  const costs = studyCosts(config).values;
-  const plan = sensitivityPlan(targets, costs, sens.params ?? chargeableCosts(targets, all), sens.factors);
+  // each target's own table: a sweep with a cost profile of its own scales that profile's values
+  const plan = sensitivityPlan(targets, (id) => runCosts(all[id]!.run), sens.params ?? chargeableCosts(targets, all), sens.factors);
   const points = plan.map((q, j) => {
     const base = all[q.base]!;
-    const overrides = costOverrides({ ...costs, [q.param]: q.value }, base.run.generation);
+    const overrides = costOverrides({ ...runCosts(base.run), [q.param]: q.value }, base.run.generation);
     const { costs: _old, ...run } = base.run;
     return { id: all.length + j, params: base.params, run: { ...run, ...(Object.keys(overrides).length ? { costs: overrides } : {}) } };
   });
