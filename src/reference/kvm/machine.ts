@@ -525,8 +525,7 @@ export class RefKvmMachine implements SimMachine, KvmHost {
 
   /**
    * An entry is marked once: it keeps the first event that left it behind. Counted machine-wide and
-   * for the guest whose entry it is, as every KVM counter (the engine counts it machine-wide only: a
-   * known difference, docs/kvm-model.md).
+   * for the guest whose entry it is, as every KVM counter (docs/kvm-model.md, "Stale marks").
    */
   private mark(g: RefKvmGuest, e: KvmTlbEntry, why: StaleCause): void {
     if (e.stale) return;
