@@ -10,6 +10,7 @@
 // scheduler stays in TypeScript).
 
 import { OP_TRANSLATE, OP_H_ENTER, OP_H_REMOVE, OP_H_PROTECT, OP_H_READ, OP_H_BULK_REMOVE, OP_PAGE_OUT, OP_PAGE_IN, OP_RECLAIM, OP_BYTES } from "../layout";
+import { RNG_STEP, hash, unit, below, scaled, zipfPick } from "./draws";
 
 // @ts-ignore: decorator
 @external("env", "genFlush")
@@ -230,21 +231,19 @@ let rng: i32 = 0;
 /** mulberry32's next draw in [0, 1) (src/workload/scheduler.ts mulberry32Fill, the same arithmetic; × 2^−32 is the division by 2^32, exactly). */
 // @ts-ignore: decorator
 @inline function step(a: i32): f64 {
-  let t = (a ^ (a >>> 15)) * (a | 1);
-  t ^= t + (t ^ (t >>> 7)) * (t | 61);
-  return <f64>(<u32>(t ^ (t >>> 14))) * 2.3283064365386963e-10;
+  return unit(hash(a));
 }
 
 /** The workload's next draw. */
 // @ts-ignore: decorator
 @inline function rand(): f64 {
-  rng += 0x6d2b79f5;
+  rng += RNG_STEP;
   return step(rng);
 }
 
 /** Lying H_LOCAL's next draw (its own stream, in the state block: rare). */
 function lie(): f64 {
-  const a = load<i32>(S + T_LIES) + 0x6d2b79f5;
+  const a = load<i32>(S + T_LIES) + RNG_STEP;
   store<i32>(S + T_LIES, a);
   return step(a);
 }
@@ -378,52 +377,6 @@ function bulkRemove(i: u32, c: usize, v: i32, cpu: u32): void {
     }
   }
   for (let j: u32 = 0; j < 4; j++) if ((hits & (1 << j)) != 0) gone(a(T_GEN), a(T_OWNER), load<i32>(bulk + (<usize>j << 2)));
-}
-
-/** mulberry32's output for state a as a u32 (rand() is this × 2^−32, without the state update: the loop keeps the state in a local). */
-// @ts-ignore: decorator
-@inline function hash(a: i32): u32 {
-  let t = (a ^ (a >>> 15)) * (a | 1);
-  t ^= t + (t ^ (t >>> 7)) * (t | 61);
-  return <u32>(t ^ (t >>> 14));
-}
-
-/** The draw in [0, 1) of output t. */
-// @ts-ignore: decorator
-@inline function unit(t: u32): f64 {
-  return <f64>t * 2.3283064365386963e-10;
-}
-
-// @ts-ignore: decorator
-@inline const RNG_STEP: i32 = 0x6d2b79f5;
-
-/**
- * The outputs t whose draw is below `share` are those with t < below(share): t · 2^−32 < share
- * ⟺ t < share · 2^32 (a product by a power of two: exact) ⟺ t < ⌈share · 2^32⌉ for an integer t.
- * Negative, zero or NaN shares give 0 (never), shares of 1 and more 2^32 or 2^33 (always).
- */
-// @ts-ignore: decorator
-@inline function below(share: f64): u64 {
-  const x = Math.ceil(share * 4294967296.0);
-  return x > 0 ? (x < 8589934592.0 ? <u64>x : 8589934592) : 0;
-}
-
-/**
- * ⌊draw · n⌋ for output t, as the twin computes it (⌊(t · 2^−32) · n⌋ in doubles). When `exact`
- * (n ≤ 2^21, so t · n < 2^53 and the double product is exact) it is (t · n) >> 32 in integers.
- */
-// @ts-ignore: decorator
-@inline function scaled(t: u32, n: u32, exact: bool): u32 {
-  return exact ? <u32>((<u64>t * <u64>n) >> 32) : <u32>Math.floor(unit(t) * <f64>n);
-}
-
-/** The Zipf alias table's draw for outputs ta (the column) and tb (the coin), without a branch. */
-// @ts-ignore: decorator
-@inline function zipfPick(prob: usize, alias: usize, n: u32, exact: bool, ta: u32, tb: u32): u32 {
-  const i = scaled(ta, n, exact);
-  const p = load<f64>(prob + (<usize>i << 3));
-  const a = load<u32>(alias + (<usize>i << 2));
-  return select<u32>(i, a, unit(tb) < p);
 }
 
 /** A translation op at o (the twin's translateOp): `slb` the SLB word's halves, `ea` the EA's, as u64. */
