@@ -140,22 +140,31 @@ export function runTraceWorkloads(runs: readonly PointRun[], p: HcallProgram): {
  * makes the same draws in the same order and writes the same ops; test/generator.test.ts holds them
  * to it), and what runs parameters the kernel does not take (traceKernelTakes).
  */
-export function runTraceWorkloadsTs(runs: readonly PointRun[], p: HcallProgram): { machines: Machine[]; guests: Guest[]; tally: TraceTally } {
+/**
+ * What both trace generators (this twin and runTraceWorkloadsWasm) set up the same way: the calls
+ * replayed, the machines (one per run) with the studied guest and its neighbours, the neighbours'
+ * pages and Zipf sampler, the revisit window's sampler.
+ */
+export function traceSetup(runs: readonly PointRun[], p: HcallProgram) {
   const run = runs[0]!;
   const w = run.workload;
   const tw = run.traceWorkload ?? DEFAULT_TRACE_WORKLOAD;
   const calls = Math.min(p.calls, run.trace?.maxCalls ?? Infinity);
   if (run.vcpus < p.vcpus) throw new RangeError(`${p.file}: the trace has ${p.vcpus} vcpus, the guest ${run.vcpus}`);
+  const { machines, guests, neighbours } = pointMachines(runs, traceHostMemoryBytes(p.ramBytes, run.guests), p.ramBytes, p.hptOrder);
+  return {
+    run, w, tw, calls, tpv: run.threadsPerVcore, machines, guests, neighbours, m: machines[0]!, guest: guests[0]!,
+    nPages: neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES)),
+    nZipf: ZipfSampler.of(NEIGHBOUR_PAGES, w.zipf),
+    recency: ZipfSampler.of(tw.revisitWindow, tw.locality),
+  };
+}
+
+export function runTraceWorkloadsTs(runs: readonly PointRun[], p: HcallProgram): { machines: Machine[]; guests: Guest[]; tally: TraceTally } {
+  const { run, w, tw, calls, tpv, machines, guests, neighbours, m, guest, nPages, nZipf, recency } = traceSetup(runs, p);
   const draws = new Draws(run.seed);
   const rb = draws.buf; // hot paths: draws.ensure(k), then k reads of rb[draws.pos++]
   const lies = mulberry32((run.seed ^ 0x2545f491) >>> 0);
-  const tpv = run.threadsPerVcore;
-  const { machines, guests, neighbours } = pointMachines(runs, traceHostMemoryBytes(p.ramBytes, run.guests), p.ramBytes, p.hptOrder);
-  const m = machines[0]!;
-  const guest = guests[0]!;
-  const nPages = neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES));
-  const nZipf = ZipfSampler.of(NEIGHBOUR_PAGES, w.zipf);
-  const recency = ZipfSampler.of(tw.revisitWindow, tw.locality);
 
   const sched = new Scheduler(m, [guest, ...neighbours], { seed: (run.seed ^ 0x5bd1e995) >>> 0, migrationRate: run.migrationRate, preemptRate: w.preemptRate, exitRate: w.exitRate });
   const ow = new OpWriter(m, run.batchOps, machines.slice(1));

@@ -15,8 +15,8 @@ import { setGenFlush } from "../engine/wasm.js";
 import { OpWriter } from "./op-writer.js";
 import { Scheduler } from "./scheduler.js";
 import { CALL_WORDS, TOUCH_WORDS, type HcallProgram } from "../trace/hcall-program.js";
-import { GuestPages, NEIGHBOUR_PAGES, NEIGHBOUR_RAM, ZipfSampler, pointMachines, traceHostMemoryBytes, type PointRun } from "./synthetic.js";
-import { DEFAULT_TRACE_WORKLOAD, slotIds, type TraceTally } from "./trace-driven.js";
+import { NEIGHBOUR_PAGES, NEIGHBOUR_RAM, type PointRun } from "./synthetic.js";
+import { DEFAULT_TRACE_WORKLOAD, slotIds, traceSetup, type TraceTally } from "./trace-driven.js";
 
 // the state block's fields (byte offsets; assembly/workload/trace.ts T_*, which test/generator.test.ts compares)
 export const T = {
@@ -80,18 +80,7 @@ export function traceKernelTakes(run: PointRun): boolean {
 
 /** runTraceWorkloads with the per-call loop in the engine (the same engine calls as runTraceWorkloadsTs). */
 export function runTraceWorkloadsWasm(runs: readonly PointRun[], p: HcallProgram): { machines: Machine[]; guests: Guest[]; tally: TraceTally } {
-  const run = runs[0]!;
-  const w = run.workload;
-  const tw = run.traceWorkload ?? DEFAULT_TRACE_WORKLOAD;
-  const calls = Math.min(p.calls, run.trace?.maxCalls ?? Infinity);
-  if (run.vcpus < p.vcpus) throw new RangeError(`${p.file}: the trace has ${p.vcpus} vcpus, the guest ${run.vcpus}`);
-  const tpv = run.threadsPerVcore;
-  const { machines, guests, neighbours } = pointMachines(runs, traceHostMemoryBytes(p.ramBytes, run.guests), p.ramBytes, p.hptOrder);
-  const m = machines[0]!;
-  const guest = guests[0]!;
-  const nPages = neighbours.map((g, i) => new GuestPages(g, 0x1000 + 0x10 * i, 1, NEIGHBOUR_PAGES));
-  const nZipf = ZipfSampler.of(NEIGHBOUR_PAGES, w.zipf);
-  const recency = ZipfSampler.of(tw.revisitWindow, tw.locality);
+  const { run, w, tw, calls, tpv, machines, guests, neighbours, m, guest, nPages, nZipf, recency } = traceSetup(runs, p);
   const ids = slotIds(p);
   const hostShift = m.config.hostPageShift;
   const ramPages = ramPagesOf(p, hostShift);
