@@ -211,32 +211,20 @@ export function summaryMarkdown(results: StudyResults): string {
   const real = realGuestSections(results);
   if (found.length === 0 && real.length === 0) out.push("No finding: the study holds none of the points the findings compare.");
   for (const f of found) out.push(`- ${mdText(f)}`);
-  for (const r of real) {
+  // a section: its title, lead and findings, then each table
+  const section = (r: { title: string; lead: string; findings: readonly string[] }, tables: readonly { heading: string; headers: readonly string[]; numeric: readonly boolean[]; rows: readonly (readonly string[])[] }[]) => {
     out.push("", `## ${mdText(r.title)}`, "", mdText(r.lead), "");
     for (const f of r.findings) out.push(`- ${mdText(f)}`);
-    for (const t of r.tables) {
+    for (const t of tables) {
       out.push("", `### ${mdText(t.heading)}`, "");
       out.push(`| ${t.headers.map(mdCell).join(" | ")} |`);
       out.push(`|${t.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
       for (const row of t.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
     }
-  }
-  for (const l of lazySections(results)) {
-    out.push("", `## ${mdText(l.title)}`, "", mdText(l.lead), "");
-    for (const f of l.findings) out.push(`- ${mdText(f)}`);
-    out.push("", `### ${mdText(l.table.heading)}`, "", `| ${l.table.headers.map(mdCell).join(" | ")} |`, `|${l.table.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
-    for (const row of l.table.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
-  }
-  for (const r of schemeSections(results)) {
-    out.push("", `## ${mdText(r.title)}`, "", mdText(r.lead), "");
-    for (const f of r.findings) out.push(`- ${mdText(f)}`);
-    for (const t of r.tables) {
-      out.push("", `### ${mdText(t.heading)}`, "");
-      out.push(`| ${t.headers.map(mdCell).join(" | ")} |`);
-      out.push(`|${t.numeric.map((n) => (n ? "---:" : "---")).join("|")}|`);
-      for (const row of t.rows) out.push(`| ${row.map(mdCell).join(" | ")} |`);
-    }
-  }
+  };
+  for (const r of real) section(r, r.tables);
+  for (const l of lazySections(results)) section(l, [l.table]);
+  for (const r of schemeSections(results)) section(r, r.tables);
   out.push(...scenarioMarkdown(results));
   const summary = summaryTables(results);
   if (summary) {
