@@ -144,6 +144,13 @@ function fail(prefix: string, err: z.ZodError): never {
   throw new ConfigError(path, msg);
 }
 
+/** The cost table of a machine of `generation`: the defaults, the generation's coresPerChip, then `overrides` (undefined values skipped). */
+export function machineCosts(generation: Generation, overrides: Partial<Record<keyof CostTable, number | undefined>> = {}): CostTable {
+  const costs = { ...DEFAULT_COSTS, coresPerChip: generationRow(generation).coresPerChip };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) costs[k as keyof CostTable] = v;
+  return costs;
+}
+
 export function resolveMachineConfig(input: MachineConfigInput = {}): MachineConfig {
   const r = MachineConfigSchema.safeParse(input);
   if (!r.success) fail("machine", r.error);
@@ -165,8 +172,7 @@ export function resolveMachineConfig(input: MachineConfigInput = {}): MachineCon
   const tlbFlushSets = d.tlbFlushSets ?? (d.tlbSets === undefined ? row.tlbFlushSets : tlbSets);
   const hostPage = 2 ** d.hostPageShift;
   if (d.hostMemoryBytes % hostPage !== 0) throw new ConfigError("machine.hostMemoryBytes", `must be a multiple of the host page size (${hostPage})`);
-  const costs = { ...DEFAULT_COSTS, coresPerChip: row.coresPerChip };
-  for (const [k, v] of Object.entries(d.costs)) if (v !== undefined) costs[k as keyof CostTable] = v;
+  const costs = machineCosts(generation, d.costs);
   if (costs.coresPerChip === 0) throw new ConfigError("machine.costs.coresPerChip", "must be at least 1");
   const tlbieErrata = TLBIE_ERRATA.filter((e) => (d.tlbieErrata ?? row.tlbieErrata).includes(e));
   return {

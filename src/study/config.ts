@@ -5,7 +5,7 @@
  * any subset of points (a shard, one worker's share) reproduces exactly.
  */
 import { z } from "zod";
-import { ConfigError, resolveMachineConfig, type MachineConfig } from "../config.js";
+import { ConfigError, machineCosts, resolveMachineConfig, type MachineConfig } from "../config.js";
 import { GENERATIONS, PRESET_NAMES, generationRow, presetByName, type Generation } from "../model/machines.js";
 import { COST_PROFILE_NAMES, COST_ROWS, DEFAULT_COSTS, DEFAULT_COST_PROFILE, FABRIC_MODELS, FABRIC_PROFILES, TLBIE_LOCK_SCOPES, costProfileByName, profileTable, type CostName, type CostProfile, type CostTable, type FabricSettings } from "../model/costs.js";
 import { CostProfileFileSchema, costProfileFromJson } from "../cost-profile.js";
@@ -305,12 +305,9 @@ export function studyFabric(s: Pick<StudyConfig, "costProfile" | "machine">): Fa
   };
 }
 
-/**
- * The whole cost table a point's machine runs with: the defaults, its generation's coresPerChip, then
- * the run's overrides (what resolveMachineConfig in src/config.ts builds from them).
- */
+/** The whole cost table a point's machine runs with (machineCosts, as resolveMachineConfig builds it). */
 export function runCosts(run: { generation?: Generation; costs?: Record<string, number> }): CostTable {
-  return { ...DEFAULT_COSTS, coresPerChip: generationRow(run.generation ?? "power7").coresPerChip, ...(run.costs ?? {}) } as CostTable;
+  return machineCosts(run.generation ?? "power7", run.costs);
 }
 
 /** The engine's cost overrides for a table: the values that differ from the default (power7) table. */
