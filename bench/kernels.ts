@@ -691,6 +691,50 @@ export function realGuestTask(): KernelPair {
   };
 }
 
+// ───────────────────────────── scalingTask ─────────────────────────────
+
+/**
+ * One task of the default study's scaling sweep (runPoints: one synthetic generator driving a machine
+ * per policy, seven of them mirrors fed copies of its ops): 256 cores × SMT4, a 64-vcore guest (256
+ * vcpus) and a neighbour, honest H_LOCAL, 2,000 page-outs per million guest ops, the sweep's eight
+ * policies, 130,000 guest ops each. Guest ops per second, summed over the eight machines: the point
+ * of endToEnd256 as the study runs it, with eight machines' state (8 × 2 MiB of TLBs) in the caches
+ * at once.
+ */
+export function scalingTask(): KernelPair {
+  const policies = ["need-tlb-flush", "need-tlb-flush-3.8", "last-vcpu", "flush-always", "deferred-va", "lazy-reuse", "ipi-tlbiel", "batched-reclaim"];
+  return {
+    description: "runPoints: 256 cores × SMT4, 64 vcores + 1 neighbour, honest H_LOCAL, paging 2000/Mop, 8 policies (1 generator + 7 mirrors), 130000 guest ops each",
+    wasm: () => {
+      const study = resolveStudy({
+        name: "bench", seed: 2012, opsPerPoint: 130000, costProfile: "power7",
+        machine: { smt: 4, tlbSets: 128, tlbWays: 4, fabric: { model: "concurrent" } },
+        sweeps: [{
+          name: "scaling", cores: [256], shapes: [{ label: "64 vcores", vcpus: 256, threadsPerVcore: 4 }],
+          policies: policies.map((policy) => (policy === "deferred-va" ? { policy, deferredCaps: [64] } : { policy })),
+          hLocal: ["honest"], pageOutsPerMop: [2000], migrationRate: [0.05],
+        }],
+      });
+      const points = expandStudy(study);
+      const task = () => {
+        let n = 0;
+        for (const o of runPoints(points)) {
+          if (!("result" in o)) throw new Error(`bench: scalingTask: ${o.error}`);
+          n += o.result.guestOps;
+        }
+        return n;
+      };
+      const guestOps = task();
+      return {
+        ops: guestOps,
+        prepare() {},
+        run() { if (task() !== guestOps) throw new Error("bench: scalingTask guest op count"); },
+      };
+    },
+    reference: null,
+  };
+}
+
 // ───────────────────────────── lackeyLinesPerSec ─────────────────────────────
 
 /**
@@ -792,6 +836,7 @@ export const KERNELS = {
   tlbie2048Smt4: (quick: boolean) => tlbie2048(quick, "smt4"),
   endToEnd256: (quick: boolean) => endToEnd256(quick),
   realGuestTask: (_quick: boolean) => realGuestTask(),
+  scalingTask: (_quick: boolean) => scalingTask(),
   lackeyLinesPerSec: (quick: boolean) => lackeyLines(quick),
 } as const;
 export type KernelName = keyof typeof KERNELS;
