@@ -12,19 +12,26 @@ const SLOTS = 65536;
 const SHIFT = 7n;
 const EPOCH = BigInt(SLOTS) << SHIFT; // cycles per calendar epoch
 
-/** The calendar as docs/kvm-model.md describes it: slot i holds (epoch + 1) of its last reservation. */
+/**
+ * The calendar as docs/kvm-model.md describes it: slot i holds (epoch + 1) of its last reservation,
+ * and a sequence holds every slot it runs in — from t in t's own slot, from the slot's start in a
+ * later one (docs/model/costs.md §4).
+ */
 class CalendarModel {
   readonly cal = new Uint32Array(SLOTS);
   reserve(t: bigint, hold: bigint): bigint {
-    const need = (hold + (1n << SHIFT) - 1n) >> SHIFT;
+    const slot = 1n << SHIFT;
+    const slotsAt = (s: bigint) => (hold === 0n ? 0n : ((s === t >> SHIFT ? t % slot : 0n) + hold + slot - 1n) >> SHIFT);
     const reserved = (slot: bigint) => this.cal[Number(slot % BigInt(SLOTS))] === Number((slot / BigInt(SLOTS)) & 0xffffffffn) + 1 >>> 0;
     let s = t >> SHIFT;
     for (;;) {
+      const need = slotsAt(s);
       let k = 0n;
       while (k < need && !reserved(s + k)) k++;
       if (k === need) break;
       s += k + 1n;
     }
+    const need = slotsAt(s);
     for (let k = 0n; k < need; k++) this.cal[Number((s + k) % BigInt(SLOTS))] = (Number(((s + k) / BigInt(SLOTS)) & 0xffffffffn) + 1) >>> 0;
     const start = s << SHIFT;
     return start > t ? start : t;
@@ -180,6 +187,56 @@ describe("the fabric calendar's search gives the slot-by-slot answers", () => {
         clock[cpu] = start + hold;
       }
       for (let cpu = 0; cpu < 8; cpu++) expect(m.cpuCycles(cpu).clock).toBe(clock[cpu]);
+    },
+  );
+});
+
+// ── a sequence holds every slot it runs in (docs/model/costs.md §4): none overlaps another ──
+
+describe("a sequence that starts inside a slot holds the slot its tail runs in", () => {
+  for (const [name, make] of [["engine", (c: ConstructorParameters<typeof Machine>[0]) => new Machine(c)], ["reference", (c: ConstructorParameters<typeof Machine>[0]) => new RefKvmMachine(c)]] as const) {
+    test(`${name}: [100, 300) holds slots 0–2, so a sequence issued at 256 starts at 384`, () => {
+      // one global sequence of 200 cycles (tlbieBase 200, tlbiePerChip 0), hcalls free
+      const m: AnyM = make({ cores: 8, smt: 1, costs: { tlbieBase: 200, tlbiePerChip: 0, hcall: 0 } });
+      const g = m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 });
+      const at = (cpu: number, t: bigint) => {
+        m.work(cpu, Number(t - m.cpuCycles(cpu).clock));
+        const r = g.hEnter(0n, 8n, 0x1001n << 12n | 1n, 0x10n, { cpu });
+        expect(r.ret).toBe(0);
+        expect(m.cpuCycles(cpu).clock).toBe(t);
+        g.hRemove(0n, r.out[0]!, 0n, { cpu });
+      };
+      at(0, 100n);
+      expect(m.cpuCycles(0).clock).toBe(300n); // no wait: [100, 300), slots 0, 1 and 2
+      at(1, 256n);
+      // slot 2 (256–383) is held by the first sequence's tail (256–299): the next free slot is 3
+      expect(m.cpuCycles(1).clock).toBe(384n + 200n);
+      expect(m.cpuCycles(1).cycles.tlbieWait).toBe(128n);
+      // [384, 584) holds slots 3 and 4 (384–639): a sequence issued at 640 (slot 5) does not wait
+      at(2, 640n);
+      expect(m.cpuCycles(2).clock).toBe(840n);
+      expect(m.cpuCycles(2).cycles.tlbieWait).toBe(0n);
+    });
+  }
+
+  test.prop([fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.bigInt({ min: 0n, max: 5_000n })), { minLength: 2, maxLength: 200 }), fc.integer({ min: 1, max: 2_000 })], { numRuns: 60 })(
+    "on the exclusive fabric no two sequences overlap, whatever their starts inside slots (engine)",
+    (steps, tlbieBase) => {
+      // every clock stays inside the calendar's first epoch (65,536 × 128 cycles), where nothing is forgotten
+      const m = new Machine({ cores: 8, smt: 1, costs: { tlbieBase, tlbiePerChip: 0, hcall: 0 } });
+      const g = m.createGuest({ ramBytes: 2 ** 24, hptOrder: 18 });
+      const hold = BigInt(tlbieBase);
+      const runs: [bigint, bigint][] = [];
+      for (const [cpu, work] of steps) {
+        m.work(cpu, Number(work));
+        const r = g.hEnter(0n, 8n, 0x1001n << 12n | 1n, 0x10n, { cpu });
+        expect(r.ret).toBe(0);
+        g.hRemove(0n, r.out[0]!, 0n, { cpu });
+        const end = m.cpuCycles(cpu).clock;
+        runs.push([end - hold, end]);
+      }
+      runs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      for (let i = 1; i < runs.length; i++) expect(runs[i]![0] >= runs[i - 1]![1], `[${runs[i - 1]}] and [${runs[i]}] overlap`).toBe(true);
     },
   );
 });

@@ -27,6 +27,28 @@ import { cost, charge } from "./costs";
 }
 
 /**
+ * The calendar slots a sequence of `hold` cycles issued at `t` holds when it starts in slot `s` (t's
+ * slot or a later one): every slot it runs in — from t itself in t's own slot, from the slot's start
+ * in a later one (docs/model/costs.md §4). 0 for an empty sequence. (src/reference/kvm/fabric.ts, slotsFrom)
+ */
+// @ts-ignore: decorator
+@inline function slotsFrom(t: u64, hold: u64, s: u64): u64 {
+  const from = select<u64>(t & ((<u64>1 << FABRIC_SLOT_SHIFT) - 1), 0, s == t >> FABRIC_SLOT_SHIFT);
+  return select<u64>((from + hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT, 0, hold != 0);
+}
+
+/**
+ * The first slot, at or after t's, from which calendar `cal` (the exclusive fabric's, or a tlbie
+ * lock's) is free for every slot a sequence of `hold` cycles issued at `t` runs in (slotsFrom).
+ */
+function firstFreeFor(cal: usize, t: u64, hold: u64): u64 {
+  const s0 = t >> FABRIC_SLOT_SHIFT;
+  const s = firstFree(cal, s0, slotsFrom(t, hold, s0));
+  // a later start is slot-aligned and needs only ⌈hold / slot⌉ slots: it may fit before s
+  return s == s0 ? s : firstFree(cal, s0 + 1, slotsFrom(t, hold, s0 + 1));
+}
+
+/**
  * Bit b set iff absolute slot base + b is reserved in calendar `cal` (the exclusive fabric's, or a
  * tlbie lock's: slot x is taken iff its entry holds x's epoch + 1); base is a multiple of 64 (one
  * epoch, one stretch of the calendar).
@@ -88,16 +110,16 @@ function firstFree(cal: usize, s: u64, need: u64): u64 {
 
 /**
  * Reserve the fabric for `hold` cycles at or after time `t`: the earliest run of free calendar slots
- * (slots of 2^FABRIC_SLOT_SHIFT cycles). A calendar rather than a single "free at" time, so that a
+ * (slots of 2^FABRIC_SLOT_SHIFT cycles) holding every slot the sequence runs in (slotsFrom). A calendar rather than a single "free at" time, so that a
  * request made later in op order but earlier in simulated time is not queued behind the future.
  * Slot x is reserved iff its calendar entry (x mod FABRIC_SLOTS) holds x's epoch + 1: a reservation
  * forgets whatever an earlier epoch left in its slots. Returns the start time.
  */
 function fabricReserve(t: u64, hold: u64): u64 {
-  const need = <u64>((hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT);
   const mask = <u64>(FABRIC_SLOTS - 1);
   const epochShift = <u64>ctz(FABRIC_SLOTS);
-  const s = firstFree(fabricCal, t >> FABRIC_SLOT_SHIFT, need);
+  const s = firstFreeFor(fabricCal, t, hold);
+  const need = slotsFrom(t, hold, s);
   let k: u64 = 0;
   const i0 = s & mask;
   if (i0 + need <= <u64>FABRIC_SLOTS) {
@@ -130,14 +152,18 @@ function fabricReserve(t: u64, hold: u64): u64 {
 }
 
 /**
- * The first slot p ≥ s of lock calendar `cal` such that slots p … p + need − 1 are all free: slot by
- * slot while the lock is free from s (the common case), else past the held slot as the exclusive
- * fabric's calendar is searched, 64 slots a step (firstFree: the lock's entries are encoded alike).
+ * The first slot p, at or after t's, of lock calendar `cal` from which the lock is free for every slot
+ * a sequence of `hold` cycles issued at t runs in (slotsFrom): slot by slot while the lock is free
+ * from t's slot (the common case), else past the held slot as the exclusive fabric's calendar is
+ * searched, 64 slots a step (firstFree: the lock's entries are encoded alike).
  */
-function lockFirstFree(cal: usize, s: u64, need: u64): u64 {
+function lockFirstFree(cal: usize, t: u64, hold: u64): u64 {
+  const s = t >> FABRIC_SLOT_SHIFT;
+  const need = slotsFrom(t, hold, s);
   let k: u64 = 0;
   while (k < need && !lockHeld(cal, s + k)) ++k;
-  return k == need ? s : firstFree(cal, s + k + 1, need);
+  // held at s + k: no start up to there fits (a later start needs ⌈hold / slot⌉ ≥ need − 1 slots)
+  return k == need ? s : firstFree(cal, s + k + 1, slotsFrom(t, hold, s + k + 1));
 }
 
 /** Hold the lock over slots from … to − 1 (from when it was taken to the sequence's completion): a lock calendar's entry holds its slot's epoch + 1. */
@@ -177,8 +203,8 @@ let sharedWith: u32 = 0;
  * slots each with fewer than `cap` sequences in flight. Sets sharedWith; returns the start time.
  */
 function sharedReserve(t: u64, hold: u64, cap: u32): u64 {
-  const need = (hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT;
   let s = t >> FABRIC_SLOT_SHIFT;
+  let need = slotsFrom(t, hold, s);
   const i0 = s & <u64>(FABRIC_SLOTS - 1);
   if (cap != 0 && i0 + need <= <u64>FABRIC_SLOTS && fabricIdle(fabricCal + (<usize>i0 << 2), <usize>need, ((<u32>(s >> <u64>ctz(FABRIC_SLOTS)) + 1) & 0xffffff))) {
     // the common case: no sequence in flight over the run from s (one epoch): the run is s's, and
@@ -197,6 +223,7 @@ function sharedReserve(t: u64, hold: u64, cap: u32): u64 {
     while (k < need && inFlightAt(s + k) < cap) ++k;
     if (k == need) break;
     s += k + 1; // the run was broken at slot s + k: look after it
+    need = slotsFrom(t, hold, s);
   }
   let most: u32 = 0;
   for (let k: u64 = 0; k < need; ++k) {
@@ -251,11 +278,10 @@ export function globalSequence(cpu: u32, gs: usize, n: u32): void {
   let lock: usize = 0;
   if (scope == LOCK_VM && gs != 0) lock = <usize>load<u32>(guests + ((gs - guestStats) / STATS_BYTES) * GUEST_BYTES, G_TLBIE_LOCK);
   else if (scope == LOCK_MACHINE) lock = <usize>load<u32>(header, HDR_TLBIE_LOCK);
-  const need = (hold + (<u64>1 << FABRIC_SLOT_SHIFT) - 1) >> FABRIC_SLOT_SHIFT;
   let s1: u64 = 0;
   let t = now;
   if (lock != 0) {
-    s1 = lockFirstFree(lock, now >> FABRIC_SLOT_SHIFT, need);
+    s1 = lockFirstFree(lock, now, hold);
     t = max(now, s1 << FABRIC_SLOT_SHIFT);
   }
   const start = sharedReserve(t, hold, (mode >> 8) & 0xff);

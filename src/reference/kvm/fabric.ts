@@ -2,14 +2,26 @@
  * The tlbie fabric (docs/kvm-model.md, "Cost model"): one machine-wide resource that every global
  * invalidation sequence holds for its whole length. Time is kept as a calendar of 128-cycle slots
  * (65,536 of them, reused epoch after epoch): a sequence issued at time t takes the earliest run of
- * free slots at or after t's slot that is long enough, so a request that comes later in op order
- * but earlier in simulated time is not queued behind the future.
+ * free slots at or after t's slot that holds every slot it runs in (slotsFrom: a sequence starting
+ * inside a slot may need one slot more than its length), so a request that comes later in op order
+ * but earlier in simulated time is not queued behind the future, and no two sequences overlap.
  *
  * Written slot by slot, for reading: slot s of the calendar remembers the epoch of the last
  * reservation that used it (epoch + 1; 0 = never used).
  */
 export const FABRIC_SLOTS = 65536;
 export const FABRIC_SLOT_CYCLES = 128n;
+
+/**
+ * The slots a sequence of `hold` cycles issued at `t` holds when it starts in slot `s` (t's slot or a
+ * later one): every slot it runs in — from t itself in t's own slot, from the slot's start in a later
+ * one (docs/model/costs.md §4). 0 for an empty sequence.
+ */
+export function slotsFrom(t: bigint, hold: bigint, s: bigint): bigint {
+  if (hold === 0n) return 0n;
+  const from = s === t / FABRIC_SLOT_CYCLES ? t % FABRIC_SLOT_CYCLES : 0n;
+  return (from + hold + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES;
+}
 
 export class TlbieFabric {
   private readonly calendar = new Uint32Array(FABRIC_SLOTS);
@@ -31,14 +43,15 @@ export class TlbieFabric {
    * (≥ t; the difference is the issuing cpu's tlbieWait).
    */
   reserve(t: bigint, hold: bigint): bigint {
-    const need = (hold + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES;
     let s = t / FABRIC_SLOT_CYCLES;
     for (;;) {
+      const need = slotsFrom(t, hold, s);
       let k = 0n;
       while (k < need && !this.reserved(s + k)) k++;
       if (k === need) break;
       s += k + 1n; // the run was broken at slot s + k: look after it
     }
+    const need = slotsFrom(t, hold, s);
     for (let k = 0n; k < need; k++) this.take(s + k);
     const slotStart = s * FABRIC_SLOT_CYCLES;
     const start = slotStart > t ? slotStart : t;
@@ -74,14 +87,15 @@ export class SharedFabric {
    * over the run.
    */
   reserve(t: bigint, hold: bigint): { start: bigint; sharedWith: number } {
-    const need = (hold + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES;
     let s = t / FABRIC_SLOT_CYCLES;
     for (;;) {
+      const need = slotsFrom(t, hold, s);
       let k = 0n;
       while (k < need && this.inFlight(s + k) < this.cap) k++;
       if (k === need) break;
       s += k + 1n;
     }
+    const need = slotsFrom(t, hold, s);
     let sharedWith = 0;
     for (let k = 0n; k < need; k++) {
       const o = this.inFlight(s + k);
@@ -106,9 +120,11 @@ export class LockCalendar {
     return this.calendar[Number(slot % BigInt(FABRIC_SLOTS))] === ((epoch + 1) >>> 0);
   }
 
-  /** The first slot ≥ s with `need` free slots from it. */
-  firstFree(s: bigint, need: bigint): bigint {
+  /** The first slot, at or after t's, from which a sequence of `hold` cycles issued at `t` finds the lock free for its whole length (slotsFrom). */
+  firstFree(t: bigint, hold: bigint): bigint {
+    let s = t / FABRIC_SLOT_CYCLES;
     for (;;) {
+      const need = slotsFrom(t, hold, s);
       let k = 0n;
       while (k < need && !this.held(s + k)) k++;
       if (k === need) return s;

@@ -372,11 +372,10 @@ export class RefKvmMachine implements SimMachine, KvmHost {
     let lock: LockCalendar | null = null;
     if (f.lockScope === "machine") lock = this.machineLock;
     else if (f.lockScope === "vm" && g) lock = g.tlbieLock ??= new LockCalendar();
-    const need = (hold + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES;
     let s1 = 0n;
     let t = now;
     if (lock) {
-      s1 = lock.firstFree(now / FABRIC_SLOT_CYCLES, need);
+      s1 = lock.firstFree(now, hold);
       if (s1 * FABRIC_SLOT_CYCLES > t) t = s1 * FABRIC_SLOT_CYCLES;
     }
     const { start, sharedWith } = this.shared.reserve(t, hold);
