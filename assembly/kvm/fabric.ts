@@ -39,13 +39,24 @@ import { cost, charge } from "./costs";
 
 /**
  * The first slot, at or after t's, from which calendar `cal` (the exclusive fabric's, or a tlbie
- * lock's) is free for every slot a sequence of `hold` cycles issued at `t` runs in (slotsFrom).
+ * lock's: their entries are encoded alike) is free for every slot a sequence of `hold` cycles issued
+ * at `t` runs in (slotsFrom): at once past every reservation (HDR_FABRIC_FREE); else slot by slot
+ * over the run from t's slot, and past the first held slot as firstFree searches, 64 slots a step.
  */
 function firstFreeFor(cal: usize, t: u64, hold: u64): u64 {
-  const s0 = t >> FABRIC_SLOT_SHIFT;
-  const s = firstFree(cal, s0, slotsFrom(t, hold, s0));
-  // a later start is slot-aligned and needs only ⌈hold / slot⌉ slots: it may fit before s
-  return s == s0 ? s : firstFree(cal, s0 + 1, slotsFrom(t, hold, s0 + 1));
+  const s = t >> FABRIC_SLOT_SHIFT;
+  if (s << FABRIC_SLOT_SHIFT >= load<u64>(header, HDR_FABRIC_FREE)) return s; // every slot a reservation took starts before the latest end
+  const need = slotsFrom(t, hold, s);
+  let k: u64 = 0;
+  while (k < need && !reservedAt(cal, s + k)) ++k;
+  // held at s + k: no start up to there fits (a later start needs ⌈hold / slot⌉ ≥ need − 1 slots)
+  return k == need ? s : firstFree(cal, s + k + 1, slotsFrom(t, hold, s + k + 1));
+}
+
+/** Whether slot `slot` of calendar `cal` (the exclusive fabric's, or a tlbie lock's) is taken: its entry holds the slot's epoch + 1. */
+// @ts-ignore: decorator
+@inline function reservedAt(cal: usize, slot: u64): bool {
+  return load<u32>(cal + (<usize>(slot & <u64>(FABRIC_SLOTS - 1)) << 2)) == <u32>(slot >> <u64>ctz(FABRIC_SLOTS)) + 1;
 }
 
 /**
@@ -143,27 +154,6 @@ function fabricReserve(t: u64, hold: u64): u64 {
 @inline function inFlightAt(slot: u64): u32 {
   const e = load<u32>(fabricCal + (<usize>(slot & <u64>(FABRIC_SLOTS - 1)) << 2));
   return (e >> 8) == ((<u32>(slot >> <u64>ctz(FABRIC_SLOTS)) + 1) & 0xffffff) ? e & 0xff : 0;
-}
-
-/** A tlbie lock's calendar (concurrent model): slot x is held iff its entry holds x's epoch + 1. */
-// @ts-ignore: decorator
-@inline function lockHeld(cal: usize, slot: u64): bool {
-  return load<u32>(cal + (<usize>(slot & <u64>(FABRIC_SLOTS - 1)) << 2)) == <u32>(slot >> <u64>ctz(FABRIC_SLOTS)) + 1;
-}
-
-/**
- * The first slot p, at or after t's, of lock calendar `cal` from which the lock is free for every slot
- * a sequence of `hold` cycles issued at t runs in (slotsFrom): slot by slot while the lock is free
- * from t's slot (the common case), else past the held slot as the exclusive fabric's calendar is
- * searched, 64 slots a step (firstFree: the lock's entries are encoded alike).
- */
-function lockFirstFree(cal: usize, t: u64, hold: u64): u64 {
-  const s = t >> FABRIC_SLOT_SHIFT;
-  const need = slotsFrom(t, hold, s);
-  let k: u64 = 0;
-  while (k < need && !lockHeld(cal, s + k)) ++k;
-  // held at s + k: no start up to there fits (a later start needs ⌈hold / slot⌉ ≥ need − 1 slots)
-  return k == need ? s : firstFree(cal, s + k + 1, slotsFrom(t, hold, s + k + 1));
 }
 
 /** Hold the lock over slots from … to − 1 (from when it was taken to the sequence's completion): a lock calendar's entry holds its slot's epoch + 1. */
@@ -281,7 +271,7 @@ export function globalSequence(cpu: u32, gs: usize, n: u32): void {
   let s1: u64 = 0;
   let t = now;
   if (lock != 0) {
-    s1 = lockFirstFree(lock, now, hold);
+    s1 = firstFreeFor(lock, now, hold);
     t = max(now, s1 << FABRIC_SLOT_SHIFT);
   }
   const start = sharedReserve(t, hold, (mode >> 8) & 0xff);
