@@ -650,6 +650,27 @@ export async function setUpKernel(name: string): Promise<void> {
 }
 
 /**
+ * A kernel of one study task (runPoints over `points`, which share a generator): its ops are the
+ * guest ops of all its machines, counted once untimed and checked on every run.
+ */
+function taskKernel(name: string, points: StudyPoint[]): Kernel {
+  const task = () => {
+    let n = 0;
+    for (const o of runPoints(points)) {
+      if (!("result" in o)) throw new Error(`bench: ${name}: ${o.error}`);
+      n += o.result.guestOps;
+    }
+    return n;
+  };
+  const guestOps = task();
+  return {
+    ops: guestOps,
+    prepare() {},
+    run() { if (task() !== guestOps) throw new Error(`bench: ${name} guest op count`); },
+  };
+}
+
+/**
  * One task of the default study's real-guest sweep (runPoints: one trace-driven generator driving a
  * machine per policy, four of them mirrors fed copies of its ops): the Linux 6.1 guest's 206,185
  * hypercalls on 64 cores × SMT4, 2 vcpus on 2 vcores, honest H_LOCAL, 20,000 page-outs per million
@@ -671,21 +692,7 @@ export function realGuestTask(): KernelPair {
       });
       const points = expandStudy(study);
       for (const p of points) { p.run.program = program; p.params.ops = p.run.ops = program.calls; }
-      let guestOps = 0;
-      const first = () => {
-        let n = 0;
-        for (const o of runPoints(points)) {
-          if (!("result" in o)) throw new Error(`bench: realGuestTask: ${o.error}`);
-          n += o.result.guestOps;
-        }
-        return n;
-      };
-      guestOps = first();
-      return {
-        ops: guestOps,
-        prepare() {},
-        run() { if (first() !== guestOps) throw new Error("bench: realGuestTask guest op count"); },
-      };
+      return taskKernel("realGuestTask", points);
     },
     reference: null,
   };
@@ -715,21 +722,7 @@ export function scalingTask(): KernelPair {
           hLocal: ["honest"], pageOutsPerMop: [2000], migrationRate: [0.05],
         }],
       });
-      const points = expandStudy(study);
-      const task = () => {
-        let n = 0;
-        for (const o of runPoints(points)) {
-          if (!("result" in o)) throw new Error(`bench: scalingTask: ${o.error}`);
-          n += o.result.guestOps;
-        }
-        return n;
-      };
-      const guestOps = task();
-      return {
-        ops: guestOps,
-        prepare() {},
-        run() { if (task() !== guestOps) throw new Error("bench: scalingTask guest op count"); },
-      };
+      return taskKernel("scalingTask", expandStudy(study));
     },
     reference: null,
   };
