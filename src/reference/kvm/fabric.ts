@@ -23,6 +23,21 @@ export function slotsFrom(t: bigint, hold: bigint, s: bigint): bigint {
   return (from + hold + FABRIC_SLOT_CYCLES - 1n) / FABRIC_SLOT_CYCLES;
 }
 
+/**
+ * The first slot, at or after t's, from which a sequence of `hold` cycles issued at `t` finds every
+ * slot it runs in (slotsFrom) free by `busy`: slot by slot, and past the first busy slot when a run breaks.
+ */
+function firstRun(t: bigint, hold: bigint, busy: (slot: bigint) => boolean): bigint {
+  let s = t / FABRIC_SLOT_CYCLES;
+  for (;;) {
+    const need = slotsFrom(t, hold, s);
+    let k = 0n;
+    while (k < need && !busy(s + k)) k++;
+    if (k === need) return s;
+    s += k + 1n; // the run was broken at slot s + k: look after it
+  }
+}
+
 export class TlbieFabric {
   private readonly calendar = new Uint32Array(FABRIC_SLOTS);
   /** The end of the latest reservation (what the engine calls the fabric's next free time). */
@@ -43,14 +58,7 @@ export class TlbieFabric {
    * (≥ t; the difference is the issuing cpu's tlbieWait).
    */
   reserve(t: bigint, hold: bigint): bigint {
-    let s = t / FABRIC_SLOT_CYCLES;
-    for (;;) {
-      const need = slotsFrom(t, hold, s);
-      let k = 0n;
-      while (k < need && !this.reserved(s + k)) k++;
-      if (k === need) break;
-      s += k + 1n; // the run was broken at slot s + k: look after it
-    }
+    const s = firstRun(t, hold, (x) => this.reserved(x));
     const need = slotsFrom(t, hold, s);
     for (let k = 0n; k < need; k++) this.take(s + k);
     const slotStart = s * FABRIC_SLOT_CYCLES;
@@ -87,14 +95,7 @@ export class SharedFabric {
    * over the run.
    */
   reserve(t: bigint, hold: bigint): { start: bigint; sharedWith: number } {
-    let s = t / FABRIC_SLOT_CYCLES;
-    for (;;) {
-      const need = slotsFrom(t, hold, s);
-      let k = 0n;
-      while (k < need && this.inFlight(s + k) < this.cap) k++;
-      if (k === need) break;
-      s += k + 1n;
-    }
+    const s = firstRun(t, hold, (x) => this.inFlight(x) >= this.cap);
     const need = slotsFrom(t, hold, s);
     let sharedWith = 0;
     for (let k = 0n; k < need; k++) {
@@ -122,15 +123,9 @@ export class LockCalendar {
 
   /** The first slot, at or after t's, from which a sequence of `hold` cycles issued at `t` finds the lock free for its whole length (slotsFrom). */
   firstFree(t: bigint, hold: bigint): bigint {
-    let s = t / FABRIC_SLOT_CYCLES;
-    for (;;) {
-      const need = slotsFrom(t, hold, s);
-      let k = 0n;
-      while (k < need && !this.held(s + k)) k++;
-      if (k === need) return s;
-      s += k + 1n;
-    }
+    return firstRun(t, hold, (x) => this.held(x));
   }
+
 
   /** Hold slots from … to − 1. */
   take(from: bigint, to: bigint): void {
