@@ -26,7 +26,6 @@ import { homedir } from "node:os";
 import { dirname, extname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HcallProgram } from "./hcall-program.js";
-import type { HcallName } from "../types.js";
 
 const MAGIC = "HPTLABTC";
 /** Bumped when the file's layout changes. */
@@ -41,16 +40,10 @@ const ARRAYS = [
 ] as const;
 type ArrayName = (typeof ARRAYS)[number][0];
 
-interface CacheHeader {
+/** The program's scalar fields (HcallProgram's own), then where its arrays lie. */
+interface CacheHeader extends Pick<HcallProgram, "calls" | "vcpus" | "ramBytes" | "hptOrder" | "hptMaxPageShift" | "counts" | "digest"> {
   traceSha: string;
   compilerKey: string;
-  calls: number;
-  vcpus: number;
-  ramBytes: number;
-  hptOrder: number;
-  hptMaxPageShift: number;
-  counts: Record<HcallName, number>;
-  digest: string;
   /** Byte offset (in the payload) and byte length of each array. */
   arrays: Record<ArrayName, [number, number]>;
   payloadBytes: number;
